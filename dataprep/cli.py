@@ -1,0 +1,67 @@
+"""The `dataprep` command: one thin command per stage.
+
+Each command parses its options, calls one library function and prints a summary.
+A DataprepError becomes `Error: <message>` on stderr and exit code 1; bad usage exits 2.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+import typer.core
+
+from dataprep import __version__
+from dataprep.errors import DataprepError
+
+
+class _Group(typer.core.TyperGroup):
+    """Turns library errors into one-line messages with exit code 1, for every command."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except DataprepError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted: what was committed is kept; run again to continue") from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Turn a code repository and its docs into a grounded, reviewed instruction dataset.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dataprep {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Turn a code repository and its docs into a grounded, reviewed instruction dataset.
+
+    Quick start: dataprep run fixtures/hotel-booking --out out
+    """
+
+
+OutDir = Annotated[Path, typer.Option("--out", "-O", help="Output directory holding dataprep.db and the dataset.")]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+# Commands register themselves below, one section per stage, in pipeline order.
+# (each stage adds one line here: `from dataprep.commands import <stage>; <stage>.register(app)`)

@@ -1,0 +1,147 @@
+"""The records that flow through the pipeline: Unit, Pair, Decision, Review, Run.
+
+Every record is a pydantic model with `extra="forbid"`, so a misspelt field is an error,
+not a silently dropped value. Ids are content hashes (see dataprep.hashing).
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dataprep.hashing import content_hash
+
+UnitKind = Literal[
+    "file",
+    "class",
+    "interface",
+    "enum",
+    "record",
+    "annotation_type",
+    "field",
+    "constructor",
+    "method",
+    "doc_section",
+]
+TYPE_KINDS = ("class", "interface", "enum", "record", "annotation_type")
+MEMBER_KINDS = ("field", "constructor", "method")
+
+SplitName = Literal["train", "validation", "test"]
+SPLITS: tuple[SplitName, ...] = ("train", "validation", "test")
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Unit(Record):
+    """One logical unit of a repository: a declaration, a file header or a doc section.
+
+    Conventions shared by both Java parsers (the differential test holds them to it):
+    - `code` is an exact substring of the file, lying within `start_line`..`end_line`
+      (1-based, inclusive). Javadoc is not part of `code`; it is in `javadoc`.
+    - members (field, constructor, method): `code` runs from the first annotation or
+      modifier to the closing `}` or `;`; the span is that of `code`.
+    - types: `code` is the header only (annotations, modifiers, name, type parameters,
+      extends, implements, permits, record components) up to, not including, the `{`;
+      `declaration` is that header with an empty body, as a reader would write it; the
+      span covers the whole type, body included.
+    - field: one unit per declared variable. `code` is the whole declaration statement
+      (`int a, b;`) and `declaration` the single variable's own (`int a;`).
+    - file: `code` runs from the package declaration to the last import.
+    - doc_section: `code` is the section's text, `heading_path` its headings from the top.
+    """
+
+    id: str
+    kind: UnitKind
+    name: str
+    qualified_name: str
+    path: str
+    start_line: int
+    end_line: int
+    code: str
+    language: str
+    repo: str
+    commit: str | None = None
+    signature: str | None = None
+    declaration: str | None = None
+    modifiers: list[str] = Field(default_factory=list)
+    annotations: list[str] = Field(default_factory=list)
+    javadoc: str | None = None
+    parent: str | None = None
+    package: str | None = None
+    type: str | None = None
+    initializer: str | None = None
+    type_parameters: str | None = None
+    parameters: list[str] = Field(default_factory=list)
+    extends: list[str] = Field(default_factory=list)
+    implements: list[str] = Field(default_factory=list)
+    permits: list[str] = Field(default_factory=list)
+    throws: list[str] = Field(default_factory=list)
+    imports: list[str] = Field(default_factory=list)
+    heading_path: list[str] = Field(default_factory=list)
+    parse_errors: list[str] = Field(default_factory=list)
+
+    @staticmethod
+    def make_id(path: str, kind: str, qualified_name: str, signature: str | None, code: str) -> str:
+        """The unit's content hash over (path, kind, qualified name, signature, code)."""
+        return content_hash("unit", path, kind, qualified_name, signature, code)
+
+
+Generator = Literal["template", "evol", "output_first"]
+
+
+class Pair(Record):
+    """An Alpaca instruction/input/output pair and where it came from."""
+
+    id: str
+    instruction: str
+    input: str = ""
+    output: str
+    generator: Generator
+    task: str
+    template: str
+    unit_id: str
+    unit_kind: str
+    path: str
+    start_line: int
+    end_line: int
+    repo: str
+    commit: str | None = None
+    module: str | None = None
+    label: str | None = None
+    # Evol-Instruct provenance (generator == "evol")
+    operation: str | None = None
+    round: int | None = None
+    parent_id: str | None = None
+    model: str | None = None
+
+    @staticmethod
+    def make_id(unit_id: str, template: str, instruction: str, input: str, output: str) -> str:
+        """The pair's content hash over (unit, template, instruction, input, output)."""
+        return content_hash("pair", unit_id, template, instruction, input, output)
+
+
+class Decision(Record):
+    """A stage's verdict on a pair: kept or dropped, with the reason when dropped."""
+
+    pair_id: str
+    stage: str
+    kept: bool
+    reason: str | None = None
+    detail: str | None = None
+
+
+ReviewStatus = Literal["unreviewed", "accepted", "rejected", "edited"]
+
+
+class Review(Record):
+    """A person's decision on a pair; an edit keeps the original beside the revision."""
+
+    pair_id: str
+    status: ReviewStatus
+    reason: str | None = None
+    note: str | None = None
+    flagged: bool = False
+    instruction: str | None = None
+    input: str | None = None
+    output: str | None = None

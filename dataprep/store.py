@@ -1,0 +1,357 @@
+"""The SQLite working store: `DIR/dataprep.db`, WAL, numbered migrations applied on open.
+
+Every stage reads what the last one committed and writes in transactions, so a run
+killed at any moment loses nothing that was committed. Records are stored as their
+JSON (the `data` column) beside the columns the pipeline queries on.
+"""
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dataprep.errors import StoreError
+from dataprep.models import Decision, Pair, Review, Unit
+
+DB_NAME = "dataprep.db"
+
+# Append only: a shipped migration never changes. Each runs in one transaction.
+MIGRATIONS: list[str] = [
+    # 1: the working set
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        args TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        status TEXT NOT NULL DEFAULT 'running',
+        stats TEXT
+    );
+    CREATE TABLE files (
+        path TEXT PRIMARY KEY,
+        digest TEXT,
+        status TEXT NOT NULL,
+        reason TEXT,
+        n_units INTEGER NOT NULL DEFAULT 0,
+        run_id INTEGER
+    );
+    CREATE TABLE units (
+        id TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        qualified_name TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX units_path ON units(path);
+    CREATE TABLE pairs (
+        id TEXT PRIMARY KEY,
+        unit_id TEXT NOT NULL,
+        generator TEXT NOT NULL,
+        task TEXT NOT NULL,
+        path TEXT NOT NULL,
+        data TEXT NOT NULL,
+        run_id INTEGER
+    );
+    CREATE INDEX pairs_unit ON pairs(unit_id);
+    CREATE INDEX pairs_path ON pairs(path);
+    CREATE TABLE decisions (
+        pair_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        kept INTEGER NOT NULL,
+        reason TEXT,
+        detail TEXT,
+        run_id INTEGER,
+        PRIMARY KEY (pair_id, stage)
+    );
+    CREATE INDEX decisions_stage ON decisions(stage, kept);
+    CREATE TABLE candidates (
+        id TEXT PRIMARY KEY,
+        unit_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        reason TEXT,
+        data TEXT NOT NULL,
+        run_id INTEGER
+    );
+    CREATE TABLE llm_cache (
+        key TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        request TEXT NOT NULL,
+        response TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE splits (
+        pair_id TEXT PRIMARY KEY,
+        split TEXT NOT NULL,
+        grp TEXT NOT NULL
+    );
+    CREATE TABLE reviews (
+        pair_id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE review_events (
+        id INTEGER PRIMARY KEY,
+        pair_id TEXT NOT NULL,
+        before TEXT,
+        after TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+]
+
+
+class Store:
+    """The working store of one output directory.
+
+    Example:
+        store = Store.open(Path("out"))
+        with store.transaction():
+            store.put_units("src/A.java", units)
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, out_dir: Path, create: bool = True) -> "Store":
+        """Open (or create) `out_dir/dataprep.db` and apply pending migrations."""
+        out_dir = Path(out_dir)
+        db_path = out_dir / DB_NAME
+        if not create and not db_path.exists():
+            raise StoreError(f"no working store at {db_path}: run `dataprep run PATH --out {out_dir}` first")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the store at {db_path} ({exc}): check the --out directory") from exc
+        store = cls(conn, db_path)
+        store._migrate()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path} was written by a newer dataprep (schema {version}): upgrade dataprep"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of work; nested calls join the outer transaction."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # runs -------------------------------------------------------------------------
+    def start_run(self, command: str, args: dict[str, Any]) -> int:
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO runs (command, args, started_at) VALUES (?, ?, ?)",
+                (command, json.dumps(args, default=str), time.time()),
+            )
+        return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, stats: dict[str, Any] | None = None) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, stats = ? WHERE id = ?",
+                (time.time(), status, json.dumps(stats or {}, default=str), run_id),
+            )
+
+    # meta -------------------------------------------------------------------------
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value, default=str)),
+            )
+
+    # files and units --------------------------------------------------------------
+    def file_digests(self) -> dict[str, str | None]:
+        """Path -> digest of every file recorded by the last slice."""
+        return dict(self.conn.execute("SELECT path, digest FROM files"))
+
+    def put_file(
+        self,
+        path: str,
+        digest: str | None,
+        status: str,
+        units: list[Unit],
+        reason: str | None = None,
+        run_id: int | None = None,
+    ) -> None:
+        """Replace everything known about one file (its record and its units) atomically."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM units WHERE path = ?", (path,))
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) VALUES (?, ?, ?, ?, ?)",
+                [(u.id, u.path, u.kind, u.qualified_name, u.model_dump_json()) for u in units],
+            )
+            self.conn.execute(
+                "INSERT OR REPLACE INTO files (path, digest, status, reason, n_units, run_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (path, digest, status, reason, len(units), run_id),
+            )
+
+    def forget_files(self, paths: Iterable[str]) -> None:
+        """Drop files (and their units) that are no longer in the repository."""
+        with self.transaction():
+            for path in paths:
+                self.conn.execute("DELETE FROM units WHERE path = ?", (path,))
+                self.conn.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def units(self, kind: str | None = None) -> list[Unit]:
+        sql, args = "SELECT data FROM units", ()
+        if kind:
+            sql, args = sql + " WHERE kind = ?", (kind,)
+        return [Unit.model_validate_json(row[0]) for row in self.conn.execute(sql + " ORDER BY path, id", args)]
+
+    def unit(self, unit_id: str) -> Unit | None:
+        row = self.conn.execute("SELECT data FROM units WHERE id = ?", (unit_id,)).fetchone()
+        return Unit.model_validate_json(row[0]) if row else None
+
+    # pairs ------------------------------------------------------------------------
+    def put_pairs(self, pairs: Iterable[Pair], run_id: int | None = None) -> int:
+        """Insert pairs not yet stored; returns how many were new."""
+        with self.transaction():
+            before = self.conn.total_changes
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO pairs (id, unit_id, generator, task, path, data, run_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(p.id, p.unit_id, p.generator, p.task, p.path, p.model_dump_json(), run_id) for p in pairs],
+            )
+            return self.conn.total_changes - before
+
+    def pairs(self, generator: str | None = None, live_only: bool = True) -> list[Pair]:
+        """Stored pairs, by id; `live_only` keeps those whose unit still exists."""
+        sql = "SELECT p.data FROM pairs p"
+        if live_only:
+            sql += " JOIN units u ON u.id = p.unit_id"
+        args: tuple[str, ...] = ()
+        if generator:
+            sql, args = sql + " WHERE p.generator = ?", (generator,)
+        return [Pair.model_validate_json(row[0]) for row in self.conn.execute(sql + " ORDER BY p.id", args)]
+
+    def pair(self, pair_id: str) -> Pair | None:
+        row = self.conn.execute("SELECT data FROM pairs WHERE id = ?", (pair_id,)).fetchone()
+        return Pair.model_validate_json(row[0]) if row else None
+
+    def delete_pairs(self, pair_ids: Iterable[str]) -> None:
+        with self.transaction():
+            self.conn.executemany("DELETE FROM pairs WHERE id = ?", [(i,) for i in pair_ids])
+
+    # decisions --------------------------------------------------------------------
+    def put_decisions(self, stage: str, decisions: Iterable[Decision], run_id: int | None = None) -> None:
+        """Replace a stage's verdicts: the stage has just looked at every pair again."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM decisions WHERE stage = ?", (stage,))
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO decisions (pair_id, stage, kept, reason, detail, run_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(d.pair_id, d.stage, int(d.kept), d.reason, d.detail, run_id) for d in decisions],
+            )
+
+    def dropped(self) -> dict[str, Decision]:
+        """Pair id -> the first decision that dropped it (by stage name)."""
+        out: dict[str, Decision] = {}
+        rows = self.conn.execute(
+            "SELECT pair_id, stage, reason, detail FROM decisions WHERE kept = 0 ORDER BY stage"
+        )
+        for pair_id, stage, reason, detail in rows:
+            out.setdefault(pair_id, Decision(pair_id=pair_id, stage=stage, kept=False, reason=reason, detail=detail))
+        return out
+
+    def kept_pairs(self, generator: str | None = None) -> list[Pair]:
+        """Live pairs that no stage dropped."""
+        dropped = self.dropped()
+        return [p for p in self.pairs(generator) if p.id not in dropped]
+
+    # candidates (eliminated LLM output, kept with its reason) ---------------------
+    def put_candidate(self, cand_id: str, unit_id: str, stage: str, reason: str | None, data: dict) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO candidates (id, unit_id, stage, reason, data) VALUES (?, ?, ?, ?, ?)",
+                (cand_id, unit_id, stage, reason, json.dumps(data, default=str)),
+            )
+
+    # LLM cache --------------------------------------------------------------------
+    def cache_get(self, key: str) -> dict | None:
+        row = self.conn.execute("SELECT response FROM llm_cache WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def cache_put(self, key: str, model: str, request: dict, response: dict) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO llm_cache (key, model, request, response, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, model, json.dumps(request, default=str), json.dumps(response, default=str), time.time()),
+            )
+
+    # splits -----------------------------------------------------------------------
+    def put_splits(self, assignments: Iterable[tuple[str, str, str]]) -> None:
+        """Replace split assignments: (pair_id, split, group)."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM splits")
+            self.conn.executemany("INSERT INTO splits (pair_id, split, grp) VALUES (?, ?, ?)", assignments)
+
+    def splits(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT pair_id, split FROM splits"))
+
+    # reviews ----------------------------------------------------------------------
+    def put_review(self, review: Review) -> None:
+        """Commit a person's decision at once, logging the previous state for undo."""
+        with self.transaction():
+            row = self.conn.execute("SELECT data FROM reviews WHERE pair_id = ?", (review.pair_id,)).fetchone()
+            self.conn.execute(
+                "INSERT INTO review_events (pair_id, before, after, at) VALUES (?, ?, ?, ?)",
+                (review.pair_id, row[0] if row else None, review.model_dump_json(), time.time()),
+            )
+            self.conn.execute(
+                "INSERT OR REPLACE INTO reviews (pair_id, data, updated_at) VALUES (?, ?, ?)",
+                (review.pair_id, review.model_dump_json(), time.time()),
+            )
+
+    def reviews(self) -> dict[str, Review]:
+        return {
+            pair_id: Review.model_validate_json(data)
+            for pair_id, data in self.conn.execute("SELECT pair_id, data FROM reviews")
+        }
