@@ -24,7 +24,9 @@ class _Group(typer.core.TyperGroup):
         except DataprepError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
-            raise click.ClickException("interrupted: what was committed is kept; run again to continue") from None
+            raise click.ClickException(
+                "interrupted: what was committed is kept; run again to continue"
+            ) from None
 
 
 app = typer.Typer(
@@ -46,7 +48,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Turn a code repository and its docs into a grounded, reviewed instruction dataset.
@@ -55,7 +60,9 @@ def _main(
     """
 
 
-OutDir = Annotated[Path, typer.Option("--out", "-O", help="Output directory holding dataprep.db and the dataset.")]
+OutDir = Annotated[
+    Path, typer.Option("--out", "-O", help="Output directory holding dataprep.db and the dataset.")
+]
 
 
 def main() -> None:

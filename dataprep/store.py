@@ -127,15 +127,21 @@ class Store:
         out_dir = Path(out_dir)
         db_path = out_dir / DB_NAME
         if not create and not db_path.exists():
-            raise StoreError(f"no working store at {db_path}: run `dataprep run PATH --out {out_dir}` first")
+            raise StoreError(
+                f"no working store at {db_path}: run `dataprep run PATH --out {out_dir}` first"
+            )
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                db_path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the store at {db_path} ({exc}): check the --out directory") from exc
+            raise StoreError(
+                f"cannot open the store at {db_path} ({exc}): check the --out directory"
+            ) from exc
         store = cls(conn, db_path)
         store._migrate()
         return store
@@ -223,7 +229,8 @@ class Store:
         with self.transaction():
             self.conn.execute("DELETE FROM units WHERE path = ?", (path,))
             self.conn.executemany(
-                "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
+                "VALUES (?, ?, ?, ?, ?)",
                 [(u.id, u.path, u.kind, u.qualified_name, u.model_dump_json()) for u in units],
             )
             self.conn.execute(
@@ -243,7 +250,10 @@ class Store:
         sql, args = "SELECT data FROM units", ()
         if kind:
             sql, args = sql + " WHERE kind = ?", (kind,)
-        return [Unit.model_validate_json(row[0]) for row in self.conn.execute(sql + " ORDER BY path, id", args)]
+        return [
+            Unit.model_validate_json(row[0])
+            for row in self.conn.execute(sql + " ORDER BY path, id", args)
+        ]
 
     def unit(self, unit_id: str) -> Unit | None:
         row = self.conn.execute("SELECT data FROM units WHERE id = ?", (unit_id,)).fetchone()
@@ -257,7 +267,10 @@ class Store:
             self.conn.executemany(
                 "INSERT OR IGNORE INTO pairs (id, unit_id, generator, task, path, data, run_id) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(p.id, p.unit_id, p.generator, p.task, p.path, p.model_dump_json(), run_id) for p in pairs],
+                [
+                    (p.id, p.unit_id, p.generator, p.task, p.path, p.model_dump_json(), run_id)
+                    for p in pairs
+                ],
             )
             return self.conn.total_changes - before
 
@@ -269,7 +282,10 @@ class Store:
         args: tuple[str, ...] = ()
         if generator:
             sql, args = sql + " WHERE p.generator = ?", (generator,)
-        return [Pair.model_validate_json(row[0]) for row in self.conn.execute(sql + " ORDER BY p.id", args)]
+        return [
+            Pair.model_validate_json(row[0])
+            for row in self.conn.execute(sql + " ORDER BY p.id", args)
+        ]
 
     def pair(self, pair_id: str) -> Pair | None:
         row = self.conn.execute("SELECT data FROM pairs WHERE id = ?", (pair_id,)).fetchone()
@@ -280,7 +296,9 @@ class Store:
             self.conn.executemany("DELETE FROM pairs WHERE id = ?", [(i,) for i in pair_ids])
 
     # decisions --------------------------------------------------------------------
-    def put_decisions(self, stage: str, decisions: Iterable[Decision], run_id: int | None = None) -> None:
+    def put_decisions(
+        self, stage: str, decisions: Iterable[Decision], run_id: int | None = None
+    ) -> None:
         """Replace a stage's verdicts: the stage has just looked at every pair again."""
         with self.transaction():
             self.conn.execute("DELETE FROM decisions WHERE stage = ?", (stage,))
@@ -297,7 +315,10 @@ class Store:
             "SELECT pair_id, stage, reason, detail FROM decisions WHERE kept = 0 ORDER BY stage"
         )
         for pair_id, stage, reason, detail in rows:
-            out.setdefault(pair_id, Decision(pair_id=pair_id, stage=stage, kept=False, reason=reason, detail=detail))
+            out.setdefault(
+                pair_id,
+                Decision(pair_id=pair_id, stage=stage, kept=False, reason=reason, detail=detail),
+            )
         return out
 
     def kept_pairs(self, generator: str | None = None) -> list[Pair]:
@@ -306,10 +327,13 @@ class Store:
         return [p for p in self.pairs(generator) if p.id not in dropped]
 
     # candidates (eliminated LLM output, kept with its reason) ---------------------
-    def put_candidate(self, cand_id: str, unit_id: str, stage: str, reason: str | None, data: dict) -> None:
+    def put_candidate(
+        self, cand_id: str, unit_id: str, stage: str, reason: str | None, data: dict
+    ) -> None:
         with self.transaction():
             self.conn.execute(
-                "INSERT OR REPLACE INTO candidates (id, unit_id, stage, reason, data) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO candidates (id, unit_id, stage, reason, data) "
+                "VALUES (?, ?, ?, ?, ?)",
                 (cand_id, unit_id, stage, reason, json.dumps(data, default=str)),
             )
 
@@ -323,7 +347,13 @@ class Store:
             self.conn.execute(
                 "INSERT OR REPLACE INTO llm_cache (key, model, request, response, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (key, model, json.dumps(request, default=str), json.dumps(response, default=str), time.time()),
+                (
+                    key,
+                    model,
+                    json.dumps(request, default=str),
+                    json.dumps(response, default=str),
+                    time.time(),
+                ),
             )
 
     # splits -----------------------------------------------------------------------
@@ -331,7 +361,9 @@ class Store:
         """Replace split assignments: (pair_id, split, group)."""
         with self.transaction():
             self.conn.execute("DELETE FROM splits")
-            self.conn.executemany("INSERT INTO splits (pair_id, split, grp) VALUES (?, ?, ?)", assignments)
+            self.conn.executemany(
+                "INSERT INTO splits (pair_id, split, grp) VALUES (?, ?, ?)", assignments
+            )
 
     def splits(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT pair_id, split FROM splits"))
@@ -340,7 +372,9 @@ class Store:
     def put_review(self, review: Review) -> None:
         """Commit a person's decision at once, logging the previous state for undo."""
         with self.transaction():
-            row = self.conn.execute("SELECT data FROM reviews WHERE pair_id = ?", (review.pair_id,)).fetchone()
+            row = self.conn.execute(
+                "SELECT data FROM reviews WHERE pair_id = ?", (review.pair_id,)
+            ).fetchone()
             self.conn.execute(
                 "INSERT INTO review_events (pair_id, before, after, at) VALUES (?, ?, ?, ?)",
                 (review.pair_id, row[0] if row else None, review.model_dump_json(), time.time()),

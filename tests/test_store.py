@@ -1,0 +1,113 @@
+import sqlite3
+
+import pytest
+
+from dataprep.errors import StoreError
+from dataprep.models import Decision, Pair, Review, Unit
+from dataprep.store import MIGRATIONS, Store
+
+
+def make_unit(path="A.java", name="f", code="void f() {}") -> Unit:
+    uid = Unit.make_id(path, "method", f"A.{name}", f"{name}()", code)
+    return Unit(
+        id=uid,
+        kind="method",
+        name=name,
+        qualified_name=f"A.{name}",
+        path=path,
+        start_line=1,
+        end_line=1,
+        code=code,
+        language="java",
+        repo="r",
+        signature=f"{name}()",
+    )
+
+
+def make_pair(unit: Unit, output: str = "void f() {}") -> Pair:
+    pid = Pair.make_id(unit.id, "t.1", "What?", "", output)
+    return Pair(
+        id=pid,
+        instruction="What?",
+        output=output,
+        generator="template",
+        task="t",
+        template="t.1",
+        unit_id=unit.id,
+        unit_kind=unit.kind,
+        path=unit.path,
+        start_line=1,
+        end_line=1,
+        repo="r",
+    )
+
+
+def test_open_creates_wal_store_with_schema(tmp_path):
+    store = Store.open(tmp_path / "out")
+    assert (tmp_path / "out" / "dataprep.db").exists()
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    store.close()
+    # reopening applies nothing twice
+    Store.open(tmp_path / "out").close()
+
+
+def test_newer_schema_is_refused(tmp_path):
+    Store.open(tmp_path).close()
+    conn = sqlite3.connect(tmp_path / "dataprep.db")
+    conn.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="upgrade dataprep"):
+        Store.open(tmp_path)
+
+
+def test_missing_store_names_the_fix(tmp_path):
+    with pytest.raises(StoreError, match="run `dataprep run PATH --out"):
+        Store.open(tmp_path / "nothing", create=False)
+
+
+def test_units_replaced_per_file_and_pairs_follow_live_units(tmp_path):
+    store = Store.open(tmp_path)
+    u1, u2 = make_unit(), make_unit(name="g", code="void g() {}")
+    store.put_file("A.java", "d1", "parsed", [u1, u2])
+    assert store.put_pairs([make_pair(u1), make_pair(u2, "void g() {}")]) == 2
+    assert store.put_pairs([make_pair(u1)]) == 0  # same content, same id: no duplicate
+    store.put_file("A.java", "d2", "parsed", [u2])  # the file changed: f is gone
+    assert [u.name for u in store.units()] == ["g"]
+    assert [p.output for p in store.pairs()] == ["void g() {}"]
+    assert len(store.pairs(live_only=False)) == 2
+    assert store.file_digests() == {"A.java": "d2"}
+
+
+def test_transaction_rolls_back_on_error(tmp_path):
+    store = Store.open(tmp_path)
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.put_file("A.java", "d1", "parsed", [make_unit()])
+            raise RuntimeError("killed")
+    assert store.units() == []
+
+
+def test_decisions_drop_pairs_with_reasons(tmp_path):
+    store = Store.open(tmp_path)
+    unit = make_unit()
+    store.put_file("A.java", "d", "parsed", [unit])
+    pair = make_pair(unit)
+    store.put_pairs([pair])
+    store.put_decisions(
+        "exact_duplicate",
+        [Decision(pair_id=pair.id, stage="exact_duplicate", kept=False, reason="dup")],
+    )
+    assert store.kept_pairs() == []
+    assert store.dropped()[pair.id].reason == "dup"
+    store.put_decisions("exact_duplicate", [])
+    assert store.kept_pairs() == [pair]
+
+
+def test_reviews_log_every_change(tmp_path):
+    store = Store.open(tmp_path)
+    store.put_review(Review(pair_id="p", status="accepted"))
+    store.put_review(Review(pair_id="p", status="edited", output="new"))
+    assert store.reviews()["p"].output == "new"
+    events = store.conn.execute("SELECT before IS NULL FROM review_events ORDER BY id").fetchall()
+    assert events == [(1,), (0,)]
