@@ -21,3 +21,13 @@ def template_path(*parts: str) -> Path:
     if not path.exists():
         raise TemplateError(f"template {'/'.join(parts)} not found in {templates_dir()}")
     return path
+
+
+def cache_dir() -> Path:
+    """The user cache (dequantized models, JDK corpus): $DATAPREP_CACHE_DIR or ~/.cache/dataprep."""
+    import os
+
+    base = os.environ.get("DATAPREP_CACHE_DIR") or Path.home() / ".cache" / "dataprep"
+    path = Path(base)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -15,9 +15,16 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """One cache for the whole session (dequantized models, etc.), outside the real home."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path_factory, monkeypatch):
+def _isolated(tmp_path_factory, monkeypatch, cache_dir):
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("DATAPREP_CACHE_DIR", str(cache_dir))
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("HF_HOME", str(home / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -42,4 +49,6 @@ def check_golden(name: str, actual: str, update: bool) -> None:
         path.write_text(actual, encoding="utf-8")
         return
     expected = path.read_text(encoding="utf-8")
-    assert actual == expected, f"{name} differs from its golden file: inspect, then run pytest --update-golden"
+    assert actual == expected, (
+        f"{name} differs from its golden file: inspect, then run pytest --update-golden"
+    )
