@@ -4,7 +4,20 @@
 with-input and no-input headers, `### Instruction:`, `### Input:`, `### Response:`,
 then the output and the EOS token. The fine-tune stage renders with the same function,
 so what is exported is what is trained.
+Other styles (`chatml`, files under templates/styles/ or a user's own file) go through
+`render(style, pair, project=..., eos=...)`.
 """
+
+from collections.abc import Mapping
+from pathlib import Path
+from string import Formatter
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from dataprep.errors import TemplateError
+from dataprep.resources import templates_dir
 
 ALPACA_HEADER_INPUT = (
     "Below is an instruction that describes a task, paired with an input that provides "
@@ -45,3 +58,157 @@ def render_chatml(instruction: str, input: str, output: str, system: str | None 
     user = f"{instruction}\n\n{input}" if input else instruction
     head = f"<|im_start|>system\n{system}<|im_end|>\n" if system else ""
     return f"{head}<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n{output}<|im_end|>\n"
+
+
+# Styles by name or file -------------------------------------------------------------
+
+BUILTIN_STYLES = ("alpaca", "chatml")
+STYLE_FIELDS = ("instruction", "input", "output", "project", "eos")
+_OUTPUT_MARK = "\x00dataprep-output\x00"
+
+
+class PromptStyle(BaseModel):
+    """A prompt style read from a file: `templates/styles/NAME.yaml` or a user's own file.
+
+    `with_input` renders pairs whose input is not empty, `without_input` the others (it
+    defaults to `with_input`). Placeholders: {instruction} {input} {output} {project} {eos};
+    write literal braces as {{ and }}. A `.txt` file is one template used for both cases.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    with_input: str
+    without_input: str | None = None
+
+    @field_validator("with_input", "without_input")
+    @classmethod
+    def _known_placeholders(cls, text: str | None) -> str | None:
+        if text is None:
+            return text
+        try:
+            names = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"{exc}; write literal braces as {{{{ and }}}}") from None
+        unknown = sorted(n for n in names if n not in STYLE_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder {{{unknown[0]}}}; use only "
+                + " ".join("{" + f + "}" for f in STYLE_FIELDS)
+            )
+        if "output" not in names:
+            raise ValueError(
+                "the template has no {output} placeholder; add one where the answer goes"
+            )
+        return text
+
+    def render(
+        self, instruction: str, input: str, output: str, project: str = "", eos: str = ""
+    ) -> str:
+        template = self.with_input if input or self.without_input is None else self.without_input
+        return template.format(
+            instruction=instruction, input=input, output=output, project=project, eos=eos
+        )
+
+
+def style_names() -> list[str]:
+    """The styles `--style` accepts by name: the built-in ones, then templates/styles/*."""
+    shipped = sorted(
+        p.stem
+        for p in (templates_dir() / "styles").glob("*")
+        if p.suffix in (".yaml", ".yml", ".txt")
+    )
+    return [*BUILTIN_STYLES, *shipped]
+
+
+def load_style(spec: str) -> PromptStyle | str:
+    """A built-in style name, a shipped style's name, or a path to a style file.
+
+    Example: load_style("alpaca") -> "alpaca"; load_style("repo") -> PromptStyle(name="repo", ...)
+    """
+    if spec in BUILTIN_STYLES:
+        return spec
+    path = Path(spec)
+    if not path.is_file():
+        for suffix in (".yaml", ".yml", ".txt"):
+            shipped = templates_dir() / "styles" / f"{spec}{suffix}"
+            if shipped.is_file():
+                path = shipped
+                break
+        else:
+            raise TemplateError(
+                f"unknown prompt style {spec!r}: use one of {', '.join(style_names())} "
+                "or the path to a style file (.yaml or .txt)"
+            )
+    return _read_style(path)
+
+
+def _read_style(path: Path) -> PromptStyle:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(
+            f"cannot read prompt style {path} ({exc}): pass a readable UTF-8 file"
+        ) from exc
+    try:
+        if path.suffix == ".txt":
+            return PromptStyle(name=path.stem, with_input=text)
+        data = yaml.safe_load(text)
+        if not isinstance(data, dict):
+            raise TemplateError(
+                f"prompt style {path}: expected a mapping with name, with_input and without_input"
+            )
+        return PromptStyle.model_validate(data)
+    except yaml.YAMLError as exc:
+        raise TemplateError(
+            f"prompt style {path} is not valid YAML ({_one_line(exc)}): fix its syntax"
+        ) from exc
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "file"
+        raise TemplateError(f"prompt style {path}: {where}: {err['msg']}") from exc
+
+
+def _fields(pair_or_fields: Any) -> tuple[str, str, str]:
+    if isinstance(pair_or_fields, Mapping):
+        get = pair_or_fields.get
+        return get("instruction") or "", get("input") or "", get("output") or ""
+    return pair_or_fields.instruction, pair_or_fields.input or "", pair_or_fields.output
+
+
+def render(
+    style: str | PromptStyle,
+    pair_or_fields: Any,
+    project: str = "",
+    eos: str = "",
+    system: str | None = None,
+) -> str:
+    """The `text` of a pair (a Pair or a mapping with instruction/input/output) in a style.
+
+    `style` is "alpaca", "chatml", a shipped style's name, a style file's path or a loaded
+    PromptStyle. `eos` is appended by alpaca and file styles that place {eos}; ChatML ends
+    with its own `<|im_end|>`.
+
+    Example: render("alpaca", {"instruction": "Name it.", "input": "", "output": "x"}) ->
+        "Below is an instruction that describes a task. ...### Response:\\nx"
+    """
+    instruction, input, output = _fields(pair_or_fields)
+    if isinstance(style, str):
+        style = load_style(style)
+    if style == "alpaca":
+        return render_alpaca(instruction, input, output, eos=eos)
+    if style == "chatml":
+        return render_chatml(instruction, input, output, system=system)
+    return style.render(instruction, input, output, project=project, eos=eos)
+
+
+def render_prompt(style: str | PromptStyle, pair_or_fields: Any, project: str = "") -> str:
+    """What the model is given: the rendered text up to where the output begins."""
+    instruction, input, _ = _fields(pair_or_fields)
+    fields = {"instruction": instruction, "input": input, "output": _OUTPUT_MARK}
+    return render(style, fields, project=project).split(_OUTPUT_MARK, 1)[0]
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())

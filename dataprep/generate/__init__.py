@@ -1,0 +1,1 @@
+"""Pair generators: grounded templates (templates.py) and Evol-Instruct (evol.py)."""

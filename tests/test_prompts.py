@@ -1,0 +1,137 @@
+"""Prompt styles render byte for byte: Axolotl's alpaca, ChatML, shipped and user files."""
+
+import pytest
+
+from dataprep.errors import TemplateError
+from dataprep.models import Pair
+from dataprep.prompts import (
+    load_style,
+    render,
+    render_alpaca,
+    render_prompt,
+    style_names,
+)
+
+WITH_INPUT = {
+    "instruction": "Name the method.",
+    "input": "int size() { return n; }",
+    "output": "size",
+}
+NO_INPUT = {"instruction": "Which package is Booking in?", "input": "", "output": "com.example"}
+
+
+def test_alpaca_with_input_is_axolotl_exact():
+    expected = (
+        "Below is an instruction that describes a task, paired with an input that provides "
+        "further context. Write a response that appropriately completes the request.\n\n"
+        "### Instruction:\nName the method.\n\n"
+        "### Input:\nint size() { return n; }\n\n"
+        "### Response:\nsize</s>"
+    )
+    assert render("alpaca", WITH_INPUT, eos="</s>") == expected
+    assert render_alpaca(**WITH_INPUT, eos="</s>") == expected
+
+
+def test_alpaca_without_input_is_axolotl_exact():
+    expected = (
+        "Below is an instruction that describes a task. Write a response that appropriately "
+        "completes the request.\n\n"
+        "### Instruction:\nWhich package is Booking in?\n\n"
+        "### Response:\ncom.example"
+    )
+    assert render("alpaca", NO_INPUT) == expected
+
+
+def test_chatml():
+    assert render("chatml", WITH_INPUT) == (
+        "<|im_start|>user\nName the method.\n\nint size() { return n; }<|im_end|>\n"
+        "<|im_start|>assistant\nsize<|im_end|>\n"
+    )
+    assert render("chatml", NO_INPUT, system="You know the hotel code.") == (
+        "<|im_start|>system\nYou know the hotel code.<|im_end|>\n"
+        "<|im_start|>user\nWhich package is Booking in?<|im_end|>\n"
+        "<|im_start|>assistant\ncom.example<|im_end|>\n"
+    )
+
+
+def test_shipped_repo_style():
+    assert render("repo", WITH_INPUT, project="hotel-booking", eos="<|endoftext|>") == (
+        "Below is an instruction, delimited by three hashes, that asks about the code base of "
+        "hotel-booking, paired with an input that provides further context. Write a response "
+        "that appropriately completes the request.\n\n"
+        "### Instruction:\nName the method.\n\n"
+        "### Input:\nint size() { return n; }\n\n"
+        "### Response:\nsize<|endoftext|>"
+    )
+    assert render("repo", NO_INPUT, project="hotel-booking") == (
+        "Below is an instruction, delimited by three hashes, that asks about the code base of "
+        "hotel-booking. Write a response that appropriately completes the request.\n\n"
+        "### Instruction:\nWhich package is Booking in?\n\n"
+        "### Response:\ncom.example"
+    )
+
+
+def test_user_txt_style_and_braces_in_content(tmp_path):
+    path = tmp_path / "mine.txt"
+    path.write_text("[{project}] Q: {instruction} {{literal}}\nCode: {input}\nA: {output}{eos}")
+    fields = {"instruction": "Show it.", "input": "", "output": "void f() { g(); }"}
+    assert render(str(path), fields, project="p", eos="<e>") == (
+        "[p] Q: Show it. {literal}\nCode: \nA: void f() { g(); }<e>"
+    )
+
+
+def test_render_accepts_a_pair():
+    pair = Pair(
+        id="x",
+        generator="template",
+        task="method.name",
+        template="method.name.0",
+        unit_id="u",
+        unit_kind="method",
+        path="A.java",
+        start_line=1,
+        end_line=1,
+        repo="r",
+        **WITH_INPUT,
+    )
+    assert render("alpaca", pair) == render("alpaca", WITH_INPUT)
+
+
+@pytest.mark.parametrize("style", ["alpaca", "chatml", "repo"])
+def test_render_prompt_is_the_text_before_the_output(style):
+    text = render(style, WITH_INPUT, project="p")
+    prompt = render_prompt(style, WITH_INPUT, project="p")
+    assert text.startswith(prompt)
+    assert text[len(prompt) :].startswith("size")
+
+
+def test_style_names_lists_builtin_and_shipped():
+    assert style_names()[:2] == ["alpaca", "chatml"]
+    assert "repo" in style_names()
+
+
+def test_unknown_style_names_the_choices():
+    with pytest.raises(
+        TemplateError, match=r"unknown prompt style 'alpacca': use one of alpaca, chatml"
+    ):
+        load_style("alpacca")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: x\nwith_input: '{instruction} {answer}'\n", r"unknown placeholder \{answer\}"),
+        ("name: x\nwith_input: '{instruction}'\n", r"no \{output\} placeholder"),
+        (
+            "name: x\nwith_input: '{output}'\ncolour: red\n",
+            r"colour: Extra inputs are not permitted",
+        ),
+        ("name: [x\n", r"not valid YAML"),
+    ],
+)
+def test_bad_style_file_names_file_and_fix(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(TemplateError, match=message) as info:
+        load_style(str(path))
+    assert str(path) in str(info.value)
