@@ -105,6 +105,11 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 2: review events of one bulk action share a batch id, so one undo reverts them all
+    """
+    ALTER TABLE review_events ADD COLUMN batch TEXT;
+    CREATE INDEX review_events_pair ON review_events(pair_id, id);
+    """,
 ]
 
 
@@ -369,15 +374,25 @@ class Store:
         return dict(self.conn.execute("SELECT pair_id, split FROM splits"))
 
     # reviews ----------------------------------------------------------------------
-    def put_review(self, review: Review) -> None:
-        """Commit a person's decision at once, logging the previous state for undo."""
+    def put_review(self, review: Review, batch: str | None = None) -> None:
+        """Commit a person's decision at once, logging the previous state for undo.
+
+        Reviews written with the same `batch` (one bulk action) are undone together.
+        """
         with self.transaction():
             row = self.conn.execute(
                 "SELECT data FROM reviews WHERE pair_id = ?", (review.pair_id,)
             ).fetchone()
             self.conn.execute(
-                "INSERT INTO review_events (pair_id, before, after, at) VALUES (?, ?, ?, ?)",
-                (review.pair_id, row[0] if row else None, review.model_dump_json(), time.time()),
+                "INSERT INTO review_events (pair_id, before, after, at, batch) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    review.pair_id,
+                    row[0] if row else None,
+                    review.model_dump_json(),
+                    time.time(),
+                    batch,
+                ),
             )
             self.conn.execute(
                 "INSERT OR REPLACE INTO reviews (pair_id, data, updated_at) VALUES (?, ?, ?)",
@@ -389,3 +404,42 @@ class Store:
             pair_id: Review.model_validate_json(data)
             for pair_id, data in self.conn.execute("SELECT pair_id, data FROM reviews")
         }
+
+    def review(self, pair_id: str) -> Review | None:
+        row = self.conn.execute("SELECT data FROM reviews WHERE pair_id = ?", (pair_id,)).fetchone()
+        return Review.model_validate_json(row[0]) if row else None
+
+    def undo_review(self, pair_id: str | None = None) -> list[str]:
+        """Revert the latest review action (of one pair, or of any); returns the pair ids restored.
+
+        Undoing the latest action overall reverts a whole bulk action (its batch); undoing
+        one pair's latest action reverts that pair only. Undone events leave the log, so
+        repeated undos walk further back.
+        """
+        with self.transaction():
+            sql, args = "SELECT id, batch FROM review_events", ()
+            if pair_id is not None:
+                sql, args = sql + " WHERE pair_id = ?", (pair_id,)
+            last = self.conn.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
+            if last is None:
+                return []
+            event_id, batch = last
+            if batch is not None and pair_id is None:
+                where, key = "batch = ?", batch
+            else:
+                where, key = "id = ?", event_id
+            rows = self.conn.execute(
+                f"SELECT id, pair_id, before FROM review_events WHERE {where} ORDER BY id DESC",
+                (key,),
+            ).fetchall()
+            for row_id, row_pair, before in rows:
+                if before is None:
+                    self.conn.execute("DELETE FROM reviews WHERE pair_id = ?", (row_pair,))
+                else:
+                    self.conn.execute(
+                        "INSERT OR REPLACE INTO reviews (pair_id, data, updated_at) "
+                        "VALUES (?, ?, ?)",
+                        (row_pair, before, time.time()),
+                    )
+                self.conn.execute("DELETE FROM review_events WHERE id = ?", (row_id,))
+            return [row_pair for _, row_pair, _ in rows]
