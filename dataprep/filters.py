@@ -1,0 +1,788 @@
+"""Filters: a registry of named checks, each `pair -> reason or None`, run as one chain.
+
+Every pair that reaches a filter gets a `Decision` under the stage `filter.<name>`
+(kept or dropped, with the reason), so a dropped pair stays in the store and says why.
+The chain runs in registry order and a pair dropped by one filter is not shown to the
+next, so the counts form a funnel.
+
+Per-pair filters are pure functions of `(pair, ctx)`; `ctx` carries the configuration,
+the repository's symbol index and the token counter. Set filters (`exact_duplicate`,
+`conflict`, `near_duplicate`) look at all surviving pairs at once and keep one
+deterministically: template pairs over output-first over evol, then the smallest id.
+
+Example:
+    report = run_filters(store, FilterConfig(max_seq_len=1024))
+    report.kept, report.dropped["near_duplicate"]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
+from typing import Any
+
+from dataprep.errors import ConfigError
+from dataprep.models import Decision, Pair, Unit
+from dataprep.prompts import render_alpaca
+
+STAGE_PREFIX = "filter."
+DECONTAMINATE_STAGE = "decontaminate"
+GENERATOR_RANK = {"template": 0, "output_first": 1, "evol": 2}
+
+# A documented estimate when no tokenizer is given: code and English average 3.5 to 4
+# characters per token in current BPE vocabularies; 3.0 over-counts on purpose, so an
+# estimated pair that fits also fits the real tokenizer (a dropped row is cheaper than
+# a row the trainer silently drops or truncates).
+CHARS_PER_TOKEN_ESTIMATE = 3.0
+
+
+@dataclass
+class FilterConfig:
+    """Settings of the filter chain (each filter reads only its own)."""
+
+    min_output_chars: int = 2
+    """Outputs shorter than this (stripped) are dropped."""
+    max_output_chars: int = 20_000
+    """Outputs longer than this are dropped."""
+    min_output_tokens: int = 1
+    """Outputs with fewer tokens than this are dropped."""
+    max_output_tokens: int = 4_096
+    """Outputs with more tokens than this are dropped."""
+    max_seq_len: int = 2_048
+    """Rendered Alpaca prompt + answer + EOS longer than this (tokens) is dropped."""
+    tokenizer: str | None = None
+    """Local path or Hub id of the target model's tokenizer; None: chars/3.0 estimate."""
+    refusal_max_words: int = 80
+    """A refusal phrase drops the pair only when the output is shorter than this."""
+    code_tasks: tuple[str, ...] = ()
+    """Tasks whose whole output is Java code (besides outputs that look like code)."""
+    grounding_generators: tuple[str, ...] = ("evol", "output_first")
+    """Generators whose outputs are checked against the symbol table (template answers
+    are the source itself)."""
+    near_dup_threshold: float = 0.7
+    """Jaccard similarity (word 5-grams) above which two pairs are near-duplicates."""
+    near_dup_scope: str = "task"
+    """Compare pairs of the same `task` only, or `all` pairs."""
+    num_perm: int = 256
+    """MinHash permutations (BigCode's Java near-dedup setting)."""
+    shingle_size: int = 5
+    """Words per shingle."""
+    decontam_threshold: float = 0.5
+    """Jaccard above which a validation/test pair counts as a copy of a train pair."""
+    decontam_action: str = "drop"
+    """`drop` a contaminated validation/test pair, or `move` it to train."""
+    judge: str | None = None
+    """LLM spec for the optional judge (e.g. `ollama:llama3`); None disables it."""
+    judge_threshold: int = 50
+    """Pairs the judge scores below this (0-100) are dropped."""
+    disabled: tuple[str, ...] = ()
+    """Filter names to skip."""
+
+    def settings(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Context:
+    """What a per-pair filter may look at besides the pair."""
+
+    config: FilterConfig
+    index: RepoIndex | None = None
+    count_tokens: Callable[[str], int] = field(default=lambda text: estimate_tokens(text))
+    judge: Any = None  # a callable (pair) -> (score, why), set when the judge is on
+    details: dict[str, str] = field(default_factory=dict)  # pair id -> JSON detail of a decision
+
+
+PairFilter = Callable[[Pair, Context], str | None]
+SetFilter = Callable[[list[Pair], Context], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """A registered filter: its name, what it checks, the settings it reads."""
+
+    name: str
+    description: str
+    settings: tuple[str, ...]
+    check: PairFilter | None = None
+    check_all: SetFilter | None = None
+    optional: bool = False  # runs only when configured (the LLM judge)
+
+
+REGISTRY: dict[str, FilterSpec] = {}
+
+
+def register(
+    name: str,
+    description: str,
+    settings: Iterable[str] = (),
+    *,
+    on_set: bool = False,
+    optional: bool = False,
+):
+    """Decorator adding a filter to the registry (chain order is registration order)."""
+
+    def wrap(func):
+        REGISTRY[name] = FilterSpec(
+            name,
+            description,
+            tuple(settings),
+            check=None if on_set else func,
+            check_all=func if on_set else None,
+            optional=optional,
+        )
+        return func
+
+    return wrap
+
+
+# --- text helpers -------------------------------------------------------------------
+
+WORD_RE = re.compile(r"[A-Za-z0-9_$]+")
+FENCE_RE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.S)
+
+
+def estimate_tokens(text: str) -> int:
+    """Token estimate without a tokenizer: ceil(chars / 3.0). Example: "abcdef" -> 2."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN_ESTIMATE)
+
+
+def normalize(text: str) -> str:
+    """Whitespace-collapsed text for exact comparisons. Example: " a \\n b" -> "a b"."""
+    return " ".join(text.split())
+
+
+def pair_text(pair: Pair) -> str:
+    return f"{pair.instruction}\n{pair.input}\n{pair.output}"
+
+
+def preference(pair: Pair) -> tuple[int, str]:
+    """Sort key of the pair to keep among duplicates: template first, then smallest id."""
+    return (GENERATOR_RANK.get(pair.generator, 9), pair.id)
+
+
+# --- per-pair filters: length, placeholders, refusals, template words ---------------
+
+PLACEHOLDERS = {
+    "",
+    "todo",
+    "tbd",
+    "n/a",
+    "na",
+    "none",
+    "null",
+    "...",
+    "…",
+    "-",
+    "placeholder",
+    "lorem ipsum",
+    "your answer here",
+    "answer here",
+    "insert answer here",
+    "output",
+    "response",
+    "<output>",
+    "<response>",
+    "[output]",
+}
+STOP_WORDS = set(
+    "a an the and or but if of to in on at by for with as is are was were be been it this that "
+    "these those i you he she we they me my your our their its not no yes so do does did".split()
+)
+
+
+@register(
+    "empty_output", "outputs that are empty, a placeholder, or only punctuation and stop words"
+)
+def empty_output(pair: Pair, ctx: Context) -> str | None:
+    text = pair.output.strip()
+    if text.strip("`'\"").strip().lower().rstrip(".") in PLACEHOLDERS:
+        return f"empty or placeholder output ({text[:20]!r})"
+    words = [w.lower() for w in WORD_RE.findall(text)]
+    if not words:
+        return "output is only punctuation"
+    if pair.label is None and all(w in STOP_WORDS for w in words) and len(words) > 2:
+        return "output is only stop words"
+    return None
+
+
+@register(
+    "length",
+    "output length bounds in characters and tokens",
+    ("min_output_chars", "max_output_chars", "min_output_tokens", "max_output_tokens", "tokenizer"),
+)
+def length(pair: Pair, ctx: Context) -> str | None:
+    cfg, n = ctx.config, len(pair.output.strip())
+    if n < cfg.min_output_chars:
+        return f"output has {n} characters < {cfg.min_output_chars}"
+    if n > cfg.max_output_chars:
+        return f"output has {n} characters > {cfg.max_output_chars}"
+    tokens = ctx.count_tokens(pair.output)
+    if tokens < cfg.min_output_tokens:
+        return f"output has {tokens} tokens < {cfg.min_output_tokens}"
+    if tokens > cfg.max_output_tokens:
+        return f"output has {tokens} tokens > {cfg.max_output_tokens}"
+    return None
+
+
+REFUSAL_RE = re.compile(
+    r"\b(sorry|i apologi[sz]e|as an ai|as a language model"
+    r"|i can(?:'|no)t (?:help|assist|provide|answer|do)"
+    r"|i am (?:not able|unable) to|i'm (?:not able|unable) to"
+    r"|i cannot (?:help|assist|provide|answer|determine|access|see))\b",
+    re.I,
+)
+
+
+@register(
+    "refusal",
+    "refusals and apologies in short outputs (Evol-Instruct case 2)",
+    ("refusal_max_words",),
+)
+def refusal(pair: Pair, ctx: Context) -> str | None:
+    match = REFUSAL_RE.search(pair.output)
+    if match and len(pair.output.split()) < ctx.config.refusal_max_words:
+        return f"refusal ({match.group(0)!r} in a short output)"
+    return None
+
+
+TEMPLATE_WORDS_RE = re.compile(
+    r"#?\s*(?:given|rewritten|created|original) prompt\s*#?|### (?:instruction|input|response):"
+    r"|<\|im_(?:start|end)\|>|below is an instruction that describes a task|\[/?inst\]|<</?sys>>",
+    re.I,
+)
+
+
+@register(
+    "template_words",
+    "prompt-template words leaking into a pair (Evol-Instruct case 4, Alpaca markers)",
+)
+def template_words(pair: Pair, ctx: Context) -> str | None:
+    for name in ("instruction", "input", "output"):
+        match = TEMPLATE_WORDS_RE.search(getattr(pair, name))
+        if match:
+            return f"template words {match.group(0).strip()!r} in the {name}"
+    return None
+
+
+# --- code validity ------------------------------------------------------------------
+
+CODE_START_RE = re.compile(
+    r"^\s*(?:@\w+|(?:public|private|protected|static|final|abstract|default|synchronized|native|"
+    r"sealed|non-sealed|strictfp|transient|volatile)\b|(?:class|interface|enum|record|package|import)\s)"
+)
+
+
+def code_blocks(pair: Pair, config: FilterConfig) -> list[str]:
+    """Java code in the output: fenced blocks (java or unlabelled), or the whole output
+    when the task is a code task or the output reads like a declaration."""
+    blocks = [body for lang, body in FENCE_RE.findall(pair.output) if lang.lower() in ("", "java")]
+    if blocks:
+        return blocks
+    if "```" not in pair.output and (
+        pair.task in config.code_tasks or CODE_START_RE.match(pair.output)
+    ):
+        if pair.unit_kind != "doc_section":
+            return [pair.output]
+    return []
+
+
+@lru_cache(maxsize=1)
+def _java_parser():
+    import tree_sitter_java
+    from tree_sitter import Language, Parser
+
+    return Parser(Language(tree_sitter_java.language()))
+
+
+def _parses(source: str) -> bool:
+    return not _java_parser().parse(source.encode("utf-8")).root_node.has_error
+
+
+def java_parses(code: str) -> bool:
+    """Does `code` parse as Java as a file, a type header, a member or statements?
+
+    Example: java_parses("int x = 1;") -> True; java_parses("int x = ;") -> False.
+    """
+    stripped = code.strip()
+    if not stripped:
+        return False
+    tries = (
+        stripped,
+        f"class __Wrap__ {{\n{stripped}\n}}",
+        f"{stripped} {{}}",
+        f"class __Wrap__ {{ void __m__() {{\n{stripped}\n}} }}",
+    )
+    return any(_parses(source) for source in tries)
+
+
+@register(
+    "code_validity",
+    "Java code in outputs parses with tree-sitter (no ERROR/MISSING nodes)",
+    ("code_tasks",),
+)
+def code_validity(pair: Pair, ctx: Context) -> str | None:
+    for number, block in enumerate(code_blocks(pair, ctx.config), start=1):
+        if not java_parses(block):
+            return f"code block {number} does not parse as Java"
+    return None
+
+
+# --- grounding ----------------------------------------------------------------------
+
+IDENT_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+CAMEL_TYPE_RE = re.compile(r"\b[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+\b")
+CALL_RE = re.compile(r"\b([a-z_$][A-Za-z0-9_$]*)\s*\(")
+MEMBER_RE = re.compile(r"\b(?:this|[a-z_$][A-Za-z0-9_$]*)\.([a-z_$][A-Za-z0-9_$]*)\b")
+DECLARED_RE = re.compile(
+    r"\b(?:class|interface|enum|record)\s+([A-Za-z_$][\w$]*)"
+    r"|\b[\w$<>\[\],.?]+\s+([a-z_$][\w$]*)\s*(?:\(|=|;|:)"
+)
+JAVA_WORDS = set(
+    "abstract assert boolean break byte case catch char class const continue default do double "
+    "else enum extends final finally float for goto if implements import instanceof int "
+    "interface long native new package private protected public return short static strictfp "
+    "super switch synchronized this throw throws transient try void volatile while var record "
+    "yield sealed permits true false null".split()
+)
+# Names from java.lang/java.util and common libraries that any Java answer may use.
+COMMON_NAMES = set(
+    "String Object Integer Long Double Float Boolean Character Byte Short Math System "
+    "StringBuilder List ArrayList LinkedList Map HashMap LinkedHashMap TreeMap Set HashSet "
+    "TreeSet Optional Collections Arrays Objects Stream Collectors Iterator Iterable Comparable "
+    "Comparator Exception RuntimeException IllegalArgumentException IllegalStateException "
+    "NullPointerException UnsupportedOperationException IOException LocalDate LocalDateTime "
+    "Instant Duration UUID BigDecimal BigInteger Thread Runnable Override Deprecated "
+    "FunctionalInterface SuppressWarnings Function Supplier Consumer Predicate JUnit Test "
+    "BeforeEach AfterEach Assertions JavaDoc Javadoc README JSON HashCode toString equals "
+    "hashCode get set put add remove size isEmpty contains of stream map filter collect forEach "
+    "orElse orElseThrow isPresent ifPresent valueOf parseInt format println print append length "
+    "charAt substring trim split getClass compareTo iterator hasNext next clear addAll "
+    "containsKey getOrDefault keySet values entrySet getKey getValue sort asList toList "
+    "requireNonNull now plusDays isBefore isAfter assertEquals assertTrue assertFalse "
+    "assertNotNull assertNull assertThrows".split()
+)
+
+
+@dataclass
+class RepoIndex:
+    """The repository's symbol table: declared names plus every identifier its code uses."""
+
+    declared: set[str]
+    used: set[str]
+
+    @classmethod
+    def from_units(cls, units: Iterable[Unit]) -> RepoIndex:
+        """Build from `store.units()`. Example: a unit `Room.getId` adds `Room` and `getId`."""
+        declared: set[str] = set()
+        used: set[str] = set()
+        for unit in units:
+            declared.add(unit.name)
+            declared.update(
+                part for part in unit.qualified_name.replace("#", ".").split(".") if part
+            )
+            used.update(IDENT_RE.findall(unit.code))
+            used.update(IDENT_RE.findall(unit.javadoc or ""))
+            for imp in unit.imports:
+                used.add(imp.rstrip(";").split(".")[-1])
+        return cls(declared, used)
+
+    def knows(self, name: str) -> bool:
+        return name in self.declared or name in self.used
+
+
+def repo_like_names(text: str) -> set[str]:
+    """Identifiers that look like repository names: CamelCase types, method calls, fields.
+
+    Example: "Call `roomService.findFree()` on RoomService" -> {"RoomService", "findFree"}
+    (the receiver `roomService` is a local name, not checked).
+    """
+    names = set(CAMEL_TYPE_RE.findall(text))
+    names.update(CALL_RE.findall(text))
+    names.update(MEMBER_RE.findall(text))
+    return names
+
+
+def declared_in(text: str) -> set[str]:
+    """Names the text itself declares (so new code written in an answer is not ungrounded)."""
+    out: set[str] = set()
+    for type_name, member in DECLARED_RE.findall(text):
+        out.add(type_name or member)
+    return out
+
+
+@register(
+    "grounding",
+    "names in LLM outputs must exist in the repository's symbol table",
+    ("grounding_generators",),
+)
+def grounding(pair: Pair, ctx: Context) -> str | None:
+    if ctx.index is None or pair.generator not in ctx.config.grounding_generators:
+        return None
+    given = set(IDENT_RE.findall(pair.instruction)) | set(IDENT_RE.findall(pair.input))
+    allowed = given | declared_in(pair.output) | JAVA_WORDS | COMMON_NAMES
+    unknown = sorted(
+        n for n in repo_like_names(pair.output) if n not in allowed and not ctx.index.knows(n)
+    )
+    if unknown:
+        return f"names not in the repository: {', '.join(unknown[:5])}"
+    return None
+
+
+# --- context length -----------------------------------------------------------------
+
+
+def token_counter(tokenizer: str | None) -> Callable[[str], int]:
+    """A token counter for the target model (`AutoTokenizer`), or the chars/3.0 estimate.
+
+    `tokenizer` is a local directory or a Hub id (resolved from the local cache offline).
+    """
+    if not tokenizer:
+        return estimate_tokens
+    try:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(tokenizer)
+    except ImportError as exc:
+        raise ConfigError(
+            "--tokenizer needs transformers: pip install 'dataprep[finetune]'"
+        ) from exc
+    except Exception as exc:  # OSError, ValueError, offline errors: all mean "cannot load"
+        raise ConfigError(
+            f"cannot load tokenizer {tokenizer!r} ({type(exc).__name__}): give a local directory "
+            "with tokenizer files or a cached Hub id, or leave --tokenizer out for the estimate"
+        ) from exc
+    return lambda text: len(tok(text, add_special_tokens=False)["input_ids"])
+
+
+@register(
+    "context_length",
+    "rendered Alpaca prompt + answer + EOS fits --max-seq-len",
+    ("max_seq_len", "tokenizer"),
+)
+def context_length(pair: Pair, ctx: Context) -> str | None:
+    tokens = (
+        ctx.count_tokens(render_alpaca(pair.instruction, pair.input, pair.output)) + 2
+    )  # BOS + EOS
+    if tokens > ctx.config.max_seq_len:
+        return f"{tokens} tokens > max_seq_len {ctx.config.max_seq_len}"
+    return None
+
+
+# --- set filters: duplicates and conflicts ------------------------------------------
+
+
+@register(
+    "exact_duplicate",
+    "same instruction, input and output (whitespace-normalised); one kept",
+    on_set=True,
+)
+def exact_duplicate(pairs: list[Pair], ctx: Context) -> dict[str, str]:
+    seen: dict[str, Pair] = {}
+    dropped: dict[str, str] = {}
+    for pair in sorted(pairs, key=preference):
+        key = "\x00".join(normalize(x) for x in (pair.instruction, pair.input, pair.output))
+        if key in seen:
+            dropped[pair.id] = f"exact duplicate of {seen[key].id}"
+        else:
+            seen[key] = pair
+    return dropped
+
+
+@register(
+    "conflict",
+    "same instruction and input with different outputs: all of them dropped",
+    on_set=True,
+)
+def conflict(pairs: list[Pair], ctx: Context) -> dict[str, str]:
+    groups: dict[str, list[Pair]] = defaultdict(list)
+    for pair in pairs:
+        groups[normalize(pair.instruction) + "\x00" + normalize(pair.input)].append(pair)
+    dropped: dict[str, str] = {}
+    for group in groups.values():
+        outputs = {normalize(p.output) for p in group}
+        if len(outputs) > 1:
+            for pair in group:
+                others = sorted(p.id for p in group if p.id != pair.id)
+                dropped[pair.id] = (
+                    f"conflict: same instruction and input as {len(others)} other pair(s) with "
+                    f"different outputs ({', '.join(others[:3])})"
+                )
+    return dropped
+
+
+def shingles(text: str, size: int = 5) -> set[str]:
+    """Word n-gram shingles, lower-cased. Example: shingles("a b c", 2) -> {"a b", "b c"}."""
+    words = [w.lower() for w in WORD_RE.findall(text)]
+    if len(words) <= size:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    """Exact Jaccard similarity. Example: jaccard({"a", "b"}, {"b", "c"}) -> 1/3."""
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+def minhash(shingle_set: set[str], num_perm: int):
+    from datasketch import MinHash
+
+    mh = MinHash(num_perm=num_perm, seed=1)
+    mh.update_batch([s.encode("utf-8") for s in shingle_set])
+    return mh
+
+
+def minhashes(sets: list[set[str]], num_perm: int) -> list:
+    """MinHashes of many shingle sets, batched (datasketch's bulk path is much faster)."""
+    from datasketch import MinHash
+
+    encoded = [[s.encode("utf-8") for s in shingle_set] for shingle_set in sets]
+    return MinHash.bulk(encoded, num_perm=num_perm, seed=1)
+
+
+def near_duplicate_groups(
+    pairs: list[Pair],
+    threshold: float = 0.7,
+    num_perm: int = 256,
+    size: int = 5,
+    scope: str = "task",
+) -> dict[str, str]:
+    """Pair id -> id of the kept pair it nearly duplicates (LSH candidates, exact Jaccard confirms).
+
+    Pairs are visited in preference order; each is compared with the pairs kept so far.
+    """
+    from datasketch import MinHashLSH
+
+    ordered = sorted(pairs, key=preference)
+    sets = [shingles(pair_text(p), size) for p in ordered]
+    hashes = minhashes(sets, num_perm)
+    indexes: dict[str, MinHashLSH] = {}
+    kept_sets: dict[str, set[str]] = {}
+    dropped: dict[str, str] = {}
+    for pair, sh, mh in zip(ordered, sets, hashes, strict=True):
+        key = pair.task if scope == "task" else ""
+        lsh = indexes.get(key)
+        if lsh is None:
+            lsh = indexes[key] = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        match = next(
+            (
+                other
+                for other in sorted(lsh.query(mh))
+                if jaccard(sh, kept_sets[other]) >= threshold
+            ),
+            None,
+        )
+        if match is not None:
+            dropped[pair.id] = match
+        else:
+            lsh.insert(pair.id, mh)
+            kept_sets[pair.id] = sh
+    return dropped
+
+
+@register(
+    "near_duplicate",
+    "MinHash LSH near-duplicates (word 5-grams, Jaccard); one kept",
+    ("near_dup_threshold", "num_perm", "shingle_size", "near_dup_scope"),
+    on_set=True,
+)
+def near_duplicate(pairs: list[Pair], ctx: Context) -> dict[str, str]:
+    cfg = ctx.config
+    groups = near_duplicate_groups(
+        pairs, cfg.near_dup_threshold, cfg.num_perm, cfg.shingle_size, cfg.near_dup_scope
+    )
+    return {
+        pid: f"near-duplicate (Jaccard >= {cfg.near_dup_threshold}) of {kept}"
+        for pid, kept in groups.items()
+    }
+
+
+# --- the optional LLM judge ---------------------------------------------------------
+
+
+@register(
+    "judge",
+    "optional LLM judge: scores each pair 0-100 against its source unit (temperature 0)",
+    ("judge", "judge_threshold"),
+    optional=True,
+)
+def judge(pair: Pair, ctx: Context) -> str | None:
+    if ctx.judge is None:
+        return None
+    score, why = ctx.judge(pair)
+    ctx.details[pair.id] = json.dumps({"judge_score": score, "why": why[:500]}, ensure_ascii=False)
+    if score is None:
+        return "judge gave no score"
+    if score < ctx.config.judge_threshold:
+        return f"judge score {score} < {ctx.config.judge_threshold}"
+    return None
+
+
+def make_judge(store, config: FilterConfig):
+    """The judge callable for `config.judge` (built on the generator's LLM backends)."""
+    from dataprep.judge_llm import make_llm_judge
+
+    return make_llm_judge(store, config.judge)
+
+
+def judge_scores(store) -> dict[str, int]:
+    """Pair id -> the judge's score, for every pair the judge looked at."""
+    rows = store.conn.execute(
+        "SELECT pair_id, detail FROM decisions WHERE stage = ? AND detail IS NOT NULL",
+        (STAGE_PREFIX + "judge",),
+    )
+    out = {}
+    for pair_id, detail in rows:
+        score = json.loads(detail).get("judge_score")
+        if score is not None:
+            out[pair_id] = score
+    return out
+
+
+# --- the chain ----------------------------------------------------------------------
+
+
+@dataclass
+class FilterReport:
+    """What the chain did: counts at each stage, drops per filter with examples, timings."""
+
+    total: int = 0
+    kept: int = 0
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_config(config: FilterConfig) -> None:
+    """Reject settings that cannot work, naming the fix."""
+    unknown = [name for name in config.disabled if name not in REGISTRY]
+    if unknown:
+        raise ConfigError(f"unknown filter(s) {', '.join(unknown)}: see `dataprep filter --list`")
+    for name in ("near_dup_threshold", "decontam_threshold"):
+        if not 0 < getattr(config, name) <= 1:
+            raise ConfigError(f"{name} must be in (0, 1], got {getattr(config, name)}")
+    if config.near_dup_scope not in ("task", "all"):
+        raise ConfigError(f"near_dup_scope must be 'task' or 'all', got {config.near_dup_scope!r}")
+    if config.decontam_action not in ("drop", "move"):
+        raise ConfigError(
+            f"decontam_action must be 'drop' or 'move', got {config.decontam_action!r}"
+        )
+    if config.max_seq_len < 16:
+        raise ConfigError(f"--max-seq-len {config.max_seq_len} is too small: give at least 16")
+    if not 0 <= config.judge_threshold <= 100:
+        raise ConfigError(f"--judge-threshold must be 0..100, got {config.judge_threshold}")
+
+
+def active_filters(config: FilterConfig) -> list[FilterSpec]:
+    return [
+        spec
+        for spec in REGISTRY.values()
+        if spec.name not in config.disabled and (not spec.optional or config.judge)
+    ]
+
+
+def upstream_dropped(store) -> set[str]:
+    """Pairs dropped by stages before filtering (e.g. Evol-Instruct elimination)."""
+    mine = (STAGE_PREFIX, DECONTAMINATE_STAGE, "balance")
+    return {pid for pid, d in store.dropped().items() if not d.stage.startswith(mine)}
+
+
+def apply_filters(
+    pairs: list[Pair], config: FilterConfig, ctx: Context, on_stage=None
+) -> tuple[list[Pair], FilterReport, dict[str, list[Decision]]]:
+    """The pure chain: surviving pairs, the report and each stage's decisions."""
+    report = FilterReport(total=len(pairs))
+    decisions: dict[str, list[Decision]] = {}
+    alive = list(pairs)
+    for spec in active_filters(config):
+        started = time.perf_counter()
+        stage = STAGE_PREFIX + spec.name
+        if spec.check_all is not None:
+            reasons = spec.check_all(alive, ctx)
+        else:
+            reasons = {}
+            for pair in alive:
+                reason = spec.check(pair, ctx)
+                if reason:
+                    reasons[pair.id] = reason
+        decisions[stage] = [
+            Decision(
+                pair_id=p.id,
+                stage=stage,
+                kept=p.id not in reasons,
+                reason=reasons.get(p.id),
+                detail=ctx.details.get(p.id) if spec.name == "judge" else None,
+            )
+            for p in alive
+        ]
+        report.examples[spec.name] = [
+            {"pair_id": p.id, "reason": reasons[p.id]} for p in alive if p.id in reasons
+        ][:3]
+        report.dropped[spec.name] = len(reasons)
+        report.stages.append(
+            {"stage": spec.name, "in": len(alive), "out": len(alive) - len(reasons)}
+        )
+        alive = [p for p in alive if p.id not in reasons]
+        report.seconds[spec.name] = round(time.perf_counter() - started, 4)
+        if on_stage:
+            on_stage(spec.name, len(alive))
+    report.kept = len(alive)
+    return alive, report, decisions
+
+
+def run_filters(
+    store, config: FilterConfig | None = None, run_id: int | None = None, judge=None
+) -> FilterReport:
+    """Run the chain over the store's live pairs and record every stage's decisions.
+
+    `judge` is an optional LLM backend object for the judge filter (else built from
+    `config.judge`). Returns the FilterReport (also saved in the store's meta as
+    `filter_report`).
+    """
+    config = config or FilterConfig()
+    check_config(config)
+    skip = upstream_dropped(store)
+    pairs = [p for p in store.pairs() if p.id not in skip]
+    ctx = Context(
+        config=config,
+        index=RepoIndex.from_units(store.units()),
+        count_tokens=token_counter(config.tokenizer),
+    )
+    if config.judge or judge is not None:
+        ctx.judge = judge if judge is not None else make_judge(store, config)
+    _, report, decisions = apply_filters(pairs, config, ctx)
+    with store.transaction():
+        for spec in REGISTRY.values():
+            stage = STAGE_PREFIX + spec.name
+            store.put_decisions(stage, decisions.get(stage, []), run_id=run_id)
+    store.set_meta("filter_report", report.to_dict())
+    store.set_meta("filter_config", config.settings())
+    return report
+
+
+def describe_filters(config: FilterConfig | None = None) -> list[dict[str, Any]]:
+    """Each filter's name, description, whether it is on, and its current settings."""
+    config = config or FilterConfig()
+    names = {f.name for f in fields(config)}
+    active = {spec.name for spec in active_filters(config)}
+    return [
+        {
+            "name": spec.name,
+            "description": spec.description,
+            "enabled": spec.name in active,
+            "settings": {s: getattr(config, s) for s in spec.settings if s in names},
+        }
+        for spec in REGISTRY.values()
+    ]
