@@ -1,0 +1,769 @@
+"""Grounded template pairs: questions about units whose answers are the source itself.
+
+Instruction phrasings live in `templates/instructions/*.yaml` (data); what each task
+answers is code here, from a fixed set of answer builders, so every output is text the
+source says: a unit's code, a name, a header, an annotation as written.
+
+Generation runs in two steps, so that the pipeline can redo only what changed:
+1. `file_candidates(units_of_one_file)`: per-file candidates, each carrying its
+   instruction at four qualification levels (0 simple names, 1 qualified type names,
+   2 member signatures, 3 the file's path);
+2. `resolve(candidates)`: cross-file tasks aside, raises the level of every candidate
+   whose subject collides with another one that has a different answer, until each
+   (instruction, input) has one output; whatever still conflicts is dropped.
+
+`generate_template_pairs(units)` is both steps over a whole repository.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from string import Formatter
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dataprep.errors import TemplateError
+from dataprep.hashing import content_hash
+from dataprep.models import MEMBER_KINDS, TYPE_KINDS, Pair, Unit, UnitKind
+from dataprep.resources import templates_dir
+
+# Bump when the generator's output changes for the same units and templates.
+GENERATOR_VERSION = "1"
+LEVELS = 4
+
+Answer = Literal[
+    "code",
+    "name",
+    "signature",
+    "javadoc",
+    "initializer",
+    "annotations",
+    "fields",
+    "constructors",
+    "owner",
+    "package",
+    "imports",
+    "route_annotations",
+    "tests",
+]
+InputKind = Literal["none", "code", "javadoc", "signature"]
+Requirement = Literal[
+    "javadoc", "initializer", "annotations", "fields", "constructors", "package", "imports",
+    "route", "body", "test_target",
+]  # fmt: skip
+
+PLACEHOLDERS = frozenset(
+    "name type member kind owner_kind file package topic http_method route".split()
+)
+
+
+# -- templates as data ------------------------------------------------------------
+
+
+class TaskTemplate(BaseModel):
+    """One task: which units it applies to, what it answers, and how it is asked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kinds: list[UnitKind] = Field(min_length=1)
+    answer: Answer
+    input: InputKind = "none"
+    requires: list[Requirement] = Field(default_factory=list)
+    max_level: int = Field(default=LEVELS - 1, ge=0, le=LEVELS - 1)
+    qualifier: str | None = None
+    phrasings: list[str] = Field(min_length=5)
+
+    @field_validator("phrasings")
+    @classmethod
+    def _distinct(cls, phrasings: list[str]) -> list[str]:
+        for text in phrasings:
+            _check_placeholders(text)
+        if len(set(phrasings)) != len(phrasings):
+            raise ValueError("two phrasings are the same; make each one different")
+        return phrasings
+
+    @field_validator("qualifier")
+    @classmethod
+    def _qualifier(cls, text: str | None) -> str | None:
+        return _check_placeholders(text) if text is not None else None
+
+
+def _check_placeholders(text: str) -> str:
+    try:
+        names = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"{exc} in {text!r}; write literal braces as {{{{ and }}}}") from None
+    unknown = sorted(names - PLACEHOLDERS)
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder {{{unknown[0]}}} in {text!r}; use one of "
+            + " ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
+        )
+    return text
+
+
+class TemplateFile(BaseModel):
+    """A file of templates/instructions/: one task family."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    family: str
+    description: str = ""
+    tasks: dict[str, TaskTemplate] = Field(min_length=1)
+
+    @field_validator("tasks")
+    @classmethod
+    def _task_ids(cls, tasks: dict[str, TaskTemplate]) -> dict[str, TaskTemplate]:
+        for task_id in tasks:
+            if not re.fullmatch(r"[a-z]+(\.[a-z_]+)+", task_id):
+                raise ValueError(f"task id {task_id!r} must look like 'method.explain'")
+        return tasks
+
+
+def load_template_file(path: Path) -> TemplateFile:
+    """Read and validate one instruction template file; errors name the file and the fix."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"cannot read template file {path} ({exc}): check the file") from exc
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise TemplateError(
+            f"template file {path} is not valid YAML ({detail}): fix its syntax"
+        ) from exc
+    if not isinstance(data, dict):
+        raise TemplateError(f"template file {path}: expected a mapping with family and tasks")
+    try:
+        return TemplateFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "file"
+        msg = err["msg"].removeprefix("Value error, ")
+        raise TemplateError(f"template file {path}: {where}: {msg}") from exc
+
+
+def load_templates(directory: Path | None = None) -> dict[str, TaskTemplate]:
+    """All tasks of `directory` (default: the shipped templates/instructions/), by task id."""
+    directory = directory or templates_dir() / "instructions"
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise TemplateError(f"no instruction templates (*.yaml) in {directory}: reinstall dataprep")
+    tasks: dict[str, TaskTemplate] = {}
+    for path in files:
+        for task_id, task in load_template_file(path).tasks.items():
+            if task_id in tasks:
+                raise TemplateError(
+                    f"template file {path}: task {task_id} is defined twice; rename one"
+                )
+            tasks[task_id] = task
+    return tasks
+
+
+@lru_cache(maxsize=8)
+def _shipped(directory: str) -> tuple[dict[str, TaskTemplate], str]:
+    tasks = load_templates(Path(directory))
+    fingerprint = content_hash(
+        "templates", GENERATOR_VERSION, {k: t.model_dump() for k, t in sorted(tasks.items())}
+    )
+    return tasks, fingerprint
+
+
+def templates_fingerprint(directory: Path | None = None) -> str:
+    """A hash of the templates and the generator version: the cache key of generated pairs."""
+    return _shipped(str(directory or templates_dir() / "instructions"))[1]
+
+
+# -- candidates and their qualification levels --------------------------------------
+
+
+@dataclass
+class Candidate:
+    """A pair before qualification: its instruction's values at each level."""
+
+    task: str
+    template: str
+    phrasing: str
+    qualifier: str | None
+    values: list[dict[str, str]]
+    max_level: int
+    input: str
+    output: str
+    unit_id: str
+    unit_kind: str
+    path: str
+    start_line: int
+    end_line: int
+    repo: str
+    commit: str | None
+    module: str | None
+    level: int = 0
+    requires_symbol: list[str] = field(default_factory=list)
+
+    def key(self, level: int) -> str:
+        return content_hash("subject", self.task, self.values[level], self.input)
+
+    def instruction(self, level: int) -> str:
+        text = self.phrasing.format(**self.values[level])
+        if level and self.qualifier and text == self.phrasing.format(**self.values[0]):
+            text = f"{text} {self.qualifier.format(**self.values[level])}"
+        return text
+
+    def to_pair(self) -> Pair:
+        instruction = self.instruction(self.level)
+        return Pair(
+            id=Pair.make_id(self.unit_id, self.template, instruction, self.input, self.output),
+            instruction=instruction,
+            input=self.input,
+            output=self.output,
+            generator="template",
+            task=self.task,
+            template=self.template,
+            unit_id=self.unit_id,
+            unit_kind=self.unit_kind,
+            path=self.path,
+            start_line=self.start_line,
+            end_line=self.end_line,
+            repo=self.repo,
+            commit=self.commit,
+            module=self.module,
+        )
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def default_module(path: str) -> str | None:
+    """The first path component, when the file is not at the top: `auth/src/A.java` -> `auth`."""
+    parts = PurePosixPath(path).parts
+    return parts[0] if len(parts) > 1 else None
+
+
+# -- reading units --------------------------------------------------------------------
+
+_MAPPINGS = {
+    "GetMapping": "GET",
+    "PostMapping": "POST",
+    "PutMapping": "PUT",
+    "DeleteMapping": "DELETE",
+    "PatchMapping": "PATCH",
+    "RequestMapping": None,
+}
+_TEST_SUFFIXES = ("IntegrationTest", "Tests", "Test", "IT", "TestCase")
+
+
+def _skip_annotations(code: str) -> int:
+    """Index of the first character after the leading annotations (not `@interface`)."""
+    i = 0
+    while True:
+        while i < len(code) and code[i].isspace():
+            i += 1
+        if not code.startswith("@", i) or code.startswith("@interface", i):
+            return i
+        match = re.compile(r"@\s*[\w.$]+\s*").match(code, i)
+        if not match:
+            return i
+        i = match.end()
+        if code.startswith("(", i):
+            i = _close_paren(code, i) + 1
+
+
+def _close_paren(code: str, i: int) -> int:
+    """Index of the `)` matching the `(` at i, skipping string and char literals."""
+    depth, n = 0, len(code)
+    while i < n:
+        ch = code[i]
+        if ch in "\"'":
+            i = _skip_literal(code, i)
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return n - 1
+
+
+def _skip_literal(code: str, i: int) -> int:
+    if code.startswith('"""', i):
+        end = code.find('"""', i + 3)
+        return len(code) if end < 0 else end + 3
+    quote, i = code[i], i + 1
+    while i < len(code) and code[i] != quote:
+        i += 2 if code[i] == "\\" else 1
+    return i + 1
+
+
+def header_end(code: str, start: int = 0) -> int:
+    """Index of the body's `{` (or the `;`) of a declaration, outside parentheses."""
+    depth, i, n = 0, start, len(code)
+    while i < n:
+        ch = code[i]
+        if ch in "\"'":
+            i = _skip_literal(code, i)
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch in "{;" and depth == 0:
+            return i
+        i += 1
+    return n
+
+
+def signature_of(unit: Unit) -> str | None:
+    """A method's or constructor's header as written, without annotations and body.
+
+    Example: "@GetMapping(\"/{id}\")\\npublic Booking get(@PathVariable long id) {...}"
+    -> "public Booking get(@PathVariable long id)"
+    """
+    if unit.kind not in ("method", "constructor"):
+        return None
+    start = _skip_annotations(unit.code)
+    text = unit.code[start : header_end(unit.code, start)].rstrip()
+    return text or None
+
+
+def _params(unit: Unit, signature: str | None) -> str:
+    """`name(params)` with whitespace collapsed, for telling overloads apart."""
+    if not signature:
+        return unit.name
+    match = re.search(rf"(?<![\w$]){re.escape(unit.name)}\s*\(", signature)
+    if not match:
+        return unit.name
+    close = _close_paren(signature, match.end() - 1)
+    return " ".join(f"{unit.name}{signature[match.end() - 1 : close + 1]}".split())
+
+
+def _annotation_name(annotation: str) -> str:
+    return re.sub(r"^@\s*", "", annotation).split("(", 1)[0].strip().rsplit(".", 1)[-1]
+
+
+def _mapping_path(annotation: str) -> str:
+    """The first path of a mapping annotation: `@GetMapping("/{id}")` -> `/{id}`."""
+    args = annotation.split("(", 1)[1] if "(" in annotation else ""
+    named = re.search(r'\b(?:value|path)\s*=\s*\{?\s*"([^"]*)"', args)
+    if named:
+        return named.group(1)
+    positional = re.match(r'\s*\{?\s*"([^"]*)"', args)
+    return positional.group(1) if positional else ""
+
+
+def _mapping_method(annotation: str) -> str | None:
+    name = _annotation_name(annotation)
+    if name not in _MAPPINGS:
+        return None
+    if _MAPPINGS[name]:
+        return _MAPPINGS[name]
+    found = re.search(r"RequestMethod\.(\w+)", annotation)
+    return found.group(1) if found else None
+
+
+def _join_route(prefix: str, path: str) -> str:
+    route = "/" + "/".join(p.strip("/") for p in (prefix, path) if p.strip("/"))
+    return route
+
+
+def _is_test_path(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    return "test" in parts or "tests" in parts
+
+
+def _test_subject(path: str) -> str | None:
+    stem = PurePosixPath(path).stem
+    for suffix in _TEST_SUFFIXES:
+        if stem.endswith(suffix) and len(stem) > len(suffix):
+            return stem[: -len(suffix)]
+    return None
+
+
+def _stable_index(seed: int, unit_id: str, task: str, n: int) -> int:
+    return int(content_hash("phrasing", seed, unit_id, task)[:8], 16) % n
+
+
+# -- per-file candidates ------------------------------------------------------------
+
+
+class _FileContext:
+    """The units of one file, indexed for the answer builders."""
+
+    def __init__(self, units: list[Unit], module_of: Callable[[str], str | None]):
+        self.units = units
+        self.by_qname = {u.qualified_name: u for u in units if u.kind in TYPE_KINDS}
+        self.by_id = {u.id: u for u in units}
+        self.children: dict[str, list[Unit]] = defaultdict(list)
+        for unit in units:
+            if unit.kind in MEMBER_KINDS and unit.parent:
+                self.children[unit.parent].append(unit)
+        self.file_unit = next((u for u in units if u.kind == "file"), None)
+        self.module = module_of(units[0].path) if units else None
+
+    def owner(self, unit: Unit) -> Unit | None:
+        """The nearest enclosing type unit (an enum constant's body is not one)."""
+        parent = unit.parent
+        if not parent or "$" in parent:
+            return None  # anonymous and local classes have no name to ask about
+        if parent in self.by_id:
+            return self.by_id[parent]
+        while parent:
+            if parent in self.by_qname:
+                return self.by_qname[parent]
+            parent = parent.rpartition(".")[0]
+        return None
+
+    def members(self, type_unit: Unit, kind: str) -> list[Unit]:
+        found = self.children.get(type_unit.qualified_name, []) + self.children.get(
+            type_unit.id, []
+        )
+        return sorted((u for u in found if u.kind == kind), key=lambda u: (u.start_line, u.id))
+
+    def route(self, unit: Unit) -> tuple[str, str, list[str]] | None:
+        """(HTTP method, full path, the mapping annotations as written) of a handler."""
+        if unit.kind != "method":
+            return None
+        mapping = next((a for a in unit.annotations if _mapping_method(a)), None)
+        if mapping is None:
+            return None
+        owner = self.owner(unit)
+        prefix_ann = None
+        if owner is not None:
+            prefix_ann = next(
+                (a for a in owner.annotations if _annotation_name(a) == "RequestMapping"), None
+            )
+        prefix = _mapping_path(prefix_ann) if prefix_ann else ""
+        route = _join_route(prefix, _mapping_path(mapping))
+        annotations = [a for a in (prefix_ann, mapping) if a]
+        return _mapping_method(mapping) or "", route, annotations
+
+
+def _subject_values(unit: Unit, ctx: _FileContext) -> list[dict[str, str]]:
+    """The placeholders' values at each qualification level."""
+    owner = ctx.owner(unit)
+    is_type = unit.kind in TYPE_KINDS
+    type_unit = unit if is_type else owner
+    simple = type_unit.name if type_unit else ""
+    qualified = type_unit.qualified_name if type_unit else ""
+    signature = signature_of(unit)
+    member_plain = unit.name
+    member_sig = _params(unit, signature) if unit.kind in ("method", "constructor") else unit.name
+    topic = " > ".join(unit.heading_path) or unit.name
+    route = ctx.route(unit)
+    base = {
+        "name": unit.name,
+        "kind": unit.kind.replace("_", " ")
+        if unit.kind != "annotation_type"
+        else "annotation type",
+        "owner_kind": (
+            type_unit.kind.replace("annotation_type", "annotation type") if type_unit else ""
+        ),
+        "file": unit.path,
+        "package": unit.package or "",
+        "http_method": route[0] if route else "",
+        "route": route[1] if route else "",
+    }
+    levels = []
+    for level in range(LEVELS):
+        values = dict(base)
+        values["type"] = simple if level == 0 else qualified
+        if level == 3 and type_unit:
+            values["type"] = f"{qualified} in {unit.path}"
+        values["member"] = member_sig if level >= 2 else member_plain
+        values["topic"] = topic if level == 0 else f"{topic} in {unit.path}"
+        levels.append(values)
+    return levels
+
+
+def _meets(req: str, unit: Unit, ctx: _FileContext) -> bool:
+    if req == "javadoc":
+        return bool(unit.javadoc and unit.javadoc.strip())
+    if req == "initializer":
+        return bool(unit.initializer)
+    if req == "annotations":
+        return bool(unit.annotations)
+    if req == "fields":
+        return bool(ctx.members(unit, "field"))
+    if req == "constructors":
+        return bool(ctx.members(unit, "constructor"))
+    if req == "package":
+        return bool(unit.package)
+    if req == "imports":
+        return bool(_import_lines(unit))
+    if req == "route":
+        return ctx.route(unit) is not None
+    if req == "body":
+        return header_end(unit.code, _skip_annotations(unit.code)) < len(unit.code)
+    return False
+
+
+def _import_lines(unit: Unit) -> list[str]:
+    return [ln.strip() for ln in unit.code.splitlines() if ln.strip().startswith("import ")]
+
+
+def _answer(kind: str, unit: Unit, ctx: _FileContext) -> tuple[str, int, int] | None:
+    """(output, first line, last line) for an answer builder, or None if it has nothing."""
+    span = (unit.start_line, unit.end_line)
+    if kind == "code":
+        text = unit.code
+    elif kind == "name":
+        text = unit.name
+    elif kind == "signature":
+        text = signature_of(unit) or ""
+    elif kind == "javadoc":
+        text = unit.javadoc or ""
+    elif kind == "initializer":
+        text = unit.initializer or ""
+    elif kind == "annotations":
+        text = "\n".join(unit.annotations)
+    elif kind in ("fields", "constructors"):
+        members = ctx.members(unit, "field" if kind == "fields" else "constructor")
+        codes = list(dict.fromkeys(m.code for m in members))
+        text = ("\n" if kind == "fields" else "\n\n").join(codes)
+    elif kind == "owner":
+        owner = ctx.owner(unit)
+        if owner is None:
+            return None
+        text, span = owner.qualified_name, (owner.start_line, owner.end_line)
+    elif kind == "package":
+        text = unit.package or ""
+    elif kind == "imports":
+        text = "\n".join(_import_lines(unit))
+    elif kind == "route_annotations":
+        route = ctx.route(unit)
+        if route is None:
+            return None
+        owner = ctx.owner(unit)
+        text = "\n".join(route[2])
+        if owner is not None and len(route[2]) > 1:
+            span = (owner.start_line, owner.end_line)
+    else:
+        return None
+    text = text.strip("\n")
+    return (text, *span) if text.strip() else None
+
+
+def _input(kind: str, unit: Unit) -> str | None:
+    if kind == "none":
+        return ""
+    if kind == "code":
+        return unit.code
+    if kind == "javadoc":
+        return unit.javadoc or None
+    if kind == "signature":
+        return signature_of(unit)
+    return None
+
+
+def file_candidates(
+    units: list[Unit],
+    seed: int = 0,
+    tasks: dict[str, TaskTemplate] | None = None,
+    module_of: Callable[[str], str | None] = default_module,
+) -> list[Candidate]:
+    """Candidates for the units of one file (file-local tasks only)."""
+    if not units:
+        return []
+    tasks = tasks if tasks is not None else _shipped(str(templates_dir() / "instructions"))[0]
+    ctx = _FileContext(units, module_of)
+    out: list[Candidate] = []
+    for unit in sorted(units, key=lambda u: (u.start_line, u.kind, u.id)):
+        if unit.kind in MEMBER_KINDS and ctx.owner(unit) is None:
+            continue
+        values = None
+        for task_id, task in tasks.items():
+            if unit.kind not in task.kinds or task.answer == "tests":
+                continue
+            if not all(_meets(r, unit, ctx) for r in task.requires):
+                continue
+            answer = _answer(task.answer, unit, ctx)
+            input = _input(task.input, unit)
+            if answer is None or input is None:
+                continue
+            values = values or _subject_values(unit, ctx)
+            out.append(_candidate(task_id, task, unit, values, input, answer, ctx.module, seed))
+    return out
+
+
+def _candidate(task_id, task, unit, values, input, answer, module, seed) -> Candidate:
+    index = _stable_index(seed, unit.id, task_id, len(task.phrasings))
+    output, first, last = answer
+    return Candidate(
+        task=task_id,
+        template=f"{task_id}.{index}",
+        phrasing=task.phrasings[index],
+        qualifier=task.qualifier,
+        values=values,
+        max_level=task.max_level,
+        input=input,
+        output=output,
+        unit_id=unit.id,
+        unit_kind=unit.kind,
+        path=unit.path,
+        start_line=first,
+        end_line=last,
+        repo=unit.repo,
+        commit=unit.commit,
+        module=module,
+    )
+
+
+# -- cross-file candidates: which test covers a method ----------------------------------
+
+
+def _test_target(test_name: str, method_names: Iterable[str]) -> str | None:
+    """The method a test's name points at: `createBooking_tooMany` or `testCancelBooking`.
+
+    Example: _test_target("testCancelBooking", ["cancel", "cancelBooking"]) -> "cancelBooking"
+    """
+    name = re.sub(r"^(test|should)_?", "", test_name)
+    if not name:
+        return None
+    name = name[0].lower() + name[1:]
+    best = None
+    for method in method_names:
+        if name.startswith(method):
+            rest = name[len(method) :]
+            if (not rest or rest[0] in "_$" or rest[0].isupper() or rest[0].isdigit()) and (
+                best is None or len(method) > len(best)
+            ):
+                best = method
+    return best
+
+
+def coverage_candidates(
+    units: list[Unit],
+    seed: int = 0,
+    tasks: dict[str, TaskTemplate] | None = None,
+    module_of: Callable[[str], str | None] = default_module,
+) -> list[Candidate]:
+    """`test.covers` candidates: test methods matched by name to the methods they test."""
+    tasks = tasks if tasks is not None else _shipped(str(templates_dir() / "instructions"))[0]
+    covers = [(tid, t) for tid, t in tasks.items() if t.answer == "tests"]
+    if not covers:
+        return []
+    types: dict[str, list[Unit]] = defaultdict(list)
+    methods: dict[str, set[str]] = defaultdict(set)
+    by_path: dict[str, list[Unit]] = defaultdict(list)
+    for unit in units:
+        by_path[unit.path].append(unit)
+        if unit.kind in TYPE_KINDS and not _is_test_path(unit.path):
+            types[unit.name].append(unit)
+        elif unit.kind == "method" and unit.parent and not _is_test_path(unit.path):
+            methods[unit.parent].add(unit.name)
+    out: list[Candidate] = []
+    for path in sorted(by_path):
+        subject_name = _test_subject(path)
+        if not (_is_test_path(path) and subject_name and subject_name in types):
+            continue
+        module = module_of(path)
+        subjects = types[subject_name]
+        same_module = [t for t in subjects if module_of(t.path) == module]
+        if len(subjects) > 1 and len(same_module) != 1:
+            continue  # the name does not make the subject clear
+        subject = same_module[0] if same_module else subjects[0]
+        out += _covers_for_file(by_path[path], subject, methods, covers, module, seed)
+    return out
+
+
+def _covers_for_file(file_units, subject, methods, covers, module, seed) -> list[Candidate]:
+    names = methods.get(subject.qualified_name, set()) | methods.get(subject.id, set())
+    tests = [
+        u
+        for u in file_units
+        if u.kind == "method"
+        and (any(_annotation_name(a) == "Test" for a in u.annotations) or u.name.startswith("test"))
+    ]
+    by_target: dict[str, list[Unit]] = defaultdict(list)
+    for test in sorted(tests, key=lambda u: u.start_line):
+        target = _test_target(test.name, names)
+        if target:
+            by_target[target].append(test)
+    top = next((u for u in file_units if u.kind in TYPE_KINDS and u.parent is None), None)
+    out = []
+    for target, found in sorted(by_target.items()):
+        unit = found[0] if len(found) == 1 or top is None else top
+        output = "\n\n".join(t.code for t in found)
+        span = (min(t.start_line for t in found), max(t.end_line for t in found))
+        values = []
+        for level in range(LEVELS):
+            type_name = subject.name if level == 0 else subject.qualified_name
+            if level == 3:
+                type_name = f"{subject.qualified_name} in {subject.path}"
+            values.append({"type": type_name, "member": target, "name": target, "file": unit.path})
+        for task_id, task in covers:
+            cand = _candidate(task_id, task, unit, values, "", (output, *span), module, seed)
+            cand.requires_symbol = [subject.qualified_name, target]
+            out.append(cand)
+    return out
+
+
+# -- resolution -----------------------------------------------------------------------
+
+
+def resolve(candidates: list[Candidate]) -> tuple[list[Pair], dict[str, int]]:
+    """Qualify colliding instructions until each has one answer; drop what still conflicts.
+
+    Returns the pairs (sorted by id) and counters: `qualified` (candidates raised above
+    level 0) and `conflicts_dropped`.
+    """
+    for cand in candidates:
+        cand.level = 0
+    while True:
+        groups: dict[str, list[Candidate]] = defaultdict(list)
+        for cand in candidates:
+            groups[cand.key(cand.level)].append(cand)
+        raised = False
+        for group in groups.values():
+            if len({c.output for c in group}) < 2:
+                continue
+            for cand in group:
+                if cand.level < cand.max_level:
+                    cand.level += 1
+                    raised = True
+        if not raised:
+            break
+    return _final_check(candidates)
+
+
+def _final_check(candidates: list[Candidate]) -> tuple[list[Pair], dict[str, int]]:
+    pairs = [c.to_pair() for c in candidates]
+    outputs: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for pair in pairs:
+        outputs[(pair.instruction, pair.input)].add(pair.output)
+    kept = {p.id: p for p in pairs if len(outputs[(p.instruction, p.input)]) == 1}
+    stats = {
+        "qualified": sum(1 for c in candidates if c.level > 0),
+        "conflicts_dropped": len(pairs) - sum(1 for p in pairs if p.id in kept),
+    }
+    return sorted(kept.values(), key=lambda p: p.id), stats
+
+
+def generate_template_pairs(
+    units: list[Unit],
+    seed: int = 0,
+    module_of: Callable[[str], str | None] = default_module,
+) -> list[Pair]:
+    """Grounded pairs for a repository's units, deterministic for a seed.
+
+    Example: generate_template_pairs(slice_repo("fixtures/hotel-booking").units)
+    -> [Pair(task="method.explain", instruction="How does getBooking of BookingController
+    work?", output="@GetMapping(...) public Booking getBooking(...) {...}", ...), ...]
+    """
+    by_path: dict[str, list[Unit]] = defaultdict(list)
+    for unit in units:
+        by_path[unit.path].append(unit)
+    candidates = [
+        c
+        for path in sorted(by_path)
+        for c in file_candidates(by_path[path], seed, module_of=module_of)
+    ]
+    candidates += coverage_candidates(units, seed, module_of=module_of)
+    return resolve(candidates)[0]
