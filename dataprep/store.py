@@ -110,6 +110,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE review_events ADD COLUMN batch TEXT;
     CREATE INDEX review_events_pair ON review_events(pair_id, id);
     """,
+    # 3: template candidates per file, so a run regenerates only the files that changed
+    """
+    CREATE TABLE template_cache (
+        path TEXT PRIMARY KEY,
+        key TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    """,
 ]
 
 
