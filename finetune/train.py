@@ -1,0 +1,375 @@
+"""Train a (Q)LoRA adapter on the exported dataset with transformers, peft and TRL.
+
+`train(...)` reads the splits, tokenizes them with the exact mask (finetune.data), loads
+the base (4-bit NF4 when the config says qlora and bitsandbytes supports the device),
+runs TRL's SFTTrainer on pre-tokenized `input_ids`/`labels` (so the mask is ours, not
+re-derived), evaluates on the validation split every epoch, keeps the best checkpoint,
+resumes from the last checkpoint of an interrupted run, and writes RUN_DIR:
+
+    adapter_model.safetensors, adapter_config.json   the best PEFT adapter
+    tokenizer files                                  the base tokenizer
+    run.json                                         config, versions, data, losses
+    loss.png                                         the loss curve
+    Modelfile                                        Ollama: Alpaca TEMPLATE, EOS stop
+    merged/                                          with merge=True: base + adapter, 16/32 bits
+    checkpoints/                                     trainer checkpoints (resume, best)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataprep.console import console, warn
+from dataprep.errors import ConfigError, InputError
+from dataprep.hashing import canonical_json, content_hash
+from dataprep.prompts import alpaca_prompt
+from finetune import data as fdata
+from finetune.config import FinetuneConfig
+from finetune.modeling import (
+    ModelSource,
+    four_bit_supported,
+    load_model,
+    load_tokenizer,
+    lora_config,
+    pick_device,
+    pick_dtype,
+    resolve_model,
+)
+
+RUN_FILE = "run.json"
+CHECKPOINTS = "checkpoints"
+STATE_KEY_FILE = "run-key.json"
+
+
+@dataclass
+class TrainResult:
+    """What a run produced (also written to RUN_DIR/run.json)."""
+
+    run_dir: Path
+    summary: dict
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a run depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("dataprep", "torch", "transformers", "trl", "peft", "bitsandbytes", "accelerate"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def plan_steps(n_train: int, cfg: FinetuneConfig) -> tuple[int, int, int]:
+    """(steps per epoch, total optimizer steps, steps between evaluations/checkpoints).
+
+    Example: 100 rows, micro batch 2, accumulation 4, 3 epochs -> (13, 39, 13)
+    """
+    per_epoch = max(
+        1, math.ceil(n_train / (cfg.micro_batch_size * cfg.gradient_accumulation_steps))
+    )
+    total = cfg.max_steps or max(1, math.ceil(per_epoch * cfg.num_epochs))
+    return per_epoch, total, max(1, min(per_epoch, total, 500))
+
+
+def _optimizer(cfg: FinetuneConfig, device: str) -> str:
+    if cfg.optimizer.startswith("paged_") and device != "cuda":
+        return "adamw_torch"  # paged optimizers page GPU memory; on the CPU plain AdamW is the same
+    return cfg.optimizer
+
+
+def _run_key(cfg: FinetuneConfig, source: ModelSource, fingerprint: str) -> str:
+    """What a checkpoint must match to be resumed (step budgets may change between attempts)."""
+    settings = cfg.model_dump(
+        exclude={"max_steps", "num_epochs", "base_model", "eval_max_new_tokens"}
+    )
+    return content_hash("finetune-run", settings, source.given, fingerprint)
+
+
+def _last_checkpoint(checkpoints: Path, key: str, fresh: bool) -> str | None:
+    if fresh:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    key_file = checkpoints / STATE_KEY_FILE
+    found = sorted(checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    if found and key_file.is_file() and json.loads(key_file.read_text())["key"] != key:
+        raise ConfigError(
+            f"{checkpoints} holds checkpoints of a different run (config, model or data changed): "
+            "pass --fresh to start over or a new --output"
+        )
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(json.dumps({"key": key}), encoding="utf-8")
+    return str(found[-1]) if found else None
+
+
+def _to_dataset(rows: list[dict]):
+    from datasets import Dataset
+
+    return Dataset.from_dict(
+        {"input_ids": [r["input_ids"] for r in rows], "labels": [r["labels"] for r in rows]}
+    )
+
+
+def _prepare(splits: dict[str, list[dict]], tokenizer, cfg: FinetuneConfig):
+    """Encoded train/validation rows and the per-split drop counts."""
+    train_rows = splits["train"]
+    val_rows = splits.get("validation") or []
+    if not val_rows and cfg.val_set_size > 0:
+        import random
+
+        shuffled = train_rows[:]
+        random.Random(cfg.seed).shuffle(shuffled)
+        cut = max(1, int(len(shuffled) * cfg.val_set_size))
+        val_rows, train_rows = shuffled[:cut], shuffled[cut:]
+    train = fdata.encode_rows(tokenizer, train_rows, cfg.sequence_len, cfg.train_on_inputs)
+    val = fdata.encode_rows(tokenizer, val_rows, cfg.sequence_len, cfg.train_on_inputs)
+    if not train.rows:
+        raise InputError(
+            f"all {len(train_rows)} train rows are longer than sequence_len {cfg.sequence_len} "
+            "tokens: raise sequence_len in the config"
+        )
+    dropped = {"train": train.dropped_too_long, "validation": val.dropped_too_long}
+    for split, count in dropped.items():
+        if count:
+            warn(f"dropped {count} {split} rows longer than sequence_len {cfg.sequence_len} tokens")
+    return train, val, dropped
+
+
+def _sft_config(cfg, run_dir, device, dtype, total, every, warmup, has_val):
+    import torch
+    from trl import SFTConfig
+
+    return SFTConfig(
+        output_dir=str(run_dir / CHECKPOINTS),
+        max_steps=total,
+        per_device_train_batch_size=cfg.micro_batch_size,
+        per_device_eval_batch_size=cfg.micro_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=warmup,
+        optim=_optimizer(cfg, device),
+        max_grad_norm=cfg.max_grad_norm,
+        weight_decay=cfg.weight_decay,
+        neftune_noise_alpha=cfg.neftune_noise_alpha,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        max_length=cfg.sequence_len,
+        packing=cfg.sample_packing,
+        packing_strategy="bfd",
+        completion_only_loss=not cfg.train_on_inputs,
+        eval_strategy="steps" if has_val else "no",
+        eval_steps=every if has_val else None,
+        save_strategy="steps",
+        save_steps=every,
+        save_total_limit=2,
+        load_best_model_at_end=has_val,
+        metric_for_best_model="eval_loss" if has_val else None,
+        greater_is_better=False if has_val else None,
+        logging_steps=max(1, min(10, total // 20)),
+        report_to="none",
+        use_cpu=device == "cpu",
+        bf16=dtype == torch.bfloat16,
+        fp16=dtype == torch.float16,
+        dataloader_pin_memory=device == "cuda",
+        disable_tqdm=False,
+    )
+
+
+def build_model(source: ModelSource, cfg: FinetuneConfig, device: str, dtype):
+    """The base with a fresh LoRA adapter: 4-bit NF4 (prepared for k-bit training) or full."""
+    from peft import get_peft_model, prepare_model_for_kbit_training
+
+    model = load_model(source, device, dtype, four_bit=cfg.load_in_4bit)
+    if cfg.load_in_4bit:
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=cfg.gradient_checkpointing
+        )
+    elif cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.enable_input_require_grads()
+    return get_peft_model(model, lora_config(cfg))
+
+
+def train(
+    data: Path | str,
+    model: str,
+    output: Path | str,
+    cfg: FinetuneConfig,
+    merge: bool = False,
+    fresh: bool = False,
+) -> TrainResult:
+    """Fine-tune MODEL on DATA's train split; write the adapter and run files to OUTPUT."""
+    import torch
+    from transformers import set_seed
+    from trl import SFTTrainer
+
+    started = time.time()
+    run_dir = Path(output)
+    splits = fdata.load_splits(data)
+    fingerprint = fdata.dataset_fingerprint(splits)
+    source = resolve_model(model)
+    device = pick_device()
+    if cfg.load_in_4bit and not four_bit_supported(device):
+        raise ConfigError(
+            f"bitsandbytes cannot run 4-bit NF4 on this {device}: use adapter: lora with "
+            "load_in_4bit: false (finetune/configs/lora-cpu-smoke.yaml)"
+        )
+    dtype = pick_dtype(device)
+    set_seed(cfg.seed)
+    tokenizer = load_tokenizer(source)
+    train_set, val_set, dropped = _prepare(splits, tokenizer, cfg)
+    per_epoch, total, every = plan_steps(len(train_set.rows), cfg)
+    warmup = cfg.warmup_steps_for(total)
+    has_val = bool(val_set.rows)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resume = _last_checkpoint(run_dir / CHECKPOINTS, _run_key(cfg, source, fingerprint), fresh)
+    if resume:
+        console.print(f"resuming from {resume}", highlight=False)
+    peft_model = build_model(source, cfg, device, dtype)
+    trainer = SFTTrainer(
+        model=peft_model,
+        args=_sft_config(cfg, run_dir, device, dtype, total, every, warmup, has_val),
+        train_dataset=_to_dataset(train_set.rows),
+        eval_dataset=_to_dataset(val_set.rows) if has_val else None,
+        processing_class=tokenizer,
+    )
+    trainer.train(resume_from_checkpoint=resume)
+    trainer.model.save_pretrained(run_dir)
+    tokenizer.save_pretrained(run_dir)
+    losses = _losses(trainer.state.log_history)
+    summary = {
+        "model": model,
+        "base_path": source.path,
+        "data": str(fdata.resolve_dataset_dir(data)),
+        "config": cfg.model_dump(mode="json"),
+        "device": device,
+        "dtype": str(dtype).removeprefix("torch."),
+        "four_bit": cfg.load_in_4bit,
+        "optimizer_used": _optimizer(cfg, device),
+        "versions": library_versions(),
+        "dataset": {
+            "fingerprint": fingerprint,
+            "rows": {name: len(rows) for name, rows in splits.items()},
+            "train_rows_used": len(train_set.rows),
+            "validation_rows_used": len(val_set.rows),
+            "dropped_too_long": dropped,
+            "longest_tokens": max(train_set.longest_kept, val_set.longest_kept),
+        },
+        "steps": {"per_epoch": per_epoch, "total": total, "warmup": warmup, "eval_every": every},
+        "resumed_from": resume,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_eval_loss": trainer.state.best_metric,
+        "losses": losses,
+        "eos_token": tokenizer.eos_token,
+        "seconds": round(time.time() - started, 1),
+        "torch_threads": torch.get_num_threads(),
+    }
+    plot_losses(losses, run_dir / "loss.png")
+    write_modelfile(run_dir, source, tokenizer.eos_token, merged=merge)
+    del trainer, peft_model
+    if merge:
+        summary["merged"] = str(merge_adapter(source, run_dir, run_dir / "merged"))
+    (run_dir / RUN_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return TrainResult(run_dir, summary)
+
+
+def _losses(log_history: list[dict]) -> dict:
+    """Train and validation losses from the trainer's log, by step."""
+    train = [
+        {"step": e["step"], "epoch": round(e.get("epoch", 0), 4), "loss": e["loss"]}
+        for e in log_history
+        if "loss" in e
+    ]
+    val = [
+        {"step": e["step"], "epoch": round(e.get("epoch", 0), 4), "loss": e["eval_loss"]}
+        for e in log_history
+        if "eval_loss" in e
+    ]
+    return {"train": train, "validation": val}
+
+
+def plot_losses(losses: dict, path: Path) -> None:
+    """A PNG of the train loss by step, with validation loss markers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if losses["train"]:
+        ax.plot(
+            [e["step"] for e in losses["train"]],
+            [e["loss"] for e in losses["train"]],
+            label="train",
+        )
+    if losses["validation"]:
+        ax.plot(
+            [e["step"] for e in losses["validation"]],
+            [e["loss"] for e in losses["validation"]],
+            "o-",
+            label="validation",
+        )
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss")
+    ax.set_title("fine-tune loss")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def modelfile_text(base: str, eos: str, adapter: str | None) -> str:
+    """An Ollama Modelfile: the base (or merged model), the adapter, the Alpaca TEMPLATE, EOS stop.
+
+    Ollama passes one prompt, so the template is the no-input Alpaca prompt around it.
+    """
+    template = alpaca_prompt("{{ .Prompt }}") + "{{ .Response }}"
+    lines = [
+        "# Ollama: ollama create NAME -f Modelfile   (written by dataprep finetune train)",
+        f"FROM {base}",
+    ]
+    if adapter:
+        lines.append(f"ADAPTER {adapter}")
+    lines += [
+        f'TEMPLATE """{template}"""',
+        f"PARAMETER stop {canonical_json(eos)}",
+        'PARAMETER stop "### Instruction:"',
+        "PARAMETER temperature 0",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_modelfile(run_dir: Path, source: ModelSource, eos: str, merged: bool) -> Path:
+    """RUN_DIR/Modelfile: FROM the merged model, or FROM the base with the adapter."""
+    if merged:
+        text = modelfile_text("./merged", eos, adapter=None)
+    else:
+        base = str(source.gguf) if source.gguf else source.given
+        text = modelfile_text(base, eos, adapter="./")
+    path = run_dir / "Modelfile"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def merge_adapter(source: ModelSource, adapter_dir: Path, target: Path) -> Path:
+    """Reload the base in 16 bits (fp32 on the CPU), merge the adapter, save to `target`.
+
+    Never merges into 4-bit weights: rounding the merged weights back to NF4 loses the update.
+    """
+    from peft import PeftModel
+
+    device = pick_device()
+    base = load_model(source, device, pick_dtype(device), four_bit=False)
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    merged.save_pretrained(target)
+    load_tokenizer(source).save_pretrained(target)
+    return target
