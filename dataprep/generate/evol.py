@@ -1,0 +1,818 @@
+"""Evol-Instruct over a repository's units: seeds, evolution rounds, grounded answers.
+
+Seeds are the grounded template pairs plus questions the LLM writes about a unit with
+its code in view. Each seed is evolved for several rounds; per instruction and round one
+operation is picked at random (seeded): the five in-depth operations of Evol-Instruct,
+in-breadth evolution, and Code Evol-Instruct's misdirection and complexity. Answers are
+written with the unit's code, its enclosing type's header and its file's imports in the
+prompt, as delimited data. Candidates are eliminated exactly as the paper's four failure
+cases (plus truncated or malformed output), and every eliminated one is stored with its
+reason.
+
+Each LLM task is two pure ends, `format_input` (records -> messages) and
+`format_output` (raw text -> record or `Eliminated`), with the model call between.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from dataprep.errors import ConfigError, TemplateError
+from dataprep.generate.llm import (
+    CachedLLM,
+    Completion,
+    LLMOptions,
+    Messages,
+    OutputError,
+    parse_structured,
+)
+from dataprep.hashing import content_hash
+from dataprep.models import Pair, Unit
+from dataprep.resources import template_path
+
+STAGE = "evol"
+#: bump when the stage's output changes for the same prompts (part of every cache key)
+EVOL_STAGE_VERSION = 1
+EVOL_KINDS = (
+    "class",
+    "interface",
+    "enum",
+    "record",
+    "annotation_type",
+    "constructor",
+    "method",
+    "doc_section",
+)
+PROMPT_WORDS = (
+    "#given prompt#",
+    "#rewritten prompt#",
+    "#created prompt#",
+    "given prompt",
+    "rewritten prompt",
+    "created prompt",
+)
+CHARS_PER_TOKEN = 3.0  # conservative for code; used only to budget the context
+
+
+# --- templates (data) ---------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Operation(_Strict):
+    name: str
+    family: Literal["depth", "breadth", "code"]
+    weight: float = Field(gt=0)
+    text: str
+
+
+class _Operations(_Strict):
+    operations: list[Operation]
+
+
+class _Prompt(_Strict):
+    system: str | None = None
+    user: str
+
+
+class _Sections(_Strict):
+    path: str
+    imports: str
+    header: str
+    code: str
+    input: str
+
+
+class EvolTemplates(_Strict):
+    data_open: str
+    data_close: str
+    data_rule: str
+    sections: _Sections
+    seed_questions: _Prompt
+    evolve_depth: _Prompt
+    evolve_breadth: _Prompt
+    judge: _Prompt
+    answer: _Prompt
+
+
+def _read_yaml(name: str) -> Any:
+    path = template_path("evol", name)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{path} is not valid YAML ({exc}): fix the file") from None
+
+
+@cache
+def load_templates() -> EvolTemplates:
+    """The prompts in templates/evol/tasks.yaml, validated."""
+    try:
+        return EvolTemplates.model_validate(_read_yaml("tasks.yaml"))
+    except ValueError as exc:
+        raise TemplateError(f"templates/evol/tasks.yaml does not validate: {exc}") from None
+
+
+@cache
+def load_operations() -> dict[str, Operation]:
+    """The evolution operations in templates/evol/operations.yaml, by name."""
+    try:
+        ops = _Operations.model_validate(_read_yaml("operations.yaml")).operations
+    except ValueError as exc:
+        raise TemplateError(f"templates/evol/operations.yaml does not validate: {exc}") from None
+    return {op.name: op for op in ops}
+
+
+@cache
+def stop_words() -> frozenset[str]:
+    text = template_path("evol", "stopwords.txt").read_text(encoding="utf-8")
+    return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+
+
+def render(template: str, **values: Any) -> str:
+    """Fill `{{name}}` placeholders (single pass, so data cannot inject placeholders).
+
+    Example: render("Hi {{who}}", who="{{x}}") -> "Hi {{x}}"
+    """
+
+    def sub(m: re.Match) -> str:
+        if m.group(1) not in values:
+            raise TemplateError(
+                f"placeholder {{{{{m.group(1)}}}}} has no value: fix templates/evol"
+            )
+        return str(values[m.group(1)])
+
+    return re.sub(r"\{\{(\w+)\}\}", sub, template)
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitContext:
+    """What an answer may draw on: the unit, its enclosing type's header, its file's imports."""
+
+    unit: Unit
+    header: str | None = None
+    imports: str | None = None
+
+
+@dataclass(frozen=True)
+class Seed:
+    """An instruction to evolve, and the pair it came from (None for a fresh question)."""
+
+    instruction: str
+    input: str
+    unit_id: str
+    parent_id: str | None
+    module: str | None = None
+
+
+class Eliminated(Exception):
+    """A candidate failed a check; `reason` is one of the stage's named reasons."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class SeedQuestions(BaseModel):
+    questions: list[str]
+
+
+class Verdict(BaseModel):
+    verdict: Literal["Equal", "Not Equal"]
+
+
+# --- elimination (the paper's four failure cases) -----------------------------------------
+
+
+def copies_prompt_words(instruction: str) -> bool:
+    """Case 4: the evolved instruction copies words of the evolving prompt.
+
+    Example: copies_prompt_words("#Rewritten Prompt#: explain foo()") -> True
+    """
+    low = instruction.lower()
+    return any(w in low for w in PROMPT_WORDS)
+
+
+def is_sorry_short(answer: str) -> bool:
+    """Case 2: the answer contains "sorry" and is shorter than 80 words."""
+    return "sorry" in answer.lower() and len(answer.split()) < 80
+
+
+def only_punctuation_and_stop_words(text: str) -> bool:
+    """Case 3: nothing but punctuation and stop words (an empty text included).
+
+    Example: only_punctuation_and_stop_words("It is, of course!") -> False ("course")
+    """
+    words = re.findall(r"[^\W_]+", text.lower())
+    return all(w in stop_words() for w in words)
+
+
+def check_instruction(text: str) -> None:
+    if only_punctuation_and_stop_words(text):
+        raise Eliminated("only_punctuation_and_stop_words", "instruction")
+    if copies_prompt_words(text):
+        raise Eliminated("copies_prompt_words")
+
+
+def check_answer(text: str) -> None:
+    if is_sorry_short(text):
+        raise Eliminated("sorry_short_answer")
+    if only_punctuation_and_stop_words(text):
+        raise Eliminated("only_punctuation_and_stop_words", "answer")
+
+
+# --- tasks: format_input / format_output --------------------------------------------------
+
+
+def _data(t: EvolTemplates, text: str) -> str:
+    """Repository text with the closing delimiter defused, so data cannot end the block."""
+    return text.replace(t.data_close, t.data_close.replace(">>>", ">> >"))
+
+
+def format_context(ctx: UnitContext, input: str = "", t: EvolTemplates | None = None) -> str:
+    """The delimited block of repository data shown with seed-question and answer prompts."""
+    t = t or load_templates()
+    u = ctx.unit
+    s = t.sections
+    parts = [render(s.path, path=u.path, start_line=u.start_line, end_line=u.end_line)]
+    if ctx.imports:
+        parts.append(render(s.imports, imports=ctx.imports))
+    if ctx.header:
+        parts.append(render(s.header, header=ctx.header))
+    parts.append(render(s.code, kind=u.kind.replace("_", " "), name=u.qualified_name, code=u.code))
+    if input:
+        parts.append(render(s.input, input=input))
+    body = _data(t, "\n\n".join(parts))
+    return f"{t.data_open}\n{body}\n{t.data_close}"
+
+
+def _messages(t: EvolTemplates, prompt: Any, **values: Any) -> Messages:
+    values.setdefault("data_rule", t.data_rule.strip())
+    out: Messages = []
+    if prompt.system:
+        out.append({"role": "system", "content": render(prompt.system, **values)})
+    out.append({"role": "user", "content": render(prompt.user, **values)})
+    return out
+
+
+class SeedQuestionTask:
+    """Unit -> questions about it, written by the LLM with the code in view."""
+
+    schema = SeedQuestions
+
+    @staticmethod
+    def format_input(ctx: UnitContext, n: int) -> Messages:
+        t = load_templates()
+        u = ctx.unit
+        kind = u.kind.replace("_", " ")
+        return _messages(
+            t, t.seed_questions, context=format_context(ctx, t=t), n=n, kind=kind, name=u.name
+        )
+
+    @staticmethod
+    def format_output(text: str, n: int) -> list[str]:
+        try:
+            parsed = parse_structured(text, SeedQuestions)
+        except OutputError as exc:
+            raise Eliminated(exc.reason, exc.detail) from None
+        questions = [q.strip() for q in parsed.questions if q.strip()][:n]  # type: ignore[attr-defined]
+        if not questions:
+            raise Eliminated("only_punctuation_and_stop_words", "no questions")
+        return questions
+
+
+class EvolveTask:
+    """(instruction, operation) -> a harder or a new instruction."""
+
+    @staticmethod
+    def format_input(op: Operation, seed: Seed, unit: Unit) -> Messages:
+        t = load_templates()
+        prompt = t.evolve_breadth if op.family == "breadth" else t.evolve_depth
+        instruction = seed.instruction + (f"\n{seed.input}" if seed.input else "")
+        kind = unit.kind.replace("_", " ")
+        return _messages(
+            t, prompt, operation=op.text.strip(), instruction=instruction, kind=kind, name=unit.name
+        )
+
+    @staticmethod
+    def format_output(text: str) -> str:
+        instruction = text.strip().strip('"').strip()
+        check_instruction(instruction)
+        return instruction
+
+
+class JudgeTask:
+    """(previous, evolved) -> is there information gain? ("Equal" means none)."""
+
+    schema = Verdict
+
+    @staticmethod
+    def format_input(first: str, second: str) -> Messages:
+        t = load_templates()
+        return _messages(t, t.judge, first=first, second=second)
+
+    @staticmethod
+    def format_output(text: str) -> bool:
+        """True when the two are Equal (no information gain)."""
+        try:
+            return parse_structured(text, Verdict).verdict == "Equal"  # type: ignore[attr-defined]
+        except OutputError as exc:
+            plain = text.strip().strip(".\"'").lower()
+            if plain in ("equal", "not equal"):
+                return plain == "equal"
+            raise Eliminated(f"judge_{exc.reason}", exc.detail) from None
+
+
+class AnswerTask:
+    """(instruction, unit context) -> a grounded answer."""
+
+    @staticmethod
+    def format_input(instruction: str, input: str, ctx: UnitContext) -> Messages:
+        t = load_templates()
+        return _messages(
+            t, t.answer, context=format_context(ctx, input, t), instruction=instruction
+        )
+
+    @staticmethod
+    def format_output(text: str) -> str:
+        answer = text.strip()
+        check_answer(answer)
+        return answer
+
+
+# --- configuration and summary -------------------------------------------------------------
+
+
+class EvolConfig(BaseModel):
+    """How much Evol-Instruct work to do, and how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int = Field(3, ge=1, description="Evolution rounds per seed.")
+    units: int | None = Field(
+        None, ge=1, description="Evolve a seeded sample of this many units (all if unset)."
+    )
+    seed: int = Field(0, description="Seed for the unit sample and the operation picks.")
+    concurrency: int = Field(4, ge=1, description="LLM requests in flight at once.")
+    questions_per_unit: int = Field(2, ge=0, description="Seed questions the LLM writes per unit.")
+    template_seeds_per_unit: int = Field(
+        2, ge=0, description="Template pairs per unit used as seeds."
+    )
+    operations: list[str] | None = Field(
+        None, description="Operations to pick from (all if unset)."
+    )
+    dry_run: bool = Field(False, description="Only print the number of calls and an estimate.")
+    tokens_per_second: float = Field(
+        20.0, gt=0, description="Generation speed assumed by --dry-run."
+    )
+    progress: bool = True
+
+
+class EvolSummary(BaseModel):
+    """What a run did (or, for a dry run, would do)."""
+
+    units: int = 0
+    seeds: int = 0
+    pairs: int = 0
+    new_pairs: int = 0
+    calls: int = 0
+    cached_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    eliminated: dict[str, int] = Field(default_factory=dict)
+    shortened_units: int = 0
+    skipped_units: dict[str, int] = Field(default_factory=dict)
+    dry_run: bool = False
+    planned_calls: int = 0
+    estimated_prompt_tokens: int = 0
+    estimated_completion_tokens: int = 0
+    estimated_seconds: float = 0.0
+
+
+# --- planning -----------------------------------------------------------------------------
+
+
+def _int_seed(*parts: Any) -> int:
+    return int(content_hash("evol-rng", *parts), 16)
+
+
+def pick_operation(ops: list[Operation], seed: int, instruction_key: str, round_: int) -> Operation:
+    """One operation per instruction per round, weighted, reproducible from the seed."""
+    rng = random.Random(_int_seed(seed, instruction_key, round_))
+    return rng.choices(ops, weights=[op.weight for op in ops], k=1)[0]
+
+
+def sample_units(units: list[Unit], n: int | None, seed: int) -> list[Unit]:
+    """A seeded sample of n units (all when n is None), in a stable order."""
+    pool = sorted((u for u in units if u.kind in EVOL_KINDS), key=lambda u: u.id)
+    if n is not None and n < len(pool):
+        pool = sorted(random.Random(seed).sample(pool, n), key=lambda u: u.id)
+    return pool
+
+
+def build_contexts(units: list[Unit]) -> dict[str, UnitContext]:
+    """Unit id -> its context: enclosing type header (parent's declaration), file imports."""
+    by_id = {u.id: u for u in units}
+    types = {
+        u.qualified_name: u
+        for u in units
+        if u.kind in ("class", "interface", "enum", "record", "annotation_type")
+    }
+    files = {u.path: u for u in units if u.kind == "file"}
+    out = {}
+    for u in units:
+        parent = by_id.get(u.parent or "") or types.get(u.parent or "")
+        header = (parent.declaration or parent.code) if parent else None
+        file_unit = files.get(u.path)
+        out[u.id] = UnitContext(u, header=header, imports=file_unit.code if file_unit else None)
+    return out
+
+
+def fit_context(ctx: UnitContext, options: LLMOptions) -> tuple[UnitContext | None, str | None]:
+    """Shorten a context that would not fit num_ctx (drop imports, then header), or skip it.
+
+    Returns (context or None, what was done or None).
+    """
+    budget = (options.num_ctx - options.max_tokens - 200) * CHARS_PER_TOKEN  # 200: prompt frame
+    steps = [
+        (ctx, None),
+        (UnitContext(ctx.unit, ctx.header, None), "dropped imports"),
+        (UnitContext(ctx.unit, None, None), "dropped imports and header"),
+    ]
+    for candidate, note in steps:
+        if len(format_context(candidate)) <= budget:
+            return candidate, note
+    return None, "context_too_long"
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    store: Any
+    llm: CachedLLM
+    config: EvolConfig
+    ops: list[Operation]
+    contexts: dict[str, UnitContext]
+    lock: threading.Lock
+    stop: threading.Event = field(default_factory=threading.Event)
+    eliminated: Counter = field(default_factory=Counter)
+    pairs: int = 0
+    new_pairs: int = 0
+    bar: Any = None
+    task: Any = None
+
+    # each LLM call goes through here: cached, counted, shown
+    def call(self, messages: Messages, schema=None) -> Completion:
+        if self.stop.is_set():
+            raise _Stopped
+        c = self.llm.chat(messages, schema=schema)
+        self._tick(1)
+        return c
+
+    def _tick(self, n: int) -> None:
+        if self.bar is not None:
+            s = self.llm.stats
+            self.bar.update(
+                self.task,
+                advance=n,
+                calls=s.calls,
+                cached=s.cached,
+                tokens=s.prompt_tokens + s.completion_tokens,
+            )
+
+    def eliminate(self, unit_id: str, e: Eliminated, data: dict[str, Any]) -> None:
+        cand_id = content_hash("candidate", STAGE, unit_id, e.reason, data)
+        with self.lock:
+            self.eliminated[e.reason] += 1
+            self.store.put_candidate(
+                cand_id, unit_id, STAGE, e.reason, {**data, "detail": e.detail}
+            )
+
+    def keep(self, pair: Pair) -> None:
+        with self.lock:
+            self.pairs += 1
+            self.new_pairs += self.store.put_pairs([pair])
+
+    def checked(self, c: Completion, fmt, *args) -> Any:
+        if c.truncation:
+            raise Eliminated(c.truncation, f"{c.prompt_tokens} prompt tokens, num_ctx {c.num_ctx}")
+        return fmt(c.text, *args)
+
+    # a unit's fresh seed questions
+    def questions(self, ctx: UnitContext) -> list[Seed]:
+        n = self.config.questions_per_unit
+        if n == 0:
+            return []
+        messages = SeedQuestionTask.format_input(ctx, n)
+        c = self.call(messages, SeedQuestions)
+        try:
+            qs = self.checked(c, SeedQuestionTask.format_output, n)
+        except Eliminated as e:
+            self.eliminate(
+                ctx.unit.id, e, {"task": "seed_questions", "raw": c.text, "model": self.llm.name}
+            )
+            qs = []
+        self._tick((n - len(qs)) * (1 + 3 * self.config.rounds))  # chains that will not run
+        return [Seed(q, "", ctx.unit.id, None) for q in qs]
+
+    def answer(self, instruction: str, input: str, ctx: UnitContext) -> str:
+        c = self.call(AnswerTask.format_input(instruction, input, ctx))
+        try:
+            return self.checked(c, AnswerTask.format_output)
+        except Eliminated as e:
+            raise _WithRaw(e, c.text) from None
+
+    def make_pair(self, seed: Seed, instruction: str, output: str, op: str, round_: int) -> Pair:
+        u = self.contexts[seed.unit_id].unit
+        template = f"evol/{op}"
+        return Pair(
+            id=Pair.make_id(u.id, template, instruction, seed.input, output),
+            instruction=instruction,
+            input=seed.input,
+            output=output,
+            generator="evol",
+            task="evol",
+            template=template,
+            unit_id=u.id,
+            unit_kind=u.kind,
+            path=u.path,
+            start_line=u.start_line,
+            end_line=u.end_line,
+            repo=u.repo,
+            commit=u.commit,
+            module=seed.module,
+            operation=op,
+            round=round_,
+            parent_id=seed.parent_id,
+            model=self.llm.name,
+        )
+
+    # one seed through every round
+    def chain(self, seed: Seed) -> None:
+        ctx = self.contexts[seed.unit_id]
+        planned, used = self.planned_per_chain(seed), 0
+        current = seed
+        if seed.parent_id is None:  # a fresh question: answer it as round 0
+            used += 1
+            try:
+                out = self.answer(seed.instruction, seed.input, ctx)
+                pair = self.make_pair(seed, seed.instruction, out, "seed_question", 0)
+                self.keep(pair)
+                current = Seed(seed.instruction, seed.input, seed.unit_id, pair.id, seed.module)
+            except _WithRaw as w:
+                self.eliminate(
+                    seed.unit_id, w.e, self._cand(seed, "seed_question", 0, seed.instruction, w.raw)
+                )
+        key = content_hash("seed", seed.unit_id, seed.instruction, seed.input)
+        for round_ in range(1, self.config.rounds + 1):
+            op = pick_operation(self.ops, self.config.seed, key, round_)
+            result, n_calls = self.evolve_once(current, op, round_, ctx)
+            used += n_calls
+            if result is not None:
+                current = result
+        self._tick(max(0, planned - used))
+
+    def evolve_once(
+        self, cur: Seed, op: Operation, round_: int, ctx: UnitContext
+    ) -> tuple[Seed | None, int]:
+        calls = 0
+        instruction = raw = None
+        try:
+            c = self.call(EvolveTask.format_input(op, cur, ctx.unit))
+            calls, raw = 1, c.text
+            instruction = self.checked(c, EvolveTask.format_output)
+            c = self.call(JudgeTask.format_input(cur.instruction, instruction), Verdict)
+            calls, raw = 2, c.text
+            if self.checked(c, JudgeTask.format_output):
+                raise Eliminated("no_information_gain")
+            calls = 3
+            output = self.answer(instruction, cur.input, ctx)
+        except Eliminated as e:
+            self.eliminate(cur.unit_id, e, self._cand(cur, op.name, round_, instruction, raw))
+            return None, calls
+        except _WithRaw as w:
+            self.eliminate(cur.unit_id, w.e, self._cand(cur, op.name, round_, instruction, w.raw))
+            return None, calls
+        pair = self.make_pair(cur, instruction, output, op.name, round_)
+        self.keep(pair)
+        return Seed(instruction, cur.input, cur.unit_id, pair.id, cur.module), calls
+
+    def _cand(
+        self, cur: Seed, op: str, round_: int, instruction: str | None, raw: str | None
+    ) -> dict:
+        return {
+            "operation": op,
+            "round": round_,
+            "parent_id": cur.parent_id,
+            "parent_instruction": cur.instruction,
+            "instruction": instruction,
+            "raw": raw,
+            "model": self.llm.name,
+        }
+
+    def planned_per_chain(self, seed: Seed) -> int:
+        return 3 * self.config.rounds + (1 if seed.parent_id is None else 0)
+
+
+class _Stopped(Exception):
+    """Another worker failed; this one stops before its next call."""
+
+
+class _WithRaw(Exception):
+    def __init__(self, e: Eliminated, raw: str):
+        self.e, self.raw = e, raw
+
+
+def _template_seeds(
+    store: Any, unit_ids: set[str], per_unit: int, seed: int
+) -> dict[str, list[Seed]]:
+    by_unit: dict[str, list[Pair]] = {}
+    for p in store.kept_pairs(generator="template"):
+        if p.unit_id in unit_ids:
+            by_unit.setdefault(p.unit_id, []).append(p)
+    out = {}
+    for uid, pairs in by_unit.items():
+        chosen = random.Random(_int_seed(seed, uid)).sample(pairs, min(per_unit, len(pairs)))
+        out[uid] = [
+            Seed(p.instruction, p.input, uid, p.id, p.module)
+            for p in sorted(chosen, key=lambda p: p.id)
+        ]
+    return out
+
+
+def _operations(config: EvolConfig) -> list[Operation]:
+    all_ops = load_operations()
+    names = config.operations or list(all_ops)
+    unknown = [n for n in names if n not in all_ops]
+    if unknown:
+        raise ConfigError(
+            f"unknown evolution operation(s) {', '.join(unknown)}: choose from {', '.join(all_ops)}"
+        )
+    return [all_ops[n] for n in names]
+
+
+def plan_evol(store: Any, config: EvolConfig, options: LLMOptions) -> EvolSummary:
+    """Count the calls a run would make at most, and estimate its tokens and time."""
+    _operations(config)
+    units = store.units()
+    contexts = build_contexts(units)
+    chosen = sample_units(units, config.units, config.seed)
+    tseeds = _template_seeds(
+        store, {u.id for u in chosen}, config.template_seeds_per_unit, config.seed
+    )
+    calls = prompt_chars = completion = seeds = 0
+    per_round = 3
+    for u in chosen:
+        ctx, _ = fit_context(contexts[u.id], options)
+        if ctx is None:
+            continue
+        context_chars = len(format_context(ctx))
+        n_t, n_q = len(tseeds.get(u.id, [])), config.questions_per_unit
+        seeds += n_t + n_q
+        unit_calls = (1 if n_q else 0) + n_q + (n_t + n_q) * per_round * config.rounds
+        calls += unit_calls
+        # the question and answer prompts carry the context; evolve and judge prompts are short
+        answers = n_q + (n_t + n_q) * config.rounds
+        prompt_chars += (context_chars + 800) * (answers + (1 if n_q else 0)) + 1200 * (
+            unit_calls - answers
+        )
+        completion += answers * options.max_tokens // 2 + (unit_calls - answers) * 40
+    prompt_tokens = int(prompt_chars / 4)
+    seconds = completion / config.tokens_per_second / config.concurrency
+    return EvolSummary(
+        units=len(chosen),
+        seeds=seeds,
+        dry_run=True,
+        planned_calls=calls,
+        estimated_prompt_tokens=prompt_tokens,
+        estimated_completion_tokens=completion,
+        estimated_seconds=round(seconds, 1),
+    )
+
+
+def run_evol(store: Any, config: EvolConfig, llm: Any) -> EvolSummary:
+    """Evolve instructions about the store's units, committing pairs and eliminations as they come.
+
+    `llm` is an `LLM` (wrapped here in the store's cache) or an already `CachedLLM`.
+    Example: run_evol(Store.open(out), EvolConfig(units=10), parse_llm_spec("ollama:qwen2.5-coder"))
+    """
+    options = llm.options if not isinstance(llm, CachedLLM) else llm.llm.options
+    if config.dry_run:
+        return plan_evol(store, config, options)
+    ops = _operations(config)
+    lock = threading.Lock()
+    cached = llm if isinstance(llm, CachedLLM) else CachedLLM(llm, store, EVOL_STAGE_VERSION, lock)
+    cached.lock = lock
+    units = store.units()
+    run = _Run(store, cached, config, ops, build_contexts(units), lock)
+    chosen = sample_units(units, config.units, config.seed)
+    tseeds = _template_seeds(
+        store, {u.id for u in chosen}, config.template_seeds_per_unit, config.seed
+    )
+    summary = EvolSummary(units=len(chosen))
+    skipped: Counter = Counter()
+    start = time.monotonic()
+    jobs: list[tuple[str, Any]] = []
+    for u in chosen:
+        ctx, note = fit_context(run.contexts[u.id], options)
+        if ctx is None:
+            skipped[note] += 1
+            store.put_candidate(
+                content_hash("candidate", STAGE, u.id, note),
+                u.id,
+                STAGE,
+                note,
+                {"unit": u.qualified_name},
+            )
+            continue
+        if note:
+            summary.shortened_units += 1
+        run.contexts[u.id] = ctx
+        jobs.extend(("chain", s) for s in tseeds.get(u.id, []))
+        if config.questions_per_unit:
+            jobs.append(("questions", ctx))
+    planned = sum(
+        run.planned_per_chain(j)
+        if kind == "chain"
+        else 1 + config.questions_per_unit * (1 + 3 * config.rounds)
+        for kind, j in jobs
+    )
+    from rich.progress import TextColumn
+
+    from dataprep.console import progress
+
+    columns = TextColumn(
+        "{task.fields[calls]} calls ({task.fields[cached]} cached), {task.fields[tokens]} tokens"
+    )
+    bar = progress(columns) if config.progress else None
+    try:
+        if bar is not None:
+            bar.start()
+            run.bar, run.task = (
+                bar,
+                bar.add_task(f"evol {cached.name}", total=planned, calls=0, cached=0, tokens=0),
+            )
+        _execute(run, jobs)
+    finally:
+        if bar is not None:
+            bar.stop()
+    s = cached.stats
+    summary.seeds = sum(len(v) for v in tseeds.values())
+    summary.pairs, summary.new_pairs = run.pairs, run.new_pairs
+    summary.calls, summary.cached_calls = s.calls, s.cached
+    summary.prompt_tokens, summary.completion_tokens = s.prompt_tokens, s.completion_tokens
+    summary.eliminated = dict(sorted(run.eliminated.items()))
+    summary.skipped_units = dict(skipped)
+    summary.seconds = round(time.monotonic() - start, 2)
+    return summary
+
+
+def _execute(run: _Run, jobs: list[tuple[str, Any]]) -> None:
+    """Run unit jobs and seed chains on a thread pool; a fresh question spawns its chain."""
+    with ThreadPoolExecutor(max_workers=run.config.concurrency, thread_name_prefix="evol") as pool:
+        pending: dict[Future, str] = {}
+
+        def submit(kind: str, item: Any) -> None:
+            fn = run.chain if kind == "chain" else run.questions
+            pending[pool.submit(fn, item)] = kind
+
+        for kind, item in jobs:
+            submit(kind, item)
+        error: BaseException | None = None
+        while pending:
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in done:
+                kind = pending.pop(fut)
+                try:
+                    result = fut.result()
+                except _Stopped:
+                    continue
+                except BaseException as exc:  # first failure stops every worker
+                    if error is None:
+                        error = exc
+                        run.stop.set()
+                    continue
+                if kind == "questions" and not run.stop.is_set():
+                    for seed in result:
+                        submit("chain", seed)
+        if error is not None:
+            raise error
