@@ -72,3 +72,6 @@ def main() -> None:
 
 # Commands register themselves below, one section per stage, in pipeline order.
 # (each stage adds one line here: `from dataprep.commands import <stage>; <stage>.register(app)`)
+from dataprep.commands import review  # noqa: E402
+
+review.register(app)

@@ -1,0 +1,73 @@
+"""What each review action does to a pair's Review. Pure: the app commits the result.
+
+Status rules (what export reads from `Store.reviews()`):
+- accept: `accepted`, or `edited` when the review holds a revision (accepting keeps it);
+- reject: `rejected` with an optional reason; a revision already made is kept in the
+  review (undo or a later accept brings it back), export ignores rejected pairs;
+- edit: `edited`, with all three of `instruction`, `input`, `output` holding the revision
+  (the pair itself never changes); an edit identical to the original is an accept;
+- flag / unflag: sets `flagged` and `note`, leaving the status alone.
+"""
+
+from dataprep.errors import InputError
+from dataprep.models import Pair, Review
+
+ACTIONS = ("accept", "reject", "edit", "flag", "unflag")
+BULK_ACTIONS = ("accept", "reject")
+MAX_TEXT = 200_000  # characters per edited field or note
+
+
+def has_revision(review: Review) -> bool:
+    """Whether the review holds an edited instruction/input/output."""
+    return any(v is not None for v in (review.instruction, review.input, review.output))
+
+
+def next_review(
+    current: Review | None, pair: Pair, action: str, payload: dict[str, object]
+) -> Review:
+    """The review after applying `action` (with its form `payload`) to `current`.
+
+    Example: next_review(None, pair, "reject", {"reason": "wrong"}).status -> "rejected"
+    """
+    review = current or Review(pair_id=pair.id, status="unreviewed")
+    if action == "accept":
+        return review.model_copy(
+            update={"status": "edited" if has_revision(review) else "accepted", "reason": None}
+        )
+    if action == "reject":
+        return review.model_copy(update={"status": "rejected", "reason": _text(payload, "reason")})
+    if action == "edit":
+        return _edit(review, pair, payload)
+    if action == "flag":
+        return review.model_copy(update={"flagged": True, "note": _text(payload, "note")})
+    if action == "unflag":
+        return review.model_copy(update={"flagged": False, "note": None})
+    raise InputError(f"unknown action {action!r}: use one of {', '.join(ACTIONS)}")
+
+
+def _edit(review: Review, pair: Pair, payload: dict[str, object]) -> Review:
+    revision = {}
+    for name in ("instruction", "input", "output"):
+        value = payload.get(name)
+        if not isinstance(value, str):
+            raise InputError(f"edit needs {name} as text")
+        if len(value) > MAX_TEXT:
+            raise InputError(f"{name} is longer than {MAX_TEXT} characters: shorten it")
+        revision[name] = value.replace("\r\n", "\n")
+    if not revision["instruction"].strip() or not revision["output"].strip():
+        raise InputError("instruction and output cannot be empty: reject the pair instead")
+    if revision == {"instruction": pair.instruction, "input": pair.input, "output": pair.output}:
+        cleared = dict.fromkeys(revision)
+        return review.model_copy(update={"status": "accepted", "reason": None, **cleared})
+    return review.model_copy(update={"status": "edited", "reason": None, **revision})
+
+
+def _text(payload: dict[str, object], name: str) -> str | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be text")
+    if len(value) > MAX_TEXT:
+        raise InputError(f"{name} is longer than {MAX_TEXT} characters: shorten it")
+    return value.strip() or None

@@ -1,0 +1,322 @@
+"""The review web app: a Starlette application over one working store.
+
+Safety: the app answers only to the hosts 127.0.0.1 and localhost (DNS rebinding), every
+POST needs the per-server CSRF token in `X-CSRF-Token` (403 otherwise), everything from the
+repository or an LLM goes through Jinja's autoescape (or Pygments, which escapes), and the
+Content-Security-Policy allows scripts from the app's own static files only.
+"""
+
+import hmac
+import json
+import secrets
+import threading
+import uuid
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import TextLexer, get_lexer_by_name
+from pygments.util import ClassNotFound
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from dataprep.errors import DataprepError
+from dataprep.models import Pair
+from dataprep.review import actions, queue
+from dataprep.store import Store
+
+HERE = Path(__file__).resolve().parent
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+CSRF_HEADER = "x-csrf-token"
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+}
+MAX_BODY = 4 * actions.MAX_TEXT
+MAX_CHAIN = 20
+_FORMATTER = HtmlFormatter(cssclass="highlight", wrapcode=True)
+
+
+class _Guard:
+    """ASGI middleware: security headers on every response, CSRF check on every POST."""
+
+    def __init__(self, app, token: str):
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if scope["method"] not in ("GET", "HEAD") and not self._authorised(scope):
+            response = JSONResponse(
+                {"error": "missing or wrong CSRF token: reload the page"}, status_code=403
+            )
+            return await self._secured(response, scope, receive, send)
+
+        async def send_secured(message):
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.decode() not in SECURITY_HEADERS
+                ]
+                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_secured)
+
+    def _authorised(self, scope) -> bool:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            return False
+        origin = headers.get("origin")
+        # A browser sends Origin on a cross-site POST; it must be this very server.
+        return origin is None or origin == f"http://{headers.get('host', '')}"
+
+    async def _secured(self, response: Response, scope, receive, send):
+        response.headers.update(SECURITY_HEADERS)
+        await response(scope, receive, send)
+
+
+class ReviewApp:
+    """Request handlers over one store; a lock serialises the store's single connection."""
+
+    def __init__(self, out_dir: Path, token: str):
+        self.store = Store.open(out_dir, create=False)
+        self.out_dir = Path(out_dir)
+        self.token = token
+        self.lock = threading.Lock()
+        env = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+        )
+        env.filters["query"] = lambda filters, **kw: filters.to_query(**kw)
+        self.templates = Jinja2Templates(env=env)
+
+    # pages -----------------------------------------------------------------------
+    def queue_page(self, request: Request) -> Response:
+        filters = queue.Filters.from_query(request.query_params)
+        with self.lock:
+            rows = queue.load_rows(self.store)
+        shown = [row for row in rows if filters.matches(row)]
+        page_rows, page, pages = queue.page_of(shown, _int(request.query_params.get("page"), 1))
+        return self._render(
+            request,
+            "queue.html",
+            filters=filters,
+            rows=page_rows,
+            page=page,
+            pages=pages,
+            matched=len(shown),
+            counts=queue.facet_counts(rows, filters),
+            progress=queue.progress([r for r in rows if queue.flag_matches("kept", r)]),
+            shown_progress=queue.progress(shown),
+            has_judge=any(r.judge_score is not None for r in rows),
+            first_index=(page - 1) * queue.PAGE_SIZE,
+        )
+
+    def pair_page(self, request: Request) -> Response:
+        pair_id = request.path_params["pair_id"]
+        filters = queue.Filters.from_query(request.query_params)
+        with self.lock:
+            pair = self.store.pair(pair_id)
+            if pair is None:
+                return self._render(request, "missing.html", status_code=404, pair_id=pair_id)
+            rows = queue.load_rows(self.store)
+            unit = self.store.unit(pair.unit_id)
+            review = self.store.review(pair_id)
+            decisions = self.store.conn.execute(
+                "SELECT stage, kept, reason, detail FROM decisions "
+                "WHERE pair_id = ? ORDER BY stage",
+                (pair_id,),
+            ).fetchall()
+            chain = self._chain(pair)
+        prev_id, next_id = queue.neighbours(rows, filters, pair_id)
+        row = next((r for r in rows if r.id == pair_id), None)
+        return self._render(
+            request,
+            "pair.html",
+            filters=filters,
+            pair=pair,
+            unit=unit,
+            review=review,
+            row=row,
+            revised=review is not None and actions.has_revision(review),
+            decisions=decisions,
+            chain=chain,
+            prev_id=prev_id,
+            next_id=next_id,
+            code_html=_highlight(unit.code, unit.language, unit.start_line) if unit else None,
+            javadoc_html=_highlight(unit.javadoc, unit.language, None)
+            if unit and unit.javadoc
+            else None,
+            progress=queue.progress([r for r in rows if queue.flag_matches("kept", r)]),
+        )
+
+    def _chain(self, pair: Pair) -> list[tuple[str, Pair | None]]:
+        """The evolved pair's ancestors, root first: (id, pair or None when not stored)."""
+        chain: list[tuple[str, Pair | None]] = []
+        seen = {pair.id}
+        parent_id = pair.parent_id
+        while parent_id and parent_id not in seen and len(chain) < MAX_CHAIN:
+            seen.add(parent_id)
+            parent = self.store.pair(parent_id)
+            chain.append((parent_id, parent))
+            parent_id = parent.parent_id if parent else None
+        return chain[::-1]
+
+    def pygments_css(self, request: Request) -> Response:
+        return Response(_FORMATTER.get_style_defs(".highlight"), media_type="text/css")
+
+    # actions ---------------------------------------------------------------------
+    async def act(self, request: Request) -> Response:
+        pair_id, action = request.path_params["pair_id"], request.path_params["action"]
+        payload = await _json(request)
+        if isinstance(payload, Response):
+            return payload
+        with self.lock:
+            pair = self.store.pair(pair_id)
+            if pair is None:
+                return _error(f"no pair {pair_id}: reload the queue", 404)
+            if action == "undo":
+                undone = self.store.undo_review(pair_id)
+                return JSONResponse({"ok": True, "undone": undone, "review": self._dump(pair_id)})
+            try:
+                review = actions.next_review(self.store.review(pair_id), pair, action, payload)
+            except DataprepError as exc:
+                return _error(str(exc), 400)
+            self.store.put_review(review)
+        return JSONResponse({"ok": True, "review": review.model_dump()})
+
+    async def undo(self, request: Request) -> Response:
+        payload = await _json(request)
+        if isinstance(payload, Response):
+            return payload
+        with self.lock:
+            undone = self.store.undo_review()
+        return JSONResponse({"ok": True, "undone": undone})
+
+    async def bulk(self, request: Request) -> Response:
+        payload = await _json(request)
+        if isinstance(payload, Response):
+            return payload
+        action = payload.get("action")
+        if action not in actions.BULK_ACTIONS:
+            return _error("bulk action must be accept or reject", 400)
+        filters = queue.Filters.from_query(dict(parse_qsl(str(payload.get("query") or ""))))
+        with self.lock:
+            rows = [r for r in queue.load_rows(self.store) if filters.matches(r)]
+            if payload.get("expected") != len(rows):
+                return _error(
+                    f"the queue changed: {len(rows)} pairs match now; reload and confirm again", 409
+                )
+            batch = uuid.uuid4().hex
+            changed = 0
+            with self.store.transaction():
+                for row in rows:
+                    pair = self.store.pair(row.id)
+                    current = self.store.review(row.id)
+                    try:
+                        review = actions.next_review(current, pair, action, payload)
+                    except DataprepError as exc:
+                        return _error(str(exc), 400)
+                    if current is None or review != current:
+                        self.store.put_review(review, batch=batch)
+                        changed += 1
+        return JSONResponse({"ok": True, "matched": len(rows), "changed": changed})
+
+    # helpers ---------------------------------------------------------------------
+    def _dump(self, pair_id: str) -> dict | None:
+        review = self.store.review(pair_id)
+        return review.model_dump() if review else None
+
+    def _render(self, request: Request, name: str, status_code: int = 200, **context) -> Response:
+        context.update(csrf_token=self.token, out_dir=str(self.out_dir))
+        return self.templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def create_app(out_dir: Path, token: str | None = None) -> Starlette:
+    """The review app over `out_dir/dataprep.db` (StoreError if there is none).
+
+    Example:
+        app = create_app(Path("out"))
+        uvicorn.run(app, host="127.0.0.1", port=8765)
+    """
+    token = token or secrets.token_urlsafe(32)
+    handlers = ReviewApp(out_dir, token)
+    routes = [
+        Route("/", handlers.queue_page),
+        Route("/pair/{pair_id}", handlers.pair_page),
+        Route("/pygments.css", handlers.pygments_css),
+        Route("/api/pairs/{pair_id}/{action}", handlers.act, methods=["POST"]),
+        Route("/api/undo", handlers.undo, methods=["POST"]),
+        Route("/api/bulk", handlers.bulk, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(_Guard, token=token),
+            Middleware(TrustedHostMiddleware, allowed_hosts=ALLOWED_HOSTS),
+        ],
+    )
+    app.state.review = handlers
+    app.state.csrf_token = token
+    return app
+
+
+def _highlight(text: str, language: str | None, first_line: int | None) -> Markup:
+    """Syntax-highlighted HTML; Pygments escapes the source, so the result is safe markup."""
+    try:
+        lexer = get_lexer_by_name(language or "text")
+    except ClassNotFound:
+        lexer = TextLexer()
+    if first_line is None:
+        formatter = _FORMATTER
+    else:
+        formatter = HtmlFormatter(
+            cssclass="highlight", wrapcode=True, linenos="inline", linenostart=first_line
+        )
+    return Markup(highlight(text, lexer, formatter))  # noqa: S704 (Pygments output is escaped)
+
+
+async def _json(request: Request) -> dict | Response:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return _error("request too large", 413)
+    if not body:
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return _error("the request body must be JSON", 400)
+    return data if isinstance(data, dict) else _error("the request body must be a JSON object", 400)
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": message}, status_code=status)
+
+
+def _int(value: object, default: int) -> int:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,188 @@
+// dataprep review: actions and keyboard shortcuts. No inline scripts (the page's CSP forbids
+// them); every mutation is a JSON POST carrying the per-server CSRF token.
+"use strict";
+
+(function () {
+  const body = document.body;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (sel) => document.querySelector(sel);
+
+  function showMessage(text, isError) {
+    const box = $("#message");
+    box.textContent = text;
+    box.className = isError ? "message error" : "message";
+    box.hidden = false;
+  }
+
+  async function post(url, payload) {
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify(payload || {}),
+        credentials: "same-origin",
+      });
+    } catch (err) {
+      showMessage("The review server is not answering: is `dataprep review` still running?", true);
+      throw err;
+    }
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      showMessage(data.error || "Request failed (" + response.status + ")", true);
+      throw new Error(data.error || String(response.status));
+    }
+    return data;
+  }
+
+  function typing(event) {
+    const t = event.target;
+    return t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+  }
+
+  function go(url) {
+    if (url) window.location.assign(url);
+  }
+
+  // ---- pair page ---------------------------------------------------------------------------
+  function pairPage() {
+    const pairId = body.dataset.pairId;
+    const api = (action) => "/api/pairs/" + encodeURIComponent(pairId) + "/" + action;
+    const panels = ["#reject-panel", "#flag-panel", "#edit-panel"].map($);
+    const afterDecision = () => (body.dataset.nextUrl ? go(body.dataset.nextUrl) : window.location.reload());
+
+    function closePanels() {
+      panels.forEach((p) => { if (p) p.hidden = true; });
+    }
+    function open(panelSel, focusSel) {
+      closePanels();
+      $(panelSel).hidden = false;
+      const field = $(focusSel);
+      field.focus();
+      if (field.select && field.tagName === "INPUT") field.select();
+    }
+
+    const actions = {
+      accept: () => post(api("accept")).then(afterDecision),
+      reject: () => open("#reject-panel", "#reject-reason"),
+      edit: () => open("#edit-panel", "#edit-instruction"),
+      flag: () => open("#flag-panel", "#flag-note"),
+      unflag: () => post(api("unflag")).then(() => window.location.reload()),
+      undo: () => post(api("undo")).then((data) => {
+        if (!data.undone.length) showMessage("Nothing to undo for this pair.", false);
+        else window.location.reload();
+      }),
+    };
+    const doReject = () => post(api("reject"), { reason: $("#reject-reason").value }).then(afterDecision);
+    const doFlag = () => post(api("flag"), { note: $("#flag-note").value }).then(() => window.location.reload());
+    const doEdit = () => post(api("edit"), {
+      instruction: $("#edit-instruction").value,
+      input: $("#edit-input").value,
+      output: $("#edit-output").value,
+    }).then(() => window.location.reload());
+
+    document.querySelectorAll("[data-action]").forEach((btn) => {
+      btn.addEventListener("click", () => actions[btn.dataset.action]());
+    });
+    document.querySelectorAll(".panel .cancel").forEach((btn) => btn.addEventListener("click", closePanels));
+    $("#reject-yes").addEventListener("click", doReject);
+    $("#flag-yes").addEventListener("click", doFlag);
+    $("#edit-panel").addEventListener("submit", (e) => { e.preventDefault(); doEdit(); });
+    $("#reject-reason").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); doReject(); } });
+    $("#flag-note").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); doFlag(); } });
+    $("#edit-panel").addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); doEdit(); }
+    });
+
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") { closePanels(); document.activeElement.blur(); return; }
+      if (typing(e) || e.ctrlKey || e.metaKey || e.altKey) return;
+      const flagged = Boolean($("#btn-unflag"));
+      const keys = {
+        a: actions.accept,
+        r: actions.reject,
+        e: actions.edit,
+        f: flagged ? actions.unflag : actions.flag,
+        u: actions.undo,
+        j: () => go(body.dataset.nextUrl),
+        k: () => go(body.dataset.prevUrl),
+        q: () => go(body.dataset.queueUrl),
+      };
+      if (keys[e.key]) { e.preventDefault(); keys[e.key](); }
+    });
+  }
+
+  // ---- queue page --------------------------------------------------------------------------
+  function queuePage() {
+    const rows = Array.from(document.querySelectorAll("#queue tbody tr"));
+    let current = rows.length ? 0 : -1;
+    const select = (i) => {
+      if (!rows.length) return;
+      current = Math.max(0, Math.min(rows.length - 1, i));
+      rows.forEach((r, n) => r.classList.toggle("selected", n === current));
+      rows[current].scrollIntoView({ block: "nearest" });
+    };
+    select(0);
+    rows.forEach((row, n) => row.addEventListener("click", (e) => { if (e.target.tagName !== "A") select(n); }));
+
+    function decide(action) {
+      const row = rows[current];
+      if (!row) return;
+      post("/api/pairs/" + encodeURIComponent(row.dataset.pairId) + "/" + action).then((data) => {
+        const badge = row.querySelector("[data-status]");
+        badge.textContent = data.review.status;
+        badge.className = "badge " + data.review.status;
+        row.className = "status-" + data.review.status;
+        select(current + 1);
+      });
+    }
+
+    // Submitting the filter form on change keeps the queue in step with the selects.
+    document.querySelectorAll("#filters select").forEach((s) => s.addEventListener("change", () => $("#filters").submit()));
+
+    const confirmBox = $("#bulk-confirm");
+    let bulkAction = null;
+    document.querySelectorAll("[data-bulk]").forEach((btn) => btn.addEventListener("click", () => {
+      bulkAction = btn.dataset.bulk;
+      const n = confirmBox.dataset.expected;
+      $("#bulk-text").textContent = (bulkAction === "accept" ? "Accept" : "Reject") + " all " + n +
+        " pairs matching this filter? One undo (u) reverts the whole action.";
+      $("#bulk-reason-label").hidden = bulkAction !== "reject";
+      confirmBox.hidden = false;
+      $("#bulk-yes").focus();
+    }));
+    $("#bulk-no").addEventListener("click", () => { confirmBox.hidden = true; });
+    $("#bulk-yes").addEventListener("click", () => {
+      post("/api/bulk", {
+        action: bulkAction,
+        query: body.dataset.query,
+        expected: Number(confirmBox.dataset.expected),
+        reason: $("#bulk-reason").value,
+      }).then(() => window.location.reload());
+    });
+
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") { confirmBox.hidden = true; return; }
+      if (typing(e) || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (!confirmBox.hidden) return;
+      const keys = {
+        j: () => select(current + 1),
+        k: () => select(current - 1),
+        Enter: () => rows[current] && go(rows[current].dataset.href),
+        o: () => rows[current] && go(rows[current].dataset.href),
+        a: () => decide("accept"),
+        r: () => decide("reject"),
+        u: () => post("/api/undo").then((data) => {
+          if (!data.undone.length) showMessage("Nothing to undo.", false);
+          else window.location.reload();
+        }),
+        n: () => { const a = $("#next-page"); if (a) go(a.href); },
+        p: () => { const a = $("#prev-page"); if (a) go(a.href); },
+      };
+      if (keys[e.key]) { e.preventDefault(); keys[e.key](); }
+    });
+  }
+
+  if (body.dataset.page === "pair") pairPage();
+  else if (body.dataset.page === "queue") queuePage();
+})();
