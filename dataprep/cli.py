@@ -21,12 +21,16 @@ class _Group(typer.core.TyperGroup):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        # typer vendors its own click, so a `click.ClickException` raised here is not
+        # caught by typer's handler (it escapes as a traceback): print and exit instead.
         except DataprepError as exc:
-            raise click.ClickException(str(exc)) from None
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            raise click.ClickException(
-                "interrupted: what was committed is kept; run again to continue"
-            ) from None
+            typer.echo(
+                "Error: interrupted: what was committed is kept; run again to continue", err=True
+            )
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(
@@ -72,6 +76,9 @@ def main() -> None:
 
 # Commands register themselves below, one section per stage, in pipeline order.
 # (each stage adds one line here: `from dataprep.commands import <stage>; <stage>.register(app)`)
+from dataprep.commands import export  # noqa: E402
+
+export.register(app)
 from dataprep.commands import review  # noqa: E402
 
 review.register(app)
