@@ -1,0 +1,72 @@
+"""`dataprep export`: re-export the dataset from the working store."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dataprep.console import console
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)
+
+
+def export(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-O", help="Output directory holding dataprep.db; writes DIR/dataset/."
+        ),
+    ],
+    style: Annotated[
+        str,
+        typer.Option(
+            help="Prompt style of `text`: alpaca, chatml, a shipped style or a style file."
+        ),
+    ] = "alpaca",
+    split_by: Annotated[
+        str,
+        typer.Option("--split-by", help="Keep each file (or module) in one split: file or module."),
+    ] = "file",
+    seed: Annotated[int, typer.Option(help="Seed of the split assignment.")] = 0,
+    include_unreviewed: Annotated[
+        bool,
+        typer.Option(
+            "--include-unreviewed",
+            help="Once pairs are reviewed, also export unreviewed ones (never rejected ones).",
+        ),
+    ] = False,
+) -> None:
+    """Write train/validation/test (JSONL, Parquet, DatasetDict), the card and trainer configs.
+
+    Example: dataprep export --out out --style chatml --split-by module
+    """
+    from dataprep.errors import InputError
+    from dataprep.export import export_dataset
+    from dataprep.store import Store
+
+    if split_by not in ("file", "module"):
+        raise InputError(f"--split-by {split_by!r} is not known: use file or module")
+    with Store.open(out, create=False) as store, console.status("exporting"):
+        summary = export_dataset(
+            store,
+            out,
+            style=style,
+            seed=seed,
+            split_by=split_by,
+            include_unreviewed=include_unreviewed,
+        )
+    print_summary(summary)
+
+
+def print_summary(summary: dict) -> None:
+    """The closing lines of an export: rows per split and where the files are."""
+    splits = ", ".join(f"{s} {n}" for s, n in summary["splits"].items())
+    typer.echo(f"Exported {summary['rows']} rows ({splits}) to {summary['dataset_dir']}")
+    typer.echo(f"License: {summary['license']}; reviewed by a person: {summary['reviewed']}")
+    for split, n in summary["splits"].items():
+        if n == 0:
+            typer.echo(
+                f"Note: the {split} split is empty (too few files, or none of its pairs selected)"
+            )

@@ -1,0 +1,446 @@
+"""Splits and export: the kept (and, once a person reviewed, accepted) pairs become a dataset.
+
+`DIR/dataset/` holds, per split, JSONL and Parquet files, a `datasets.DatasetDict` saved
+with `save_to_disk` (`hf/`), the dataset card (`README.md`), an Axolotl dataset entry, a
+LLaMA-Factory `dataset_info.json` and `export.json` (a manifest written last: what `push`
+uploads and checks). The whole directory is built beside the old one and swapped in, so a
+killed export leaves the previous dataset or none, never a half file that looks complete.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from dataprep import prompts
+from dataprep.errors import ExportError
+from dataprep.models import SPLITS, Pair, Review
+from dataprep.store import Store
+
+DATASET_DIR = "dataset"
+MANIFEST = "export.json"
+HF_DIR = "hf"
+DEFAULT_RATIOS = (0.85, 0.10, 0.05)
+SplitBy = Literal["file", "module"]
+
+# Row columns, in file order. Metadata after the Alpaca fields and `text`.
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "instruction",
+    "input",
+    "output",
+    "text",
+    "task",
+    "template",
+    "generator",
+    "unit_id",
+    "unit_kind",
+    "path",
+    "start_line",
+    "end_line",
+    "commit",
+    "repo",
+    "module",
+    "label",
+    "operation",
+    "round",
+    "parent_id",
+    "model",
+    "review",
+)
+_INT_COLUMNS = {"start_line", "end_line", "round"}
+_NULLABLE = {"commit", "module", "label", "operation", "round", "parent_id", "model"}
+
+
+# splits ---------------------------------------------------------------------------
+def split_group(pair: Pair, by: SplitBy = "file") -> str:
+    """The group a pair is split with: its source file, or its module (file when unknown).
+
+    Example: a pair from `room/src/A.java` in module `room` -> "room/src/A.java" (by file),
+    "room" (by module).
+    """
+    if by == "module":
+        return f"module:{pair.module}" if pair.module else pair.path
+    if by != "file":
+        raise ExportError(
+            f"unknown split grouping {by!r}: use --split-by file or --split-by module"
+        )
+    return pair.path
+
+
+def _group_rank(seed: int, group: str) -> int:
+    """A seeded, stable position for a group: its hash, so unrelated groups never move it."""
+    return int.from_bytes(hashlib.sha256(f"{seed}\0{group}".encode()).digest()[:8], "big")
+
+
+def _check_ratios(ratios: tuple[float, ...]) -> tuple[float, float, float]:
+    if len(ratios) != 3 or any(r < 0 for r in ratios) or sum(ratios) <= 0:
+        raise ExportError(
+            f"split ratios {ratios} are invalid: give three non-negative numbers, "
+            "e.g. 0.85 0.10 0.05"
+        )
+    total = sum(ratios)
+    return (ratios[0] / total, ratios[1] / total, ratios[2] / total)
+
+
+def split_groups(
+    sizes: dict[str, int], ratios: tuple[float, ...] = DEFAULT_RATIOS, seed: int = 0
+) -> dict[str, str]:
+    """Assign whole groups to splits so pair counts come close to `ratios`.
+
+    Groups are laid out in hash order (seeded) and cut where the cumulative pair count
+    crosses the ratios, each group going to the split its midpoint falls in. A change to
+    one group moves only groups near a cut. With three or more groups, validation and test
+    are never empty: the smallest group of the fullest split moves there.
+
+    Example: split_groups({"a": 10, "b": 10, "c": 10}) -> one group per split.
+    """
+    train_r, val_r, _ = _check_ratios(ratios)
+    order = sorted(sizes, key=lambda g: (_group_rank(seed, g), g))
+    total = sum(sizes.values()) or 1
+    out: dict[str, str] = {}
+    seen = 0
+    for group in order:
+        middle = (seen + sizes[group] / 2) / total
+        seen += sizes[group]
+        out[group] = (
+            "train" if middle < train_r else "validation" if middle < train_r + val_r else "test"
+        )
+    if len(order) >= 3:
+        for split in ("test", "validation"):
+            if ratios[SPLITS.index(split)] > 0 and split not in out.values():
+                _move_smallest_into(out, sizes, order, split)
+    return out
+
+
+def _move_smallest_into(
+    out: dict[str, str], sizes: dict[str, int], order: list[str], split: str
+) -> None:
+    members: dict[str, list[str]] = defaultdict(list)
+    for group in order:
+        members[out[group]].append(group)
+    donor = max(members, key=lambda s: (len(members[s]), s == "train"))
+    if len(members[donor]) < 2:
+        return
+    # the smallest group; among equals the last in hash order, so the choice is stable
+    candidates = members[donor]
+    smallest = min(range(len(candidates)), key=lambda i: (sizes[candidates[i]], -i))
+    out[candidates[smallest]] = split
+
+
+def assign_splits(
+    pairs: Iterable[Pair],
+    ratios: tuple[float, ...] = DEFAULT_RATIOS,
+    seed: int = 0,
+    by: SplitBy = "file",
+) -> dict[str, str]:
+    """Pair id -> split, grouped by source file (or module): no group lands in two splits."""
+    return {pid: split for pid, (split, _) in _assign(list(pairs), ratios, seed, by).items()}
+
+
+def _assign(
+    pairs: list[Pair], ratios: tuple[float, ...], seed: int, by: SplitBy
+) -> dict[str, tuple[str, str]]:
+    groups = {p.id: split_group(p, by) for p in pairs}
+    sizes = Counter(groups.values())
+    where = split_groups(dict(sizes), ratios, seed)
+    return {pid: (where[group], group) for pid, group in groups.items()}
+
+
+# selection ------------------------------------------------------------------------
+def select_pairs(
+    store: Store, include_unreviewed: bool = False
+) -> tuple[list[Pair], dict[str, str]]:
+    """The pairs to export and each one's review status.
+
+    Kept pairs (no stage dropped them); once any review exists, only accepted and edited
+    ones (edits applied) unless `include_unreviewed`; rejected pairs never.
+    """
+    reviews = decided_reviews(store)
+    selected: list[Pair] = []
+    status: dict[str, str] = {}
+    for pair in store.kept_pairs():
+        review = reviews.get(pair.id)
+        state = review.status if review else "unreviewed"
+        if state == "rejected":
+            continue
+        if state == "unreviewed" and reviews and not include_unreviewed:
+            continue
+        selected.append(_apply_edit(pair, review) if state == "edited" else pair)
+        status[pair.id] = state
+    return selected, status
+
+
+def decided_reviews(store: Store) -> dict[str, Review]:
+    """Reviews that carry a person's verdict (a flag or a note alone is not one)."""
+    return {pid: r for pid, r in store.reviews().items() if r.status != "unreviewed"}
+
+
+def _apply_edit(pair: Pair, review: Review | None) -> Pair:
+    if review is None:
+        return pair
+    changes = {
+        k: getattr(review, k)
+        for k in ("instruction", "input", "output")
+        if getattr(review, k) is not None
+    }
+    return pair.model_copy(update=changes)
+
+
+# rows -----------------------------------------------------------------------------
+def _renderer(style: str, project: str | None) -> Callable[[Pair], str]:
+    """The `text` renderer for a prompt style (name or file), loaded once."""
+    loaded = prompts.load_style(style)
+    return lambda pair: prompts.render(loaded, pair, project=project or "")
+
+
+def pair_row(pair: Pair, text: str, review: str = "unreviewed") -> dict[str, Any]:
+    """One dataset row: the Alpaca fields, the rendered `text`, then provenance."""
+    data = pair.model_dump()
+    row = {col: data.get(col) for col in COLUMNS}
+    row["text"] = text
+    row["review"] = review
+    return row
+
+
+def build_rows(
+    pairs: list[Pair],
+    splits: dict[str, str],
+    status: dict[str, str],
+    style: str = "alpaca",
+    project: str | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Split -> rows, ordered by (path, start line, id) so the files are deterministic."""
+    render = _renderer(style, project)
+    out: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
+    for pair in sorted(pairs, key=lambda p: (p.path, p.start_line, p.task, p.id)):
+        text = render(pair)
+        out[splits[pair.id]].append(pair_row(pair, text, status.get(pair.id, "unreviewed")))
+    return out
+
+
+# files ----------------------------------------------------------------------------
+def _arrow_schema():
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field(c, pa.int64() if c in _INT_COLUMNS else pa.string(), nullable=c in _NULLABLE)
+            for c in COLUMNS
+        ]
+    )
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Write through a temporary file and rename, so a reader sees all of it or none."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
+    """Rows as JSON Lines: keys in column order, UTF-8, one row per line."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows, schema=_arrow_schema())
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def _save_dataset_dict(path: Path, rows: dict[str, list[dict[str, Any]]]) -> None:
+    import datasets
+
+    features = datasets.Features.from_arrow_schema(_arrow_schema())
+    dd = datasets.DatasetDict(
+        {
+            s: datasets.Dataset.from_dict(
+                {c: [r[c] for r in rows[s]] for c in COLUMNS}, features=features, split=s
+            )
+            for s in SPLITS
+        }
+    )
+    quiet = datasets.utils.are_progress_bars_disabled()
+    datasets.disable_progress_bars()  # our own progress display owns the terminal
+    try:
+        dd.save_to_disk(str(path))
+    finally:
+        if not quiet:
+            datasets.enable_progress_bars()
+
+
+def _file_entry(path: Path, rows: int | None = None) -> dict[str, Any]:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    entry: dict[str, Any] = {"path": path.name, "bytes": path.stat().st_size, "sha256": digest}
+    if rows is not None:
+        entry["rows"] = rows
+    return entry
+
+
+# trainer configs --------------------------------------------------------------------
+def axolotl_entry(dataset_dir: Path) -> str:
+    """An Axolotl `datasets:` / `test_datasets:` block over the JSONL files (type: alpaca)."""
+
+    def entry(split: str) -> dict[str, Any]:
+        return {
+            "path": str((dataset_dir / f"{split}.jsonl").resolve()),
+            "ds_type": "json",
+            "type": "alpaca",
+            "split": "train",
+        }
+
+    doc = {"datasets": [entry("train")], "test_datasets": [entry("validation")]}
+    head = (
+        "# Axolotl dataset entry written by `dataprep export` (prompt style: type alpaca).\n"
+        "# Paste into your Axolotl config, or merge it: the held-out test split is test.jsonl.\n"
+    )
+    return head + yaml.safe_dump(doc, sort_keys=False)
+
+
+def llama_factory_info(name: str) -> str:
+    """A LLaMA-Factory `dataset_info.json` (alpaca formatting) naming one dataset per split."""
+    columns = {"prompt": "instruction", "query": "input", "response": "output"}
+    info = {
+        f"{name}_{split}": {
+            "file_name": f"{split}.jsonl",
+            "formatting": "alpaca",
+            "columns": columns,
+        }
+        for split in SPLITS
+    }
+    return json.dumps(info, indent=2) + "\n"
+
+
+def _slug(text: str) -> str:
+    slug = "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
+    return "_".join(filter(None, slug.split("_"))) or "dataprep"
+
+
+# the export -----------------------------------------------------------------------
+def export_dataset(
+    store: Store,
+    out_dir: Path,
+    style: str = "alpaca",
+    seed: int = 0,
+    split_by: SplitBy = "file",
+    include_unreviewed: bool = False,
+    project: str | None = None,
+    ratios: tuple[float, ...] = DEFAULT_RATIOS,
+    repo_path: Path | None = None,
+) -> dict[str, Any]:
+    """Split the kept pairs, write `out_dir/dataset/` and return a summary.
+
+    Splits are assigned over all kept pairs (and stored), so review decisions never move
+    a file between splits; the export then holds the selected pairs only.
+
+    Example: export_dataset(Store.open(Path("out")), Path("out"))["splits"] ->
+        {"train": 170, "validation": 20, "test": 10}
+    """
+    from dataprep import card
+
+    out_dir = Path(out_dir)
+    kept = store.kept_pairs()
+    assignment = _assign(kept, ratios, seed, split_by)
+    store.put_splits((pid, split, group) for pid, (split, group) in sorted(assignment.items()))
+    splits = {pid: split for pid, (split, _) in assignment.items()}
+
+    pairs, status = select_pairs(store, include_unreviewed)
+    if not pairs:
+        reason = (
+            "no pair is accepted yet: accept pairs in `dataprep review`, "
+            "or pass --include-unreviewed"
+            if decided_reviews(store)
+            else f"no pairs to export: run `dataprep run PATH --out {out_dir}` first"
+        )
+        raise ExportError(reason)
+    project = project or _majority(p.repo for p in pairs) or "dataprep"
+    rows = build_rows(pairs, splits, status, style, project)
+    facts = card.dataset_facts(
+        store, pairs, rows, status, style, split_by, seed, ratios, project, repo_path
+    )
+
+    final = out_dir / DATASET_DIR
+    stage = out_dir / f".{DATASET_DIR}.partial"
+    _clear(stage)
+    stage.mkdir(parents=True)
+    files: list[dict[str, Any]] = []
+    for split in SPLITS:
+        _write_bytes(stage / f"{split}.jsonl", jsonl_bytes(rows[split]))
+        _write_parquet(stage / f"{split}.parquet", rows[split])
+        files.append(_file_entry(stage / f"{split}.jsonl", len(rows[split])))
+        files.append(_file_entry(stage / f"{split}.parquet", len(rows[split])))
+    _save_dataset_dict(stage / HF_DIR, rows)
+    _write_bytes(stage / "README.md", card.render_card(facts).encode("utf-8"))
+    card.check_card(stage / "README.md")
+    _write_bytes(stage / "axolotl-dataset.yml", axolotl_entry(final).encode("utf-8"))
+    _write_bytes(stage / "dataset_info.json", llama_factory_info(_slug(project)).encode("utf-8"))
+    files += [
+        _file_entry(stage / n) for n in ("README.md", "axolotl-dataset.yml", "dataset_info.json")
+    ]
+
+    summary = {
+        "dataset_dir": str(final),
+        "project": project,
+        "style": style,
+        "seed": seed,
+        "split_by": split_by,
+        "ratios": list(ratios),
+        "rows": sum(len(r) for r in rows.values()),
+        "splits": {s: len(rows[s]) for s in SPLITS},
+        "tasks": facts["tasks"],
+        "reviewed": facts["reviewed"],
+        "license": facts["license"],
+        "files": files,
+    }
+    _write_bytes(stage / MANIFEST, (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
+    _swap_in(stage, final)
+    store.set_meta(
+        "export", {k: summary[k] for k in ("style", "seed", "split_by", "rows", "splits")}
+    )
+    return summary
+
+
+def _majority(values: Iterable[str | None]) -> str | None:
+    counts = Counter(v for v in values if v)
+    return min(counts, key=lambda v: (-counts[v], v)) if counts else None
+
+
+def _clear(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def _swap_in(stage: Path, final: Path) -> None:
+    """Replace `final` with the finished `stage` directory (two renames, old one removed last)."""
+    old = final.with_name(f".{final.name}.old")
+    _clear(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(stage, final)
+    _clear(old)
+
+
+def load_manifest(out_dir: Path) -> dict[str, Any]:
+    """The manifest of the last complete export under `out_dir`, or a one-line error."""
+    path = Path(out_dir) / DATASET_DIR / MANIFEST
+    if not path.exists():
+        raise ExportError(
+            f"no complete export in {path.parent}: run `dataprep export --out {out_dir}` first"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))

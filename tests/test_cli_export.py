@@ -1,0 +1,81 @@
+"""`dataprep export`: output, options and errors."""
+
+import json
+
+from export_helpers import build_store
+from typer.testing import CliRunner
+
+from dataprep.cli import app
+from dataprep.models import Review
+
+runner = CliRunner()
+
+
+def test_help_has_an_example():
+    result = runner.invoke(app, ["export", "--help"])
+    assert result.exit_code == 0
+    assert "Example: dataprep export --out out" in result.output
+
+
+def test_export_prints_a_summary(tmp_path):
+    build_store(tmp_path / "out", n_files=30, repo_root=tmp_path / "repo").close()
+    result = runner.invoke(app, ["export", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "dataset" / "export.json").read_text())
+    splits = manifest["splits"]
+    assert result.stdout == (
+        f"Exported {manifest['rows']} rows (train {splits['train']}, validation "
+        f"{splits['validation']}, test {splits['test']}) to {tmp_path / 'out' / 'dataset'}\n"
+        "License: MIT; reviewed by a person: 0\n"
+    )
+
+
+def test_options_reach_the_export(tmp_path):
+    build_store(tmp_path / "out", n_files=30, modules=5).close()
+    args = ["export", "-O", str(tmp_path / "out"), "--style", "chatml", "--split-by", "module"]
+    result = runner.invoke(app, [*args, "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "dataset" / "export.json").read_text())
+    assert (manifest["style"], manifest["split_by"], manifest["seed"]) == ("chatml", "module", 7)
+    row = json.loads((tmp_path / "out" / "dataset" / "train.jsonl").read_text().splitlines()[0])
+    assert row["text"].startswith("<|im_start|>user\n")
+
+
+def test_include_unreviewed(tmp_path):
+    store = build_store(tmp_path / "out", n_files=30)
+    total = len(store.kept_pairs())
+    store.put_review(Review(pair_id=store.kept_pairs()[0].id, status="accepted"))
+    store.close()
+    out = str(tmp_path / "out")
+    result = runner.invoke(app, ["export", "--out", out])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Exported 1 rows (")
+    notes = [line for line in result.stdout.splitlines() if line.startswith("Note: the ")]
+    assert len(notes) == 2 and all(
+        n.endswith("split is empty (too few files, or none of its pairs selected)") for n in notes
+    )
+    result = runner.invoke(app, ["export", "--out", out, "--include-unreviewed"])
+    assert result.stdout.startswith(f"Exported {total} rows (")
+
+
+def test_no_store_is_one_line_and_exit_1(tmp_path):
+    result = runner.invoke(app, ["export", "--out", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: no working store at {tmp_path / 'none' / 'dataprep.db'}: "
+        f"run `dataprep run PATH --out {tmp_path / 'none'}` first\n"
+    )
+
+
+def test_bad_split_by_and_style(tmp_path):
+    build_store(tmp_path / "out", n_files=5).close()
+    out = str(tmp_path / "out")
+    result = runner.invoke(app, ["export", "--out", out, "--split-by", "package"])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: --split-by 'package' is not known: use file or module\n",
+    )
+    result = runner.invoke(app, ["export", "--out", out, "--style", "nope"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: unknown prompt style 'nope': use one of alpaca, chatml")
+    assert "Traceback" not in result.output

@@ -1,0 +1,415 @@
+"""Splits, rows, files, card and review-aware selection of dataprep.export."""
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+import yaml
+from export_helpers import MIT_TEXT, build_store, drop, make_pair, make_unit
+
+from dataprep import export as ex
+from dataprep.card import detect_license, license_from_name, size_category
+from dataprep.errors import DataprepError, ExportError
+from dataprep.models import SPLITS, Review
+from dataprep.prompts import render_alpaca, render_chatml
+from dataprep.store import Store
+
+
+def _pairs(n_files=200, per=lambda i: 1 + (i * 7) % 11, modules=0):
+    pairs = []
+    for i in range(n_files):
+        module = f"mod{i % modules}" if modules else None
+        unit = make_unit(f"src/C{i:03d}.java", f"m{i}", 1 + i)
+        pairs += [make_pair(unit, "method_code", n, module) for n in range(per(i))]
+    return pairs
+
+
+# splits ---------------------------------------------------------------------------
+def test_no_file_in_two_splits_and_ratios_hold():
+    pairs = _pairs()
+    splits = ex.assign_splits(pairs)
+    by_file = defaultdict(set)
+    for p in pairs:
+        by_file[p.path].add(splits[p.id])
+    assert all(len(s) == 1 for s in by_file.values())
+    counts = Counter(splits.values())
+    biggest = max(Counter(p.path for p in pairs).values())
+    for split, ratio in zip(SPLITS, ex.DEFAULT_RATIOS, strict=True):
+        # within one group (the one a cut falls in) of the target
+        assert abs(counts[split] - ratio * len(pairs)) <= biggest, (split, counts)
+
+
+def test_split_is_deterministic_and_the_seed_changes_it():
+    pairs = _pairs()
+    assert ex.assign_splits(pairs, seed=0) == ex.assign_splits(list(reversed(pairs)), seed=0)
+    assert ex.assign_splits(pairs, seed=0) != ex.assign_splits(pairs, seed=1)
+
+
+def test_adding_a_file_moves_few_others():
+    pairs = _pairs()
+    before = ex.assign_splits(pairs)
+    extra = make_pair(make_unit("src/New.java", "n", 1), "method_code", 0)
+    after = ex.assign_splits([*pairs, extra])
+    moved = {p.path for p in pairs if before[p.id] != after[p.id]}
+    assert len(moved) <= 2  # at most the groups lying on a cut
+
+
+@pytest.mark.parametrize("n_groups", [3, 4, 5])
+def test_small_repos_get_validation_and_test(n_groups):
+    sizes = {f"g{i}": 10 + i for i in range(n_groups)}
+    where = ex.split_groups(sizes)
+    assert set(where.values()) == set(SPLITS)
+
+
+def test_one_or_two_groups_stay_in_train_first():
+    assert set(ex.split_groups({"a": 5}).values()) == {"train"}
+    assert "train" in ex.split_groups({"a": 5, "b": 5}).values()
+
+
+def test_split_by_module_keeps_modules_whole():
+    pairs = _pairs(n_files=60, modules=6)
+    splits = ex.assign_splits(pairs, by="module")
+    by_module = defaultdict(set)
+    for p in pairs:
+        by_module[p.module].add(splits[p.id])
+    assert all(len(s) == 1 for s in by_module.values())
+    assert len(set(splits.values())) == 3
+
+
+def test_bad_ratios_and_grouping_are_one_line_errors():
+    with pytest.raises(ExportError, match="split ratios"):
+        ex.split_groups({"a": 1}, ratios=(1, 0))
+    with pytest.raises(ExportError, match="use --split-by file or --split-by module"):
+        ex.assign_splits(_pairs(3), by="package")
+
+
+# export ---------------------------------------------------------------------------
+@pytest.fixture
+def exported(tmp_path):
+    store = build_store(tmp_path / "out", repo_root=tmp_path / "repo")
+    summary = ex.export_dataset(store, tmp_path / "out")
+    yield store, summary, tmp_path / "out" / "dataset"
+    store.close()
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_files_written(exported):
+    _, summary, ds = exported
+    names = sorted(p.name for p in ds.iterdir())
+    assert names == [
+        "README.md",
+        "axolotl-dataset.yml",
+        "dataset_info.json",
+        "export.json",
+        "hf",
+        "test.jsonl",
+        "test.parquet",
+        "train.jsonl",
+        "train.parquet",
+        "validation.jsonl",
+        "validation.parquet",
+    ]
+    assert not any(p.name.startswith(".") for p in ds.parent.iterdir() if p.name != ".")
+    assert json.loads((ds / "export.json").read_text())["splits"] == summary["splits"]
+
+
+def test_rows_carry_alpaca_fields_text_and_provenance(exported):
+    store, summary, ds = exported
+    pairs = {p.id: p for p in store.kept_pairs()}
+    total = 0
+    for split in SPLITS:
+        rows = _read_jsonl(ds / f"{split}.jsonl")
+        assert len(rows) == summary["splits"][split]
+        total += len(rows)
+        for row in rows:
+            assert list(row) == list(ex.COLUMNS)
+            pair = pairs[row["id"]]
+            assert row["text"] == render_alpaca(pair.instruction, pair.input, pair.output)
+            for key in (
+                "instruction",
+                "input",
+                "output",
+                "task",
+                "template",
+                "generator",
+                "unit_id",
+            ):
+                assert row[key] == getattr(pair, key)
+            assert (row["path"], row["start_line"], row["end_line"]) == (
+                pair.path,
+                pair.start_line,
+                pair.end_line,
+            )
+            assert (row["commit"], row["repo"], row["review"]) == (
+                "0123abc",
+                "acme/shop",
+                "unreviewed",
+            )
+    assert total == len(pairs) == summary["rows"]
+
+
+def test_one_row_exactly(exported):
+    _, _, ds = exported
+    row = json.loads((ds / "train.jsonl").read_text().splitlines()[0])
+    instruction = "How does C000.run0 work? (method_code 0)"
+    assert row["text"] == (
+        "Below is an instruction that describes a task. Write a response that appropriately "
+        "completes the request.\n\n### Instruction:\n" + instruction + "\n\n### Response:\n"
+        "public void run0() { return; }"
+    )
+
+
+def test_splits_are_stored(exported):
+    store, summary, _ = exported
+    stored = store.splits()
+    assert Counter(stored.values()) == Counter({k: v for k, v in summary["splits"].items() if v})
+    groups = dict(store.conn.execute("SELECT pair_id, grp FROM splits"))
+    assert all(groups[p.id] == p.path for p in store.kept_pairs())
+
+
+def test_export_is_byte_identical_when_repeated(tmp_path, exported):
+    store, _, ds = exported
+    first = {p.name: p.read_bytes() for p in ds.iterdir() if p.is_file()}
+    ex.export_dataset(store, tmp_path / "out")
+    again = {p.name: p.read_bytes() for p in ds.iterdir() if p.is_file()}
+    assert first == again
+
+
+def test_a_second_store_gives_the_same_jsonl(tmp_path, exported):
+    _, _, ds = exported
+    other = build_store(tmp_path / "other", repo_root=tmp_path / "repo2")
+    ex.export_dataset(other, tmp_path / "other")
+    for split in SPLITS:
+        name = f"{split}.jsonl"
+        assert (tmp_path / "other" / "dataset" / name).read_bytes() == (ds / name).read_bytes()
+
+
+def test_load_from_disk_and_load_dataset_read_the_export(exported):
+    import datasets
+
+    _, summary, ds = exported
+    dd = datasets.load_from_disk(str(ds / "hf"))
+    assert {s: dd[s].num_rows for s in SPLITS} == summary["splits"]
+    assert dd["train"].column_names == list(ex.COLUMNS)
+    files = {s: str(ds / f"{s}.jsonl") for s in SPLITS}
+    js = datasets.load_dataset("json", data_files=files)
+    assert {s: js[s].num_rows for s in SPLITS} == summary["splits"]
+    assert js["test"][0]["text"] == dd["test"][0]["text"]
+    # the card's configs point at the Parquet files: loading the directory uses them
+    pq = datasets.load_dataset(str(ds))
+    assert {s: pq[s].num_rows for s in SPLITS} == summary["splits"]
+
+
+def test_card_parses_with_license_and_counts(exported):
+    from huggingface_hub import DatasetCard
+
+    _, summary, ds = exported
+    card = DatasetCard.load(ds / "README.md")
+    assert card.data.license == "mit"
+    assert card.data.size_categories == ["n<1K"]
+    assert card.data.task_categories == ["text-generation", "question-answering"]
+    splits = {s["name"]: s["num_examples"] for s in card.data.dataset_info["splits"]}
+    assert splits == summary["splits"]
+    data_files = card.data.configs[0]["data_files"]
+    assert data_files == [{"split": s, "path": f"{s}.parquet"} for s in SPLITS]
+    assert "MIT (detected from `LICENSE` in the source repository)" in card.text
+    assert "acme/shop" in card.text and "`0123abc`" in card.text
+    assert f"| train | {summary['splits']['train']} |" in card.text
+    for task, n in summary["tasks"].items():
+        assert f"| {task} | {n} |" in card.text
+    assert "No pair has been reviewed by a person yet" in card.text
+
+
+def test_card_says_other_when_no_license(tmp_path):
+    store = build_store(tmp_path / "out", n_files=5)
+    summary = ex.export_dataset(store, tmp_path / "out")
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(tmp_path / "out" / "dataset" / "README.md")
+    assert summary["license"] == "other" and card.data.license == "other"
+    assert "no license file was found" in card.text
+
+
+def test_trainer_configs(exported):
+    _, _, ds = exported
+    axo = yaml.safe_load((ds / "axolotl-dataset.yml").read_text())
+    assert axo["datasets"] == [
+        {
+            "path": str((ds / "train.jsonl").resolve()),
+            "ds_type": "json",
+            "type": "alpaca",
+            "split": "train",
+        }
+    ]
+    assert axo["test_datasets"][0]["path"] == str((ds / "validation.jsonl").resolve())
+    info = json.loads((ds / "dataset_info.json").read_text())
+    assert sorted(info) == ["acme_shop_test", "acme_shop_train", "acme_shop_validation"]
+    assert info["acme_shop_train"] == {
+        "file_name": "train.jsonl",
+        "formatting": "alpaca",
+        "columns": {"prompt": "instruction", "query": "input", "response": "output"},
+    }
+
+
+def test_chatml_style(tmp_path):
+    store = build_store(tmp_path / "out", n_files=6)
+    ex.export_dataset(store, tmp_path / "out", style="chatml")
+    rows = _read_jsonl(tmp_path / "out" / "dataset" / "train.jsonl")
+    for row in rows:
+        assert row["text"] == render_chatml(row["instruction"], row["input"], row["output"])
+
+
+def test_unknown_style_is_an_error_and_keeps_the_old_export(tmp_path, exported):
+    store, _, ds = exported
+    before = (ds / "train.jsonl").read_bytes()
+    with pytest.raises(DataprepError, match="unknown prompt style 'nope'"):
+        ex.export_dataset(store, tmp_path / "out", style="nope")
+    assert (ds / "train.jsonl").read_bytes() == before
+
+
+def test_killed_export_leaves_the_previous_one(tmp_path, exported, monkeypatch):
+    store, _, ds = exported
+    before = {p.name: p.read_bytes() for p in ds.iterdir() if p.is_file()}
+    drop(store, [store.kept_pairs()[0].id])
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ex, "_save_dataset_dict", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ex.export_dataset(store, tmp_path / "out")
+    assert {p.name: p.read_bytes() for p in ds.iterdir() if p.is_file()} == before
+    monkeypatch.undo()
+    summary = ex.export_dataset(store, tmp_path / "out")
+    assert summary["rows"] == len(store.kept_pairs())
+    assert not (tmp_path / "out" / ".dataset.partial").exists()
+
+
+def test_dropped_pairs_are_not_exported(tmp_path):
+    store = build_store(tmp_path / "out", n_files=10)
+    gone = store.kept_pairs()[:3]
+    drop(store, [p.id for p in gone])
+    summary = ex.export_dataset(store, tmp_path / "out")
+    ids = {
+        r["id"] for s in SPLITS for r in _read_jsonl(tmp_path / "out" / "dataset" / f"{s}.jsonl")
+    }
+    assert summary["rows"] == len(ids) == len(store.pairs()) - 3
+    assert not ids & {p.id for p in gone}
+
+
+def test_empty_store_is_an_error(tmp_path):
+    store = Store.open(tmp_path / "out")
+    with pytest.raises(ExportError, match=r"no pairs to export: run `dataprep run PATH --out"):
+        ex.export_dataset(store, tmp_path / "out")
+
+
+# review-aware selection -----------------------------------------------------------
+def test_once_reviewed_only_accepted_and_edited_are_exported(tmp_path):
+    store = build_store(tmp_path / "out", n_files=12)
+    pairs = store.kept_pairs()
+    accepted, edited, rejected = pairs[0], pairs[1], pairs[2]
+    store.put_review(Review(pair_id=accepted.id, status="accepted"))
+    store.put_review(
+        Review(pair_id=edited.id, status="edited", output="Revised answer.", instruction="Better?")
+    )
+    store.put_review(Review(pair_id=rejected.id, status="rejected", reason="wrong"))
+    store.put_review(
+        Review(pair_id=pairs[3].id, status="unreviewed", flagged=True, note="look later")
+    )
+    summary = ex.export_dataset(store, tmp_path / "out")
+    rows = {
+        r["id"]: r for s in SPLITS for r in _read_jsonl(tmp_path / "out" / "dataset" / f"{s}.jsonl")
+    }
+    assert set(rows) == {accepted.id, edited.id}
+    row = rows[edited.id]
+    assert (row["instruction"], row["input"], row["output"], row["review"]) == (
+        "Better?",
+        edited.input,
+        "Revised answer.",
+        "edited",
+    )
+    assert row["text"] == render_alpaca("Better?", edited.input, "Revised answer.")
+    assert rows[accepted.id]["review"] == "accepted"
+    assert summary["reviewed"] == 3
+    card = (tmp_path / "out" / "dataset" / "README.md").read_text()
+    assert "A person reviewed 3 pairs in `dataprep review` (1 rejected)" in card
+    # splits cover every kept pair, so the review page can filter by split
+    assert set(store.splits()) == {p.id for p in pairs}
+
+
+def test_include_unreviewed_widens_but_never_takes_rejected(tmp_path):
+    store = build_store(tmp_path / "out", n_files=12)
+    pairs = store.kept_pairs()
+    store.put_review(Review(pair_id=pairs[0].id, status="rejected"))
+    store.put_review(Review(pair_id=pairs[1].id, status="accepted"))
+    summary = ex.export_dataset(store, tmp_path / "out", include_unreviewed=True)
+    assert summary["rows"] == len(pairs) - 1
+    selected, _ = ex.select_pairs(store, include_unreviewed=True)
+    assert pairs[0].id not in {p.id for p in selected}
+
+
+def test_all_rejected_names_the_fix(tmp_path):
+    store = build_store(tmp_path / "out", n_files=3, pairs_per_file=lambda i: 1)
+    for p in store.kept_pairs():
+        store.put_review(Review(pair_id=p.id, status="rejected"))
+    with pytest.raises(
+        ExportError, match="accept pairs in `dataprep review`, or pass --include-unreviewed"
+    ):
+        ex.export_dataset(store, tmp_path / "out")
+
+
+# license detection -----------------------------------------------------------------
+APACHE = "                 Apache License\n               Version 2.0, January 2004\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"LICENSE": MIT_TEXT}, ("MIT", "LICENSE")),
+        ({"LICENSE.txt": APACHE}, ("Apache-2.0", "LICENSE.txt")),
+        (
+            {"COPYING": "GNU GENERAL PUBLIC LICENSE\n Version 3, 29 June 2007"},
+            ("GPL-3.0-only", "COPYING"),
+        ),
+        (
+            {
+                "pom.xml": "<project><licenses><license><name>Apache License, Version 2.0</name>"
+                "</license></licenses></project>"
+            },
+            ("Apache-2.0", "pom.xml"),
+        ),
+        ({"package.json": json.dumps({"name": "x", "license": "MIT"})}, ("MIT", "package.json")),
+        (
+            {"pyproject.toml": '[project]\nname = "x"\nlicense = "BSD-3-Clause"\n'},
+            ("BSD-3-Clause", "pyproject.toml"),
+        ),
+        ({"LICENSE": "All rights reserved."}, ("other", None)),
+        ({}, ("other", None)),
+    ],
+)
+def test_detect_license(tmp_path, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert detect_license(tmp_path) == expected
+
+
+def test_fixture_project_license():
+    root = Path(__file__).resolve().parent.parent / "fixtures" / "hotel-booking"
+    assert detect_license(root) == ("MIT", "LICENSE")
+
+
+def test_license_names_and_sizes():
+    assert license_from_name("The Apache Software License, Version 2.0") == "Apache-2.0"
+    assert license_from_name("https://opensource.org/licenses/MIT") == "MIT"
+    assert license_from_name("Proprietary") is None
+    assert [size_category(n) for n in (0, 999, 1000, 12_000, 150_000)] == [
+        "n<1K",
+        "n<1K",
+        "1K<n<10K",
+        "10K<n<100K",
+        "100K<n<1M",
+    ]
