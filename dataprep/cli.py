@@ -82,3 +82,6 @@ export.register(app)
 from dataprep.commands import review  # noqa: E402
 
 review.register(app)
+from dataprep.commands import generate  # noqa: E402
+
+generate.register(app)

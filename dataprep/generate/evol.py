@@ -477,6 +477,7 @@ class _Run:
     eliminated: Counter = field(default_factory=Counter)
     pairs: int = 0
     new_pairs: int = 0
+    question_seeds: int = 0
     bar: Any = None
     task: Any = None
 
@@ -532,6 +533,8 @@ class _Run:
             )
             qs = []
         self._tick((n - len(qs)) * (1 + 3 * self.config.rounds))  # chains that will not run
+        with self.lock:
+            self.question_seeds += len(qs)
         return [Seed(q, "", ctx.unit.id, None) for q in qs]
 
     def answer(self, instruction: str, input: str, ctx: UnitContext) -> str:
@@ -776,7 +779,7 @@ def run_evol(store: Any, config: EvolConfig, llm: Any) -> EvolSummary:
         if bar is not None:
             bar.stop()
     s = cached.stats
-    summary.seeds = sum(len(v) for v in tseeds.values())
+    summary.seeds = sum(len(v) for v in tseeds.values()) + run.question_seeds
     summary.pairs, summary.new_pairs = run.pairs, run.new_pairs
     summary.calls, summary.cached_calls = s.calls, s.cached
     summary.prompt_tokens, summary.completion_tokens = s.prompt_tokens, s.completion_tokens
@@ -799,7 +802,12 @@ def _execute(run: _Run, jobs: list[tuple[str, Any]]) -> None:
             submit(kind, item)
         error: BaseException | None = None
         while pending:
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            try:
+                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:  # let workers stop at their next call, start no more
+                run.stop.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
             for fut in done:
                 kind = pending.pop(fut)
                 try:

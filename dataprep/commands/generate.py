@@ -1,0 +1,154 @@
+"""`dataprep generate`: LLM-backed Evol-Instruct pairs on an existing working store."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dataprep.commands.options import (
+    DryRun,
+    EvolQuestions,
+    EvolRounds,
+    EvolUnits,
+    LLMConcurrency,
+    LLMHost,
+    LLMMaxTokens,
+    LLMNumCtx,
+    LLMSeed,
+    LLMTemperature,
+    LLMTimeout,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("generate")(generate)
+
+
+def generate(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-O", help="Output directory holding dataprep.db (from `dataprep run`)."
+        ),
+    ],
+    llm: Annotated[
+        str,
+        typer.Option(
+            "--llm",
+            help="ollama:MODEL, openai:MODEL@BASE_URL or transformers:PATH (directory or .gguf).",
+        ),
+    ],
+    llm_host: LLMHost = None,
+    llm_timeout: LLMTimeout = 120.0,
+    llm_concurrency: LLMConcurrency = 4,
+    evol_units: EvolUnits = None,
+    evol_rounds: EvolRounds = 3,
+    evol_questions: EvolQuestions = 2,
+    llm_temperature: LLMTemperature = 0.7,
+    llm_seed: LLMSeed = 0,
+    llm_num_ctx: LLMNumCtx = 4096,
+    llm_max_tokens: LLMMaxTokens = 512,
+    seed: Annotated[int, typer.Option(help="Seed of the unit sample and the operation picks.")] = 0,
+    dry_run: DryRun = False,
+) -> None:
+    """Evolve instructions about the repository's units with an LLM (Evol-Instruct).
+
+    Seeds are the template pairs plus questions the LLM writes about each unit; answers
+    are written with the unit's code in the prompt. Every call is cached in the store:
+    a rerun (or a run restarted after a crash) repeats no finished call.
+
+    Example: dataprep generate --out out --llm ollama:qwen2.5-coder:7b --evol-units 20 --dry-run
+    """
+    from dataprep.store import Store
+
+    with Store.open(out, create=False) as store:
+        summary = generate_with_llm(
+            store,
+            llm,
+            host=llm_host,
+            timeout=llm_timeout,
+            concurrency=llm_concurrency,
+            units=evol_units,
+            rounds=evol_rounds,
+            questions=evol_questions,
+            temperature=llm_temperature,
+            llm_seed=llm_seed,
+            num_ctx=llm_num_ctx,
+            max_tokens=llm_max_tokens,
+            seed=seed,
+            dry_run=dry_run,
+        )
+    print_evol_summary(summary)
+
+
+def generate_with_llm(
+    store,
+    spec: str,
+    *,
+    host: str | None = None,
+    timeout: float = 120.0,
+    concurrency: int = 4,
+    units: int | None = None,
+    rounds: int = 3,
+    questions: int = 2,
+    temperature: float = 0.7,
+    llm_seed: int = 0,
+    num_ctx: int = 4096,
+    max_tokens: int = 512,
+    seed: int = 0,
+    dry_run: bool = False,
+):
+    """The `generate` stage from CLI values (also what `dataprep run --llm` calls).
+
+    A dry run builds no backend (loads no model, calls nothing) and only plans.
+    """
+    from dataprep.generate.evol import EvolConfig, plan_evol, run_evol
+    from dataprep.generate.llm import LLMOptions, parse_llm_spec
+
+    options = LLMOptions(
+        temperature=temperature, seed=llm_seed, num_ctx=num_ctx, max_tokens=max_tokens
+    )
+    config = EvolConfig(
+        rounds=rounds,
+        units=units,
+        seed=seed,
+        concurrency=concurrency,
+        questions_per_unit=questions,
+        dry_run=dry_run,
+    )
+    if dry_run:
+        return plan_evol(store, config, options)
+    backend = parse_llm_spec(spec, host=host, timeout=timeout, options=options)
+    run_id = store.start_run("generate", {"llm": spec, **config.model_dump(), **options.as_dict()})
+    try:
+        summary = run_evol(store, config, backend)
+    except BaseException:
+        store.finish_run(run_id, "failed")
+        raise
+    finally:
+        backend.close()
+    store.finish_run(run_id, "done", summary.model_dump())
+    return summary
+
+
+def print_evol_summary(summary) -> None:
+    """Print a run's summary (or a dry run's estimate) on stdout."""
+    if summary.dry_run:
+        s = summary
+        typer.echo(
+            f"dry run: {s.units} units, {s.seeds} seeds, up to {s.planned_calls} LLM calls, "
+            f"about {s.estimated_prompt_tokens} prompt + {s.estimated_completion_tokens} "
+            f"completion tokens, about {s.estimated_seconds / 60:.1f} min "
+            "(at 20 tokens/s per request in flight); nothing was called"
+        )
+        return
+    typer.echo(
+        f"evol: {summary.pairs} pairs ({summary.new_pairs} new) on {summary.units} units; "
+        f"{summary.calls} LLM calls ({summary.cached_calls} cached), "
+        f"{summary.prompt_tokens + summary.completion_tokens} tokens, {summary.seconds:.1f} s"
+    )
+    if summary.eliminated:
+        typer.echo("eliminated: " + ", ".join(f"{k} {v}" for k, v in summary.eliminated.items()))
+    if summary.shortened_units or summary.skipped_units:
+        skipped = ", ".join(f"{k} {v}" for k, v in summary.skipped_units.items()) or "none"
+        typer.echo(f"context: {summary.shortened_units} units shortened; skipped: {skipped}")
