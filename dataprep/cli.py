@@ -85,3 +85,9 @@ review.register(app)
 from dataprep.commands import generate  # noqa: E402
 
 generate.register(app)
+from finetune import cli as finetune_cli  # noqa: E402
+
+finetune_cli.register(app)
+from dataprep.commands import slice as slice_  # noqa: E402
+
+slice_.register(app)

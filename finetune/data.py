@@ -175,8 +175,9 @@ def encode_rows(
 def is_code_answer(row: dict) -> bool:
     """Whether the expected answer is code (scored by exact match and edit similarity).
 
-    Uses the row's `answer_kind`/`kind` field when the export wrote one, else looks at the
-    text: a fenced block, or a line ending in `;`, `{` or `}` or starting with `@`.
+    Uses the row's `answer_kind`/`kind` field when present; documentation rows
+    (`unit_kind` doc_*) count only with a fenced block; else looks at the text: a fenced
+    block, or a line ending in `;`, `{` or `}` or starting with `@`.
     Example: {"output": "public int size() {\\n  return n;\\n}"} -> True
     """
     for key in ("answer_kind", "output_kind", "kind"):
@@ -184,6 +185,8 @@ def is_code_answer(row: dict) -> bool:
         if isinstance(value, str) and value:
             return value.lower() in {"code", "source", "java"}
     text = row["output"]
+    if str(row.get("unit_kind") or "").startswith("doc"):
+        return "```" in text  # documentation prose, unless it quotes a code block
     if "```" in text:
         return True
     lines = [line.strip() for line in text.splitlines() if line.strip()]
