@@ -1,5 +1,6 @@
 """Annotated CLI option aliases shared by more than one command (e.g. `run` and `generate`)."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -52,5 +53,51 @@ DryRun = Annotated[
     typer.Option(
         "--dry-run",
         help="Print the number of LLM calls and an estimate of tokens and time; call nothing.",
+    ),
+]
+
+# --- run, export and friends (dataprep.pipeline) ------------------------------------------
+Out = Annotated[
+    Path,
+    typer.Option("--out", "-O", help="Output directory holding dataprep.db and the dataset."),
+]
+Seed = Annotated[int, typer.Option(help="Seed for phrasing choice, sampling and the splits.")]
+Style = Annotated[
+    str,
+    typer.Option(
+        help="Prompt style of the `text` column: alpaca, chatml, a shipped style (repo) "
+        "or the path of a style file (.yaml or .txt).",
+    ),
+]
+SplitBy = Annotated[
+    str,
+    typer.Option("--split-by", help="Keep each file (or module) in one split: file or module."),
+]
+Parser = Annotated[
+    str,
+    typer.Option(help="Java parser: tree-sitter (any Java) or javalang (Java 8, pure Python)."),
+]
+Jobs = Annotated[
+    int | None, typer.Option("--jobs", "-j", min=1, help="Processes for slicing (default: CPUs).")
+]
+IncludeUnreviewed = Annotated[
+    bool,
+    typer.Option(
+        "--include-unreviewed",
+        help="Once pairs are reviewed, also export unreviewed ones (never rejected ones).",
+    ),
+]
+MaxSeqLen = Annotated[
+    int | None,
+    typer.Option(
+        "--max-seq-len",
+        min=16,
+        help="Drop pairs whose rendered prompt and answer exceed this many tokens.",
+    ),
+]
+Tokenizer = Annotated[
+    str | None,
+    typer.Option(
+        help="Tokenizer for --max-seq-len: a local path or a Hub id (default: an estimate)."
     ),
 ]
