@@ -109,6 +109,7 @@ class ReviewApp:
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
         env.filters["query"] = lambda filters, **kw: filters.to_query(**kw)
+        env.filters["score"] = _score
         self.templates = Jinja2Templates(env=env)
 
     # pages -----------------------------------------------------------------------
@@ -313,6 +314,13 @@ async def _json(request: Request) -> dict | Response:
 
 def _error(message: str, status: int) -> JSONResponse:
     return JSONResponse({"ok": False, "error": message}, status_code=status)
+
+
+def _score(value: float | None) -> str:
+    """A judge score as shown: `7`, `7.5`, or empty when there is none."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _int(value: object, default: int) -> int:

@@ -1,0 +1,154 @@
+"""A small working store for the review tests, built from Unit and Pair records directly."""
+
+import json
+from pathlib import Path
+
+from dataprep.models import Decision, Pair, Unit
+from dataprep.store import Store
+
+XSS_SCRIPT = "<script>alert('xss')</script>"
+XSS_IMG = '<img src=x onerror="alert(1)">'
+
+ROOM_JAVADOC = f"""/**
+ * Finds a free room for the dates. {XSS_SCRIPT}
+ * See {XSS_IMG} for the rules.
+ */"""
+ROOM_CODE = """public Room findFree(DateRange range) {
+    return rooms.stream().filter(r -> r.isFree(range)).findFirst().orElseThrow();
+}"""
+
+
+def _unit(
+    name: str, code: str, line: int, javadoc: str | None = None, kind: str = "method"
+) -> Unit:
+    path = "room/src/main/java/com/example/hotel/room/RoomService.java"
+    qualified = f"com.example.hotel.room.RoomService.{name}"
+    return Unit(
+        id=Unit.make_id(path, kind, qualified, f"{name}()", code),
+        kind=kind,
+        name=name,
+        qualified_name=qualified,
+        path=path,
+        start_line=line,
+        end_line=line + code.count("\n"),
+        code=code,
+        language="java",
+        repo="hotel-booking",
+        javadoc=javadoc,
+        parent="com.example.hotel.room.RoomService",
+    )
+
+
+def _pair(unit: Unit, task: str, instruction: str, output: str, **extra) -> Pair:
+    template = extra.pop("template", f"{task}.v1")
+    input_ = extra.pop("input", "")
+    return Pair(
+        id=Pair.make_id(unit.id, template, instruction, input_, output),
+        instruction=instruction,
+        input=input_,
+        output=output,
+        generator=extra.pop("generator", "template"),
+        task=task,
+        template=template,
+        unit_id=unit.id,
+        unit_kind=unit.kind,
+        path=unit.path,
+        start_line=unit.start_line,
+        end_line=unit.end_line,
+        repo=unit.repo,
+        **extra,
+    )
+
+
+def build_store(out: Path, n_extra: int = 0) -> dict[str, Pair]:
+    """A store with 6 pairs (+ `n_extra` plain ones); returns them by a short name.
+
+    - `xss`: a pair whose output carries the XSS payload, on a unit whose Javadoc does too;
+    - `explain`, `signature`: plain template pairs (`signature` in the test split);
+    - `dup`: dropped by the near-duplicate filter;
+    - `evol1` -> `evol2`: an evolution chain rooted at `explain`, with judge scores.
+    """
+    find = _unit("findFree", ROOM_CODE, 40, javadoc=ROOM_JAVADOC)
+    count = _unit("count", "public int count() {\n    return rooms.size();\n}", 60)
+    pairs = {
+        "xss": _pair(find, "document_method", "Write the Javadoc for findFree.", ROOM_JAVADOC),
+        "explain": _pair(
+            find,
+            "explain_method",
+            "Explain what RoomService.findFree does.",
+            "It returns the first room free for the range.",
+        ),
+        "signature": _pair(
+            count,
+            "method_signature",
+            "Give the signature of RoomService.count.",
+            "public int count()",
+            input="class RoomService",
+        ),
+        "dup": _pair(
+            count,
+            "explain_method",
+            "Explain what RoomService.count does.",
+            "It returns how many rooms there are.",
+        ),
+    }
+    pairs["evol1"] = _pair(
+        find,
+        "explain_method",
+        "Explain findFree and its complexity.",
+        "Linear in the number of rooms.",
+        generator="evol",
+        operation="deepen",
+        round=1,
+        parent_id=pairs["explain"].id,
+        model="m",
+    )
+    pairs["evol2"] = _pair(
+        find,
+        "explain_method",
+        "Explain findFree, its complexity, and what happens when no room is free.",
+        "Linear; it throws NoSuchElementException.",
+        generator="evol",
+        operation="add_constraint",
+        round=2,
+        parent_id=pairs["evol1"].id,
+        model="m",
+    )
+    for i in range(n_extra):
+        pairs[f"extra{i}"] = _pair(
+            count, "explain_method", f"Extra question {i:03d}?", f"Answer {i}."
+        )
+    with Store.open(out) as store:
+        store.put_file(find.path, "digest", "ok", [find, count])
+        store.put_pairs(pairs.values())
+        store.put_decisions(
+            "filter",
+            [
+                Decision(
+                    pair_id=p.id,
+                    stage="filter",
+                    kept=name != "dup",
+                    reason="near_duplicate" if name == "dup" else None,
+                )
+                for name, p in pairs.items()
+            ],
+        )
+        store.put_decisions(
+            "judge",
+            [
+                Decision(
+                    pair_id=pairs[name].id,
+                    stage="judge",
+                    kept=True,
+                    detail=json.dumps({"judge_score": score}),
+                )
+                for name, score in (("evol1", 6), ("evol2", 9))
+            ],
+        )
+        store.put_splits(
+            [
+                (p.id, "test" if name == "signature" else "train", p.path)
+                for name, p in pairs.items()
+            ]
+        )
+    return pairs

@@ -1,0 +1,349 @@
+"""The review app at the HTTP level (Starlette's TestClient): safety, actions, filters, CLI."""
+
+import json
+import re
+import socket
+
+import pytest
+from review_helpers import XSS_IMG, XSS_SCRIPT, build_store
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from dataprep.cli import app as cli_app
+from dataprep.errors import InputError, StoreError
+from dataprep.review import server
+from dataprep.review.app import CSP, create_app
+from dataprep.store import Store
+
+TOKEN = "test-token"
+
+
+@pytest.fixture
+def pairs(tmp_path):
+    return build_store(tmp_path)
+
+
+@pytest.fixture
+def client(tmp_path, pairs):
+    with TestClient(create_app(tmp_path, token=TOKEN), base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def post(client, url, payload=None, token=TOKEN, **headers):
+    return client.post(url, json=payload or {}, headers={"X-CSRF-Token": token, **headers})
+
+
+def reviews(tmp_path):
+    """What export reads: a fresh connection to the store, so only committed data shows."""
+    with Store.open(tmp_path, create=False) as store:
+        return store.reviews()
+
+
+def matched(html: str) -> int:
+    return int(re.search(r'<span id="matched"><b>(\d+)</b> pairs match', html).group(1))
+
+
+# safety ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("token", [None, "", "wrong-token"])
+def test_post_without_the_csrf_token_is_refused_and_changes_nothing(client, pairs, tmp_path, token):
+    headers = {} if token is None else {"X-CSRF-Token": token}
+    pid = pairs["explain"].id
+    for url in (f"/api/pairs/{pid}/accept", "/api/undo", "/api/bulk"):
+        response = client.post(url, json={"action": "accept", "expected": 5}, headers=headers)
+        assert response.status_code == 403
+        assert response.json() == {"error": "missing or wrong CSRF token: reload the page"}
+        assert response.headers["content-security-policy"] == CSP
+    assert reviews(tmp_path) == {}
+
+
+def test_the_page_embeds_the_token_and_a_post_with_it_succeeds(client, pairs, tmp_path):
+    assert f'<meta name="csrf-token" content="{TOKEN}">' in client.get("/").text
+    assert post(client, f"/api/pairs/{pairs['explain'].id}/accept").status_code == 200
+    assert reviews(tmp_path)[pairs["explain"].id].status == "accepted"
+
+
+def test_a_cross_site_origin_is_refused_even_with_the_token(client, pairs, tmp_path):
+    url = f"/api/pairs/{pairs['explain'].id}/accept"
+    assert post(client, url, Origin="http://evil.example").status_code == 403
+    assert post(client, url, Origin="http://127.0.0.1").status_code == 200
+
+
+def test_a_server_started_without_a_token_makes_a_random_one(tmp_path, pairs):
+    a, b = create_app(tmp_path), create_app(tmp_path)
+    assert len(a.state.csrf_token) >= 32 and a.state.csrf_token != b.state.csrf_token
+
+
+def test_only_local_host_names_are_answered(client):
+    assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/", headers={"Host": "localhost:8765"}).status_code == 200
+
+
+def test_every_page_carries_the_csp_and_has_no_inline_script(client, pairs):
+    for url in ("/", "/?flag=all", *(f"/pair/{p.id}" for p in pairs.values())):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.headers["content-security-policy"] == CSP
+        assert "script-src 'self'" in CSP and "unsafe-inline" not in CSP
+        scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", response.text, flags=re.S)
+        assert scripts == [""]  # one script tag, with a src and an empty body
+        assert '<script src="/static/review.js" defer>' in response.text
+        assert not re.search(r"<[a-z]+\b[^>]*\son[a-z]+\s*=", response.text)  # no onX= handlers
+        assert " style=" not in response.text
+
+
+def test_repository_text_is_escaped_everywhere(client, pairs):
+    html = client.get(f"/pair/{pairs['xss'].id}").text
+    assert XSS_SCRIPT not in html and XSS_IMG not in html
+    assert "<img" not in html
+    # the output (Jinja), the edit box (Jinja) and the Javadoc (Pygments) show it as text
+    assert html.count("&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt;") == 2
+    assert "&lt;script&gt;alert('xss')&lt;/script&gt;" in html  # Pygments' escaping
+    queue = client.get("/?task=document_method").text
+    assert "Write the Javadoc for findFree." in queue and XSS_SCRIPT not in queue
+
+
+def test_static_files_and_pygments_css_are_served(client):
+    js = client.get("/static/review.js")
+    assert js.status_code == 200 and "X-CSRF-Token" in js.text
+    assert client.get("/static/review.css").status_code == 200
+    css = client.get("/pygments.css")
+    assert css.headers["content-type"].startswith("text/css") and ".highlight" in css.text
+
+
+# pages ----------------------------------------------------------------------------------
+def test_pair_view_shows_the_source_unit_highlighted(client, pairs):
+    html = client.get(f"/pair/{pairs['explain'].id}").text
+    assert "room/src/main/java/com/example/hotel/room/RoomService.java</code> lines 40–42" in html
+    assert '<span class="kd">public</span>' in html  # Pygments' Java lexer ran
+    assert '<span class="linenos">40</span>' in html  # numbered from the unit's first line
+
+
+def test_evolved_pair_shows_its_chain_root_first(client, pairs):
+    html = client.get(f"/pair/{pairs['evol2'].id}").text
+    chain = html[html.index('<ol class="chain"') :]
+    positions = [
+        chain.index(pairs[name].instruction.replace("'", "&#39;"))
+        for name in ("explain", "evol1", "evol2")
+    ]
+    assert positions == sorted(positions)
+    assert "deepen, round 1" in chain and "(this pair)" in chain
+    assert '<dd id="judge-score">9</dd>' in html
+
+
+def test_a_missing_pair_is_a_404_page(client):
+    response = client.get("/pair/nope")
+    assert response.status_code == 404 and "No pair <code>nope</code>" in response.text
+
+
+def test_queue_counts_and_filters(client, pairs):
+    assert matched(client.get("/").text) == 5  # the near-duplicate is dropped by default
+    assert matched(client.get("/?flag=all").text) == 6
+    dropped = client.get("/?flag=dropped:filter/near_duplicate").text
+    assert matched(dropped) == 1 and pairs["dup"].instruction in dropped
+    assert matched(client.get("/?generator=evol").text) == 2
+    assert matched(client.get("/?task=method_signature").text) == 1
+    assert matched(client.get("/?split=test").text) == 1
+    assert matched(client.get("/?kind=method").text) == 5
+    assert matched(client.get("/?judge_min=7").text) == 1
+    assert matched(client.get("/?judge_min=5&judge_max=8").text) == 1
+    html = client.get("/").text
+    assert 'reviewed <b id="progress-reviewed">0</b> of <b>5</b> kept pairs' in html
+    assert '<option value="evol" >evol (2)</option>' in html.replace("  ", " ")
+
+
+def test_status_filters_and_progress_follow_the_actions(client, pairs):
+    post(client, f"/api/pairs/{pairs['explain'].id}/accept")
+    post(client, f"/api/pairs/{pairs['evol1'].id}/reject", {"reason": "vague"})
+    edit = {"instruction": "New?", "input": "", "output": "New."}
+    post(client, f"/api/pairs/{pairs['evol2'].id}/edit", edit)
+    post(client, f"/api/pairs/{pairs['xss'].id}/flag", {"note": "check"})
+    assert matched(client.get("/?status=accepted").text) == 1
+    assert matched(client.get("/?status=rejected").text) == 1
+    assert matched(client.get("/?status=edited").text) == 1
+    assert matched(client.get("/?status=unreviewed").text) == 2  # flagging is not a review
+    assert matched(client.get("/?flag=flagged").text) == 1
+    assert 'reviewed <b id="progress-reviewed">3</b> of <b>5</b>' in client.get("/").text
+
+
+def test_queue_pages_and_neighbours(tmp_path):
+    pairs = build_store(tmp_path, n_extra=60)
+    with TestClient(create_app(tmp_path, token=TOKEN), base_url="http://127.0.0.1") as client:
+        first, second = client.get("/").text, client.get("/?page=2").text
+        assert "page 1 of 2" in first and 'id="next-page"' in first
+        assert "page 2 of 2" in second and second.count("<tr data-pair-id=") == 65 - 50
+        assert "page 2 of 2" in client.get("/?page=99").text
+        # next/previous follow the queue's order within the filter, the pair itself excluded
+        html = client.get(f"/pair/{pairs['evol1'].id}?generator=evol").text
+        assert f'data-next-url="/pair/{pairs["evol2"].id}?generator=evol"' in html
+        assert "data-prev-url" not in html
+
+
+# actions --------------------------------------------------------------------------------
+def test_accept_reject_flag_persist_at_once(client, pairs, tmp_path):
+    pid = pairs["explain"].id
+    assert post(client, f"/api/pairs/{pid}/accept").json()["review"]["status"] == "accepted"
+    assert reviews(tmp_path)[pid].status == "accepted"
+    post(client, f"/api/pairs/{pid}/reject", {"reason": "  not grounded  "})
+    assert reviews(tmp_path)[pid].model_dump(include={"status", "reason"}) == {
+        "status": "rejected",
+        "reason": "not grounded",
+    }
+    post(client, f"/api/pairs/{pid}/flag", {"note": "ask Ana"})
+    review = reviews(tmp_path)[pid]
+    assert (review.status, review.flagged, review.note) == ("rejected", True, "ask Ana")
+    post(client, f"/api/pairs/{pid}/unflag")
+    assert reviews(tmp_path)[pid].flagged is False
+
+
+def test_an_edit_keeps_the_original_beside_the_revision(client, pairs, tmp_path):
+    pair = pairs["signature"]
+    edit = {"instruction": "Signature of count?", "input": "", "output": "int count()"}
+    assert post(client, f"/api/pairs/{pair.id}/edit", edit).status_code == 200
+    review = reviews(tmp_path)[pair.id]
+    assert review.status == "edited"
+    assert (review.instruction, review.input, review.output) == (
+        "Signature of count?",
+        "",
+        "int count()",
+    )
+    with Store.open(tmp_path) as store:
+        assert store.pair(pair.id) == pair  # the pair itself never changes
+    html = client.get(f"/pair/{pair.id}").text
+    assert '<pre class="text" id="rev-output">\nint count()</pre>' in html
+    assert '<pre class="text" id="pair-output">\npublic int count()</pre>' in html
+    # accepting an edited pair keeps the revision; reject keeps it in the review
+    post(client, f"/api/pairs/{pair.id}/accept")
+    assert reviews(tmp_path)[pair.id].status == "edited"
+    post(client, f"/api/pairs/{pair.id}/reject")
+    assert reviews(tmp_path)[pair.id].output == "int count()"
+
+
+def test_an_edit_equal_to_the_original_is_an_accept(client, pairs, tmp_path):
+    pair = pairs["signature"]
+    edit = {"instruction": pair.instruction, "input": pair.input, "output": pair.output}
+    post(client, f"/api/pairs/{pair.id}/edit", edit)
+    review = reviews(tmp_path)[pair.id]
+    assert (review.status, review.output) == ("accepted", None)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"instruction": "x", "output": "y"}, "edit needs input as text"),
+        (
+            {"instruction": " ", "input": "", "output": "y"},
+            "instruction and output cannot be empty",
+        ),
+    ],
+)
+def test_a_bad_edit_is_a_400_and_changes_nothing(client, pairs, tmp_path, payload, message):
+    response = post(client, f"/api/pairs/{pairs['explain'].id}/edit", payload)
+    assert response.status_code == 400 and message in response.json()["error"]
+    assert reviews(tmp_path) == {}
+
+
+def test_unknown_action_pair_and_bad_body(client, pairs):
+    pid = pairs["explain"].id
+    assert post(client, f"/api/pairs/{pid}/approve").status_code == 400
+    assert post(client, "/api/pairs/nope/accept").status_code == 404
+    response = client.post(
+        f"/api/pairs/{pid}/accept", content=b"[1]", headers={"X-CSRF-Token": TOKEN}
+    )
+    assert response.status_code == 400
+
+
+def test_undo_walks_back_one_pair(client, pairs, tmp_path):
+    pid = pairs["explain"].id
+    post(client, f"/api/pairs/{pid}/accept")
+    post(client, f"/api/pairs/{pid}/reject", {"reason": "no"})
+    assert post(client, f"/api/pairs/{pid}/undo").json()["undone"] == [pid]
+    assert reviews(tmp_path)[pid].status == "accepted"
+    post(client, f"/api/pairs/{pid}/undo")
+    assert pid not in reviews(tmp_path)
+    assert post(client, f"/api/pairs/{pid}/undo").json()["undone"] == []
+
+
+def test_bulk_needs_the_confirmed_count_and_one_undo_reverts_it(client, pairs, tmp_path):
+    query = "generator=evol"
+    stale = post(client, "/api/bulk", {"action": "accept", "query": query, "expected": 3})
+    assert stale.status_code == 409 and "2 pairs match now" in stale.json()["error"]
+    assert reviews(tmp_path) == {}
+    post(client, f"/api/pairs/{pairs['xss'].id}/accept")
+    done = post(client, "/api/bulk", {"action": "reject", "query": query, "expected": 2})
+    assert done.json() == {"ok": True, "matched": 2, "changed": 2}
+    statuses = {pid: r.status for pid, r in reviews(tmp_path).items()}
+    assert statuses == {
+        pairs["evol1"].id: "rejected",
+        pairs["evol2"].id: "rejected",
+        pairs["xss"].id: "accepted",
+    }
+    assert sorted(post(client, "/api/undo").json()["undone"]) == sorted(
+        [pairs["evol1"].id, pairs["evol2"].id]
+    )
+    assert list(reviews(tmp_path)) == [pairs["xss"].id]
+    assert (
+        post(client, "/api/bulk", {"action": "edit", "query": "", "expected": 5}).status_code == 400
+    )
+
+
+def test_reviews_survive_a_rerun_of_earlier_stages(client, pairs, tmp_path):
+    post(client, f"/api/pairs/{pairs['explain'].id}/accept")
+    build_store(tmp_path)  # the same units and pairs written again, as a re-run does
+    assert reviews(tmp_path)[pairs["explain"].id].status == "accepted"
+    assert 'reviewed <b id="progress-reviewed">1</b>' in client.get("/").text
+
+
+# serving and the command ----------------------------------------------------------------
+def test_a_missing_store_is_a_one_line_error(tmp_path):
+    result = CliRunner().invoke(
+        cli_app, ["review", "--out", str(tmp_path / "none"), "--no-browser"]
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: no working store at {tmp_path / 'none' / 'dataprep.db'}: "
+        f"run `dataprep run PATH --out {tmp_path / 'none'}` first"
+    ]
+    with pytest.raises(StoreError):
+        create_app(tmp_path / "none")
+
+
+def test_port_choice(monkeypatch):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        with pytest.raises(InputError, match=rf"port {port} on 127.0.0.1 is in use: pick another"):
+            server.bind_socket(port)
+        monkeypatch.setattr(server, "DEFAULT_PORT", port)
+        fallback = server.bind_socket(None)  # the default port taken: any free one
+        free = server.bind_socket(0)
+        assert {fallback.getsockname()[0], free.getsockname()[0]} == {"127.0.0.1"}
+        assert port not in (fallback.getsockname()[1], free.getsockname()[1])
+        assert server.url_of(free) == f"http://127.0.0.1:{free.getsockname()[1]}/"
+        fallback.close()
+        free.close()
+    finally:
+        taken.close()
+    with pytest.raises(InputError, match="is not a port number"):
+        server.bind_socket(70000)
+
+
+def test_review_json_matches_what_export_reads(client, pairs, tmp_path):
+    post(
+        client,
+        f"/api/pairs/{pairs['evol2'].id}/edit",
+        {"instruction": "I", "input": "", "output": "O"},
+    )
+    with Store.open(tmp_path) as store:
+        raw = store.conn.execute("SELECT data FROM reviews").fetchone()[0]
+    assert json.loads(raw) == {
+        "pair_id": pairs["evol2"].id,
+        "status": "edited",
+        "reason": None,
+        "note": None,
+        "flagged": False,
+        "instruction": "I",
+        "input": "",
+        "output": "O",
+    }
