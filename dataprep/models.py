@@ -49,6 +49,30 @@ class Unit(Record):
       (`int a, b;`) and `declaration` the single variable's own (`int a;`).
     - file: `code` runs from the package declaration to the last import.
     - doc_section: `code` is the section's text, `heading_path` its headings from the top.
+
+    Names and signatures (both parsers):
+    - qualified_name: types `pkg.Outer.Inner`; anonymous classes `pkg.Outer$1`, numbered
+      from 1 per innermost enclosing type in source order (`Outer$1$1` when nested);
+      local classes like member classes (`pkg.Outer.Local`); members
+      `<parent>.<name>`, constructors named after their type (`pkg.Room.Room`); file units
+      name = file name, qualified_name = path; `parent` = the enclosing type's qualified name.
+    - signature: methods and constructors `name(T1, T2)` with each parameter's type as
+      written (no annotations or `final`), whitespace normalised (one space after each
+      comma, none inside `<>`, `()` or `[]`), varargs `T...`, `String a[]` as `String[]`;
+      compact record constructors take the record components. Fields `Type name`
+      (`int[] b` for `int b[]`). Types: None.
+    - enum constants are `field` units (signature `Enum NAME`, type `Enum`, initializer the
+      argument list text `(1, "x")` or None, code and declaration the constant as written,
+      class body included); an enum constant with a body is a type scope named
+      `pkg.Enum.NAME` for the methods inside it.
+    - methods/constructors: `declaration` is the header as written up to the body (no `;`),
+      `type` the return type, annotation-type elements are methods whose `initializer` is
+      the default value. Types: `declaration` = header + " {}"; record components in
+      `parameters`. `parameters` are the parameters as written (annotations kept).
+    - `modifiers` are the keywords in source order; `annotations` full text with arguments;
+      `javadoc` the `/** ... */` comment right before the declaration, as written.
+    - file: `imports` as `java.util.List`, `static a.B.c`, `java.util.*`; syntax errors of
+      the file are listed in its `parse_errors` ("PATH:LINE: syntax error").
     """
 
     id: str

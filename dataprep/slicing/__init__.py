@@ -1,0 +1,260 @@
+"""Slicing: a repository in, logical units out (types, members, file headers, doc sections).
+
+    result = slice_repo("fixtures/hotel-booking", parser="tree-sitter", jobs=2)
+    result.units          # list[Unit], in path order, each file's units in source order
+    result.skipped        # [(path, reason)] for every file or folder not sliced
+    result.parse_errors   # ["PATH:LINE: ..."]
+
+Java goes to the chosen parser backend (`PARSERS`: "tree-sitter", the default, and
+"javalang"); Markdown, AsciiDoc, reStructuredText and plain text go to the doc slicer.
+Each backend is a function `(relpath, text, repo, commit) -> (units, errors)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dataprep.errors import InputError
+from dataprep.models import Unit
+from dataprep.slicing.walk import (
+    UNREADABLE,
+    FileEntry,
+    content_skip,
+    decode,
+    iter_files,
+    language_of,
+    read_bytes,
+    repo_info,
+)
+
+__all__ = [
+    "PARSERS",
+    "FileEntry",
+    "FileResult",
+    "SliceResult",
+    "iter_files",
+    "repo_info",
+    "slice_file",
+    "slice_repo",
+]
+
+JavaBackend = Callable[[str, str, str, "str | None"], "tuple[list[Unit], list[str]]"]
+
+# parser name -> "module:function" (imported on first use, so javalang loads only when asked)
+PARSERS: dict[str, str] = {
+    "tree-sitter": "dataprep.slicing.java:slice_java",
+    "javalang": "dataprep.slicing.javalang_backend:slice_java",
+}
+DEFAULT_PARSER = "tree-sitter"
+
+
+@dataclass
+class FileResult:
+    """What slicing one file gave: its units, syntax errors, warnings, or why it was skipped."""
+
+    units: list[Unit] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    skipped: str | None = None
+    lines: int = 0
+
+
+@dataclass
+class SliceResult:
+    """The outcome of slicing a repository."""
+
+    root: str
+    repo: str
+    commit: str | None
+    parser: str
+    units: list[Unit] = field(default_factory=list)
+    parsed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    parse_errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    lines: int = 0
+
+    def skipped_by_reason(self) -> Counter:
+        return Counter(reason for _, reason in self.skipped)
+
+    def units_by_kind(self) -> Counter:
+        return Counter(unit.kind for unit in self.units)
+
+
+def java_backend(parser: str) -> JavaBackend:
+    """The Java slicing function registered under `parser`.
+
+    Example: java_backend("tree-sitter")("A.java", "class A {}", "repo", None)
+    """
+    if parser not in PARSERS:
+        choices = ", ".join(sorted(PARSERS))
+        raise InputError(f"unknown parser {parser!r}: choose one of {choices}")
+    module, _, name = PARSERS[parser].partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise InputError(
+            f"parser {parser!r} is not available ({exc}): use --parser tree-sitter"
+        ) from None
+
+
+def slice_file(
+    root: str | os.PathLike,
+    relpath: str,
+    data: bytes,
+    parser: str = DEFAULT_PARSER,
+    repo: str | None = None,
+    commit: str | None = None,
+) -> FileResult:
+    """Slice one file's bytes (path relative to `root`, POSIX) into units.
+
+    Content checks happen here: binary, generated and over-size files come back with
+    `skipped` set; invalid UTF-8 is read with replacement and a warning.
+    Example: slice_file(".", "A.java", b"class A { void f() {} }").units -> [class A, method A.f]
+    """
+    if repo is None:
+        repo = Path(root).resolve().name
+    language = language_of(relpath)
+    if language is None:
+        from dataprep.slicing.walk import UNSUPPORTED
+
+        return FileResult(skipped=UNSUPPORTED)
+    reason = content_skip(data)
+    if reason is not None:
+        return FileResult(skipped=reason)
+    text, warning = decode(data)
+    warnings = [f"{relpath}: {warning}"] if warning else []
+    if language == "java":
+        units, errors = java_backend(parser)(relpath, text, repo, commit)
+    else:
+        from dataprep.slicing.docs import slice_doc
+
+        units, errors = slice_doc(relpath, text, repo, commit, language)
+    return FileResult(units, list(errors), warnings, None, text.count("\n") + 1)
+
+
+def _slice_paths(root: str, paths: list[str], parser: str, repo: str, commit: str | None):
+    """Worker: slice a chunk of files, reading each from disk."""
+    results = []
+    for relpath in paths:
+        try:
+            data = read_bytes(root, relpath)
+        except OSError as exc:
+            results.append(
+                (relpath, FileResult(skipped=UNREADABLE, warnings=[f"{relpath}: {exc}"]))
+            )
+            continue
+        results.append((relpath, slice_file(root, relpath, data, parser, repo, commit)))
+    return results
+
+
+def _chunks(paths: list[str], sizes: dict[str, int], jobs: int) -> list[list[str]]:
+    """Split files into about 8 chunks per job of similar total size (largest first),
+    so both the start-up cost and the tail of the run stay small."""
+    count = max(1, min(len(paths), jobs * 8))
+    chunks: list[list[str]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for path in sorted(paths, key=lambda p: -sizes.get(p, 0)):
+        i = loads.index(min(loads))
+        chunks[i].append(path)
+        loads[i] += sizes.get(path, 0) + 512
+    return [c for c in chunks if c]
+
+
+def slice_repo(
+    root: str | os.PathLike,
+    parser: str = DEFAULT_PARSER,
+    jobs: int = 1,
+    on_file: Callable[[str, FileResult], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> SliceResult:
+    """Walk and slice a repository. `on_total(n)` is told how many files will be read and
+    `on_file(path, result)` is called as each is done (the CLI drives its progress bar
+    with them); `jobs` > 1 slices in that many processes.
+
+    Raises InputError when `root` is not a folder or holds nothing to slice.
+    """
+    root_path = Path(root)
+    if not root_path.exists():
+        raise InputError(f"{root}: no such folder: give the path of a repository checkout")
+    if not root_path.is_dir():
+        raise InputError(f"{root}: not a folder: give the path of a repository checkout")
+    java_backend(parser)  # fail early on an unknown or missing parser
+    repo, commit = repo_info(root_path)
+    result = SliceResult(str(root_path), repo, commit, parser)
+    todo: list[str] = []
+    for entry in iter_files(root_path):
+        if entry.skip is None:
+            todo.append(entry.path)
+        else:
+            result.skipped.append((entry.path, entry.skip))
+    if not todo and not result.skipped:
+        raise InputError(
+            f"{root}: the folder is empty: point dataprep at a repository with Java or docs"
+        )
+    if on_total is not None:
+        on_total(len(todo))
+    resolved = str(root_path.resolve())
+    for relpath, file_result in sorted(
+        _run(resolved, todo, parser, repo, commit, jobs, on_file), key=lambda item: item[0]
+    ):
+        _collect(result, relpath, file_result)
+    result.skipped.sort()
+    if not result.parsed:
+        raise InputError(
+            f"{root}: no Java or documentation files to slice "
+            f"({len(result.skipped)} skipped): point dataprep at a repository with Java or docs"
+        )
+    return result
+
+
+def _run(
+    root: str, todo: list[str], parser: str, repo: str, commit: str | None, jobs: int, on_file
+):
+    """(relpath, FileResult) for every file, in one process or `jobs` processes."""
+    done: list[tuple[str, FileResult]] = []
+
+    def record(items: Iterable[tuple[str, FileResult]]) -> None:
+        for relpath, file_result in items:
+            done.append((relpath, file_result))
+            if on_file is not None:
+                on_file(relpath, file_result)
+
+    if jobs <= 1 or len(todo) < 2:
+        for relpath in todo:
+            record(_slice_paths(root, [relpath], parser, repo, commit))
+        return done
+    sizes = {}
+    for relpath in todo:
+        try:
+            sizes[relpath] = os.path.getsize(os.path.join(root, relpath))
+        except OSError:
+            sizes[relpath] = 0
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [
+            pool.submit(_slice_paths, root, chunk, parser, repo, commit)
+            for chunk in _chunks(todo, sizes, jobs)
+        ]
+        for future in as_completed(futures):
+            record(future.result())
+    return done
+
+
+def _collect(result: SliceResult, relpath: str, file_result: FileResult) -> None:
+    result.warnings.extend(file_result.warnings)
+    if file_result.skipped is not None:
+        result.skipped.append((relpath, file_result.skipped))
+        return
+    result.parsed.append(relpath)
+    result.units.extend(file_result.units)
+    result.parse_errors.extend(file_result.errors)
+    result.lines += file_result.lines

@@ -1,0 +1,418 @@
+"""The tree-sitter slicer for Java: one file's text in, its units out.
+
+One query over the syntax tree (run in C) finds every declaration, every anonymous
+class body, every enum constant and every block comment; the Python side then visits
+only those nodes, in source order, with a stack of open type bodies to know each
+declaration's enclosing type. Nothing walks the whole tree in Python and nothing
+recurses, so deeply nested code costs no more than flat code.
+
+Units follow the conventions in the `Unit` docstring (dataprep/models.py).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import tree_sitter_java
+from tree_sitter import Language, Node, Parser, Query, QueryCursor
+
+from dataprep.models import Unit
+
+LANGUAGE = "java"
+MAX_ERRORS_PER_FILE = 20
+
+_TYPE_NODES = {
+    "class_declaration": "class",
+    "interface_declaration": "interface",
+    "enum_declaration": "enum",
+    "record_declaration": "record",
+    "annotation_type_declaration": "annotation_type",
+}
+_QUERY = """
+[(class_declaration) (interface_declaration) (enum_declaration) (record_declaration)
+ (annotation_type_declaration) (field_declaration) (constant_declaration)
+ (method_declaration) (annotation_type_element_declaration) (constructor_declaration)
+ (compact_constructor_declaration) (enum_constant)] @decl
+(object_creation_expression (class_body) @anon)
+(block_comment) @comment
+"""
+_WS = re.compile(r"\s+")
+_TIGHT = re.compile(r"\s*([>\])])|([<(\[])\s*|\s*(\.\.\.)|\s*(\[)|\s*,\s*")
+
+
+@lru_cache(maxsize=1)
+def _language() -> Language:
+    return Language(tree_sitter_java.language())
+
+
+@lru_cache(maxsize=1)
+def _query() -> Query:
+    return Query(_language(), _QUERY)
+
+
+@lru_cache(maxsize=1)
+def parser() -> Parser:
+    """The (per-process) tree-sitter Java parser."""
+    return Parser(_language())
+
+
+def normalize_type(text: str) -> str:
+    """A type as written, with whitespace normalised (the form signatures use).
+
+    Example: normalize_type("Map< String ,List<Integer> >") -> "Map<String, List<Integer>>"
+    """
+    text = _WS.sub(" ", text.strip())
+    return _TIGHT.sub(_tight, text)
+
+
+def _tight(m: re.Match) -> str:
+    if m.group(1):
+        return m.group(1)
+    if m.group(2):
+        return m.group(2)
+    if m.group(3):
+        return m.group(3)
+    if m.group(4):
+        return m.group(4)
+    return ", "
+
+
+def slice_java(
+    relpath: str, text: str, repo: str, commit: str | None
+) -> tuple[list[Unit], list[str]]:
+    """Slice one Java file with tree-sitter: (units in source order, syntax errors).
+
+    Errors read "PATH:LINE: syntax error"; the declarations that parse still become units.
+    Example: slice_java("A.java", "class A { int a, b; }", "r", None)
+    -> ([class A, field A.a, field A.b], [])
+    """
+    src = text.encode("utf-8")
+    tree = parser().parse(src)
+    return _Slicer(relpath, src, repo, commit).run(tree.root_node)
+
+
+class _Slicer:
+    def __init__(self, relpath: str, src: bytes, repo: str, commit: str | None):
+        self.relpath = relpath
+        self.src = src
+        self.repo = repo
+        self.commit = commit
+        self.package: str | None = None
+        self.units: list[Unit] = []
+        self.ids: set[str] = set()
+        self.comments: dict[int, Node] = {}
+        self.scopes: list[tuple[int, str]] = []  # (end byte of a type body, qualified name)
+        self.anonymous: dict[str, int] = {}
+
+    def text(self, node: Node | None) -> str:
+        if node is None:
+            return ""
+        return self.src[node.start_byte : node.end_byte].decode("utf-8")
+
+    def run(self, root: Node) -> tuple[list[Unit], list[str]]:
+        errors = _syntax_errors(root, self.relpath) if root.has_error else []
+        self._file_unit(root, errors)
+        captures = QueryCursor(_query()).captures(root)
+        for comment in captures.get("comment", ()):
+            self.comments[comment.end_byte] = comment
+        nodes = [(n, "decl") for n in captures.get("decl", ())]
+        nodes += [(n, "anon") for n in captures.get("anon", ())]
+        nodes.sort(key=lambda item: (item[0].start_byte, -item[0].end_byte))
+        for node, what in nodes:
+            while self.scopes and self.scopes[-1][0] <= node.start_byte:
+                self.scopes.pop()
+            parent = self.scopes[-1][1] if self.scopes else None
+            if what == "anon":
+                self._anonymous(node, parent)
+            elif node.type in _TYPE_NODES:
+                self._type(node, parent)
+            elif node.type == "enum_constant":
+                self._enum_constant(node, parent)
+            elif parent is None:
+                continue  # a member outside any type: only in broken files
+            elif node.type in ("field_declaration", "constant_declaration"):
+                self._fields(node, parent)
+            else:
+                self._callable(node, parent)
+        return self.units, errors
+
+    # -- units --
+
+    def _add(self, node: Node, code_start: int, code_end: int, **fields) -> None:
+        """Append a unit whose code is src[code_start:code_end]; `node` gives the span
+        (its start is code_start; its end line is the unit's end line)."""
+        code = self.src[code_start:code_end].decode("utf-8")
+        kind, qualified_name = fields["kind"], fields["qualified_name"]
+        signature = fields.get("signature")
+        unit_id = Unit.make_id(self.relpath, kind, qualified_name, signature, code)
+        if unit_id in self.ids:
+            return  # an exact twin (same path, name, signature and text): keep the first
+        self.ids.add(unit_id)
+        self.units.append(
+            Unit(
+                id=unit_id,
+                code=code,
+                path=self.relpath,
+                start_line=fields.pop("start_line", None) or node.start_point[0] + 1,
+                end_line=node.end_point[0] + 1,
+                language=LANGUAGE,
+                repo=self.repo,
+                commit=self.commit,
+                package=self.package,
+                **fields,
+            )
+        )
+
+    def _file_unit(self, root: Node, errors: list[str]) -> None:
+        package, imports = None, []
+        for child in root.named_children:
+            if child.type == "package_declaration" and package is None:
+                package = child
+            elif child.type == "import_declaration":
+                imports.append(child)
+        if package is not None:
+            name = next((c for c in package.named_children if c.type != "annotation"), None)
+            self.package = self.text(name) if name is not None else None
+        if package is None and not imports:
+            return
+        first = package if package is not None else imports[0]
+        last = imports[-1] if imports else package
+        name = self.relpath.rsplit("/", 1)[-1]
+        self._add(
+            last,
+            first.start_byte,
+            last.end_byte,
+            start_line=first.start_point[0] + 1,
+            kind="file",
+            name=name,
+            qualified_name=self.relpath,
+            imports=[_import_name(self.text(i)) for i in imports],
+            parse_errors=list(errors),
+        )
+
+    def _modifiers(self, node: Node) -> dict:
+        modifiers, annotations = [], []
+        mods = next((c for c in node.children if c.type == "modifiers"), None)
+        if mods is not None:
+            for child in mods.children:
+                if child.type in ("annotation", "marker_annotation"):
+                    annotations.append(self.text(child))
+                elif child.type not in ("line_comment", "block_comment"):
+                    modifiers.append(self.text(child))
+        return {"modifiers": modifiers, "annotations": annotations}
+
+    def _javadoc(self, start: int) -> str | None:
+        i = start
+        while i > 0 and self.src[i - 1 : i] in (b" ", b"\t", b"\n", b"\r", b"\f"):
+            i -= 1
+        comment = self.comments.get(i)
+        if comment is not None and self.src[comment.start_byte : comment.start_byte + 3] == b"/**":
+            return self.text(comment)
+        return None
+
+    def _type(self, node: Node, parent: str | None) -> None:
+        name = self.text(node.child_by_field_name("name"))
+        body = node.child_by_field_name("body")
+        if not name or body is None or _header_has_error(node, body):
+            return
+        qualified_name = _qualify(self.package, parent, name)
+        self.scopes.append((body.end_byte, qualified_name))
+        header_end = body.start_byte
+        while header_end > node.start_byte and self.src[header_end - 1 : header_end].isspace():
+            header_end -= 1
+        header = self.src[node.start_byte : header_end].decode("utf-8")
+        extends, implements, permits = [], [], []
+        for child in node.children:
+            if child.type == "superclass":
+                extends = [self.text(c) for c in child.named_children]
+            elif child.type == "extends_interfaces":
+                extends = self._type_list(child)
+            elif child.type == "super_interfaces":
+                implements = self._type_list(child)
+            elif child.type == "permits":
+                permits = self._type_list(child)
+        type_parameters = node.child_by_field_name("type_parameters")
+        params = (
+            node.child_by_field_name("parameters") if node.type == "record_declaration" else None
+        )
+        self._add(
+            node,
+            node.start_byte,
+            header_end,
+            kind=_TYPE_NODES[node.type],
+            name=name,
+            qualified_name=qualified_name,
+            declaration=header + " {}",
+            javadoc=self._javadoc(node.start_byte),
+            parent=parent,
+            type_parameters=self.text(type_parameters) or None,
+            parameters=self._parameters(params)[1] if params is not None else [],
+            extends=extends,
+            implements=implements,
+            permits=permits,
+            **self._modifiers(node),
+        )
+
+    def _type_list(self, node: Node) -> list[str]:
+        types = next((c for c in node.named_children if c.type == "type_list"), None)
+        return [self.text(c) for c in types.named_children] if types is not None else []
+
+    def _anonymous(self, body: Node, parent: str | None) -> None:
+        if parent is None:
+            return
+        number = self.anonymous.get(parent, 0) + 1
+        self.anonymous[parent] = number
+        self.scopes.append((body.end_byte, f"{parent}${number}"))
+
+    def _enum_constant(self, node: Node, parent: str | None) -> None:
+        if parent is None or node.has_error:
+            return
+        name = self.text(node.child_by_field_name("name"))
+        qualified_name = f"{parent}.{name}"
+        body = node.child_by_field_name("body")
+        if body is not None:
+            self.scopes.append((body.end_byte, qualified_name))
+        arguments = node.child_by_field_name("arguments")
+        enum_name = parent.rsplit(".", 1)[-1]
+        code = self.text(node)
+        self._add(
+            node,
+            node.start_byte,
+            node.end_byte,
+            kind="field",
+            name=name,
+            qualified_name=qualified_name,
+            signature=f"{enum_name} {name}",
+            declaration=code,
+            javadoc=self._javadoc(node.start_byte),
+            parent=parent,
+            type=enum_name,
+            initializer=self.text(arguments) or None,
+            **self._modifiers(node),
+        )
+
+    def _fields(self, node: Node, parent: str) -> None:
+        if node.has_error:
+            return
+        type_node = node.child_by_field_name("type")
+        type_text = normalize_type(self.text(type_node))
+        prefix = self.src[node.start_byte : type_node.end_byte].decode("utf-8")
+        javadoc = self._javadoc(node.start_byte)
+        modifiers = self._modifiers(node)
+        for declarator in node.children_by_field_name("declarator"):
+            name = self.text(declarator.child_by_field_name("name"))
+            dims = self.text(declarator.child_by_field_name("dimensions"))
+            value = declarator.child_by_field_name("value")
+            field_type = normalize_type(type_text + dims)
+            self._add(
+                node,
+                node.start_byte,
+                node.end_byte,
+                kind="field",
+                name=name,
+                qualified_name=f"{parent}.{name}",
+                signature=f"{field_type} {name}",
+                declaration=f"{prefix} {self.text(declarator)};",
+                javadoc=javadoc,
+                parent=parent,
+                type=field_type,
+                initializer=self.text(value) if value is not None else None,
+                **modifiers,
+            )
+
+    def _callable(self, node: Node, parent: str) -> None:
+        if node.has_error:
+            return
+        name = self.text(node.child_by_field_name("name"))
+        if node.type == "compact_constructor_declaration":
+            kind = "constructor"
+            record = node.parent.parent if node.parent is not None else None
+            params = record.child_by_field_name("parameters") if record is not None else None
+        else:
+            kind = "constructor" if node.type == "constructor_declaration" else "method"
+            params = node.child_by_field_name("parameters")
+        types, parameters = self._parameters(params)
+        body = node.child_by_field_name("body")
+        header_end = body.start_byte if body is not None else node.end_byte
+        header = (
+            self.src[node.start_byte : header_end].decode("utf-8").rstrip().rstrip(";").rstrip()
+        )
+        type_node = node.child_by_field_name("type")
+        throws = next((c for c in node.children if c.type == "throws"), None)
+        default = node.child_by_field_name("value")
+        self._add(
+            node,
+            node.start_byte,
+            node.end_byte,
+            kind=kind,
+            name=name,
+            qualified_name=f"{parent}.{name}",
+            signature=f"{name}({', '.join(types)})",
+            declaration=header,
+            javadoc=self._javadoc(node.start_byte),
+            parent=parent,
+            type=normalize_type(self.text(type_node)) if type_node is not None else None,
+            initializer=self.text(default) if default is not None else None,
+            type_parameters=self.text(node.child_by_field_name("type_parameters")) or None,
+            parameters=parameters,
+            throws=[self.text(c) for c in throws.named_children] if throws is not None else [],
+            **self._modifiers(node),
+        )
+
+    def _parameters(self, params: Node | None) -> tuple[list[str], list[str]]:
+        """(types for the signature, parameters as written) of a formal parameter list."""
+        types, written = [], []
+        if params is None:
+            return types, written
+        for param in params.named_children:
+            if param.type == "formal_parameter":
+                dims = self.text(param.child_by_field_name("dimensions"))
+                types.append(normalize_type(self.text(param.child_by_field_name("type")) + dims))
+            elif param.type == "spread_parameter":
+                type_node = next(
+                    (
+                        c
+                        for c in param.named_children
+                        if c.type not in ("modifiers", "variable_declarator")
+                    ),
+                    None,
+                )
+                types.append(normalize_type(self.text(type_node)) + "...")
+            else:
+                continue  # receiver parameter (`Outer this`) and comments
+            written.append(_WS.sub(" ", self.text(param)))
+        return types, written
+
+
+def _qualify(package: str | None, parent: str | None, name: str) -> str:
+    if parent is not None:
+        return f"{parent}.{name}"
+    return f"{package}.{name}" if package else name
+
+
+def _header_has_error(node: Node, body: Node) -> bool:
+    return any(c.has_error or c.is_missing for c in node.children if c != body)
+
+
+def _import_name(text: str) -> str:
+    """Example: "import static a.B.c ;" -> "static a.B.c" """
+    text = _WS.sub(" ", text.strip())
+    text = text.removeprefix("import").removesuffix(";").strip()
+    return text.replace(" .", ".").replace(". ", ".")
+
+
+def _syntax_errors(root: Node, relpath: str) -> list[str]:
+    """ "PATH:LINE: syntax error" for each ERROR or missing node (iterative: no recursion)."""
+    found: set[tuple[int, str]] = set()
+    stack = [root]
+    while stack and len(found) < MAX_ERRORS_PER_FILE:
+        node = stack.pop()
+        for child in node.children:
+            if child.type == "ERROR":
+                found.add((child.start_point[0] + 1, "syntax error"))
+            elif child.is_missing:
+                found.add((child.start_point[0] + 1, f"syntax error (missing {child.type})"))
+            elif child.has_error:
+                stack.append(child)
+    return [f"{relpath}:{line}: {what}" for line, what in sorted(found)]
