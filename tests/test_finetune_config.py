@@ -1,0 +1,117 @@
+"""The fine-tune config: Axolotl keys, defaults from the field notes, strict validation."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dataprep.errors import ConfigError
+from finetune.config import FinetuneConfig, load_config, parse_config, shipped_configs
+
+
+def test_defaults_are_the_qlora_recipe():
+    cfg = FinetuneConfig()
+    assert (cfg.adapter, cfg.load_in_4bit, cfg.lora_target_linear) == ("qlora", True, True)
+    assert (cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout) == (32, 16, 0.05)
+    assert (cfg.learning_rate, cfg.lr_scheduler, cfg.warmup_ratio) == (2e-4, "cosine", 0.03)
+    assert (cfg.max_grad_norm, cfg.optimizer) == (0.3, "paged_adamw_32bit")
+    assert cfg.train_on_inputs is False
+
+
+@pytest.mark.parametrize("path", shipped_configs(), ids=lambda p: p.name)
+def test_every_shipped_config_parses(path):
+    cfg = load_config(path)
+    assert isinstance(cfg, FinetuneConfig)
+
+
+def test_shipped_configs_exist():
+    names = {p.name for p in shipped_configs()}
+    assert {"qlora.yaml", "lora-cpu-smoke.yaml"} <= names
+
+
+def test_unknown_key_names_the_key_and_the_fix(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text("lora_rr: 16\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    assert str(exc.value) == (
+        "unknown key 'lora_rr' in cfg.yaml (did you mean 'lora_r'?): "
+        "see finetune/configs/qlora.yaml for the keys"
+    )
+
+
+def test_bad_value_names_the_key(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text("lora_r: 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^bad value for 'lora_r' in cfg.yaml: Input should be"):
+        load_config(path)
+
+
+def test_adapter_and_bits_must_agree():
+    with pytest.raises(ConfigError, match="adapter: lora needs load_in_4bit: false"):
+        parse_config({"adapter": "lora"})
+    assert parse_config({"adapter": "lora", "load_in_4bit": False}).adapter == "lora"
+
+
+def test_invalid_yaml_and_non_mapping(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("lora_r: [1,\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^bad.yaml line \d+ is not valid YAML"):
+        load_config(bad)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="must be a YAML mapping"):
+        load_config(listed)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_overrides_win_and_none_is_ignored(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text("max_steps: 5\nlora_r: 8\n", encoding="utf-8")
+    assert load_config(path, max_steps=20).max_steps == 20
+    assert load_config(path, max_steps=None).max_steps == 5
+
+
+@pytest.mark.parametrize(
+    ("ratio", "steps", "explicit", "expected"),
+    [
+        (0.03, 100, None, 3),
+        (0.03, 1000, None, 30),
+        (0.03, 10, None, 1),
+        (0.0, 50, None, 0),
+        (0.03, 100, 7, 7),
+    ],
+)
+def test_warmup_steps_are_integers(ratio, steps, explicit, expected):
+    cfg = FinetuneConfig(warmup_ratio=ratio, warmup_steps=explicit)
+    assert cfg.warmup_steps_for(steps) == expected
+
+
+def test_field_docstrings_feed_help():
+    field = FinetuneConfig.model_fields["sequence_len"]
+    assert "dropped, never truncated" in field.description
+
+
+def test_cli_config_reports_unknown_key(tmp_path):
+    from dataprep.cli import app
+
+    path = tmp_path / "cfg.yaml"
+    path.write_text("lora_rr: 16\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["finetune", "config", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: unknown key 'lora_rr' in cfg.yaml (did you mean 'lora_r'?): "
+        "see finetune/configs/qlora.yaml for the keys"
+    )
+
+
+def test_cli_config_prints_resolved_config():
+    from dataprep.cli import app
+
+    qlora = Path(__file__).resolve().parent.parent / "finetune" / "configs" / "qlora.yaml"
+    result = CliRunner().invoke(app, ["finetune", "config", "--config", str(qlora)])
+    assert result.exit_code == 0, result.output
+    assert "adapter: qlora\n" in result.output and "lora_r: 32\n" in result.output
+    keys = CliRunner().invoke(app, ["finetune", "config"])
+    assert keys.output.startswith("base_model (None): Hub id")
