@@ -91,3 +91,9 @@ finetune_cli.register(app)
 from dataprep.commands import slice as slice_  # noqa: E402
 
 slice_.register(app)
+from dataprep.commands import run  # noqa: E402
+
+run.register(app)
+from dataprep.commands import push  # noqa: E402
+
+push.register(app)

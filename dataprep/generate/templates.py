@@ -452,10 +452,15 @@ def _subject_values(unit: Unit, ctx: _FileContext) -> list[dict[str, str]]:
     type_unit = unit if is_type else owner
     simple = type_unit.name if type_unit else ""
     qualified = type_unit.qualified_name if type_unit else ""
+    if owner is not None and unit.parent and unit.parent.startswith(qualified + "."):
+        # a member of an enum constant's body: `RoomType.DOUBLE`, not `RoomType`
+        simple += unit.parent[len(qualified) :]
+        qualified = unit.parent
     signature = signature_of(unit)
     member_plain = unit.name
     member_sig = _params(unit, signature) if unit.kind in ("method", "constructor") else unit.name
-    topic = " > ".join(unit.heading_path) or unit.name
+    # a doc section's qualified name is its heading path, with "(part 1 of 2)" when split
+    topic = unit.qualified_name or " > ".join(unit.heading_path) or unit.name
     route = ctx.route(unit)
     base = {
         "name": unit.name,
@@ -730,7 +735,15 @@ def resolve(candidates: list[Candidate]) -> tuple[list[Pair], dict[str, int]]:
                     raised = True
         if not raised:
             break
-    return _final_check(candidates)
+    # Subjects that still collide (in any phrasing) are ambiguous questions: drop them all.
+    groups = defaultdict(set)
+    for cand in candidates:
+        groups[cand.key(cand.level)].add(cand.output)
+    clear = [c for c in candidates if len(groups[c.key(c.level)]) == 1]
+    pairs, stats = _final_check(clear)
+    stats["conflicts_dropped"] += len(candidates) - len(clear)
+    stats["qualified"] = sum(1 for c in candidates if c.level > 0)
+    return pairs, stats
 
 
 def _final_check(candidates: list[Candidate]) -> tuple[list[Pair], dict[str, int]]:

@@ -1,0 +1,165 @@
+"""`dataprep run PATH --out DIR`: the main job, every stage in order on one repository."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dataprep.commands.options import (
+    DryRun,
+    EvolQuestions,
+    EvolRounds,
+    EvolUnits,
+    IncludeUnreviewed,
+    Jobs,
+    LLMConcurrency,
+    LLMHost,
+    LLMMaxTokens,
+    LLMNumCtx,
+    LLMSeed,
+    LLMSpec,
+    LLMTemperature,
+    LLMTimeout,
+    MaxSeqLen,
+    Out,
+    Parser,
+    Seed,
+    SplitBy,
+    Style,
+    Tokenizer,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("templates")(templates)
+
+
+def run(
+    path: Annotated[Path, typer.Argument(help="The repository's root folder.")],
+    out: Out,
+    parser: Parser = "tree-sitter",
+    jobs: Jobs = None,
+    seed: Seed = 0,
+    style: Style = "alpaca",
+    split_by: SplitBy = "file",
+    include_unreviewed: IncludeUnreviewed = False,
+    llm: LLMSpec = None,
+    llm_host: LLMHost = None,
+    llm_timeout: LLMTimeout = 120.0,
+    llm_concurrency: LLMConcurrency = 4,
+    evol_units: EvolUnits = None,
+    evol_rounds: EvolRounds = 3,
+    evol_questions: EvolQuestions = 2,
+    llm_temperature: LLMTemperature = 0.7,
+    llm_seed: LLMSeed = 0,
+    llm_num_ctx: LLMNumCtx = 4096,
+    llm_max_tokens: LLMMaxTokens = 512,
+    dry_run: DryRun = False,
+    max_seq_len: MaxSeqLen = None,
+    tokenizer: Tokenizer = None,
+) -> None:
+    """Slice a repository, generate grounded pairs, filter, split and export the dataset.
+
+    The working store DIR/dataprep.db keeps every stage's results: run it again and only
+    what changed is redone; a run that was killed continues where it stopped. Without
+    --llm no server or network is needed.
+
+    Example: dataprep run fixtures/hotel-booking --out out --style chatml
+    """
+    from dataprep.pipeline import RunConfig, default_jobs, run_pipeline
+
+    config = RunConfig(
+        path=path,
+        out=out,
+        parser=parser,
+        jobs=jobs or default_jobs(),
+        seed=seed,
+        style=style,
+        split_by=split_by,
+        include_unreviewed=include_unreviewed,
+        llm=llm,
+        llm_host=llm_host,
+        llm_timeout=llm_timeout,
+        llm_concurrency=llm_concurrency,
+        evol_units=evol_units,
+        dry_run=dry_run,
+        llm_options={
+            "rounds": evol_rounds,
+            "questions": evol_questions,
+            "temperature": llm_temperature,
+            "llm_seed": llm_seed,
+            "num_ctx": llm_num_ctx,
+            "max_tokens": llm_max_tokens,
+        },
+        max_seq_len=max_seq_len,
+        tokenizer=tokenizer,
+    )
+    print_summary(run_pipeline(config))
+
+
+def _counts(counter: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def print_summary(summary: dict) -> None:
+    """The closing summary: units by kind, pairs by task, rows per split, where files are."""
+    echo = typer.echo
+    c = summary["counters"]
+    sl = c.get("slice", {})
+    units = summary["units_by_kind"]
+    echo(
+        f"Sliced {sl.get('files', 0)} files ({sl.get('sliced', 0)} new or changed, "
+        f"{sl.get('unchanged', 0)} unchanged, {sl.get('forgotten', 0)} removed) "
+        f"into {sum(units.values())} units: {_counts(units)}"
+    )
+    gen = c.get("generate", {})
+    if gen:
+        echo(
+            f"Template pairs: {gen.get('units_generated', 0)} units regenerated, "
+            f"{gen.get('pairs_new', 0)} new pairs, {gen.get('pairs_removed', 0)} removed"
+        )
+    if "llm" in c:
+        echo(f"LLM generator: {_llm_line(c['llm'])}")
+    tasks = summary["pairs_by_task"]
+    echo(f"Pairs kept: {sum(tasks.values())}; by task: {_counts(tasks)}")
+    splits = summary["rows_per_split"]
+    if splits:
+        echo("Rows per split: " + ", ".join(f"{s} {n}" for s, n in splits.items()))
+    if summary.get("dataset_dir"):
+        echo(f"Dataset: {summary['dataset_dir']} (" + ", ".join(summary["files"]) + ")")
+    timings = summary["timings"]
+    echo(
+        f"Store: {Path(summary['out']) / 'dataprep.db'}; took {sum(timings.values()):.1f} s ("
+        + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+        + ")"
+    )
+
+
+def _llm_line(data: dict) -> str:
+    keys = [k for k in ("calls", "pairs", "eliminated", "tokens") if k in data]
+    return ", ".join(f"{k} {data[k]}" for k in keys) or "done"
+
+
+def templates(
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            help="A folder of instruction template files to check instead of the shipped ones."
+        ),
+    ] = None,
+) -> None:
+    """List the instruction tasks and prompt styles (validating the template files).
+
+    Example: dataprep templates
+    """
+    from dataprep.generate.templates import load_templates
+    from dataprep.prompts import style_names
+
+    tasks = load_templates(directory)
+    for task_id, task in tasks.items():
+        kinds = ",".join(task.kinds)
+        typer.echo(
+            f"{task_id:20} {len(task.phrasings)} phrasings  answer={task.answer:18} kinds={kinds}"
+        )
+    typer.echo("styles: " + ", ".join(style_names()))
