@@ -109,6 +109,7 @@ class ReviewApp:
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
         env.filters["query"] = lambda filters, **kw: filters.to_query(**kw)
+        env.filters["qs"] = _qs
         env.filters["score"] = _score
         self.templates = Jinja2Templates(env=env)
 
@@ -314,6 +315,12 @@ async def _json(request: Request) -> dict | Response:
 
 def _error(message: str, status: int) -> JSONResponse:
     return JSONResponse({"ok": False, "error": message}, status_code=status)
+
+
+def _qs(filters: queue.Filters, **overrides: object) -> str:
+    """`?query` for a link keeping the filters, or nothing when they are the defaults."""
+    query = filters.to_query(**overrides)
+    return f"?{query}" if query else ""
 
 
 def _score(value: float | None) -> str:
