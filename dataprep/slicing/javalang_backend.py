@@ -24,6 +24,8 @@ from javalang.tokenizer import JavaTokenizer, LexerError
 
 from dataprep.models import Unit
 
+LANGUAGE = "java"
+
 MODIFIERS = frozenset(
     "public protected private static abstract final native synchronized transient "
     "volatile strictfp default".split()
@@ -226,6 +228,38 @@ _TYPE_KINDS = {
     jt.EnumDeclaration: "enum",
     jt.AnnotationDeclaration: "annotation_type",
 }
+_DECLARATIONS = (
+    jt.TypeDeclaration,
+    jt.MethodDeclaration,
+    jt.ConstructorDeclaration,
+    jt.FieldDeclaration,
+    jt.AnnotationMethod,
+)
+_BLANK = " \t\n\r\f"  # what may stand between a Javadoc comment and its declaration
+_WS = re.compile(r"\s+")
+_TIGHT = re.compile(r"\s*([>\])])|([<(\[])\s*|\s*(\.\.\.)|\s*(\[)|\s*,\s*")
+
+
+def normalize_type(text: str) -> str:
+    """A type as written, with whitespace normalised (the form signatures use); the same
+    rule as the tree-sitter slicer's, kept here so this backend needs no tree-sitter.
+
+    Example: normalize_type("Map< String ,List<Integer> >") -> "Map<String, List<Integer>>"
+    """
+    text = _WS.sub(" ", text.strip())
+    return _TIGHT.sub(lambda m: next((g for g in m.groups() if g), ", "), text)
+
+
+@dataclass
+class _Constant:
+    """An enum constant found by walking its enum's constant list (javalang gives no
+    positions for constants)."""
+
+    name: str
+    first: int
+    name_at: int
+    last: int
+    enum: _Scope
 
 
 class _Builder:
@@ -237,28 +271,38 @@ class _Builder:
         self.repo = repo
         self.commit = commit
         self.package: str | None = None
-        self.units: list[Unit] = []
+        self.found: list[tuple[tuple[int, int, int], Unit]] = []
         self.scopes: list[_Scope] = []
+        self.constants: list[_Constant] = []
+        self.gaps: dict[int, list[tuple[int, int]]] = {}
 
     def build(self, tree: jt.CompilationUnit) -> list[Unit]:
+        """Units in source order (the file unit first), exact twins dropped."""
         self.package = tree.package.name if tree.package else None
         self._file_unit(tree)
-        decls = [node for _, node in tree if _is_declaration(node)]
+        decls = [node for _, node in tree if isinstance(node, _DECLARATIONS)]
         self._collect_scopes(decls)
         for node in decls:
             self._declaration(node)
-        return self.units
+        for constant in self.constants:
+            self._constant_unit(constant)
+        units, ids = [], set()
+        for _, unit in sorted(self.found, key=lambda item: item[0]):
+            if unit.id not in ids:
+                ids.add(unit.id)
+                units.append(unit)
+        return units
 
     # -- scopes: type bodies by token range, so members find their parent --
 
     def _collect_scopes(self, decls: list) -> None:
         for node in decls:
             if isinstance(node, jt.TypeDeclaration):
-                first = self.t.at(node.position)
-                open_ = self.t.find(first, ("{",))
-                self.scopes.append(_Scope("type", node.name, "", open_, self.t.match[open_]))
+                open_ = self.t.find(self.t.at(node.position), ("{",))
+                scope = _Scope("type", node.name, "", open_, self.t.match[open_])
+                self.scopes.append(scope)
                 if isinstance(node, jt.EnumDeclaration):
-                    self._enum_constant_scopes(node, open_)
+                    self._enum_constants(node, scope)
         self._anonymous_scopes()
         self.scopes.sort(key=lambda s: s.open)
         for scope in self.scopes:
@@ -267,23 +311,24 @@ class _Builder:
             if parent is not None:
                 parent.children.append(scope)
 
-    def _enum_constant_scopes(self, node: jt.EnumDeclaration, open_: int) -> None:
-        """Bodies of enum constants (`A(1) { ... }`), found by walking the constant list."""
-        i = open_ + 1
+    def _enum_constants(self, node: jt.EnumDeclaration, enum: _Scope) -> None:
+        """Walk the constant list (`@A X(1) { ... },`): each constant and its body scope."""
+        i = enum.open + 1
         for constant in node.body.constants:
+            first = i
             while self.t.value(i) == "@":
                 i = self.t.annotation_end(i) + 1
             name_at = i
-            i += 1
-            if self.t.value(i) == "(":
-                i = self.t.skip_group(i)
-            if self.t.value(i) == "{":
-                close = self.t.match[i]
-                self.scopes.append(_Scope("constant", constant.name, "", i, close))
-                i = close + 1
-            assert self.t.value(name_at) == constant.name
-            if self.t.value(i) == ",":
-                i += 1
+            if self.t.value(i) != constant.name:
+                raise _Mismatch(self.t.line(i))
+            if self.t.value(i + 1) == "(":
+                i = self.t.match[i + 1]
+            if self.t.value(i + 1) == "{":
+                body = i + 1
+                i = self.t.match[body]
+                self.scopes.append(_Scope("constant", constant.name, "", body, i))
+            self.constants.append(_Constant(constant.name, first, name_at, i, enum))
+            i += 2 if self.t.value(i + 1) == "," else 1
 
     def _anonymous_scopes(self) -> None:
         """Anonymous class bodies: `new T(...) {` (an array creation has `]` before `{`)."""
@@ -293,14 +338,12 @@ class _Builder:
                 continue
             j = i + 1
             while j < len(toks) and toks[j].value not in ("(", "[", "{", ";"):
-                j = self.t.skip_group(j) if toks[j].value == "@" else j + 1
+                j += 1
             if self.t.value(j) != "(" or j not in self.t.match:
                 continue
             k = self.t.match[j] + 1
             if self.t.value(k) == "{":
-                self.scopes.append(
-                    _Scope("anonymous", self.t.slice(i + 1, j - 1), "", k, self.t.match[k])
-                )
+                self.scopes.append(_Scope("anonymous", "", "", k, self.t.match[k]))
 
     def _enclosing(self, i: int) -> _Scope | None:
         """The innermost type scope whose body contains token i."""
@@ -313,6 +356,8 @@ class _Builder:
         return best
 
     def _qualify(self, parent: _Scope | None, scope: _Scope) -> str:
+        """`pkg.Outer.Inner`; anonymous classes are numbered per enclosing type, in source
+        order (`pkg.Outer$1`); an enum constant's body is `pkg.Enum.CONSTANT`."""
         if parent is None:
             return f"{self.package}.{scope.name}" if self.package else scope.name
         if scope.kind == "anonymous":
@@ -324,10 +369,14 @@ class _Builder:
 
     def _declaration(self, node) -> None:
         at = self.t.at(node.position)
+        if _is_record(node):  # javalang reads a nested `record R(...) {}` as a method
+            raise _Mismatch(self.t.line(at), "a record")
         first = self.t.decl_start(at)
         parent = self._enclosing(at)
         if isinstance(node, jt.TypeDeclaration):
             self._type_unit(node, first, at, parent)
+        elif parent is None:
+            return  # a member outside any type cannot parse; kept for symmetry with tree-sitter
         elif isinstance(node, jt.FieldDeclaration):
             self._field_units(node, first, at, parent)
         else:
@@ -336,38 +385,153 @@ class _Builder:
     def _type_unit(self, node, first: int, at: int, parent: _Scope | None) -> None:
         open_ = self.t.find(at, ("{",))
         scope = next(s for s in self.scopes if s.open == open_)
-        header = self.t.slice(first, open_ - 1)
+        header = self.t.text[self.t.starts[first] : self.t.starts[open_]].rstrip(_BLANK + "\v")
+        clauses = self._header_clauses(at, open_)
         self._add(
+            first,
+            self.t.match[open_],
+            header,
             kind=_TYPE_KINDS[type(node)],
             name=node.name,
             qualified_name=scope.qualified_name,
-            first=first,
-            last=self.t.match[open_],
-            code=header,
-            signature=None,
-            declaration=_with_empty_body(header),
-            parent=parent,
-            extra=self._type_parts(node, at, open_),
+            declaration=header + " {}",
+            javadoc=self._javadoc(first),
+            parent=parent.qualified_name if parent else None,
+            type_parameters=clauses.get("<"),
+            extends=self._split_types(*clauses["extends"]) if "extends" in clauses else [],
+            implements=(
+                self._split_types(*clauses["implements"]) if "implements" in clauses else []
+            ),
             **self._modifiers_and_annotations(first, at),
         )
 
-    def _type_parts(self, node, at: int, open_: int) -> dict:
-        """type_parameters, extends and implements as written in the header."""
-        parts: dict = {}
-        clauses = self._header_clauses(at, open_)
-        if "<" in clauses:
-            parts["type_parameters"] = clauses["<"]
-        for key in ("extends", "implements"):
-            if key in clauses:
-                parts[key] = self._split_types(*clauses[key])
-        return parts
+    def _callable_unit(self, node, first: int, at: int, parent: _Scope) -> None:
+        paren = self.t.find(at, ("(",), skip=())
+        close = self.t.match[paren]
+        if isinstance(node, jt.AnnotationMethod):  # `default {1, 2}` is no body
+            end, body = self.t.find(close + 1, (";",), skip=("(", "[", "{")), None
+        else:
+            end = self.t.find(close + 1, ("{", ";"))
+            body = end if self.t.value(end) == "{" else None
+        last = self.t.match[body] if body is not None else end
+        code = self.t.slice(first, last)
+        head = self.t.text[self.t.starts[first] : self.t.starts[body]] if body is not None else code
+        type_start, type_parameters = at, None
+        if self.t.value(at) == "<":
+            type_start = self._angle_end(at) + 1
+            type_parameters = self.t.slice(at, type_start - 1)
+        types, parameters = self._parameters(paren, close)
+        after = close + 1
+        while self.t.value(after) in ("[", "]"):
+            after += 1
+        throws = []
+        if self.t.value(after) == "throws":
+            throws = self._split_types(after + 1, self.t.find(after, ("{", ";")) - 1)
+        default = None
+        if self.t.value(after) == "default":
+            default = self.t.slice(after + 1, end - 1)
+        kind = "constructor" if isinstance(node, jt.ConstructorDeclaration) else "method"
+        self._add(
+            first,
+            last,
+            code,
+            kind=kind,
+            name=node.name,
+            qualified_name=f"{parent.qualified_name}.{node.name}",
+            signature=f"{node.name}({', '.join(types)})",
+            declaration=head.rstrip().rstrip(";").rstrip(),
+            javadoc=self._javadoc(first),
+            parent=parent.qualified_name,
+            type=normalize_type(self.t.slice(type_start, paren - 2)) if kind == "method" else None,
+            initializer=default,
+            type_parameters=type_parameters,
+            parameters=parameters,
+            throws=throws,
+            **self._modifiers_and_annotations(first, at),
+        )
+
+    def _parameters(self, paren: int, close: int) -> tuple[list[str], list[str]]:
+        """(types for the signature, parameters as written) of the list in paren..close."""
+        types, written = [], []
+        for a, b in self._split_commas(paren + 1, close - 1):
+            written.append(_WS.sub(" ", self.t.slice(a, b)))
+            k = a
+            while self.t.value(k) in ("final", "@"):
+                k = self.t.annotation_end(k) + 1 if self.t.value(k) == "@" else k + 1
+            name_at = b
+            while self.t.value(name_at) == "]":
+                name_at -= 2
+            if self.t.value(name_at - 1) == "...":
+                types.append(normalize_type(self.t.slice(k, name_at - 2)) + "...")
+            else:
+                dims = self.t.slice(name_at + 1, b) if name_at < b else ""
+                types.append(normalize_type(self.t.slice(k, name_at - 1) + dims))
+        return types, written
+
+    def _field_units(self, node, first: int, at: int, parent: _Scope) -> None:
+        last = self.t.find(at, (";",), skip=("(", "[", "{"))
+        names = [d.name for d in node.declarators]
+        starts = [self._declarator_at(at, names[0])]
+        for name in names[1:]:
+            starts.append(self._next_declarator(starts[-1], last, name))
+        type_text = normalize_type(self.t.slice(at, starts[0] - 1))
+        prefix = self.t.slice(first, starts[0] - 1)
+        code = self.t.slice(first, last)
+        javadoc = self._javadoc(first)
+        flags = self._modifiers_and_annotations(first, at)
+        for n, (name, start) in enumerate(zip(names, starts, strict=True)):
+            end = (starts[n + 1] - 2) if n + 1 < len(starts) else last - 1
+            dims_end = start
+            while self.t.value(dims_end + 1) == "[":
+                dims_end = self.t.match[dims_end + 1]
+            dims = self.t.slice(start + 1, dims_end) if dims_end > start else ""
+            field_type = normalize_type(type_text + dims)
+            eq = self._top_level(start, end, "=")
+            self._add(
+                first,
+                last,
+                code,
+                order=n,
+                kind="field",
+                name=name,
+                qualified_name=f"{parent.qualified_name}.{name}",
+                signature=f"{field_type} {name}",
+                declaration=f"{prefix} {self.t.slice(start, end)};",
+                javadoc=javadoc,
+                parent=parent.qualified_name,
+                type=field_type,
+                initializer=self.t.slice(eq + 1, end) if eq is not None else None,
+                **flags,
+            )
+
+    def _constant_unit(self, constant: _Constant) -> None:
+        """An enum constant is a field of its enum: `Enum NAME`, arguments as initializer."""
+        code = self.t.slice(constant.first, constant.last)
+        arguments = None
+        if self.t.value(constant.name_at + 1) == "(":
+            arguments = self.t.slice(constant.name_at + 1, self.t.match[constant.name_at + 1])
+        enum = constant.enum
+        self._add(
+            constant.first,
+            constant.last,
+            code,
+            kind="field",
+            name=constant.name,
+            qualified_name=f"{enum.qualified_name}.{constant.name}",
+            signature=f"{enum.name} {constant.name}",
+            declaration=code,
+            javadoc=self._javadoc(constant.first),
+            parent=enum.qualified_name,
+            type=enum.name,
+            initializer=arguments,
+            **self._modifiers_and_annotations(constant.first, constant.name_at),
+        )
+
+    # -- pieces of declarations, read off the tokens --
 
     def _header_clauses(self, at: int, open_: int) -> dict:
-        """{'<': type parameters text, 'extends': (first, last), 'implements': ...}."""
-        i = at + 1  # `class`/`interface`/`enum` -> name; `@interface` -> `interface`
-        if self.t.value(at) == "@":
-            i += 1
-        i += 1  # past the name
+        """{'<': type parameters, 'extends': (first, last), 'implements': (first, last)}."""
+        i = at + (3 if self.t.value(at) == "@" else 2)  # past `class Name` / `@interface Name`
         clauses: dict = {}
         if self.t.value(i) == "<":
             close = self._angle_end(i)
@@ -385,7 +549,7 @@ class _Builder:
     def _angle_end(self, i: int) -> int:
         """The `>` closing the `<` at token i (javalang splits `>>` into two tokens)."""
         depth = 0
-        while True:
+        while i < len(self.t.toks):
             value = self.t.value(i)
             if value == "<":
                 depth += 1
@@ -394,9 +558,10 @@ class _Builder:
                 if depth == 0:
                     return i
             i = self.t.skip_group(i) if value in ("(", "[") else i + 1
+        raise _Mismatch(self.t.line(i - 1))
 
     def _split_commas(self, first: int, last: int) -> list[tuple[int, int]]:
-        """Token ranges between top-level commas of first..last (generics kept whole)."""
+        """Token ranges between the top-level commas of first..last (generics kept whole)."""
         parts, start, depth, i = [], first, 0, first
         while i <= last:
             value = self.t.value(i)
@@ -416,7 +581,7 @@ class _Builder:
         return [self.t.slice(a, b) for a, b in self._split_commas(first, last)]
 
     def _modifiers_and_annotations(self, first: int, at: int) -> dict:
-        """Modifiers in source order and annotations (with arguments) as written."""
+        """Modifiers in source order, and annotations with their arguments as written."""
         modifiers, annotations, i = [], [], first
         while i < at:
             if self.t.value(i) == "@" and self.t.value(i + 1) != "interface":
@@ -429,85 +594,21 @@ class _Builder:
                 i += 1
         return {"modifiers": modifiers, "annotations": annotations}
 
-    def _callable_unit(self, node, first: int, at: int, parent: _Scope | None) -> None:
-        paren = self.t.find(at, ("(",), skip=())
-        close = self.t.match[paren]
-        if isinstance(node, jt.AnnotationMethod):
-            last = self.t.find(close, (";",), skip=("(", "[", "{"))
-        else:
-            last = self.t.find(close + 1, ("{", ";"))
-            last = self.t.match.get(last, last) if self.t.value(last) == "{" else last
-        type_start, extra = at, {}
-        if self.t.value(at) == "<":
-            type_start = self._angle_end(at) + 1
-            extra["type_parameters"] = self.t.slice(at, type_start - 1)
-        params = [self.t.slice(a, b) for a, b in self._split_commas(paren + 1, close - 1)]
-        kind = "constructor" if isinstance(node, jt.ConstructorDeclaration) else "method"
-        if kind == "method":
-            extra["type"] = self.t.slice(type_start, paren - 2)
-        if self.t.value(close + 1) == "throws":
-            stop = self.t.find(close + 1, ("{", ";"))
-            extra["throws"] = self._split_types(close + 2, stop - 1)
-        extra["parameters"] = params
-        signature = f"{node.name}({', '.join(_parameter_type(p) for p in params)})"
-        self._add(
-            kind=kind,
-            name=node.name,
-            qualified_name=self._member_name(parent, node.name),
-            first=first,
-            last=last,
-            code=self.t.slice(first, last),
-            signature=signature,
-            declaration=None,
-            parent=parent,
-            extra=extra,
-            **self._modifiers_and_annotations(first, at),
-        )
-
-    def _field_units(self, node, first: int, at: int, parent: _Scope | None) -> None:
-        last = self.t.find(at, (";",), skip=("(", "[", "{"))
-        names = [d.name for d in node.declarators]
-        starts = [self._declarator_at(at, names[0])]
-        for name in names[1:]:
-            starts.append(self._next_declarator(starts[-1], last, name))
-        type_text = self.t.slice(at, starts[0] - 1)
-        head = self.t.slice(first, starts[0] - 1)
-        code = self.t.slice(first, last)
-        flags = self._modifiers_and_annotations(first, at)
-        for n, (name, start) in enumerate(zip(names, starts, strict=True)):
-            end = (starts[n + 1] - 2) if n + 1 < len(starts) else last - 1
-            own = self.t.slice(start, end)
-            extra = {"type": type_text}
-            eq = self._top_level(start, end, "=")
-            if eq is not None:
-                extra["initializer"] = self.t.slice(eq + 1, end)
-            self._add(
-                kind="field",
-                name=name,
-                qualified_name=self._member_name(parent, name),
-                first=first,
-                last=last,
-                code=code,
-                signature=None,
-                declaration=f"{head}{own};",
-                parent=parent,
-                extra=extra,
-                **flags,
-            )
-
     def _declarator_at(self, at: int, name: str) -> int:
-        """The first declarator's name token: the first `name` after the type."""
-        i = at
-        while True:
-            if self.t.value(i) == "<":
+        """The first declarator's name token: the first `name` after the field's type."""
+        i = at + 1
+        while i < len(self.t.toks):
+            value = self.t.value(i)
+            if value == "<":
                 i = self._angle_end(i) + 1
                 continue
-            if i > at and self.t.value(i) == name and self.t.value(i + 1) in ("=", ",", ";", "["):
+            if value == name and self.t.value(i + 1) in ("=", ",", ";", "["):
                 return i
             i += 1
+        raise _Mismatch(self.t.line(at))
 
     def _next_declarator(self, i: int, last: int, name: str) -> int:
-        """The next `, name` at the top level, followed by `=`, `,`, `;` or `[`."""
+        """The next top-level `, name` followed by `=`, `,`, `;` or `[`."""
         while i < last:
             value = self.t.value(i)
             if (
@@ -520,6 +621,7 @@ class _Builder:
         raise _Mismatch(self.t.line(i))
 
     def _top_level(self, first: int, last: int, wanted: str) -> int | None:
+        """The first `wanted` token in first..last outside brackets."""
         i = first
         while i <= last:
             if self.t.value(i) == wanted:
@@ -527,126 +629,89 @@ class _Builder:
             i = self.t.skip_group(i) if self.t.value(i) in ("(", "[", "{") else i + 1
         return None
 
-    def _member_name(self, parent: _Scope | None, name: str) -> str:
-        prefix = parent.qualified_name if parent else self.package
-        return f"{prefix}.{name}" if prefix else name
+    def _javadoc(self, first: int) -> str | None:
+        """The `/** ... */` comment that ends right before token `first` (only blanks
+        between), as written; comments live in the gap before the token."""
+        start = end = self.t.starts[first]
+        gap_start = self.t.end(first - 1) if first > 0 else 0
+        while end > gap_start and self.t.text[end - 1] in _BLANK:
+            end -= 1
+        for comment_start, comment_end in self._comments(gap_start, start):
+            if comment_end == end and self.t.text.startswith("/**", comment_start):
+                return self.t.text[comment_start:comment_end]
+        return None
+
+    def _comments(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Block comments in a gap between two tokens, as (start, end) offsets."""
+        text, found, i = self.t.text, [], start
+        while i < end:
+            if text.startswith("//", i):
+                newline = text.find("\n", i)
+                i = end if newline < 0 else newline + 1
+            elif text.startswith("/*", i):
+                close = text.find("*/", i + 2)
+                found.append((i, end if close < 0 else close + 2))
+                i = found[-1][1]
+            else:
+                i += 1
+        return found
 
     # -- units --
 
     def _file_unit(self, tree: jt.CompilationUnit) -> None:
-        starts = []
+        """Package and imports: from the package declaration to the last import."""
+        imports = [self.t.at(imp.position) for imp in tree.imports]
         if tree.package is not None:
-            starts.append(self.t.at(tree.package.position) - 1)  # the `package` keyword
-        imports = [(self.t.at(imp.position), imp) for imp in tree.imports]
-        if not starts and not imports:
+            first = self.t.decl_start(self.t.at(tree.package.position) - 1)
+        elif imports:
+            first = imports[0]
+        else:
             return
-        first = starts[0] if starts else imports[0][0]
-        last = self.t.find(imports[-1][0], (";",)) if imports else self.t.find(first, (";",))
-        name = self.relpath.rsplit("/", 1)[-1]
+        last = self.t.find(imports[-1] if imports else first, (";",))
         self._add(
+            first,
+            last,
+            self.t.slice(first, last),
             kind="file",
-            name=name,
+            name=self.relpath.rsplit("/", 1)[-1],
             qualified_name=self.relpath,
-            first=first,
-            last=last,
-            code=self.t.slice(first, last),
-            signature=None,
-            declaration=None,
-            parent=None,
-            extra={"imports": [_import_text(imp) for _, imp in imports]},
-            modifiers=[],
-            annotations=[],
-            javadoc_ok=False,
+            imports=[_import_name(imp) for imp in tree.imports],
         )
 
-    def _add(
-        self,
-        *,
-        kind,
-        name,
-        qualified_name,
-        first,
-        last,
-        code,
-        signature,
-        declaration,
-        parent,
-        extra,
-        modifiers,
-        annotations,
-        javadoc_ok=True,
-    ) -> None:
-        unit_id = Unit.make_id(self.relpath, kind, qualified_name, signature, code)
-        self.units.append(
-            Unit(
-                id=unit_id,
-                kind=kind,
-                name=name,
-                qualified_name=qualified_name,
-                path=self.relpath,
-                start_line=self.t.line(first),
-                end_line=self.t.line(last),
-                code=code,
-                language="java",
-                repo=self.repo,
-                commit=self.commit,
-                signature=signature,
-                declaration=declaration,
-                modifiers=modifiers,
-                annotations=annotations,
-                javadoc=self._javadoc(first) if javadoc_ok else None,
-                parent=parent.qualified_name if parent else None,
-                package=self.package,
-                **extra,
-            )
+    def _add(self, first: int, last: int, code: str, order: int = 0, **fields) -> None:
+        """Record a unit spanning tokens first..last whose code is `code`."""
+        kind, qualified_name = fields["kind"], fields["qualified_name"]
+        unit_id = Unit.make_id(self.relpath, kind, qualified_name, fields.get("signature"), code)
+        unit = Unit(
+            id=unit_id,
+            code=code,
+            path=self.relpath,
+            start_line=self.t.line(first),
+            end_line=self.t.line(last),
+            language=LANGUAGE,
+            repo=self.repo,
+            commit=self.commit,
+            package=self.package,
+            **fields,
         )
-
-    def _javadoc(self, first: int) -> str | None:
-        """The `/** ... */` comment right before token `first`, normalised."""
-        before = self.t.text[: self.t.starts[first]].rstrip()
-        if not before.endswith("*/"):
-            return None
-        start = before.rfind("/**")
-        if start < 0 or "*/" in before[start + 3 : -2]:
-            return None
-        return normalise_javadoc(before[start:])
+        key = (-1, 0, 0) if kind == "file" else (self.t.starts[first], -self.t.end(last), order)
+        self.found.append((key, unit))
 
 
-def normalise_javadoc(comment: str) -> str:
-    """Javadoc text without the comment markers and leading asterisks.
-
-    Example: "/**\\n * Adds one.\\n *\\n * @param x a value\\n */"
-    -> "Adds one.\\n\\n@param x a value"
-    """
-    body = comment[3:-2]
-    lines = [re.sub(r"^\s*\*? ?", "", line) for line in body.split("\n")]
-    return "\n".join(line.rstrip() for line in lines).strip()
-
-
-def _is_declaration(node) -> bool:
-    return isinstance(
-        node,
-        (
-            jt.TypeDeclaration,
-            jt.MethodDeclaration,
-            jt.ConstructorDeclaration,
-            jt.FieldDeclaration,
-            jt.AnnotationMethod,
-        ),
+def _is_record(node) -> bool:
+    """A method whose "return type" is the bare word `record`: a Java 16 record."""
+    kind = getattr(node, "return_type", None)
+    return (
+        isinstance(node, jt.MethodDeclaration)
+        and isinstance(kind, jt.ReferenceType)
+        and kind.name == "record"
+        and not kind.arguments
+        and not kind.dimensions
+        and node.body is not None
     )
 
 
-def _with_empty_body(header: str) -> str:
-    return f"{header} {{}}"
-
-
-def _parameter_type(parameter: str) -> str:
-    """`final Map<K, V> map` -> `Map<K, V>`; `String... args` -> `String...`."""
-    words = re.sub(r"@[\w.]+(\([^)]*\))?\s*", "", parameter).split()
-    words = [w for w in words if w != "final"]
-    return " ".join(words[:-1])
-
-
-def _import_text(imp: jt.Import) -> str:
-    text = imp.path + (".*" if imp.wildcard else "")
-    return f"static {text}" if imp.static else text
+def _import_name(imp: jt.Import) -> str:
+    """Example: `import static a.B.c;` -> "static a.B.c"; `import a.b.*;` -> "a.b.*" """
+    name = imp.path + (".*" if imp.wildcard else "")
+    return f"static {name}" if imp.static else name
