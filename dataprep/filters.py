@@ -318,6 +318,9 @@ def java_parses(code: str) -> bool:
         f"class __Wrap__ {{\n{stripped}\n}}",
         f"{stripped} {{}}",
         f"class __Wrap__ {{ void __m__() {{\n{stripped}\n}} }}",
+        f"class __Wrap__ {{\n{stripped} {{}}\n}}",  # a member's signature line
+        f"{stripped}\nclass __Wrap__ {{}}",  # annotations alone
+        f"record __Wrap__() {{\n{stripped} {{}}\n}}",  # a compact constructor's header
     )
     return any(_parses(source) for source in tries)
 
