@@ -158,7 +158,7 @@ def _sft_config(cfg, run_dir, device, dtype, total, every, warmup, has_val):
         max_grad_norm=cfg.max_grad_norm,
         weight_decay=cfg.weight_decay,
         neftune_noise_alpha=cfg.neftune_noise_alpha,
-        gradient_checkpointing=cfg.gradient_checkpointing,
+        activation_checkpointing=cfg.gradient_checkpointing,  # transformers 5 name
         seed=cfg.seed,
         data_seed=cfg.seed,
         max_length=cfg.sequence_len,

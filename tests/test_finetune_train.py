@@ -1,0 +1,167 @@
+"""Training steps on a tiny random Llama built here: LoRA and QLoRA on the CPU, resume, eval."""
+
+import json
+
+import pytest
+import torch
+from finetune_tiny import ROWS, build_model_dir, write_dataset
+from typer.testing import CliRunner
+
+from dataprep.cli import app
+from dataprep.errors import ConfigError, InputError
+from finetune.config import load_config
+from finetune.evaluate import evaluate, write_report
+from finetune.modeling import resolve_model
+from finetune.train import build_model, train
+
+FAST = {
+    "micro_batch_size": 4,
+    "gradient_accumulation_steps": 1,
+    "learning_rate": 1e-2,
+    "sequence_len": 256,
+    "lora_dropout": 0.0,
+}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    return build_model_dir(root / "model"), write_dataset(root / "out" / "dataset")
+
+
+def _losses(run_dir):
+    summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    return summary, [e["loss"] for e in summary["losses"]["train"]]
+
+
+def test_lora_cli_trains_saves_reloads_and_merges(tiny, tmp_path):
+    model_dir, data = tiny
+    cfg = tmp_path / "lora.yaml"
+    cfg.write_text(
+        "adapter: lora\nload_in_4bit: false\n" + "".join(f"{k}: {v}\n" for k, v in FAST.items()),
+        encoding="utf-8",
+    )
+    run = tmp_path / "run"
+    args = ["finetune", "train", "--data", str(data), "--model", str(model_dir)]
+    args += ["--output", str(run), "--config", str(cfg), "--max-steps", "12", "--merge"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"Adapter written to {run} (12 steps, cpu, float32)" in result.output
+    summary, losses = _losses(run)
+    assert len(losses) == 12 and losses[-1] < losses[0] - 0.1  # the loss falls
+    assert summary["config"]["max_steps"] == 12 and summary["config"]["adapter"] == "lora"
+    assert summary["dataset"]["rows"] == {"train": 8, "validation": 2, "test": 2}
+    assert summary["dataset"]["dropped_too_long"] == {"train": 0, "validation": 0}
+    assert len(summary["dataset"]["fingerprint"]) == 16
+    assert set(summary["versions"]) >= {"torch", "transformers", "trl", "peft", "bitsandbytes"}
+    assert summary["steps"] == {"per_epoch": 2, "total": 12, "warmup": 1, "eval_every": 2}
+    assert len(summary["losses"]["validation"]) == 6  # one per epoch
+    assert summary["best_eval_loss"] == min(e["loss"] for e in summary["losses"]["validation"])
+    assert (run / "adapter_model.safetensors").is_file() and (run / "tokenizer.json").is_file()
+    assert (run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    modelfile = (run / "Modelfile").read_text(encoding="utf-8")
+    assert "FROM ./merged\n" in modelfile and 'PARAMETER stop "</s>"\n' in modelfile
+    assert "### Instruction:\n{{ .Prompt }}\n\n### Response:\n{{ .Response }}" in modelfile
+
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(run)
+    ids = tok("### Instruction:\nWrite", return_tensors="pt")["input_ids"]
+    reloaded = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(model_dir), run)
+    merged = AutoModelForCausalLM.from_pretrained(run / "merged")
+    assert merged.dtype == torch.float32 and not hasattr(merged, "peft_config")
+    with torch.no_grad():
+        a, b = reloaded(ids).logits, merged(ids).logits
+    assert torch.allclose(a, b, atol=1e-4)
+    out = merged.generate(ids, max_new_tokens=5, do_sample=False)
+    assert out.shape[1] > ids.shape[1]
+
+
+def test_qlora_really_quantizes_and_the_loss_falls(tiny, tmp_path):
+    import bitsandbytes as bnb
+
+    model_dir, data = tiny
+    cfg = load_config(None, max_steps=10, **FAST)
+    assert cfg.adapter == "qlora" and cfg.load_in_4bit
+    peft_model = build_model(resolve_model(str(model_dir)), cfg, "cpu", torch.float32)
+    four_bit = [m for m in peft_model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    assert len(four_bit) == 14  # 7 linear layers x 2 blocks, each NF4
+    assert four_bit[0].weight.quant_type == "nf4"
+    del peft_model
+    result = train(data, str(model_dir), tmp_path / "run", cfg)
+    losses = [e["loss"] for e in result.summary["losses"]["train"]]
+    assert losses[-1] < losses[0] - 0.1
+    assert result.summary["four_bit"] is True
+    assert result.summary["optimizer_used"] == "adamw_torch"  # paged needs CUDA
+    assert (tmp_path / "run" / "adapter_model.safetensors").is_file()
+    modelfile = (tmp_path / "run" / "Modelfile").read_text(encoding="utf-8")
+    assert f"FROM {model_dir}\nADAPTER ./\n" in modelfile
+
+
+def test_resume_continues_from_the_last_checkpoint(tiny, tmp_path):
+    model_dir, data = tiny
+    base = {"adapter": "lora", "load_in_4bit": False, **FAST}
+    run = tmp_path / "run"
+    first = train(data, str(model_dir), run, load_config(None, max_steps=4, **base))
+    assert first.summary["resumed_from"] is None
+    second = train(data, str(model_dir), run, load_config(None, max_steps=6, **base))
+    assert second.summary["resumed_from"].endswith("checkpoint-4")
+    steps = [e["step"] for e in second.summary["losses"]["train"]]
+    assert steps == [1, 2, 3, 4, 5, 6]  # history carried over, not restarted
+    with pytest.raises(ConfigError, match="holds checkpoints of a different run"):
+        train(data, str(model_dir), run, load_config(None, max_steps=6, **{**base, "lora_r": 8}))
+    third = train(
+        data,
+        str(model_dir),
+        run,
+        load_config(None, max_steps=2, **{**base, "lora_r": 8}),
+        fresh=True,
+    )
+    assert third.summary["resumed_from"] is None
+
+
+def test_long_rows_dropped_and_reported(tiny, tmp_path):
+    model_dir, data = tiny
+    base = {"adapter": "lora", "load_in_4bit": False, **FAST}
+    from transformers import AutoTokenizer
+
+    from finetune import data as fdata
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    lengths = sorted(len(fdata.encode_row(tok, r)["input_ids"]) for r in ROWS[:8])
+    cfg = load_config(None, max_steps=1, **{**base, "sequence_len": lengths[3]})
+    result = train(data, str(model_dir), tmp_path / "run", cfg)
+    dropped = result.summary["dataset"]["dropped_too_long"]["train"]
+    assert dropped == sum(n > lengths[3] for n in lengths) and dropped > 0
+    assert result.summary["dataset"]["train_rows_used"] == 8 - dropped
+    with pytest.raises(InputError, match="longer than sequence_len 16 tokens: raise sequence_len"):
+        train(
+            data, str(model_dir), tmp_path / "r2", load_config(None, **{**base, "sequence_len": 16})
+        )
+
+
+def test_eval_compares_base_and_tuned_and_escapes_html(tiny, tmp_path):
+    model_dir, _ = tiny
+    rows = [dict(r) for r in ROWS]
+    rows[10]["output"] = "public List<String> getTotal() {\n    return total;\n}"
+    data = write_dataset(tmp_path / "dataset", rows=rows)
+    cfg = load_config(None, max_steps=4, adapter="lora", load_in_4bit=False, **FAST)
+    train(data, str(model_dir), tmp_path / "run", cfg)
+    args = ["finetune", "eval", "--data", str(data), "--model", str(model_dir)]
+    args += ["--adapter", str(tmp_path / "run"), "--limit", "2", "--max-new-tokens", "6"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Code answers (2): edit similarity base" in result.output
+    payload = json.loads((tmp_path / "run" / "eval" / "eval.json").read_text(encoding="utf-8"))
+    assert payload["test_rows"] == 2 and set(payload["scores"]) == {"base", "tuned"}
+    assert payload["scores"]["base"]["code"]["rows"] == 2
+    assert len(payload["answers"]) == 2 and {"base", "tuned", "expected"} <= set(
+        payload["answers"][0]
+    )
+    page = (tmp_path / "run" / "eval" / "eval.html").read_text(encoding="utf-8")
+    assert "List&lt;String&gt; getTotal()" in page and "List<String>" not in page
+    report = evaluate(data, str(model_dir), limit=1, max_new_tokens=4)
+    assert set(report.answers) == {"base"}
+    paths = write_report(report, tmp_path / "e")
+    assert paths["html"].is_file()
