@@ -21,7 +21,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, Literal
 
@@ -482,10 +482,12 @@ class _Run:
     task: Any = None
 
     # each LLM call goes through here: cached, counted, shown
-    def call(self, messages: Messages, schema=None) -> Completion:
+    def call(
+        self, messages: Messages, schema=None, options: LLMOptions | None = None
+    ) -> Completion:
         if self.stop.is_set():
             raise _Stopped
-        c = self.llm.chat(messages, schema=schema)
+        c = self.llm.chat(messages, options, schema=schema)
         self._tick(1)
         return c
 
@@ -600,7 +602,11 @@ class _Run:
         calls = 0
         instruction = raw = None
         try:
-            c = self.call(EvolveTask.format_input(op, cur, ctx.unit))
+            # a retried instruction (its last evolution failed) must not replay the cached
+            # failure: each round samples with its own seed, as a fresh request would
+            options = self.llm.llm.options
+            options = replace(options, seed=options.seed + round_)
+            c = self.call(EvolveTask.format_input(op, cur, ctx.unit), options=options)
             calls, raw = 1, c.text
             instruction = self.checked(c, EvolveTask.format_output)
             c = self.call(JudgeTask.format_input(cur.instruction, instruction), Verdict)

@@ -568,6 +568,8 @@ class CachedLLM:
         self.stats = CallStats()
         self._checked = False
         self._check_lock = threading.Lock()
+        self._inflight: dict[str, threading.Event] = {}
+        self._inflight_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -593,12 +595,37 @@ class CachedLLM:
     ) -> Completion:
         options = options or self.llm.options
         key = self.key(messages, options, schema)
+        hit = self._lookup(key, options)
+        if hit is not None:
+            return hit
+        with self._inflight_lock:  # the same request already in flight: wait for its answer
+            event = self._inflight.get(key)
+            owner = event is None
+            if owner:
+                event = self._inflight[key] = threading.Event()
+        if not owner:
+            event.wait()
+            hit = self._lookup(key, options)
+            if hit is not None:
+                return hit
+        try:
+            return self._call(key, messages, options, schema)
+        finally:
+            if owner:
+                with self._inflight_lock:
+                    self._inflight.pop(key, None)
+                event.set()
+
+    def _lookup(self, key: str, options: LLMOptions) -> Completion | None:
         with self.lock:
             hit = self.store.cache_get(key)
-        if hit is not None:
-            c = Completion(**hit, cached=True, num_ctx=options.num_ctx)
-            self.stats.add(c, 0.0)
-            return c
+        if hit is None:
+            return None
+        c = Completion(**hit, cached=True, num_ctx=options.num_ctx)
+        self.stats.add(c, 0.0)
+        return c
+
+    def _call(self, key: str, messages: Messages, options: LLMOptions, schema) -> Completion:
         with self._check_lock:  # fail early on a missing model, but only if a call is needed
             if not self._checked:
                 self.llm.check()
