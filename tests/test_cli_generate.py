@@ -1,0 +1,150 @@
+"""`dataprep generate`: output, errors, rerun without calls, and resume after SIGKILL."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from dataprep.cli import app
+from dataprep.generate.evol import EvolConfig, run_evol
+from dataprep.generate.llm import parse_llm_spec
+from dataprep.store import Store
+from tests.conftest import ROOT
+from tests.ollama_harness import Harness, evol_script, evol_store, free_port
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def out(tmp_path):
+    evol_store(tmp_path / "out").close()
+    return tmp_path / "out"
+
+
+@pytest.fixture
+def harness():
+    with Harness(evol_script()) as h:
+        yield h
+
+
+def generate(out, h_url, *extra):
+    args = ["generate", "--out", str(out), "--llm", "ollama:smollm2", "--llm-host", h_url]
+    return runner.invoke(app, [*args, "--evol-rounds", "2", "--evol-questions", "1", *extra])
+
+
+def test_help_has_an_example():
+    result = runner.invoke(app, ["generate", "--help"])
+    assert result.exit_code == 0
+    assert "Example: dataprep generate --out out --llm ollama:qwen2.5-coder:7b" in result.output
+
+
+def test_run_then_rerun_makes_no_call(out, harness):
+    result = generate(out, harness.url)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("evol: 18 pairs (18 new) on 4 units; 48 LLM calls (2 cached), ")
+    calls = harness.calls
+    result = generate(out, harness.url)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "evol: 18 pairs (0 new) on 4 units; 0 LLM calls (50 cached), 0 tokens"
+    )
+    assert harness.calls == calls
+    with Store.open(out) as store:
+        run = store.conn.execute("SELECT command, status FROM runs ORDER BY id DESC").fetchone()
+        assert run == ("generate", "done")
+
+
+def test_dry_run_calls_nothing(out, harness):
+    result = generate(out, harness.url, "--dry-run", "--evol-units", "2")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("dry run: 2 units, ")
+    assert "LLM calls, about " in result.stdout and result.stdout.rstrip().endswith(
+        "nothing was called"
+    )
+    assert harness.calls == 0
+
+
+def test_server_down_is_one_line_and_exit_1(out):
+    url = f"http://127.0.0.1:{free_port()}"
+    result = generate(out, url, "--llm-timeout", "2")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: cannot reach Ollama at {url}: start it with `ollama serve`, "
+        "or point --llm-host (or OLLAMA_HOST) at a running server\n"
+    )
+
+
+def test_model_missing_names_the_pull(out, harness):
+    args = [
+        "generate",
+        "--out",
+        str(out),
+        "--llm",
+        "ollama:qwen2.5-coder:7b",
+        "--llm-host",
+        harness.url,
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: model 'qwen2.5-coder:7b' not found on Ollama at {harness.url}: "
+        "run `ollama pull qwen2.5-coder:7b`\n"
+    )
+
+
+def test_no_store_and_bad_spec(tmp_path, harness):
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path / "none"), "--llm", "ollama:x"])
+    assert result.exit_code == 1 and result.output.startswith("Error: no working store at ")
+    evol_store(tmp_path / "o").close()
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path / "o"), "--llm", "gpt4"])
+    assert result.exit_code == 1 and "has no backend prefix" in result.output
+
+
+def test_sigkill_then_restart_finishes_with_no_duplicate_and_few_extra_calls(tmp_path):
+    """Kill a real `dataprep generate` process mid-run; the restart completes the same pairs."""
+    args = ["--evol-rounds", "3", "--evol-questions", "2", "--llm-concurrency", "4"]
+    with Harness(evol_script(), latency=0.03) as ref_h:  # the uninterrupted reference
+        ref = evol_store(tmp_path / "ref")
+        config = EvolConfig(rounds=3, questions_per_unit=2, concurrency=4, progress=False)
+        run_evol(ref, config, parse_llm_spec("ollama:smollm2", host=ref_h.url))
+        expected = sorted(p.id for p in ref.pairs(generator="evol"))
+        ref_calls = ref_h.calls
+        ref.close()
+    assert ref_calls > 100
+
+    out = tmp_path / "out"
+    evol_store(out).close()
+    with Harness(evol_script(), latency=0.03) as h:
+        cmd = [
+            sys.executable,
+            "-c",
+            "from dataprep.cli import main; main()",
+            "generate",
+            "--out",
+            str(out),
+        ]
+        cmd += ["--llm", "ollama:smollm2", "--llm-host", h.url, *args]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while h.calls < ref_calls // 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        killed_at = h.calls
+        assert 0 < killed_at < ref_calls
+        with Store.open(out) as store:
+            partial = len(store.pairs(generator="evol"))
+        assert 0 < partial < len(expected)
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        total_calls = h.calls
+    with Store.open(out) as store:
+        pairs = store.pairs(generator="evol")
+    assert sorted(p.id for p in pairs) == expected  # none missing, none extra
+    assert len({(p.unit_id, p.instruction, p.output) for p in pairs}) == len(pairs)
+    assert total_calls <= ref_calls * 1.05, (total_calls, ref_calls)
