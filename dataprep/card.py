@@ -228,6 +228,9 @@ def dataset_facts(
         "tasks": _count(p.task for p in pairs),
         "generators": _count(p.generator for p in pairs),
         "templates": _count(p.template for p in pairs),
+        "task_templates": {
+            t: n for t, n in _count(t for t, _ in {(p.task, p.template) for p in pairs}).items()
+        },
         "models": sorted({p.model for p in pairs if p.model}),
         "review_status": _count(status.values()),
         "reviewed": len(reviews),
@@ -300,34 +303,43 @@ def render_card(facts: dict[str, Any]) -> str:
             "and unchecked."
         )
     ratios = " / ".join(f"{r:g}" for r in facts["ratios"])
+    source = (
+        f"built with dataprep from commit `{facts['commit']}`"
+        if facts["commit"]
+        else "built with dataprep from a working tree with no recorded commit"
+    )
+    task_table = "\n".join(
+        ["| task | rows | templates |", "| --- | ---: | ---: |"]
+        + [f"| {t} | {n} | {facts['task_templates'][t]} |" for t, n in facts["tasks"].items()]
+    )
     return f"""---
 {meta}---
 
 # {facts["project"]} instructions
 
-Instruction/response pairs (Alpaca format) about the source code and documentation of
-**{facts["repo"]}**, built with dataprep from commit
-`{facts["commit"] or "unknown"}`. Template pairs are grounded: their answers are the
-source text itself, with the file and line span recorded in every row.
+Instruction/response pairs (Alpaca format) about the source code and documentation
+of **{facts["repo"]}**, {source}.
+Template pairs are grounded: their answers are the source text itself,
+with the file and line span recorded in every row.
 
 - Rows: {total} ({", ".join(f"{s} {n}" for s, n in facts["splits"].items())})
 - License of the source: {license_line}
 - Generators: {generators}.{models}
-- Templates ({len(facts["templates"])}): {", ".join(f"`{t}`" for t in facts["templates"])}
+- Templates: {len(facts["templates"])} instruction templates, {len(facts["tasks"])} tasks
 - Prompt style of the `text` column: `{facts["style"]}`
 - Review: {review}
 
 ## Splits
 
-Split by {facts["split_by"]} (seed {facts["seed"]}, target ratios {ratios}): no
-{facts["split_by"]} contributes rows to two splits, so validation and test hold code the
-model never saw in training.
+Split by {facts["split_by"]} (seed {facts["seed"]}, target ratios {ratios} by pair count).
+No {facts["split_by"]} contributes rows to two splits,
+so validation and test hold code the model never saw in training.
 
 {_table(("split", "rows"), facts["splits"])}
 
 ## Tasks
 
-{_table(("task", "rows"), facts["tasks"])}
+{task_table}
 
 ## Columns
 

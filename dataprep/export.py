@@ -353,6 +353,8 @@ def export_dataset(
     from dataprep import card
 
     out_dir = Path(out_dir)
+    if repo_path is not None:  # remembered, so a later `dataprep export` finds the license
+        store.set_meta("repo_root", str(Path(repo_path).resolve()))
     kept = store.kept_pairs()
     assignment = _assign(kept, ratios, seed, split_by)
     store.put_splits((pid, split, group) for pid, (split, group) in sorted(assignment.items()))

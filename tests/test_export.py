@@ -1,6 +1,7 @@
 """Splits, rows, files, card and review-aware selection of dataprep.export."""
 
 import json
+import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -219,8 +220,10 @@ def test_card_parses_with_license_and_counts(exported):
     assert "MIT (detected from `LICENSE` in the source repository)" in card.text
     assert "acme/shop" in card.text and "`0123abc`" in card.text
     assert f"| train | {summary['splits']['train']} |" in card.text
+    store = exported[0]
     for task, n in summary["tasks"].items():
-        assert f"| {task} | {n} |" in card.text
+        templates = {p.template for p in store.kept_pairs() if p.task == task}
+        assert f"| {task} | {n} | {len(templates)} |" in card.text
     assert "No pair has been reviewed by a person yet" in card.text
 
 
@@ -413,3 +416,83 @@ def test_license_names_and_sizes():
         "10K<n<100K",
         "100K<n<1M",
     ]
+
+
+def test_repo_path_is_remembered_for_later_exports(tmp_path):
+    store = build_store(tmp_path / "out", n_files=5)
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "LICENSE").write_text(APACHE)
+    assert ex.export_dataset(store, tmp_path / "out", repo_path=tmp_path / "repo")["license"] == (
+        "Apache-2.0"
+    )
+    assert ex.export_dataset(store, tmp_path / "out")["license"] == "Apache-2.0"
+
+
+# end to end on the fixture project ---------------------------------------------------
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "hotel-booking"
+
+
+@pytest.fixture(scope="module")
+def hotel(tmp_path_factory):
+    from dataprep.pipeline import RunConfig, run_pipeline
+
+    out = tmp_path_factory.mktemp("hotel") / "out"
+    run_pipeline(RunConfig(path=FIXTURE, out=out))
+    return out
+
+
+def test_fixture_export_keeps_files_whole_and_rows_true(hotel):
+    rows = {s: _read_jsonl(hotel / "dataset" / f"{s}.jsonl") for s in SPLITS}
+    assert all(rows[s] for s in SPLITS)
+    where = defaultdict(set)
+    for split, split_rows in rows.items():
+        for row in split_rows:
+            where[row["path"]].add(split)
+            assert row["text"] == render_alpaca(row["instruction"], row["input"], row["output"])
+            assert row["repo"] == "hotel-booking" and row["generator"] == "template"
+    assert all(len(s) == 1 for s in where.values())
+    total = sum(len(r) for r in rows.values())
+    biggest = max(Counter(r["path"] for rs in rows.values() for r in rs).values())
+    for split, ratio in zip(SPLITS, ex.DEFAULT_RATIOS, strict=True):
+        assert abs(len(rows[split]) - ratio * total) <= biggest
+    with Store.open(hotel) as store:
+        assert {r["id"] for rs in rows.values() for r in rs} == {p.id for p in store.kept_pairs()}
+
+
+def test_fixture_card_and_loaders(hotel):
+    import datasets
+    from huggingface_hub import DatasetCard
+
+    manifest = ex.load_manifest(hotel)
+    card = DatasetCard.load(hotel / "dataset" / "README.md")
+    assert card.data.license == "mit"
+    assert {s["name"]: s["num_examples"] for s in card.data.dataset_info["splits"]} == (
+        manifest["splits"]
+    )
+    assert "MIT (detected from `LICENSE` in the source repository)" in card.text
+    js = datasets.load_dataset(
+        "json", data_files={s: str(hotel / "dataset" / f"{s}.jsonl") for s in SPLITS}
+    )
+    assert {s: js[s].num_rows for s in SPLITS} == manifest["splits"]
+    assert (
+        datasets.load_from_disk(str(hotel / "dataset" / "hf"))["test"].num_rows
+        == (manifest["splits"]["test"])
+    )
+
+
+def test_fixture_split_by_module_and_review(hotel, tmp_path):
+    shutil.copytree(hotel, tmp_path / "out")
+    with Store.open(tmp_path / "out") as store:
+        ex.export_dataset(store, tmp_path / "out", split_by="module")
+        rows = [r for s in SPLITS for r in _read_jsonl(tmp_path / "out" / "dataset" / f"{s}.jsonl")]
+        splits = store.splits()
+        where = defaultdict(set)
+        for row in rows:
+            where[row["module"] or row["path"]].add(splits[row["id"]])
+        assert all(len(s) == 1 for s in where.values())
+        assert len({r["module"] for r in rows if r["module"]}) > 1
+        chosen = store.kept_pairs()[:5]
+        for pair in chosen:
+            store.put_review(Review(pair_id=pair.id, status="accepted"))
+        summary = ex.export_dataset(store, tmp_path / "out")
+        assert summary["rows"] == 5 and summary["reviewed"] == 5
