@@ -122,27 +122,27 @@ def build_store(out: Path, n_extra: int = 0) -> dict[str, Pair]:
         store.put_file(find.path, "digest", "ok", [find, count])
         store.put_pairs(pairs.values())
         store.put_decisions(
-            "filter",
+            "filter.near_duplicate",
             [
                 Decision(
                     pair_id=p.id,
-                    stage="filter",
+                    stage="filter.near_duplicate",
                     kept=name != "dup",
-                    reason="near_duplicate" if name == "dup" else None,
+                    reason="near-duplicate (Jaccard >= 0.7) of 0123" if name == "dup" else None,
                 )
                 for name, p in pairs.items()
             ],
         )
         store.put_decisions(
-            "judge",
+            "filter.judge",
             [
                 Decision(
                     pair_id=pairs[name].id,
-                    stage="judge",
+                    stage="filter.judge",
                     kept=True,
                     detail=json.dumps({"judge_score": score}),
                 )
-                for name, score in (("evol1", 6), ("evol2", 9))
+                for name, score in (("evol1", 60), ("evol2", 90))
             ],
         )
         store.put_splits(

@@ -127,7 +127,7 @@ def test_evolved_pair_shows_its_chain_root_first(client, pairs):
     ]
     assert positions == sorted(positions)
     assert "deepen, round 1" in chain and "(this pair)" in chain
-    assert '<dd id="judge-score">9</dd>' in html
+    assert '<dd id="judge-score">90</dd>' in html
 
 
 def test_a_missing_pair_is_a_404_page(client):
@@ -138,14 +138,14 @@ def test_a_missing_pair_is_a_404_page(client):
 def test_queue_counts_and_filters(client, pairs):
     assert matched(client.get("/").text) == 5  # the near-duplicate is dropped by default
     assert matched(client.get("/?flag=all").text) == 6
-    dropped = client.get("/?flag=dropped:filter/near_duplicate").text
+    dropped = client.get("/?flag=dropped:filter.near_duplicate").text
     assert matched(dropped) == 1 and pairs["dup"].instruction in dropped
     assert matched(client.get("/?generator=evol").text) == 2
     assert matched(client.get("/?task=method_signature").text) == 1
     assert matched(client.get("/?split=test").text) == 1
     assert matched(client.get("/?kind=method").text) == 5
-    assert matched(client.get("/?judge_min=7").text) == 1
-    assert matched(client.get("/?judge_min=5&judge_max=8").text) == 1
+    assert matched(client.get("/?judge_min=70").text) == 1
+    assert matched(client.get("/?judge_min=50&judge_max=80").text) == 1
     html = client.get("/").text
     assert 'reviewed <b id="progress-reviewed">0</b> of <b>5</b> kept pairs' in html
     assert '<option value="evol" >evol (2)</option>' in html.replace("  ", " ")
@@ -347,3 +347,26 @@ def test_review_json_matches_what_export_reads(client, pairs, tmp_path):
         "input": "",
         "output": "O",
     }
+
+
+class _TimerNow:
+    """threading.Timer that runs at once."""
+
+    def __init__(self, _delay, fn, args):
+        self.fn, self.args = fn, args
+
+    def start(self):
+        self.fn(*self.args)
+
+
+def test_a_browser_opens_only_where_there_is_a_display(monkeypatch):
+    opened = []
+    monkeypatch.setattr(server.webbrowser, "open", opened.append)
+    monkeypatch.setattr(server.sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert server._open_browser("http://127.0.0.1:1/") is False
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(server.threading, "Timer", _TimerNow)
+    assert server._open_browser("http://127.0.0.1:1/") is True
+    assert opened == ["http://127.0.0.1:1/"]

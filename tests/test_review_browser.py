@@ -6,6 +6,7 @@ repository root (git-ignored). Chromium is installed with apt when missing and p
 (as `make setup-dev` does); the tests skip only when /usr/bin/chromium cannot be had.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -122,7 +123,7 @@ def wait_for_status(page, pair_id: str, status: str) -> None:
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path))  # the viewport, as a reviewer sees it
     print(f"screenshot: {path}")
     return path
 
@@ -246,3 +247,44 @@ def test_xss_in_a_javadoc_and_an_answer_is_shown_as_text(served, page):
     assert XSS_SCRIPT in page.locator("#edit-output").input_value()
     screenshot(page, "pair-xss.png")
     # dialogs and console errors are asserted empty by the `page` fixture
+
+
+def test_fixture_javadoc_flows_through_slicing_into_the_page_as_text(tmp_path, page):
+    """The real path: fixture -> `dataprep run` -> review page -> accept -> export."""
+    fixture = ROOT / "fixtures" / "hotel-booking"
+    run = [sys.executable, "-c", "from dataprep.cli import main; main()", "run", str(fixture)]
+    done = subprocess.run([*run, "--out", str(tmp_path), "-j", "1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with Store.open(tmp_path, create=False) as store:
+        (unit,) = [u for u in store.units() if u.javadoc and XSS_SCRIPT in u.javadoc]
+        pair = next(p for p in store.kept_pairs() if p.unit_id == unit.id)
+
+    proc, url = start_server(tmp_path)
+    try:
+        page.goto(url)
+        screenshot(page, "queue-fixture.png")
+        page.goto(f"{url}pair/{pair.id}")
+        javadoc = page.locator("#javadoc").inner_text()
+        assert XSS_SCRIPT in javadoc and '<img src=x onerror="alert(1)">' in javadoc
+        assert page.locator("#unit-path").inner_text() == unit.path
+        assert page.locator("img").count() == 0
+        screenshot(page, "pair-fixture-xss.png")
+        with page.expect_navigation():
+            page.keyboard.press("a")
+        page.wait_for_load_state("networkidle")
+    finally:
+        page.goto("about:blank")  # nothing left loading when the server stops
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    # a re-run keeps the decision (keyed to the pair's content hash) and exports it alone
+    done = subprocess.run([*run, "--out", str(tmp_path), "-j", "1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with Store.open(tmp_path, create=False) as store:
+        assert {pid: r.status for pid, r in store.reviews().items()} == {pair.id: "accepted"}
+    rows = [
+        json.loads(line)
+        for split in ("train", "validation", "test")
+        for line in (tmp_path / "dataset" / f"{split}.jsonl").read_text().splitlines()
+    ]
+    assert [(r["instruction"], r["review"]) for r in rows] == [(pair.instruction, "accepted")]

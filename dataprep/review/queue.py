@@ -17,7 +17,7 @@ from dataprep.store import Store
 PAGE_SIZE = 50
 STATUSES = ("unreviewed", "accepted", "rejected", "edited")
 REVIEWED = ("accepted", "rejected", "edited")
-# Flag filter values besides "dropped:<stage>/<reason>"; the default shows what export would use.
+# Flag filter values besides "dropped:<stage>"; the default shows what export would use.
 FLAG_VALUES = ("kept", "dropped", "flagged", "all")
 DEFAULT_FLAG = "kept"
 
@@ -37,7 +37,8 @@ class Row:
     split: str | None = None
     status: str = "unreviewed"
     flagged: bool = False
-    dropped: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # the stages that dropped it
+    reasons: list[str] = field(default_factory=list)  # "stage: reason" for each
     judge_score: float | None = None
 
 
@@ -93,7 +94,7 @@ class Filters:
 
 
 def flag_matches(flag: str, row: Row) -> bool:
-    """Whether a row passes the flag filter: kept, dropped, flagged, all or `dropped:<why>`."""
+    """Whether a row passes the flag filter: kept, dropped, flagged, all or `dropped:<stage>`."""
     if flag == "kept":
         return not row.dropped
     if flag == "dropped":
@@ -112,7 +113,7 @@ def load_rows(store: Store) -> list[Row]:
         for pair_id, data in store.conn.execute("SELECT pair_id, data FROM reviews")
     }
     splits = store.splits()
-    dropped, scores = _decisions(store)
+    dropped, reasons, scores = _decisions(store)
     sql = (
         "SELECT p.id, json_extract(p.data, '$.instruction'), p.generator, p.task, "
         "json_extract(p.data, '$.unit_kind'), p.path, json_extract(p.data, '$.start_line'), "
@@ -127,30 +128,35 @@ def load_rows(store: Store) -> list[Row]:
         row.status = review.status if review else "unreviewed"
         row.flagged = bool(review and review.flagged)
         row.dropped = dropped.get(pid, [])
+        row.reasons = reasons.get(pid, [])
         row.judge_score = _number(score) if score is not None else scores.get(pid)
         rows.append(row)
     rows.sort(key=lambda r: (r.path, r.start_line, r.task, r.id))
     return rows
 
 
-def _decisions(store: Store) -> tuple[dict[str, list[str]], dict[str, float]]:
-    """Pair id -> why it was dropped (`stage/reason`), and pair id -> judge score if any.
+def _decisions(
+    store: Store,
+) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, float]]:
+    """Pair id -> the stages that dropped it, -> `stage: reason` of each, -> judge score.
 
     A judge score is read from a decision's detail when that is a JSON object with a
     `judge_score` (or, for a stage named like `judge`, a `score`) key.
     """
     dropped: dict[str, list[str]] = {}
+    reasons: dict[str, list[str]] = {}
     scores: dict[str, float] = {}
     rows = store.conn.execute(
         "SELECT pair_id, stage, kept, reason, detail FROM decisions ORDER BY stage"
     )
     for pair_id, stage, kept, reason, detail in rows:
         if not kept:
-            dropped.setdefault(pair_id, []).append(f"{stage}/{reason}" if reason else stage)
+            dropped.setdefault(pair_id, []).append(stage)
+            reasons.setdefault(pair_id, []).append(f"{stage}: {reason}" if reason else stage)
         score = _judge_score(stage, detail)
         if score is not None:
             scores[pair_id] = score
-    return dropped, scores
+    return dropped, reasons, scores
 
 
 def _judge_score(stage: str, detail: str | None) -> float | None:

@@ -1,7 +1,9 @@
 """Run the review app on 127.0.0.1: choose the port, print the URL, open a browser."""
 
 import errno
+import os
 import socket
+import sys
 import threading
 import webbrowser
 from pathlib import Path
@@ -50,6 +52,20 @@ def _listen(port: int) -> socket.socket:
     return sock
 
 
+def _open_browser(url: str) -> bool:
+    """Open `url` in a browser soon; False when there is no display to show one on.
+
+    Without a display Python's `webbrowser` would start a text browser in this very
+    terminal, fighting the server for it, so we do not try.
+    """
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return False
+    threading.Timer(0.3, webbrowser.open, args=(url,)).start()
+    return True
+
+
 def url_of(sock: socket.socket) -> str:
     return f"http://{HOST}:{sock.getsockname()[1]}/"
 
@@ -64,8 +80,8 @@ def serve(out_dir: Path, port: int | None = None, open_browser: bool = True) -> 
     sock = bind_socket(port)
     url = url_of(sock)
     print(url, flush=True)
-    if open_browser:
-        threading.Timer(0.3, webbrowser.open, args=(url,)).start()
+    if open_browser and not _open_browser(url):
+        print("No graphical display: open the URL above in a browser.", file=sys.stderr)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     try:
