@@ -21,7 +21,7 @@ import json
 import math
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
@@ -73,7 +73,7 @@ class FilterConfig:
     """MinHash permutations (BigCode's Java near-dedup setting)."""
     shingle_size: int = 5
     """Words per shingle."""
-    decontam_threshold: float = 0.5
+    decontam_threshold: float = 0.7
     """Jaccard above which a validation/test pair counts as a copy of a train pair."""
     decontam_action: str = "drop"
     """`drop` a contaminated validation/test pair, or `move` it to train."""
@@ -478,6 +478,20 @@ def context_length(pair: Pair, ctx: Context) -> str | None:
     return None
 
 
+# --- secrets that reached a pair (LLM output, a unit stored before redaction) -------
+
+
+@register("secrets", "secrets or personal data left in a pair (the redactor's own rules)")
+def leaked_secret(pair: Pair, ctx: Context) -> str | None:
+    from dataprep.secrets import scan_text
+
+    for name in ("instruction", "input", "output"):
+        rules = scan_text(getattr(pair, name))
+        if rules:
+            return f"{rules[0]} in the {name}"  # the rule, never the value
+    return None
+
+
 # --- set filters: duplicates and conflicts ------------------------------------------
 
 
@@ -551,6 +565,38 @@ def minhashes(sets: list[set[str]], num_perm: int) -> list:
     return MinHash.bulk(encoded, num_perm=num_perm, seed=1)
 
 
+def content_shingles(
+    pairs: list[Pair], size: int = 5, max_df: float = 0.01, min_df: int = 5
+) -> list[set[str]]:
+    """Shingle sets with template boilerplate removed.
+
+    A shingle found in more than max(min_df, max_df * len(pairs)) pairs is the wording
+    of a template ("say what the method is called"), not content: two short template
+    pairs about different units share it and would otherwise look alike. A pair left
+    with no shingle keeps its full set.
+    Example: 1,000 pairs of one phrasing keep only the shingles around their names.
+    """
+    sets = [shingles(pair_text(p), size) for p in pairs]
+    df = Counter(sh for s in sets for sh in s)
+    limit = max(min_df, max_df * len(pairs))
+    common = {sh for sh, n in df.items() if n > limit}
+    return [(s - common) or s for s in sets]
+
+
+@lru_cache(maxsize=16)
+def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) for a threshold: datasketch integrates for them, slowly, so once."""
+    from datasketch.lsh import _optimal_param
+
+    return _optimal_param(threshold, num_perm, 0.5, 0.5)
+
+
+def new_lsh(threshold: float, num_perm: int):
+    from datasketch import MinHashLSH
+
+    return MinHashLSH(num_perm=num_perm, params=_lsh_params(threshold, num_perm))
+
+
 def near_duplicate_groups(
     pairs: list[Pair],
     threshold: float = 0.7,
@@ -560,26 +606,22 @@ def near_duplicate_groups(
 ) -> dict[str, str]:
     """Pair id -> id of the kept pair it nearly duplicates (LSH candidates, exact Jaccard confirms).
 
-    Pairs are visited in preference order; each is compared with the pairs kept so far.
+    Pairs are visited in preference order; each is compared with the pairs kept so far
+    (of the same task when `scope` is "task").
     """
-    from datasketch import MinHashLSH
-
     ordered = sorted(pairs, key=preference)
-    sets = [shingles(pair_text(p), size) for p in ordered]
+    sets = content_shingles(ordered, size)
     hashes = minhashes(sets, num_perm)
-    indexes: dict[str, MinHashLSH] = {}
-    kept_sets: dict[str, set[str]] = {}
+    lsh = new_lsh(threshold, num_perm)
+    kept: dict[str, tuple[str, set[str]]] = {}
     dropped: dict[str, str] = {}
     for pair, sh, mh in zip(ordered, sets, hashes, strict=True):
-        key = pair.task if scope == "task" else ""
-        lsh = indexes.get(key)
-        if lsh is None:
-            lsh = indexes[key] = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        scope_key = pair.task if scope == "task" else ""
         match = next(
             (
                 other
                 for other in sorted(lsh.query(mh))
-                if jaccard(sh, kept_sets[other]) >= threshold
+                if kept[other][0] == scope_key and jaccard(sh, kept[other][1]) >= threshold
             ),
             None,
         )
@@ -587,7 +629,7 @@ def near_duplicate_groups(
             dropped[pair.id] = match
         else:
             lsh.insert(pair.id, mh)
-            kept_sets[pair.id] = sh
+            kept[pair.id] = (scope_key, sh)
     return dropped
 
 
@@ -648,6 +690,114 @@ def judge_scores(store) -> dict[str, int]:
         if score is not None:
             out[pair_id] = score
     return out
+
+
+# --- decontamination (after splits exist) ------------------------------------------
+
+
+@dataclass
+class DecontamReport:
+    """Validation/test pairs that nearly copy a train pair, and what was done with them."""
+
+    checked: int = 0
+    train: int = 0
+    contaminated: int = 0
+    action: str = "drop"
+    by_split: dict[str, int] = field(default_factory=dict)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def contaminated_pairs(
+    train: list[Pair],
+    held_out: list[Pair],
+    threshold: float = 0.5,
+    num_perm: int = 256,
+    size: int = 5,
+) -> dict[str, tuple[str, float]]:
+    """Held-out pair id -> (train pair id, Jaccard) for every held-out near-copy of a train pair.
+
+    LSH runs at a lower threshold than `threshold` (at the threshold itself it finds only
+    about half of the pairs), and exact Jaccard over the shingles confirms each candidate.
+    """
+    if not train or not held_out:
+        return {}
+    lsh = new_lsh(round(max(0.05, threshold * 0.6), 2), num_perm)
+    all_sets = content_shingles([*train, *held_out], size)
+    train_sets, held_sets = all_sets[: len(train)], all_sets[len(train) :]
+    for pair, mh in zip(train, minhashes(train_sets, num_perm), strict=True):
+        lsh.insert(pair.id, mh)
+    by_id = {p.id: sh for p, sh in zip(train, train_sets, strict=True)}
+    found: dict[str, tuple[str, float]] = {}
+    for pair, sh, mh in zip(held_out, held_sets, minhashes(held_sets, num_perm), strict=True):
+        best = max(
+            ((jaccard(sh, by_id[c]), c) for c in lsh.query(mh)),
+            default=None,
+            key=lambda x: (x[0], x[1]),
+        )
+        if best and best[0] >= threshold:
+            found[pair.id] = (best[1], round(best[0], 3))
+    return found
+
+
+def decontaminate(
+    store, config: FilterConfig | None = None, run_id: int | None = None
+) -> DecontamReport:
+    """Check the stored splits: drop (or move to train) validation/test pairs that nearly
+    copy a train pair. Call it right after the splits are written (`store.put_splits`).
+
+    Every held-out pair gets a `decontaminate` decision; a dropped one says which train
+    pair it copies and the Jaccard similarity.
+    """
+    config = config or FilterConfig()
+    check_config(config)
+    started = time.perf_counter()
+    splits = store.splits()
+    skip = {pid for pid, d in store.dropped().items() if d.stage != DECONTAMINATE_STAGE}
+    pairs = [p for p in store.pairs() if p.id in splits and p.id not in skip]
+    train = [p for p in pairs if splits[p.id] == "train"]
+    held = [p for p in pairs if splits[p.id] != "train"]
+    found = contaminated_pairs(
+        train, held, config.decontam_threshold, config.num_perm, config.shingle_size
+    )
+    report = DecontamReport(
+        checked=len(held), train=len(train), contaminated=len(found), action=config.decontam_action
+    )
+    decisions = []
+    for pair in held:
+        if pair.id not in found:
+            decisions.append(Decision(pair_id=pair.id, stage=DECONTAMINATE_STAGE, kept=True))
+            continue
+        twin, score = found[pair.id]
+        split = splits[pair.id]
+        report.by_split[split] = report.by_split.get(split, 0) + 1
+        reason = f"{split} pair nearly copies train pair {twin} (Jaccard {score})"
+        detail = json.dumps({"train_pair": twin, "jaccard": score, "split": split})
+        moved = config.decontam_action == "move"
+        decisions.append(
+            Decision(
+                pair_id=pair.id,
+                stage=DECONTAMINATE_STAGE,
+                kept=moved,
+                reason=("moved to train: " if moved else "") + reason,
+                detail=detail,
+            )
+        )
+        if len(report.examples) < 3:
+            report.examples.append({"pair_id": pair.id, "reason": reason})
+    with store.transaction():
+        store.put_decisions(DECONTAMINATE_STAGE, decisions, run_id=run_id)
+        if config.decontam_action == "move" and found:
+            rows = store.conn.execute("SELECT pair_id, split, grp FROM splits").fetchall()
+            store.put_splits(
+                (pid, "train" if pid in found else split, grp) for pid, split, grp in rows
+            )
+    report.seconds = round(time.perf_counter() - started, 4)
+    store.set_meta("decontaminate_report", report.to_dict())
+    return report
 
 
 # --- the chain ----------------------------------------------------------------------

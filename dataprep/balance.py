@@ -1,0 +1,213 @@
+"""Label balancing: seeded, pure functions over pairs, and the stage that records them.
+
+A column (`task`, `kind`, `generator`, `module`, `label`, ...) splits the pairs into
+values. Targets per value come from weights (uniform, or given) and/or a cap; every value
+above its target is downsampled with a seeded hash order, so the same seed keeps the same
+pairs on every machine. Dropped pairs get a `balance` decision with the reason.
+
+Weighted targets are the largest that every value can fill: with weights w and counts c,
+target_v = floor(k * w_v) where k = min_v(c_v / w_v); a value missing from the weights
+gets weight 1. Short values are not padded by copying; classification-style tasks can be
+filled with output-first generation (`fill_labels`).
+
+Example:
+    targets({"a": 100, "b": 10}, weights="uniform") -> {"a": 10, "b": 10}
+    targets({"a": 100, "b": 10}, cap=50) -> {"a": 50, "b": 10}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from dataprep.errors import ConfigError
+from dataprep.models import Decision, Pair
+
+STAGE = "balance"
+COLUMN_ALIASES = {"kind": "unit_kind", "unit_kind": "unit_kind"}
+COLUMNS = (
+    "task",
+    "kind",
+    "unit_kind",
+    "generator",
+    "module",
+    "label",
+    "template",
+    "path",
+    "repo",
+    "operation",
+)
+NONE_VALUE = "(none)"
+DEFAULT_MEDIAN_CAP = 4.0
+
+
+@dataclass
+class BalanceConfig:
+    """How to balance: the column, target weights, a cap per value, the seed."""
+
+    by: str = "task"
+    """Column whose values are balanced: task, kind, generator, module, label, template."""
+    weights: str | dict[str, float] | None = None
+    """`uniform`, a mapping value -> weight, or None (no proportional targets)."""
+    cap: int | None = None
+    """At most this many pairs per value."""
+    median_cap: float | None = None
+    """With no weights and no cap: cap each value at this multiple of the median count."""
+    seed: int = 0
+    """Seed of the downsampling order."""
+
+
+@dataclass
+class BalanceReport:
+    """Distributions before and after, the targets, and how many pairs each value lost."""
+
+    by: str
+    seed: int
+    before: dict[str, int] = field(default_factory=dict)
+    targets: dict[str, int] = field(default_factory=dict)
+    after: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0
+    distributions: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def column_value(pair: Pair, column: str) -> str:
+    """The pair's value in `column`, as a string. Example: column_value(p, "kind") -> "method"."""
+    name = COLUMN_ALIASES.get(column, column)
+    if name not in Pair.model_fields:
+        raise ConfigError(f"--by {column!r} is not a pair column: use one of {', '.join(COLUMNS)}")
+    value = getattr(pair, name)
+    return NONE_VALUE if value is None or value == "" else str(value)
+
+
+def parse_weights(text: str | None) -> str | dict[str, float] | None:
+    """Parse `--weights`. Example: "a=1,b=2.5" -> {"a": 1.0, "b": 2.5}; "uniform" -> "uniform"."""
+    if text is None or text.strip() == "":
+        return None
+    if text.strip() == "uniform":
+        return "uniform"
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, eq, number = part.partition("=")
+        try:
+            weight = float(number)
+        except ValueError:
+            weight = -1.0
+        if not eq or not name.strip() or weight < 0 or math.isnan(weight):
+            raise ConfigError(
+                f"--weights {text!r}: write VALUE=WEIGHT pairs, e.g. a=1,b=2, or 'uniform'"
+            )
+        out[name.strip()] = weight
+    return out
+
+
+def targets(
+    counts: Mapping[str, int],
+    weights: str | Mapping[str, float] | None = None,
+    cap: int | None = None,
+    median_cap: float | None = None,
+) -> dict[str, int]:
+    """Target count per value (never above what the value has).
+
+    Example: targets({"a": 100, "b": 10, "c": 40}, weights={"a": 2}) -> {"a": 20, "b": 10, "c": 10}
+    """
+    out = dict(counts)
+    if weights is not None:
+        w = (
+            {v: 1.0 for v in counts}
+            if weights == "uniform"
+            else {v: float(weights.get(v, 1.0)) for v in counts}
+        )
+        positive = [counts[v] / w[v] for v in counts if w[v] > 0]
+        k = min(positive) if positive else 0.0
+        out = {v: min(counts[v], math.floor(k * w[v] + 1e-9)) for v in counts}
+    if cap is None and weights is None and median_cap and counts:
+        cap = math.ceil(median_cap * statistics.median(counts.values()))
+    if cap is not None:
+        if cap < 0:
+            raise ConfigError(f"--cap {cap} must be 0 or more")
+        out = {v: min(n, cap) for v, n in out.items()}
+    return out
+
+
+def seeded_order(pair_id: str, seed: int) -> str:
+    """Sort key of a pair in the seeded downsampling order (a hash, the same everywhere)."""
+    return hashlib.sha256(f"{seed}\x00{pair_id}".encode()).hexdigest()
+
+
+def balance_pairs(
+    pairs: Iterable[Pair], config: BalanceConfig
+) -> tuple[list[Pair], dict[str, str], BalanceReport]:
+    """Kept pairs, pair id -> drop reason, and the report (a pure function of its inputs)."""
+    groups: dict[str, list[Pair]] = defaultdict(list)
+    for pair in pairs:
+        groups[column_value(pair, config.by)].append(pair)
+    counts = {v: len(ps) for v, ps in sorted(groups.items())}
+    goal = targets(counts, config.weights, config.cap, config.median_cap)
+    kept: list[Pair] = []
+    dropped: dict[str, str] = {}
+    for value, members in sorted(groups.items()):
+        ordered = sorted(members, key=lambda p: seeded_order(p.id, config.seed))
+        kept += ordered[: goal[value]]
+        for pair in ordered[goal[value] :]:
+            dropped[pair.id] = (
+                f"{config.by}={value} over its target {goal[value]} "
+                f"({counts[value]} available, seed {config.seed})"
+            )
+    report = BalanceReport(
+        by=config.by,
+        seed=config.seed,
+        before=counts,
+        targets=goal,
+        after={v: min(counts[v], goal[v]) for v in counts},
+        dropped=len(dropped),
+    )
+    kept.sort(key=lambda p: p.id)
+    return kept, dropped, report
+
+
+def distributions(
+    pairs: Iterable[Pair], columns: Iterable[str] = ("task", "kind", "generator")
+) -> dict:
+    """Counts per value of each column. Example: {"task": {"method.name": 12}, ...}."""
+    pairs = list(pairs)
+    return {c: dict(sorted(Counter(column_value(p, c) for p in pairs).items())) for c in columns}
+
+
+def input_pairs(store) -> list[Pair]:
+    """Pairs every earlier stage kept (the balance stage's own old verdicts ignored)."""
+    dropped = {pid for pid, d in store.dropped().items() if d.stage != STAGE}
+    return [p for p in store.pairs() if p.id not in dropped]
+
+
+def run_balance(
+    store, config: BalanceConfig | None = None, seed: int | None = None, run_id: int | None = None
+) -> BalanceReport:
+    """Balance the store's kept pairs and record a `balance` decision for each.
+
+    With no config, `dataprep run` applies a gentle default: by task, no value above
+    4x the median count (so no task drowns the others, and little is thrown away).
+    """
+    config = config or BalanceConfig(median_cap=DEFAULT_MEDIAN_CAP)
+    if seed is not None:
+        config.seed = seed
+    pairs = input_pairs(store)
+    kept, dropped, report = balance_pairs(pairs, config)
+    report.distributions = {
+        "before": distributions(pairs),
+        "after": distributions(kept),
+    }
+    decisions = [
+        Decision(pair_id=p.id, stage=STAGE, kept=p.id not in dropped, reason=dropped.get(p.id))
+        for p in pairs
+    ]
+    store.put_decisions(STAGE, decisions, run_id=run_id)
+    store.set_meta("balance_report", report.to_dict())
+    return report

@@ -1,0 +1,372 @@
+"""The funnel report: `DIR/report.json` and a self-contained `DIR/report.html`.
+
+It reads what the stages committed to the store (units, pairs, decisions, splits and the
+filter/balance/decontamination reports in `meta`) and shows: counts at every stage, drops
+per filter with three examples each, distributions per task, kind, split and generator
+before and after balancing, token-length histograms (inline PNG plots, matplotlib's Agg
+backend, no CDN or script), and the time each stage took. Every text is HTML-escaped.
+
+Example:
+    data = write_report(store, Path("out"), timings={"slice": 2.1, "filter": 0.8})
+    print("\\n".join(summary_lines(data)))
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from dataprep.balance import STAGE as BALANCE_STAGE
+from dataprep.balance import distributions
+from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens
+from dataprep.prompts import alpaca_prompt
+
+REPORT_JSON = "report.json"
+REPORT_HTML = "report.html"
+EXAMPLES = 3
+SNIPPET = 160
+
+
+def _snippet(text: str, n: int = SNIPPET) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _stage_drops(store) -> dict[str, dict[str, Any]]:
+    """Per decision stage: pairs seen, dropped, and three examples with their reasons."""
+    out: dict[str, dict[str, Any]] = {}
+    rows = store.conn.execute(
+        "SELECT stage, kept, COUNT(*) FROM decisions GROUP BY stage, kept ORDER BY stage"
+    )
+    for stage, kept, n in rows:
+        entry = out.setdefault(stage, {"seen": 0, "dropped": 0, "examples": []})
+        entry["seen"] += n
+        if not kept:
+            entry["dropped"] += n
+    for stage, entry in out.items():
+        examples = store.conn.execute(
+            "SELECT d.pair_id, d.reason, p.data FROM decisions d JOIN pairs p ON p.id = d.pair_id "
+            "WHERE d.stage = ? AND d.kept = 0 ORDER BY d.pair_id LIMIT ?",
+            (stage, EXAMPLES),
+        )
+        for pair_id, reason, data in examples:
+            pair = json.loads(data)
+            entry["examples"].append(
+                {
+                    "pair_id": pair_id,
+                    "reason": reason,
+                    "instruction": _snippet(pair["instruction"]),
+                    "output": _snippet(pair["output"]),
+                }
+            )
+    return out
+
+
+def _funnel(store, drops: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Counts at every stage, in pipeline order."""
+    units = store.conn.execute("SELECT COUNT(*) FROM units").fetchone()[0]
+    pairs = store.pairs()
+    steps = [{"stage": "units", "count": units}, {"stage": "pairs generated", "count": len(pairs)}]
+    upstream = [
+        s for s in drops if not s.startswith((STAGE_PREFIX, BALANCE_STAGE, DECONTAMINATE_STAGE))
+    ]
+    filter_report = store.get_meta("filter_report") or {}
+    order = [s["stage"] for s in filter_report.get("stages", [])]
+    filters = [STAGE_PREFIX + name for name in order if STAGE_PREFIX + name in drops]
+    filters += sorted(s for s in drops if s.startswith(STAGE_PREFIX) and s not in filters)
+    count = len(pairs)
+    for stage in [*upstream, *filters, BALANCE_STAGE, DECONTAMINATE_STAGE]:
+        if stage in drops:
+            count -= drops[stage]["dropped"]
+            steps.append({"stage": stage, "count": count, "dropped": drops[stage]["dropped"]})
+    export = store.get_meta("export")
+    if export:
+        steps.append(
+            {
+                "stage": "exported rows",
+                "count": export.get("rows", 0),
+                "splits": export.get("splits", {}),
+            }
+        )
+    return steps
+
+
+def _token_lengths(pairs, count_tokens) -> dict[str, list[int]]:
+    return {
+        "prompt": [count_tokens(alpaca_prompt(p.instruction, p.input)) for p in pairs],
+        "output": [count_tokens(p.output) for p in pairs],
+    }
+
+
+def _histogram(values: list[int], bins: int = 20) -> dict[str, Any]:
+    if not values:
+        return {"min": 0, "max": 0, "mean": 0, "p50": 0, "p95": 0, "bins": []}
+    ordered = sorted(values)
+    lo, hi = ordered[0], ordered[-1]
+    width = max(1, -(-(hi - lo + 1) // bins))
+    counts = Counter((v - lo) // width for v in values)
+    return {
+        "min": lo,
+        "max": hi,
+        "mean": round(sum(values) / len(values), 1),
+        "p50": ordered[len(ordered) // 2],
+        "p95": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))],
+        "bins": [
+            [lo + i * width, lo + (i + 1) * width, counts.get(i, 0)] for i in range(max(counts) + 1)
+        ],
+    }
+
+
+def build_report(
+    store, timings: dict[str, float] | None = None, run_stats: dict | None = None
+) -> dict[str, Any]:
+    """Everything the report shows, as JSON-ready data."""
+    from dataprep.filters import token_counter
+
+    drops = _stage_drops(store)
+    live = store.pairs()
+    dropped = store.dropped()
+    kept = [p for p in live if p.id not in dropped]
+    balance = store.get_meta("balance_report") or {}
+    before = balance.get("distributions", {}).get("before") or distributions(
+        [p for p in live if p.id not in dropped or dropped[p.id].stage == BALANCE_STAGE]
+    )
+    splits = store.splits()
+    after = distributions(kept)
+    after["split"] = dict(sorted(Counter(splits.get(p.id, "(unsplit)") for p in kept).items()))
+    filter_config = store.get_meta("filter_config") or {}
+    try:
+        count = token_counter(filter_config.get("tokenizer"))
+        tokenizer = filter_config.get("tokenizer") or "estimate (chars / 3.0)"
+    except Exception:  # the tokenizer of an earlier run may be gone: fall back to the estimate
+        count, tokenizer = estimate_tokens, "estimate (chars / 3.0)"
+    lengths = _token_lengths(kept, count)
+    stage_times = dict(timings or (run_stats or {}).get("timings") or {})
+    filter_report = store.get_meta("filter_report") or {}
+    return {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "funnel": _funnel(store, drops),
+        "drops": {s: d for s, d in drops.items() if d["dropped"]},
+        "kept": len(kept),
+        "distributions": {"before_balance": before, "after_balance": after},
+        "balance": {
+            k: balance.get(k) for k in ("by", "seed", "before", "targets", "after", "dropped")
+        },
+        "decontamination": store.get_meta("decontaminate_report"),
+        "token_lengths": {
+            "tokenizer": tokenizer,
+            "prompt": _histogram(lengths["prompt"]),
+            "output": _histogram(lengths["output"]),
+            "_values": lengths,
+        },
+        "timings": {"stages": stage_times, "filters": filter_report.get("seconds", {})},
+        "run": run_stats or {},
+    }
+
+
+# --- plots ----------------------------------------------------------------------------
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _plots(data: dict[str, Any]) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plots: dict[str, str] = {}
+    funnel = data["funnel"]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(funnel) + 1))
+    ax.barh([s["stage"] for s in funnel][::-1], [s["count"] for s in funnel][::-1], color="#4c78a8")
+    ax.set_xlabel("count")
+    ax.set_title("Funnel")
+    plots["funnel"] = _png(fig)
+    values = data["token_lengths"]["_values"]
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.hist(
+        [values["prompt"], values["output"]],
+        bins=30,
+        label=["prompt", "output"],
+        color=["#4c78a8", "#f58518"],
+    )
+    ax.set_xlabel(f"tokens ({data['token_lengths']['tokenizer']})")
+    ax.set_ylabel("pairs")
+    ax.legend()
+    ax.set_title("Token lengths of kept pairs")
+    plots["tokens"] = _png(fig)
+    before, after = data["distributions"]["before_balance"], data["distributions"]["after_balance"]
+    for column in ("task", "kind", "generator"):
+        names = sorted(set(before.get(column, {})) | set(after.get(column, {})))
+        if not names:
+            continue
+        fig, ax = plt.subplots(figsize=(8, 0.3 * len(names) + 1))
+        y = range(len(names))
+        ax.barh(
+            [i + 0.2 for i in y],
+            [before.get(column, {}).get(n, 0) for n in names],
+            0.4,
+            label="before",
+        )
+        ax.barh(
+            [i - 0.2 for i in y],
+            [after.get(column, {}).get(n, 0) for n in names],
+            0.4,
+            label="after",
+        )
+        ax.set_yticks(list(y), names)
+        ax.legend()
+        ax.set_title(f"Pairs per {column}, before and after balancing")
+        plots[column] = _png(fig)
+    return plots
+
+
+# --- HTML -----------------------------------------------------------------------------
+
+CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
+th{background:#f3f3f3}td.n{text-align:right}code{font-size:12px;background:#f6f6f6}
+img{max-width:100%}h2{border-bottom:1px solid #ddd;margin-top:1.8em}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{_e(c)}</td>' if isinstance(c, int | float) else f"<td>{_e(c)}</td>"
+            for c in r
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _img(plots: dict[str, str], name: str, alt: str) -> str:
+    return (
+        f'<img alt="{_e(alt)}" src="data:image/png;base64,{plots[name]}">' if name in plots else ""
+    )
+
+
+def render_html(data: dict[str, Any], plots: dict[str, str]) -> str:
+    """The report page: one file, no script, no remote resource."""
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
+        "style-src 'unsafe-inline'\">",
+        f"<title>dataprep report</title><style>{CSS}</style></head><body>",
+        "<h1>dataprep funnel report</h1>",
+        f"<p>Generated {_e(data['generated_at'])}; {data['kept']} pairs kept.</p>",
+        "<h2>Counts at every stage</h2>",
+        _table(
+            ["stage", "count", "dropped"],
+            [[s["stage"], s["count"], s.get("dropped", "")] for s in data["funnel"]],
+        ),
+        _img(plots, "funnel", "funnel"),
+        "<h2>Drops per filter</h2>",
+    ]
+    for stage, entry in sorted(data["drops"].items()):
+        parts.append(f"<h3>{_e(stage)}: {entry['dropped']} of {entry['seen']} dropped</h3>")
+        parts.append(
+            _table(
+                ["pair", "reason", "instruction", "output"],
+                [
+                    [x["pair_id"], x["reason"], x["instruction"], x["output"]]
+                    for x in entry["examples"]
+                ],
+            )
+        )
+    parts.append("<h2>Distributions before and after balancing</h2>")
+    before, after = data["distributions"]["before_balance"], data["distributions"]["after_balance"]
+    for column in ("task", "kind", "generator", "split"):
+        names = sorted(set(before.get(column, {})) | set(after.get(column, {})))
+        parts.append(f"<h3>{_e(column)}</h3>")
+        parts.append(
+            _table(
+                [column, "before", "after"],
+                [
+                    [n, before.get(column, {}).get(n, "—"), after.get(column, {}).get(n, 0)]
+                    for n in names
+                ],
+            )
+        )
+        parts.append(_img(plots, column, f"pairs per {column}"))
+    tl = data["token_lengths"]
+    parts.append(f"<h2>Token lengths</h2><p>Counted with {_e(tl['tokenizer'])}.</p>")
+    parts.append(
+        _table(
+            ["", "min", "p50", "mean", "p95", "max"],
+            [
+                [k, tl[k]["min"], tl[k]["p50"], tl[k]["mean"], tl[k]["p95"], tl[k]["max"]]
+                for k in ("prompt", "output")
+            ],
+        )
+    )
+    parts.append(_img(plots, "tokens", "token length histogram"))
+    dec = data.get("decontamination")
+    if dec:
+        parts.append("<h2>Decontamination</h2>")
+        parts.append(
+            f"<p>{dec['contaminated']} of {dec['checked']} validation/test pairs nearly copy a "
+            f"train pair ({_e(dec['action'])}).</p>"
+        )
+    parts.append("<h2>Time per stage</h2>")
+    times = [[k, round(v, 3)] for k, v in data["timings"]["stages"].items()]
+    times += [[f"filter.{k}", round(v, 3)] for k, v in data["timings"]["filters"].items()]
+    parts.append(_table(["stage", "seconds"], times))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(
+    store, out_dir: Path, timings: dict[str, float] | None = None, run_stats: dict | None = None
+) -> dict[str, Any]:
+    """Write DIR/report.json and DIR/report.html; returns the report data (without raw values)."""
+    out_dir = Path(out_dir)
+    data = build_report(store, timings, run_stats)
+    plots = _plots(data)
+    data["token_lengths"].pop("_values")
+    (out_dir / REPORT_JSON).write_text(
+        json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    (out_dir / REPORT_HTML).write_text(render_html(data, plots), encoding="utf-8")
+    return data
+
+
+def summary_lines(data: dict[str, Any]) -> list[str]:
+    """The short version for the terminal."""
+    lines = ["Funnel: " + " -> ".join(f"{s['stage']} {s['count']}" for s in data["funnel"])]
+    drops = sorted(data["drops"].items(), key=lambda kv: -kv[1]["dropped"])
+    if drops:
+        lines.append(
+            "Dropped: "
+            + ", ".join(f"{s.removeprefix(STAGE_PREFIX)} {d['dropped']}" for s, d in drops)
+        )
+    tl = data["token_lengths"]
+    prompt, output = tl["prompt"], tl["output"]
+    lines.append(
+        f"Tokens per pair: prompt p50 {prompt['p50']}, output p50 {output['p50']}, "
+        f"output p95 {output['p95']}"
+    )
+    return lines
