@@ -147,7 +147,8 @@ def _decisions(
     reasons: dict[str, list[str]] = {}
     scores: dict[str, float] = {}
     rows = store.conn.execute(
-        "SELECT pair_id, stage, kept, reason, detail FROM decisions ORDER BY stage"
+        "SELECT pair_id, stage, kept, reason, detail FROM decisions "
+        "WHERE kept = 0 OR detail LIKE '%score%' ORDER BY stage"
     )
     for pair_id, stage, kept, reason, detail in rows:
         if not kept:
