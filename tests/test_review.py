@@ -51,7 +51,10 @@ def test_post_without_the_csrf_token_is_refused_and_changes_nothing(client, pair
     for url in (f"/api/pairs/{pid}/accept", "/api/undo", "/api/bulk"):
         response = client.post(url, json={"action": "accept", "expected": 5}, headers=headers)
         assert response.status_code == 403
-        assert response.json() == {"error": "missing or wrong CSRF token: reload the page"}
+        assert response.json() == {
+            "ok": False,
+            "error": "missing or wrong CSRF token: reload the page",
+        }
         assert response.headers["content-security-policy"] == CSP
     assert reviews(tmp_path) == {}
 

@@ -63,11 +63,6 @@ class _Guard:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if scope["method"] not in ("GET", "HEAD") and not self._authorised(scope):
-            response = JSONResponse(
-                {"error": "missing or wrong CSRF token: reload the page"}, status_code=403
-            )
-            return await self._secured(response, scope, receive, send)
 
         async def send_secured(message):
             if message["type"] == "http.response.start":
@@ -80,6 +75,9 @@ class _Guard:
                 message = {**message, "headers": headers}
             await send(message)
 
+        if scope["method"] not in ("GET", "HEAD") and not self._authorised(scope):
+            refusal = _error("missing or wrong CSRF token: reload the page", 403)
+            return await refusal(scope, receive, send_secured)
         await self.app(scope, receive, send_secured)
 
     def _authorised(self, scope) -> bool:
@@ -90,10 +88,6 @@ class _Guard:
         origin = headers.get("origin")
         # A browser sends Origin on a cross-site POST; it must be this very server.
         return origin is None or origin == f"http://{headers.get('host', '')}"
-
-    async def _secured(self, response: Response, scope, receive, send):
-        response.headers.update(SECURITY_HEADERS)
-        await response(scope, receive, send)
 
 
 class ReviewApp:
