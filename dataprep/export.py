@@ -27,6 +27,7 @@ DATASET_DIR = "dataset"
 MANIFEST = "export.json"
 HF_DIR = "hf"
 DEFAULT_RATIOS = (0.85, 0.10, 0.05)
+FEW_GROUPS = 48  # up to this many groups, the cut assignment is refined by moves and swaps
 SplitBy = Literal["file", "module"]
 
 # Row columns, in file order. Metadata after the Alpaca fields and `text`.
@@ -97,11 +98,13 @@ def split_groups(
     Groups are laid out in hash order (seeded) and cut where the cumulative pair count
     crosses the ratios, each group going to the split its midpoint falls in. A change to
     one group moves only groups near a cut. With three or more groups, validation and test
-    are never empty: the smallest group of the fullest split moves there.
+    are never empty: the smallest group of the fullest split moves there. With few groups
+    (modules, small repositories) the cuts can land far from the ratios, so single moves
+    and swaps that bring the counts closer are then applied.
 
     Example: split_groups({"a": 10, "b": 10, "c": 10}) -> one group per split.
     """
-    train_r, val_r, _ = _check_ratios(ratios)
+    train_r, val_r, test_r = _check_ratios(ratios)
     order = sorted(sizes, key=lambda g: (_group_rank(seed, g), g))
     total = sum(sizes.values()) or 1
     out: dict[str, str] = {}
@@ -116,7 +119,65 @@ def split_groups(
         for split in ("test", "validation"):
             if ratios[SPLITS.index(split)] > 0 and split not in out.values():
                 _move_smallest_into(out, sizes, order, split)
+    if len(order) <= FEW_GROUPS:
+        total = sum(sizes.values())
+        targets = {"train": train_r * total, "validation": val_r * total, "test": test_r * total}
+        _improve(out, sizes, order, targets, keep_nonempty=len(order) >= 3)
     return out
+
+
+def _improve(
+    out: dict[str, str],
+    sizes: dict[str, int],
+    order: list[str],
+    targets: dict[str, float],
+    keep_nonempty: bool,
+) -> None:
+    """Best-first single moves and swaps while they cut the distance to the targets.
+
+    The distance is the sum over splits of |pairs - target| / target; ties go to the first
+    move in hash order, so the result stays deterministic.
+    """
+    counts = Counter({s: 0 for s in SPLITS})
+    members = Counter()
+    for group in order:
+        counts[out[group]] += sizes[group]
+        members[out[group]] += 1
+
+    def distance(c: Counter) -> float:  # relative: 7 rows for a test target of 60 is far off
+        return sum(abs(c[s] - targets[s]) / max(targets[s], 1.0) for s in SPLITS)
+
+    def allowed(m: Counter) -> bool:
+        return not keep_nonempty or all(m[s] > 0 for s in SPLITS if targets[s] > 0)
+
+    for _ in range(4 * len(order)):
+        best: tuple[float, list[tuple[str, str]]] | None = None
+        now = distance(counts)
+        moves = [[(g, s)] for g in order for s in SPLITS if s != out[g]]
+        moves += [
+            [(a, out[b]), (b, out[a])]
+            for i, a in enumerate(order)
+            for b in order[i + 1 :]
+            if out[a] != out[b]
+        ]
+        for move in moves:
+            c, m = counts.copy(), members.copy()
+            for group, split in move:
+                c[out[group]] -= sizes[group]
+                m[out[group]] -= 1
+                c[split] += sizes[group]
+                m[split] += 1
+            gain = now - distance(c)
+            if gain > 1e-9 and allowed(m) and (best is None or gain > best[0] + 1e-9):
+                best = (gain, move)
+        if best is None:
+            return
+        for group, split in best[1]:
+            counts[out[group]] -= sizes[group]
+            members[out[group]] -= 1
+            counts[split] += sizes[group]
+            members[split] += 1
+            out[group] = split
 
 
 def _move_smallest_into(

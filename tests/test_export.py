@@ -63,6 +63,25 @@ def test_small_repos_get_validation_and_test(n_groups):
     assert set(where.values()) == set(SPLITS)
 
 
+def test_few_big_groups_come_as_close_as_they_can():
+    # the fixture's modules: the cuts alone give validation 28 and test 7 of 1270
+    sizes = {"booking": 514, "room": 256, "common": 248, "auth": 217, "docs": 28, "README.md": 7}
+    where = ex.split_groups(sizes)
+    counts = Counter()
+    for group, n in sizes.items():
+        counts[where[group]] += n
+    assert dict(counts) == {"train": 1018, "validation": 217, "test": 35}
+
+
+def test_many_groups_come_within_a_row_or_two():
+    sizes = {f"f{i}": (i * 7) % 11 + 1 for i in range(40)}
+    where = ex.split_groups(sizes)
+    counts = Counter()
+    for group, n in sizes.items():
+        counts[where[group]] += n
+    assert dict(counts) == {"train": 206, "validation": 24, "test": 12}  # targets 205.7/24.2/12.1
+
+
 def test_one_or_two_groups_stay_in_train_first():
     assert set(ex.split_groups({"a": 5}).values()) == {"train"}
     assert "train" in ex.split_groups({"a": 5, "b": 5}).values()
