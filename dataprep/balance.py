@@ -211,3 +211,126 @@ def run_balance(
     store.put_decisions(STAGE, decisions, run_id=run_id)
     store.set_meta("balance_report", report.to_dict())
     return report
+
+
+# --- output-first generation: fill short labels of classification tasks ----------------
+
+OUTPUT_FIRST_VERSION = 1
+
+
+class OutputFirstTask:
+    """(instruction, wanted label, an example pair) -> a new input that has the label."""
+
+    @staticmethod
+    def format_input(
+        instruction: str, label: str, answer: str, example: Pair
+    ) -> list[dict[str, str]]:
+        user = (
+            f"A dataset about the Java repository {example.repo} asks this question:\n"
+            f"{instruction}\n\n"
+            f"Example input:\n{example.input}\n\nIts answer: {example.output}\n\n"
+            f"Write a NEW input, in the style of this repository, for which the correct answer "
+            f"is exactly: {answer}\nReply with the input only, no explanation."
+        )
+        return [{"role": "user", "content": user}]
+
+    @staticmethod
+    def format_output(text: str) -> str:
+        """The input, without a surrounding code fence.
+
+        Example: "```java\\nint x;\\n```" -> "int x;".
+        """
+        body = text.strip()
+        if body.startswith("```"):
+            body = body.split("\n", 1)[1] if "\n" in body else ""
+            body = body.rsplit("```", 1)[0]
+        return body.strip()
+
+
+@dataclass
+class FillReport:
+    task: str
+    before: dict[str, int] = field(default_factory=dict)
+    targets: dict[str, int] = field(default_factory=dict)
+    generated: dict[str, int] = field(default_factory=dict)
+    empty: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def fill_labels(
+    store,
+    llm,
+    task: str,
+    weights: str | dict[str, float] | None = "uniform",
+    seed: int = 0,
+    max_new: int | None = None,
+    run_id: int | None = None,
+) -> FillReport:
+    """Output-first generation for a classification task: for each label short of its
+    target (the largest label's count, scaled by weights), ask the LLM for inputs that
+    have that label. The new pairs (generator `output_first`) are stored; run the
+    filters again to check them like any other pair.
+
+    `llm` is a backend from `dataprep.generate.llm.parse_llm_spec`; calls are cached.
+    """
+    from dataprep.generate.llm import CachedLLM, LLMOptions
+
+    labelled = [p for p in input_pairs(store) if p.task == task and p.label]
+    if not labelled:
+        raise ConfigError(
+            f"no kept pair of task {task!r} carries a label: output-first filling needs labelled "
+            "pairs of a classification task (e.g. yes/no answers)"
+        )
+    counts = Counter(p.label for p in labelled)
+    w = (
+        {v: 1.0 for v in counts}
+        if weights in (None, "uniform")
+        else {v: float(weights.get(v, 1.0)) for v in counts}
+    )
+    scale = max(counts[v] / w[v] for v in counts if w[v] > 0)
+    goal = {v: max(counts[v], math.floor(scale * w[v] + 1e-9)) for v in counts}
+    report = FillReport(
+        task=task, before=dict(sorted(counts.items())), targets=dict(sorted(goal.items()))
+    )
+    cached = CachedLLM(llm, store, stage_version=OUTPUT_FIRST_VERSION)
+    new: list[Pair] = []
+    for label in sorted(counts):
+        examples = sorted(
+            (p for p in labelled if p.label == label), key=lambda p: seeded_order(p.id, seed)
+        )
+        deficit = goal[label] - counts[label]
+        if max_new is not None:
+            deficit = min(deficit, max_new)
+        for i in range(deficit):
+            example = examples[i % len(examples)]
+            options = LLMOptions(temperature=0.8, seed=seed + i, max_tokens=400)
+            messages = OutputFirstTask.format_input(
+                example.instruction, label, example.output, example
+            )
+            text = OutputFirstTask.format_output(cached.chat(messages, options).text)
+            if not text:
+                report.empty += 1
+                continue
+            new.append(_output_first_pair(example, text, llm))
+            report.generated[label] = report.generated.get(label, 0) + 1
+    store.put_pairs(new, run_id=run_id)
+    return report
+
+
+def _output_first_pair(example: Pair, input_text: str, llm) -> Pair:
+    fields_ = example.model_dump()
+    fields_.update(
+        input=input_text,
+        generator="output_first",
+        template="output_first",
+        parent_id=example.id,
+        model=getattr(llm, "name", None) or None,
+        operation=None,
+        round=None,
+    )
+    fields_["id"] = Pair.make_id(
+        example.unit_id, "output_first", example.instruction, input_text, example.output
+    )
+    return Pair(**fields_)

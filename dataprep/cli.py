@@ -97,3 +97,9 @@ run.register(app)
 from dataprep.commands import push  # noqa: E402
 
 push.register(app)
+from dataprep.commands import filter as filter_  # noqa: E402
+
+filter_.register(app)
+from dataprep.commands import balance  # noqa: E402
+
+balance.register(app)

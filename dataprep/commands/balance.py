@@ -1,0 +1,118 @@
+"""`dataprep balance`: balance the kept pairs over a column, optionally filling short labels."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dataprep.console import console
+
+
+def register(app: typer.Typer) -> None:
+    app.command("balance")(balance)
+
+
+def balance(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-O", help="Output directory holding dataprep.db (from `dataprep run`)."
+        ),
+    ],
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="Column to balance: task, kind, generator, module, label, template."
+        ),
+    ] = "task",
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help="Target shares: `uniform` or VALUE=WEIGHT pairs (a=1,b=2; unlisted values "
+            "weigh 1). Default: uniform, unless --cap is given alone.",
+        ),
+    ] = None,
+    cap: Annotated[
+        int | None, typer.Option("--cap", min=0, help="At most N pairs per value.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the downsampling order.")] = 0,
+    fill_task: Annotated[
+        str | None,
+        typer.Option(
+            "--fill",
+            help="Classification task whose short labels are filled by output-first generation "
+            "before balancing (needs --llm).",
+        ),
+    ] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm",
+            help="LLM for --fill: ollama:MODEL, openai:MODEL@BASE_URL or transformers:PATH.",
+        ),
+    ] = None,
+    llm_host: Annotated[str | None, typer.Option("--llm-host", help="Ollama server URL.")] = None,
+    max_new: Annotated[
+        int | None, typer.Option("--max-new", min=1, help="Most pairs --fill writes per label.")
+    ] = None,
+    report: Annotated[bool, typer.Option(help="Write DIR/report.html and DIR/report.json.")] = True,
+) -> None:
+    """Downsample the kept pairs so that no value of a column drowns the others (seeded);
+    dropped pairs get a `balance` decision with the reason.
+
+    Example: dataprep balance --out out --by task --cap 100
+
+    Example: dataprep balance --out out --by label --fill method.is_test --llm ollama:llama3.2
+    """
+    from dataprep.balance import BalanceConfig, fill_labels, parse_weights, run_balance
+    from dataprep.errors import InputError
+    from dataprep.store import Store
+
+    parsed = parse_weights(weights)
+    if parsed is None and cap is None:
+        parsed = "uniform"
+    config = BalanceConfig(by=by, weights=parsed, cap=cap, seed=seed)
+    if fill_task and not llm:
+        raise InputError("--fill needs --llm: name the model that writes the new inputs")
+    with Store.open(out, create=False) as store:
+        if fill_task:
+            from dataprep.filters import run_filters
+            from dataprep.generate.llm import parse_llm_spec
+
+            with console.status(f"output-first generation for {fill_task}"):
+                filled = fill_labels(
+                    store,
+                    parse_llm_spec(llm, host=llm_host),
+                    fill_task,
+                    parsed,
+                    seed=seed,
+                    max_new=max_new,
+                )
+            typer.echo(
+                f"Output-first: {sum(filled.generated.values())} new pairs {filled.generated}"
+            )
+            with console.status("filtering the new pairs"):
+                run_filters(store, _filter_config(store))
+        result = run_balance(store, config)
+    typer.echo(f"Balanced by {result.by} (seed {result.seed}): {result.dropped} pairs dropped")
+    width = max((len(v) for v in result.before), default=0)
+    for value in result.before:
+        typer.echo(f"  {value:<{width}}  {result.before[value]:>6} -> {result.after[value]}")
+    if report:
+        from dataprep.commands.filter import write_and_summarise
+
+        with Store.open(out, create=False) as store:
+            write_and_summarise(store, out)
+
+
+def _filter_config(store):
+    """The filter settings of the last filter pass, so new pairs are checked the same way."""
+    from dataclasses import fields
+
+    from dataprep.filters import FilterConfig
+
+    saved = store.get_meta("filter_config") or {}
+    known = {f.name for f in fields(FilterConfig)}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known}
+    return FilterConfig(**values)
