@@ -7,10 +7,8 @@ import socket
 import pytest
 from review_helpers import XSS_IMG, XSS_SCRIPT, build_store
 from starlette.testclient import TestClient
-from typer.testing import CliRunner
 
-from dataprep.cli import app as cli_app
-from dataprep.errors import InputError, StoreError
+from dataprep.errors import InputError
 from dataprep.review import server
 from dataprep.review.app import CSP, create_app
 from dataprep.store import Store
@@ -297,19 +295,6 @@ def test_reviews_survive_a_rerun_of_earlier_stages(client, pairs, tmp_path):
 
 
 # serving and the command ----------------------------------------------------------------
-def test_a_missing_store_is_a_one_line_error(tmp_path):
-    result = CliRunner().invoke(
-        cli_app, ["review", "--out", str(tmp_path / "none"), "--no-browser"]
-    )
-    assert result.exit_code == 1
-    assert result.output.strip().splitlines() == [
-        f"Error: no working store at {tmp_path / 'none' / 'dataprep.db'}: "
-        f"run `dataprep run PATH --out {tmp_path / 'none'}` first"
-    ]
-    with pytest.raises(StoreError):
-        create_app(tmp_path / "none")
-
-
 def test_port_choice(monkeypatch):
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))

@@ -40,7 +40,9 @@ def review(
     from dataprep.store import Store
 
     Store.open(out, create=False).close()  # a missing store is a one-line error, before any port
-    console.print(f"Reviewing {out}; press Ctrl+C to stop.", highlight=False, markup=False)
+    console.print(
+        f"Reviewing {out}; press Ctrl+C to stop.", highlight=False, markup=False, soft_wrap=True
+    )
     serve(out, port=port, open_browser=not no_browser)
 
 
