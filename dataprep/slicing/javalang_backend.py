@@ -191,8 +191,10 @@ def slice_java(
         return [], [_error(relpath, line, f"javalang cannot read this ({what})")]
     except _Mismatch as exc:
         return [], [_error(relpath, exc.line, f"javalang cannot parse this ({exc.what}; {_JAVA9})")]
-    except (RecursionError, StopIteration, IndexError, KeyError, AttributeError, TypeError) as exc:
-        return [], [_error(relpath, 0, f"javalang failed ({type(exc).__name__})")]
+    except Exception as exc:  # noqa: BLE001 - one odd file is an error line, never an abort
+        detail = (str(exc).splitlines() or [""])[0][:120]
+        what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        return [], [_error(relpath, 0, f"javalang failed ({what})")]
 
 
 _JAVA9 = "Java 9+ syntax?"
@@ -338,7 +340,7 @@ class _Builder:
                 continue
             j = i + 1
             while j < len(toks) and toks[j].value not in ("(", "[", "{", ";"):
-                j += 1
+                j = self._angle_end(j) + 1 if toks[j].value == "<" else j + 1
             if self.t.value(j) != "(" or j not in self.t.match:
                 continue
             k = self.t.match[j] + 1

@@ -1,0 +1,429 @@
+"""The two Java parsers: javalang (pure Python) against tree-sitter (the default).
+
+On Java 8 sources both must produce the same units, field for field; on later syntax
+javalang refuses the file with one error line naming the file, the line and the fix,
+and the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import javalang
+import pytest
+from conftest import FIXTURES, check_golden
+from typer.testing import CliRunner
+
+from dataprep.cli import app
+from dataprep.slicing import java, java_backend, javalang_backend, slice_repo
+
+JAVA8 = FIXTURES / "java8"
+HOTEL = FIXTURES / "hotel-booking"
+PARSER_NAMES = ["tree-sitter", "javalang"]
+FIX = "use the default parser (--parser tree-sitter)"
+
+# tree-sitter node types that only exist after Java 8: a file holding none is Java 8
+# (as far as the slicer cares), and javalang must read it.
+POST_JAVA8_NODES = {
+    "record_declaration",
+    "switch_rule",
+    "yield_statement",
+    "pattern",
+    "type_pattern",
+    "record_pattern",
+    "guard",
+    "permits",
+    "sealed",
+    "non-sealed",
+    "multiline_string_fragment",
+    "module_declaration",
+    "string_interpolation",
+}
+
+
+def post_java8_syntax(text: str) -> set[str]:
+    """The post-Java-8 node types tree-sitter finds in `text` (iterative walk)."""
+    found, stack = set(), [java.parser().parse(text.encode("utf-8")).root_node]
+    while stack:
+        node = stack.pop()
+        if node.type in POST_JAVA8_NODES:
+            found.add(node.type)
+        stack.extend(node.children)
+    return found
+
+
+def java_files(root: Path) -> list[tuple[Path, str]]:
+    """(root, path relative to root) of every .java file under root."""
+    return [(root, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.java"))]
+
+
+ALL_FILES = java_files(JAVA8) + java_files(HOTEL)
+TEXTS = {(root, rel): (root / rel).read_text(encoding="utf-8") for root, rel in ALL_FILES}
+JAVA8_FILES = [f for f in ALL_FILES if not post_java8_syntax(TEXTS[f])]
+LATER_FILES = [f for f in ALL_FILES if f not in JAVA8_FILES]
+
+
+def file_id(item: tuple[Path, str]) -> str:
+    return f"{item[0].name}/{item[1]}"
+
+
+def both(root: Path, rel: str):
+    text = TEXTS[(root, rel)]
+    return (
+        java.slice_java(rel, text, "repo", "abc123"),
+        javalang_backend.slice_java(rel, text, "repo", "abc123"),
+    )
+
+
+def key(unit) -> tuple:
+    return (
+        unit.kind,
+        unit.name,
+        unit.qualified_name,
+        unit.signature,
+        unit.code,
+        unit.start_line,
+        unit.end_line,
+    )
+
+
+# -- which files take part ------------------------------------------------------------
+
+
+def test_the_differential_test_covers_enough_files():
+    java8_in_hotel = [f for f in JAVA8_FILES if f[0] == HOTEL]
+    assert len([f for f in JAVA8_FILES if f[0] == JAVA8]) == len(java_files(JAVA8)) >= 5
+    assert len(java8_in_hotel) >= 15, java8_in_hotel
+    assert len(LATER_FILES) >= 8  # records, text blocks, switch expressions, sealed, ...
+
+
+@pytest.mark.parametrize("item", JAVA8_FILES, ids=file_id)
+def test_javalang_itself_reads_every_java8_file(item):
+    javalang.parse.parse(TEXTS[item])  # raises JavaSyntaxError when it cannot
+
+
+# -- the differential test -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("item", JAVA8_FILES, ids=file_id)
+def test_both_parsers_produce_the_same_units(item):
+    (ts_units, ts_errors), (jl_units, jl_errors) = both(*item)
+    assert ts_errors == [] and jl_errors == []
+    assert len(ts_units) >= len(javalang.parse.parse(TEXTS[item]).types)
+    assert sorted(map(key, jl_units)) == sorted(map(key, ts_units))
+    # every other field too (declaration, modifiers, annotations, javadoc, parent, types,
+    # parameters, throws, imports, ...), and the same source order
+    assert [u.model_dump() for u in jl_units] == [u.model_dump() for u in ts_units]
+
+
+@pytest.mark.parametrize("item", LATER_FILES, ids=file_id)
+def test_javalang_refuses_later_java_with_one_clear_error(item):
+    root, rel = item
+    units, errors = javalang_backend.slice_java(rel, TEXTS[item], "repo", None)
+    assert units == []
+    assert len(errors) == 1
+    where, _, rest = errors[0].partition(": ")
+    path, _, line = where.rpartition(":")
+    assert path == rel and line.isdigit() and 1 <= int(line) <= TEXTS[item].count("\n") + 1
+    assert rest.startswith("javalang cannot ") and rest.endswith(": " + FIX)
+    assert "Java 9+ syntax?" in rest and "\n" not in errors[0]
+
+
+def test_java8_fixture_units_match_golden(update_golden):
+    units = []
+    for root, rel in java_files(JAVA8):
+        got, errors = javalang_backend.slice_java(rel, TEXTS[(root, rel)], "java8", None)
+        assert errors == []
+        units += got
+    text = "".join(unit.model_dump_json() + "\n" for unit in units)
+    check_golden("java8.units.jsonl", text, update_golden)
+
+
+def test_type_normalisation_is_the_same_rule():
+    samples = [
+        "Map< String ,List<Integer> >",
+        "int [] []",
+        "java.util.Map.Entry<K, V>",
+        "List<? extends  T>",
+        "Function<String,T>",
+    ]
+    assert [javalang_backend.normalize_type(s) for s in samples] == [
+        java.normalize_type(s) for s in samples
+    ]
+
+
+# -- both parsers, the same properties on the Java 8 fixtures -------------------------
+
+
+@pytest.fixture(scope="module", params=PARSER_NAMES)
+def java8(request):
+    return slice_repo(JAVA8, parser=request.param)
+
+
+def units_named(result, qualified_name: str, kind: str | None = None) -> list:
+    return [
+        u for u in result.units if u.qualified_name == qualified_name and kind in (None, u.kind)
+    ]
+
+
+def one(result, qualified_name: str, kind: str | None = None, signature: str | None = None):
+    found = [
+        u for u in units_named(result, qualified_name, kind) if signature in (None, u.signature)
+    ]
+    assert len(found) == 1, (qualified_name, [(u.kind, u.signature) for u in found])
+    return found[0]
+
+
+PKG = "org.example.inventory"
+
+
+def test_code_is_an_exact_substring_within_its_lines(java8):
+    assert java8.parse_errors == []
+    for unit in java8.units:
+        lines = (JAVA8 / unit.path).read_text(encoding="utf-8").splitlines(keepends=True)
+        assert 1 <= unit.start_line <= unit.end_line <= len(lines)
+        span = "".join(lines[unit.start_line - 1 : unit.end_line])
+        assert unit.code in span and unit.code == unit.code.strip(), unit.qualified_name
+        code_lines = unit.code.splitlines()
+        assert code_lines[0] in lines[unit.start_line - 1]  # starts on its first line
+        assert code_lines[-1] in lines[unit.end_line - 1] or unit.kind in (
+            "class",
+            "interface",
+            "enum",
+            "annotation_type",
+        )  # a type's code is its header; its span runs to the closing brace
+
+
+def test_ids_are_unique_content_hashes(java8):
+    ids = [u.id for u in java8.units]
+    assert len(ids) == len(set(ids))
+    for u in java8.units:
+        assert u.id == u.make_id(u.path, u.kind, u.qualified_name, u.signature, u.code)
+
+
+def test_every_member_sits_inside_its_parent(java8):
+    types = {
+        u.qualified_name: u
+        for u in java8.units
+        if u.kind in ("class", "interface", "enum", "annotation_type")
+    }
+    members = [u for u in java8.units if u.kind in ("field", "method", "constructor")]
+    assert len(members) > 60
+    for u in members:
+        assert u.qualified_name == f"{u.parent}.{u.name}"
+        outer = types.get(u.parent.split("$")[0]) or types[u.parent.rsplit(".", 1)[0]]
+        assert outer.start_line <= u.start_line <= u.end_line <= outer.end_line
+
+
+def test_units_by_kind(java8):
+    assert java8.units_by_kind() == {
+        "file": 5,
+        "class": 6,
+        "interface": 3,
+        "enum": 2,
+        "annotation_type": 1,
+        "field": 33,
+        "constructor": 8,
+        "method": 44,
+    }
+
+
+def test_multi_variable_fields_and_c_style_arrays(java8):
+    low = one(java8, f"{PKG}.Inventory.lowWater")
+    high = one(java8, f"{PKG}.Inventory.highWater")
+    assert low.code == high.code == "protected int lowWater, highWater = 100;"
+    assert low.declaration == "protected int lowWater;" and low.initializer is None
+    assert high.declaration == "protected int highWater = 100;" and high.initializer == "100"
+    history = one(java8, f"{PKG}.Inventory.history")
+    recent = one(java8, f"{PKG}.Inventory.recent")
+    assert history.type == "int[][]" and history.signature == "int[][] history"
+    assert recent.type == "int[]" and recent.initializer == "{1, 2, 3}"
+    quote = one(java8, f"{PKG}.StockService.QUOTE")
+    assert quote.declaration == "private static final char QUOTE = '\\'';"
+    version = one(java8, f"{PKG}.Inventory.version")
+    assert version.modifiers == ["private", "transient", "volatile"]
+    assert version.code == "private transient volatile long version;"  # comment left out
+
+
+def test_overloads_varargs_generics_and_throws(java8):
+    gets = units_named(java8, f"{PKG}.Inventory.get", "method")
+    assert sorted(u.signature for u in gets) == ["get(K)", "get(K, V)"]
+    put_all = one(java8, f"{PKG}.Inventory.putAll")
+    assert put_all.signature == "putAll(K, V...)" and put_all.annotations == ["@SafeVarargs"]
+    assert put_all.modifiers == ["public", "final"] and put_all.parameters == ["K key", "V... more"]
+    maximum = one(java8, f"{PKG}.StockService.max")
+    assert maximum.type_parameters == "<T extends Comparable<? super T>>"
+    assert maximum.signature == "max(List<? extends T>, Function<String, T>)"
+    assert maximum.type == "T"
+    assert one(java8, f"{PKG}.Inventory.unitSize").throws == ["IllegalArgumentException"]
+    load = one(java8, f"{PKG}.StockService.load")
+    assert load.throws == ["IOException"] and load.declaration.endswith("throws IOException")
+    ctors = units_named(java8, f"{PKG}.Inventory.Inventory", "constructor")
+    assert sorted(u.signature for u in ctors) == ["Inventory()", "Inventory(String)"]
+
+
+def test_type_headers(java8):
+    inventory = one(java8, f"{PKG}.Inventory", "class")
+    assert inventory.code == (
+        "public class Inventory<K extends Comparable<K>, V extends Inventory.Item>"
+        " implements Serializable, Iterable<V>"
+    )
+    assert inventory.declaration == inventory.code + " {}"
+    assert inventory.type_parameters == "<K extends Comparable<K>, V extends Inventory.Item>"
+    assert inventory.implements == ["Serializable", "Iterable<V>"]
+    assert (inventory.start_line, inventory.end_line) == (23, 205)
+    assert inventory.javadoc.startswith("/**\n * An in-memory inventory")
+    service = one(java8, f"{PKG}.StockService", "class")
+    assert service.annotations == [
+        '@Audited(value = "stock", level = Audited.Level.HIGH, tags = {"ledger", "warehouse"})'
+    ]
+    assert one(java8, f"{PKG}.BadLedgerLine").extends == ["RuntimeException"]
+    audited = one(java8, f"{PKG}.Audited", "annotation_type")
+    assert audited.annotations[-1] == "@Target({ElementType.METHOD, ElementType.TYPE})"
+    assert audited.code.endswith("public @interface Audited")
+
+
+def test_enums_interfaces_and_annotation_elements(java8):
+    draft = one(java8, f"{PKG}.OrderStatus.DRAFT", "field")
+    assert draft.signature == "OrderStatus DRAFT" and draft.initializer == '("draft", false)'
+    assert draft.javadoc == "/** Just created, not yet sent to the supplier. */"
+    assert one(java8, f"{PKG}.OrderStatus.CANCELLED").annotations == ["@Deprecated"]
+    assert one(java8, f"{PKG}.OrderStatus.DRAFT.next").parent == f"{PKG}.OrderStatus.DRAFT"
+    assert one(java8, f"{PKG}.OrderStatus.RECEIVED.describe").start_line == 26
+    assert one(java8, f"{PKG}.OrderStatus.next").modifiers == ["public", "abstract"]
+    headline = one(java8, f"{PKG}.Describable.headline")
+    assert headline.modifiers == ["default"] and headline.code.startswith("default String")
+    assert one(java8, f"{PKG}.Describable.SEPARATOR").signature == "String SEPARATOR"
+    assert one(java8, f"{PKG}.Describable.Constant.of").modifiers == ["static"]
+    tags = one(java8, f"{PKG}.Audited.tags", "method")
+    assert tags.type == "String[]" and tags.initializer == "{}"
+    assert tags.declaration == "String[] tags() default {}"
+    assert one(java8, f"{PKG}.Audited.Level.HIGH").type == "Level"
+
+
+def test_anonymous_inner_and_local_classes(java8):
+    assert one(java8, f"{PKG}.Inventory$1.compare").annotations == ["@Override"]
+    assert one(java8, f"{PKG}.Inventory$2.inner").type == "java.util.Iterator<V>"
+    assert one(java8, f"{PKG}.Inventory$2.next").signature == "next()"
+    assert one(java8, f"{PKG}.StockService$1.run").parent == f"{PKG}.StockService$1"
+    assert one(java8, f"{PKG}.StockService.Line", "class").start_line == 95
+    assert one(java8, f"{PKG}.Inventory.Shortage.Shortage", "constructor").modifiers == []
+    # initializer blocks are no declarations
+    assert not [
+        u for u in java8.units if u.start_line in (32, 45) and u.path.endswith("Inventory.java")
+    ]
+
+
+def test_file_units(java8):
+    stock = one(java8, "src/main/java/org/example/inventory/StockService.java", "file")
+    assert stock.code.startswith("package org.example.inventory;")
+    assert stock.code.endswith("import java.util.function.Function;")
+    assert stock.imports[0] == "static java.util.Objects.requireNonNull"
+    assert (stock.start_line, stock.end_line) == (1, 12)
+    inventory = one(java8, "src/main/java/org/example/inventory/Inventory.java", "file")
+    assert inventory.start_line == 4 and inventory.javadoc is None  # licence comment left out
+
+
+# -- javalang's errors: one line per file, and the run goes on ------------------------
+
+JAVA17 = """package demo;
+
+public record Point(int x, int y) {
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            JAVA17,
+            "demo/Point.java:3: javalang cannot parse this (Expected type declaration at "
+            "'record'; Java 9+ syntax?): " + FIX,
+        ),
+        (
+            'class A {\n  String s = """\n    hi\n    """;\n}\n',
+            "demo/Point.java:2: javalang cannot parse this (a text block; Java 9+ syntax?): " + FIX,
+        ),
+        (
+            "class A {\n  record R(int a) {}\n}\n",
+            "demo/Point.java:2: javalang cannot parse this (a record; Java 9+ syntax?): " + FIX,
+        ),
+        (
+            "class A {\n  int x = 1 # 2;\n}\n",
+            'demo/Point.java:2: javalang cannot read this (Could not process token at "#"): ' + FIX,
+        ),
+        (
+            "class A { int f(Object o) { return switch (o) { default -> 1; }; } }",
+            "demo/Point.java:1: javalang cannot parse this (Expected expression at 'switch'; "
+            "Java 9+ syntax?): " + FIX,
+        ),
+    ],
+    ids=["record", "text-block", "nested-record", "lexer", "switch-expression"],
+)
+def test_javalang_error_names_file_line_and_fix(text, expected):
+    assert javalang_backend.slice_java("demo/Point.java", text, "r", None) == ([], [expected])
+
+
+def test_javalang_any_other_failure_is_an_error_line_not_a_traceback():
+    deep = "class A { int x = " + "(" * 3000 + "1" + ")" * 3000 + "; }"
+    units, errors = javalang_backend.slice_java("A.java", deep, "r", None)
+    assert units == []
+    assert len(errors) == 1 and errors[0].endswith(f": {FIX}")
+    assert errors[0].startswith("A.java: javalang failed (RecursionError: maximum recursion")
+
+
+def test_run_goes_on_past_a_file_javalang_cannot_read(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "Point.java").write_text(JAVA17)
+    (tmp_path / "src" / "Old.java").write_text("package demo;\n\nclass Old {\n  int a, b;\n}\n")
+    result = slice_repo(tmp_path, parser="javalang")
+    assert result.parse_errors == [
+        "src/Point.java:3: javalang cannot parse this (Expected type declaration at "
+        "'record'; Java 9+ syntax?): " + FIX
+    ]
+    assert [(u.kind, u.qualified_name) for u in result.units] == [
+        ("file", "src/Old.java"),
+        ("class", "demo.Old"),
+        ("field", "demo.Old.a"),
+        ("field", "demo.Old.b"),
+    ]
+    assert sorted(result.parsed) == ["src/Old.java", "src/Point.java"]
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+def test_cli_slice_with_javalang_writes_the_same_units_as_tree_sitter(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(app, ["slice", str(JAVA8), "--parser", "javalang", "-o", "units.jsonl"])
+    assert result.exit_code == 0, result.output
+    assert "wrote 102 units to units.jsonl" in result.output.replace("\n", "")
+    rows = [json.loads(line) for line in (tmp_path / "units.jsonl").read_text().splitlines()]
+    assert len(rows) == 102 and {r["language"] for r in rows} == {"java"}
+    result = runner.invoke(app, ["slice", str(JAVA8), "-o", "ts.jsonl", "-q"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ts.jsonl").read_text() == (tmp_path / "units.jsonl").read_text()
+
+
+def test_cli_slice_with_javalang_warns_and_goes_on(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "Point.java").write_text(JAVA17)
+    (repo / "Old.java").write_text("class Old { void f() {} }\n")
+    out = tmp_path / "units.jsonl"
+    result = CliRunner().invoke(app, ["slice", str(repo), "--parser", "javalang", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "Point.java:3: javalang cannot parse this" in flat and FIX in flat
+    assert "Traceback" not in result.output
+    names = [json.loads(line)["qualified_name"] for line in out.read_text().splitlines()]
+    assert names == ["Old", "Old.f"]
+
+
+@pytest.mark.parametrize("parser", PARSER_NAMES)
+def test_registry_gives_both_backends(parser):
+    units, errors = java_backend(parser)("A.java", "class A { int a, b; }", "r", None)
+    assert errors == [] and [u.qualified_name for u in units] == ["A", "A.a", "A.b"]
