@@ -144,7 +144,26 @@ def _slice_one(job: tuple) -> tuple[str, Any]:
     from dataprep import slicing
 
     root, relpath, data, parser, repo, commit = job
-    return relpath, slicing.slice_file(root, relpath, data, parser, repo, commit)
+    result = slicing.slice_file(root, relpath, data, parser, repo, commit)
+    return relpath, result, _may_hold_secrets(result.units)
+
+
+def _may_hold_secrets(units: list[Unit]) -> bool:
+    """Detection is the costly half of redaction: run it in the worker, redact in the parent
+    (which numbers placeholders in the store) only the files where something was found."""
+    if not units or not _has("dataprep.secrets"):
+        return False
+    from dataprep import secrets
+
+    for unit in units:
+        for name in secrets.UNIT_TEXT_FIELDS:
+            value = getattr(unit, name)
+            if isinstance(value, str) and value and secrets.find_secrets(value):
+                return True
+        for name in secrets.UNIT_LIST_FIELDS:
+            if any(secrets.find_secrets(v) for v in getattr(unit, name)):
+                return True
+    return False
 
 
 def slice_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, info: dict) -> dict:
@@ -176,9 +195,9 @@ def slice_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, info
     root = str(cfg.path.resolve())
     jobs = [(root, r, data.pop(r), cfg.parser, info["repo"], info.get("commit")) for r in todo]
     with stages.stage("slice", total=len(todo)) as task:
-        for relpath, result in _map(_slice_one, jobs, cfg.jobs):
+        for relpath, result, flagged in _map(_slice_one, jobs, cfg.jobs):
             units = result.units
-            if redactor is not None and units:
+            if redactor is not None and flagged:
                 units, findings = redactor.redact_units(units)
                 counts["secrets"] += len(findings)
             for message in [*result.warnings, *result.errors][:3]:

@@ -17,6 +17,7 @@ Generation runs in two steps, so that the pipeline can redo only what changed:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -206,8 +207,9 @@ class Candidate:
     level: int = 0
     requires_symbol: list[str] = field(default_factory=list)
 
-    def key(self, level: int) -> str:
-        return content_hash("subject", self.task, self.values[level], self.input)
+    def key(self, level: int) -> tuple:
+        """What the instruction asks about at a level, whatever the phrasing."""
+        return (self.task, tuple(self.values[level].values()), self.input)
 
     def instruction(self, level: int) -> str:
         text = self.phrasing.format(**self.values[level])
@@ -328,8 +330,13 @@ def signature_of(unit: Unit) -> str | None:
     """
     if unit.kind not in ("method", "constructor"):
         return None
-    start = _skip_annotations(unit.code)
-    text = unit.code[start : header_end(unit.code, start)].rstrip()
+    return _signature(unit.code)
+
+
+@lru_cache(maxsize=1024)
+def _signature(code: str) -> str | None:
+    start = _skip_annotations(code)
+    text = code[start : header_end(code, start)].rstrip()
     return text or None
 
 
@@ -337,11 +344,16 @@ def _params(unit: Unit, signature: str | None) -> str:
     """`name(params)` with whitespace collapsed, for telling overloads apart."""
     if not signature:
         return unit.name
-    match = re.search(rf"(?<![\w$]){re.escape(unit.name)}\s*\(", signature)
-    if not match:
-        return unit.name
-    close = _close_paren(signature, match.end() - 1)
-    return " ".join(f"{unit.name}{signature[match.end() - 1 : close + 1]}".split())
+    name, at = unit.name, 0
+    while (at := signature.find(name, at)) >= 0:
+        before = signature[at - 1] if at else " "
+        after = signature[at + len(name) :].lstrip()
+        at += len(name)
+        if not (before.isalnum() or before in "_$") and after.startswith("("):
+            open_ = signature.index("(", at)
+            close = _close_paren(signature, open_)
+            return " ".join(f"{name}{signature[open_ : close + 1]}".split())
+    return name
 
 
 def _annotation_name(annotation: str) -> str:
@@ -387,7 +399,9 @@ def _test_subject(path: str) -> str | None:
 
 
 def _stable_index(seed: int, unit_id: str, task: str, n: int) -> int:
-    return int(content_hash("phrasing", seed, unit_id, task)[:8], 16) % n
+    """Which phrasing a unit gets for a task: a hash, so re-runs choose the same one."""
+    digest = hashlib.blake2b(f"{seed}\x00{unit_id}\x00{task}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % n
 
 
 # -- per-file candidates ------------------------------------------------------------
@@ -719,27 +733,28 @@ def resolve(candidates: list[Candidate]) -> tuple[list[Pair], dict[str, int]]:
     Returns the pairs (sorted by id) and counters: `qualified` (candidates raised above
     level 0) and `conflicts_dropped`.
     """
+    keys = [[c.key(level) for level in range(c.max_level + 1)] for c in candidates]
     for cand in candidates:
         cand.level = 0
     while True:
-        groups: dict[str, list[Candidate]] = defaultdict(list)
-        for cand in candidates:
-            groups[cand.key(cand.level)].append(cand)
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for i, cand in enumerate(candidates):
+            groups[keys[i][cand.level]].append(i)
         raised = False
         for group in groups.values():
-            if len({c.output for c in group}) < 2:
+            if len({candidates[i].output for i in group}) < 2:
                 continue
-            for cand in group:
-                if cand.level < cand.max_level:
-                    cand.level += 1
+            for i in group:
+                if candidates[i].level < candidates[i].max_level:
+                    candidates[i].level += 1
                     raised = True
         if not raised:
             break
     # Subjects that still collide (in any phrasing) are ambiguous questions: drop them all.
-    groups = defaultdict(set)
-    for cand in candidates:
-        groups[cand.key(cand.level)].add(cand.output)
-    clear = [c for c in candidates if len(groups[c.key(c.level)]) == 1]
+    answers: dict[tuple, set[str]] = defaultdict(set)
+    for i, cand in enumerate(candidates):
+        answers[keys[i][cand.level]].add(cand.output)
+    clear = [c for i, c in enumerate(candidates) if len(answers[keys[i][c.level]]) == 1]
     pairs, stats = _final_check(clear)
     stats["conflicts_dropped"] += len(candidates) - len(clear)
     stats["qualified"] = sum(1 for c in candidates if c.level > 0)
