@@ -216,7 +216,7 @@ def _assign(
 
 # selection ------------------------------------------------------------------------
 def select_pairs(
-    store: Store, include_unreviewed: bool = False
+    store: Store, include_unreviewed: bool = False, kept: list[Pair] | None = None
 ) -> tuple[list[Pair], dict[str, str]]:
     """The pairs to export and each one's review status.
 
@@ -226,7 +226,7 @@ def select_pairs(
     reviews = decided_reviews(store)
     selected: list[Pair] = []
     status: dict[str, str] = {}
-    for pair in store.kept_pairs():
+    for pair in store.kept_pairs() if kept is None else kept:
         review = reviews.get(pair.id)
         state = review.status if review else "unreviewed"
         if state == "rejected":
@@ -313,24 +313,33 @@ def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
 
 
-def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
+def _arrow_table(rows: list[dict[str, Any]]):
     import pyarrow as pa
+
+    return pa.Table.from_pylist(rows, schema=_arrow_schema())
+
+
+def _write_parquet(path: Path, table) -> None:
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pylist(rows, schema=_arrow_schema())
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, path)
 
 
-def _save_dataset_dict(path: Path, rows: dict[str, list[dict[str, Any]]]) -> None:
+def _save_dataset_dict(path: Path, tables: dict[str, Any], fingerprints: dict[str, str]) -> None:
+    """Save the split tables as a DatasetDict; fingerprints from the content keep it stable."""
     import datasets
+    from datasets.table import InMemoryTable
 
-    features = datasets.Features.from_arrow_schema(_arrow_schema())
+    info = datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(_arrow_schema()))
     dd = datasets.DatasetDict(
         {
-            s: datasets.Dataset.from_dict(
-                {c: [r[c] for r in rows[s]] for c in COLUMNS}, features=features, split=s
+            s: datasets.Dataset(
+                InMemoryTable(tables[s]),
+                info=info,
+                split=datasets.NamedSplit(s),
+                fingerprint=fingerprints[s],
             )
             for s in SPLITS
         }
@@ -421,7 +430,7 @@ def export_dataset(
     store.put_splits((pid, split, group) for pid, (split, group) in sorted(assignment.items()))
     splits = {pid: split for pid, (split, _) in assignment.items()}
 
-    pairs, status = select_pairs(store, include_unreviewed)
+    pairs, status = select_pairs(store, include_unreviewed, kept)
     if not pairs:
         reason = (
             "no pair is accepted yet: accept pairs in `dataprep review`, "
@@ -441,12 +450,14 @@ def export_dataset(
     _clear(stage)
     stage.mkdir(parents=True)
     files: list[dict[str, Any]] = []
+    tables = {split: _arrow_table(rows[split]) for split in SPLITS}
     for split in SPLITS:
         _write_bytes(stage / f"{split}.jsonl", jsonl_bytes(rows[split]))
-        _write_parquet(stage / f"{split}.parquet", rows[split])
+        _write_parquet(stage / f"{split}.parquet", tables[split])
         files.append(_file_entry(stage / f"{split}.jsonl", len(rows[split])))
         files.append(_file_entry(stage / f"{split}.parquet", len(rows[split])))
-    _save_dataset_dict(stage / HF_DIR, rows)
+    fingerprints = {f["path"].split(".")[0]: f["sha256"][:16] for f in files}
+    _save_dataset_dict(stage / HF_DIR, tables, fingerprints)
     _write_bytes(stage / "README.md", card.render_card(facts).encode("utf-8"))
     card.check_card(stage / "README.md")
     _write_bytes(stage / "axolotl-dataset.yml", axolotl_entry(final).encode("utf-8"))

@@ -193,10 +193,14 @@ def test_splits_are_stored(exported):
 
 def test_export_is_byte_identical_when_repeated(tmp_path, exported):
     store, _, ds = exported
-    first = {p.name: p.read_bytes() for p in ds.iterdir() if p.is_file()}
+
+    def snapshot():
+        return {str(p.relative_to(ds)): p.read_bytes() for p in ds.rglob("*") if p.is_file()}
+
+    first = snapshot()
+    assert "hf/train/state.json" in first
     ex.export_dataset(store, tmp_path / "out")
-    again = {p.name: p.read_bytes() for p in ds.iterdir() if p.is_file()}
-    assert first == again
+    assert snapshot() == first
 
 
 def test_a_second_store_gives_the_same_jsonl(tmp_path, exported):
