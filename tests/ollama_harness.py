@@ -222,6 +222,11 @@ def _make_handler(h: Harness) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:  # keep test output clean
             pass
 
+        def setup(self) -> None:
+            super().setup()
+            # stream lines go out as written, as Ollama's do (no Nagle delay between them)
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         # plumbing -----------------------------------------------------------------
         def _body(self) -> dict:
             n = int(self.headers.get("Content-Length") or 0)
@@ -524,3 +529,27 @@ def evol_store(out: Any):
         ]
     )
     return store
+
+
+def main() -> None:
+    """Serve in the foreground: `python tests/ollama_harness.py --port 11434 --latency 0.1`.
+
+    The scripted Evol-Instruct responder answers; the benchmark runs it in its own process,
+    as a real Ollama would be, so the server's threads do not share dataprep's interpreter.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Ollama-compatible harness (scripted answers).")
+    parser.add_argument("--port", type=int, default=11434)
+    parser.add_argument("--latency", type=float, default=0.0, help="Seconds before each answer.")
+    args = parser.parse_args()
+    h = Harness(evol_script(), latency=args.latency, port=args.port)
+    print(f"serving on {h.url}", flush=True)
+    try:
+        h._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -259,17 +260,20 @@ class OllamaLLM(LLM):
             stream = self.client.chat(
                 model=self.model, messages=messages, options=opts, format=json_schema, stream=True
             )
-            for chunk in stream:
+            final = None
+            for chunk in stream:  # read to the end, so the connection goes back to the pool
                 parts.append(chunk.message.content or "")
                 if time.monotonic() > deadline:
                     raise TransientError("timeout", "answer still streaming past the deadline")
                 if chunk.done:
-                    return Completion(
-                        text="".join(parts),
-                        prompt_tokens=chunk.prompt_eval_count or 0,
-                        completion_tokens=chunk.eval_count or 0,
-                        done_reason=chunk.done_reason or "stop",
-                    )
+                    final = chunk
+            if final is not None:
+                return Completion(
+                    text="".join(parts),
+                    prompt_tokens=final.prompt_eval_count or 0,
+                    completion_tokens=final.eval_count or 0,
+                    done_reason=final.done_reason or "stop",
+                )
         except ollama.ResponseError as exc:
             if exc.status_code == 404:
                 raise self._missing() from None
@@ -370,11 +374,22 @@ class OpenAILLM(LLM):
 
 
 def model_cache_dir() -> Path:
-    """Where dequantized checkpoints live: $DATAPREP_CACHE or the user cache dir."""
-    root = os.environ.get("DATAPREP_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dataprep"
-    )
-    return Path(root) / "models"
+    """Where dequantized checkpoints live: cache_dir()/models ($DATAPREP_CACHE_DIR or ~/.cache).
+
+    Same layout as the fine-tune stage (`STEM-SHA256[:16]/` with a `.complete` marker), so a
+    model dequantized by one is loaded in seconds by the other.
+    """
+    from dataprep.resources import cache_dir
+
+    return cache_dir() / "models"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class TransformersLLM(LLM):
@@ -420,12 +435,8 @@ class TransformersLLM(LLM):
         """Dequantize a .gguf once; later loads read the cached plain checkpoint."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        stat = self.path.stat()
-        tag = hashlib.sha256(
-            f"{self.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()
-        ).hexdigest()
-        target = self.cache_dir / f"{self.path.stem}-{tag[:12]}"
-        if (target / "config.json").exists():
+        target = self.cache_dir / f"{self.path.stem}-{_file_sha256(self.path)[:16]}"
+        if (target / ".complete").is_file():
             return target
         folder, name = str(self.path.parent), self.path.name
         try:
@@ -437,14 +448,18 @@ class TransformersLLM(LLM):
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        model.is_quantized = False
+        try:
+            model.is_quantized = False
+        except AttributeError:  # read-only in some versions; hf_quantizer=None suffices
+            pass
         partial = target.with_name(target.name + f".tmp{os.getpid()}")
         model.save_pretrained(partial)
         tokenizer.save_pretrained(partial)
+        (partial / ".complete").write_text(str(self.path) + "\n", encoding="utf-8")
         try:
             partial.rename(target)
         except OSError:  # another process cached it first
-            pass
+            shutil.rmtree(partial, ignore_errors=True)
         return target
 
     def _chat_once(
