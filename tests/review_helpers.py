@@ -18,7 +18,7 @@ ROOM_CODE = """public Room findFree(DateRange range) {
 }"""
 
 
-def _unit(
+def make_unit(
     name: str, code: str, line: int, javadoc: str | None = None, kind: str = "method"
 ) -> Unit:
     path = "room/src/main/java/com/example/hotel/room/RoomService.java"
@@ -39,7 +39,7 @@ def _unit(
     )
 
 
-def _pair(unit: Unit, task: str, instruction: str, output: str, **extra) -> Pair:
+def make_pair(unit: Unit, task: str, instruction: str, output: str, **extra) -> Pair:
     template = extra.pop("template", f"{task}.v1")
     input_ = extra.pop("input", "")
     return Pair(
@@ -68,31 +68,31 @@ def build_store(out: Path, n_extra: int = 0) -> dict[str, Pair]:
     - `dup`: dropped by the near-duplicate filter;
     - `evol1` -> `evol2`: an evolution chain rooted at `explain`, with judge scores.
     """
-    find = _unit("findFree", ROOM_CODE, 40, javadoc=ROOM_JAVADOC)
-    count = _unit("count", "public int count() {\n    return rooms.size();\n}", 60)
+    find = make_unit("findFree", ROOM_CODE, 40, javadoc=ROOM_JAVADOC)
+    count = make_unit("count", "public int count() {\n    return rooms.size();\n}", 60)
     pairs = {
-        "xss": _pair(find, "document_method", "Write the Javadoc for findFree.", ROOM_JAVADOC),
-        "explain": _pair(
+        "xss": make_pair(find, "document_method", "Write the Javadoc for findFree.", ROOM_JAVADOC),
+        "explain": make_pair(
             find,
             "explain_method",
             "Explain what RoomService.findFree does.",
             "It returns the first room free for the range.",
         ),
-        "signature": _pair(
+        "signature": make_pair(
             count,
             "method_signature",
             "Give the signature of RoomService.count.",
             "public int count()",
             input="class RoomService",
         ),
-        "dup": _pair(
+        "dup": make_pair(
             count,
             "explain_method",
             "Explain what RoomService.count does.",
             "It returns how many rooms there are.",
         ),
     }
-    pairs["evol1"] = _pair(
+    pairs["evol1"] = make_pair(
         find,
         "explain_method",
         "Explain findFree and its complexity.",
@@ -103,7 +103,7 @@ def build_store(out: Path, n_extra: int = 0) -> dict[str, Pair]:
         parent_id=pairs["explain"].id,
         model="m",
     )
-    pairs["evol2"] = _pair(
+    pairs["evol2"] = make_pair(
         find,
         "explain_method",
         "Explain findFree, its complexity, and what happens when no room is free.",
@@ -115,7 +115,7 @@ def build_store(out: Path, n_extra: int = 0) -> dict[str, Pair]:
         model="m",
     )
     for i in range(n_extra):
-        pairs[f"extra{i}"] = _pair(
+        pairs[f"extra{i}"] = make_pair(
             count, "explain_method", f"Extra question {i:03d}?", f"Answer {i}."
         )
     with Store.open(out) as store:

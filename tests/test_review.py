@@ -5,7 +5,7 @@ import re
 import socket
 
 import pytest
-from review_helpers import XSS_IMG, XSS_SCRIPT, build_store
+from review_helpers import XSS_IMG, XSS_SCRIPT, build_store, make_pair, make_unit
 from starlette.testclient import TestClient
 
 from dataprep.errors import InputError
@@ -117,6 +117,26 @@ def test_pair_view_shows_the_source_unit_highlighted(client, pairs):
     assert "room/src/main/java/com/example/hotel/room/RoomService.java</code> lines 40–42" in html
     assert '<span class="kd">public</span>' in html  # Pygments' Java lexer ran
     assert '<span class="linenos">40</span>' in html  # numbered from the unit's first line
+
+
+def test_a_type_pair_shows_the_types_members(client, tmp_path):
+    header = "public class RoomService"
+    cls = make_unit("RoomService", header, 10, kind="class").model_copy(
+        update={
+            "qualified_name": "com.example.hotel.room.RoomService",
+            "parent": None,
+            "end_line": 70,
+        }
+    )
+    pair = make_pair(cls, "type.name", "Which type is declared here?", "RoomService")
+    with Store.open(tmp_path) as store:
+        units = store.units()
+        store.put_file(cls.path, "digest2", "ok", [*units, cls])
+        store.put_pairs([pair])
+    html = client.get(f"/pair/{pair.id}").text
+    members = html[html.index('<div class="members"') :]
+    assert members.index("findFree") < members.index("count")  # file order
+    assert '<span class="linenos">60</span>' in members
 
 
 def test_evolved_pair_shows_its_chain_root_first(client, pairs):

@@ -267,6 +267,7 @@ def test_fixture_javadoc_flows_through_slicing_into_the_page_as_text(tmp_path, p
         javadoc = page.locator("#javadoc").inner_text()
         assert XSS_SCRIPT in javadoc and '<img src=x onerror="alert(1)">' in javadoc
         assert page.locator("#unit-path").inner_text() == unit.path
+        assert "public BookingController(BookingService" in page.locator("#members").inner_text()
         assert page.locator("img").count() == 0
         screenshot(page, "pair-fixture-xss.png")
         with page.expect_navigation():

@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from dataprep.errors import DataprepError
-from dataprep.models import Pair
+from dataprep.models import TYPE_KINDS, Pair, Unit
 from dataprep.review import actions, queue
 from dataprep.store import Store
 
@@ -145,6 +145,7 @@ class ReviewApp:
                 (pair_id,),
             ).fetchall()
             chain = self._chain(pair)
+            members = self._members(unit) if unit and unit.kind in TYPE_KINDS else []
         prev_id, next_id = queue.neighbours(rows, filters, pair_id)
         row = next((r for r in rows if r.id == pair_id), None)
         return self._render(
@@ -165,7 +166,20 @@ class ReviewApp:
             if unit and unit.javadoc
             else None,
             progress=queue.progress([r for r in rows if queue.flag_matches("kept", r)]),
+            members=[(m, _highlight(m.code, m.language, m.start_line)) for m in members],
         )
+
+    def _members(self, unit: Unit) -> list[Unit]:
+        """A type's own members in file order (a type unit's code is its header only)."""
+        rows = self.store.conn.execute("SELECT data FROM units WHERE path = ?", (unit.path,))
+        members = [Unit.model_validate_json(data) for (data,) in rows]
+        seen, out = set(), []
+        for m in sorted(members, key=lambda m: (m.start_line, m.end_line)):
+            # one field unit per variable shares its statement: show the statement once
+            if m.parent == unit.qualified_name and (m.start_line, m.code) not in seen:
+                seen.add((m.start_line, m.code))
+                out.append(m)
+        return out
 
     def _chain(self, pair: Pair) -> list[tuple[str, Pair | None]]:
         """The evolved pair's ancestors, root first: (id, pair or None when not stored)."""
