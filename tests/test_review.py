@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from dataprep.errors import InputError
 from dataprep.review import server
-from dataprep.review.app import CSP, create_app
+from dataprep.review.app import CSP, _reindent, create_app
 from dataprep.store import Store
 
 TOKEN = "test-token"
@@ -137,6 +137,19 @@ def test_a_type_pair_shows_the_types_members(client, tmp_path):
     members = html[html.index('<div class="members"') :]
     assert members.index("findFree") < members.index("count")  # file order
     assert '<span class="linenos">60</span>' in members
+
+
+@pytest.mark.parametrize(
+    ("code", "shown"),
+    [
+        ("void f() {\n        x();\n    }", "void f() {\n    x();\n}"),
+        ("@Autowired\n    private MockMvc mvc;", "@Autowired\nprivate MockMvc mvc;"),
+        ("int a;", "int a;"),
+        ("  already();\n  indented();", "  already();\n  indented();"),
+    ],
+)
+def test_code_cut_from_its_file_is_shown_reindented(code, shown):
+    assert _reindent(code) == shown
 
 
 def test_evolved_pair_shows_its_chain_root_first(client, pairs):

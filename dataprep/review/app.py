@@ -9,6 +9,7 @@ Content-Security-Policy allows scripts from the app's own static files only.
 import hmac
 import json
 import secrets
+import textwrap
 import threading
 import uuid
 from pathlib import Path
@@ -293,6 +294,20 @@ def create_app(out_dir: Path, token: str | None = None) -> Starlette:
     return app
 
 
+def _reindent(code: str) -> str:
+    """Code cut from its file starts at its first token: give the first line back the
+    indentation the rest implies, then dedent the whole, for display only.
+
+    Example: "void f() {\n        x();\n    }" -> "void f() {\n    x();\n}"
+    """
+    lines = code.split("\n")
+    rest = [line for line in lines[1:] if line.strip()]
+    if not rest or lines[0][:1].isspace():
+        return code
+    indent = min(len(line) - len(line.lstrip(" ")) for line in rest)
+    return textwrap.dedent(" " * indent + code)
+
+
 def _highlight(text: str, language: str | None, first_line: int | None) -> Markup:
     """Syntax-highlighted HTML; Pygments escapes the source, so the result is safe markup."""
     try:
@@ -305,6 +320,7 @@ def _highlight(text: str, language: str | None, first_line: int | None) -> Marku
         formatter = HtmlFormatter(
             cssclass="highlight", wrapcode=True, linenos="inline", linenostart=first_line
         )
+        text = _reindent(text) if language == "java" else text
     return Markup(highlight(text, lexer, formatter))  # noqa: S704 (Pygments output is escaped)
 
 
