@@ -130,6 +130,159 @@ def test_javalang_refuses_later_java_with_one_clear_error(item):
     assert "Java 9+ syntax?" in rest and "\n" not in errors[0]
 
 
+# Corners the fixtures do not reach: comments around Javadoc, C-style array dimensions,
+# nested and argument-held anonymous classes, empty and trailing-comma enums, generic
+# constructors, annotation elements with array defaults, parameter annotations, CRLF
+# line ends and tabs, non-ASCII identifiers (compiles with javac --release 8).
+EDGE_CASES = {
+    "Edge.java": r"""// leading line comment
+/* block */
+package edge.cases;
+
+import java.util.*;
+import static java.lang.Math.max;
+
+/** Doc for Edge. */
+@SuppressWarnings({"unchecked", "rawtypes"})
+@java.lang.Deprecated
+public abstract strictfp class Edge<T extends Comparable<? super T>>
+        extends AbstractList<T>
+        implements RandomAccess, Cloneable /* trailing */ {
+    ;
+    /* plain block */ /** doc x */ int x;
+    /** doc y */
+    // a line comment in between
+    int y;
+    String[] a[], b;
+    int c = 1, d[] = {1}, e = max(1, 2);
+    Map<String, List<Integer>> m = new HashMap<String, List<Integer>>(), n;
+    final Runnable r = new Runnable() {
+        int counter;
+        public void run() {
+            new Thread(new Runnable() { public void run() { counter++; } }).start();
+        }
+    };
+    static final Comparator<String> CMP;
+    static {
+        CMP = new Comparator<String>() {
+            @Override public int compare(String p, String q) { return p.compareTo(q); }
+        };
+    }
+    Object[] handlers = new Object[] { new Object() { public String toString() { return "h"; } } };
+
+    public native int nativeCall(int v);
+    protected abstract <R> R apply(java.util.function.Function<? super T, ? extends R> f)
+        throws java.io.IOException, RuntimeException;
+    <S> Edge(S seed, final @Deprecated int... rest) { }
+    Edge() { this(null); }
+    int legacy()[] { return new int[0]; }
+    synchronized void sync(@SuppressWarnings("x") final String s, int[] arr, int arr2[]) {}
+    public T get(int i) { return null; }
+    public int size() { return 0; }
+
+    @interface Marker {
+        String value() default "";
+        int[] ints() default {1, 2};
+        Class<?> type() default Object.class;
+        class Nested { int z; }
+    }
+
+    enum Empty { ; void f() {} }
+
+    enum Trailing {
+        A, B,
+        ;
+    }
+
+    enum WithArgs {
+        /** the one */
+        @Deprecated ONE(new Object() { public String toString() { return "one"; } }),
+        TWO(null) { @Override int weight() { return 2; } };
+        WithArgs(Object o) {}
+        int weight() { return 1; }
+    }
+
+    interface Shape {
+        double PI = 3.14, E = 2.71;
+        <U> U accept(U visitor);
+        default Shape self() { return this; }
+        Shape UNIT = new Shape() { public <U> U accept(U visitor) { return visitor; } };
+    }
+
+    class Inner<V> {
+        V value;
+        Inner(V value) { this.value = value; }
+        class Deeper { void go() { Inner.this.value = null; } }
+    }
+
+    void locals() {
+        class Local implements Runnable { public void run() {} }
+        Runnable lambda = () -> { new Local().run(); };
+        Object o = this.new Inner<String>("s") {
+            @Override public String toString() { return "inner"; }
+        };
+        String s = "braces { } in strings ( [ ", c2 = "\u0041\"";
+        char ch = '{';
+    }
+}
+
+class Second { int only; }
+interface Third extends Comparable<Third>, java.io.Serializable {}
+""",
+    "Crlf.java": (
+        "package crlf;\r\n\r\n/** Doc\r\n * more\r\n */\r\npublic class Crlf {\r\n"
+        '\t/** f */\r\n\tint\tf = 1;\r\n\tvoid m() {\r\n\t\tString s = "é ü";\r\n\t}\r\n}\r\n'
+    ),
+    "Uni.java": (
+        'class Uni {\n    String naïve = "ünïcödé ✓";\n    int größe() { return 1; }\n'
+        "    /** ✓ */ void ok() {}\n}\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+def test_both_parsers_agree_on_corner_cases(name):
+    text = EDGE_CASES[name]
+    assert not post_java8_syntax(text)
+    ts_units, ts_errors = java.slice_java(name, text, "r", None)
+    jl_units, jl_errors = javalang_backend.slice_java(name, text, "r", None)
+    assert ts_errors == jl_errors == []
+    assert [u.model_dump() for u in jl_units] == [u.model_dump() for u in ts_units]
+
+
+def test_corner_cases_read_right():
+    units = {
+        (u.qualified_name, u.signature): u
+        for u in javalang_backend.slice_java("Edge.java", EDGE_CASES["Edge.java"], "r", None)[0]
+    }
+    names = {qualified_name for qualified_name, _ in units}
+    assert {"edge.cases.Edge$1$1.run", "edge.cases.Edge$3.toString"} <= names
+    assert {"edge.cases.Edge.WithArgs$1.toString", "edge.cases.Edge.WithArgs.TWO.weight"} <= names
+    assert {"edge.cases.Edge.Trailing.B", "edge.cases.Edge.Empty.f", "edge.cases.Third"} <= names
+    assert units[("edge.cases.Edge.x", "int x")].javadoc == "/** doc x */"
+    assert units[("edge.cases.Edge.y", "int y")].javadoc is None  # a line comment between
+    assert units[("edge.cases.Edge.a", "String[][] a")].declaration == "String[] a[];"
+    assert units[("edge.cases.Edge.d", "int[] d")].initializer == "{1}"
+    ctor = units[("edge.cases.Edge.Edge", "Edge(S, int...)")]
+    assert ctor.type_parameters == "<S>" and ctor.parameters[1] == "final @Deprecated int... rest"
+    assert units[("edge.cases.Edge.Marker.ints", "ints()")].initializer == "{1, 2}"
+    edge = units[("edge.cases.Edge", None)]
+    assert edge.code.endswith("implements RandomAccess, Cloneable /* trailing */")
+    assert edge.implements == ["RandomAccess", "Cloneable"]
+    apply = units[
+        ("edge.cases.Edge.apply", "apply(java.util.function.Function<? super T, ? extends R>)")
+    ]
+    assert apply.throws == ["java.io.IOException", "RuntimeException"]
+    crlf = javalang_backend.slice_java("Crlf.java", EDGE_CASES["Crlf.java"], "r", None)[0]
+    assert [(u.name, u.start_line, u.end_line) for u in crlf] == [
+        ("Crlf.java", 1, 1),
+        ("Crlf", 6, 12),
+        ("f", 8, 8),
+        ("m", 9, 11),
+    ]
+    assert crlf[1].javadoc == "/** Doc\r\n * more\r\n */"
+
+
 def test_java8_fixture_units_match_golden(update_golden):
     units = []
     for root, rel in java_files(JAVA8):
