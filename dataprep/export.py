@@ -20,6 +20,7 @@ import yaml
 
 from dataprep import prompts
 from dataprep.errors import ExportError
+from dataprep.hashing import content_hash
 from dataprep.models import SPLITS, Pair, Review
 from dataprep.store import Store
 
@@ -241,6 +242,12 @@ def select_pairs(
 def decided_reviews(store: Store) -> dict[str, Review]:
     """Reviews that carry a person's verdict (a flag or a note alone is not one)."""
     return {pid: r for pid, r in store.reviews().items() if r.status != "unreviewed"}
+
+
+def selection_digest(pairs: Iterable[Pair]) -> str:
+    """A hash of what is exported (ids and the Alpaca fields), to tell a stale export."""
+    items = sorted((p.id, p.instruction, p.input, p.output) for p in pairs)
+    return content_hash("selection", items)
 
 
 def _apply_edit(pair: Pair, review: Review | None) -> Pair:
@@ -478,6 +485,8 @@ def export_dataset(
         "tasks": facts["tasks"],
         "reviewed": facts["reviewed"],
         "license": facts["license"],
+        "include_unreviewed": include_unreviewed,
+        "selection": selection_digest(pairs),
         "files": files,
     }
     _write_bytes(stage / MANIFEST, (json.dumps(summary, indent=2) + "\n").encode("utf-8"))

@@ -95,7 +95,25 @@ def plan_push(out_dir: Path, repo_id: str, public: bool = False) -> PushPlan:
                 f"{path} changed since the export: run `dataprep export --out {out_dir}` again"
             )
         plan.files.append(UploadFile(name, path, path.stat().st_size, entry.get("rows")))
+    check_current(out_dir, manifest)
     return plan
+
+
+def check_current(out_dir: Path, manifest: dict[str, Any]) -> None:
+    """Refuse an export older than the store's reviews, filters or edits (a rejected pair
+    must never reach the Hub because the export predates the rejection)."""
+    from dataprep.export import select_pairs, selection_digest
+    from dataprep.store import DB_NAME, Store
+
+    if not (Path(out_dir) / DB_NAME).exists() or "selection" not in manifest:
+        return
+    with Store.open(out_dir, create=False) as store:
+        pairs, _ = select_pairs(store, manifest.get("include_unreviewed", False))
+    if selection_digest(pairs) != manifest["selection"]:
+        raise ExportError(
+            f"the export in {Path(out_dir) / DATASET_DIR} is older than the reviews or pairs in "
+            f"the store: run `dataprep export --out {out_dir}` again before pushing"
+        )
 
 
 def check_secrets(plan: PushPlan) -> int:

@@ -321,3 +321,24 @@ def test_env_endpoint_and_token_push(out):
         assert proc.stdout.startswith("Pushed 4 files (")
         assert len(server.state.commits) == 1
         assert "hf_good" not in proc.stdout + proc.stderr
+
+
+def test_export_older_than_a_review_is_refused(out):
+    from dataprep.store import Store
+
+    with Store.open(out) as store:
+        pair = store.kept_pairs()[0]
+        store.put_review(Review(pair_id=pair.id, status="rejected", reason="wrong"))
+    result = _push(out, "tester/shop", "--dry-run")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: the export in {out / 'dataset'} is older than the reviews or pairs in the "
+        f"store: run `dataprep export --out {out}` again before pushing\n",
+    )
+    assert runner.invoke(app, ["export", "--out", str(out)]).exit_code == 1  # nothing accepted
+    with Store.open(out) as store:
+        store.put_review(Review(pair_id=store.kept_pairs()[1].id, status="accepted"))
+    assert runner.invoke(app, ["export", "--out", str(out)]).exit_code == 0
+    result = _push(out, "tester/shop", "--dry-run")
+    assert result.exit_code == 0 and "Total: 4 files, " in result.stdout
+    assert "1 rows" in result.stdout
