@@ -286,6 +286,19 @@ def test_unknown_action_pair_and_bad_body(client, pairs):
     assert response.status_code == 400
 
 
+def test_a_store_locked_by_another_writer_is_a_503_and_the_page_recovers(client, pairs, tmp_path):
+    client.app.state.review.store.conn.execute("PRAGMA busy_timeout = 50")
+    other = Store.open(tmp_path)
+    other.conn.execute("BEGIN IMMEDIATE")  # e.g. `dataprep run` writing
+    response = post(client, f"/api/pairs/{pairs['explain'].id}/accept")
+    assert response.status_code == 503
+    assert "another dataprep command is writing; try again" in response.json()["error"]
+    other.conn.execute("ROLLBACK")
+    other.close()
+    assert post(client, f"/api/pairs/{pairs['explain'].id}/accept").status_code == 200
+    assert reviews(tmp_path)[pairs["explain"].id].status == "accepted"
+
+
 def test_undo_walks_back_one_pair(client, pairs, tmp_path):
     pid = pairs["explain"].id
     post(client, f"/api/pairs/{pid}/accept")

@@ -9,6 +9,7 @@ Content-Security-Policy allows scripts from the app's own static files only.
 import hmac
 import json
 import secrets
+import sqlite3
 import textwrap
 import threading
 import uuid
@@ -284,6 +285,7 @@ def create_app(out_dir: Path, token: str | None = None) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
+        exception_handlers={sqlite3.OperationalError: _store_busy},
         middleware=[
             Middleware(_Guard, token=token),
             Middleware(TrustedHostMiddleware, allowed_hosts=ALLOWED_HOSTS),
@@ -335,6 +337,11 @@ async def _json(request: Request) -> dict | Response:
     except ValueError:
         return _error("the request body must be JSON", 400)
     return data if isinstance(data, dict) else _error("the request body must be a JSON object", 400)
+
+
+async def _store_busy(request: Request, exc: Exception) -> JSONResponse:
+    """Another dataprep command holds the store's write lock past the busy timeout."""
+    return _error(f"the store is busy ({exc}): another dataprep command is writing; try again", 503)
 
 
 def _error(message: str, status: int) -> JSONResponse:
