@@ -279,17 +279,16 @@ CODE_START_RE = re.compile(
 )
 
 
-def code_blocks(pair: Pair, config: FilterConfig) -> list[str]:
-    """Java code in the output: fenced blocks (java or unlabelled), or the whole output
-    when the task is a code task or the output reads like a declaration."""
-    blocks = [body for lang, body in FENCE_RE.findall(pair.output) if lang.lower() in ("", "java")]
+def code_blocks(pair: Pair, config: FilterConfig, text: str | None = None) -> list[str]:
+    """Java code in the output (or `text`): fenced blocks (java or unlabelled), or the whole
+    text when the task is a code task or the text reads like a declaration."""
+    text = pair.output if text is None else text
+    blocks = [body for lang, body in FENCE_RE.findall(text) if lang.lower() in ("", "java")]
     if blocks:
         return blocks
-    if "```" not in pair.output and (
-        pair.task in config.code_tasks or CODE_START_RE.match(pair.output)
-    ):
+    if "```" not in text and (pair.task in config.code_tasks or CODE_START_RE.match(text)):
         if pair.unit_kind != "doc_section":
-            return [pair.output]
+            return [text]
     return []
 
 
@@ -334,6 +333,10 @@ def code_validity(pair: Pair, ctx: Context) -> str | None:
     for number, block in enumerate(code_blocks(pair, ctx.config), start=1):
         if not java_parses(block):
             return f"code block {number} does not parse as Java"
+    if pair.generator == "output_first" and pair.input:  # the LLM wrote the input: check it too
+        for number, block in enumerate(code_blocks(pair, ctx.config, pair.input), start=1):
+            if not java_parses(block):
+                return f"code block {number} of the input does not parse as Java"
     return None
 
 
@@ -592,9 +595,13 @@ def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
 
 
 def new_lsh(threshold: float, num_perm: int):
+    """An LSH index finding candidates at `threshold` (at most 0.9: datasketch needs two
+    bands; candidates are confirmed with exact Jaccard, so a lower one only adds recall)."""
     from datasketch import MinHashLSH
 
-    return MinHashLSH(num_perm=num_perm, params=_lsh_params(threshold, num_perm))
+    return MinHashLSH(
+        num_perm=num_perm, params=_lsh_params(round(min(threshold, 0.9), 2), num_perm)
+    )
 
 
 def near_duplicate_groups(
