@@ -342,3 +342,9 @@ def test_export_older_than_a_review_is_refused(out):
     result = _push(out, "tester/shop", "--dry-run")
     assert result.exit_code == 0 and "Total: 4 files, " in result.stdout
     assert "1 rows" in result.stdout
+
+
+def test_help_has_an_example():
+    result = runner.invoke(app, ["push", "--help"])
+    assert result.exit_code == 0
+    assert "Example: dataprep push --out out alice/hotel-booking-pairs --dry-run" in result.output
