@@ -49,7 +49,7 @@ def slice_command(
         def total(count: int) -> None:
             bar.update(task, total=count)
 
-        def advance(_path, _result) -> None:
+        def advance(_path: str) -> None:
             bar.advance(task)
 
         result = slice_repo(path, parser=parser, jobs=jobs, on_file=advance, on_total=total)
@@ -57,21 +57,24 @@ def slice_command(
         warn(message)
     for message in result.warnings:
         warn(message)
-    _write(output, result.units)
+    _write(output, result)
     if not quiet:
         print_summary(result, output)
 
 
-def _write(output: Path, units) -> None:
+def _write(output: Path, result) -> None:
     """Write units as JSON Lines, atomically (a killed run leaves no half-written file)."""
-    lines = "".join(unit.model_dump_json() + "\n" for unit in units)
     if str(output) == "-":
-        typer.echo(lines, nl=False)
+        typer.echo(result.jsonl(), nl=False)
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    tmp.write_text(lines, encoding="utf-8")
-    os.replace(tmp, output)
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            result.write_jsonl(handle)
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def print_summary(result, output: Path) -> None:
@@ -89,8 +92,8 @@ def print_summary(result, output: Path) -> None:
         table.add_row(f"skipped: {reason}", str(count))
     for kind, count in sorted(result.units_by_kind().items()):
         table.add_row(f"units: {kind}", str(count))
-    table.add_row("units (all)", str(len(result.units)))
+    table.add_row("units (all)", str(sum(result.kinds.values())))
     table.add_row("parse errors", str(len(result.parse_errors)))
     console.print(table)
     where = "stdout" if str(output) == "-" else str(output)
-    console.print(f"wrote {len(result.units)} units to {where}", highlight=False)
+    console.print(f"wrote {sum(result.kinds.values())} units to {where}", highlight=False)

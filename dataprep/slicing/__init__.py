@@ -15,10 +15,11 @@ from __future__ import annotations
 import importlib
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from dataprep.errors import InputError
 from dataprep.models import Unit
@@ -35,6 +36,7 @@ from dataprep.slicing.walk import (
 
 __all__ = [
     "PARSERS",
+    "SLICER_VERSION",
     "FileEntry",
     "FileResult",
     "SliceResult",
@@ -52,6 +54,8 @@ PARSERS: dict[str, str] = {
     "javalang": "dataprep.slicing.javalang_backend:slice_java",
 }
 DEFAULT_PARSER = "tree-sitter"
+# Bump when the units a given file yields change (callers cache slices under it).
+SLICER_VERSION = "1"
 
 
 @dataclass
@@ -67,24 +71,69 @@ class FileResult:
 
 @dataclass
 class SliceResult:
-    """The outcome of slicing a repository."""
+    """The outcome of slicing a repository.
+
+    Units are kept as their JSON Lines text (compact, and cheap to hand from worker
+    processes to the parent); `units` turns them into `Unit` records on first use and
+    `write_jsonl` writes the text as it is.
+    """
 
     root: str
     repo: str
     commit: str | None
     parser: str
-    units: list[Unit] = field(default_factory=list)
     parsed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     parse_errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     lines: int = 0
+    kinds: Counter = field(default_factory=Counter)
+    _jsonl: list[str] = field(default_factory=list, repr=False)
+    _units: list[Unit] | None = field(default=None, repr=False)
+
+    @property
+    def units(self) -> list[Unit]:
+        """All units, in path order and each file's in source order."""
+        if self._units is None:
+            self._units = list(self.iter_units())
+        return self._units
+
+    def iter_units(self) -> Iterator[Unit]:
+        for chunk in self._jsonl:
+            for line in chunk.splitlines():
+                yield Unit.model_validate_json(line)
+
+    def jsonl(self) -> str:
+        """The units as JSON Lines (one `Unit.model_dump_json()` a line)."""
+        return "".join(self._jsonl)
+
+    def write_jsonl(self, handle: TextIO) -> None:
+        for chunk in self._jsonl:
+            handle.write(chunk)
 
     def skipped_by_reason(self) -> Counter:
         return Counter(reason for _, reason in self.skipped)
 
     def units_by_kind(self) -> Counter:
-        return Counter(unit.kind for unit in self.units)
+        return Counter(self.kinds)
+
+
+@dataclass
+class _Packed:
+    """A FileResult as it travels back from a worker: units as JSON Lines text."""
+
+    jsonl: str
+    kinds: Counter
+    errors: list[str]
+    warnings: list[str]
+    skipped: str | None
+    lines: int
+
+    @classmethod
+    def of(cls, result: FileResult) -> _Packed:
+        jsonl = "".join(unit.model_dump_json() + "\n" for unit in result.units)
+        kinds = Counter(unit.kind for unit in result.units)
+        return cls(jsonl, kinds, result.errors, result.warnings, result.skipped, result.lines)
 
 
 def java_backend(parser: str) -> JavaBackend:
@@ -140,17 +189,16 @@ def slice_file(
 
 
 def _slice_paths(root: str, paths: list[str], parser: str, repo: str, commit: str | None):
-    """Worker: slice a chunk of files, reading each from disk."""
+    """Worker: slice a chunk of files, reading each from disk: [(relpath, _Packed)]."""
     results = []
     for relpath in paths:
         try:
             data = read_bytes(root, relpath)
         except OSError as exc:
-            results.append(
-                (relpath, FileResult(skipped=UNREADABLE, warnings=[f"{relpath}: {exc}"]))
-            )
-            continue
-        results.append((relpath, slice_file(root, relpath, data, parser, repo, commit)))
+            file_result = FileResult(skipped=UNREADABLE, warnings=[f"{relpath}: {exc}"])
+        else:
+            file_result = slice_file(root, relpath, data, parser, repo, commit)
+        results.append((relpath, _Packed.of(file_result)))
     return results
 
 
@@ -171,12 +219,12 @@ def slice_repo(
     root: str | os.PathLike,
     parser: str = DEFAULT_PARSER,
     jobs: int = 1,
-    on_file: Callable[[str, FileResult], None] | None = None,
+    on_file: Callable[[str], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> SliceResult:
     """Walk and slice a repository. `on_total(n)` is told how many files will be read and
-    `on_file(path, result)` is called as each is done (the CLI drives its progress bar
-    with them); `jobs` > 1 slices in that many processes.
+    `on_file(path)` is called as each is done (the CLI drives its progress bar with
+    them); `jobs` > 1 slices in that many processes, in chunks of files.
 
     Raises InputError when `root` is not a folder or holds nothing to slice.
     """
@@ -201,10 +249,10 @@ def slice_repo(
     if on_total is not None:
         on_total(len(todo))
     resolved = str(root_path.resolve())
-    for relpath, file_result in sorted(
+    for relpath, packed in sorted(
         _run(resolved, todo, parser, repo, commit, jobs, on_file), key=lambda item: item[0]
     ):
-        _collect(result, relpath, file_result)
+        _collect(result, relpath, packed)
     result.skipped.sort()
     if not result.parsed:
         raise InputError(
@@ -217,14 +265,14 @@ def slice_repo(
 def _run(
     root: str, todo: list[str], parser: str, repo: str, commit: str | None, jobs: int, on_file
 ):
-    """(relpath, FileResult) for every file, in one process or `jobs` processes."""
-    done: list[tuple[str, FileResult]] = []
+    """(relpath, _Packed) for every file, in one process or `jobs` processes."""
+    done: list[tuple[str, _Packed]] = []
 
-    def record(items: Iterable[tuple[str, FileResult]]) -> None:
-        for relpath, file_result in items:
-            done.append((relpath, file_result))
+    def record(items: Iterable[tuple[str, _Packed]]) -> None:
+        for relpath, packed in items:
+            done.append((relpath, packed))
             if on_file is not None:
-                on_file(relpath, file_result)
+                on_file(relpath)
 
     if jobs <= 1 or len(todo) < 2:
         for relpath in todo:
@@ -249,12 +297,13 @@ def _run(
     return done
 
 
-def _collect(result: SliceResult, relpath: str, file_result: FileResult) -> None:
-    result.warnings.extend(file_result.warnings)
-    if file_result.skipped is not None:
-        result.skipped.append((relpath, file_result.skipped))
+def _collect(result: SliceResult, relpath: str, packed: _Packed) -> None:
+    result.warnings.extend(packed.warnings)
+    if packed.skipped is not None:
+        result.skipped.append((relpath, packed.skipped))
         return
     result.parsed.append(relpath)
-    result.units.extend(file_result.units)
-    result.parse_errors.extend(file_result.errors)
-    result.lines += file_result.lines
+    result._jsonl.append(packed.jsonl)
+    result.kinds.update(packed.kinds)
+    result.parse_errors.extend(packed.errors)
+    result.lines += packed.lines

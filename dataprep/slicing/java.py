@@ -38,6 +38,7 @@ _QUERY = """
 (block_comment) @comment
 """
 _WS = re.compile(r"\s+")
+_PLAIN = re.compile(r"[\w$.<>?\[\]]+(?:, [\w$.<>?\[\]]+)*")
 _TIGHT = re.compile(r"\s*([>\])])|([<(\[])\s*|\s*(\.\.\.)|\s*(\[)|\s*,\s*")
 
 
@@ -57,11 +58,14 @@ def parser() -> Parser:
     return Parser(_language())
 
 
+@lru_cache(maxsize=65536)
 def normalize_type(text: str) -> str:
     """A type as written, with whitespace normalised (the form signatures use).
 
     Example: normalize_type("Map< String ,List<Integer> >") -> "Map<String, List<Integer>>"
     """
+    if _PLAIN.fullmatch(text):
+        return text  # the common case: `int`, `String`, `List<Foo>`, `Map<K, V>`
     text = _WS.sub(" ", text.strip())
     return _TIGHT.sub(_tight, text)
 
@@ -149,18 +153,19 @@ class _Slicer:
         if unit_id in self.ids:
             return  # an exact twin (same path, name, signature and text): keep the first
         self.ids.add(unit_id)
+        fields["start_line"] = fields.get("start_line") or node.start_point[0] + 1
+        fields["package"] = self.package
+        # only the values that are set: a smaller `model_fields_set` saves ~1.5 KB a unit
         self.units.append(
             Unit(
                 id=unit_id,
                 code=code,
                 path=self.relpath,
-                start_line=fields.pop("start_line", None) or node.start_point[0] + 1,
                 end_line=node.end_point[0] + 1,
                 language=LANGUAGE,
                 repo=self.repo,
                 commit=self.commit,
-                package=self.package,
-                **fields,
+                **{k: v for k, v in fields.items() if v is not None and v != []},
             )
         )
 

@@ -235,7 +235,9 @@ def content_skip(data: bytes) -> str | None:
     if b"\x00" in data:
         return BINARY
     head = b"\n".join(data[:4096].split(b"\n")[:12])
-    if _GENERATED_HEADER.search(head) or _GENERATED_ANNOTATION.search(data):
+    if _GENERATED_HEADER.search(head) or (
+        b"Generated" in data and _GENERATED_ANNOTATION.search(data)
+    ):
         return GENERATED
     return None
 

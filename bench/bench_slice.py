@@ -1,0 +1,134 @@
+"""Slicing benchmark over the JDK's own java.base sources (a large, real, modern corpus).
+
+Prints, from one run, side by side:
+- lines/s of a bare tree-sitter parse of the files (read + parse, nothing else);
+- lines/s of the slicer (`slice_repo` + writing the JSON Lines, what `dataprep slice`
+  does: walk, read, parse, units, output), single process, and the ratio (goal: <= 2x);
+- the slicer's peak memory, single process (goal: < 500 MB);
+- the slicer with --jobs 2 and its speed-up over one job (goal: >= 1.7x on 2 cores).
+
+Each measurement runs in a fresh child process, so peak memory is the slicer's own.
+The corpus comes from `openjdk-17-source` (installed with apt-get when missing) and is
+unpacked once into the dataprep cache ($DATAPREP_CACHE_DIR or ~/.cache/dataprep).
+
+    .venv/bin/python bench/bench_slice.py [--corpus DIR] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+SRC_ZIPS = (
+    "/usr/lib/jvm/openjdk-17/lib/src.zip",
+    "/usr/lib/jvm/openjdk-17/src.zip",
+    "/usr/lib/jvm/java-17-openjdk-amd64/lib/src.zip",
+    "/usr/lib/jvm/java-1.17.0-openjdk-amd64/lib/src.zip",
+)
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+mode, root = sys.argv[1], sys.argv[2]
+if mode == "bare":
+    from dataprep.slicing.java import parser
+    from dataprep.slicing.walk import content_skip, iter_files, language_of, read_bytes
+    paths = [e.path for e in iter_files(root) if e.skip is None and language_of(e.path) == "java"]
+    p = parser()
+    start = time.perf_counter()
+    lines = files = 0
+    for rel in paths:
+        data = read_bytes(root, rel)
+        if content_skip(data) is not None:
+            continue
+        p.parse(data)
+        lines += data.count(b"\n") + 1
+        files += 1
+    seconds = time.perf_counter() - start
+    units = 0
+else:
+    import tempfile
+    from dataprep.slicing import slice_repo
+    start = time.perf_counter()
+    result = slice_repo(root, jobs=int(mode))
+    with tempfile.TemporaryFile("w", encoding="utf-8") as handle:  # as `dataprep slice -o` does
+        result.write_jsonl(handle)
+    seconds = time.perf_counter() - start
+    lines, files, units = result.lines, len(result.parsed), sum(result.kinds.values())
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+stats = {"seconds": seconds, "lines": lines, "files": files, "units": units, "peak_mb": peak}
+print(json.dumps(stats))
+"""
+
+
+def find_src_zip() -> Path:
+    for candidate in SRC_ZIPS:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    print("installing openjdk-17-source (apt-get) ...", file=sys.stderr)
+    subprocess.run(
+        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-q", "openjdk-17-source"],
+        check=True,
+    )
+    for candidate in SRC_ZIPS:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    sys.exit("openjdk-17-source installed no src.zip: pass --corpus DIR with Java sources")
+
+
+def corpus_dir() -> Path:
+    from dataprep.resources import cache_dir
+
+    target = cache_dir() / "jdk17-java.base"
+    if (target / ".complete").exists():
+        return target
+    src_zip = find_src_zip()
+    print(f"unpacking java.base from {src_zip} into {target} ...", file=sys.stderr)
+    with zipfile.ZipFile(src_zip) as archive:
+        members = [m for m in archive.namelist() if m.startswith("java.base/")]
+        archive.extractall(target, members)
+    (target / ".complete").write_text("ok\n")
+    return target
+
+
+def measure(mode: str, root: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, str(root)], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def best(mode: str, root: Path, repeat: int) -> dict:
+    runs = [measure(mode, root) for _ in range(repeat)]
+    return min(runs, key=lambda r: r["seconds"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, help="Java source tree (default: JDK 17 java.base)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the best counts")
+    args = ap.parse_args()
+    root = args.corpus or corpus_dir()
+    bare = best("bare", root, args.repeat)
+    one = best("1", root, args.repeat)
+    two = best("2", root, args.repeat)
+
+    def rate(r: dict) -> float:
+        return r["lines"] / r["seconds"]
+
+    print(f"corpus: {root} ({one['files']} files, {one['lines']:,} lines, {one['units']:,} units)")
+    print(f"bare tree-sitter parse : {rate(bare):>12,.0f} lines/s  ({bare['seconds']:.2f} s)")
+    print(f"slice, 1 job           : {rate(one):>12,.0f} lines/s  ({one['seconds']:.2f} s)")
+    ratio = one["seconds"] / bare["seconds"]
+    print(f"slice / bare parse     : {ratio:>12.2f}x   (goal <= 2x)")
+    print(f"peak memory, 1 job     : {one['peak_mb']:>12,.0f} MB  (goal < 500 MB)")
+    print(f"slice, 2 jobs          : {rate(two):>12,.0f} lines/s  ({two['seconds']:.2f} s)")
+    print(f"speed-up 2 jobs vs 1   : {one['seconds'] / two['seconds']:>12.2f}x   (goal >= 1.7x)")
+
+
+if __name__ == "__main__":
+    main()
