@@ -1,0 +1,169 @@
+"""Label balancing: targets within rounding, seeded downsampling, decisions, output-first."""
+
+import json
+import math
+
+import pytest
+
+from dataprep.balance import (
+    BalanceConfig,
+    OutputFirstTask,
+    balance_pairs,
+    column_value,
+    fill_labels,
+    parse_weights,
+    run_balance,
+    targets,
+)
+from dataprep.errors import ConfigError
+from dataprep.filters import run_filters
+from tests.pair_helpers import pair, store_with, unit
+
+
+def pairs_by(counts: dict[str, int], column: str = "task"):
+    out = []
+    for value, n in counts.items():
+        for i in range(n):
+            kwargs = {"task": value} if column == "task" else {"task": "t", column: value}
+            out.append(pair(f"Question {value} {i}?", f"Answer {value} {i}.", **kwargs))
+    return out
+
+
+def test_targets_examples():
+    assert targets({"a": 100, "b": 10}, weights="uniform") == {"a": 10, "b": 10}
+    assert targets({"a": 100, "b": 10}, cap=50) == {"a": 50, "b": 10}
+    assert targets({"a": 100, "b": 10, "c": 40}, weights={"a": 2}) == {"a": 20, "b": 10, "c": 10}
+    assert targets({"a": 100, "b": 10}, weights={"a": 1, "b": 0}) == {"a": 100, "b": 0}
+    assert targets({"a": 100, "b": 10, "c": 20}, median_cap=2.0) == {"a": 40, "b": 10, "c": 20}
+    assert targets({"a": 100, "b": 10}) == {"a": 100, "b": 10}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_weighted_targets_are_hit_within_rounding(seed):
+    import random
+
+    rng = random.Random(seed)
+    counts = {f"v{i}": rng.randint(5, 300) for i in range(6)}
+    weights = {v: rng.choice([0.5, 1, 2, 3]) for v in counts}
+    result = targets(counts, weights=weights)
+    k = min(counts[v] / weights[v] for v in counts)
+    for v in counts:
+        assert result[v] <= counts[v]
+        assert abs(result[v] - k * weights[v]) < 1  # proportional to the weights, within rounding
+    total = sum(result.values())
+    for v in counts:  # each value's share is its weight's share, within one pair
+        assert abs(result[v] - total * weights[v] / sum(weights.values())) <= len(counts)
+
+
+def test_balance_pairs_hits_uniform_targets_and_caps():
+    pairs = pairs_by({"a": 30, "b": 12, "c": 7})
+    kept, dropped, report = balance_pairs(pairs, BalanceConfig(by="task", weights="uniform"))
+    assert report.after == {"a": 7, "b": 7, "c": 7} and len(kept) == 21 and len(dropped) == 28
+    kept, _, report = balance_pairs(pairs, BalanceConfig(by="task", cap=10))
+    assert report.after == {"a": 10, "b": 10, "c": 7}
+    assert {column_value(p, "task") for p in kept} == {"a", "b", "c"}
+
+
+def test_downsampling_is_seeded():
+    pairs = pairs_by({"a": 40, "b": 10})
+    config = BalanceConfig(by="task", cap=10, seed=1)
+    first = [p.id for p in balance_pairs(pairs, config)[0]]
+    assert first == [p.id for p in balance_pairs(list(reversed(pairs)), config)[0]]
+    other = [p.id for p in balance_pairs(pairs, BalanceConfig(by="task", cap=10, seed=2))[0]]
+    assert first != other and len(first) == len(other) == 20
+
+
+def test_columns_kind_label_module_and_missing_values():
+    p = pair("q", "a", label="yes", module="booking")
+    assert column_value(p, "kind") == "method"
+    assert column_value(p, "label") == "yes"
+    assert column_value(p, "module") == "booking"
+    assert column_value(pair("q", "a"), "label") == "(none)"
+    with pytest.raises(ConfigError, match="not a pair column"):
+        column_value(p, "colour")
+
+
+def test_parse_weights():
+    assert parse_weights("a=1,b=2.5") == {"a": 1.0, "b": 2.5}
+    assert parse_weights("uniform") == "uniform"
+    assert parse_weights(None) is None
+    for bad in ("a", "a=x", "=1", "a=-1"):
+        with pytest.raises(ConfigError, match="VALUE=WEIGHT"):
+            parse_weights(bad)
+
+
+def test_run_balance_records_decisions_and_distributions(tmp_path):
+    pairs = pairs_by({"yes": 12, "no": 3}, column="label")
+    store = store_with(tmp_path, pairs)
+    report = run_balance(store, BalanceConfig(by="label", weights="uniform", seed=0))
+    assert report.before == {"no": 3, "yes": 12} and report.after == {"no": 3, "yes": 3}
+    dropped = store.dropped()
+    assert len(dropped) == 9 and {d.stage for d in dropped.values()} == {"balance"}
+    reason = next(iter(dropped.values())).reason
+    assert reason == "label=yes over its target 3 (12 available, seed 0)"
+    assert report.distributions["after"]["task"] == {"t": 6}
+    assert store.get_meta("balance_report")["after"] == {"no": 3, "yes": 3}
+    # balancing again with a looser cap brings pairs back: only its own old verdicts are replaced
+    assert run_balance(store, BalanceConfig(by="label", cap=100)).dropped == 0
+    assert store.dropped() == {}
+
+
+def test_run_balance_default_is_gentle(tmp_path):
+    store = store_with(tmp_path, pairs_by({"a": 50, "b": 5, "c": 5}))
+    report = run_balance(store, seed=3)
+    assert report.targets == {"a": 20, "b": 5, "c": 5} and report.seed == 3
+
+
+def test_output_first_format_output():
+    assert OutputFirstTask.format_output("```java\nint x;\n```") == "int x;"
+    assert OutputFirstTask.format_output("  plain  ") == "plain"
+
+
+def test_output_first_fills_a_short_label_through_an_ollama_server(tmp_path):
+    from dataprep.generate.llm import parse_llm_spec
+    from tests.ollama_harness import Harness, scripted
+
+    question = "Is this method a test? Answer yes or no."
+    methods = [
+        unit(f"@Test\nvoid checks{i}() {{ assertEquals({i}, room.capacity({i})); }}", f"checks{i}")
+        for i in range(4)
+    ]
+    prod = unit("public int rate() { return rate; }", "rate")
+    labelled = [
+        pair(question, "yes", m.code, task="method.is_test", source=m, label="yes") for m in methods
+    ]
+    labelled.append(pair(question, "no", prod.code, task="method.is_test", source=prod, label="no"))
+    store = store_with(tmp_path, labelled, [*methods, prod])
+    answers = iter(
+        [
+            "```java\npublic int nights() { return nights; }\n```",
+            "public boolean isFree() { return free; }",
+            "public void broken( {",
+        ]
+    )
+    with Harness(scripted([(r"correct answer is exactly: no", lambda m, _: next(answers))])) as h:
+        report = fill_labels(store, parse_llm_spec("ollama:smollm2", host=h.url), "method.is_test")
+    assert report.before == {"no": 1, "yes": 4} and report.targets == {"no": 4, "yes": 4}
+    assert report.generated == {"no": 3}
+    new = store.pairs(generator="output_first")
+    assert len(new) == 3 and {p.label for p in new} == {"no"} and {p.output for p in new} == {"no"}
+    assert "public int nights() { return nights; }" in {p.input for p in new}
+    filtered = run_filters(store)  # checked like any other pair: the broken input is dropped
+    assert filtered.dropped["code_validity"] == 1
+    reasons = [d.reason for d in store.dropped().values()]
+    assert reasons == ["code block 1 of the input does not parse as Java"]
+    after = run_balance(store, BalanceConfig(by="label", weights="uniform"))
+    assert after.before == {"no": 3, "yes": 4} and after.after == {"no": 3, "yes": 3}
+
+
+def test_fill_labels_needs_labelled_pairs(tmp_path):
+    store = store_with(tmp_path, [pair("q", "a")])
+    with pytest.raises(ConfigError, match="carries a label"):
+        fill_labels(store, llm=None, task="method.explain")
+
+
+def test_balance_report_is_json_ready(tmp_path):
+    store = store_with(tmp_path, pairs_by({"a": 3, "b": 2}))
+    report = run_balance(store, BalanceConfig(by="task", weights={"a": 1, "b": 1}))
+    assert json.loads(json.dumps(report.to_dict()))["after"] == {"a": 2, "b": 2}
+    assert math.isclose(sum(report.after.values()), 4)
