@@ -206,10 +206,15 @@ class Candidate:
     module: str | None
     level: int = 0
     requires_symbol: list[str] = field(default_factory=list)
+    subject: list[str] = field(default_factory=list)
+    qualifier_subject: list[str] = field(default_factory=list)
 
     def key(self, level: int) -> tuple:
-        """What the instruction asks about at a level, whatever the phrasing."""
-        return (self.task, tuple(self.values[level].values()), self.input)
+        """What the instruction asks about at a level, whatever the phrasing: the values of
+        the placeholders the task's phrasings use (and its qualifier's, above level 0)."""
+        names = self.subject + (self.qualifier_subject if level else [])
+        values = self.values[level]
+        return (self.task, tuple(values.get(n, "") for n in names), self.input)
 
     def instruction(self, level: int) -> str:
         text = self.phrasing.format(**self.values[level])
@@ -550,7 +555,10 @@ def _answer(kind: str, unit: Unit, ctx: _FileContext) -> tuple[str, int, int] | 
         owner = ctx.owner(unit)
         if owner is None:
             return None
-        text, span = owner.qualified_name, (owner.start_line, owner.end_line)
+        top = owner
+        while (outer := ctx.owner(top)) is not None:
+            top = outer  # the outer types' names are part of the qualified name
+        text, span = owner.qualified_name, (top.start_line, owner.end_line)
     elif kind == "package":
         text = unit.package or ""
     elif kind == "imports":
@@ -611,10 +619,19 @@ def file_candidates(
     return out
 
 
+@lru_cache(maxsize=256)
+def _placeholders(*texts: str) -> list[str]:
+    """Placeholders used by any of the texts, in a fixed order."""
+    names = {n for text in texts for _, n, _, _ in Formatter().parse(text) if n}
+    return sorted(names)
+
+
 def _candidate(task_id, task, unit, values, input, answer, module, seed) -> Candidate:
     index = _stable_index(seed, unit.id, task_id, len(task.phrasings))
     output, first, last = answer
     return Candidate(
+        subject=_placeholders(*task.phrasings),
+        qualifier_subject=_placeholders(task.qualifier) if task.qualifier else [],
         task=task_id,
         template=f"{task_id}.{index}",
         phrasing=task.phrasings[index],

@@ -1,0 +1,383 @@
+"""Grounded template pairs: templates validate, every family fires on the fixture, answers
+are the source itself, no instruction has two answers, and re-runs give the same pairs."""
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, check_golden
+
+from dataprep.errors import TemplateError
+from dataprep.generate import templates as tg
+from dataprep.resources import templates_dir
+from dataprep.slicing import slice_repo
+from dataprep.slicing.java import slice_java
+
+HOTEL = FIXTURES / "hotel-booking"
+SHIPPED = sorted((templates_dir() / "instructions").glob("*.yaml"))
+FAMILIES = {
+    "type declaration": "type.declaration",
+    "fields and initial values": "field.initializer",
+    "what a method does": "method.explain",
+    "constructors": "constructor.code",
+    "annotations": "type.annotations",
+    "package and imports": "file.imports",
+    "signature lookup": "member.signature",
+    "javadoc to signature": "javadoc.signature",
+    "signature to javadoc": "signature.javadoc",
+    "which type declares a member": "member.owner",
+    "docs sections": "doc.section",
+    "controller handlers": "http.handler",
+    "tests covering a method": "test.covers",
+}
+# Answers composed of several pieces of one file; every other task's output is one
+# exact substring of the file within the pair's line span.
+COMPOSED = {
+    "type.fields",
+    "type.constructors",
+    "type.annotations",
+    "member.annotations",
+    "file.imports",
+    "http.route",
+    "test.covers",
+}
+
+
+@pytest.fixture(scope="module")
+def units():
+    return slice_repo(HOTEL).units
+
+
+@pytest.fixture(scope="module")
+def pairs(units):
+    return tg.generate_template_pairs(units)
+
+
+# -- the template files ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_template_file_parses(path):
+    parsed = tg.load_template_file(path)
+    assert parsed.tasks
+    for task in parsed.tasks.values():
+        assert len(task.phrasings) >= 5
+
+
+def test_the_shipped_tasks():
+    assert set(tg.load_templates()) == {
+        "type.declaration", "type.name", "type.fields", "type.constructors", "type.annotations",
+        "field.declaration", "field.initializer", "method.explain", "method.name",
+        "constructor.code", "member.signature", "javadoc.signature", "signature.javadoc",
+        "member.annotations", "member.owner", "file.package", "file.imports", "doc.section",
+        "http.handler", "http.route", "test.covers",
+    }  # fmt: skip
+
+
+GOOD_TASK = """
+family: x
+tasks:
+  x.ask:
+    kinds: [method]
+    answer: code
+    phrasings: ["a {member}", "b {member}", "c {member}", "d {member}", "e {member}"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("answer: code", "answer: vibes"), r"tasks\.x\.ask\.answer: Input should be 'code'"),
+        (
+            ('"e {member}"]', '"e {member}"]\n    colour: red'),
+            r"colour: Extra inputs are not permitted",
+        ),
+        ((', "e {member}"', ""), r"phrasings: List should have at least 5 items"),
+        (
+            ('"a {member}"', '"a {methd}"'),
+            r"unknown placeholder \{methd\} in 'a \{methd\}'; use one of",
+        ),
+        (('"b {member}"', '"a {member}"'), r"two phrasings are the same"),
+        (("x.ask", "Ask"), r"task id 'Ask' must look like 'method.explain'"),
+        (("kinds: [method]", "kinds: [methods]"), r"kinds\.0: Input should be 'file'"),
+        (("family: x", "family: [x"), r"is not valid YAML"),
+    ],
+)
+def test_a_bad_template_file_names_the_file_and_the_fix(tmp_path, change, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD_TASK.replace(*change))
+    with pytest.raises(TemplateError, match=message) as info:
+        tg.load_templates(tmp_path)
+    assert str(path) in str(info.value)
+
+
+def test_the_good_file_loads(tmp_path):
+    (tmp_path / "good.yaml").write_text(GOOD_TASK)
+    assert list(tg.load_templates(tmp_path)) == ["x.ask"]
+
+
+def test_a_task_defined_twice_is_an_error(tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD_TASK)
+    (tmp_path / "b.yaml").write_text(GOOD_TASK)
+    with pytest.raises(TemplateError, match=r"b.yaml: task x.ask is defined twice; rename one"):
+        tg.load_templates(tmp_path)
+
+
+def test_an_empty_template_folder_is_an_error(tmp_path):
+    with pytest.raises(TemplateError, match="no instruction templates"):
+        tg.load_templates(tmp_path)
+
+
+# -- pairs on the fixture project ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_family_produces_pairs_on_the_fixture(pairs, family):
+    assert any(p.task == FAMILIES[family] for p in pairs)
+
+
+def test_every_shipped_task_fires_on_the_fixture(pairs):
+    assert {p.task for p in pairs} == set(tg.load_templates())
+
+
+def test_no_instruction_has_two_outputs(pairs):
+    outputs = defaultdict(set)
+    for pair in pairs:
+        outputs[(pair.instruction, pair.input)].add(pair.output)
+    assert {k: v for k, v in outputs.items() if len(v) > 1} == {}
+
+
+def _lines(path: str) -> list[str]:
+    return (HOTEL / path).read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def _traceable(pair) -> bool:
+    lines = _lines(pair.path)
+    span = "".join(lines[pair.start_line - 1 : pair.end_line])
+    if pair.output in span:
+        return True
+    if pair.task == "member.owner":  # package (from the file) + the type names in the span
+        package = next(ln.split()[1].rstrip(";") for ln in lines if ln.startswith("package "))
+        names = pair.output.removeprefix(package + ".").split(".")
+        return pair.output.startswith(package + ".") and all(n in span for n in names)
+    if pair.task == "signature.javadoc":  # cleaned Javadoc: its lines, just above the member
+        above = "".join(lines[max(0, pair.start_line - 40) : pair.start_line - 1])
+        return all(line.strip() in above for line in pair.output.splitlines())
+    if pair.task in COMPOSED:
+        return all(part.strip() in span for part in pair.output.split("\n"))
+    return False
+
+
+def test_every_output_is_traceable_to_its_source_lines(pairs):
+    untraceable = [
+        (p.template, p.path, p.start_line, p.output[:60]) for p in pairs if not _traceable(p)
+    ]
+    assert untraceable == []
+
+
+def _made_of(output: str, pieces: set[str]) -> bool:
+    """`output` is whole pieces joined by line breaks, nothing else."""
+    rest = output
+    for piece in sorted((p for p in pieces if p in output), key=len, reverse=True):
+        rest = rest.replace(piece, "")
+    return rest.replace("\n", "") == ""
+
+
+def test_composed_answers_are_whole_pieces_of_the_file(pairs, units):
+    pieces = {
+        "type.fields": {u.code for u in units if u.kind == "field"},
+        "type.constructors": {u.code for u in units if u.kind == "constructor"},
+        "test.covers": {u.code for u in units if u.kind == "method"},
+        "type.annotations": {a for u in units for a in u.annotations},
+        "member.annotations": {a for u in units for a in u.annotations},
+        "http.route": {a for u in units for a in u.annotations},
+    }
+    for pair in pairs:
+        if pair.task in pieces:
+            assert _made_of(pair.output, pieces[pair.task]), (pair.template, pair.output)
+
+
+def test_pairs_record_their_provenance(pairs, units):
+    by_id = {u.id: u for u in units}
+    for pair in pairs:
+        unit = by_id[pair.unit_id]
+        assert pair.generator == "template"
+        assert pair.template.startswith(pair.task + ".")
+        assert pair.unit_kind == unit.kind and pair.path == unit.path
+        assert pair.repo == "hotel-booking" and pair.commit is None
+        assert pair.module == (pair.path.split("/")[0] if "/" in pair.path else None)
+        assert 1 <= pair.start_line <= pair.end_line
+
+
+def test_generation_is_deterministic_and_seeded(units, pairs):
+    assert [p.model_dump() for p in tg.generate_template_pairs(units)] == [
+        p.model_dump() for p in pairs
+    ]
+    other = tg.generate_template_pairs(units, seed=1)
+    assert {p.output for p in other} == {p.output for p in pairs}
+    assert {p.template for p in other} != {p.template for p in pairs}
+
+
+def test_golden_sample_of_pairs(pairs, update_golden):
+    sample = [
+        {
+            k: p.model_dump()[k]
+            for k in ("template", "instruction", "input", "output", "start_line", "end_line")
+        }
+        for p in sorted(pairs, key=lambda p: (p.start_line, p.template, p.instruction))
+        if p.path == "booking/src/main/java/com/example/hotel/booking/BookingController.java"
+    ]
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in sample)
+    check_golden("templates/booking_controller.jsonl", text, update_golden)
+
+
+def test_controller_routes_join_the_class_prefix(pairs):
+    handlers = {p.instruction: p.output for p in pairs if p.task == "http.handler"}
+    confirm = [i for i in handlers if "POST /booking/{id}/confirm" in i]
+    assert len(confirm) == 1
+    assert "public String confirmBooking(" in handlers[confirm[0]]
+
+
+def test_tests_are_matched_by_name(pairs):
+    covers = {(p.instruction, p.output) for p in pairs if p.task == "test.covers"}
+    create = [
+        o
+        for i, o in covers
+        if "createBooking of BookingService" in i or "createBooking in BookingService" in i
+    ]
+    assert len(create) == 1
+    assert "void createBooking_freeRoom_returnsPendingBookingWithTotal()" in create[0]
+    assert "void createBooking_tooManyGuests_fails()" in create[0]
+
+
+# -- qualification -------------------------------------------------------------------------
+
+
+def _slice(files: dict[str, str]):
+    units = []
+    for path, text in files.items():
+        units += slice_java(path, text, "r", None)[0]
+    return units
+
+
+def _instructions(pairs, task):
+    return sorted(p.instruction for p in pairs if p.task == task)
+
+
+def test_overloads_are_told_apart_by_their_signature():
+    units = _slice(
+        {"a/src/Finder.java": "package p;\nclass Finder {\n int find(int id) { return id; }\n"
+         " int find(String name) { return 0; }\n int size() { return 1; }\n}\n"}
+    )  # fmt: skip
+    pairs = tg.generate_template_pairs(units)
+    explain = [p for p in pairs if p.task == "method.explain"]
+    assert len(explain) == 3
+    texts = " | ".join(p.instruction for p in explain)
+    assert "find(int id)" in texts and "find(String name)" in texts
+    assert "size()" not in texts  # a unique name stays short
+
+
+def test_same_named_types_across_modules_get_their_path():
+    same = "package com.x;\npublic class Token {\n  String value;\n}\n"
+    units = _slice(
+        {"auth/src/Token.java": same, "pay/src/Token.java": same.replace("String", "long")}
+    )
+    pairs = tg.generate_template_pairs(units)
+    fields = {p.instruction: p.output for p in pairs if p.task == "field.declaration"}
+    assert len(fields) == 2
+    auth = [i for i in fields if "com.x.Token in auth/src/Token.java" in i]
+    pay = [i for i in fields if "com.x.Token in pay/src/Token.java" in i]
+    assert [fields[i] for i in auth + pay] == ["String value;", "long value;"]
+    # the same header twice is one answer: no need to qualify "How is Token declared?"
+    assert {p.instruction.count(" in ") for p in pairs if p.task == "type.declaration"} == {0}
+    # "which type declares value?" has one answer here, in both modules
+    assert {p.output for p in pairs if p.task == "member.owner"} == {"com.x.Token"}
+
+
+def test_different_packages_are_told_apart_by_qualified_name():
+    units = _slice(
+        {
+            "a/A.java": "package one;\nclass Token { int a; }\n",
+            "b/B.java": "package two;\nclass Token { long a; }\n",
+        }
+    )
+    fields = _instructions(tg.generate_template_pairs(units), "field.declaration")
+    assert len(fields) == 2
+    assert any("one.Token" in i for i in fields) and any("two.Token" in i for i in fields)
+    assert not any(".java" in i for i in fields)
+
+
+def test_resolve_drops_what_cannot_be_qualified():
+    units = _slice({"A.java": "class A { int x = 1; }\n", "B.java": "class B { int x = 2; }\n"})
+    pairs = tg.generate_template_pairs(units)
+    outputs = defaultdict(set)
+    for pair in pairs:
+        outputs[(pair.instruction, pair.input)].add(pair.output)
+    assert all(len(v) == 1 for v in outputs.values())
+    assert sorted(p.output for p in pairs if p.task == "field.initializer") == ["1", "2"]
+    # "Which type declares the field x?" has two answers and naming the type would give it
+    # away: dropped, not qualified
+    assert [p for p in pairs if p.task == "member.owner"] == []
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "signature"),
+    [
+        ('@GetMapping("/{id}")\npublic Booking get(@PathVariable long id) {\n  return x;\n}',
+         "public Booking get(@PathVariable long id)"),
+        ('@RequestMapping(value = {"/a", "/b"}, method = RequestMethod.GET)\nvoid f() { }',
+         "void f()"),
+        ("abstract int size();", "abstract int size()"),
+        ("<T> List<T> of(T... items)\n    throws IOException {\n}",
+         "<T> List<T> of(T... items)\n    throws IOException"),
+    ],
+)  # fmt: skip
+def test_signature_of(code, signature):
+    unit = _slice({"A.java": "class A {\n" + code + "\n}\n"})
+    method = next(u for u in unit if u.kind == "method")
+    assert tg.signature_of(method) == signature
+
+
+@pytest.mark.parametrize(
+    ("test_name", "target"),
+    [
+        ("testCancelBooking", "cancelBooking"),
+        ("cancelBooking_twice_fails", "cancelBooking"),
+        ("shouldCancelBooking", "cancelBooking"),
+        ("cancelBookingsInBulk", "cancel"),  # "cancelBookings" is not "cancelBooking" + a word
+        ("cancel", "cancel"),
+        ("getIdentity", None),
+    ],
+)
+def test_test_target(test_name, target):
+    assert tg._test_target(test_name, ["cancel", "cancelBooking", "getId"]) == target
+
+
+@pytest.mark.parametrize(
+    ("annotation", "path", "method"),
+    [
+        ('@GetMapping("/{id}")', "/{id}", "GET"),
+        ("@PostMapping", "", "POST"),
+        ('@DeleteMapping(value = "/{id}")', "/{id}", "DELETE"),
+        ('@RequestMapping(path = "/x", method = RequestMethod.PUT)', "/x", "PUT"),
+        ('@RequestMapping("/booking")', "/booking", None),
+    ],
+)
+def test_mapping_annotations(annotation, path, method):
+    assert tg._mapping_path(annotation) == path
+    assert tg._mapping_method(annotation) == method
+
+
+def test_templates_fingerprint_changes_with_the_templates(tmp_path):
+    (tmp_path / "good.yaml").write_text(GOOD_TASK)
+    first = tg.templates_fingerprint(tmp_path)
+    (tmp_path / "good.yaml").write_text(GOOD_TASK.replace('"a {member}"', '"z {member}"'))
+    tg._shipped.cache_clear()
+    assert tg.templates_fingerprint(tmp_path) != first
+    assert tg.templates_fingerprint() == tg.templates_fingerprint(
+        Path(templates_dir() / "instructions")
+    )
