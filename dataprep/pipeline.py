@@ -372,15 +372,25 @@ def filter_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -> 
 
 
 def balance_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -> dict:
-    """H8's label balancing, when it is installed and has a pipeline entry point."""
+    """H8's label balancing (by task, a gentle default cap) over the filtered pairs."""
     from dataprep import balance
 
-    run = getattr(balance, "run_balance", None)
-    if run is None:
+    state = content_hash(
+        "balance",
+        PIPELINE_VERSION,
+        store.get_meta("pipeline.filter"),
+        _reviews_state(store),
+        cfg.seed,
+    )
+    if store.get_meta("pipeline.balance") == state:
+        with stages.stage("balance", total=0):
+            pass
         return {"skipped": True}
     with stages.stage("balance"):
-        result = run(store, seed=cfg.seed, run_id=run_id)
-    return result.to_dict() if hasattr(result, "to_dict") else dict(result or {})
+        result = balance.run_balance(store, seed=cfg.seed, run_id=run_id)
+    store.set_meta("pipeline.balance", state)
+    data = result.to_dict() if hasattr(result, "to_dict") else {}
+    return {k: data[k] for k in ("kept", "dropped") if k in data}
 
 
 def _reviews_state(store: Store) -> list:
@@ -420,12 +430,20 @@ def report_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, sta
     """H8's funnel report: DIR/report.html and DIR/report.json."""
     from dataprep import report
 
-    write = getattr(report, "write_report", None)
-    if write is None:
-        return {"skipped": True}
+    state = content_hash(
+        "report",
+        PIPELINE_VERSION,
+        [store.get_meta(f"pipeline.{s}") for s in ("templates", "filter", "balance", "export")],
+    )
+    path = cfg.out / getattr(report, "REPORT_JSON", "report.json")
+    if store.get_meta("pipeline.report") == state and path.is_file():
+        with stages.stage("report", total=0):
+            pass
+        return {"skipped": True, "path": str(path)}
     with stages.stage("report"):
-        result = write(store, cfg.out, run_stats=stats)
-    return result if isinstance(result, dict) else {"written": True}
+        report.write_report(store, cfg.out, timings=dict(stages.timings), run_stats=stats)
+    store.set_meta("pipeline.report", state)
+    return {"path": str(path)}
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -515,6 +533,7 @@ def _summary(store, cfg, run_id, stages, info, exported) -> dict[str, Any]:
         "rows_per_split": (exported or {}).get("splits", {}),
         "dataset_dir": (exported or {}).get("dataset_dir"),
         "files": files,
+        "report": stages.counters.get("report", {}).get("path"),
         "counters": stages.counters,
         "timings": stages.timings,
     }

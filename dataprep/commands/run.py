@@ -128,6 +128,8 @@ def print_summary(summary: dict) -> None:
         echo("Rows per split: " + ", ".join(f"{s} {n}" for s, n in splits.items()))
     if summary.get("dataset_dir"):
         echo(f"Dataset: {summary['dataset_dir']} (" + ", ".join(summary["files"]) + ")")
+    if summary.get("report"):
+        echo(f"Report: {Path(summary['report']).with_suffix('.html')} (and .json)")
     timings = summary["timings"]
     echo(
         f"Store: {Path(summary['out']) / 'dataprep.db'}; took {sum(timings.values()):.1f} s ("
