@@ -66,7 +66,10 @@ def test_filter_errors_are_one_line_with_the_fix(tmp_path):
     result = runner.invoke(app, ["filter", "--out", str(tmp_path / "none")])
     assert result.exit_code == 1
     none = tmp_path / "none"
-    expected = f"Error: no working store at {none / 'dataprep.db'}: run `dataprep run PATH --out {none}` first"
+    expected = (
+        f"Error: no working store at {none / 'dataprep.db'}: "
+        f"run `dataprep run PATH --out {none}` first"
+    )
     assert result.output.strip() == expected
     result = runner.invoke(app, ["filter"])
     assert result.exit_code == 1 and "Error: --out is missing" in result.output
