@@ -1,5 +1,6 @@
 """The dataset card (README.md with YAML metadata) and the repository's license.
 
+`dataprep.export` calls this module (imported lazily there, as it imports export).
 The card is what the Hub shows and what `huggingface_hub.DatasetCard` parses: license
 (detected from the repository, an SPDX id mapped to the Hub's license key, `other` when
 unknown), task categories, size category, configs with data files per split, split sizes;
@@ -16,6 +17,7 @@ from typing import Any
 import yaml
 
 from dataprep.errors import ExportError
+from dataprep.export import COLUMNS, INT_COLUMNS, decided_reviews
 from dataprep.models import SPLITS, Pair
 from dataprep.store import Store
 
@@ -174,18 +176,11 @@ def size_category(n: int) -> str:
 
 # facts and the card ----------------------------------------------------------------
 def _repo_root(store: Store, repo_path: Path | None) -> Path | None:
+    """The repository checkout: given, or remembered by an earlier export (meta repo_root)."""
     if repo_path is not None:
         return Path(repo_path)
-    for key in ("repo_root", "repo_path", "source"):
-        value = store.get_meta(key)
-        if isinstance(value, str):
-            return Path(value)
-    info = store.get_meta("repo")
-    if isinstance(info, dict):
-        for key in ("root", "path"):
-            if isinstance(info.get(key), str):
-                return Path(info[key])
-    return None
+    value = store.get_meta("repo_root")
+    return Path(value) if isinstance(value, str) else None
 
 
 def _languages(store: Store) -> list[str]:
@@ -212,8 +207,6 @@ def dataset_facts(
 ) -> dict[str, Any]:
     """What the card says, gathered once (the export's summary reuses it)."""
     spdx, license_file = detect_license(_repo_root(store, repo_path))
-    from dataprep.export import decided_reviews
-
     reviews = decided_reviews(store)
     commits = Counter(p.commit for p in pairs if p.commit)
     return {
@@ -245,8 +238,6 @@ def dataset_facts(
 def card_metadata(facts: dict[str, Any]) -> dict[str, Any]:
     """The card's YAML header."""
     total = sum(facts["splits"].values())
-    from dataprep.export import _INT_COLUMNS, COLUMNS
-
     tags = ["code", *facts["languages"], "instruction-tuning", "alpaca", "synthetic", "dataprep"]
 
     return {
@@ -264,7 +255,7 @@ def card_metadata(facts: dict[str, Any]) -> dict[str, Any]:
         ],
         "dataset_info": {
             "features": [
-                {"name": c, "dtype": "int64" if c in _INT_COLUMNS else "string"} for c in COLUMNS
+                {"name": c, "dtype": "int64" if c in INT_COLUMNS else "string"} for c in COLUMNS
             ],
             "splits": [{"name": s, "num_examples": facts["splits"][s]} for s in SPLITS],
         },

@@ -72,7 +72,7 @@ COLUMNS: tuple[str, ...] = (
     "model",
     "review",
 )
-_INT_COLUMNS = {"start_line", "end_line", "round"}
+INT_COLUMNS = {"start_line", "end_line", "round"}
 _NULLABLE = {"commit", "module", "label", "operation", "round", "parent_id", "model"}
 
 
@@ -160,7 +160,7 @@ def _arrow_schema():
 
     return pa.schema(
         [
-            pa.field(c, pa.int64() if c in _INT_COLUMNS else pa.string(), nullable=c in _NULLABLE)
+            pa.field(c, pa.int64() if c in INT_COLUMNS else pa.string(), nullable=c in _NULLABLE)
             for c in COLUMNS
         ]
     )

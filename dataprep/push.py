@@ -282,6 +282,7 @@ def _explain_status(status: int, plan: PushPlan, nothing: str) -> str:
 
 
 def _is_connection_error(exc: BaseException) -> bool:
+    # by name: huggingface_hub's HTTP library has changed (requests, httpx, httpx2) and may again
     names = {cls.__name__ for cls in type(exc).__mro__}
     return bool(names & {"ConnectionError", "TransportError", "ConnectError", "TimeoutException"})
 
