@@ -233,6 +233,11 @@ interface Third extends Comparable<Third>, java.io.Serializable {}
         "package crlf;\r\n\r\n/** Doc\r\n * more\r\n */\r\npublic class Crlf {\r\n"
         '\t/** f */\r\n\tint\tf = 1;\r\n\tvoid m() {\r\n\t\tString s = "é ü";\r\n\t}\r\n}\r\n'
     ),
+    "Cast.java": (  # javalang keeps the selectors after a parenthesised cast off its tree
+        "class Cast {\n  void f(Object o) {\n"
+        "    ((Runnable) o).equals(new Object() { public int hashCode() { return 1; } });\n"
+        "  }\n}\n"
+    ),
     "Uni.java": (
         'class Uni {\n    String naïve = "ünïcödé ✓";\n    int größe() { return 1; }\n'
         "    /** ✓ */ void ok() {}\n}\n"
@@ -273,6 +278,8 @@ def test_corner_cases_read_right():
         ("edge.cases.Edge.apply", "apply(java.util.function.Function<? super T, ? extends R>)")
     ]
     assert apply.throws == ["java.io.IOException", "RuntimeException"]
+    cast = javalang_backend.slice_java("Cast.java", EDGE_CASES["Cast.java"], "r", None)[0]
+    assert [u.qualified_name for u in cast] == ["Cast", "Cast.f", "Cast$1.hashCode"]
     crlf = javalang_backend.slice_java("Crlf.java", EDGE_CASES["Crlf.java"], "r", None)[0]
     assert [(u.name, u.start_line, u.end_line) for u in crlf] == [
         ("Crlf.java", 1, 1),

@@ -282,7 +282,7 @@ class _Builder:
         """Units in source order (the file unit first), exact twins dropped."""
         self.package = tree.package.name if tree.package else None
         self._file_unit(tree)
-        decls = [node for _, node in tree if isinstance(node, _DECLARATIONS)]
+        decls = _declarations(tree)
         self._collect_scopes(decls)
         for node in decls:
             self._declaration(node)
@@ -698,6 +698,24 @@ class _Builder:
         )
         key = (-1, 0, 0) if kind == "file" else (self.t.starts[first], -self.t.end(last), order)
         self.found.append((key, unit))
+
+
+def _declarations(root: jt.Node) -> list:
+    """Every declaration node under `root`. javalang's own walk misses some: after a cast
+    in parentheses (`((T) x).f(new R() {...})`) it keeps the selectors outside the
+    node's attributes, so they are visited here too."""
+    found, stack = [], [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, javalang.ast.Node):
+            if isinstance(item, _DECLARATIONS):
+                found.append(item)
+            stack.extend(getattr(item, attr) for attr in item.attrs)
+            if "selectors" not in item.attrs:
+                stack.append(getattr(item, "selectors", None))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return found
 
 
 def _is_record(node) -> bool:
