@@ -519,3 +519,17 @@ def test_fixture_split_by_module_and_review(hotel, tmp_path):
             store.put_review(Review(pair_id=pair.id, status="accepted"))
         summary = ex.export_dataset(store, tmp_path / "out")
         assert summary["rows"] == 5 and summary["reviewed"] == 5
+
+
+def test_fixture_export_passes_the_push_checks(hotel):
+    # the fixture's planted secrets were redacted before generation: the push scan is clean
+    from dataprep.push import check_secrets, plan_push
+
+    plan = plan_push(hotel, "tester/hotel-booking")
+    assert [f.path_in_repo for f in plan.files] == [
+        "README.md",
+        "train.parquet",
+        "validation.parquet",
+        "test.parquet",
+    ]
+    assert check_secrets(plan) == ex.load_manifest(hotel)["rows"]
