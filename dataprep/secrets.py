@@ -116,19 +116,22 @@ WEAK_KEY = r"(?:token|auth|key|salt|signature)"
 # `key = value` / `key: value` configuration lines (.properties, .yml, .env, docs quoting them)
 CONFIG_RE = re.compile(
     r"(?im)^[ \t]*(?:[-*][ \t]+)?(?:export[ \t]+)?[\"']?(?P<k>[\w.\-\[\]]*?"
-    rf"(?:{STRONG_KEY}|{WEAK_KEY})[\w.\-\[\]]*)[\"']?[ \t]*(?:=|:(?!:))[ \t]*"
+    rf"(?:{STRONG_KEY}|{WEAK_KEY})[_\d]*)[\"']?[ \t]*(?:=|:(?!:))[ \t]*"
     r"(?P<v>\"[^\"\n]*\"|'[^'\n]*'|[^\s#]+)[ \t]*(?:#.*)?$"
 )
-# quoted assignments in code and JSON: `SECRET = "X"`, `"password": "X"`, `put("token", "X")`
+# quoted assignments in code and JSON: `SECRET = "X"`, `"password": "X"`, `put("token", "X")`.
+# Keys end with the keyword (`DB_PASSWORD`, `apiKey`): `SecretKeyFactory`, `token-lifetime`
+# and `keyMaterialAlg` name other things.
 CODE_RE = re.compile(
-    rf"(?i)\b(?P<k>\w*(?:{STRONG_KEY}|{WEAK_KEY})\w*)[\"']?\s*(?:=|:|,)\s*(?P<q>[\"'])(?P<v>[^\"'\n]+)(?P=q)"
+    rf"(?i)\b(?P<k>\w*(?:{STRONG_KEY}|{WEAK_KEY})[_\d]*)[\"']?\s*(?:=|:|,)\s*"
+    r"(?P<q>[\"'])(?P<v>[^\"'\n]+)(?P=q)"
 )
 # XML: `<property name="password" value="X"/>` and `<password>X</password>`
 XML_RES = [
     re.compile(
-        rf"(?i)name\s*=\s*\"(?P<k>[^\"]*(?:{STRONG_KEY}|{WEAK_KEY})[^\"]*)\"\s+value\s*=\s*\"(?P<v>[^\"]+)\""
+        rf"(?i)name\s*=\s*\"(?P<k>[^\"]*(?:{STRONG_KEY}|{WEAK_KEY})[_\d]*)\"\s+value\s*=\s*\"(?P<v>[^\"]+)\""
     ),
-    re.compile(rf"(?i)<(?P<k>[\w.:-]*(?:{STRONG_KEY}|{WEAK_KEY})[\w.:-]*)>(?P<v>[^<\n]+)</(?P=k)>"),
+    re.compile(rf"(?i)<(?P<k>[\w.:-]*(?:{STRONG_KEY}|{WEAK_KEY})[_\d]*)>(?P<v>[^<\n]+)</(?P=k)>"),
 ]
 REFERENCE_RE = re.compile(
     r"^(?:\$\{.*\}|\$\w+|#\{.*\}|%\(.*\)s?|\{\{.*\}\}|<[^>]*>|\*+|x+|\.+|null|none|true|false)$",

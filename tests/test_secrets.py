@@ -82,6 +82,10 @@ def test_clean_units_are_left_alone():
         'static final String ERROR_CODE = "ROOM_NOT_FOUND_ERROR_CODE";',
         'super("PBEWithHmacSHA256AndAES_128");',
         "aws example key AKIAIOSFODNN7EXAMPLE",
+        'psA("SecretKeyFactory", "PBEWithMD5AndDES");',
+        'keyMaterialAlg = "SunTls12KeyMaterial";',
+        "    token-lifetime: 8h30m",
+        '{ "keystore.password", "Keystore-Kennwort" },',
     ],
 )
 def test_clean_text_is_not_a_secret(text):
