@@ -55,9 +55,9 @@ class _Tokens:
             line, column = tok.position
             offset = line_starts[line - 1] + column - 1
             if "\n" in tok.value:  # a text block read as strings: positions drift from here
-                raise _Mismatch(line, "a text block")
+                raise _Unreadable(line, "a text block")
             if not text.startswith(tok.value, offset):
-                raise _Mismatch(line, "token positions do not match the text")
+                raise _Unreadable(line, "token positions do not match the text")
             self.starts.append(offset)
         self.index = {tok.position: i for i, tok in enumerate(self.toks)}
         self.match = self._match_brackets()
@@ -103,7 +103,7 @@ class _Tokens:
             if value in stops and _is_separator(self.toks[i]):
                 return i
             i = self.skip_group(i) if value in skip and i in self.match else i + 1
-        raise _Mismatch(self.line(n - 1) if n else 1)
+        raise _Unreadable(self.line(n - 1) if n else 1)
 
     def decl_start(self, i: int) -> int:
         """Walk back from token i over the modifiers and annotations in front of it."""
@@ -142,8 +142,9 @@ class _Tokens:
         return j
 
 
-class _Mismatch(Exception):
-    """javalang's tokens do not line up with the text (a text block, odd line breaks)."""
+class _Unreadable(Exception):
+    """Syntax javalang's parser lets through but misreads (a text block, a nested
+    record), or a declaration whose extent the tokens do not show."""
 
     def __init__(self, line: int, what: str = "cannot find a declaration's extent"):
         super().__init__(line, what)
@@ -157,7 +158,7 @@ def _is_separator(tok) -> bool:
 
 @dataclass
 class _Scope:
-    """A type body (named, anonymous or an enum constant's) or a member, by token range."""
+    """A type body (named, anonymous or an enum constant's), by the token range of its braces."""
 
     kind: str
     name: str
@@ -175,8 +176,8 @@ def slice_java(
     On syntax javalang cannot read, the file yields no units and one error naming the
     file, the line and the fix. Example:
     slice_java("A.java", "record P(int x) {}", "r", None)
-    -> ([], ["A.java:1: javalang cannot parse this (Java 9+ syntax?): use the default
-    parser (--parser tree-sitter)"])
+    -> ([], ["A.java:1: javalang cannot parse this (Expected type declaration at 'record';
+    Java 9+ syntax?): use the default parser (--parser tree-sitter)"])
     """
     try:
         tokens = _Tokens(text)
@@ -189,7 +190,7 @@ def slice_java(
         line = _lexer_line(exc)
         what = str(exc.args[0] if exc.args else exc).split(", line")[0]
         return [], [_error(relpath, line, f"javalang cannot read this ({what})")]
-    except _Mismatch as exc:
+    except _Unreadable as exc:
         return [], [_error(relpath, exc.line, f"javalang cannot parse this ({exc.what}; {_JAVA9})")]
     except Exception as exc:  # noqa: BLE001 - one odd file is an error line, never an abort
         detail = (str(exc).splitlines() or [""])[0][:120]
@@ -276,7 +277,6 @@ class _Builder:
         self.found: list[tuple[tuple[int, int, int], Unit]] = []
         self.scopes: list[_Scope] = []
         self.constants: list[_Constant] = []
-        self.gaps: dict[int, list[tuple[int, int]]] = {}
 
     def build(self, tree: jt.CompilationUnit) -> list[Unit]:
         """Units in source order (the file unit first), exact twins dropped."""
@@ -322,7 +322,7 @@ class _Builder:
                 i = self.t.annotation_end(i) + 1
             name_at = i
             if self.t.value(i) != constant.name:
-                raise _Mismatch(self.t.line(i))
+                raise _Unreadable(self.t.line(i))
             if self.t.value(i + 1) == "(":
                 i = self.t.match[i + 1]
             if self.t.value(i + 1) == "{":
@@ -372,7 +372,7 @@ class _Builder:
     def _declaration(self, node) -> None:
         at = self.t.at(node.position)
         if _is_record(node):  # javalang reads a nested `record R(...) {}` as a method
-            raise _Mismatch(self.t.line(at), "a record")
+            raise _Unreadable(self.t.line(at), "a record")
         first = self.t.decl_start(at)
         parent = self._enclosing(at)
         if isinstance(node, jt.TypeDeclaration):
@@ -560,7 +560,7 @@ class _Builder:
                 if depth == 0:
                     return i
             i = self.t.skip_group(i) if value in ("(", "[") else i + 1
-        raise _Mismatch(self.t.line(i - 1))
+        raise _Unreadable(self.t.line(i - 1))
 
     def _split_commas(self, first: int, last: int) -> list[tuple[int, int]]:
         """Token ranges between the top-level commas of first..last (generics kept whole)."""
@@ -607,7 +607,7 @@ class _Builder:
             if value == name and self.t.value(i + 1) in ("=", ",", ";", "["):
                 return i
             i += 1
-        raise _Mismatch(self.t.line(at))
+        raise _Unreadable(self.t.line(at))
 
     def _next_declarator(self, i: int, last: int, name: str) -> int:
         """The next top-level `, name` followed by `=`, `,`, `;` or `[`."""
@@ -620,7 +620,7 @@ class _Builder:
             ):
                 return i + 1
             i = self.t.skip_group(i) if value in ("(", "[", "{") else i + 1
-        raise _Mismatch(self.t.line(i))
+        raise _Unreadable(self.t.line(i))
 
     def _top_level(self, first: int, last: int, wanted: str) -> int | None:
         """The first `wanted` token in first..last outside brackets."""
