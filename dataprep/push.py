@@ -216,7 +216,7 @@ def _upload(plan: PushPlan, token: str) -> dict[str, Any]:
             "the Hugging Face token is read-only: create a write token and set HF_TOKEN "
             "(or run `hf auth login`)"
         )
-    created = False
+    created, note = False, None
     try:
         info = api.repo_info(plan.repo_id, repo_type="dataset")
     except RepositoryNotFoundError:
@@ -228,6 +228,12 @@ def _upload(plan: PushPlan, token: str) -> dict[str, Any]:
                 f"{plan.repo_id} exists and is public: pass --public to push to it, "
                 "or make it private on the Hub first"
             )
+        if info.private and not plan.private:
+            note = (
+                f"{plan.repo_id} already exists and stays private: change its visibility "
+                "in the repository's settings on the Hub to publish it"
+            )
+        plan.private = bool(info.private)
     operations = [CommitOperationAdd(f.path_in_repo, str(f.local)) for f in plan.files]
     commit = api.create_commit(
         plan.repo_id,
@@ -235,7 +241,7 @@ def _upload(plan: PushPlan, token: str) -> dict[str, Any]:
         commit_message=f"Upload dataset ({plan.total_rows} rows) with dataprep",
         repo_type="dataset",
     )
-    return {"commit": commit.oid, "created": created, "user": who.get("name")}
+    return {"commit": commit.oid, "created": created, "user": who.get("name"), "note": note}
 
 
 def explain_failure(exc: BaseException, plan: PushPlan) -> str | None:

@@ -143,6 +143,18 @@ def test_existing_private_repo_gets_a_new_commit(out, hub):
     assert "(private) in commit" in result.stdout
 
 
+def test_public_flag_leaves_an_existing_private_repo_private_and_says_so(out, hub):
+    hub.state.repos["tester/shop"] = True
+    result = _push(out, "tester/shop", "--public")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("/datasets/tester/shop (private) in commit c0ffee000000")
+    assert lines[1] == (
+        "Note: tester/shop already exists and stays private: change its visibility in the "
+        "repository's settings on the Hub to publish it"
+    )
+
+
 def test_existing_public_repo_needs_public(out, hub):
     hub.state.repos["tester/shop"] = False
     result = _push(out, "tester/shop")

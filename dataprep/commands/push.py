@@ -48,3 +48,5 @@ def push(
         f"Pushed {len(plan.files)} files ({plan.total_bytes:,} bytes, {plan.total_rows:,} rows) "
         f"to {plan.url} ({created}{visibility}) in commit {result['commit'][:12]}"
     )
+    if result.get("note"):
+        typer.echo(f"Note: {result['note']}")
