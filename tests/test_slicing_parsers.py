@@ -49,6 +49,11 @@ def post_java8_syntax(text: str) -> set[str]:
         node = stack.pop()
         if node.type in POST_JAVA8_NODES:
             found.add(node.type)
+        elif node.type == "instanceof_expression" and node.child_by_field_name("name"):
+            found.add("instanceof pattern")  # `o instanceof String s`
+        elif node.type == "resource" and node.child_by_field_name("type") is None:
+            if node.named_child_count == 1:
+                found.add("resource by name")  # Java 9 `try (r) {...}`
         stack.extend(node.children)
     return found
 

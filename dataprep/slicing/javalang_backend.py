@@ -10,7 +10,10 @@ tree-sitter slicer's on Java 8 sources.
 
 javalang stops at Java 8: records, text blocks, switch expressions, `instanceof`
 patterns, `sealed` and the like raise a syntax error, which becomes a one-line error
-for the file naming the fix (use the default parser); the run goes on.
+for the file naming the fix (use the default parser); the run goes on. javalang 0.13
+also misses a few Java 8 forms: array constructor references (`String[]::new`),
+intersection casts (`(Comparator<T> & Serializable) (a, b) -> ...`) and method
+references on generic types (`Collection<T>::add`); those files get the same error.
 """
 
 from __future__ import annotations
