@@ -273,6 +273,10 @@ def generate_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -
             pass
         return dict(counts, skipped=True)
     with stages.stage("generate", total=len(stale)) as task:
+        with store.transaction():  # before resolving: a deleted file's candidates must go
+            store.conn.executemany(
+                "DELETE FROM template_cache WHERE path = ?", [(p,) for p in gone]
+            )
         for path in stale:
             units = _units_of(store, path)
             cands = tgen.file_candidates(units, cfg.seed, module_of=module_of)
@@ -287,9 +291,6 @@ def generate_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -
         pairs, stats = _resolve_all(store, cfg, module_of)
         counts.update(stats)
         with store.transaction():
-            store.conn.executemany(
-                "DELETE FROM template_cache WHERE path = ?", [(p,) for p in gone]
-            )
             new_ids = {p.id for p in pairs}
             old_ids = {
                 r[0]
