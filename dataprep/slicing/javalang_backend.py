@@ -51,7 +51,9 @@ class _Tokens:
 
     def __init__(self, text: str):
         self.text = text
-        self.toks = list(_ExactTokenizer(text).tokenize())
+        # a byte-order mark is no token; a blank of the same length keeps the offsets
+        scan = " " + text[1:] if text.startswith("\ufeff") else text
+        self.toks = list(_ExactTokenizer(scan).tokenize())
         line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.starts: list[int] = []
         for tok in self.toks:
