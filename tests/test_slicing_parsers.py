@@ -251,7 +251,7 @@ interface Third extends Comparable<Third>, java.io.Serializable {}
         "    ((Runnable) o).equals(new Object() { public int hashCode() { return 1; } });\n"
         "  }\n}\n"
     ),
-    "Bom.java": "\ufeffpackage bom;\n\n/** Starts with a byte-order mark. */\nclass Bom { int x; }\n",
+    "Bom.java": "\ufeffpackage bom;\n\n/** Starts with a byte-order mark. */\nclass Bom {}\n",
     "Uni.java": (
         'class Uni {\n    String naïve = "ünïcödé ✓";\n    int größe() { return 1; }\n'
         "    /** ✓ */ void ok() {}\n}\n"
