@@ -580,3 +580,32 @@ def test_hostile_repository(tmp_path, monkeypatch):
     names = {u.qualified_name for u in result.units if u.path == "Deep.java"}
     assert "N0" in names and ".".join(f"N{i}" for i in range(400)) + ".leaf" in names
     assert "Exprs.e" in names
+
+
+def test_fast_unit_id_equals_make_id():
+    from dataprep.models import Unit
+    from dataprep.slicing.java import unit_id_of
+
+    for parts in [
+        ("A.java", "class", "A", None, "class A"),
+        (
+            "dir/é.java",
+            "method",
+            "p.A.f",
+            "f(String, int[])",
+            'void f() { s = "\\"q\\"\\n\\t\u2028\x01"; }',
+        ),
+        ("a\\b.java", "field", "A.x", "int x", "int x = '\\u0000';\r\n"),
+    ]:
+        assert unit_id_of(*parts) == Unit.make_id(*parts)
+
+
+def test_fast_json_equals_model_dump_json(hotel, tmp_path):
+    assert hotel.jsonl() == "".join(u.model_dump_json() + "\n" for u in hotel.units)
+    odd = 'class Odd {\n\tString s = "tab\there \u2028 \x7f é \\" \\\\";\x0c\n'
+    odd += "  /** a\x01b */ int x;\n}\n"
+    (tmp_path / "Odd.java").write_text(odd, encoding="utf-8")
+    result = slice_repo(tmp_path)
+    units, _ = slice_java("Odd.java", odd, tmp_path.name, None)
+    assert result.jsonl() == "".join(u.model_dump_json() + "\n" for u in units)
+    assert [u.model_dump() for u in result.units] == [u.model_dump() for u in units]

@@ -70,7 +70,7 @@ def _write(output: Path, result) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
-        with tmp.open("w", encoding="utf-8") as handle:
+        with tmp.open("wb") as handle:
             result.write_jsonl(handle)
         os.replace(tmp, output)
     finally:

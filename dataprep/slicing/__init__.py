@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 from dataprep.errors import InputError
 from dataprep.models import Unit
 from dataprep.slicing.walk import (
     UNREADABLE,
+    UNSUPPORTED,
     FileEntry,
     content_skip,
     decode,
@@ -88,7 +89,7 @@ class SliceResult:
     warnings: list[str] = field(default_factory=list)
     lines: int = 0
     kinds: Counter = field(default_factory=Counter)
-    _jsonl: list[str] = field(default_factory=list, repr=False)
+    _jsonl: list[bytes] = field(default_factory=list, repr=False)
     _units: list[Unit] | None = field(default=None, repr=False)
 
     @property
@@ -100,14 +101,15 @@ class SliceResult:
 
     def iter_units(self) -> Iterator[Unit]:
         for chunk in self._jsonl:
-            for line in chunk.splitlines():
+            for line in chunk.split(b"\n")[:-1]:
                 yield Unit.model_validate_json(line)
 
     def jsonl(self) -> str:
         """The units as JSON Lines (one `Unit.model_dump_json()` a line)."""
-        return "".join(self._jsonl)
+        return b"".join(self._jsonl).decode("utf-8")
 
-    def write_jsonl(self, handle: TextIO) -> None:
+    def write_jsonl(self, handle: BinaryIO) -> None:
+        """Write the units as UTF-8 JSON Lines to a binary file."""
         for chunk in self._jsonl:
             handle.write(chunk)
 
@@ -122,7 +124,7 @@ class SliceResult:
 class _Packed:
     """A FileResult as it travels back from a worker: units as JSON Lines text."""
 
-    jsonl: str
+    jsonl: bytes
     kinds: Counter
     errors: list[str]
     warnings: list[str]
@@ -131,7 +133,9 @@ class _Packed:
 
     @classmethod
     def of(cls, result: FileResult) -> _Packed:
-        jsonl = "".join(unit.model_dump_json() + "\n" for unit in result.units)
+        jsonl = b"".join(
+            unit.__pydantic_serializer__.to_json(unit) + b"\n" for unit in result.units
+        )
         kinds = Counter(unit.kind for unit in result.units)
         return cls(jsonl, kinds, result.errors, result.warnings, result.skipped, result.lines)
 
@@ -169,16 +173,9 @@ def slice_file(
     """
     if repo is None:
         repo = Path(root).resolve().name
-    language = language_of(relpath)
-    if language is None:
-        from dataprep.slicing.walk import UNSUPPORTED
-
-        return FileResult(skipped=UNSUPPORTED)
-    reason = content_skip(data)
-    if reason is not None:
-        return FileResult(skipped=reason)
-    text, warning = decode(data)
-    warnings = [f"{relpath}: {warning}"] if warning else []
+    language, text, warnings, skip = _prepare(relpath, data)
+    if skip is not None:
+        return FileResult(warnings=warnings, skipped=skip)
     if language == "java":
         units, errors = java_backend(parser)(relpath, text, repo, commit)
     else:
@@ -188,6 +185,36 @@ def slice_file(
     return FileResult(units, list(errors), warnings, None, text.count("\n") + 1)
 
 
+def _prepare(relpath: str, data: bytes) -> tuple[str, str, list[str], str | None]:
+    """(language, text, warnings, skip reason) of a file's bytes."""
+    language = language_of(relpath)
+    if language is None:
+        return "", "", [], UNSUPPORTED
+    reason = content_skip(data)
+    if reason is not None:
+        return language, "", [], reason
+    text, warning = decode(data)
+    return language, text, [f"{relpath}: {warning}"] if warning else [], None
+
+
+def _pack_file(relpath: str, data: bytes, parser: str, repo: str, commit: str | None) -> _Packed:
+    """slice_file, packed. Java with tree-sitter takes a short cut: its rows go straight to
+    JSON (the same bytes as the Unit records would write) without building Unit records,
+    which would cost about as much as parsing the file."""
+    if parser != DEFAULT_PARSER or language_of(relpath) != "java":
+        return _Packed.of(slice_file("", relpath, data, parser, repo, commit))
+    from dataprep.slicing.java import slice_java_rows, unit_json
+
+    language, text, warnings, skip = _prepare(relpath, data)
+    if skip is not None:
+        return _Packed(b"", Counter(), [], warnings, skip, 0)
+    src = data if not warnings and not data.startswith(b"\xef\xbb\xbf") else None
+    rows, errors = slice_java_rows(relpath, text, repo, commit, src)
+    jsonl = b"".join([unit_json(row) + b"\n" for row in rows])
+    kinds = Counter([row["kind"] for row in rows])
+    return _Packed(jsonl, kinds, errors, warnings, None, text.count("\n") + 1)
+
+
 def _slice_paths(root: str, paths: list[str], parser: str, repo: str, commit: str | None):
     """Worker: slice a chunk of files, reading each from disk: [(relpath, _Packed)]."""
     results = []
@@ -195,10 +222,10 @@ def _slice_paths(root: str, paths: list[str], parser: str, repo: str, commit: st
         try:
             data = read_bytes(root, relpath)
         except OSError as exc:
-            file_result = FileResult(skipped=UNREADABLE, warnings=[f"{relpath}: {exc}"])
+            packed = _Packed(b"", Counter(), [], [f"{relpath}: {exc}"], UNREADABLE, 0)
         else:
-            file_result = slice_file(root, relpath, data, parser, repo, commit)
-        results.append((relpath, _Packed.of(file_result)))
+            packed = _pack_file(relpath, data, parser, repo, commit)
+        results.append((relpath, packed))
     return results
 
 

@@ -1,7 +1,7 @@
 """The tree-sitter slicer for Java: one file's text in, its units out.
 
 One query over the syntax tree (run in C) finds every declaration, every anonymous
-class body, every enum constant and every block comment; the Python side then visits
+class body and every enum constant; the Python side then visits
 only those nodes, in source order, with a stack of open type bodies to know each
 declaration's enclosing type. Nothing walks the whole tree in Python and nothing
 recurses, so deeply nested code costs no more than flat code.
@@ -11,12 +11,16 @@ Units follow the conventions in the `Unit` docstring (dataprep/models.py).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
+from json.encoder import encode_basestring as _quote
 
+import pydantic_core
 import tree_sitter_java
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
+from dataprep.hashing import HASH_VERSION
 from dataprep.models import Unit
 
 LANGUAGE = "java"
@@ -35,9 +39,9 @@ _QUERY = """
  (method_declaration) (annotation_type_element_declaration) (constructor_declaration)
  (compact_constructor_declaration) (enum_constant)] @decl
 (object_creation_expression (class_body) @anon)
-(block_comment) @comment
 """
 _WS = re.compile(r"\s+")
+_SPACE = frozenset(b" \t\n\r\f")
 _PLAIN = re.compile(r"[\w$.<>?\[\]]+(?:, [\w$.<>?\[\]]+)*")
 _TIGHT = re.compile(r"\s*([>\])])|([<(\[])\s*|\s*(\.\.\.)|\s*(\[)|\s*,\s*")
 
@@ -91,9 +95,35 @@ def slice_java(
     Example: slice_java("A.java", "class A { int a, b; }", "r", None)
     -> ([class A, field A.a, field A.b], [])
     """
-    src = text.encode("utf-8")
+    rows, errors = slice_java_rows(relpath, text, repo, commit)
+    # only the values that are set: a smaller `model_fields_set` saves ~1.5 KB a unit
+    return [
+        Unit(**{k: v for k, v in row.items() if v is not None and v != []}) for row in rows
+    ], errors
+
+
+def slice_java_rows(
+    relpath: str, text: str, repo: str, commit: str | None, src: bytes | None = None
+) -> tuple[list[dict], list[str]]:
+    """Like slice_java, with each unit as a plain dict of every Unit field in field order
+    (what `Unit(**row).model_dump()` gives; `unit_json(row)` is its model_dump_json()).
+    `src`, when given, must be `text` encoded as UTF-8 (saves encoding it again)."""
+    if src is None:
+        src = text.encode("utf-8")
     tree = parser().parse(src)
     return _Slicer(relpath, src, repo, commit).run(tree.root_node)
+
+
+_ROW_TEMPLATE = {
+    name: [] if info.default_factory is list else (None if info.is_required() else info.default)
+    for name, info in Unit.model_fields.items()
+}
+
+
+def unit_json(row: dict) -> bytes:
+    """A row as UTF-8 JSON, byte for byte what `Unit(**row).model_dump_json()` writes (the
+    same serializer, without the record; tested)."""
+    return pydantic_core.to_json(row)
 
 
 class _Slicer:
@@ -103,9 +133,8 @@ class _Slicer:
         self.repo = repo
         self.commit = commit
         self.package: str | None = None
-        self.units: list[Unit] = []
+        self.rows: list[dict] = []
         self.ids: set[str] = set()
-        self.comments: dict[int, Node] = {}
         self.scopes: list[tuple[int, str]] = []  # (end byte of a type body, qualified name)
         self.anonymous: dict[str, int] = {}
 
@@ -114,12 +143,10 @@ class _Slicer:
             return ""
         return self.src[node.start_byte : node.end_byte].decode("utf-8")
 
-    def run(self, root: Node) -> tuple[list[Unit], list[str]]:
+    def run(self, root: Node) -> tuple[list[dict], list[str]]:
         errors = _syntax_errors(root, self.relpath) if root.has_error else []
         self._file_unit(root, errors)
         captures = QueryCursor(_query()).captures(root)
-        for comment in captures.get("comment", ()):
-            self.comments[comment.end_byte] = comment
         nodes = [(n, "decl") for n in captures.get("decl", ())]
         nodes += [(n, "anon") for n in captures.get("anon", ())]
         nodes.sort(key=lambda item: (item[0].start_byte, -item[0].end_byte))
@@ -139,7 +166,7 @@ class _Slicer:
                 self._fields(node, parent)
             else:
                 self._callable(node, parent)
-        return self.units, errors
+        return self.rows, errors
 
     # -- units --
 
@@ -149,25 +176,22 @@ class _Slicer:
         code = self.src[code_start:code_end].decode("utf-8")
         kind, qualified_name = fields["kind"], fields["qualified_name"]
         signature = fields.get("signature")
-        unit_id = Unit.make_id(self.relpath, kind, qualified_name, signature, code)
+        unit_id = unit_id_of(self.relpath, kind, qualified_name, signature, code)
         if unit_id in self.ids:
             return  # an exact twin (same path, name, signature and text): keep the first
         self.ids.add(unit_id)
-        fields["start_line"] = fields.get("start_line") or node.start_point[0] + 1
-        fields["package"] = self.package
-        # only the values that are set: a smaller `model_fields_set` saves ~1.5 KB a unit
-        self.units.append(
-            Unit(
-                id=unit_id,
-                code=code,
-                path=self.relpath,
-                end_line=node.end_point[0] + 1,
-                language=LANGUAGE,
-                repo=self.repo,
-                commit=self.commit,
-                **{k: v for k, v in fields.items() if v is not None and v != []},
-            )
-        )
+        row = dict(_ROW_TEMPLATE)
+        row.update(fields)
+        row["id"] = unit_id
+        row["code"] = code
+        row["path"] = self.relpath
+        row["start_line"] = fields.get("start_line") or node.start_point[0] + 1
+        row["end_line"] = node.end_point[0] + 1
+        row["language"] = LANGUAGE
+        row["repo"] = self.repo
+        row["commit"] = self.commit
+        row["package"] = self.package
+        self.rows.append(row)
 
     def _file_unit(self, root: Node, errors: list[str]) -> None:
         package, imports = None, []
@@ -207,14 +231,19 @@ class _Slicer:
                     modifiers.append(self.text(child))
         return {"modifiers": modifiers, "annotations": annotations}
 
-    def _javadoc(self, start: int) -> str | None:
-        i = start
-        while i > 0 and self.src[i - 1 : i] in (b" ", b"\t", b"\n", b"\r", b"\f"):
+    def _javadoc(self, node: Node) -> str | None:
+        """The `/** ... */` comment right before `node` (only whitespace between)."""
+        i = node.start_byte
+        while i > 0 and self.src[i - 1] in _SPACE:
             i -= 1
-        comment = self.comments.get(i)
-        if comment is not None and self.src[comment.start_byte : comment.start_byte + 3] == b"/**":
-            return self.text(comment)
-        return None
+        if self.src[i - 2 : i] != b"*/":
+            return None  # the common case, decided without asking the tree
+        comment = node.prev_sibling
+        if comment is None or comment.type != "block_comment" or comment.end_byte != i:
+            return None
+        if self.src[comment.start_byte : comment.start_byte + 3] != b"/**":
+            return None
+        return self.text(comment)
 
     def _type(self, node: Node, parent: str | None) -> None:
         name = self.text(node.child_by_field_name("name"))
@@ -249,7 +278,7 @@ class _Slicer:
             name=name,
             qualified_name=qualified_name,
             declaration=header + " {}",
-            javadoc=self._javadoc(node.start_byte),
+            javadoc=self._javadoc(node),
             parent=parent,
             type_parameters=self.text(type_parameters) or None,
             parameters=self._parameters(params)[1] if params is not None else [],
@@ -290,7 +319,7 @@ class _Slicer:
             qualified_name=qualified_name,
             signature=f"{enum_name} {name}",
             declaration=code,
-            javadoc=self._javadoc(node.start_byte),
+            javadoc=self._javadoc(node),
             parent=parent,
             type=enum_name,
             initializer=self.text(arguments) or None,
@@ -303,7 +332,7 @@ class _Slicer:
         type_node = node.child_by_field_name("type")
         type_text = normalize_type(self.text(type_node))
         prefix = self.src[node.start_byte : type_node.end_byte].decode("utf-8")
-        javadoc = self._javadoc(node.start_byte)
+        javadoc = self._javadoc(node)
         modifiers = self._modifiers(node)
         for declarator in node.children_by_field_name("declarator"):
             name = self.text(declarator.child_by_field_name("name"))
@@ -355,7 +384,7 @@ class _Slicer:
             qualified_name=f"{parent}.{name}",
             signature=f"{name}({', '.join(types)})",
             declaration=header,
-            javadoc=self._javadoc(node.start_byte),
+            javadoc=self._javadoc(node),
             parent=parent,
             type=normalize_type(self.text(type_node)) if type_node is not None else None,
             initializer=self.text(default) if default is not None else None,
@@ -388,6 +417,21 @@ class _Slicer:
                 continue  # receiver parameter (`Outer this`) and comments
             written.append(_WS.sub(" ", self.text(param)))
         return types, written
+
+
+def unit_id_of(path: str, kind: str, qualified_name: str, signature: str | None, code: str) -> str:
+    """`Unit.make_id`, computed without building a JSON encoder per call (same bytes:
+    canonical JSON of a list of strings is each string JSON-quoted, joined by commas).
+
+    Example: unit_id_of("A.java", "class", "A", None, "class A") ==
+    Unit.make_id("A.java", "class", "A", None, "class A")
+    """
+    sig = "null" if signature is None else _quote(signature)
+    text = (
+        f'[{HASH_VERSION},"unit",{_quote(path)},{_quote(kind)},{_quote(qualified_name)},'
+        f"{sig},{_quote(code)}]"
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _qualify(package: str | None, parent: str | None, name: str) -> str:
