@@ -1,0 +1,176 @@
+"""`dataprep run` end to end on the fixture project: summary, golden rows, split rule,
+no conflicting instructions, and the export reads back with `datasets`."""
+
+import json
+from collections import defaultdict
+
+import pytest
+from conftest import FIXTURES, check_golden
+from typer.testing import CliRunner
+
+from dataprep.cli import app
+
+HOTEL = FIXTURES / "hotel-booking"
+COLUMNS = "instruction input output text task template unit_id path start_line end_line commit"
+COLUMNS = (*COLUMNS.split(), "generator", "module", "repo")
+SPLITS = ("train", "validation", "test")
+GOLDEN_PATHS = (
+    "booking/src/main/java/com/example/hotel/booking/BookingController.java",
+    "docs/architecture.md",
+)
+
+
+def _invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def run_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {"HOME": home, "HF_HOME": home / "hf", "HF_HUB_OFFLINE": "1"}.items():
+            mp.setenv(key, str(value))
+        result = _invoke("run", str(HOTEL), "--out", str(out), "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def _rows(out) -> dict[str, list[dict]]:
+    return {
+        s: [json.loads(line) for line in (out / "dataset" / f"{s}.jsonl").read_text().splitlines()]
+        for s in SPLITS
+    }
+
+
+def test_the_closing_summary(run_out):
+    out, output = run_out
+    lines = output.splitlines()
+    assert lines[0].startswith("Sliced 43 files (43 new or changed, 0 unchanged, 0 removed) into ")
+    assert "method " in lines[0] and "doc_section " in lines[0]
+    assert any(line.startswith("Pairs kept: ") and "method.explain " in line for line in lines)
+    rows = _rows(out)
+    split_line = ", ".join(f"{s} {len(rows[s])}" for s in SPLITS)
+    assert f"Rows per split: {split_line}" in lines
+    assert f"Dataset: {out / 'dataset'} (train.jsonl, " in output
+    assert f"Report: {out / 'report.html'}" in output
+
+
+def test_rows_carry_the_alpaca_fields_text_and_provenance(run_out):
+    out, _ = run_out
+    for split, rows in _rows(out).items():
+        assert rows, split
+        for row in rows:
+            assert set(COLUMNS) <= set(row)
+            assert row["generator"] == "template"
+            assert row["text"].endswith("### Response:\n" + row["output"])
+
+
+def test_no_file_contributes_to_two_splits(run_out):
+    out, _ = run_out
+    seen = defaultdict(set)
+    for split, rows in _rows(out).items():
+        for row in rows:
+            seen[row["path"]].add(split)
+    assert {p: s for p, s in seen.items() if len(s) > 1} == {}
+
+
+def test_no_instruction_has_two_outputs_in_the_export(run_out):
+    out, _ = run_out
+    outputs = defaultdict(set)
+    for rows in _rows(out).values():
+        for row in rows:
+            outputs[(row["instruction"], row["input"])].add(row["output"])
+    assert {k: v for k, v in outputs.items() if len(v) > 1} == {}
+
+
+def test_golden_rows(run_out, update_golden):
+    out, _ = run_out
+    keep = ("instruction", "input", "output", "task", "template", "start_line", "end_line")
+    lines = [
+        json.dumps({"split": split, **{k: row[k] for k in keep}}, ensure_ascii=False)
+        for split, rows in _rows(out).items()
+        for row in rows
+        if row["path"] in GOLDEN_PATHS
+    ]
+    check_golden("run/hotel_booking_rows.jsonl", "\n".join(sorted(lines)) + "\n", update_golden)
+
+
+def test_the_export_loads_with_datasets(run_out):
+    from datasets import load_dataset, load_from_disk
+
+    out, _ = run_out
+    rows = _rows(out)
+    saved = load_from_disk(str(out / "dataset" / "hf"))
+    assert {s: saved[s].num_rows for s in SPLITS} == {s: len(rows[s]) for s in SPLITS}
+    files = {s: str(out / "dataset" / f"{s}.jsonl") for s in SPLITS}
+    loaded = load_dataset("json", data_files=files, cache_dir=str(out / "hf-cache"))
+    assert loaded["train"][0]["instruction"] == rows["train"][0]["instruction"]
+    assert {s: loaded[s].num_rows for s in SPLITS} == {s: len(rows[s]) for s in SPLITS}
+
+
+def test_a_second_run_does_nothing_and_says_so(run_out):
+    out, _ = run_out
+    result = _invoke("run", str(HOTEL), "--out", str(out), "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert "(0 new or changed, 43 unchanged, 0 removed)" in result.output
+    assert "Template pairs: 0 units regenerated, 0 new pairs, 0 removed" in result.output
+
+
+def test_chatml_and_module_splits(tmp_path):
+    out = tmp_path / "out"
+    result = _invoke(
+        "run", str(HOTEL), "--out", str(out), "--style", "chatml", "--split-by", "module",
+        "--jobs", "1",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    modules = defaultdict(set)
+    for split, rows in _rows(out).items():
+        for row in rows:
+            assert row["text"].startswith("<|im_start|>user\n" + row["instruction"])
+            modules[row["module"]].add(split)
+    assert {m: s for m, s in modules.items() if len(s) > 1} == {}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["no/such/dir"],
+            "Error: no/such/dir is not a directory: pass the repository's root folder",
+        ),
+        (
+            [str(HOTEL), "--parser", "antlr"],
+            "Error: --parser 'antlr' is not known: use tree-sitter",
+        ),
+        (
+            [str(HOTEL), "--split-by", "row"],
+            "Error: --split-by 'row' is not known: use file or module",
+        ),
+        (
+            [str(HOTEL), "--style", "vicuna"],
+            "Error: unknown prompt style 'vicuna': use one of alpaca",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(tmp_path, args, message):
+    result = _invoke("run", *args, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.output.startswith(message)
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_help_has_an_example():
+    result = _invoke("run", "--help")
+    assert result.exit_code == 0
+    assert "Example: dataprep run fixtures/hotel-booking --out out" in result.output
+    for option in ("--out", "--parser", "--jobs", "--seed", "--style", "--split-by", "--llm"):
+        assert option in result.output
+
+
+def test_templates_command_lists_tasks_and_styles():
+    result = _invoke("templates")
+    assert result.exit_code == 0
+    assert "method.explain" in result.output and "http.handler" in result.output
+    assert "styles: alpaca, chatml, repo" in result.output
