@@ -553,3 +553,24 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+_SMOLLM2: list = []
+
+
+def load_smollm2():
+    """SmolLM2-135M-Instruct through dataprep's transformers backend, loaded once per process.
+
+    The dequantized checkpoint is cached under the system temp dir, so later test sessions
+    load it in seconds (the first pays about 20-40 s of dequantization).
+    """
+    if not _SMOLLM2:
+        import tempfile
+        from pathlib import Path
+
+        from dataprep.generate.llm import LLMOptions, TransformersLLM
+
+        cache = Path(tempfile.gettempdir()) / "dataprep-test-models"
+        options = LLMOptions(temperature=0, max_tokens=24)
+        _SMOLLM2.append(TransformersLLM(smollm2_gguf(), cache_dir=cache, options=options))
+    return _SMOLLM2[0]

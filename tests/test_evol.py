@@ -49,7 +49,8 @@ def harness():
 
 
 def llm(h: Harness, **kw):
-    return parse_llm_spec("ollama:smollm2", host=h.url, timeout=5, retries=1, backoff=0.01, **kw)
+    kw = {"timeout": 5, "retries": 1, "backoff": 0.01, **kw}
+    return parse_llm_spec("ollama:smollm2", host=h.url, **kw)
 
 
 def unit_by_name(store, name):
@@ -368,3 +369,23 @@ def test_concurrency_gives_the_same_pairs(tmp_path):
         s.close()
     assert results[0] == results[1] and len(results[0]) == 18
     assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in results[0])
+
+
+@pytest.mark.slow
+def test_real_model_run_survives_weak_output(store):
+    """SmolLM2-135M behind the harness: every candidate ends as a pair or a reasoned elimination."""
+    from tests.ollama_harness import load_smollm2, model_responder
+
+    _keep_only(store, "nights")
+    options = LLMOptions(temperature=0, max_tokens=16, num_ctx=2048)
+    with Harness(model_responder(load_smollm2())) as h:
+        config = EvolConfig(rounds=1, questions_per_unit=0, progress=False)
+        s = run_evol(store, config, llm(h, options=options, timeout=300))
+        assert 1 <= h.calls <= 3  # evolve, then judge and answer unless eliminated earlier
+    evol = store.pairs(generator="evol")
+    candidates = store.conn.execute("SELECT reason, data FROM candidates").fetchall()
+    assert len(evol) + len(candidates) == 1 == s.pairs + sum(s.eliminated.values())
+    for reason, data in candidates:
+        assert reason and json.loads(data)["raw"] is not None
+    for p in evol:
+        assert p.instruction.strip() and p.output.strip() and p.model == "ollama:smollm2"

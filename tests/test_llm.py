@@ -1,8 +1,6 @@
 """LLM backends against the Ollama-compatible harness, through the official clients."""
 
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
@@ -15,12 +13,11 @@ from dataprep.generate.llm import (
     OllamaLLM,
     OpenAILLM,
     OutputError,
-    TransformersLLM,
     parse_llm_spec,
     parse_structured,
 )
 from dataprep.store import Store
-from tests.ollama_harness import Harness, Reply, free_port, model_responder, scripted, smollm2_gguf
+from tests.ollama_harness import Harness, Reply, free_port, load_smollm2, model_responder, scripted
 
 USE = "use ollama:MODEL, openai:MODEL@BASE_URL or transformers:PATH"
 HELLO = [{"role": "user", "content": "Say hello."}]
@@ -242,11 +239,7 @@ def test_cache_serves_repeats_and_commits_at_once(harness, tmp_path):
 @pytest.fixture(scope="session")
 def smollm2():
     """The real model, loaded once; the dequantized checkpoint is cached across sessions."""
-    cache = Path(tempfile.gettempdir()) / "dataprep-test-models"
-    llm = TransformersLLM(
-        smollm2_gguf(), cache_dir=cache, options=LLMOptions(temperature=0, max_tokens=24)
-    )
-    return llm
+    return load_smollm2()
 
 
 @pytest.mark.slow
