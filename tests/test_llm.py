@@ -89,6 +89,7 @@ def test_spec_errors(spec, message):
         (Completion("a", 10, 5, "stop", num_ctx=2048), None),
         (Completion("a", 10, 5, "length", num_ctx=2048), "truncated_output"),
         (Completion("a", 2048, 5, "stop", num_ctx=2048), "truncated_prompt"),
+        (Completion("a", 2000, 48, "length", num_ctx=2048), "truncated_prompt"),  # context full
     ],
 )
 def test_truncation(completion, expected):

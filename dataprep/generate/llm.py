@@ -67,7 +67,9 @@ class Completion:
         Example: done_reason "length" -> "truncated_output"; a prompt that filled the
         whole context (Ollama cuts it with only a server log line) -> "truncated_prompt".
         """
-        if self.num_ctx and self.prompt_tokens >= self.num_ctx:
+        # Ollama cuts an over-long prompt (or shifts the context once it fills up, dropping
+        # the prompt's start) with only a server log line: a full context means a cut prompt
+        if self.num_ctx and self.prompt_tokens + self.completion_tokens >= self.num_ctx:
             return "truncated_prompt"
         if self.done_reason == "length":
             return "truncated_output"
