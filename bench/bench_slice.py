@@ -115,6 +115,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, help="Java source tree (default: JDK 17 java.base)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the best counts")
+    ap.add_argument(
+        "--javalang", action="store_true", help="also time javalang on the Java 8 files (minutes)"
+    )
     args = ap.parse_args()
     root = args.corpus or corpus_dir()
     bare = best("bare", root, args.repeat)
@@ -136,6 +139,10 @@ def main() -> None:
     # a busy machine: the slicer's cost over the parse, and the work --jobs 2 adds.
     print(f"cpu s: bare {bare['cpu']:.1f}, slice 1 job {one['cpu']:.1f}, 2 jobs {two['cpu']:.1f}")
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.javalang:
+        from bench_javalang import compare_backends, report
+
+        print(report(compare_backends(root)))
 
 
 if __name__ == "__main__":
