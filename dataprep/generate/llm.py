@@ -148,6 +148,8 @@ class LLM:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        #: timeouts tried before giving up (each one already waited `timeout` seconds)
+        self.timeout_attempts = 2
 
     def chat(
         self,
@@ -159,18 +161,23 @@ class LLM:
         options = options or self.options
         json_schema = schema.model_json_schema() if schema else None
         last: TransientError | None = None
+        attempts = timeouts = 0
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
+            attempts += 1
             try:
                 completion = self._chat_once(messages, options, json_schema)
             except TransientError as exc:
                 last = exc
+                timeouts += exc.kind == "timeout"
+                if timeouts >= self.timeout_attempts:  # a hung server: do not wait N x timeout
+                    break
                 continue
             completion.num_ctx = options.num_ctx
             return completion
         assert last is not None
-        raise self._give_up(last)
+        raise self._give_up(last, attempts)
 
     def check(self) -> None:
         """Fail early, with the fix, when the model or the server is not there."""
@@ -183,8 +190,7 @@ class LLM:
     ) -> Completion:
         raise NotImplementedError
 
-    def _give_up(self, last: TransientError) -> LLMError:
-        tries = self.retries + 1
+    def _give_up(self, last: TransientError, tries: int) -> LLMError:
         if last.kind == "connection":
             return LLMError(
                 f"cannot reach {self.where} after {tries} attempts: {self._start_hint()}"
@@ -192,7 +198,7 @@ class LLM:
         if last.kind == "timeout":
             return LLMError(
                 f"{self.name} timed out after {self.timeout:g} s on each of {tries} attempts: "
-                "raise --llm-timeout, lower --max-tokens or use a smaller model"
+                "raise --llm-timeout, lower --llm-max-tokens or use a smaller model"
             )
         return LLMError(
             f"{self.name} failed {tries} times in a row ({last.detail}): "
