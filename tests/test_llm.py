@@ -255,6 +255,14 @@ def test_transformers_backend_real_model(smollm2):
     )
     assert c.text.strip() and 0 < c.completion_tokens <= 12 and c.prompt_tokens > 5
     assert c.done_reason in ("stop", "length")
+    # the cached plain checkpoint is itself a model directory the backend loads
+    (ckpt,) = [p for p in smollm2.cache_dir.iterdir() if (p / ".complete").is_file()]
+    again = parse_llm_spec(f"transformers:{ckpt}")
+    messages = [{"role": "user", "content": "Say hi."}]
+    greedy = LLMOptions(temperature=0, max_tokens=4)
+    assert again.chat(messages, greedy).text == smollm2.chat(messages, greedy).text
+    short = smollm2.chat(messages, LLMOptions(temperature=0, max_tokens=1))
+    assert (short.completion_tokens, short.done_reason) == (1, "length")
 
 
 @pytest.mark.slow
