@@ -314,19 +314,6 @@ def test_java8_fixture_units_match_golden(update_golden):
     check_golden("java8.units.jsonl", text, update_golden)
 
 
-def test_type_normalisation_is_the_same_rule():
-    samples = [
-        "Map< String ,List<Integer> >",
-        "int [] []",
-        "java.util.Map.Entry<K, V>",
-        "List<? extends  T>",
-        "Function<String,T>",
-    ]
-    assert [javalang_backend.normalize_type(s) for s in samples] == [
-        java.normalize_type(s) for s in samples
-    ]
-
-
 # -- both parsers, the same properties on the Java 8 fixtures -------------------------
 
 

@@ -26,6 +26,7 @@ from javalang import tree as jt
 from javalang.tokenizer import JavaTokenizer, LexerError
 
 from dataprep.models import Unit
+from dataprep.slicing.java import normalize_type  # one rule for both parsers' signatures
 
 LANGUAGE = "java"
 
@@ -245,17 +246,6 @@ _DECLARATIONS = (
 )
 _BLANK = " \t\n\r\f"  # what may stand between a Javadoc comment and its declaration
 _WS = re.compile(r"\s+")
-_TIGHT = re.compile(r"\s*([>\])])|([<(\[])\s*|\s*(\.\.\.)|\s*(\[)|\s*,\s*")
-
-
-def normalize_type(text: str) -> str:
-    """A type as written, with whitespace normalised (the form signatures use); the same
-    rule as the tree-sitter slicer's, kept here so this backend needs no tree-sitter.
-
-    Example: normalize_type("Map< String ,List<Integer> >") -> "Map<String, List<Integer>>"
-    """
-    text = _WS.sub(" ", text.strip())
-    return _TIGHT.sub(lambda m: next((g for g in m.groups() if g), ", "), text)
 
 
 @dataclass
