@@ -133,22 +133,5 @@ def generate_with_llm(
 
 def print_evol_summary(summary) -> None:
     """Print a run's summary (or a dry run's estimate) on stdout."""
-    if summary.dry_run:
-        s = summary
-        typer.echo(
-            f"dry run: {s.units} units, {s.seeds} seeds, up to {s.planned_calls} LLM calls, "
-            f"about {s.estimated_prompt_tokens} prompt + {s.estimated_completion_tokens} "
-            f"completion tokens, about {s.estimated_seconds / 60:.1f} min "
-            "(at 20 tokens/s per request in flight); nothing was called"
-        )
-        return
-    typer.echo(
-        f"evol: {summary.pairs} pairs ({summary.new_pairs} new) on {summary.units} units; "
-        f"{summary.calls} LLM calls ({summary.cached_calls} cached), "
-        f"{summary.prompt_tokens + summary.completion_tokens} tokens, {summary.seconds:.1f} s"
-    )
-    if summary.eliminated:
-        typer.echo("eliminated: " + ", ".join(f"{k} {v}" for k, v in summary.eliminated.items()))
-    if summary.shortened_units or summary.skipped_units:
-        skipped = ", ".join(f"{k} {v}" for k, v in summary.skipped_units.items()) or "none"
-        typer.echo(f"context: {summary.shortened_units} units shortened; skipped: {skipped}")
+    for line in summary.lines():
+        typer.echo(line)

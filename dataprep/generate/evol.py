@@ -116,6 +116,29 @@ class EvolSummary(BaseModel):
     estimated_prompt_tokens: int = 0
     estimated_completion_tokens: int = 0
     estimated_seconds: float = 0.0
+    tokens_per_second: float = 20.0
+
+    def lines(self) -> list[str]:
+        """The summary as printed by `dataprep generate` (a dry run: the estimate)."""
+        if self.dry_run:
+            return [
+                f"dry run: {self.units} units, {self.seeds} seeds, up to {self.planned_calls} "
+                f"LLM calls, about {self.estimated_prompt_tokens} prompt + "
+                f"{self.estimated_completion_tokens} completion tokens, about "
+                f"{self.estimated_seconds / 60:.1f} min (at {self.tokens_per_second:g} tokens/s "
+                "per request in flight); nothing was called"
+            ]
+        out = [
+            f"evol: {self.pairs} pairs ({self.new_pairs} new) on {self.units} units; "
+            f"{self.calls} LLM calls ({self.cached_calls} cached), "
+            f"{self.prompt_tokens + self.completion_tokens} tokens, {self.seconds:.1f} s"
+        ]
+        if self.eliminated:
+            out.append("eliminated: " + ", ".join(f"{k} {v}" for k, v in self.eliminated.items()))
+        if self.shortened_units or self.skipped_units:
+            skipped = ", ".join(f"{k} {v}" for k, v in self.skipped_units.items()) or "none"
+            out.append(f"context: {self.shortened_units} units shortened; skipped: {skipped}")
+        return out
 
 
 # --- planning -----------------------------------------------------------------------------
@@ -427,6 +450,7 @@ def plan_evol(store: Any, config: EvolConfig, options: LLMOptions) -> EvolSummar
         estimated_prompt_tokens=prompt_tokens,
         estimated_completion_tokens=completion,
         estimated_seconds=round(seconds, 1),
+        tokens_per_second=config.tokens_per_second,
     )
 
 
