@@ -483,7 +483,7 @@ class _Builder:
                 dims_end = self.t.match[dims_end + 1]
             dims = self.t.slice(start + 1, dims_end) if dims_end > start else ""
             field_type = normalize_type(type_text + dims)
-            eq = self._top_level(start, end, "=")
+            has_value = self.t.value(dims_end + 1) == "="
             self._add(
                 first,
                 last,
@@ -497,7 +497,7 @@ class _Builder:
                 javadoc=javadoc,
                 parent=parent.qualified_name,
                 type=field_type,
-                initializer=self.t.slice(eq + 1, end) if eq is not None else None,
+                initializer=self.t.slice(dims_end + 2, end) if has_value else None,
                 **flags,
             )
 
@@ -616,15 +616,6 @@ class _Builder:
                 return i + 1
             i = self.t.skip_group(i) if value in ("(", "[", "{") else i + 1
         raise _Unreadable(self.t.line(i))
-
-    def _top_level(self, first: int, last: int, wanted: str) -> int | None:
-        """The first `wanted` token in first..last outside brackets."""
-        i = first
-        while i <= last:
-            if self.t.value(i) == wanted:
-                return i
-            i = self.t.skip_group(i) if self.t.value(i) in ("(", "[", "{") else i + 1
-        return None
 
     def _javadoc(self, first: int) -> str | None:
         """The `/** ... */` comment that ends right before token `first` (only blanks
