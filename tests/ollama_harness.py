@@ -137,6 +137,7 @@ class Harness:
         self.fault: str | None = None
         self.fault_times: int | None = None
         self.hang_seconds = 30.0
+        self.openai_rejects_schema = False  # like servers without structured output
         self.requests: list[dict] = []  # every generation request, as received
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -391,6 +392,9 @@ def _make_handler(h: Harness) -> type[BaseHTTPRequestHandler]:
                 return self._json(
                     int(fault), {"error": {"message": "busy", "type": "server_error"}}
                 )
+            if h.openai_rejects_schema and "response_format" in body:
+                msg = "response_format is not supported"
+                return self._json(400, {"error": {"message": msg, "type": "invalid_request_error"}})
             if fault == "hang":
                 h._stopped.wait(h.hang_seconds)
                 return self._json(500, {"error": {"message": "released"}})

@@ -210,6 +210,9 @@ def test_openai_backend(harness):
     assert body["response_format"]["json_schema"]["schema"] == Answer.model_json_schema()
     harness.set_fault("503", times=1)
     assert llm.chat(HELLO).text == "Hello there!"
+    harness.openai_rejects_schema = True  # no structured output there: asked again without
+    assert llm.chat(HELLO, schema=Answer).text == "Hello there!"
+    assert "response_format" not in harness.requests[-1] and not llm.schema_supported
     with pytest.raises(LLMError, match="model 'gpt-x' or its endpoint not found"):
         parse_llm_spec(f"openai:gpt-x@{harness.url}/v1").chat(HELLO)
 

@@ -318,6 +318,7 @@ class OpenAILLM(LLM):
         self.base_url = base_url.rstrip("/")
         self.name = f"openai:{model}"
         self.where = f"the OpenAI-compatible server at {self.base_url}"
+        self.schema_supported = True  # cleared when the server rejects response_format
         key = api_key or os.environ.get("OPENAI_API_KEY")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.client = httpx.Client(timeout=self.timeout, headers=headers)
@@ -339,7 +340,7 @@ class OpenAILLM(LLM):
             "seed": options.seed,
             "max_tokens": options.max_tokens,
         }
-        if json_schema:
+        if json_schema and self.schema_supported:
             body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": json_schema.get("title", "answer"), "schema": json_schema},
@@ -359,6 +360,10 @@ class OpenAILLM(LLM):
             )
         if r.status_code in (429, 500, 502, 503, 504):
             raise TransientError("server", f"status {r.status_code}: {r.text[:200]}")
+        if r.status_code == 400 and "response_format" in body:
+            # a server without structured output: ask again in words, validate on return
+            self.schema_supported = False
+            return self._chat_once(messages, options, json_schema)
         if r.status_code >= 400:
             raise LLMError(f"{self.where} refused the request ({r.status_code}: {r.text[:200]})")
         try:
