@@ -23,143 +23,13 @@ from dataclasses import dataclass, field
 
 import javalang
 from javalang import tree as jt
-from javalang.tokenizer import JavaTokenizer, LexerError
+from javalang.tokenizer import LexerError
 
 from dataprep.models import Unit
 from dataprep.slicing.java import normalize_type  # one rule for both parsers' signatures
+from dataprep.slicing.javalang_tokens import MODIFIERS, Tokens, Unreadable
 
 LANGUAGE = "java"
-
-MODIFIERS = frozenset(
-    "public protected private static abstract final native synchronized transient "
-    "volatile strictfp default".split()
-)
-_OPEN = {"(": ")", "[": "]", "{": "}"}
-
-
-class _ExactTokenizer(JavaTokenizer):
-    """javalang's tokenizer without its unicode-escape decoding, so that every
-    token's position indexes the text exactly as written (escapes inside string and
-    character literals are still read as part of the literal)."""
-
-    def pre_tokenize(self) -> None:
-        self.data = self.decode_data()
-        self.length = len(self.data)
-
-
-class _Tokens:
-    """The token list of one file with character offsets and matched brackets."""
-
-    def __init__(self, text: str):
-        self.text = text
-        # a byte-order mark is no token; a blank of the same length keeps the offsets
-        scan = " " + text[1:] if text.startswith("\ufeff") else text
-        self.toks = list(_ExactTokenizer(scan).tokenize())
-        line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        self.starts: list[int] = []
-        for tok in self.toks:
-            line, column = tok.position
-            offset = line_starts[line - 1] + column - 1
-            if "\n" in tok.value:  # a text block read as strings: positions drift from here
-                raise _Unreadable(line, "a text block")
-            if not text.startswith(tok.value, offset):
-                raise _Unreadable(line, "token positions do not match the text")
-            self.starts.append(offset)
-        self.index = {tok.position: i for i, tok in enumerate(self.toks)}
-        self.match = self._match_brackets()
-
-    def _match_brackets(self) -> dict[int, int]:
-        match: dict[int, int] = {}
-        stack: list[int] = []
-        for i, tok in enumerate(self.toks):
-            value = tok.value
-            if value in _OPEN and _is_separator(tok):
-                stack.append(i)
-            elif value in (")", "]", "}") and _is_separator(tok) and stack:
-                j = stack.pop()
-                match[i], match[j] = j, i
-        return match
-
-    def value(self, i: int) -> str:
-        return self.toks[i].value if 0 <= i < len(self.toks) else ""
-
-    def end(self, i: int) -> int:
-        """Character offset just past token i."""
-        return self.starts[i] + len(self.toks[i].value)
-
-    def slice(self, first: int, last: int) -> str:
-        """The exact text from token `first` to token `last`, inclusive."""
-        return self.text[self.starts[first] : self.end(last)]
-
-    def line(self, i: int) -> int:
-        return self.toks[i].position[0]
-
-    def at(self, position) -> int:
-        return self.index[tuple(position)]
-
-    def skip_group(self, i: int) -> int:
-        """Index past the bracket group opening at i (or i + 1 for any other token)."""
-        return self.match.get(i, i) + 1
-
-    def find(self, i: int, stops: tuple[str, ...], skip: tuple[str, ...] = ("(", "[")) -> int:
-        """First index >= i whose token is in `stops`, jumping over groups opened by `skip`."""
-        n = len(self.toks)
-        while i < n:
-            value = self.toks[i].value
-            if value in stops and _is_separator(self.toks[i]):
-                return i
-            i = self.skip_group(i) if value in skip and i in self.match else i + 1
-        raise _Unreadable(self.line(n - 1) if n else 1)
-
-    def decl_start(self, i: int) -> int:
-        """Walk back from token i over the modifiers and annotations in front of it."""
-        j = i - 1
-        while j >= 0:
-            tok = self.toks[j]
-            if tok.value in MODIFIERS and not isinstance(tok, javalang.tokenizer.Identifier):
-                j -= 1
-                continue
-            k = j
-            if tok.value == ")" and j in self.match:
-                k = self.match[j] - 1
-            k = self._qualified_name_start(k)
-            if k is not None and self.value(k - 1) == "@":
-                j = k - 2
-                continue
-            break
-        return j + 1
-
-    def _qualified_name_start(self, k: int) -> int | None:
-        if not isinstance(self.toks[k], javalang.tokenizer.Identifier):
-            return None
-        while self.value(k - 1) == "." and isinstance(
-            self.toks[k - 2] if k >= 2 else None, javalang.tokenizer.Identifier
-        ):
-            k -= 2
-        return k
-
-    def annotation_end(self, i: int) -> int:
-        """The last token of the annotation whose `@` is token i."""
-        j = i + 1
-        while self.value(j + 1) == ".":
-            j += 2
-        if self.value(j + 1) == "(":
-            j = self.match[j + 1]
-        return j
-
-
-class _Unreadable(Exception):
-    """Syntax javalang's parser lets through but misreads (a text block, a nested
-    record), or a declaration whose extent the tokens do not show."""
-
-    def __init__(self, line: int, what: str = "cannot find a declaration's extent"):
-        super().__init__(line, what)
-        self.line = line
-        self.what = what
-
-
-def _is_separator(tok) -> bool:
-    return isinstance(tok, javalang.tokenizer.Separator)
 
 
 @dataclass
@@ -186,7 +56,7 @@ def slice_java(
     Java 9+ syntax?): use the default parser (--parser tree-sitter)"])
     """
     try:
-        tokens = _Tokens(text)
+        tokens = Tokens(text)
         tree = javalang.parser.Parser(tokens.toks).parse()
         return _Builder(relpath, tokens, repo, commit).build(tree), []
     except javalang.parser.JavaSyntaxError as exc:
@@ -196,7 +66,7 @@ def slice_java(
         line = _lexer_line(exc)
         what = str(exc.args[0] if exc.args else exc).split(", line")[0]
         return [], [_error(relpath, line, f"javalang cannot read this ({what})")]
-    except _Unreadable as exc:
+    except Unreadable as exc:
         return [], [_error(relpath, exc.line, f"javalang cannot parse this ({exc.what}; {_JAVA9})")]
     except Exception as exc:  # noqa: BLE001 - one odd file is an error line, never an abort
         detail = (str(exc).splitlines() or [""])[0][:120]
@@ -263,7 +133,7 @@ class _Constant:
 class _Builder:
     """Turns one parsed file into units."""
 
-    def __init__(self, relpath: str, tokens: _Tokens, repo: str, commit: str | None):
+    def __init__(self, relpath: str, tokens: Tokens, repo: str, commit: str | None):
         self.relpath = relpath
         self.t = tokens
         self.repo = repo
@@ -317,7 +187,7 @@ class _Builder:
                 i = self.t.annotation_end(i) + 1
             name_at = i
             if self.t.value(i) != constant.name:
-                raise _Unreadable(self.t.line(i))
+                raise Unreadable(self.t.line(i))
             if self.t.value(i + 1) == "(":
                 i = self.t.match[i + 1]
             if self.t.value(i + 1) == "{":
@@ -335,7 +205,7 @@ class _Builder:
                 continue
             j = i + 1
             while j < len(toks) and toks[j].value not in ("(", "[", "{", ";"):
-                j = self._angle_end(j) + 1 if toks[j].value == "<" else j + 1
+                j = self.t.angle_end(j) + 1 if toks[j].value == "<" else j + 1
             if self.t.value(j) != "(" or j not in self.t.match:
                 continue
             k = self.t.match[j] + 1
@@ -367,7 +237,7 @@ class _Builder:
     def _declaration(self, node) -> None:
         at = self.t.at(node.position)
         if _is_record(node):  # javalang reads a nested `record R(...) {}` as a method
-            raise _Unreadable(self.t.line(at), "a record")
+            raise Unreadable(self.t.line(at), "a record")
         first = self.t.decl_start(at)
         parent = self._enclosing(at)
         if isinstance(node, jt.TypeDeclaration):
@@ -415,7 +285,7 @@ class _Builder:
         head = self.t.text[self.t.starts[first] : self.t.starts[body]] if body is not None else code
         type_start, type_parameters = at, None
         if self.t.value(at) == "<":
-            type_start = self._angle_end(at) + 1
+            type_start = self.t.angle_end(at) + 1
             type_parameters = self.t.slice(at, type_start - 1)
         types, parameters = self._parameters(paren, close)
         after = close + 1
@@ -450,7 +320,7 @@ class _Builder:
     def _parameters(self, paren: int, close: int) -> tuple[list[str], list[str]]:
         """(types for the signature, parameters as written) of the list in paren..close."""
         types, written = [], []
-        for a, b in self._split_commas(paren + 1, close - 1):
+        for a, b in self.t.split_commas(paren + 1, close - 1):
             written.append(_WS.sub(" ", self.t.slice(a, b)))
             k = a
             while self.t.value(k) in ("final", "@"):
@@ -531,7 +401,7 @@ class _Builder:
         i = at + (3 if self.t.value(at) == "@" else 2)  # past `class Name` / `@interface Name`
         clauses: dict = {}
         if self.t.value(i) == "<":
-            close = self._angle_end(i)
+            close = self.t.angle_end(i)
             clauses["<"] = self.t.slice(i, close)
             i = close + 1
         while i < open_:
@@ -543,39 +413,8 @@ class _Builder:
             i = j
         return clauses
 
-    def _angle_end(self, i: int) -> int:
-        """The `>` closing the `<` at token i (javalang splits `>>` into two tokens)."""
-        depth = 0
-        while i < len(self.t.toks):
-            value = self.t.value(i)
-            if value == "<":
-                depth += 1
-            elif value == ">":
-                depth -= 1
-                if depth == 0:
-                    return i
-            i = self.t.skip_group(i) if value in ("(", "[") else i + 1
-        raise _Unreadable(self.t.line(i - 1))
-
-    def _split_commas(self, first: int, last: int) -> list[tuple[int, int]]:
-        """Token ranges between the top-level commas of first..last (generics kept whole)."""
-        parts, start, depth, i = [], first, 0, first
-        while i <= last:
-            value = self.t.value(i)
-            if value == "<":
-                depth += 1
-            elif value == ">":
-                depth -= 1
-            elif value == "," and depth == 0:
-                parts.append((start, i - 1))
-                start = i + 1
-            i = self.t.skip_group(i) if value in ("(", "[", "{") else i + 1
-        if start <= last:
-            parts.append((start, last))
-        return parts
-
     def _split_types(self, first: int, last: int) -> list[str]:
-        return [self.t.slice(a, b) for a, b in self._split_commas(first, last)]
+        return [self.t.slice(a, b) for a, b in self.t.split_commas(first, last)]
 
     def _modifiers_and_annotations(self, first: int, at: int) -> dict:
         """Modifiers in source order, and annotations with their arguments as written."""
@@ -597,12 +436,12 @@ class _Builder:
         while i < len(self.t.toks):
             value = self.t.value(i)
             if value == "<":
-                i = self._angle_end(i) + 1
+                i = self.t.angle_end(i) + 1
                 continue
             if value == name and self.t.value(i + 1) in ("=", ",", ";", "["):
                 return i
             i += 1
-        raise _Unreadable(self.t.line(at))
+        raise Unreadable(self.t.line(at))
 
     def _next_declarator(self, i: int, last: int, name: str) -> int:
         """The next top-level `, name` followed by `=`, `,`, `;` or `[`."""
@@ -615,7 +454,7 @@ class _Builder:
             ):
                 return i + 1
             i = self.t.skip_group(i) if value in ("(", "[", "{") else i + 1
-        raise _Unreadable(self.t.line(i))
+        raise Unreadable(self.t.line(i))
 
     def _javadoc(self, first: int) -> str | None:
         """The `/** ... */` comment that ends right before token `first` (only blanks
@@ -624,25 +463,10 @@ class _Builder:
         gap_start = self.t.end(first - 1) if first > 0 else 0
         while end > gap_start and self.t.text[end - 1] in _BLANK:
             end -= 1
-        for comment_start, comment_end in self._comments(gap_start, start):
+        for comment_start, comment_end in self.t.comments(gap_start, start):
             if comment_end == end and self.t.text.startswith("/**", comment_start):
                 return self.t.text[comment_start:comment_end]
         return None
-
-    def _comments(self, start: int, end: int) -> list[tuple[int, int]]:
-        """Block comments in a gap between two tokens, as (start, end) offsets."""
-        text, found, i = self.t.text, [], start
-        while i < end:
-            if text.startswith("//", i):
-                newline = text.find("\n", i)
-                i = end if newline < 0 else newline + 1
-            elif text.startswith("/*", i):
-                close = text.find("*/", i + 2)
-                found.append((i, end if close < 0 else close + 2))
-                i = found[-1][1]
-            else:
-                i += 1
-        return found
 
     # -- units --
 
