@@ -80,6 +80,16 @@ def test_spec_errors(spec, message):
     assert str(exc.value) == message
 
 
+def test_spec_missing_extra_is_one_line(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda m: None if m == "ollama" else real(m))
+    with pytest.raises(LLMError) as exc:
+        parse_llm_spec("ollama:llama3")
+    assert str(exc.value) == "the ollama backend needs ollama: pip install 'dataprep[llm]'"
+
+
 # --- pure helpers -----------------------------------------------------------------------
 
 

@@ -524,6 +524,27 @@ class TransformersLLM(LLM):
 
 SPEC_HELP = "use ollama:MODEL, openai:MODEL@BASE_URL or transformers:PATH"
 
+# backend -> (modules it imports, the extra that installs them)
+_NEEDS = {
+    "ollama": (("ollama", "httpx"), "llm"),
+    "openai": (("httpx",), "llm"),
+    "transformers": (("torch", "transformers", "accelerate"), "finetune"),
+}
+
+
+def _require(kind: str, rest: str) -> None:
+    """A missing optional dependency is a one-line error naming the extra, not a traceback."""
+    import importlib.util
+
+    modules, extra = _NEEDS[kind]
+    if kind == "transformers" and rest.endswith(".gguf"):
+        modules = (*modules, "gguf")
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise LLMError(
+            f"the {kind} backend needs {', '.join(missing)}: pip install 'dataprep[{extra}]'"
+        )
+
 
 def parse_llm_spec(
     spec: str,
@@ -540,6 +561,8 @@ def parse_llm_spec(
     kind, sep, rest = spec.partition(":")
     if not sep or not rest:
         raise LLMError(f"--llm {spec!r} has no backend prefix: {SPEC_HELP}")
+    if kind in _NEEDS:
+        _require(kind, rest)
     common = {"timeout": timeout, "options": options, **kwargs}
     if kind == "ollama":
         return OllamaLLM(rest, host=host, **common)
