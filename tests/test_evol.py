@@ -73,6 +73,11 @@ def test_prompts_golden(store, update_golden):
         "seed_questions": SeedQuestionTask.format_input(ctx, 2),
         "evolve_misdirection": EvolveTask.format_input(ops["misdirection"], seed, overlaps),
         "evolve_breadth": EvolveTask.format_input(ops["breadth"], seed, overlaps),
+        "evolve_with_input": EvolveTask.format_input(
+            ops["add_constraints"],
+            Seed("Find the bug.", "return a - b;", overlaps.id, "p2"),
+            overlaps,
+        ),
         "judge": JudgeTask.format_input("Explain nights().", "Explain nights() step by step."),
         "answer": AnswerTask.format_input("Explain what overlaps returns.", "", ctx),
     }

@@ -59,6 +59,7 @@ class _Sections(_Strict):
     header: str
     code: str
     input: str
+    evolve_input: str
 
 
 class EvolTemplates(_Strict):
@@ -269,10 +270,19 @@ class EvolveTask:
     def format_input(op: Operation, seed: Seed, unit: Unit) -> Messages:
         t = load_templates()
         prompt = t.evolve_breadth if op.family == "breadth" else t.evolve_depth
-        instruction = seed.instruction + (f"\n{seed.input}" if seed.input else "")
-        kind = unit.kind.replace("_", " ")
+        # the task's input (often code) is carried over unchanged and shown only as data
+        block = ""
+        if seed.input:
+            data = f"{t.data_open}\n{_data(t, seed.input)}\n{t.data_close}"
+            block = render(t.sections.evolve_input, input=data) + "\n\n"
         return _messages(
-            t, prompt, operation=op.text.strip(), instruction=instruction, kind=kind, name=unit.name
+            t,
+            prompt,
+            operation=op.text.strip(),
+            instruction=seed.instruction,
+            input_block=block,
+            kind=unit.kind.replace("_", " "),
+            name=unit.name,
         )
 
     @staticmethod
