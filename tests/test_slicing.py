@@ -609,3 +609,70 @@ def test_fast_json_equals_model_dump_json(hotel, tmp_path):
     units, _ = slice_java("Odd.java", odd, tmp_path.name, None)
     assert result.jsonl() == "".join(u.model_dump_json() + "\n" for u in units)
     assert [u.model_dump() for u in result.units] == [u.model_dump() for u in units]
+
+
+TRICKY = """package t;
+
+import java.util.*;
+
+class Tricky {
+    static final Comparator<String> BY_LENGTH = new Comparator<String>() {
+        public int compare(String a, String b) { return a.length() - b.length(); }
+    };
+    static { Runnable r = new Runnable() { public void run() { class InInit {} } }; }
+    String s = "new Foo() { class Fake {} }";
+    Class<?> k = Tricky.class;
+    int record = 1;
+
+    enum Op {
+        PLUS(new Object() { int weight() { return 1; } }) { int apply(int a) { return a; } };
+        Op(Object o) {}
+        int apply(int a) { return 0; }
+    }
+
+    void m() {
+        record Point(int x, int y) { int sum() { return x + y; } }
+        enum Local { A, B }
+        interface Shape { double area(); }
+        Runnable r = () -> {
+            Object o = new Object() /* comment */ {
+                public String toString() { return new Object() { }.toString(); }
+            };
+        };
+        new Thread(() -> { }) {
+            public void run() { }
+        }.start();
+    }
+}
+"""
+
+
+def test_declaration_walk_finds_what_the_query_finds():
+    from dataprep.slicing.java import declaration_nodes, parser, query_nodes
+
+    sources = [TRICKY.encode()] + [p.read_bytes() for p in sorted(HOTEL.rglob("*.java"))]
+    for src in sources:
+        root = parser().parse(src).root_node
+        assert not root.has_error
+        walked = {(n.start_byte, n.end_byte, w) for n, w in declaration_nodes(root, src)}
+        queried = {(n.start_byte, n.end_byte, w) for n, w in query_nodes(root)}
+        assert walked == queried
+    units, errors = slice_java("Tricky.java", TRICKY, "r", None)
+    names = {(u.kind, u.qualified_name) for u in units}
+    assert errors == []
+    assert {
+        ("method", "t.Tricky$1.compare"),
+        ("class", "t.Tricky$2.InInit"),
+        ("method", "t.Tricky.Op.PLUS.apply"),
+        ("method", "t.Tricky.Op$1.weight"),
+        ("record", "t.Tricky.Point"),
+        ("method", "t.Tricky.Point.sum"),
+        ("enum", "t.Tricky.Local"),
+        ("field", "t.Tricky.Local.A"),
+        ("method", "t.Tricky.Shape.area"),
+        ("method", "t.Tricky$3.toString"),
+        ("method", "t.Tricky$4.run"),
+        ("field", "t.Tricky.record"),
+    } <= names
+    assert not any("Fake" in q for _, q in names)
+    assert not any(".PLUS$" in q for _, q in names)  # the argument's class is Op's, not PLUS's
