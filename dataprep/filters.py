@@ -231,6 +231,16 @@ def length(pair: Pair, ctx: Context) -> str | None:
     return None
 
 
+REFUSAL_HINTS = (
+    "sorry",
+    "apologi",
+    "as an ai",
+    "language model",
+    "can't",
+    "cannot",
+    "unable",
+    "not able",
+)
 REFUSAL_RE = re.compile(
     r"\b(sorry|i apologi[sz]e|as an ai|as a language model"
     r"|i can(?:'|no)t (?:help|assist|provide|answer|do)"
@@ -246,14 +256,26 @@ REFUSAL_RE = re.compile(
     ("refusal_max_words",),
 )
 def refusal(pair: Pair, ctx: Context) -> str | None:
+    lower = pair.output.lower()
+    if not any(hint in lower for hint in REFUSAL_HINTS):  # substring checks before the regex
+        return None
     match = REFUSAL_RE.search(pair.output)
     if match and len(pair.output.split()) < ctx.config.refusal_max_words:
         return f"refusal ({match.group(0)!r} in a short output)"
     return None
 
 
+TEMPLATE_HINTS = (
+    "prompt",
+    "###",
+    "<|im_",
+    "below is an instruction",
+    "inst]",
+    "<<sys>>",
+    "<</sys>>",
+)
 TEMPLATE_WORDS_RE = re.compile(
-    r"#?\s*(?:given|rewritten|created|original) prompt\s*#?|### (?:instruction|input|response):"
+    r"#?(?:given|rewritten|created|original) prompt#?|### (?:instruction|input|response):"
     r"|<\|im_(?:start|end)\|>|below is an instruction that describes a task|\[/?inst\]|<</?sys>>",
     re.I,
 )
@@ -265,7 +287,11 @@ TEMPLATE_WORDS_RE = re.compile(
 )
 def template_words(pair: Pair, ctx: Context) -> str | None:
     for name in ("instruction", "input", "output"):
-        match = TEMPLATE_WORDS_RE.search(getattr(pair, name))
+        text = getattr(pair, name)
+        lower = text.lower()
+        if not any(hint in lower for hint in TEMPLATE_HINTS):
+            continue
+        match = TEMPLATE_WORDS_RE.search(text)
         if match:
             return f"template words {match.group(0).strip()!r} in the {name}"
     return None

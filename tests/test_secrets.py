@@ -179,6 +179,7 @@ def test_no_planted_secret_survives_dataprep_run(tmp_path):
     result = CliRunner().invoke(app, ["run", str(PROJECT), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert (out / "dataprep.db").is_file() and (out / "dataset").is_dir()
+    assert (out / "report.html").is_file() and (out / "report.json").is_file()
     files = [p for p in out.rglob("*") if p.is_file()]
     texts = {p: p.read_bytes().decode("utf-8", "replace") for p in files}
     db = sqlite3.connect(out / "dataprep.db")
