@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import time
 from collections import Counter
@@ -283,7 +282,7 @@ def generate_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -
             with store.transaction():
                 store.conn.execute(
                     "INSERT OR REPLACE INTO template_cache (path, key, data) VALUES (?, ?, ?)",
-                    (path, keys[path], json.dumps([c.to_json() for c in cands])),
+                    (path, keys[path], tgen.dump_candidates(cands)),
                 )
             counts["files_generated"] += 1
             counts["units_generated"] += len(units)
@@ -307,9 +306,9 @@ def generate_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -
 
 def _resolve_all(store: Store, cfg: RunConfig, module_of) -> tuple[list[Pair], dict[str, int]]:
     candidates = [
-        tgen.Candidate(**data)
+        cand
         for (blob,) in store.conn.execute("SELECT data FROM template_cache ORDER BY path")
-        for data in json.loads(blob)
+        for cand in tgen.load_candidates(blob)
     ]
     candidates += tgen.coverage_candidates(store.units(), cfg.seed, module_of=module_of)
     return tgen.resolve(candidates)
