@@ -523,6 +523,7 @@ def build_hostile_repo(base: Path) -> Path:
     (root / "ring_a.java").symlink_to(root / "ring_b.java")
     (root / "ring_b.java").symlink_to(root / "ring_a.java")
     (root / "Inside.java").symlink_to(root / "src" / "Ok.java")  # inside: fine to read
+    (root / "src_link").symlink_to(root / "src", target_is_directory=True)  # walked as src/
     os.mkfifo(root / "Pipe.java")
     (root / "Binary.java").write_bytes(b"class B {}\x00\x01\x02" * 100)
     (root / "Huge.java").write_bytes(b"class Huge { int x = " + b"1 + " * 1_250_000 + b"1; }")
@@ -567,6 +568,7 @@ def test_hostile_repository(tmp_path, monkeypatch):
         "ring_b.java": walk.SYMLINK_LOOP,
         "self/": walk.SYMLINK_LOOP,
         "src/deep/loop/": walk.SYMLINK_LOOP,
+        "src_link/": walk.SYMLINK_DIR,
     }
     assert sorted(result.parsed) == ["Deep.java", "Inside.java", "Latin1.java", "src/Ok.java"]
     # every entry of the tree is accounted for: parsed or skipped with a reason

@@ -1,8 +1,9 @@
 """Walking a repository: which files to slice, which to skip and why.
 
-The walk never reads outside the root: a symlink is followed only when its target
-resolves inside the root and has not been visited yet (which also stops loops), and a
-file is opened only when it is a regular file. Every file that is not sliced gets a
+The walk never reads outside the root: a symlinked file is read only when its target
+resolves inside the root, a symlinked folder is never followed (one outside is outside;
+one inside is walked at its own path; one to an ancestor is a loop), and a file is
+opened only when it is a regular file. Every file that is not sliced gets a
 reason, so the closing summary can account for all of them.
 
 Checks on a path (here): .git, .gitignore (every .gitignore in the tree, each relative
@@ -62,6 +63,7 @@ UNSUPPORTED = "not Java or docs"
 SYMLINK_OUT = "symlink pointing outside the repository"
 SYMLINK_LOOP = "symlink loop or already visited target"
 SYMLINK_BROKEN = "broken symlink"
+SYMLINK_DIR = "symlink to a folder of the repository (walked at its own path)"
 SPECIAL = "not a regular file (FIFO, socket or device)"
 UNREADABLE = "unreadable"
 
@@ -161,11 +163,11 @@ def _walk(root: Path, directory: Path, rel: str, specs: list, visited: set) -> I
                 yield FileEntry(child_rel + ("/" if is_dir else ""), reason)
                 continue
             if is_dir:
-                key = _dir_key(target)
-                if key in visited:
-                    yield FileEntry(child_rel + "/", SYMLINK_LOOP)
-                    continue
-                yield from _walk(root, target, child_rel, specs, visited | {key})
+                # a folder inside the repository is walked at its own path (once): following
+                # links to it too would repeat its files and, with links between sibling
+                # folders, could multiply the walk
+                reason = SYMLINK_LOOP if _dir_key(target) in visited else SYMLINK_DIR
+                yield FileEntry(child_rel + "/", reason)
                 continue
         elif is_dir:
             key = _dir_key(Path(entry.path))
