@@ -1,10 +1,11 @@
 """The tree-sitter slicer for Java: one file's text in, its units out.
 
-One query over the syntax tree (run in C) finds every declaration, every anonymous
-class body and every enum constant; the Python side then visits
-only those nodes, in source order, with a stack of open type bodies to know each
-declaration's enclosing type. Nothing walks the whole tree in Python and nothing
-recurses, so deeply nested code costs no more than flat code.
+`declaration_nodes` finds every declaration, enum constant and anonymous class body
+(type bodies walked member by member; anonymous and local classes found by their text
+and confirmed by the tree; `query_nodes`, one tree query, does the same for files with
+syntax errors). The slicer then visits only those nodes, in source order, with a stack
+of open type bodies to know each declaration's enclosing type. Nothing walks the whole
+tree in Python and nothing recurses, so deeply nested code costs no more than flat code.
 
 Units follow the conventions in the `Unit` docstring (dataprep/models.py).
 """
@@ -98,16 +99,15 @@ def slice_java(
     """
     rows, errors = slice_java_rows(relpath, text, repo, commit)
     # only the values that are set: a smaller `model_fields_set` saves ~1.5 KB a unit
-    return [
-        Unit(**{k: v for k, v in row.items() if v is not None and v != []}) for row in rows
-    ], errors
+    return [Unit(**{k: v for k, v in row.items() if v not in _UNSET}) for row in rows], errors
 
 
 def slice_java_rows(
     relpath: str, text: str, repo: str, commit: str | None, src: bytes | None = None
 ) -> tuple[list[dict], list[str]]:
     """Like slice_java, with each unit as a plain dict of every Unit field in field order
-    (what `Unit(**row).model_dump()` gives; `unit_json(row)` is its model_dump_json()).
+    (what `Unit(**row).model_dump()` gives, empty lists as (); `unit_json(row)` is its
+    model_dump_json()).
     `src`, when given, must be `text` encoded as UTF-8 (saves encoding it again)."""
     if src is None:
         src = text.encode("utf-8")
@@ -115,10 +115,12 @@ def slice_java_rows(
     return _Slicer(relpath, src, repo, commit).run(tree.root_node)
 
 
+# defaults of every Unit field; lists as () so that rows never share a mutable default
 _ROW_TEMPLATE = {
-    name: [] if info.default_factory is list else (None if info.is_required() else info.default)
+    name: () if info.default_factory is list else (None if info.is_required() else info.default)
     for name, info in Unit.model_fields.items()
 }
+_UNSET = (None, [], ())
 
 
 def unit_json(row: dict) -> bytes:
