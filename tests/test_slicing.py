@@ -451,10 +451,14 @@ def test_nested_gitignore_and_negation(tmp_path):
         (tmp_path / "mod" / name).write_text(f"class {name[:-5]} {{}}\n")
     (tmp_path / "build").mkdir()
     (tmp_path / "build" / "Out.java").write_text("class Out {}\n")
+    (tmp_path / "LICENSE.txt").write_text("MIT License\n")
+    (tmp_path / "requirements.txt").write_text("pytest\n")
     result = slice_repo(tmp_path)
     assert sorted(result.parsed) == ["mod/Keep.java", "mod/SkipNot.java"]
     assert dict(result.skipped)["mod/Skip1.java"] == walk.IGNORED
     assert dict(result.skipped)["build/"] == walk.IGNORED
+    assert dict(result.skipped)["LICENSE.txt"] == walk.NOT_DOCS
+    assert dict(result.skipped)["requirements.txt"] == walk.NOT_DOCS
 
 
 def test_parallel_equals_serial(hotel):

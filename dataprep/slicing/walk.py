@@ -53,6 +53,12 @@ _GENERATED_ANNOTATION = re.compile(
     rb"(?m)^\s*@(?:javax\.annotation\.(?:processing\.)?|jakarta\.annotation\.)?Generated\b"
 )
 
+# text files that are not documentation (the license is detected elsewhere)
+_NOT_DOCS = re.compile(
+    r"(?i)^(?:licen[cs]e|copying|notice|third[-_]?party[-_]?notices?|requirements[-\w]*|"
+    r"cmakelists|robots)(?:\.\w+)?$"
+)
+
 # skip reasons (the summary groups by these)
 IGNORED = "ignored by .gitignore"
 VENDORED = "vendored path"
@@ -60,6 +66,7 @@ TOO_LARGE = "larger than 1 MiB"
 BINARY = "binary (NUL bytes)"
 GENERATED = "generated code"
 UNSUPPORTED = "not Java or docs"
+NOT_DOCS = "license or tool file, not docs"
 SYMLINK_OUT = "symlink pointing outside the repository"
 SYMLINK_LOOP = "symlink loop or already visited target"
 SYMLINK_BROKEN = "broken symlink"
@@ -203,6 +210,8 @@ def _file_entry(entry: os.DirEntry, rel: str) -> FileEntry:
         return FileEntry(rel, SPECIAL)
     if language_of(rel) is None:
         return FileEntry(rel, UNSUPPORTED)
+    if _NOT_DOCS.match(rel.rsplit("/", 1)[-1]):
+        return FileEntry(rel, NOT_DOCS)
     if st.st_size > MAX_BYTES:
         return FileEntry(rel, TOO_LARGE, f"{st.st_size} bytes")
     return FileEntry(rel)
