@@ -210,7 +210,8 @@ public abstract strictfp class Edge<T extends Comparable<? super T>>
     enum WithArgs {
         /** the one */
         @Deprecated ONE(new Object() { public String toString() { return "one"; } }),
-        TWO(null) { @Override int weight() { return 2; } };
+        TWO(null) { @Override int weight() { return 2; } },
+        THREE(new Object() { public int hashCode() { return 3; } }) { int weight() { return 3; } };
         WithArgs(Object o) {}
         int weight() { return 1; }
     }
@@ -277,6 +278,8 @@ def test_corner_cases_read_right():
     names = {qualified_name for qualified_name, _ in units}
     assert {"edge.cases.Edge$1$1.run", "edge.cases.Edge$3.toString"} <= names
     assert {"edge.cases.Edge.WithArgs$1.toString", "edge.cases.Edge.WithArgs.TWO.weight"} <= names
+    # an anonymous class in a constant's arguments belongs to the enum, not the body
+    assert {"edge.cases.Edge.WithArgs$2.hashCode", "edge.cases.Edge.WithArgs.THREE.weight"} <= names
     assert {"edge.cases.Edge.Trailing.B", "edge.cases.Edge.Empty.f", "edge.cases.Third"} <= names
     assert units[("edge.cases.Edge.x", "int x")].javadoc == "/** doc x */"
     assert units[("edge.cases.Edge.y", "int y")].javadoc is None  # a line comment between
