@@ -94,6 +94,13 @@ def test_context_holds_code_header_and_imports(store):
     assert "public long nights()" in text and "Input given with the task:\nint[] xs" in text
 
 
+def test_members_of_anonymous_classes_get_the_enclosing_header(store):
+    nights = unit_by_name(store, "nights")
+    anon = nights.model_copy(update={"id": "anon", "parent": "com.hotel.booking.Booking$1"})
+    ctx = build_contexts([*store.units(), anon])["anon"]
+    assert ctx.header == "public class Booking {\n}"
+
+
 def test_repository_text_cannot_close_the_data_block(store):
     u = unit_by_name(store, "nights")
     evil = u.model_copy(

@@ -173,11 +173,25 @@ def build_contexts(units: list[Unit]) -> dict[str, UnitContext]:
     files = {u.path: u for u in units if u.kind == "file"}
     out = {}
     for u in units:
-        parent = by_id.get(u.parent or "") or types.get(u.parent or "")
+        parent = by_id.get(u.parent or "") or _enclosing_type(types, u.parent)
         header = (parent.declaration or parent.code) if parent else None
         file_unit = files.get(u.path)
         out[u.id] = UnitContext(u, header=header, imports=file_unit.code if file_unit else None)
     return out
+
+
+def _enclosing_type(types: dict[str, Unit], name: str | None) -> Unit | None:
+    """The nearest type unit enclosing `name`, for members of anonymous classes and enum
+    constant bodies, which have no type unit of their own.
+
+    Example: "a.Notifier$1" -> the unit of "a.Notifier"; "a.RoomType.SUITE" -> "a.RoomType"
+    """
+    while name:
+        if name in types:
+            return types[name]
+        cut = max(name.rfind("$"), name.rfind("."))
+        name = name[:cut] if cut > 0 else None
+    return None
 
 
 def fit_context(ctx: UnitContext, options: LLMOptions) -> tuple[UnitContext | None, str | None]:
