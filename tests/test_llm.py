@@ -271,6 +271,10 @@ def test_transformers_backend_real_model(smollm2):
     # the cached plain checkpoint is itself a model directory the backend loads
     (ckpt,) = [p for p in smollm2.cache_dir.iterdir() if (p / ".complete").is_file()]
     again = parse_llm_spec(f"transformers:{ckpt}")
+    assert (
+        again.identity.startswith(f"transformers:{ckpt.name}@")
+        and again.identity != smollm2.identity
+    )
     messages = [{"role": "user", "content": "Say hi."}]
     greedy = LLMOptions(temperature=0, max_tokens=4)
     assert again.chat(messages, greedy).text == smollm2.chat(messages, greedy).text

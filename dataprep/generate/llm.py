@@ -137,6 +137,11 @@ class LLM:
     #: where the backend lives, for error messages
     where: str = ""
 
+    @property
+    def identity(self) -> str:
+        """What the cache key names: the spec, or for a local model its content too."""
+        return self.name
+
     def __init__(
         self,
         options: LLMOptions | None = None,
@@ -425,6 +430,20 @@ class TransformersLLM(LLM):
         self.cache_dir = cache_dir or model_cache_dir()
         self._lock = threading.Lock()
         self.model, self.tokenizer = self._load()
+        self._identity = f"{self.name}@{self._fingerprint()}"
+
+    @property
+    def identity(self) -> str:
+        """Two local models with the same file name must not share cached answers."""
+        return self._identity
+
+    def _fingerprint(self) -> str:
+        if self.path.is_file():
+            return _file_sha256(self.path)[:16]
+        files = sorted(p for p in self.path.iterdir() if p.is_file())
+        config = self.path / "config.json"
+        text = config.read_text(encoding="utf-8") if config.is_file() else ""
+        return content_hash("model-dir", [(p.name, p.stat().st_size) for p in files], text)
 
     def _load(self):
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -630,7 +649,7 @@ class CachedLLM:
         """The cache key of one request."""
         schema_json = schema.model_json_schema() if schema else None
         return content_hash(
-            "llm", self.llm.name, messages, options.as_dict(), schema_json, self.stage_version
+            "llm", self.llm.identity, messages, options.as_dict(), schema_json, self.stage_version
         )
 
     def is_cached(self, messages: Messages, options: LLMOptions | None = None, schema=None) -> bool:
