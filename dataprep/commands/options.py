@@ -22,7 +22,13 @@ LLMHost = Annotated[
     ),
 ]
 LLMTimeout = Annotated[
-    float, typer.Option("--llm-timeout", min=1, help="Seconds before an LLM request is abandoned.")
+    float,
+    typer.Option(
+        "--llm-timeout",
+        min=1,
+        help="Seconds an LLM request may wait for the server to say anything (a streamed "
+        "answer may take 4x in all); a timed-out request is retried once.",
+    ),
 ]
 LLMConcurrency = Annotated[
     int, typer.Option("--llm-concurrency", min=1, help="LLM requests in flight at once.")
