@@ -208,6 +208,26 @@ def test_ollama_truncation_is_reported(harness):
     assert ollama(harness).chat(HELLO).truncation == "truncated_output"
 
 
+def test_harness_speaks_ollama_to_the_official_client(harness):
+    import ollama as client
+
+    c = client.Client(host=harness.url, timeout=5)
+    assert [m.model for m in c.list().models] == ["smollm2"]
+    assert c.show("smollm2").details.parameter_size == "135M"
+    g = c.generate(model="smollm2", prompt="Say hello.", stream=False)
+    assert (g.response, g.done, g.done_reason) == ("Hello there!", True, "stop")
+    pieces = list(c.generate(model="smollm2", prompt="Say hello.", stream=True))
+    assert "".join(p.response for p in pieces) == "Hello there!" and pieces[-1].done
+    chat = c.chat(model="smollm2", messages=HELLO, stream=False)
+    assert chat.message.content == "Hello there!" and chat.eval_count == 3
+    with pytest.raises(client.ResponseError) as exc:
+        c.chat(model="nope", messages=HELLO)
+    assert (exc.value.status_code, exc.value.error) == (
+        404,
+        'model "nope" not found, try pulling it first',
+    )
+
+
 # --- OpenAI-compatible -----------------------------------------------------------------------
 
 
