@@ -46,7 +46,7 @@ CHARS_PER_TOKEN_ESTIMATE = 3.0
 class FilterConfig:
     """Settings of the filter chain (each filter reads only its own)."""
 
-    min_output_chars: int = 2
+    min_output_chars: int = 1
     """Outputs shorter than this (stripped) are dropped."""
     max_output_chars: int = 20_000
     """Outputs longer than this are dropped."""
