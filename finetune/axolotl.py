@@ -18,7 +18,7 @@ from finetune import data as fdata
 from finetune.config import FinetuneConfig, parse_config
 
 # Keys the stage's config has that Axolotl does not know.
-STAGE_ONLY = {"eval_max_new_tokens"}
+STAGE_ONLY = {"eval_max_new_tokens", "val_max_rows"}
 # Axolotl keys this module writes that the stage's config does not model (ignored on read).
 AXOLOTL_ONLY = {
     "datasets",

@@ -118,8 +118,13 @@ def eval_cmd(
         int | None, typer.Option("--limit", min=1, help="Evaluate only the first N test rows.")
     ] = None,
     max_new_tokens: Annotated[
-        int, typer.Option("--max-new-tokens", min=1, help="Longest generated answer in tokens.")
-    ] = 256,
+        int | None,
+        typer.Option(
+            "--max-new-tokens",
+            min=1,
+            help="Longest answer in tokens (default: the run's eval_max_new_tokens, else 256).",
+        ),
+    ] = None,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Prompts generated together.")
     ] = 4,
@@ -138,6 +143,8 @@ def eval_cmd(
     from dataprep.console import console
     from finetune.evaluate import evaluate, render_table, write_report
 
+    if max_new_tokens is None:
+        max_new_tokens = _run_setting(adapter, "eval_max_new_tokens", 256)
     report = evaluate(data, model, adapter, judge, limit, max_new_tokens, batch_size)
     out_dir = output or (adapter / "eval" if adapter else Path("eval"))
     write_report(report, out_dir)
@@ -150,6 +157,16 @@ def eval_cmd(
             f" -> fine-tuned {tuned['edit_similarity']:.3f}; exact match "
             f"{base['exact_match']:.3f} -> {tuned['exact_match']:.3f}"
         )
+
+
+def _run_setting(run_dir: Path | None, key: str, default):
+    """A config value recorded in RUN_DIR/run.json by `finetune train`, else `default`."""
+    import json
+
+    path = run_dir / "run.json" if run_dir else None
+    if path is None or not path.is_file():
+        return default
+    return json.loads(path.read_text(encoding="utf-8")).get("config", {}).get(key, default)
 
 
 @finetune_app.command("axolotl-config")

@@ -79,6 +79,8 @@ class FinetuneConfig(BaseModel):
     """Recompute activations in the backward pass: less memory, about 30% slower."""
     val_set_size: float = Field(0.0, ge=0.0, lt=1.0)
     """Share of train held out for validation when the dataset has no validation split."""
+    val_max_rows: int | None = Field(None, ge=1)
+    """Use at most N validation rows (a seeded sample) for the validation loss: short CPU runs."""
     eval_max_new_tokens: int = Field(256, ge=1)
     """Longest generated answer in `dataprep finetune eval`."""
     seed: int = 42

@@ -176,8 +176,9 @@ def is_code_answer(row: dict) -> bool:
     """Whether the expected answer is code (scored by exact match and edit similarity).
 
     Uses the row's `answer_kind`/`kind` field when present; documentation rows
-    (`unit_kind` doc_*) count only with a fenced block; else looks at the text: a fenced
-    block, or a line ending in `;`, `{` or `}` or starting with `@`.
+    (`unit_kind` doc_*) count only with a fenced block; template pairs (`generator`
+    template) quote the source, so they count; else (LLM answers) it looks at the text: a
+    fenced block, or a line ending in `;`, `{` or `}` or starting with `@`.
     Example: {"output": "public int size() {\\n  return n;\\n}"} -> True
     """
     for key in ("answer_kind", "output_kind", "kind"):
@@ -187,6 +188,8 @@ def is_code_answer(row: dict) -> bool:
     text = row["output"]
     if str(row.get("unit_kind") or "").startswith("doc"):
         return "```" in text  # documentation prose, unless it quotes a code block
+    if row.get("generator") == "template":
+        return True  # grounded template answers quote the source (code, signatures, Javadoc)
     if "```" in text:
         return True
     lines = [line.strip() for line in text.splitlines() if line.strip()]

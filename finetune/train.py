@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import shutil
 import time
 from dataclasses import dataclass
@@ -121,12 +122,12 @@ def _prepare(splits: dict[str, list[dict]], tokenizer, cfg: FinetuneConfig):
     train_rows = splits["train"]
     val_rows = splits.get("validation") or []
     if not val_rows and cfg.val_set_size > 0:
-        import random
-
         shuffled = train_rows[:]
         random.Random(cfg.seed).shuffle(shuffled)
         cut = max(1, int(len(shuffled) * cfg.val_set_size))
         val_rows, train_rows = shuffled[:cut], shuffled[cut:]
+    if cfg.val_max_rows and len(val_rows) > cfg.val_max_rows:
+        val_rows = random.Random(cfg.seed).sample(val_rows, cfg.val_max_rows)
     train = fdata.encode_rows(tokenizer, train_rows, cfg.sequence_len, cfg.train_on_inputs)
     val = fdata.encode_rows(tokenizer, val_rows, cfg.sequence_len, cfg.train_on_inputs)
     if not train.rows:

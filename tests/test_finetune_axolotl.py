@@ -40,7 +40,7 @@ def test_round_trip_keeps_every_hyperparameter(tmp_path, path):
     cfg = load_config(path)
     out = write_axolotl_config(data, MODEL, cfg, tmp_path / "axolotl.yml")
     back, extra = read_axolotl_config(out)
-    skip = {"base_model", "eval_max_new_tokens", "val_set_size"}
+    skip = {"base_model", "eval_max_new_tokens", "val_set_size", "val_max_rows"}
     assert back.model_dump(exclude=skip) == cfg.model_dump(exclude=skip)
     assert back.base_model == MODEL
     assert extra["datasets"][0]["ds_type"] == "parquet"

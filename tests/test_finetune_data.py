@@ -128,6 +128,9 @@ def test_fingerprint_follows_content(tmp_path):
         ({"output": "Run it.\n```\nmvn test\n```", "unit_kind": "doc_section"}, True),
         ({"output": "Call it; then wait {x}", "unit_kind": "doc_section"}, False),
         ({"output": "x", "answer_kind": "code"}, True),
+        ({"output": "com.example.Room", "generator": "template", "unit_kind": "class"}, True),
+        ({"output": "Use the index.", "generator": "template", "unit_kind": "doc_section"}, False),
+        ({"output": "It returns the room.", "generator": "evol", "unit_kind": "method"}, False),
     ],
 )
 def test_is_code_answer(row, expected):
