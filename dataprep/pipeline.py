@@ -339,6 +339,23 @@ def llm_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -> dic
 # -- filter, balance, export, report ---------------------------------------------------------
 
 
+_KEPT_SQL = (
+    "SELECT {cols} FROM pairs p JOIN units u ON u.id = p.unit_id "
+    "WHERE p.id NOT IN (SELECT pair_id FROM decisions WHERE kept = 0)"
+)
+
+
+def _kept_ids(store: Store) -> list[str]:
+    """Ids of the live pairs no stage dropped (what `Store.kept_pairs` returns, in SQL)."""
+    sql = _KEPT_SQL.format(cols="p.id") + " ORDER BY p.id"
+    return [r[0] for r in store.conn.execute(sql)]
+
+
+def _kept_counts(store: Store, column: str) -> dict[str, int]:
+    sql = _KEPT_SQL.format(cols=f"p.{column}, COUNT(*)") + f" GROUP BY p.{column}"
+    return dict(sorted(store.conn.execute(sql)))
+
+
 def _live_state(store: Store, *extra: Any) -> str:
     ids = [
         r[0]
@@ -363,7 +380,7 @@ def filter_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -> 
     if store.get_meta("pipeline.filter") == state:
         with stages.stage("filter", total=0):
             pass
-        return {"skipped": True, "kept": len(store.kept_pairs())}
+        return {"skipped": True, "kept": len(_kept_ids(store))}
     with stages.stage("filter"):
         report = filters.run_filters(store, config, run_id=run_id)
     store.set_meta("pipeline.filter", state)
@@ -401,7 +418,7 @@ def export_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, inf
     """H4's split and export: DIR/dataset/ with JSONL, Parquet, DatasetDict and the card."""
     from dataprep import export
 
-    kept = sorted(p.id for p in store.kept_pairs())
+    kept = _kept_ids(store)
     state = content_hash(
         "export", PIPELINE_VERSION, kept, _reviews_state(store), cfg.style, cfg.seed,
         cfg.split_by, cfg.include_unreviewed, info.get("repo"),
@@ -518,7 +535,6 @@ def _run_stages(store: Store, cfg: RunConfig, run_id: int, info: dict) -> dict[s
 
 def _summary(store, cfg, run_id, stages, info, exported) -> dict[str, Any]:
     units = Counter(k for (k,) in store.conn.execute("SELECT kind FROM units"))
-    kept = store.kept_pairs()
     files = []
     if exported:
         files = [f["path"] if isinstance(f, dict) else str(f) for f in exported.get("files", [])]
@@ -528,8 +544,8 @@ def _summary(store, cfg, run_id, stages, info, exported) -> dict[str, Any]:
         "commit": info.get("commit"),
         "out": str(cfg.out),
         "units_by_kind": dict(sorted(units.items())),
-        "pairs_by_task": dict(sorted(Counter(p.task for p in kept).items())),
-        "pairs_by_generator": dict(sorted(Counter(p.generator for p in kept).items())),
+        "pairs_by_task": _kept_counts(store, "task"),
+        "pairs_by_generator": _kept_counts(store, "generator"),
         "rows_per_split": (exported or {}).get("splits", {}),
         "dataset_dir": (exported or {}).get("dataset_dir"),
         "files": files,

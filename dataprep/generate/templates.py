@@ -37,7 +37,7 @@ from dataprep.models import MEMBER_KINDS, TYPE_KINDS, Pair, Unit, UnitKind
 from dataprep.resources import templates_dir
 
 # Bump when the generator's output changes for the same units and templates.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 LEVELS = 4
 
 Answer = Literal[
