@@ -682,3 +682,13 @@ def test_declaration_walk_finds_what_the_query_finds():
     } <= names
     assert not any("Fake" in q for _, q in names)
     assert not any(".PLUS$" in q for _, q in names)  # the argument's class is Op's, not PLUS's
+
+
+def test_markdown_front_matter_is_not_a_heading():
+    text = "---\ntitle: Guide\nlayout: page\n---\n\nIntro text.\n\n## Setup\n\nRun it.\n"
+    units, _ = slice_doc("guide.md", text, "r", None, "markdown")
+    assert [(u.qualified_name, u.code) for u in units] == [
+        ("guide.md", "Intro text."),
+        ("Setup", "## Setup\n\nRun it."),
+    ]
+    assert units[0].start_line == 6

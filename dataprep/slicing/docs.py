@@ -48,8 +48,10 @@ def slice_doc(
     -> sections "A" and "A > B"
     """
     lines = _lines(text)
-    headings = _HEADINGS[language](lines)
-    sections = _sections(text, lines, headings, relpath.rsplit("/", 1)[-1])
+    start = _front_matter_end(lines) if language in ("markdown", "asciidoc") else 0
+    headings = _HEADINGS[language](lines[start:])
+    headings = [(a + start, b + start, level, title) for a, b, level, title in headings]
+    sections = _sections(text, lines, headings, relpath.rsplit("/", 1)[-1], start)
     units: list[Unit] = []
     for section in sections:
         units.extend(_section_units(relpath, text, section, repo, commit, language))
@@ -173,12 +175,30 @@ _HEADINGS = {
 }
 
 
-def _sections(text: str, lines: list[str], headings: list, filename: str) -> list[_Section]:
+def _front_matter_end(lines: list[str]) -> int:
+    """The line after a YAML front matter block (`---` ... `---`), or 0 when there is none.
+
+    Front matter is metadata for site generators, not text: it is left out of the units.
+    """
+    if not lines or lines[0].rstrip("\r\n") != "---":
+        return 0
+    for i in range(1, len(lines)):
+        if lines[i].rstrip("\r\n") in ("---", "..."):
+            return i + 1
+    return 0
+
+
+def _sections(
+    text: str, lines: list[str], headings: list, filename: str, start_line: int = 0
+) -> list[_Section]:
     offsets = _offsets(lines)
     sections: list[_Section] = []
     first = headings[0][0] if headings else len(lines)
-    if text[: offsets[first]].strip():
-        sections.append(_Section(0, filename, 0, 0, offsets[first], []))
+    start = offsets[start_line]
+    while start < offsets[first] and text[start].isspace():
+        start += 1
+    if text[start : offsets[first]].strip():
+        sections.append(_Section(0, filename, start, start, offsets[first], []))
     stack: list[tuple[int, str]] = []
     for n, (line, after, level, title) in enumerate(headings):
         while stack and stack[-1][0] >= level:
