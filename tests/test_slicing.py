@@ -692,3 +692,21 @@ def test_markdown_front_matter_is_not_a_heading():
         ("Setup", "## Setup\n\nRun it."),
     ]
     assert units[0].start_line == 6
+
+
+def test_crlf_bom_and_unicode_identifiers(tmp_path):
+    java = "\ufeffpackage ü;\r\n\r\n/** Grüße */\r\nclass Café {\r\n    int größe = 1, ß;\r\n}\r\n"
+    (tmp_path / "Café.java").write_bytes(java.encode("utf-8"))
+    (tmp_path / "notes.md").write_bytes(
+        b"# T\xc3\xadtle\r\n\r\nText.\r\n\r\n## Next\r\n\r\nMore.\r\n"
+    )
+    result = slice_repo(tmp_path)
+    by_name = {u.qualified_name: u for u in result.units}
+    cafe = by_name["ü.Café"]
+    assert cafe.javadoc == "/** Grüße */" and cafe.start_line == 4 and cafe.end_line == 6
+    assert by_name["ü.Café.größe"].code == "int größe = 1, ß;"
+    assert by_name["ü.Café.ß"].start_line == 5
+    assert by_name["Títle > Next"].code == "## Next\r\n\r\nMore."
+    for unit in result.units:
+        text = (tmp_path / unit.path).read_bytes().decode("utf-8-sig")
+        assert unit.code in text
