@@ -985,13 +985,13 @@ def apply_filters(
 
 
 def run_filters(
-    store, config: FilterConfig | None = None, run_id: int | None = None, judge=None
+    store, config: FilterConfig | None = None, run_id: int | None = None, judge=None, on_stage=None
 ) -> FilterReport:
     """Run the chain over the store's live pairs and record every stage's decisions.
 
     `judge` is an optional LLM backend object for the judge filter (else built from
     `config.judge`). Returns the FilterReport (also saved in the store's meta as
-    `filter_report`).
+    `filter_report`). `on_stage(name, alive)` is called after each filter (progress).
     """
     config = config or FilterConfig()
     check_config(config)
@@ -1008,7 +1008,7 @@ def run_filters(
             if callable(judge) and not hasattr(judge, "chat")
             else make_judge(store, config, judge)
         )
-    _, report, decisions = apply_filters(pairs, config, ctx)
+    _, report, decisions = apply_filters(pairs, config, ctx, on_stage=on_stage)
     with store.transaction():
         for spec in REGISTRY.values():
             stage = STAGE_PREFIX + spec.name

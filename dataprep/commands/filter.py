@@ -119,8 +119,12 @@ def filter_(
             "--out is missing: give the output directory of `dataprep run` (or use --list)"
         )
     with Store.open(out, create=False) as store:
-        with console.status("filtering"):
-            result = run_filters(store, config)
+        with console.status("filtering") as status:
+
+            def on_stage(name: str, alive: int) -> None:
+                status.update(f"filtering: {name} done, {alive:,} pairs left")
+
+            result = run_filters(store, config, on_stage=on_stage)
         typer.echo(f"Filtered {result.total} pairs: {result.kept} kept")
         for stage in result.stages:
             if stage["in"] != stage["out"]:
