@@ -333,7 +333,10 @@ def llm_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -> dic
             dry_run=cfg.dry_run,
             **cfg.llm_options,
         )
-    return summary.model_dump() if hasattr(summary, "model_dump") else dict(summary or {})
+    data = summary.model_dump() if hasattr(summary, "model_dump") else dict(summary or {})
+    if hasattr(summary, "lines"):
+        data["lines"] = summary.lines()
+    return data
 
 
 # -- filter, balance, export, report ---------------------------------------------------------

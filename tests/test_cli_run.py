@@ -9,6 +9,7 @@ from conftest import FIXTURES, check_golden
 from typer.testing import CliRunner
 
 from dataprep.cli import app
+from dataprep.store import Store
 
 HOTEL = FIXTURES / "hotel-booking"
 COLUMNS = "instruction input output text task template unit_id path start_line end_line commit"
@@ -174,3 +175,25 @@ def test_templates_command_lists_tasks_and_styles():
     assert result.exit_code == 0
     assert "method.explain" in result.output and "http.handler" in result.output
     assert "styles: alpaca, chatml, repo" in result.output
+
+
+def test_llm_generator_joins_the_run_and_a_rerun_calls_nothing(tmp_path):
+    from tests.ollama_harness import Harness, evol_script
+
+    out = tmp_path / "out"
+    args = ["run", str(HOTEL), "--out", str(out), "--jobs", "1", "--llm", "ollama:smollm2"]
+    args += ["--evol-units", "2", "--evol-rounds", "1", "--evol-questions", "1"]
+    with Harness(evol_script()) as harness:
+        result = _invoke(*args, "--llm-host", harness.url)
+        assert result.exit_code == 0, result.output
+        calls = harness.calls
+        assert calls > 0
+        assert "LLM generator: " in result.output
+        again = _invoke(*args, "--llm-host", harness.url)
+        assert again.exit_code == 0, again.output
+        assert harness.calls == calls  # every answer came from the store's cache
+    with Store.open(out) as store:
+        evol = store.pairs(generator="evol")
+    assert evol and all(p.model == "ollama:smollm2" for p in evol)
+    generators = {row["generator"] for rows in _rows(out).values() for row in rows}
+    assert generators == {"template", "evol"}

@@ -120,7 +120,8 @@ def print_summary(summary: dict) -> None:
             f"{gen.get('pairs_new', 0)} new pairs, {gen.get('pairs_removed', 0)} removed"
         )
     if "llm" in c:
-        echo(f"LLM generator: {_llm_line(c['llm'])}")
+        for text in c["llm"].get("lines") or [_llm_line(c["llm"])]:
+            echo(f"LLM generator: {text}")
     tasks = summary["pairs_by_task"]
     echo(f"Pairs kept: {sum(tasks.values())}; by task: {_counts(tasks)}")
     splits = summary["rows_per_split"]
