@@ -171,7 +171,12 @@ def slice_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, info
 
     slicing.java_backend(cfg.parser)  # an unknown or missing parser fails before any work
     version = getattr(slicing, "SLICER_VERSION", "1")
-    entries = list(slicing.iter_files(cfg.path))
+    inside = _out_inside_repo(cfg)
+    entries = [
+        e
+        for e in slicing.iter_files(cfg.path)
+        if not (inside and (e.path.rstrip("/") == inside or e.path.startswith(inside + "/")))
+    ]  # never slice our own output (the dataset card is Markdown) when --out is in the repo
     files = [e.path for e in entries if e.skip is None]
     if not files:
         raise InputError(
@@ -210,6 +215,14 @@ def slice_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, info
             stages.bar.advance(task)
     counts["unchanged"] = len(files) - len(todo)
     return dict(counts)
+
+
+def _out_inside_repo(cfg: RunConfig) -> str | None:
+    """--out relative to the repository (POSIX) when it lies inside it, else None."""
+    try:
+        return cfg.out.resolve().relative_to(cfg.path.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def _read(root: Path, relpath: str) -> bytes:

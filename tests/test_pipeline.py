@@ -208,3 +208,17 @@ def test_module_finder_uses_maven_modules(tmp_path):
     assert module_of("services/auth/src/main/java/A.java") == "services/auth"
     assert module_of("docs/guide.md") == "docs"  # no module: the first path component
     assert module_of("README.md") is None
+
+
+def test_an_output_folder_inside_the_repository_is_never_sliced(tmp_path):
+    repo = tmp_path / "tiny"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "A.java").write_text(
+        "package a;\n\n/** A. */\npublic class A {\n    int x = 1;\n}\n"
+    )
+    (repo / "README.md").write_text("# Tiny\n\nIt adds.\n")
+    first = run_pipeline(RunConfig(path=repo, out=repo / "data" / "hotel-ds", jobs=1))
+    assert (repo / "data" / "hotel-ds" / "dataset" / "README.md").is_file()
+    again = run_pipeline(RunConfig(path=repo, out=repo / "data" / "hotel-ds", jobs=1))
+    assert again["counters"]["slice"]["files"] == first["counters"]["slice"]["files"] == 2
+    assert again["counters"]["slice"]["sliced"] == 0
