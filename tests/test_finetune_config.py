@@ -115,3 +115,36 @@ def test_cli_config_prints_resolved_config():
     assert "adapter: qlora\n" in result.output and "lora_r: 32\n" in result.output
     keys = CliRunner().invoke(app, ["finetune", "config"])
     assert keys.output.startswith("base_model (None): Hub id")
+
+
+def test_dataprep_help_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from typer.testing import CliRunner; from dataprep.cli import app; "
+        "r = CliRunner().invoke(app, ['finetune', '--help']); assert r.exit_code == 0; "
+        "print(sorted(m for m in ('torch', 'transformers', 'trl', 'peft') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_train_with_a_missing_model_is_one_line(tmp_path):
+    from finetune_tiny import write_dataset
+
+    from dataprep.cli import app
+
+    data = write_dataset(tmp_path / "dataset")
+    args = ["finetune", "train", "--data", str(data), "--output", str(tmp_path / "run")]
+    result = CliRunner().invoke(app, [*args, "--model", str(tmp_path / "m.gguf")])
+    assert result.exit_code == 1
+    assert (
+        result.output
+        == f"Error: GGUF file {tmp_path / 'm.gguf'} not found: pass an existing .gguf file\n"
+    )
+    result = CliRunner().invoke(app, [*args, "--model", str(tmp_path)])
+    assert (
+        result.output
+        == f"Error: {tmp_path} has no config.json: pass a transformers model directory\n"
+    )
