@@ -117,6 +117,18 @@ class _Stages:
         self.counters: dict[str, dict[str, Any]] = {}
 
     @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hide this display while a stage shows its own (rich allows one live display)."""
+        live = self.bar.live.is_started
+        if live:
+            self.bar.stop()
+        try:
+            yield
+        finally:
+            if live:
+                self.bar.start()
+
+    @contextmanager
     def stage(self, name: str, total: int | None = None) -> Iterator[int]:
         task = self.bar.add_task(name, total=total)
         start = time.perf_counter()
@@ -334,7 +346,7 @@ def llm_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -> dic
     """Evol-Instruct through the LLM backend (H5's `generate` stage), when `--llm` is given."""
     from dataprep.commands.generate import generate_with_llm
 
-    with stages.stage("llm"):
+    with stages.stage("llm"), stages.paused():  # the generator shows its own progress bar
         summary = generate_with_llm(
             store,
             cfg.llm,
