@@ -9,6 +9,7 @@ import pytest
 from conftest import FIXTURES, check_golden
 
 from dataprep.errors import TemplateError
+from dataprep.generate import java_facts as jf
 from dataprep.generate import templates as tg
 from dataprep.resources import templates_dir
 from dataprep.slicing import slice_repo
@@ -339,7 +340,7 @@ def test_resolve_drops_what_cannot_be_qualified():
 def test_signature_of(code, signature):
     unit = _slice({"A.java": "class A {\n" + code + "\n}\n"})
     method = next(u for u in unit if u.kind == "method")
-    assert tg.signature_of(method) == signature
+    assert jf.signature_of(method) == signature
 
 
 @pytest.mark.parametrize(
@@ -354,7 +355,7 @@ def test_signature_of(code, signature):
     ],
 )
 def test_test_target(test_name, target):
-    assert tg._test_target(test_name, ["cancel", "cancelBooking", "getId"]) == target
+    assert jf.test_target(test_name, ["cancel", "cancelBooking", "getId"]) == target
 
 
 @pytest.mark.parametrize(
@@ -368,8 +369,8 @@ def test_test_target(test_name, target):
     ],
 )
 def test_mapping_annotations(annotation, path, method):
-    assert tg._mapping_path(annotation) == path
-    assert tg._mapping_method(annotation) == method
+    assert jf.mapping_path(annotation) == path
+    assert jf.mapping_method(annotation) == method
 
 
 def test_templates_fingerprint_changes_with_the_templates(tmp_path):

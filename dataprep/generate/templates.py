@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -32,6 +32,19 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dataprep.errors import TemplateError
+from dataprep.generate.java_facts import (
+    annotation_name,
+    header_end,
+    is_test_path,
+    join_route,
+    mapping_method,
+    mapping_path,
+    member_params,
+    signature_of,
+    skip_annotations,
+    test_subject,
+    test_target,
+)
 from dataprep.hashing import content_hash
 from dataprep.models import MEMBER_KINDS, TYPE_KINDS, Pair, Unit, UnitKind
 from dataprep.resources import templates_dir
@@ -276,157 +289,6 @@ def default_module(path: str) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
-# -- reading units --------------------------------------------------------------------
-
-_MAPPINGS = {
-    "GetMapping": "GET",
-    "PostMapping": "POST",
-    "PutMapping": "PUT",
-    "DeleteMapping": "DELETE",
-    "PatchMapping": "PATCH",
-    "RequestMapping": None,
-}
-_TEST_SUFFIXES = ("IntegrationTest", "Tests", "Test", "IT", "TestCase")
-
-
-def _skip_annotations(code: str) -> int:
-    """Index of the first character after the leading annotations (not `@interface`)."""
-    i = 0
-    while True:
-        while i < len(code) and code[i].isspace():
-            i += 1
-        if not code.startswith("@", i) or code.startswith("@interface", i):
-            return i
-        match = re.compile(r"@\s*[\w.$]+\s*").match(code, i)
-        if not match:
-            return i
-        i = match.end()
-        if code.startswith("(", i):
-            i = _close_paren(code, i) + 1
-
-
-def _close_paren(code: str, i: int) -> int:
-    """Index of the `)` matching the `(` at i, skipping string and char literals."""
-    depth, n = 0, len(code)
-    while i < n:
-        ch = code[i]
-        if ch in "\"'":
-            i = _skip_literal(code, i)
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return n - 1
-
-
-def _skip_literal(code: str, i: int) -> int:
-    if code.startswith('"""', i):
-        end = code.find('"""', i + 3)
-        return len(code) if end < 0 else end + 3
-    quote, i = code[i], i + 1
-    while i < len(code) and code[i] != quote:
-        i += 2 if code[i] == "\\" else 1
-    return i + 1
-
-
-def header_end(code: str, start: int = 0) -> int:
-    """Index of the body's `{` (or the `;`) of a declaration, outside parentheses."""
-    depth, i, n = 0, start, len(code)
-    while i < n:
-        ch = code[i]
-        if ch in "\"'":
-            i = _skip_literal(code, i)
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch in "{;" and depth == 0:
-            return i
-        i += 1
-    return n
-
-
-def signature_of(unit: Unit) -> str | None:
-    """A method's or constructor's header as written, without annotations and body.
-
-    Example: "@GetMapping(\"/{id}\")\\npublic Booking get(@PathVariable long id) {...}"
-    -> "public Booking get(@PathVariable long id)"
-    """
-    if unit.kind not in ("method", "constructor"):
-        return None
-    return _signature(unit.code)
-
-
-@lru_cache(maxsize=1024)
-def _signature(code: str) -> str | None:
-    start = _skip_annotations(code)
-    text = code[start : header_end(code, start)].rstrip()
-    return text or None
-
-
-def _params(unit: Unit, signature: str | None) -> str:
-    """`name(params)` with whitespace collapsed, for telling overloads apart."""
-    if not signature:
-        return unit.name
-    name, at = unit.name, 0
-    while (at := signature.find(name, at)) >= 0:
-        before = signature[at - 1] if at else " "
-        after = signature[at + len(name) :].lstrip()
-        at += len(name)
-        if not (before.isalnum() or before in "_$") and after.startswith("("):
-            open_ = signature.index("(", at)
-            close = _close_paren(signature, open_)
-            return " ".join(f"{name}{signature[open_ : close + 1]}".split())
-    return name
-
-
-def _annotation_name(annotation: str) -> str:
-    return re.sub(r"^@\s*", "", annotation).split("(", 1)[0].strip().rsplit(".", 1)[-1]
-
-
-def _mapping_path(annotation: str) -> str:
-    """The first path of a mapping annotation: `@GetMapping("/{id}")` -> `/{id}`."""
-    args = annotation.split("(", 1)[1] if "(" in annotation else ""
-    named = re.search(r'\b(?:value|path)\s*=\s*\{?\s*"([^"]*)"', args)
-    if named:
-        return named.group(1)
-    positional = re.match(r'\s*\{?\s*"([^"]*)"', args)
-    return positional.group(1) if positional else ""
-
-
-def _mapping_method(annotation: str) -> str | None:
-    name = _annotation_name(annotation)
-    if name not in _MAPPINGS:
-        return None
-    if _MAPPINGS[name]:
-        return _MAPPINGS[name]
-    found = re.search(r"RequestMethod\.(\w+)", annotation)
-    return found.group(1) if found else None
-
-
-def _join_route(prefix: str, path: str) -> str:
-    route = "/" + "/".join(p.strip("/") for p in (prefix, path) if p.strip("/"))
-    return route
-
-
-def _is_test_path(path: str) -> bool:
-    parts = PurePosixPath(path).parts
-    return "test" in parts or "tests" in parts
-
-
-def _test_subject(path: str) -> str | None:
-    stem = PurePosixPath(path).stem
-    for suffix in _TEST_SUFFIXES:
-        if stem.endswith(suffix) and len(stem) > len(suffix):
-            return stem[: -len(suffix)]
-    return None
-
-
 def _stable_index(seed: int, unit_id: str, task: str, n: int) -> int:
     """Which phrasing a unit gets for a task: a hash, so re-runs choose the same one."""
     digest = hashlib.blake2b(f"{seed}\x00{unit_id}\x00{task}".encode(), digest_size=8).digest()
@@ -473,19 +335,19 @@ class _FileContext:
         """(HTTP method, full path, the mapping annotations as written) of a handler."""
         if unit.kind != "method":
             return None
-        mapping = next((a for a in unit.annotations if _mapping_method(a)), None)
+        mapping = next((a for a in unit.annotations if mapping_method(a)), None)
         if mapping is None:
             return None
         owner = self.owner(unit)
         prefix_ann = None
         if owner is not None:
             prefix_ann = next(
-                (a for a in owner.annotations if _annotation_name(a) == "RequestMapping"), None
+                (a for a in owner.annotations if annotation_name(a) == "RequestMapping"), None
             )
-        prefix = _mapping_path(prefix_ann) if prefix_ann else ""
-        route = _join_route(prefix, _mapping_path(mapping))
+        prefix = mapping_path(prefix_ann) if prefix_ann else ""
+        route = join_route(prefix, mapping_path(mapping))
         annotations = [a for a in (prefix_ann, mapping) if a]
-        return _mapping_method(mapping) or "", route, annotations
+        return mapping_method(mapping) or "", route, annotations
 
 
 def _subject_values(unit: Unit, ctx: _FileContext) -> list[dict[str, str]]:
@@ -501,7 +363,9 @@ def _subject_values(unit: Unit, ctx: _FileContext) -> list[dict[str, str]]:
         qualified = unit.parent
     signature = signature_of(unit)
     member_plain = unit.name
-    member_sig = _params(unit, signature) if unit.kind in ("method", "constructor") else unit.name
+    member_sig = (
+        member_params(unit, signature) if unit.kind in ("method", "constructor") else unit.name
+    )
     # a doc section's qualified name is its heading path, with "(part 1 of 2)" when split
     topic = unit.qualified_name or " > ".join(unit.heading_path) or unit.name
     route = ctx.route(unit)
@@ -548,7 +412,7 @@ def _meets(req: str, unit: Unit, ctx: _FileContext) -> bool:
     if req == "route":
         return ctx.route(unit) is not None
     if req == "body":
-        return header_end(unit.code, _skip_annotations(unit.code)) < len(unit.code)
+        return header_end(unit.code, skip_annotations(unit.code)) < len(unit.code)
     return False
 
 
@@ -678,26 +542,6 @@ def _candidate(task_id, task, unit, values, input, answer, module, seed) -> Cand
 # -- cross-file candidates: which test covers a method ----------------------------------
 
 
-def _test_target(test_name: str, method_names: Iterable[str]) -> str | None:
-    """The method a test's name points at: `createBooking_tooMany` or `testCancelBooking`.
-
-    Example: _test_target("testCancelBooking", ["cancel", "cancelBooking"]) -> "cancelBooking"
-    """
-    name = re.sub(r"^(test|should)_?", "", test_name)
-    if not name:
-        return None
-    name = name[0].lower() + name[1:]
-    best = None
-    for method in method_names:
-        if name.startswith(method):
-            rest = name[len(method) :]
-            if (not rest or rest[0] in "_$" or rest[0].isupper() or rest[0].isdigit()) and (
-                best is None or len(method) > len(best)
-            ):
-                best = method
-    return best
-
-
 def coverage_candidates(
     units: list[Unit],
     seed: int = 0,
@@ -714,14 +558,14 @@ def coverage_candidates(
     by_path: dict[str, list[Unit]] = defaultdict(list)
     for unit in units:
         by_path[unit.path].append(unit)
-        if unit.kind in TYPE_KINDS and not _is_test_path(unit.path):
+        if unit.kind in TYPE_KINDS and not is_test_path(unit.path):
             types[unit.name].append(unit)
-        elif unit.kind == "method" and unit.parent and not _is_test_path(unit.path):
+        elif unit.kind == "method" and unit.parent and not is_test_path(unit.path):
             methods[unit.parent].add(unit.name)
     out: list[Candidate] = []
     for path in sorted(by_path):
-        subject_name = _test_subject(path)
-        if not (_is_test_path(path) and subject_name and subject_name in types):
+        subject_name = test_subject(path)
+        if not (is_test_path(path) and subject_name and subject_name in types):
             continue
         module = module_of(path)
         subjects = types[subject_name]
@@ -739,11 +583,11 @@ def _covers_for_file(file_units, subject, methods, covers, module, seed) -> list
         u
         for u in file_units
         if u.kind == "method"
-        and (any(_annotation_name(a) == "Test" for a in u.annotations) or u.name.startswith("test"))
+        and (any(annotation_name(a) == "Test" for a in u.annotations) or u.name.startswith("test"))
     ]
     by_target: dict[str, list[Unit]] = defaultdict(list)
     for test in sorted(tests, key=lambda u: u.start_line):
-        target = _test_target(test.name, names)
+        target = test_target(test.name, names)
         if target:
             by_target[target].append(test)
     top = next((u for u in file_units if u.kind in TYPE_KINDS and u.parent is None), None)

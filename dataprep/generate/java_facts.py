@@ -1,0 +1,182 @@
+"""Facts read from Java source text as written: signatures, mappings, test names.
+
+Small pure helpers for the template generator; each works on the exact text of a unit,
+so what it returns is a substring of the source (or a name taken from it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import PurePosixPath
+
+from dataprep.models import Unit
+
+MAPPINGS = {
+    "GetMapping": "GET",
+    "PostMapping": "POST",
+    "PutMapping": "PUT",
+    "DeleteMapping": "DELETE",
+    "PatchMapping": "PATCH",
+    "RequestMapping": None,
+}
+TEST_SUFFIXES = ("IntegrationTest", "Tests", "Test", "IT", "TestCase")
+
+
+def skip_annotations(code: str) -> int:
+    """Index of the first character after the leading annotations (not `@interface`)."""
+    i = 0
+    while True:
+        while i < len(code) and code[i].isspace():
+            i += 1
+        if not code.startswith("@", i) or code.startswith("@interface", i):
+            return i
+        match = re.compile(r"@\s*[\w.$]+\s*").match(code, i)
+        if not match:
+            return i
+        i = match.end()
+        if code.startswith("(", i):
+            i = close_paren(code, i) + 1
+
+
+def close_paren(code: str, i: int) -> int:
+    """Index of the `)` matching the `(` at i, skipping string and char literals."""
+    depth, n = 0, len(code)
+    while i < n:
+        ch = code[i]
+        if ch in "\"'":
+            i = skip_literal(code, i)
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return n - 1
+
+
+def skip_literal(code: str, i: int) -> int:
+    if code.startswith('"""', i):
+        end = code.find('"""', i + 3)
+        return len(code) if end < 0 else end + 3
+    quote, i = code[i], i + 1
+    while i < len(code) and code[i] != quote:
+        i += 2 if code[i] == "\\" else 1
+    return i + 1
+
+
+def header_end(code: str, start: int = 0) -> int:
+    """Index of the body's `{` (or the `;`) of a declaration, outside parentheses."""
+    depth, i, n = 0, start, len(code)
+    while i < n:
+        ch = code[i]
+        if ch in "\"'":
+            i = skip_literal(code, i)
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch in "{;" and depth == 0:
+            return i
+        i += 1
+    return n
+
+
+def signature_of(unit: Unit) -> str | None:
+    """A method's or constructor's header as written, without annotations and body.
+
+    Example: "@GetMapping(\"/{id}\")\\npublic Booking get(@PathVariable long id) {...}"
+    -> "public Booking get(@PathVariable long id)"
+    """
+    if unit.kind not in ("method", "constructor"):
+        return None
+    return _signature(unit.code)
+
+
+@lru_cache(maxsize=1024)
+def _signature(code: str) -> str | None:
+    start = skip_annotations(code)
+    text = code[start : header_end(code, start)].rstrip()
+    return text or None
+
+
+def member_params(unit: Unit, signature: str | None) -> str:
+    """`name(params)` with whitespace collapsed, for telling overloads apart."""
+    if not signature:
+        return unit.name
+    name, at = unit.name, 0
+    while (at := signature.find(name, at)) >= 0:
+        before = signature[at - 1] if at else " "
+        after = signature[at + len(name) :].lstrip()
+        at += len(name)
+        if not (before.isalnum() or before in "_$") and after.startswith("("):
+            open_ = signature.index("(", at)
+            close = close_paren(signature, open_)
+            return " ".join(f"{name}{signature[open_ : close + 1]}".split())
+    return name
+
+
+def annotation_name(annotation: str) -> str:
+    return re.sub(r"^@\s*", "", annotation).split("(", 1)[0].strip().rsplit(".", 1)[-1]
+
+
+def mapping_path(annotation: str) -> str:
+    """The first path of a mapping annotation: `@GetMapping("/{id}")` -> `/{id}`."""
+    args = annotation.split("(", 1)[1] if "(" in annotation else ""
+    named = re.search(r'\b(?:value|path)\s*=\s*\{?\s*"([^"]*)"', args)
+    if named:
+        return named.group(1)
+    positional = re.match(r'\s*\{?\s*"([^"]*)"', args)
+    return positional.group(1) if positional else ""
+
+
+def mapping_method(annotation: str) -> str | None:
+    name = annotation_name(annotation)
+    if name not in MAPPINGS:
+        return None
+    if MAPPINGS[name]:
+        return MAPPINGS[name]
+    found = re.search(r"RequestMethod\.(\w+)", annotation)
+    return found.group(1) if found else None
+
+
+def join_route(prefix: str, path: str) -> str:
+    route = "/" + "/".join(p.strip("/") for p in (prefix, path) if p.strip("/"))
+    return route
+
+
+def is_test_path(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    return "test" in parts or "tests" in parts
+
+
+def test_subject(path: str) -> str | None:
+    stem = PurePosixPath(path).stem
+    for suffix in TEST_SUFFIXES:
+        if stem.endswith(suffix) and len(stem) > len(suffix):
+            return stem[: -len(suffix)]
+    return None
+
+
+def test_target(test_name: str, method_names: Iterable[str]) -> str | None:
+    """The method a test's name points at: `createBooking_tooMany` or `testCancelBooking`.
+
+    Example: test_target("testCancelBooking", ["cancel", "cancelBooking"]) -> "cancelBooking"
+    """
+    name = re.sub(r"^(test|should)_?", "", test_name)
+    if not name:
+        return None
+    name = name[0].lower() + name[1:]
+    best = None
+    for method in method_names:
+        if name.startswith(method):
+            rest = name[len(method) :]
+            if (not rest or rest[0] in "_$" or rest[0].isupper() or rest[0].isdigit()) and (
+                best is None or len(method) > len(best)
+            ):
+                best = method
+    return best
