@@ -447,8 +447,10 @@ def export_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, inf
     from dataprep import export
 
     kept = _kept_ids(store)
+    style_file = Path(cfg.style)
+    style = hashlib.sha256(style_file.read_bytes()).hexdigest() if style_file.is_file() else ""
     state = content_hash(
-        "export", PIPELINE_VERSION, kept, _reviews_state(store), cfg.style, cfg.seed,
+        "export", PIPELINE_VERSION, kept, _reviews_state(store), cfg.style, style, cfg.seed,
         cfg.split_by, cfg.include_unreviewed, info.get("repo"),
     )  # fmt: skip
     manifest = cfg.out / export.DATASET_DIR / export.MANIFEST

@@ -222,3 +222,21 @@ def test_an_output_folder_inside_the_repository_is_never_sliced(tmp_path):
     again = run_pipeline(RunConfig(path=repo, out=repo / "data" / "hotel-ds", jobs=1))
     assert again["counters"]["slice"]["files"] == first["counters"]["slice"]["files"] == 2
     assert again["counters"]["slice"]["sliced"] == 0
+
+
+def test_a_changed_style_file_is_exported_again(tmp_path):
+    repo = tmp_path / "tiny"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "A.java").write_text("package a;\n\npublic class A {\n    int x = 1;\n}\n")
+    style = tmp_path / "mine.txt"
+    style.write_text("Q: {instruction}\n{input}\nA: {output}")
+    config = RunConfig(path=repo, out=tmp_path / "out", jobs=1, style=str(style))
+    run_pipeline(config)
+    style.write_text("Question: {instruction}\n{input}\nAnswer: {output}")
+    again = run_pipeline(config)
+    assert "skipped" not in again["counters"]["export"]
+    texts = [
+        json.loads(r)["text"]
+        for r in (tmp_path / "out/dataset/train.jsonl").read_text().splitlines()
+    ]
+    assert texts and all(t.startswith("Question: ") for t in texts)
