@@ -99,14 +99,17 @@ def test_qlora_really_quantizes_and_the_loss_falls(tiny, tmp_path):
     assert len(four_bit) == 14  # 7 linear layers x 2 blocks, each NF4
     assert four_bit[0].weight.quant_type == "nf4"
     del peft_model
-    result = train(data, str(model_dir), tmp_path / "run", cfg)
+    result = train(data, str(model_dir), tmp_path / "run", cfg, merge=True)
     losses = [e["loss"] for e in result.summary["losses"]["train"]]
     assert losses[-1] < losses[0] - 0.1
+    merged = json.loads((tmp_path / "run" / "merged" / "config.json").read_text(encoding="utf-8"))
+    assert "quantization_config" not in merged  # merged into a full-precision reload, not 4 bits
+    assert merged["dtype"] == "float32"
     assert result.summary["four_bit"] is True
     assert result.summary["optimizer_used"] == "adamw_torch"  # paged needs CUDA
     assert (tmp_path / "run" / "adapter_model.safetensors").is_file()
     modelfile = (tmp_path / "run" / "Modelfile").read_text(encoding="utf-8")
-    assert f"FROM {model_dir}\nADAPTER ./\n" in modelfile
+    assert "FROM ./merged\n" in modelfile
 
 
 def test_resume_continues_from_the_last_checkpoint(tiny, tmp_path):
@@ -115,6 +118,8 @@ def test_resume_continues_from_the_last_checkpoint(tiny, tmp_path):
     run = tmp_path / "run"
     first = train(data, str(model_dir), run, load_config(None, max_steps=4, **base))
     assert first.summary["resumed_from"] is None
+    modelfile = (run / "Modelfile").read_text(encoding="utf-8")
+    assert f"FROM {model_dir}\nADAPTER ./\n" in modelfile  # no --merge: base plus adapter
     second = train(data, str(model_dir), run, load_config(None, max_steps=6, **base))
     assert second.summary["resumed_from"].endswith("checkpoint-4")
     steps = [e["step"] for e in second.summary["losses"]["train"]]
