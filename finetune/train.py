@@ -81,6 +81,14 @@ def plan_steps(n_train: int, cfg: FinetuneConfig) -> tuple[int, int, int]:
 
 
 def _optimizer(cfg: FinetuneConfig, device: str) -> str:
+    """The transformers optimizer to use; a name it does not know is a ConfigError."""
+    from transformers.training_args import OptimizerNames
+
+    if cfg.optimizer not in {o.value for o in OptimizerNames}:
+        raise ConfigError(
+            f"optimizer {cfg.optimizer!r} is not a transformers optimizer: use adamw_torch, "
+            "paged_adamw_32bit, paged_adamw_8bit or adamw_8bit"
+        )
     if cfg.optimizer.startswith("paged_") and device != "cuda":
         return "adamw_torch"  # paged optimizers page GPU memory; on the CPU plain AdamW is the same
     return cfg.optimizer
@@ -224,6 +232,7 @@ def train(
             "load_in_4bit: false (finetune/configs/lora-cpu-smoke.yaml)"
         )
     dtype = pick_dtype(device)
+    _optimizer(cfg, device)  # fail before loading anything
     set_seed(cfg.seed)
     tokenizer = load_tokenizer(source)
     train_set, val_set, dropped = _prepare(splits, tokenizer, cfg)

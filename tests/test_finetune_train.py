@@ -150,6 +150,11 @@ def test_long_rows_dropped_and_reported(tiny, tmp_path):
     dropped = result.summary["dataset"]["dropped_too_long"]["train"]
     assert dropped == sum(n > lengths[3] for n in lengths) and dropped > 0
     assert result.summary["dataset"]["train_rows_used"] == 8 - dropped
+    bad = load_config(None, **{**base, "optimizer": "adamw_turbo"})
+    with pytest.raises(
+        ConfigError, match="optimizer 'adamw_turbo' is not a transformers optimizer"
+    ):
+        train(data, str(model_dir), tmp_path / "r3", bad)
     with pytest.raises(InputError, match="longer than sequence_len 16 tokens: raise sequence_len"):
         train(
             data, str(model_dir), tmp_path / "r2", load_config(None, **{**base, "sequence_len": 16})
