@@ -17,16 +17,19 @@ resumes from the last checkpoint of an interrupted run, and writes RUN_DIR:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
 import shutil
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from dataprep.console import console, warn
-from dataprep.errors import ConfigError, InputError
+from dataprep.errors import ConfigError, DataprepError, InputError
 from dataprep.hashing import canonical_json, content_hash
 from dataprep.prompts import alpaca_prompt
 from finetune import data as fdata
@@ -45,6 +48,46 @@ from finetune.modeling import (
 RUN_FILE = "run.json"
 CHECKPOINTS = "checkpoints"
 STATE_KEY_FILE = "run-key.json"
+
+
+class TrainingInterrupted(DataprepError):
+    """Training stopped on Ctrl-C after saving a checkpoint to resume from."""
+
+
+class _StopOnInterrupt:
+    """Turn the first Ctrl-C into 'save a checkpoint after this step, then stop'."""
+
+    def __init__(self):
+        from transformers import TrainerCallback
+
+        self.requested = False
+        outer = self
+
+        class _Callback(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                if outer.requested:
+                    control.should_save = True
+                    control.should_training_stop = True
+                return control
+
+        self.callback = _Callback()
+
+    @contextlib.contextmanager
+    def catching_sigint(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            self.requested = True
+            signal.signal(signal.SIGINT, previous)  # a second Ctrl-C aborts at once
+            console.print("stopping after this step (Ctrl-C again to abort now)", highlight=False)
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
@@ -214,8 +257,14 @@ def train(
     cfg: FinetuneConfig,
     merge: bool = False,
     fresh: bool = False,
+    callbacks: list | None = None,
 ) -> TrainResult:
-    """Fine-tune MODEL on DATA's train split; write the adapter and run files to OUTPUT."""
+    """Fine-tune MODEL on DATA's train split; write the adapter and run files to OUTPUT.
+
+    Ctrl-C stops after the current step and saves a checkpoint there (a second Ctrl-C
+    aborts at once); the same call again resumes from it. `callbacks` are extra
+    transformers TrainerCallbacks.
+    """
     import torch
     from transformers import set_seed
     from trl import SFTTrainer
@@ -250,8 +299,17 @@ def train(
         train_dataset=_to_dataset(train_set.rows),
         eval_dataset=_to_dataset(val_set.rows) if has_val else None,
         processing_class=tokenizer,
+        callbacks=callbacks,
     )
-    trainer.train(resume_from_checkpoint=resume)
+    stop = _StopOnInterrupt()
+    trainer.add_callback(stop.callback)
+    with stop.catching_sigint():
+        trainer.train(resume_from_checkpoint=resume)
+    if stop.requested:
+        raise TrainingInterrupted(
+            f"interrupted at step {trainer.state.global_step}: checkpoint saved in "
+            f"{run_dir / CHECKPOINTS}; run the same command again to resume"
+        )
     trainer.model.save_pretrained(run_dir)
     tokenizer.save_pretrained(run_dir)
     losses = _losses(trainer.state.log_history)

@@ -136,6 +136,32 @@ def test_resume_continues_from_the_last_checkpoint(tiny, tmp_path):
     assert third.summary["resumed_from"] is None
 
 
+def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes_from_it(tiny, tmp_path):
+    import os
+    import signal
+
+    from transformers import TrainerCallback
+
+    from finetune.train import TrainingInterrupted
+
+    class CtrlCAtStep3(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 3:
+                os.kill(os.getpid(), signal.SIGINT)  # a real SIGINT, as from the terminal
+
+    model_dir, data = tiny
+    cfg = load_config(None, max_steps=8, adapter="lora", load_in_4bit=False, **FAST)
+    run = tmp_path / "run"
+    with pytest.raises(TrainingInterrupted, match="interrupted at step 3: checkpoint saved in"):
+        train(data, str(model_dir), run, cfg, callbacks=[CtrlCAtStep3()])
+    assert (run / "checkpoints" / "checkpoint-3").is_dir()
+    assert not (run / "run.json").exists()  # an interrupted run is not reported as done
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    result = train(data, str(model_dir), run, cfg)
+    assert result.summary["resumed_from"].endswith("checkpoint-3")
+    assert [e["step"] for e in result.summary["losses"]["train"]] == list(range(1, 9))
+
+
 def test_long_rows_dropped_and_reported(tiny, tmp_path):
     model_dir, data = tiny
     base = {"adapter": "lora", "load_in_4bit": False, **FAST}
