@@ -164,6 +164,10 @@ def evaluate(
             f"no test rows in {fdata.resolve_dataset_dir(data)}: export with a test split"
         )
     rows = rows[:limit] if limit else rows
+    if adapter is not None and not (Path(adapter) / "adapter_config.json").is_file():
+        raise InputError(
+            f"{adapter} has no adapter_config.json: pass the RUN_DIR of `finetune train`"
+        )
     source = resolve_model(model)
     device = pick_device()
     set_seed(0)
@@ -171,7 +175,7 @@ def evaluate(
     base = load_model(source, device, pick_dtype(device), four_bit=False)
     answers = {"base": generate_answers(base, tokenizer, rows, max_new_tokens, batch_size, "base")}
     if adapter is not None:
-        tuned = _with_adapter(base, Path(adapter))
+        tuned = _with_adapter(base, Path(adapter), model)
         answers["tuned"] = generate_answers(
             tuned, tokenizer, rows, max_new_tokens, batch_size, "fine-tuned"
         )
@@ -201,13 +205,18 @@ def evaluate(
     return report
 
 
-def _with_adapter(base, adapter_dir: Path):
+def _with_adapter(base, adapter_dir: Path, model: str = ""):
     from peft import PeftModel
 
     if not (adapter_dir / "adapter_config.json").is_file():
         raise InputError(
             f"{adapter_dir} has no adapter_config.json: pass the RUN_DIR of `finetune train`"
         )
+    run_file = adapter_dir / "run.json"
+    if model and run_file.is_file():
+        trained_on = json.loads(run_file.read_text(encoding="utf-8")).get("model")
+        if trained_on and trained_on != model:
+            warn(f"the adapter was trained on {trained_on}, not {model}: scores may mean little")
     return PeftModel.from_pretrained(base, str(adapter_dir))
 
 

@@ -207,6 +207,13 @@ def test_eval_compares_base_and_tuned_and_escapes_html(tiny, tmp_path):
     )
     page = (tmp_path / "run" / "eval" / "eval.html").read_text(encoding="utf-8")
     assert "List&lt;String&gt; getTotal()" in page and "List<String>" not in page
+    args[args.index("--adapter") + 1] = str(tmp_path / "nothing")
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert result.output.endswith(
+        f"Error: {tmp_path / 'nothing'} has no adapter_config.json: "
+        "pass the RUN_DIR of `finetune train`\n"
+    )
     report = evaluate(data, str(model_dir), limit=1, max_new_tokens=4)
     assert set(report.answers) == {"base"}
     paths = write_report(report, tmp_path / "e")
