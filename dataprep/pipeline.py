@@ -322,7 +322,8 @@ def generate_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -
             }
             removed = sorted(old_ids - new_ids)
             store.delete_pairs(removed)
-            counts["pairs_new"] = store.put_pairs(pairs, run_id=run_id)
+            fresh = [p for p in pairs if p.id not in old_ids]  # the rest are stored already
+            counts["pairs_new"] = store.put_pairs(fresh, run_id=run_id)
             counts["pairs_removed"] = len(removed)
             store.set_meta("pipeline.templates", state)
     counts["pairs"] = len(pairs)
