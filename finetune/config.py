@@ -72,7 +72,7 @@ class FinetuneConfig(BaseModel):
     train_on_inputs: bool = False
     """Compute the loss over the prompt too (default: the answer and its EOS only)."""
     sample_packing: bool = False
-    """Pack several rows into one sequence (TRL bfd packing; wants FlashAttention on CUDA)."""
+    """Pack rows into shared sequences (TRL bfd, padding-free; epochs become approximate)."""
     neftune_noise_alpha: float | None = Field(None, ge=0.0)
     """NEFTune embedding-noise strength (e.g. 5); off when unset."""
     gradient_checkpointing: bool = False
