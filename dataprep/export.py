@@ -288,15 +288,20 @@ def export_dataset(
     Example: export_dataset(Store.open(Path("out")), Path("out"))["splits"] ->
         {"train": 170, "validation": 20, "test": 10}
     """
-    from dataprep import card
+    from dataprep import card, filters
 
     out_dir = Path(out_dir)
     if repo_path is not None:  # remembered, so a later `dataprep export` finds the license
         store.set_meta("repo_root", str(Path(repo_path).resolve()))
-    kept = store.kept_pairs()
-    assignment = assign_with_groups(kept, ratios, seed, split_by)
+    # Split everything the filters kept (decontamination's own earlier verdicts aside, so a
+    # pair it dropped is checked again rather than flip-flopping between runs), then drop
+    # held-out pairs that nearly copy a train pair before selecting what to export.
+    candidates = store.kept_pairs(ignore=(filters.DECONTAMINATE_STAGE,))
+    assignment = assign_with_groups(candidates, ratios, seed, split_by)
     store.put_splits((pid, split, group) for pid, (split, group) in sorted(assignment.items()))
-    splits = {pid: split for pid, (split, _) in assignment.items()}
+    filters.decontaminate(store)
+    splits = store.splits()  # decontamination may have moved pairs to train
+    kept = store.kept_pairs()
 
     pairs, status = select_pairs(store, include_unreviewed, kept)
     if not pairs:

@@ -597,19 +597,26 @@ def minhashes(sets: list[set[str]], num_perm: int) -> list:
 def content_shingles(
     pairs: list[Pair], size: int = 5, max_df: float = 0.01, min_df: int = 5
 ) -> list[set[str]]:
-    """Shingle sets with template boilerplate removed.
+    """Shingle sets of instruction, input and output, with template boilerplate removed.
 
-    A shingle found in more than max(min_df, max_df * len(pairs)) pairs is the wording
-    of a template ("say what the method is called"), not content: two short template
-    pairs about different units share it and would otherwise look alike. A pair left
-    with no shingle keeps its full set.
-    Example: 1,000 pairs of one phrasing keep only the shingles around their names.
+    A shingle of an *instruction* found in more than max(min_df, max_df * len(pairs))
+    instructions is the wording of a template ("say what the method is called"), not
+    content: two short template pairs about different units share it and would otherwise
+    look alike. Input and output shingles are always kept: code repeated across many files
+    (clones) is exactly what near-duplicate detection and decontamination must see.
+    Example: 1,000 pairs of one phrasing keep only the instruction shingles around their
+    names, plus all of their code.
     """
-    sets = [shingles(pair_text(p), size) for p in pairs]
-    df = Counter(sh for s in sets for sh in s)
+    asked = [shingles(pair.instruction, size) for pair in pairs]
+    df = Counter(sh for s in asked for sh in s)
     limit = max(min_df, max_df * len(pairs))
     common = {sh for sh, n in df.items() if n > limit}
-    return [(s - common) or s for s in sets]
+    given = [shingles(f"{pair.input}\n{pair.output}", size) for pair in pairs]
+    out = []
+    for pair, a, g in zip(pairs, asked, given, strict=True):
+        full = shingles(pair_text(pair), size)
+        out.append((full - ((a & common) - g)) or full)
+    return out
 
 
 @lru_cache(maxsize=16)
@@ -640,12 +647,13 @@ def near_duplicate_groups(
     """Pair id -> id of the kept pair it nearly duplicates (LSH candidates, exact Jaccard confirms).
 
     Pairs are visited in preference order; each is compared with the pairs kept so far
-    (of the same task when `scope` is "task").
+    (of the same task when `scope` is "task"). LSH looks for candidates 0.2 below the
+    threshold: at the threshold itself it finds only about half of the true pairs.
     """
     ordered = sorted(pairs, key=preference)
     sets = content_shingles(ordered, size)
     hashes = minhashes(sets, num_perm)
-    lsh = new_lsh(threshold, num_perm)
+    lsh = new_lsh(max(0.1, threshold - 0.2), num_perm)
     kept: dict[str, tuple[str, set[str]]] = {}
     dropped: dict[str, str] = {}
     for pair, sh, mh in zip(ordered, sets, hashes, strict=True):

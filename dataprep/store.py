@@ -321,22 +321,24 @@ class Store:
                 [(d.pair_id, d.stage, int(d.kept), d.reason, d.detail, run_id) for d in decisions],
             )
 
-    def dropped(self) -> dict[str, Decision]:
-        """Pair id -> the first decision that dropped it (by stage name)."""
+    def dropped(self, ignore: tuple[str, ...] = ()) -> dict[str, Decision]:
+        """Pair id -> the first decision that dropped it (by stage name), `ignore`d stages aside."""
         out: dict[str, Decision] = {}
         rows = self.conn.execute(
             "SELECT pair_id, stage, reason, detail FROM decisions WHERE kept = 0 ORDER BY stage"
         )
         for pair_id, stage, reason, detail in rows:
+            if stage in ignore:
+                continue
             out.setdefault(
                 pair_id,
                 Decision(pair_id=pair_id, stage=stage, kept=False, reason=reason, detail=detail),
             )
         return out
 
-    def kept_pairs(self, generator: str | None = None) -> list[Pair]:
-        """Live pairs that no stage dropped."""
-        dropped = self.dropped()
+    def kept_pairs(self, generator: str | None = None, ignore: tuple[str, ...] = ()) -> list[Pair]:
+        """Live pairs that no stage dropped (verdicts of `ignore`d stages aside)."""
+        dropped = self.dropped(ignore)
         return [p for p in self.pairs(generator) if p.id not in dropped]
 
     # candidates (eliminated LLM output, kept with its reason) ---------------------

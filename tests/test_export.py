@@ -533,3 +533,34 @@ def test_fixture_export_passes_the_push_checks(hotel):
         "test.parquet",
     ]
     assert check_secrets(plan) == ex.load_manifest(hotel)["rows"]
+
+
+def test_export_drops_held_out_copies_of_train_pairs_and_stays_put(tmp_path):
+    # Every file gets the same long answer with one word changed: any held-out pair nearly
+    # copies a train pair, so decontamination must leave validation and test empty of them.
+    body = " ".join(f"step{k} of the booking flow checks the room and the guest" for k in range(8))
+    store = Store.open(tmp_path)
+    pairs = []
+    for i in range(30):
+        unit = make_unit(f"core/src/C{i:03d}.java", f"run{i}", 10)
+        store.put_file(unit.path, f"d{i}", "ok", [unit])
+        # distinct templates, so the shared words are not discounted as template boilerplate
+        pairs.append(
+            make_pair(
+                unit, output=f"{body} variant{i}", instruction=f"Explain run{i}.", template=f"t{i}"
+            )
+        )
+    store.put_pairs(pairs)
+    first = ex.export_dataset(store, tmp_path)
+    held = [r for s in ("validation", "test") for r in _rows(tmp_path, s)]
+    assert held == [] and first["splits"]["train"] == 30 - len(store.dropped())
+    reasons = {d.stage for d in store.dropped().values()}
+    assert reasons == {"decontaminate"}
+    before = (tmp_path / "dataset" / "train.jsonl").read_bytes()
+    ex.export_dataset(store, tmp_path)  # the verdicts are re-derived, not flip-flopped
+    assert (tmp_path / "dataset" / "train.jsonl").read_bytes() == before
+
+
+def _rows(out: Path, split: str) -> list[dict]:
+    text = (out / "dataset" / f"{split}.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]

@@ -387,3 +387,23 @@ def test_the_judge_scores_through_an_ollama_server_and_keeps_the_score(tmp_path)
         llm = parse_llm_spec("ollama:smollm2", host=h.url, options=LLMOptions(temperature=0))
         run_filters(store, FilterConfig(judge="ollama:smollm2"), judge=llm)
         assert h.calls == 0 and calls == 2
+
+
+def test_code_cloned_into_many_files_still_collapses():
+    # a clone in a dozen files is not "template boilerplate": only instruction wording is
+    code = ROOM_CODE.replace(
+        "return Math",
+        'log.info("capacity for {} guests", guests);\n'
+        "    audit.record(type, guests, maxGuests);\n    return Math",
+    )
+    clones = [
+        pair(
+            f"Write the method capacity of Room{i}.",
+            code,
+            task="method.code",
+            source=unit(path=f"m{i}/Room{i}.java", type_name=f"Room{i}"),
+        )
+        for i in range(12)
+    ]
+    dropped = near_duplicate_groups(clones)
+    assert len(dropped) == 11 and set(dropped.values()) == {min(p.id for p in clones)}
