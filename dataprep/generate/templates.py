@@ -50,7 +50,7 @@ from dataprep.models import MEMBER_KINDS, TYPE_KINDS, Pair, Unit, UnitKind
 from dataprep.resources import templates_dir
 
 # Bump when the generator's output changes for the same units and templates.
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 LEVELS = 4
 
 Answer = Literal[
@@ -514,11 +514,23 @@ def _placeholders(*texts: str) -> list[str]:
     return sorted(names)
 
 
+@lru_cache(maxsize=256)
+def _subject_names(*phrasings: str) -> list[str]:
+    """Placeholders that every phrasing shows: only those tell two questions apart.
+
+    Example: ("Show the constructors of {type}.", "Which constructors does the {kind} {type}
+    declare?") -> ["type"]: a reader of the first cannot tell a class Token from a record
+    Token, so the two are one question and must be qualified.
+    """
+    shown = [{n for _, n, _, _ in Formatter().parse(text) if n} for text in phrasings]
+    return sorted(set.intersection(*shown)) if shown else []
+
+
 def _candidate(task_id, task, unit, values, input, answer, module, seed) -> Candidate:
     index = _stable_index(seed, unit.id, task_id, len(task.phrasings))
     output, first, last = answer
     return Candidate(
-        subject=_placeholders(*task.phrasings),
+        subject=_subject_names(*task.phrasings),
         qualifier_subject=_placeholders(task.qualifier) if task.qualifier else [],
         task=task_id,
         template=f"{task_id}.{index}",
