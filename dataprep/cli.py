@@ -74,32 +74,18 @@ def main() -> None:
     app()
 
 
-# Commands register themselves below, one section per stage, in pipeline order.
-# (each stage adds one line here: `from dataprep.commands import <stage>; <stage>.register(app)`)
-from dataprep.commands import export  # noqa: E402
-
-export.register(app)
-from dataprep.commands import review  # noqa: E402
-
-review.register(app)
-from dataprep.commands import generate  # noqa: E402
-
-generate.register(app)
+# The stages, in pipeline order (the order `dataprep --help` lists them in).
+from dataprep.commands import (  # noqa: E402
+    balance,
+    export,
+    filter,
+    generate,
+    push,
+    review,
+    run,
+)
+from dataprep.commands import slice as slice_  # noqa: E402
 from finetune import cli as finetune_cli  # noqa: E402
 
-finetune_cli.register(app)
-from dataprep.commands import slice as slice_  # noqa: E402
-
-slice_.register(app)
-from dataprep.commands import run  # noqa: E402
-
-run.register(app)
-from dataprep.commands import push  # noqa: E402
-
-push.register(app)
-from dataprep.commands import filter as filter_  # noqa: E402
-
-filter_.register(app)
-from dataprep.commands import balance  # noqa: E402
-
-balance.register(app)
+for _stage in (slice_, run, generate, filter, balance, review, export, push, finetune_cli):
+    _stage.register(app)
