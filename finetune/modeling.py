@@ -7,14 +7,11 @@ flag cleared), so later runs load it in seconds. Heavy imports stay inside funct
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataprep.console import console
 from dataprep.errors import InputError
-from dataprep.resources import cache_dir
+from dataprep.gguf import dequantize_gguf
 from finetune.config import FinetuneConfig
 
 
@@ -25,54 +22,6 @@ class ModelSource:
     given: str
     path: str
     gguf: Path | None = None
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def dequantize_gguf(path: Path) -> Path:
-    """A plain checkpoint of a `.gguf` file, made once and cached under cache_dir()/models.
-
-    The cache key is the file's SHA-256, so a changed file is converted again.
-    """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    target = cache_dir() / "models" / f"{path.stem}-{_file_sha256(path)[:16]}"
-    if (target / ".complete").is_file():
-        return target
-    console.print(f"dequantizing {path.name} once (cached in {target})", highlight=False)
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-        model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise InputError(
-            f"cannot load {path} as a GGUF model ({exc}): pass a transformers-supported GGUF"
-        ) from None
-    clear_quantized_flag(model)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
-    (target / ".complete").write_text(str(path) + "\n", encoding="utf-8")
-    return target
-
-
-def clear_quantized_flag(model) -> None:
-    """GGUF loading flags the model as quantized, which blocks saving and training; clear it."""
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    try:
-        model.is_quantized = False
-    except AttributeError:  # a read-only property in some versions; hf_quantizer=None suffices
-        pass
 
 
 def resolve_model(model: str) -> ModelSource:

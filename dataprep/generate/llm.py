@@ -16,10 +16,8 @@ exponential backoff; what a retry cannot fix becomes a one-line `LLMError` namin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from dataprep.errors import LLMError
+from dataprep.gguf import file_sha256
 from dataprep.hashing import canonical_json, content_hash
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -402,14 +401,6 @@ def model_cache_dir() -> Path:
     return cache_dir() / "models"
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class TransformersLLM(LLM):
     """`transformers:PATH`: a model directory or a `.gguf` file, run in this process.
 
@@ -439,7 +430,7 @@ class TransformersLLM(LLM):
 
     def _fingerprint(self) -> str:
         if self.path.is_file():
-            return _file_sha256(self.path)[:16]
+            return file_sha256(self.path)[:16]
         files = sorted(p for p in self.path.iterdir() if p.is_file())
         config = self.path / "config.json"
         text = config.read_text(encoding="utf-8") if config.is_file() else ""
@@ -465,34 +456,9 @@ class TransformersLLM(LLM):
 
     def _plain_checkpoint(self) -> Path:
         """Dequantize a .gguf once; later loads read the cached plain checkpoint."""
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from dataprep.gguf import dequantize_gguf
 
-        target = self.cache_dir / f"{self.path.stem}-{_file_sha256(self.path)[:16]}"
-        if (target / ".complete").is_file():
-            return target
-        folder, name = str(self.path.parent), self.path.name
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-            model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
-        except (OSError, ValueError) as exc:
-            raise LLMError(f"cannot read {self.path} as GGUF ({exc}): check the file") from None
-        # A GGUF load is flagged as quantized; clear the flag so it saves as plain weights.
-        model.hf_quantizer = None
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-        try:
-            model.is_quantized = False
-        except AttributeError:  # read-only in some versions; hf_quantizer=None suffices
-            pass
-        partial = target.with_name(target.name + f".tmp{os.getpid()}")
-        model.save_pretrained(partial)
-        tokenizer.save_pretrained(partial)
-        (partial / ".complete").write_text(str(self.path) + "\n", encoding="utf-8")
-        try:
-            partial.rename(target)
-        except OSError:  # another process cached it first
-            shutil.rmtree(partial, ignore_errors=True)
-        return target
+        return dequantize_gguf(self.path, self.cache_dir)
 
     def _chat_once(
         self, messages: Messages, options: LLMOptions, json_schema: dict | None
