@@ -2,7 +2,8 @@
 are the source itself, no instruction has two answers, and re-runs give the same pairs."""
 
 import json
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ FAMILIES = {
     "docs sections": "doc.section",
     "controller handlers": "http.handler",
     "tests covering a method": "test.covers",
+    "is this method a test (classification)": "method.is_test",
 }
 # Answers composed of several pieces of one file; every other task's output is one
 # exact substring of the file within the pair's line span.
@@ -43,6 +45,11 @@ COMPOSED = {
     "http.route",
     "test.covers",
 }
+# Classification tasks: the output is a label, not text of the file (see _label_from_span).
+LABELLED = {"method.is_test"}
+TEST_ANNOTATION_RE = re.compile(
+    r"@\s*(?:[\w$]+\s*\.\s*)*(?:Test|ParameterizedTest|RepeatedTest|TestFactory|TestTemplate)\b"
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +79,7 @@ def test_the_shipped_tasks():
         "field.declaration", "field.initializer", "method.explain", "method.name",
         "constructor.code", "member.signature", "javadoc.signature", "signature.javadoc",
         "member.annotations", "member.owner", "file.package", "file.imports", "doc.section",
-        "http.handler", "http.route", "test.covers",
+        "http.handler", "http.route", "test.covers", "method.is_test",
     }  # fmt: skip
 
 
@@ -153,9 +160,17 @@ def _lines(path: str) -> list[str]:
     return (HOTEL / path).read_text(encoding="utf-8").splitlines(keepends=True)
 
 
+def _label_from_span(span: str) -> str:
+    """`yes` when a test annotation lies in the span before the method's body."""
+    header = span.split("{", 1)[0]
+    return "yes" if TEST_ANNOTATION_RE.search(header) else "no"
+
+
 def _traceable(pair) -> bool:
     lines = _lines(pair.path)
     span = "".join(lines[pair.start_line - 1 : pair.end_line])
+    if pair.task in LABELLED:  # the label is read from the annotations in the span
+        return pair.input in span and pair.output == pair.label == _label_from_span(span)
     if pair.output in span:
         return True
     if pair.task == "member.owner":  # package (from the file) + the type names in the span
@@ -175,6 +190,67 @@ def test_every_output_is_traceable_to_its_source_lines(pairs):
         (p.template, p.path, p.start_line, p.output[:60]) for p in pairs if not _traceable(p)
     ]
     assert untraceable == []
+
+
+def test_only_classification_pairs_carry_a_label(pairs):
+    assert {p.task for p in pairs if p.label is not None} == LABELLED
+    assert all(p.label == p.output for p in pairs if p.task in LABELLED)
+
+
+def test_is_test_labels_on_the_fixture(pairs, units):
+    labelled = [p for p in pairs if p.task == "method.is_test"]
+    tests = [
+        u
+        for u in units
+        if u.kind == "method" and any(TEST_ANNOTATION_RE.match(a) for a in u.annotations)
+    ]
+    assert Counter(p.label for p in labelled) == {"yes": len(tests), "no": len(labelled) - 16}
+    assert len(tests) == 16  # every @Test of the fixture's six test classes
+    assert {p.unit_id for p in labelled if p.label == "yes"} == {u.id for u in tests}
+    assert all(jf.is_test_path(p.path) for p in labelled if p.label == "yes")
+    assert {p.instruction for p in labelled} >= {"Is this method a test? Answer yes or no."}
+
+
+def test_is_test_reads_junit5_and_testng_annotations_and_skips_what_it_cannot_tell():
+    units = _slice(
+        {"a/src/test/CalcTest.java": "package p;\nclass CalcTest {\n"
+         " @ParameterizedTest\n @ValueSource(ints = {1, 2})\n void adds(int x) { }\n"
+         " @org.testng.annotations.Test(groups = \"fast\")\n public void subtracts() { }\n"
+         " @RepeatedTest(3) void repeats() { }\n"
+         " @TestFactory Stream<DynamicTest> dyn() { return null; }\n"
+         " public void testLegacy() { }\n private Calc calc() { return new Calc(); }\n}\n"}
+    )  # fmt: skip
+    names = {u.id: u.name for u in units}
+    labels = {
+        names[p.unit_id]: p.label
+        for p in tg.generate_template_pairs(units)
+        if p.task == "method.is_test"
+    }
+    assert labels == {
+        "adds": "yes", "subtracts": "yes", "repeats": "yes", "dyn": "yes", "calc": "no"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("code", "label"),
+    [
+        ("@Test\nvoid cancels() { }", "yes"),
+        ("/** Checks it.\n * @return x */\n@Test public void cancels() {}", "yes"),
+        ('@Test(expected = IllegalStateException.class)\npublic void f() { g("{"); }', "yes"),
+        ("@org.junit.jupiter.api.RepeatedTest(2) void r(@TempDir Path dir) {}", "yes"),
+        ('@Override public String toString() { return "@Test"; }', "no"),
+        ("public int rate() { return rate; }", "no"),
+        ("public void testLegacy() { }", None),
+    ],
+)
+def test_is_test_answer_of_code(code, label):
+    assert jf.is_test_answer_of_code(code) == label
+    assert tg.label_reader("method.is_test")(code) == label
+
+
+def test_label_reader_is_only_for_classification_tasks():
+    assert tg.label_reader("method.explain") is None and tg.label_reader("nope") is None
+    assert tg.input_kind("method.is_test") == "code" and tg.input_kind("nope") is None
 
 
 def _made_of(output: str, pieces: set[str]) -> bool:

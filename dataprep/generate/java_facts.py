@@ -22,6 +22,10 @@ MAPPINGS = {
     "RequestMapping": None,
 }
 TEST_SUFFIXES = ("IntegrationTest", "Tests", "Test", "IT", "TestCase")
+# Annotations that make a method a test for JUnit 4/5 and TestNG (TestNG's is `@Test` too).
+TEST_ANNOTATIONS = frozenset(
+    {"Test", "ParameterizedTest", "RepeatedTest", "TestFactory", "TestTemplate"}
+)
 
 
 def skip_annotations(code: str) -> int:
@@ -180,3 +184,34 @@ def test_target(test_name: str, method_names: Iterable[str]) -> str | None:
             ):
                 best = method
     return best
+
+
+def is_test_answer(annotations: Iterable[str], name: str) -> str | None:
+    """`yes` when a test annotation is on the method, `no` when the source says it is not
+    a test, None when it cannot tell (a JUnit 3 style `testX()` with no annotation).
+
+    Example: is_test_answer(["@Test"], "cancels") -> "yes"; is_test_answer([], "cancel") -> "no";
+    is_test_answer([], "testCancel") -> None.
+    """
+    if any(annotation_name(a) in TEST_ANNOTATIONS for a in annotations):
+        return "yes"
+    return None if name.startswith("test") else "no"
+
+
+HEADER_ANNOTATION_RE = re.compile(r"@\s*((?!interface\b)[\w$]+(?:\s*\.\s*[\w$]+)*)")
+METHOD_NAME_RE = re.compile(r"([\w$]+)\s*\($")
+LEADING_COMMENTS_RE = re.compile(r"\A(?:\s*(?:/\*.*?\*/|//[^\n]*))*", re.S)
+
+
+def is_test_answer_of_code(code: str) -> str | None:
+    """`is_test_answer` read from a method's code as written (its header, before the body),
+    for text that did not come from the slicer (an LLM-written method).
+
+    Example: is_test_answer_of_code("@Test\nvoid cancels() { }") -> "yes".
+    """
+    text = LEADING_COMMENTS_RE.sub("", code)  # a Javadoc or comment above the method
+    header = text[: header_end(text)]
+    annotations = ["@" + m.group(1) for m in HEADER_ANNOTATION_RE.finditer(header)]
+    paren = header.find("(", skip_annotations(header))
+    named = METHOD_NAME_RE.search(header[: paren + 1]) if paren >= 0 else None
+    return is_test_answer(annotations, named.group(1) if named else "")

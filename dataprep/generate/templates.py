@@ -35,6 +35,8 @@ from dataprep.errors import TemplateError
 from dataprep.generate.java_facts import (
     annotation_name,
     header_end,
+    is_test_answer,
+    is_test_answer_of_code,
     is_test_path,
     join_route,
     mapping_method,
@@ -50,7 +52,7 @@ from dataprep.models import MEMBER_KINDS, TYPE_KINDS, Pair, Unit, UnitKind
 from dataprep.resources import templates_dir
 
 # Bump when the generator's output changes for the same units and templates.
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 LEVELS = 4
 
 Answer = Literal[
@@ -67,7 +69,11 @@ Answer = Literal[
     "imports",
     "route_annotations",
     "tests",
+    "is_test",
 ]
+# Classification answers: a short label (`yes`/`no`) that is also the pair's `label`,
+# with the reader that tells it from an input's code (to check LLM-written inputs).
+LABEL_READERS: dict[str, Callable[[str], str | None]] = {"is_test": is_test_answer_of_code}
 InputKind = Literal["none", "code", "javadoc", "signature"]
 Requirement = Literal[
     "javadoc", "initializer", "annotations", "fields", "constructors", "package", "imports",
@@ -222,6 +228,7 @@ class Candidate:
     requires_symbol: list[str] = field(default_factory=list)
     subject: list[str] = field(default_factory=list)
     qualifier_subject: list[str] = field(default_factory=list)
+    label: str | None = None
 
     def key(self, level: int) -> tuple:
         """What the instruction asks about at a level, whatever the phrasing: the values of
@@ -254,6 +261,7 @@ class Candidate:
             repo=self.repo,
             commit=self.commit,
             module=self.module,
+            label=self.label,
         )
 
     def to_json(self) -> dict:
@@ -451,6 +459,8 @@ def _answer(kind: str, unit: Unit, ctx: _FileContext) -> tuple[str, int, int] | 
         text = unit.package or ""
     elif kind == "imports":
         text = "\n".join(_import_lines(unit))
+    elif kind == "is_test":
+        text = is_test_answer(unit.annotations, unit.name) or ""  # "": the source cannot tell
     elif kind == "route_annotations":
         route = ctx.route(unit)
         if route is None:
@@ -548,7 +558,24 @@ def _candidate(task_id, task, unit, values, input, answer, module, seed) -> Cand
         repo=unit.repo,
         commit=unit.commit,
         module=module,
+        label=output if task.answer in LABEL_READERS else None,
     )
+
+
+def label_reader(task_id: str, tasks: dict[str, TaskTemplate] | None = None):
+    """For a classification task, the function that reads its label from an input's code
+    (None for other tasks). Example: label_reader("method.is_test")("@Test void a() {}")
+    -> "yes"."""
+    tasks = tasks if tasks is not None else _shipped(str(templates_dir() / "instructions"))[0]
+    task = tasks.get(task_id)
+    return LABEL_READERS.get(task.answer) if task is not None else None
+
+
+def input_kind(task_id: str) -> str | None:
+    """What a shipped task puts in `input` (code, javadoc, signature, none), or None for a
+    task that is not a template task. Example: input_kind("method.is_test") -> "code"."""
+    task = _shipped(str(templates_dir() / "instructions"))[0].get(task_id)
+    return task.input if task is not None else None
 
 
 # -- cross-file candidates: which test covers a method ----------------------------------
