@@ -8,7 +8,8 @@ pairs on every machine. Dropped pairs get a `balance` decision with the reason.
 Weighted targets are the largest that every value can fill: with weights w and counts c,
 target_v = floor(k * w_v) where k = min_v(c_v / w_v); a value missing from the weights
 gets weight 1. Short values are not padded by copying; classification-style tasks can be
-filled with output-first generation (`fill_labels`).
+filled with output-first generation (`fill_labels`). Balancing by `label` leaves the pairs
+without a label (every task that is not a classification) as they are.
 
 Example:
     targets({"a": 100, "b": 10}, weights="uniform") -> {"a": 10, "b": 10}
@@ -43,6 +44,9 @@ COLUMNS = (
     "operation",
 )
 NONE_VALUE = "(none)"
+# Columns that only some pairs have: pairs without a value are not balanced (balancing
+# yes/no labels must not cut the unlabelled pairs down to the size of the smallest label).
+SPARSE_COLUMNS = frozenset({"label"})
 DEFAULT_MEDIAN_CAP = 4.0
 
 
@@ -150,7 +154,10 @@ def balance_pairs(
     for pair in pairs:
         groups[column_value(pair, config.by)].append(pair)
     counts = {v: len(ps) for v, ps in sorted(groups.items())}
-    goal = targets(counts, config.weights, config.cap, config.median_cap)
+    exempt = {NONE_VALUE: counts[NONE_VALUE]} if _sparse(config.by) and NONE_VALUE in counts else {}
+    balanced = {v: n for v, n in counts.items() if v not in exempt}
+    goal = targets(balanced, config.weights, config.cap, config.median_cap)
+    goal = dict(sorted({**goal, **exempt}.items()))
     kept: list[Pair] = []
     dropped: dict[str, str] = {}
     for value, members in sorted(groups.items()):
@@ -171,6 +178,18 @@ def balance_pairs(
     )
     kept.sort(key=lambda p: p.id)
     return kept, dropped, report
+
+
+def report_columns(by: str | None = None) -> tuple[str, ...]:
+    """Columns whose distributions the report shows: task, kind, generator and the one
+    balanced by. Example: report_columns("label") -> ("task", "kind", "generator", "label")."""
+    base = ("task", "kind", "generator")
+    name = "kind" if by and COLUMN_ALIASES.get(by) == "unit_kind" else by
+    return base + ((name,) if name and name not in base else ())
+
+
+def _sparse(column: str) -> bool:
+    return COLUMN_ALIASES.get(column, column) in SPARSE_COLUMNS
 
 
 def distributions(
@@ -200,9 +219,10 @@ def run_balance(
         config.seed = seed
     pairs = input_pairs(store)
     kept, dropped, report = balance_pairs(pairs, config)
+    columns = report_columns(config.by)
     report.distributions = {
-        "before": distributions(pairs),
-        "after": distributions(kept),
+        "before": distributions(pairs, columns),
+        "after": distributions(kept, columns),
     }
     decisions = [
         Decision(pair_id=p.id, stage=STAGE, kept=p.id not in dropped, reason=dropped.get(p.id))
@@ -316,6 +336,7 @@ def fill_labels(
             new.append(_output_first_pair(example, text, llm))
             report.generated[label] = report.generated.get(label, 0) + 1
     store.put_pairs(new, run_id=run_id)
+    store.set_meta("fill_report", report.to_dict())
     return report
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dataprep.balance import STAGE as BALANCE_STAGE
-from dataprep.balance import distributions
+from dataprep.balance import distributions, report_columns
 from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens
 from dataprep.prompts import alpaca_prompt
 
@@ -134,11 +134,12 @@ def build_report(
     dropped = store.dropped()
     kept = [p for p in live if p.id not in dropped]
     balance = store.get_meta("balance_report") or {}
+    columns = report_columns(balance.get("by"))
     before = balance.get("distributions", {}).get("before") or distributions(
-        [p for p in live if p.id not in dropped or dropped[p.id].stage == BALANCE_STAGE]
+        [p for p in live if p.id not in dropped or dropped[p.id].stage == BALANCE_STAGE], columns
     )
     splits = store.splits()
-    after = distributions(kept)
+    after = distributions(kept, columns)
     after["split"] = dict(sorted(Counter(splits.get(p.id, "(unsplit)") for p in kept).items()))
     filter_config = store.get_meta("filter_config") or {}
     try:
@@ -158,6 +159,7 @@ def build_report(
         "balance": {
             k: balance.get(k) for k in ("by", "seed", "before", "targets", "after", "dropped")
         },
+        "output_first": store.get_meta("fill_report"),
         "decontamination": store.get_meta("decontaminate_report"),
         "token_lengths": {
             "tokenizer": tokenizer,
@@ -209,7 +211,7 @@ def _plots(data: dict[str, Any]) -> dict[str, str]:
     ax.set_title("Token lengths of kept pairs")
     plots["tokens"] = _png(fig)
     before, after = data["distributions"]["before_balance"], data["distributions"]["after_balance"]
-    for column in ("task", "kind", "generator"):
+    for column in ("task", "kind", "generator", *(c for c in before if c == "label")):
         names = sorted(set(before.get(column, {})) | set(after.get(column, {})))
         if not names:
             continue
@@ -298,8 +300,10 @@ def render_html(data: dict[str, Any], plots: dict[str, str]) -> str:
             )
         )
     parts.append("<h2>Distributions before and after balancing</h2>")
+    parts += _balance_html(data)
     before, after = data["distributions"]["before_balance"], data["distributions"]["after_balance"]
-    for column in ("task", "kind", "generator", "split"):
+    extra = [c for c in before if c not in ("task", "kind", "generator", "split")]
+    for column in ("task", "kind", "generator", "split", *extra):
         names = sorted(set(before.get(column, {})) | set(after.get(column, {})))
         parts.append(f"<h3>{_e(column)}</h3>")
         parts.append(
@@ -352,6 +356,28 @@ def write_report(
     )
     (out_dir / REPORT_HTML).write_text(render_html(data, plots), encoding="utf-8")
     return data
+
+
+def _balance_html(data: dict[str, Any]) -> list[str]:
+    """The balanced column's targets, and what output-first generation added."""
+    parts = []
+    bal = data.get("balance") or {}
+    if bal.get("by") and bal.get("before"):
+        parts.append(f"<p>Balanced by {_e(bal['by'])} (seed {_e(bal['seed'])}).</p>")
+        rows = [
+            [v, n, (bal.get("targets") or {}).get(v, ""), (bal.get("after") or {}).get(v, "")]
+            for v, n in bal["before"].items()
+        ]
+        parts.append(_table([bal["by"], "before", "target", "after"], rows))
+    fill = data.get("output_first")
+    if fill:
+        parts.append(f"<p>Output-first generation for {_e(fill['task'])}:</p>")
+        rows = [
+            [v, n, fill["targets"].get(v, ""), fill["generated"].get(v, 0)]
+            for v, n in fill["before"].items()
+        ]
+        parts.append(_table(["label", "before", "target", "generated"], rows))
+    return parts
 
 
 def summary_lines(data: dict[str, Any]) -> list[str]:

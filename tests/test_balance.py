@@ -114,6 +114,38 @@ def test_run_balance_default_is_gentle(tmp_path):
     assert report.targets == {"a": 20, "b": 5, "c": 5} and report.seed == 3
 
 
+def test_balancing_by_label_leaves_unlabelled_pairs_alone():
+    pairs = pairs_by({"yes": 5, "no": 40}, column="label") + pairs_by({"a": 30})
+    kept, dropped, report = balance_pairs(pairs, BalanceConfig(by="label", weights="uniform"))
+    assert report.before == {"(none)": 30, "no": 40, "yes": 5}
+    assert report.targets == report.after == {"(none)": 30, "no": 5, "yes": 5}
+    assert len(kept) == 40 and len(dropped) == 35
+    assert all(p.label == "no" for p in pairs if p.id in dropped)
+    # a module without a name is a value like any other: only `label` is sparse
+    by_module = pairs_by({"m": 9}, column="module") + pairs_by({"b": 3})
+    assert balance_pairs(by_module, BalanceConfig(by="module", weights="uniform"))[2].after == {
+        "(none)": 3, "m": 3
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_label_targets_are_hit_within_rounding(seed):
+    import random
+
+    rng = random.Random(seed)
+    counts = {"yes": rng.randint(3, 40), "no": rng.randint(41, 400), "maybe": rng.randint(5, 60)}
+    weights = {"yes": rng.choice([1, 2]), "no": rng.choice([1, 2.5, 4]), "maybe": 0.5}
+    pairs = pairs_by(counts, column="label") + pairs_by({"other": 25})
+    config = BalanceConfig(by="label", weights=weights, seed=seed)
+    kept, _, report = balance_pairs(pairs, config)
+    got = {v: sum(1 for p in kept if p.label == v) for v in counts}
+    k = min(counts[v] / weights[v] for v in counts)
+    for v in counts:
+        assert got[v] == report.after[v] <= counts[v]
+        assert abs(got[v] - k * weights[v]) < 1  # within rounding of its weighted share
+    assert sum(1 for p in kept if p.label is None) == 25
+
+
 def test_output_first_format_output():
     assert OutputFirstTask.format_output("```java\nint x;\n```") == "int x;"
     assert OutputFirstTask.format_output("  plain  ") == "plain"
@@ -154,6 +186,63 @@ def test_output_first_fills_a_short_label_through_an_ollama_server(tmp_path):
     assert reasons == ["code block 1 of the input does not parse as Java"]
     after = run_balance(store, BalanceConfig(by="label", weights="uniform"))
     assert after.before == {"no": 3, "yes": 4} and after.after == {"no": 3, "yes": 3}
+
+
+TEST_CLASS = """package com.example.hotel.room;
+
+class RoomServiceTest {
+    @Test
+    void findFree_skipsBookedRooms() {
+        assertEquals(List.of(room("2")), service.findFree(day()));
+    }
+
+    private Room room(String number) {
+        return new Room(number, RoomType.SINGLE, 1);
+    }
+
+    private LocalDate day() {
+        return LocalDate.of(2026, 1, 5);
+    }
+
+    private RoomService fresh() {
+        return new RoomService(new InMemoryRooms());
+    }
+}
+"""
+
+
+def test_fill_labels_on_generated_pairs_reaches_the_targets(tmp_path):
+    """The template generator labels a test class's methods; output-first asks the harness
+    for tests (the short label); the filters check them; balancing then hits its targets."""
+    from dataprep.generate.llm import parse_llm_spec
+    from dataprep.generate.templates import generate_template_pairs
+    from dataprep.slicing.java import slice_java
+    from tests.ollama_harness import Harness, scripted
+
+    path = "room/src/test/java/com/example/hotel/room/RoomServiceTest.java"
+    units = slice_java(path, TEST_CLASS, "hotel-booking", None)[0]
+    pairs = [p for p in generate_template_pairs(units) if p.task == "method.is_test"]
+    assert sorted(p.label for p in pairs) == ["no", "no", "no", "yes"]
+    store = store_with(tmp_path, pairs, units)
+    answers = iter(
+        [
+            "@Test\nvoid findFree_onAnEmptyHotel_returnsEveryRoom() {\n"
+            "    assertEquals(3, fresh().findFree(day()).size());\n}",
+            "void notATest() { }",
+        ]
+    )
+    script = scripted([(r"correct answer is exactly: yes\n", lambda m, _: next(answers))])
+    with Harness(script) as h:
+        report = fill_labels(store, parse_llm_spec("ollama:smollm2", host=h.url), "method.is_test")
+    assert (report.before, report.targets) == ({"no": 3, "yes": 1}, {"no": 3, "yes": 3})
+    assert report.generated == {"yes": 2} and h.calls == 2
+    assert store.get_meta("fill_report")["generated"] == {"yes": 2}
+    filtered = run_filters(store)
+    assert filtered.dropped["label_mismatch"] == 1 and filtered.kept == 5
+    after = run_balance(store, BalanceConfig(by="label", weights="uniform"))
+    assert after.before == {"no": 3, "yes": 2} and after.after == {"no": 2, "yes": 2}
+    assert after.distributions["after"]["label"] == {"no": 2, "yes": 2}
+    assert after.distributions["after"]["generator"] == {"output_first": 1, "template": 3}
 
 
 def test_fill_labels_needs_labelled_pairs(tmp_path):

@@ -119,6 +119,34 @@ def test_code_validity_checks_fenced_blocks_and_code_outputs():
     assert check("code_validity", code_task, FilterConfig(code_tasks=("method.body",))) is not None
 
 
+def test_output_first_inputs_of_code_tasks_are_parsed_whole():
+    q = "Is this method a test? Answer yes or no."
+    plain = "void f() { int x = ; }"  # no modifier: does not read like code to CODE_START_RE
+    made = pair(q, "no", plain, generator="output_first", task="method.is_test", label="no")
+    assert check("code_validity", made) == "code block 1 of the input does not parse as Java"
+    assert check("code_validity", made.model_copy(update={"generator": "template"})) is None
+    fixed = made.model_copy(update={"input": "void f() { int x = 1; }"})
+    assert check("code_validity", fixed) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "label", "reason"),
+    [
+        ("@Test\nvoid cancels() { }", "yes", None),
+        ("void cancels() { }", "no", None),
+        ("void cancels() { }", "yes", "label 'yes' but the input says 'no'"),
+        ("@ParameterizedTest\nvoid adds(int x) { }", "no", "label 'no' but the input says 'yes'"),
+        ("public void testLegacy() { }", "no", "label 'no' but the input does not tell"),
+    ],
+)
+def test_label_mismatch_reads_the_label_from_the_input(code, label, reason):
+    q = "Is this method a test? Answer yes or no."
+    made = pair(q, label, code, generator="output_first", task="method.is_test", label=label)
+    assert check("label_mismatch", made) == reason
+    unlabelled = pair("Explain cancels.", "It cancels.", code)  # not a classification pair
+    assert check("label_mismatch", unlabelled) is None
+
+
 def test_repo_like_names_example():
     assert repo_like_names("Call `roomService.findFree()` on RoomService") == {
         "RoomService",

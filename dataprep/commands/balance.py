@@ -89,8 +89,10 @@ def balance(
                     seed=seed,
                     max_new=max_new,
                 )
+            added = ", ".join(f"{v} +{n}" for v, n in filled.generated.items()) or "none needed"
             typer.echo(
-                f"Output-first: {sum(filled.generated.values())} new pairs {filled.generated}"
+                f"Output-first for {filled.task}: {sum(filled.generated.values())} new pairs "
+                f"({added})" + (f"; {filled.empty} empty answers" if filled.empty else "")
             )
             with console.status("filtering the new pairs"):
                 run_filters(store, _filter_config(store))
