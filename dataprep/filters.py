@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -100,6 +101,7 @@ class Context:
     count_tokens: Callable[[str], int] = field(default=lambda text: estimate_tokens(text))
     judge: Any = None  # a callable (pair) -> (score, why), set when the judge is on
     details: dict[str, str] = field(default_factory=dict)  # pair id -> JSON detail of a decision
+    scans: dict[str, list[str]] = field(default_factory=dict)  # text -> secret rules found in it
 
 
 PairFilter = Callable[[Pair, Context], str | None]
@@ -545,7 +547,10 @@ def leaked_secret(pair: Pair, ctx: Context) -> str | None:
     from dataprep.secrets import scan_text
 
     for name in ("instruction", "input", "output"):
-        rules = scan_text(getattr(pair, name))
+        text = getattr(pair, name)
+        rules = ctx.scans.get(text)  # a unit's code is the input or output of many pairs
+        if rules is None:
+            rules = ctx.scans[text] = scan_text(text)
         if rules:
             return f"{rules[0]} in the {name}"  # the rule, never the value
     return None
@@ -1115,10 +1120,91 @@ def upstream_dropped(store) -> set[str]:
     return {pid for pid, d in store.dropped().items() if not d.stage.startswith(mine)}
 
 
+# Per-pair filters whose verdict depends on nothing but the pair's fields and the settings
+# (grounding reads the repository's symbol table and the judge an LLM: never cached; the
+# token filters are cached only with the built-in estimate, as a tokenizer's files may change).
+CACHEABLE = ("empty_output", "length", "refusal", "template_words", "code_validity",
+             "context_length", "secrets")  # fmt: skip
+TOKEN_FILTERS = ("length", "context_length")
+
+
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """The filters' and the redactor's source: any change to a rule invalidates the cache."""
+    from pathlib import Path
+
+    from dataprep import secrets
+
+    digest = hashlib.sha256()
+    for module in (__file__, secrets.__file__):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()
+
+
+class VerdictCache:
+    """Per-pair verdicts of the CACHEABLE filters kept in the store's `filter_cache` table, so
+    an incremental run computes them only for new pairs.
+
+    The key of a pair hashes every field those filters read (instruction, input, output,
+    task, unit kind, generator, label), all the filter settings and the source of the filters
+    and the redactor; the value maps a filter name to its reason ("" when kept). A pair only
+    gets verdicts for the filters the chain showed it, so each is looked up lazily.
+    """
+
+    def __init__(self, config: FilterConfig, rows: Iterable[tuple[str, str]] = ()):
+        self.names = {n for n in CACHEABLE if not (config.tokenizer and n in TOKEN_FILTERS)}
+        self.salt = json.dumps([_code_fingerprint(), config.settings()], sort_keys=True)
+        self.stored = {key: json.loads(data) for key, data in rows}
+        self.keys: dict[str, str] = {}  # pair id -> key
+        self.dirty: set[str] = set()
+        self.hits = self.misses = 0
+
+    def key(self, pair: Pair) -> str:
+        key = self.keys.get(pair.id)
+        if key is None:
+            fields_ = (pair.instruction, pair.input, pair.output, pair.task, pair.unit_kind,
+                       pair.generator, pair.label)  # fmt: skip
+            blob = json.dumps([self.salt, fields_], ensure_ascii=False)
+            key = self.keys[pair.id] = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return key
+
+    def check(self, spec: FilterSpec, pair: Pair, ctx: Context) -> str | None:
+        if spec.name not in self.names:
+            return spec.check(pair, ctx)
+        key = self.key(pair)
+        verdicts = self.stored.setdefault(key, {})
+        if spec.name in verdicts:
+            self.hits += 1
+            return verdicts[spec.name] or None
+        self.misses += 1
+        reason = spec.check(pair, ctx)
+        verdicts[spec.name] = reason or ""
+        self.dirty.add(key)
+        return reason
+
+    @classmethod
+    def load(cls, store, config: FilterConfig) -> VerdictCache:
+        return cls(config, store.conn.execute("SELECT key, data FROM filter_cache"))
+
+    def save(self, store) -> None:
+        """Write new verdicts and forget those of pairs this run did not look at."""
+        used = set(self.keys.values())
+        stale = [(k,) for k in self.stored if k not in used]
+        with store.transaction():
+            store.conn.executemany("DELETE FROM filter_cache WHERE key = ?", stale)
+            store.conn.executemany(
+                "INSERT OR REPLACE INTO filter_cache (key, data) VALUES (?, ?)",
+                [(k, json.dumps(self.stored[k], sort_keys=True)) for k in self.dirty if k in used],
+            )
+
+
 def apply_filters(
-    pairs: list[Pair], config: FilterConfig, ctx: Context, on_stage=None
+    pairs: list[Pair], config: FilterConfig, ctx: Context, on_stage=None, cache=None
 ) -> tuple[list[Pair], FilterReport, dict[str, list[Decision]]]:
-    """The pure chain: surviving pairs, the report and each stage's decisions."""
+    """The pure chain: surviving pairs, the report and each stage's decisions.
+
+    `cache` (a VerdictCache) returns stored per-pair verdicts instead of recomputing them.
+    """
     report = FilterReport(total=len(pairs))
     decisions: dict[str, list[Decision]] = {}
     alive = list(pairs)
@@ -1130,16 +1216,17 @@ def apply_filters(
         else:
             reasons = {}
             for pair in alive:
-                reason = spec.check(pair, ctx)
+                reason = cache.check(spec, pair, ctx) if cache else spec.check(pair, ctx)
                 if reason:
                     reasons[pair.id] = reason
-        decisions[stage] = [
-            Decision(
+        judged = spec.name == "judge"
+        decisions[stage] = [  # built without validation: every field is typed right here
+            Decision.model_construct(
                 pair_id=p.id,
                 stage=stage,
                 kept=p.id not in reasons,
                 reason=reasons.get(p.id),
-                detail=ctx.details.get(p.id) if spec.name == "judge" else None,
+                detail=ctx.details.get(p.id) if judged else None,
             )
             for p in alive
         ]
@@ -1182,7 +1269,9 @@ def run_filters(
             if callable(judge) and not hasattr(judge, "chat")
             else make_judge(store, config, judge)
         )
-    _, report, decisions = apply_filters(pairs, config, ctx, on_stage=on_stage)
+    cache = VerdictCache.load(store, config)
+    _, report, decisions = apply_filters(pairs, config, ctx, on_stage=on_stage, cache=cache)
+    cache.save(store)
     with store.transaction():
         for spec in REGISTRY.values():
             stage = STAGE_PREFIX + spec.name

@@ -118,6 +118,14 @@ MIGRATIONS: list[str] = [
         data TEXT NOT NULL
     );
     """,
+    # 4: per-pair filter verdicts, keyed by the pair's content, the filter settings and the
+    # filters' code, so a run re-checks only new pairs (dataprep.filters.VerdictCache)
+    """
+    CREATE TABLE filter_cache (
+        key TEXT PRIMARY KEY,
+        data TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -435,3 +435,94 @@ def test_code_cloned_into_many_files_still_collapses():
     ]
     dropped = near_duplicate_groups(clones)
     assert len(dropped) == 11 and set(dropped.values()) == {min(p.id for p in clones)}
+
+
+def _variants(n: int):
+    """n method pairs, each a small edit of ROOM_CODE or of a few other bodies."""
+    out = []
+    for i in range(n):
+        code = ROOM_CODE.replace("maxGuests", f"max{i % 3}")
+        if i % 5 == 0:
+            code = f'public void m{i}() {{ log("{i} {i * 7}"); }}'
+        task = "method.code" if i % 2 else "method.name"
+        out.append(pair(f"Write method {i} of Room.", code, task=task, source=unit(name=f"m{i}")))
+    return out
+
+
+def test_signatures_equal_datasketch_minhashes():
+    from datasketch import MinHash
+
+    from dataprep.filters import content_shingles, signatures
+
+    sets = [*content_shingles(_variants(12)), set(), {"one"}]
+    sigs = signatures(sets, 64)
+    for row, shingle_set in zip(sigs, sets, strict=True):
+        mh = MinHash(num_perm=64, seed=1)
+        mh.update_batch([s.encode("utf-8") for s in shingle_set])
+        assert row.tolist() == mh.hashvalues.tolist()
+
+
+def test_content_shingles_equal_the_shingles_of_the_whole_text():
+    from dataprep.filters import content_shingles, pair_text
+
+    short = pair("Name it.", "x", input="int a;")
+    pairs = [*_variants(6), short, pair("One two three four five six", "seven")]
+    for p, sh in zip(pairs, content_shingles(pairs, max_df=1.0, min_df=10**6), strict=True):
+        assert sh == shingles(pair_text(p))  # nothing is common: the full text's shingles
+
+
+@pytest.mark.parametrize("scope", ["task", "all"])
+def test_near_duplicates_are_the_ones_datasketch_lsh_finds(scope):
+    from datasketch import MinHashLSH
+
+    from dataprep.filters import _lsh_params, content_shingles, minhashes, preference
+
+    pairs = _variants(40)
+    ordered = sorted(pairs, key=preference)
+    sets = content_shingles(ordered)
+    lsh = MinHashLSH(num_perm=256, params=_lsh_params(0.5, 256))
+    kept, expected = {}, {}
+    for p, sh, mh in zip(ordered, sets, minhashes(sets, 256), strict=True):
+        key = p.task if scope == "task" else ""
+        match = next(
+            (
+                o
+                for o in sorted(lsh.query(mh))
+                if kept[o][0] == key and jaccard(sh, kept[o][1]) >= 0.7
+            ),
+            None,
+        )
+        if match:
+            expected[p.id] = match
+        else:
+            lsh.insert(p.id, mh)
+            kept[p.id] = (key, sh)
+    assert expected  # the variants do collapse
+    assert near_duplicate_groups(pairs, scope=scope) == expected
+
+
+def test_an_incremental_run_reuses_per_pair_verdicts(tmp_path, monkeypatch):
+    from dataprep import filters
+
+    pairs = [*_variants(10), pair("Explain it.", "TODO")]
+    store = store_with(tmp_path, pairs)
+    first = run_filters(store)
+    calls = []
+    original = filters.REGISTRY["refusal"]
+    spy = filters.FilterSpec(
+        original.name,
+        original.description,
+        original.settings,
+        check=lambda p, ctx: calls.append(p.id) or original.check(p, ctx),
+    )
+    monkeypatch.setitem(filters.REGISTRY, "refusal", spy)
+    again = run_filters(store)
+    assert calls == [] and again.to_dict()["dropped"] == first.to_dict()["dropped"]
+    extra = pair("Explain capacity.", "Sorry, I cannot help with that.")
+    store.put_pairs([extra])
+    report = run_filters(store)
+    assert calls == [extra.id] and report.dropped["refusal"] == 1  # only the new pair
+    run_filters(store, FilterConfig(refusal_max_words=3))  # other settings: all again
+    assert len(calls) == 1 + report.stages[2]["in"]
+    rows = store.conn.execute("SELECT COUNT(*) FROM filter_cache").fetchone()[0]
+    assert rows == len(store.pairs())  # stale verdicts are forgotten
