@@ -335,6 +335,7 @@ def _parses(source: str) -> bool:
     return not _java_parser().parse(source.encode("utf-8")).root_node.has_error
 
 
+@lru_cache(maxsize=65536)  # a unit's code is the output of several phrasings
 def java_parses(code: str) -> bool:
     """Does `code` parse as Java as a file, a type header, a member or statements?
 
@@ -630,6 +631,8 @@ def minhashes(sets: list[set[str]], num_perm: int) -> list:
 
 
 def _words(text: str) -> list[str]:
+    if text.isascii():  # lower-casing ASCII moves no word boundary: one pass in C
+        return WORD_RE.findall(text.lower())
     return [w.lower() for w in WORD_RE.findall(text)]
 
 
@@ -691,8 +694,12 @@ def signatures(sets: list[set[str]], num_perm: int) -> np.ndarray:
     updated with each set's UTF-8 shingles, computed for all sets at once: every distinct
     shingle is hashed once, and the permutations and minima run vectorised in chunks.
     Example: signatures([{"a b"}], 4)[0] == MinHash(4, seed=1) after update(b"a b")."""
+    from hashlib import sha1
+    from struct import unpack_from
+
     from datasketch import MinHash
     from datasketch import minhash as dm
+    from datasketch.hashfunc import sha1_hash32
 
     proto = MinHash(num_perm=num_perm, seed=1)
     fmix = getattr(dm, "_fmix", None)
@@ -703,17 +710,16 @@ def signatures(sets: list[set[str]], num_perm: int) -> np.ndarray:
         return np.array([m.hashvalues for m in hashes]).reshape(len(sets), num_perm)
     a, b = proto.permutations
     init = proto.hashvalues
-    codes: dict[str, int] = {}
+    distinct = set().union(*sets)  # each distinct shingle is hashed once
+    codes = {sh: i for i, sh in enumerate(distinct)}
     flat: list[int] = []
-    lengths = np.zeros(len(sets), dtype=np.int64)
-    for i, shingle_set in enumerate(sets):
-        lengths[i] = len(shingle_set)
-        for sh in shingle_set:
-            code = codes.get(sh)
-            if code is None:
-                code = codes[sh] = len(codes)
-            flat.append(code)
-    raw = [proto.hashfunc(sh.encode("utf-8")) for sh in codes]
+    for shingle_set in sets:
+        flat.extend(map(codes.__getitem__, shingle_set))
+    lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
+    if proto.hashfunc is sha1_hash32:  # the default, inlined (same value)
+        raw = [unpack_from("<I", sha1(sh.encode("utf-8")).digest())[0] for sh in codes]
+    else:
+        raw = [proto.hashfunc(sh.encode("utf-8")) for sh in codes]
     base = fmix(proto._hash_input_array(raw), widths[scheme]) if raw else init[:0]
     index = np.asarray(flat, dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(lengths)))
@@ -1198,10 +1204,48 @@ class VerdictCache:
             )
 
 
+@dataclass(slots=True)
+class Verdict:
+    """A `Decision` of the chain, as a plain record: a stage decides on tens of thousands of
+    pairs and pydantic's construction cost more than most filters. Same fields."""
+
+    pair_id: str
+    stage: str
+    kept: bool
+    reason: str | None = None
+    detail: str | None = None
+
+
+def write_decisions(store, stage: str, decisions: list, run_id: int | None = None) -> int:
+    """Replace a stage's verdicts like `Store.put_decisions`, writing only the rows that
+    changed (an incremental run re-decides every pair but changes few verdicts); a row
+    keeps the id of the run that first gave its verdict. Returns the rows written."""
+    old = {
+        pid: (bool(kept), reason, detail)
+        for pid, kept, reason, detail in store.conn.execute(
+            "SELECT pair_id, kept, reason, detail FROM decisions WHERE stage = ?", (stage,)
+        )
+    }
+    new = {d.pair_id: d for d in decisions}
+    gone = [(stage, pid) for pid in old if pid not in new]
+    changed = [
+        (d.pair_id, stage, int(d.kept), d.reason, d.detail, run_id)
+        for d in new.values()
+        if old.get(d.pair_id) != (bool(d.kept), d.reason, d.detail)
+    ]
+    store.conn.executemany("DELETE FROM decisions WHERE stage = ? AND pair_id = ?", gone)
+    store.conn.executemany(
+        "INSERT OR REPLACE INTO decisions (pair_id, stage, kept, reason, detail, run_id) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        changed,
+    )
+    return len(gone) + len(changed)
+
+
 def apply_filters(
     pairs: list[Pair], config: FilterConfig, ctx: Context, on_stage=None, cache=None
-) -> tuple[list[Pair], FilterReport, dict[str, list[Decision]]]:
-    """The pure chain: surviving pairs, the report and each stage's decisions.
+) -> tuple[list[Pair], FilterReport, dict[str, list[Verdict]]]:
+    """The pure chain: surviving pairs, the report and each stage's decisions (`Verdict`s).
 
     `cache` (a VerdictCache) returns stored per-pair verdicts instead of recomputing them.
     """
@@ -1220,14 +1264,14 @@ def apply_filters(
                 if reason:
                     reasons[pair.id] = reason
         judged = spec.name == "judge"
-        decisions[stage] = [  # built without validation: every field is typed right here
-            Decision.model_construct(
-                pair_id=p.id,
-                stage=stage,
-                kept=p.id not in reasons,
-                reason=reasons.get(p.id),
-                detail=ctx.details.get(p.id) if judged else None,
-            )
+        decisions[stage] = [
+            Verdict(
+                p.id,
+                stage,
+                p.id not in reasons,
+                reasons.get(p.id),
+                ctx.details.get(p.id) if judged else None,
+            )  # fmt: skip
             for p in alive
         ]
         report.examples[spec.name] = [
@@ -1275,7 +1319,7 @@ def run_filters(
     with store.transaction():
         for spec in REGISTRY.values():
             stage = STAGE_PREFIX + spec.name
-            store.put_decisions(stage, decisions.get(stage, []), run_id=run_id)
+            write_decisions(store, stage, decisions.get(stage, []), run_id=run_id)
     store.set_meta("filter_report", report.to_dict())
     store.set_meta("filter_config", config.settings())
     return report

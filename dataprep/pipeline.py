@@ -374,10 +374,13 @@ _KEPT_SQL = (
 )
 
 
-def _kept_ids(store: Store) -> list[str]:
-    """Ids of the live pairs no stage dropped (what `Store.kept_pairs` returns, in SQL)."""
-    sql = _KEPT_SQL.format(cols="p.id") + " ORDER BY p.id"
-    return [r[0] for r in store.conn.execute(sql)]
+def _kept_ids(store: Store, ignore: str | None = None) -> list[str]:
+    """Ids of the live pairs no stage dropped (what `Store.kept_pairs` returns, in SQL),
+    the verdicts of stage `ignore` aside."""
+    sql = _KEPT_SQL.format(cols="p.id")
+    if ignore:
+        sql = sql.replace("WHERE kept = 0", "WHERE kept = 0 AND stage != ?")
+    return [r[0] for r in store.conn.execute(sql + " ORDER BY p.id", (ignore,) if ignore else ())]
 
 
 def _kept_counts(store: Store, column: str) -> dict[str, int]:
@@ -447,7 +450,9 @@ def export_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, inf
     """H4's split and export: DIR/dataset/ with JSONL, Parquet, DatasetDict and the card."""
     from dataprep import export
 
-    kept = _kept_ids(store)
+    # The export decontaminates its own splits: its earlier verdicts are an output of this
+    # stage, not an input (else every second run would export again).
+    kept = _kept_ids(store, ignore="decontaminate")
     style_file = Path(cfg.style)
     style = hashlib.sha256(style_file.read_bytes()).hexdigest() if style_file.is_file() else ""
     state = content_hash(

@@ -71,8 +71,10 @@ def _stage_drops(store) -> dict[str, dict[str, Any]]:
 def _funnel(store, drops: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Counts at every stage, in pipeline order."""
     units = store.conn.execute("SELECT COUNT(*) FROM units").fetchone()[0]
-    pairs = store.pairs()
-    steps = [{"stage": "units", "count": units}, {"stage": "pairs generated", "count": len(pairs)}]
+    generated = store.conn.execute(  # the live pairs, as `store.pairs()` counts them
+        "SELECT COUNT(*) FROM pairs p JOIN units u ON u.id = p.unit_id"
+    ).fetchone()[0]
+    steps = [{"stage": "units", "count": units}, {"stage": "pairs generated", "count": generated}]
     upstream = [
         s for s in drops if not s.startswith((STAGE_PREFIX, BALANCE_STAGE, DECONTAMINATE_STAGE))
     ]
@@ -80,7 +82,7 @@ def _funnel(store, drops: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     order = [s["stage"] for s in filter_report.get("stages", [])]
     filters = [STAGE_PREFIX + name for name in order if STAGE_PREFIX + name in drops]
     filters += sorted(s for s in drops if s.startswith(STAGE_PREFIX) and s not in filters)
-    count = len(pairs)
+    count = generated
     for stage in [*upstream, *filters, BALANCE_STAGE, DECONTAMINATE_STAGE]:
         if stage in drops:
             count -= drops[stage]["dropped"]

@@ -240,3 +240,20 @@ def test_a_changed_style_file_is_exported_again(tmp_path):
         for r in (tmp_path / "out/dataset/train.jsonl").read_text().splitlines()
     ]
     assert texts and all(t.startswith("Question: ") for t in texts)
+
+
+def test_verdicts_of_the_exports_own_decontamination_do_not_export_again(tmp_path):
+    repo, out = _repo(tmp_path), tmp_path / "out"
+    run_pipeline(RunConfig(path=repo, out=out, jobs=1))
+    with Store.open(out) as store:  # as if the export had found a held-out near-copy
+        (pair_id,) = store.conn.execute(
+            "SELECT pair_id FROM splits WHERE split != 'train' LIMIT 1"
+        ).fetchone()
+        store.conn.execute(
+            "INSERT OR REPLACE INTO decisions (pair_id, stage, kept, reason) "
+            "VALUES (?, 'decontaminate', 0, 'test pair nearly copies a train pair')",
+            (pair_id,),
+        )
+    again = run_pipeline(RunConfig(path=repo, out=out, jobs=1))
+    assert again["counters"]["export"]["skipped"] is True
+    assert again["counters"]["report"]["skipped"] is True
