@@ -210,7 +210,8 @@ def _pack_file(relpath: str, data: bytes, parser: str, repo: str, commit: str | 
         return _Packed(b"", Counter(), [], warnings, skip, 0)
     src = data if not warnings and not data.startswith(b"\xef\xbb\xbf") else None
     rows, errors = slice_java_rows(relpath, text, repo, commit, src)
-    jsonl = b"".join([unit_json(row) + b"\n" for row in rows])
+    # one unit_json(row) a line, joined in C
+    jsonl = b"\n".join(map(unit_json, rows)) + b"\n" if rows else b""
     kinds = Counter([row["kind"] for row in rows])
     return _Packed(jsonl, kinds, errors, warnings, None, text.count("\n") + 1)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
 from functools import lru_cache
 from json.encoder import encode_basestring as _quote
 
@@ -43,6 +44,7 @@ _QUERY = """
 """
 _WS = re.compile(r"\s+")
 _SPACE = frozenset(b" \t\n\r\f")
+_DOC_END = re.compile(rb"\*/[ \t\n\r\f]*")
 _ODD_SPACE = re.compile(r"\s\s|[^\S ]")  # whitespace other than single spaces
 _PLAIN = re.compile(r"[\w$.<>?\[\]]+(?:, [\w$.<>?\[\]]+)*")
 _TIGHT = re.compile(r"\s*([>\])])|([<(\[])\s*|\s*(\.\.\.)|\s*(\[)|\s*,\s*")
@@ -121,6 +123,12 @@ _ROW_TEMPLATE = {
     for name, info in Unit.model_fields.items()
 }
 _UNSET = (None, [], ())
+_CALLABLE_ROW_FIELDS = (
+    "id kind name qualified_name path start_line end_line code language repo commit signature "
+    "declaration modifiers annotations javadoc parent package type initializer type_parameters "
+    "parameters extends implements permits throws imports heading_path parse_errors"
+).split()
+assert _CALLABLE_ROW_FIELDS == list(Unit.model_fields), "update _Slicer._callable's row"
 
 
 def unit_json(row: dict) -> bytes:
@@ -180,13 +188,16 @@ def declaration_nodes(root: Node, src: bytes) -> list[tuple[Node, str]]:
     confirmed by the tree, so a string or comment that looks like one is not taken.
     """
     found: dict[tuple[int, int, str], tuple[Node, str]] = {}
+    comments: list[tuple[int, int]] = []  # the comments between members (most of them)
 
     def walk(container: Node) -> None:
         stack = [container]
         while stack:
             for child in stack.pop().children:
                 kind = child.type
-                if kind in _MEMBER_NODES:
+                if kind == "block_comment" or kind == "line_comment":
+                    comments.append((child.start_byte, child.end_byte))
+                elif kind in _MEMBER_NODES:
                     found[(child.start_byte, child.end_byte, "decl")] = (child, "decl")
                 elif kind in _TYPE_NODES or kind == "enum_constant":
                     found[(child.start_byte, child.end_byte, "decl")] = (child, "decl")
@@ -197,8 +208,19 @@ def declaration_nodes(root: Node, src: bytes) -> list[tuple[Node, str]]:
                     stack.append(child)
 
     walk(root)
+    comments.sort()
+    starts = [a for a, _ in comments]
+    ends = [b for _, b in comments]
+
+    def in_comment(start: int, end: int) -> bool:
+        # the tree would answer with the comment node: no need to ask it
+        i = bisect_right(starts, start) - 1
+        return i >= 0 and end <= ends[i]
+
     for match in _ANON_OPEN.finditer(src):
         brace = match.end() - 1
+        if in_comment(brace, brace + 1):
+            continue
         # the smallest named node holding the `{` is the body it opens (asks no parent)
         body = root.named_descendant_for_byte_range(brace, brace + 1)
         if body is None or body.type != "class_body" or body.start_byte != brace:
@@ -208,6 +230,8 @@ def declaration_nodes(root: Node, src: bytes) -> list[tuple[Node, str]]:
             found[(body.start_byte, body.end_byte, "anon")] = (body, "anon")
             walk(body)
     for start, end in _keyword_spans(src):
+        if in_comment(start, end):
+            continue
         decl = root.named_descendant_for_byte_range(start, end)
         if decl is None or decl.type not in _TYPE_NODES:
             continue  # a comment, a `.class` literal, a variable named `record`
@@ -234,6 +258,11 @@ class _Slicer:
         # is the innermost scope that has started
         self.scopes: list[tuple[int, int, str]] = []
         self.anonymous: dict[str, int] = {}
+        # what unit_id_of hashes before the kind (the same for every unit of the file)
+        self.id_prefix = f'[{HASH_VERSION},"unit",{_quote(relpath)},'
+        # end of the whitespace after each `*/` -> just past that `*/` (where a comment
+        # that could be a declaration's Javadoc ends)
+        self.doc_ends = {m.end(): m.start() + 2 for m in _DOC_END.finditer(src)}
 
     def text(self, node: Node | None) -> str:
         if node is None:
@@ -245,23 +274,29 @@ class _Slicer:
         self._file_unit(root, errors)
         nodes = query_nodes(root) if root.has_error else declaration_nodes(root, self.src)
         nodes.sort(key=lambda item: (item[0].start_byte, -item[0].end_byte))
+        scopes = self.scopes
         for node, what in nodes:
             start = node.start_byte
-            while self.scopes and self.scopes[-1][1] <= start:
-                self.scopes.pop()
-            parent = next((q for a, b, q in reversed(self.scopes) if a <= start < b), None)
+            while scopes and scopes[-1][1] <= start:
+                scopes.pop()
+            if scopes and scopes[-1][0] <= start:
+                parent = scopes[-1][2]  # the common case: the innermost scope holds it
+            else:
+                parent = next((q for a, b, q in reversed(scopes) if a <= start < b), None)
             if what == "anon":
                 self._anonymous(node, parent)
-            elif node.type in _TYPE_NODES:
+                continue
+            kind = node.type
+            if kind in _TYPE_NODES:
                 self._type(node, parent)
-            elif node.type == "enum_constant":
+            elif kind == "enum_constant":
                 self._enum_constant(node, parent)
             elif parent is None:
                 continue  # a member outside any type: only in broken files
-            elif node.type in ("field_declaration", "constant_declaration"):
+            elif kind == "field_declaration" or kind == "constant_declaration":
                 self._fields(node, parent)
             else:
-                self._callable(node, parent)
+                self._callable(node, parent, kind)
         return self.rows, errors
 
     # -- units --
@@ -270,24 +305,31 @@ class _Slicer:
         """Append a unit whose code is src[code_start:code_end]; `node` gives the span
         (its start is code_start; its end line is the unit's end line)."""
         code = self.src[code_start:code_end].decode("utf-8")
-        kind, qualified_name = fields["kind"], fields["qualified_name"]
         signature = fields.get("signature")
-        unit_id = unit_id_of(self.relpath, kind, qualified_name, signature, code)
+        # unit_id_of, with the file's part of the text made once per file
+        text = (
+            f"{self.id_prefix}{_quote(fields['kind'])},{_quote(fields['qualified_name'])},"
+            f"{'null' if signature is None else _quote(signature)},{_quote(code)}]"
+        )
+        unit_id = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
         if unit_id in self.ids:
             return  # an exact twin (same path, name, signature and text): keep the first
         self.ids.add(unit_id)
-        row = dict(_ROW_TEMPLATE)
-        row.update(fields)
-        row["id"] = unit_id
-        row["code"] = code
-        row["path"] = self.relpath
-        row["start_line"] = fields.get("start_line") or node.start_point[0] + 1
-        row["end_line"] = node.end_point[0] + 1
-        row["language"] = LANGUAGE
-        row["repo"] = self.repo
-        row["commit"] = self.commit
-        row["package"] = self.package
-        self.rows.append(row)
+        self.rows.append(
+            {
+                **_ROW_TEMPLATE,
+                **fields,
+                "id": unit_id,
+                "code": code,
+                "path": self.relpath,
+                "start_line": fields.get("start_line") or node.start_point[0] + 1,
+                "end_line": node.end_point[0] + 1,
+                "language": LANGUAGE,
+                "repo": self.repo,
+                "commit": self.commit,
+                "package": self.package,
+            }
+        )
 
     def _file_unit(self, root: Node, errors: list[str]) -> None:
         package, imports = None, []
@@ -332,11 +374,16 @@ class _Slicer:
 
     def _javadoc(self, node: Node) -> str | None:
         """The `/** ... */` comment right before `node` (only whitespace between)."""
-        i = node.start_byte
-        while i > 0 and self.src[i - 1] in _SPACE:
-            i -= 1
-        if self.src[i - 2 : i] != b"*/":
-            return None  # the common case, decided without asking the tree
+        i = self.doc_ends.get(node.start_byte)
+        if i is None:
+            start = node.start_byte
+            if start >= len(self.src) or self.src[start] not in _SPACE:
+                return None  # the common case, decided without asking the tree
+            i = start  # a node starting at whitespace (never seen): walk back to a `*/`
+            while i > 0 and self.src[i - 1] in _SPACE:
+                i -= 1
+            if self.src[i - 2 : i] != b"*/":
+                return None
         comment = node.prev_sibling
         if comment is None or comment.type != "block_comment" or comment.end_byte != i:
             return None
@@ -454,9 +501,10 @@ class _Slicer:
                 **modifiers,
             )
 
-    def _callable(self, node: Node, parent: str) -> None:
+    def _callable(self, node: Node, parent: str, node_type: str) -> None:
         if node.has_error:
             return
+        src = self.src
         mods = params = body = throws = type_parameters = None
         for child in node.children:  # one pass instead of a lookup per field
             kind = child.type
@@ -470,43 +518,90 @@ class _Slicer:
                 throws = child
             elif kind == "type_parameters":
                 type_parameters = child
-        name = self.text(node.child_by_field_name("name"))
-        if node.type == "compact_constructor_declaration":
+        name_node = node.child_by_field_name("name")
+        name = "" if name_node is None else src[name_node.start_byte : name_node.end_byte].decode()
+        if node_type == "compact_constructor_declaration":
             kind = "constructor"
             record = node.parent.parent if node.parent is not None else None
             params = record.child_by_field_name("parameters") if record is not None else None
             return_type = default = None
-        elif node.type == "constructor_declaration":
+        elif node_type == "constructor_declaration":
             kind, return_type, default = "constructor", None, None
         else:
             kind = "method"
             return_type = normalize_type(self.text(node.child_by_field_name("type")))
             default = None
-            if node.type == "annotation_type_element_declaration":
+            if node_type == "annotation_type_element_declaration":
                 value = node.child_by_field_name("value")
                 default = self.text(value) if value is not None else None
         types, parameters = self._parameters(params)
-        header_end = body.start_byte if body is not None else node.end_byte
-        header = (
-            self.src[node.start_byte : header_end].decode("utf-8").rstrip().rstrip(";").rstrip()
+        start, end = node.start_byte, node.end_byte
+        header_end = body.start_byte if body is not None else end
+        header = src[start:header_end].decode("utf-8").rstrip().rstrip(";").rstrip()
+        modifiers, annotations = [], []
+        if mods is not None:
+            for child in mods.children:
+                mod = child.type
+                if mod == "annotation" or mod == "marker_annotation":
+                    annotations.append(src[child.start_byte : child.end_byte].decode())
+                elif mod != "line_comment" and mod != "block_comment":
+                    modifiers.append(mod)  # a keyword node's type is the keyword itself
+        if start in self.doc_ends or (start < len(src) and src[start] in _SPACE):
+            javadoc = self._javadoc(node)
+        else:
+            javadoc = None  # what _javadoc says, without the call (most members)
+        # what _add does, with the row written out in field order (most units are these)
+        code = src[start:end].decode("utf-8")
+        qualified_name = f"{parent}.{name}"
+        signature = f"{name}({', '.join(types)})"
+        text = (
+            f"{self.id_prefix}{_quote(kind)},{_quote(qualified_name)},{_quote(signature)},"
+            f"{_quote(code)}]"
         )
-        self._add(
-            node,
-            node.start_byte,
-            node.end_byte,
-            kind=kind,
-            name=name,
-            qualified_name=f"{parent}.{name}",
-            signature=f"{name}({', '.join(types)})",
-            declaration=header,
-            javadoc=self._javadoc(node),
-            parent=parent,
-            type=return_type,
-            initializer=default,
-            type_parameters=self.text(type_parameters) or None,
-            parameters=parameters,
-            throws=[self.text(c) for c in throws.named_children] if throws is not None else [],
-            **self._modifiers(node, mods),
+        unit_id = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        if unit_id in self.ids:
+            return  # an exact twin (same path, name, signature and text): keep the first
+        self.ids.add(unit_id)
+        self.rows.append(
+            {
+                "id": unit_id,
+                "kind": kind,
+                "name": name,
+                "qualified_name": qualified_name,
+                "path": self.relpath,
+                "start_line": node.start_point[0] + 1,
+                "end_line": node.end_point[0] + 1,
+                "code": code,
+                "language": LANGUAGE,
+                "repo": self.repo,
+                "commit": self.commit,
+                "signature": signature,
+                "declaration": header,
+                "modifiers": modifiers,
+                "annotations": annotations,
+                "javadoc": javadoc,
+                "parent": parent,
+                "package": self.package,
+                "type": return_type,
+                "initializer": default,
+                "type_parameters": (
+                    src[type_parameters.start_byte : type_parameters.end_byte].decode()
+                    if type_parameters is not None
+                    else None
+                ),
+                "parameters": parameters,
+                "extends": (),
+                "implements": (),
+                "permits": (),
+                "throws": (
+                    [src[c.start_byte : c.end_byte].decode() for c in throws.named_children]
+                    if throws is not None
+                    else ()
+                ),
+                "imports": (),
+                "heading_path": (),
+                "parse_errors": (),
+            }
         )
 
     def _parameters(self, params: Node | None) -> tuple[list[str], list[str]]:
@@ -514,11 +609,21 @@ class _Slicer:
         types, written = [], []
         if params is None:
             return types, written
+        src = self.src
         for param in params.named_children:
-            if param.type == "formal_parameter":
-                dims = self.text(param.child_by_field_name("dimensions"))
-                types.append(normalize_type(self.text(param.child_by_field_name("type")) + dims))
-            elif param.type == "spread_parameter":
+            kind = param.type
+            if kind == "formal_parameter":
+                dims = param.child_by_field_name("dimensions")
+                type_node = param.child_by_field_name("type")
+                written_type = (
+                    ""
+                    if type_node is None
+                    else src[type_node.start_byte : type_node.end_byte].decode()
+                )
+                if dims is not None:
+                    written_type += src[dims.start_byte : dims.end_byte].decode()
+                types.append(normalize_type(written_type))
+            elif kind == "spread_parameter":
                 type_node = next(
                     (
                         c
@@ -530,7 +635,7 @@ class _Slicer:
                 types.append(normalize_type(self.text(type_node)) + "...")
             else:
                 continue  # receiver parameter (`Outer this`) and comments
-            text = self.text(param)
+            text = src[param.start_byte : param.end_byte].decode()
             written.append(_WS.sub(" ", text) if _ODD_SPACE.search(text) else text)
         return types, written
 
