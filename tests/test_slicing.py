@@ -606,6 +606,16 @@ def test_fast_unit_id_equals_make_id():
         assert unit_id_of(*parts) == Unit.make_id(*parts)
 
 
+def test_slicer_ids_equal_make_id_with_odd_characters():
+    # the slicer quotes the code for the id with pydantic's serializer, not json's
+    odd = 'class Odd {\n\tString s = "tab\there \u2028 \x7f \x1f é \\" \\\\";\x0c\n'
+    odd += "  /** a\x01b */ int x;\n  void f() { char c = '\\u0000'; }\r\n}\n"
+    units, _ = slice_java("Odd.java", odd, "r", None)
+    assert [u.kind for u in units] == ["class", "field", "field", "method"]
+    for u in units:
+        assert u.id == u.make_id(u.path, u.kind, u.qualified_name, u.signature, u.code)
+
+
 def test_fast_json_equals_model_dump_json(hotel, tmp_path):
     assert hotel.jsonl() == "".join(u.model_dump_json() + "\n" for u in hotel.units)
     odd = 'class Odd {\n\tString s = "tab\there \u2028 \x7f é \\" \\\\";\x0c\n'
