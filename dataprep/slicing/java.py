@@ -480,25 +480,55 @@ class _Slicer:
         prefix = self.src[node.start_byte : type_node.end_byte].decode("utf-8")
         javadoc = self._javadoc(node)
         modifiers = self._modifiers(node)
+        src = self.src
+        start = node.start_byte
+        code = src[start : node.end_byte].decode("utf-8")
+        start_line, end_line = node.start_point[0] + 1, node.end_point[0] + 1
         for declarator in node.children_by_field_name("declarator"):
             name = self.text(declarator.child_by_field_name("name"))
             dims = self.text(declarator.child_by_field_name("dimensions"))
             value = declarator.child_by_field_name("value")
             field_type = normalize_type(type_text + dims)
-            self._add(
-                node,
-                node.start_byte,
-                node.end_byte,
-                kind="field",
-                name=name,
-                qualified_name=f"{parent}.{name}",
-                signature=f"{field_type} {name}",
-                declaration=f"{prefix} {self.text(declarator)};",
-                javadoc=javadoc,
-                parent=parent,
-                type=field_type,
-                initializer=self.text(value) if value is not None else None,
-                **modifiers,
+            qualified_name = f"{parent}.{name}"
+            signature = f"{field_type} {name}"
+            # what _add does, with the row written out in field order
+            head = f'{self.id_prefix}"field",{_quote(qualified_name)},{_quote(signature)},'
+            unit_id = _hash_id(head, code)
+            if unit_id in self.ids:
+                continue  # an exact twin: keep the first
+            self.ids.add(unit_id)
+            self.rows.append(
+                {
+                    "id": unit_id,
+                    "kind": "field",
+                    "name": name,
+                    "qualified_name": qualified_name,
+                    "path": self.relpath,
+                    "start_line": start_line,
+                    "end_line": end_line,
+                    "code": code,
+                    "language": LANGUAGE,
+                    "repo": self.repo,
+                    "commit": self.commit,
+                    "signature": signature,
+                    "declaration": f"{prefix} {self.text(declarator)};",
+                    "modifiers": modifiers["modifiers"],
+                    "annotations": modifiers["annotations"],
+                    "javadoc": javadoc,
+                    "parent": parent,
+                    "package": self.package,
+                    "type": field_type,
+                    "initializer": self.text(value) if value is not None else None,
+                    "type_parameters": None,
+                    "parameters": (),
+                    "extends": (),
+                    "implements": (),
+                    "permits": (),
+                    "throws": (),
+                    "imports": (),
+                    "heading_path": (),
+                    "parse_errors": (),
+                }
             )
 
     def _callable(self, node: Node, parent: str, node_type: str) -> None:
