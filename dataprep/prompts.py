@@ -8,6 +8,7 @@ Other styles (`chatml`, files under templates/styles/ or a user's own file) go t
 `render(style, pair, project=..., eos=...)`.
 """
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from string import Formatter
@@ -65,6 +66,14 @@ def render_chatml(instruction: str, input: str, output: str, system: str | None 
 BUILTIN_STYLES = ("alpaca", "chatml")
 STYLE_FIELDS = ("instruction", "input", "output", "project", "eos")
 _OUTPUT_MARK = "\x00dataprep-output\x00"
+MAX_WIDTH = 1000  # a larger width or precision in a placeholder's format spec is a mistake
+_SAMPLE = {
+    "instruction": "Name the method.",
+    "input": "int size()",
+    "output": "size",
+    "project": "project",
+    "eos": "</s>",
+}
 
 
 class PromptStyle(BaseModel):
@@ -87,21 +96,7 @@ class PromptStyle(BaseModel):
     def _known_placeholders(cls, text: str | None) -> str | None:
         if text is None:
             return text
-        try:
-            names = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
-        except ValueError as exc:
-            raise ValueError(f"{exc}; write literal braces as {{{{ and }}}}") from None
-        unknown = sorted(n for n in names if n not in STYLE_FIELDS)
-        if unknown:
-            raise ValueError(
-                f"unknown placeholder {{{unknown[0]}}}; use only "
-                + " ".join("{" + f + "}" for f in STYLE_FIELDS)
-            )
-        if "output" not in names:
-            raise ValueError(
-                "the template has no {output} placeholder; add one where the answer goes"
-            )
-        return text
+        return check_template(text)
 
     def render(
         self, instruction: str, input: str, output: str, project: str = "", eos: str = ""
@@ -110,6 +105,75 @@ class PromptStyle(BaseModel):
         return template.format(
             instruction=instruction, input=input, output=output, project=project, eos=eos
         )
+
+
+def check_template(text: str) -> str:
+    """`text` if it is a usable style template, else a ValueError naming the fix.
+
+    A placeholder is one of STYLE_FIELDS, with no conversion (`!r`), no attribute or index
+    access, no nested field and no width or precision above MAX_WIDTH; the template is then
+    rendered once with sample fields, so a bad format spec fails here, not mid-export.
+
+    Example: check_template("{instruction!r} {output}") -> ValueError("{instruction!r}: ...")
+    """
+    try:
+        fields = [(n, c, s) for _, n, s, c in Formatter().parse(text) if n is not None]
+    except ValueError as exc:
+        raise ValueError(f"{exc}; write literal braces as {{{{ and }}}}") from None
+    for name, conversion, spec in fields:
+        _check_placeholder(name, conversion, spec or "")
+    if "output" not in {name for name, _, _ in fields}:
+        raise ValueError("the template has no {output} placeholder; add one where the answer goes")
+    try:
+        text.format(**_SAMPLE)  # a backstop: every placeholder was rendered on its own above
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, MemoryError) as exc:
+        message = f"the template does not render ({_one_line(exc)}); fix its placeholders"
+        raise ValueError(message) from None
+    return text
+
+
+def _check_placeholder(name: str, conversion: str | None, spec: str) -> None:
+    shown = _placeholder(name, conversion, spec)
+    base = re.split(r"[.\[]", name, maxsplit=1)[0]
+    if name != base and base in STYLE_FIELDS:
+        raise ValueError(f"{shown}: attribute and index access are not allowed; write {{{base}}}")
+    if name not in STYLE_FIELDS:
+        raise ValueError(
+            f"unknown placeholder {shown}; use only "
+            + " ".join("{" + f + "}" for f in STYLE_FIELDS)
+        )
+    if conversion is not None:
+        raise ValueError(f"{shown}: conversions (!r, !s, !a) are not allowed; write {{{name}}}")
+    if "{" in spec or "}" in spec:
+        raise ValueError(f"{shown}: a field inside a format spec is not allowed; write {{{name}}}")
+    if any(_above_max_width(digits) for digits in re.findall(r"\d+", spec)):
+        raise ValueError(
+            f"{shown}: a width or precision above {MAX_WIDTH} is not allowed; "
+            f"write {{{name}}} or a smaller width such as {{{name}:<20}}"
+        )
+    try:
+        format(_SAMPLE[name], spec)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{shown}: {_one_line(exc)}; write {{{name}}}, or pad it as {{{name}:<20}}"
+        ) from None
+
+
+def _above_max_width(digits: str) -> bool:
+    significant = digits.lstrip("0")  # int() refuses strings of over 4300 digits
+    return len(significant) > len(str(MAX_WIDTH)) or int(significant or "0") > MAX_WIDTH
+
+
+def _placeholder(name: str, conversion: str | None, spec: str) -> str:
+    """The placeholder as written, shortened for a one-line message.
+
+    Example: ("output", "r", ">5") -> "{output!r:>5}"
+    """
+    text = (
+        "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+    )
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "...}"
 
 
 def style_names() -> list[str]:
@@ -167,7 +231,8 @@ def _read_style(path: Path) -> PromptStyle:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "file"
-        raise TemplateError(f"prompt style {path}: {where}: {err['msg']}") from exc
+        message = _one_line(Exception(err["msg"].removeprefix("Value error, ")))
+        raise TemplateError(f"prompt style {path}: {where}: {message}") from exc
 
 
 def _fields(pair_or_fields: Any) -> tuple[str, str, str]:

@@ -1,6 +1,7 @@
 """Prompt styles render byte for byte: Axolotl's alpaca, ChatML, shipped and user files."""
 
 import pytest
+import yaml
 
 from dataprep.errors import TemplateError
 from dataprep.models import Pair
@@ -135,3 +136,88 @@ def test_bad_style_file_names_file_and_fix(tmp_path, text, message):
     with pytest.raises(TemplateError, match=message) as info:
         load_style(str(path))
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        (
+            "{output:zz}",
+            "with_input: {output:zz}: Unknown format code 'z' for object of type 'str'; "
+            "write {output}, or pad it as {output:<20}",
+        ),
+        (
+            "{instruction:>999999999999} {output}",
+            "with_input: {instruction:>999999999999}: a width or precision above 1000 is not "
+            "allowed; write {instruction} or a smaller width such as {instruction:<20}",
+        ),
+        (
+            "{instruction:.%s} {output}" % ("9" * 5000),
+            "with_input: {instruction:." + "9" * 43 + "...}: a width or precision above 1000 "
+            "is not allowed",  # shortened: the message stays short
+        ),
+        (
+            "{instruction!r} {output}",
+            "with_input: {instruction!r}: conversions (!r, !s, !a) are not allowed; "
+            "write {instruction}",
+        ),
+        (
+            "{instruction.__class__} {output}",
+            "with_input: {instruction.__class__}: attribute and index access are not allowed; "
+            "write {instruction}",
+        ),
+        (
+            "{instruction[0]} {output}",
+            "with_input: {instruction[0]}: attribute and index access are not allowed; "
+            "write {instruction}",
+        ),
+        (
+            "{0} {output}",
+            "with_input: unknown placeholder {0}; use only {instruction} {input} {output} "
+            "{project} {eos}",
+        ),
+        ("{} {output}", "with_input: unknown placeholder {}; use only {instruction}"),
+        ("{answer} {output}", "with_input: unknown placeholder {answer}; use only"),
+        (
+            "{output:>{eos}}",
+            "with_input: {output:>{eos}}: a field inside a format spec is not allowed; "
+            "write {output}",
+        ),
+        (
+            "{output:=5}",
+            "with_input: {output:=5}: '=' alignment not allowed in string format specifier; "
+            "write {output}, or pad it as {output:<20}",
+        ),
+    ],
+)
+def test_a_bad_placeholder_is_one_line_naming_file_field_and_fix(tmp_path, template, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"name": "x", "with_input": template}))
+    with pytest.raises(TemplateError) as info:
+        load_style(str(path))
+    assert str(info.value).startswith(f"prompt style {path}: {message}")
+    assert "\n" not in str(info.value)
+
+
+def test_the_same_checks_apply_to_without_input_and_txt_files(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        yaml.safe_dump({"name": "x", "with_input": "{output}", "without_input": "{output!s}"})
+    )
+    with pytest.raises(TemplateError, match=r"without_input: \{output!s\}: conversions"):
+        load_style(str(path))
+    txt = tmp_path / "bad.txt"
+    txt.write_text("{instruction}\n{output:\n}")
+    with pytest.raises(TemplateError) as info:
+        load_style(str(txt))
+    assert str(info.value) == (  # the newline in the placeholder is shown as a space
+        f"prompt style {txt}: with_input: {{output: }}: Unknown format code '\\xa' for object "
+        "of type 'str'; write {output}, or pad it as {output:<20}"
+    )
+
+
+def test_padding_within_the_limit_is_allowed(tmp_path):
+    path = tmp_path / "padded.txt"
+    path.write_text("{instruction:<12}|{input:^5}|{output:>6}{eos:.2}")
+    fields = {"instruction": "Name it.", "input": "x", "output": "size"}
+    assert render(str(path), fields, eos="</s>") == "Name it.    |  x  |  size</"
