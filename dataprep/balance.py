@@ -48,6 +48,7 @@ NONE_VALUE = "(none)"
 # yes/no labels must not cut the unlabelled pairs down to the size of the smallest label).
 SPARSE_COLUMNS = frozenset({"label"})
 DEFAULT_MEDIAN_CAP = 4.0
+MIN_WEIGHT, MAX_WEIGHT = 1e-6, 1e6  # the range of a positive --weights value
 
 
 @dataclass
@@ -92,24 +93,74 @@ def column_value(pair: Pair, column: str) -> str:
 
 
 def parse_weights(text: str | None) -> str | dict[str, float] | None:
-    """Parse `--weights`. Example: "a=1,b=2.5" -> {"a": 1.0, "b": 2.5}; "uniform" -> "uniform"."""
+    """Parse `--weights`. Example: "a=1,b=2.5" -> {"a": 1.0, "b": 2.5}; "uniform" -> "uniform".
+
+    A weight is 0 or a number from MIN_WEIGHT to MAX_WEIGHT; each value is named once.
+    """
     if text is None or text.strip() == "":
         return None
     if text.strip() == "uniform":
         return "uniform"
     out: dict[str, float] = {}
     for part in text.split(","):
-        name, eq, number = part.partition("=")
+        name, eq, number = (s.strip() for s in part.partition("="))
         try:
             weight = float(number)
         except ValueError:
-            weight = -1.0
-        if not eq or not name.strip() or weight < 0 or math.isnan(weight):
+            weight = None
+        if not eq or not name or weight is None:
             raise ConfigError(
                 f"--weights {text!r}: write VALUE=WEIGHT pairs, e.g. a=1,b=2, or 'uniform'"
             )
-        out[name.strip()] = weight
+        _check_weight(name, weight, number)
+        if name in out:
+            raise ConfigError(f"--weights names {name!r} twice: give each value one weight")
+        out[name] = weight
     return out
+
+
+def check_weights(
+    weights: str | Mapping[str, float] | None, values: Iterable[str], by: str
+) -> None:
+    """A ConfigError naming the known values when `weights` names a value `by` does not
+    have, or when every value would weigh 0 (all pairs dropped).
+
+    Example: check_weights({"a": 1, "zz": 2}, ["a", "b"], "task") -> ConfigError("... 'zz' ...")
+    """
+    if weights is None or weights == "uniform":
+        return
+    for name, weight in weights.items():
+        _check_weight(name, weight)
+    known = sorted(set(values))
+    unknown = sorted(set(weights) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"--weights names {unknown[0]!r}, which is not a {by} of the kept pairs: "
+            f"use {_some(known)}"
+        )
+    if known and all(weights.get(v, 1.0) == 0 for v in known):
+        raise ConfigError(
+            f"--weights gives every {by} weight 0, which would drop every pair: "
+            "give at least one value a positive weight"
+        )
+
+
+def _check_weight(name: str, weight: float, written: str | None = None) -> None:
+    # Weights are shares: a ratio past 1e12 means nothing, and inf or nan breaks the targets.
+    if weight == 0 or (math.isfinite(weight) and MIN_WEIGHT <= weight <= MAX_WEIGHT):
+        return
+    raise ConfigError(
+        f"--weights {name}={weight if written is None else written}: a weight is 0 or a number "
+        f"from {MIN_WEIGHT:g} to {MAX_WEIGHT:g}, e.g. {name}=2"
+    )
+
+
+def _some(values: list[str], limit: int = 20) -> str:
+    """Example: _some(["a", "b"]) -> "a, b"; more than `limit` are cut: "a, b, ... (30 in all)"."""
+    if not values:
+        return "no value (there are no kept pairs to balance)"
+    shown = ", ".join(values[:limit])
+    return shown if len(values) <= limit else f"{shown}, ... ({len(values)} in all)"
 
 
 def targets(
@@ -156,6 +207,7 @@ def balance_pairs(
     counts = {v: len(ps) for v, ps in sorted(groups.items())}
     exempt = {NONE_VALUE: counts[NONE_VALUE]} if _sparse(config.by) and NONE_VALUE in counts else {}
     balanced = {v: n for v, n in counts.items() if v not in exempt}
+    check_weights(config.weights, balanced, config.by)
     goal = targets(balanced, config.weights, config.cap, config.median_cap)
     goal = dict(sorted({**goal, **exempt}.items()))
     kept: list[Pair] = []
@@ -304,6 +356,7 @@ def fill_labels(
             "pairs of a classification task (e.g. yes/no answers)"
         )
     counts = Counter(p.label for p in labelled)
+    check_weights(weights, counts, "label")
     w = (
         {v: 1.0 for v in counts}
         if weights in (None, "uniform")

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import pytest
 
@@ -85,11 +86,59 @@ def test_columns_kind_label_module_and_missing_values():
 
 def test_parse_weights():
     assert parse_weights("a=1,b=2.5") == {"a": 1.0, "b": 2.5}
+    assert parse_weights(" a = 0 , b=1e6") == {"a": 0.0, "b": 1e6}
     assert parse_weights("uniform") == "uniform"
     assert parse_weights(None) is None
-    for bad in ("a", "a=x", "=1", "a=-1"):
+    for bad in ("a", "a=x", "=1", "a=1,", "uniform,a=1"):
         with pytest.raises(ConfigError, match="VALUE=WEIGHT"):
             parse_weights(bad)
+
+
+@pytest.mark.parametrize("number", ["inf", "1e400", "nan", "-1", "-inf", "1e7", "1e-7"])
+def test_a_weight_out_of_range_names_the_range(number):
+    with pytest.raises(ConfigError) as info:
+        parse_weights(f"b=1,a={number}")
+    assert str(info.value) == (
+        f"--weights a={number}: a weight is 0 or a number from 1e-06 to 1e+06, e.g. a=2"
+    )
+
+
+def test_a_value_named_twice_is_refused():
+    with pytest.raises(
+        ConfigError, match=r"^--weights names 'a' twice: give each value one weight$"
+    ):
+        parse_weights("a=1,b=2,a=3")
+
+
+def test_unknown_or_all_zero_weights_name_the_known_values():
+    pairs = pairs_by({"a": 5, "b": 3})
+    with pytest.raises(ConfigError) as info:
+        balance_pairs(pairs, BalanceConfig(by="task", weights={"a": 1, "A": 2}))
+    assert str(info.value) == "--weights names 'A', which is not a task of the kept pairs: use a, b"
+    with pytest.raises(ConfigError) as info:
+        balance_pairs(pairs, BalanceConfig(by="task", weights={"a": 0, "b": 0}))
+    assert str(info.value) == (
+        "--weights gives every task weight 0, which would drop every pair: "
+        "give at least one value a positive weight"
+    )
+    # one value at 0 is a choice (drop that value), and unlisted values weigh 1
+    assert balance_pairs(pairs, BalanceConfig(by="task", weights={"a": 0}))[2].after == {
+        "a": 0, "b": 3
+    }  # fmt: skip
+    # by label, unlabelled pairs are not a value to weigh; a library caller is checked too
+    labelled = pairs_by({"yes": 2, "no": 4}, column="label") + pairs_by({"t": 3})
+    with pytest.raises(ConfigError, match=r"'\(none\)', which is not a label .*: use no, yes$"):
+        balance_pairs(labelled, BalanceConfig(by="label", weights={"(none)": 1}))
+    with pytest.raises(ConfigError, match=r"^--weights yes=inf: a weight is 0 or a number"):
+        balance_pairs(labelled, BalanceConfig(by="label", weights={"yes": math.inf}))
+
+
+def test_a_long_list_of_known_values_is_shortened():
+    pairs = pairs_by({f"t{i:02d}": 1 for i in range(30)})
+    with pytest.raises(ConfigError) as info:
+        balance_pairs(pairs, BalanceConfig(by="task", weights={"zz": 1}))
+    known = ", ".join(f"t{i:02d}" for i in range(20))
+    assert str(info.value).endswith(f"use {known}, ... (30 in all)")
 
 
 def test_run_balance_records_decisions_and_distributions(tmp_path):
@@ -243,6 +292,16 @@ def test_fill_labels_on_generated_pairs_reaches_the_targets(tmp_path):
     assert after.before == {"no": 3, "yes": 2} and after.after == {"no": 2, "yes": 2}
     assert after.distributions["after"]["label"] == {"no": 2, "yes": 2}
     assert after.distributions["after"]["generator"] == {"output_first": 1, "template": 3}
+
+
+def test_fill_labels_checks_the_weights_before_asking_the_llm(tmp_path):
+    store = store_with(tmp_path, pairs_by({"yes": 2, "no": 4}, column="label"))
+    for weights, message in (
+        ({"maybe": 1}, "--weights names 'maybe', which is not a label of the kept pairs: use no, "),
+        ({"yes": 0, "no": 0}, "--weights gives every label weight 0"),
+    ):
+        with pytest.raises(ConfigError, match=f"^{re.escape(message)}"):
+            fill_labels(store, llm=None, task="t", weights=weights)
 
 
 def test_fill_labels_needs_labelled_pairs(tmp_path):

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from dataprep.cli import app
 from dataprep.store import Store
 from tests.ollama_harness import Harness, scripted
+from tests.pair_helpers import pair, store_with
 
 HOTEL = FIXTURES / "hotel-booking"
 NEW_TESTS = [  # what the scripted LLM answers, in order: four good, one broken, one not a test
@@ -146,3 +147,46 @@ def test_fill_asks_the_llm_for_tests_and_checks_them_like_any_other_pair(out):
     report = json.loads((out / "report.json").read_text())
     assert report["output_first"]["generated"] == {"yes": 6}
     assert report["distributions"]["after_balance"]["generator"]["output_first"] == 4
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ("a=inf", "--weights a=inf: a weight is 0 or a number from 1e-06 to 1e+06, e.g. a=2"),
+        ("a=1e400", "--weights a=1e400: a weight is 0 or a number from 1e-06 to 1e+06, e.g. a=2"),
+        ("a=nan", "--weights a=nan: a weight is 0 or a number from 1e-06 to 1e+06, e.g. a=2"),
+        ("a=-2", "--weights a=-2: a weight is 0 or a number from 1e-06 to 1e+06, e.g. a=2"),
+        ("a=x", "--weights 'a=x': write VALUE=WEIGHT pairs, e.g. a=1,b=2, or 'uniform'"),
+        ("a=1,a=2", "--weights names 'a' twice: give each value one weight"),
+        (
+            "a=0,b=0",
+            "--weights gives every task weight 0, which would drop every pair: "
+            "give at least one value a positive weight",
+        ),
+        ("a=1,zz=2", "--weights names 'zz', which is not a task of the kept pairs: use a, b"),
+    ],
+)
+def test_bad_weights_are_one_line_and_change_nothing(tmp_path, weights, message):
+    pairs = [
+        pair(f"Q {t} {i}?", f"A {t} {i}.", task=t)
+        for t, n in (("a", 5), ("b", 3))
+        for i in range(n)
+    ]
+    store_with(tmp_path, pairs).close()
+    out = tmp_path / "out"
+    result = _invoke("balance", "--out", out, "--weights", weights)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"Error: {message}"]
+    with Store.open(out, create=False) as store:
+        assert store.dropped() == {} and store.get_meta("balance_report") is None
+    assert not (out / "report.html").exists()
+
+
+def test_unknown_weights_name_the_values_of_the_chosen_column(tmp_path):
+    pairs = [pair("Q?", "A.", label="yes"), pair("R?", "B.", label="no"), pair("S?", "C.")]
+    store_with(tmp_path, pairs).close()
+    result = _invoke("balance", "--out", tmp_path / "out", "--by", "label", "--weights", "Yes=2")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "Error: --weights names 'Yes', which is not a label of the kept pairs: use no, yes"
+    ]

@@ -29,8 +29,9 @@ def balance(
         str | None,
         typer.Option(
             "--weights",
-            help="Target shares: `uniform` or VALUE=WEIGHT pairs (a=1,b=2; unlisted values "
-            "weigh 1). Default: uniform, unless --cap is given alone.",
+            help="Target shares: `uniform` or VALUE=WEIGHT pairs (a=1,b=2; each value of --by "
+            "once, a weight 0 or from 1e-6 to 1e6; unlisted values weigh 1). "
+            "Default: uniform, unless --cap is given alone.",
         ),
     ] = None,
     cap: Annotated[
