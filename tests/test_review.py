@@ -3,6 +3,8 @@
 import json
 import re
 import socket
+import threading
+import time
 
 import pytest
 from review_helpers import XSS_IMG, XSS_SCRIPT, build_store, make_pair, make_unit
@@ -10,7 +12,7 @@ from starlette.testclient import TestClient
 
 from dataprep.errors import InputError
 from dataprep.review import server
-from dataprep.review.app import CSP, _reindent, create_app
+from dataprep.review.app import CSP, MAX_BODY, _reindent, create_app
 from dataprep.store import Store
 
 TOKEN = "test-token"
@@ -284,6 +286,118 @@ def test_unknown_action_pair_and_bad_body(client, pairs):
         f"/api/pairs/{pid}/accept", content=b"[1]", headers={"X-CSRF-Token": TOKEN}
     )
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body", [b"[" * 50_000, b'{"a":' * 50_000, b"{nope", b'{"a": 1' + b"1" * 5000 + b"}"]
+)
+def test_a_body_nested_too_deep_or_not_json_is_a_400(client, pairs, tmp_path, body):
+    response = client.post(
+        f"/api/pairs/{pairs['explain'].id}/accept", content=body, headers={"X-CSRF-Token": TOKEN}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "ok": False,
+        "error": "the request body must be a JSON object of a few fields",
+    }
+    assert reviews(tmp_path) == {}
+
+
+# the body limit, over real HTTP ----------------------------------------------------------
+@pytest.fixture
+def live(tmp_path, pairs):
+    """The app served by uvicorn on 127.0.0.1 in a thread: (port, pairs)."""
+    import uvicorn
+
+    sock = server.bind_socket(0)
+    config = uvicorn.Config(
+        create_app(tmp_path, token=TOKEN), log_level="warning", access_log=False, lifespan="off"
+    )
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert uv.started
+    yield sock.getsockname()[1], pairs
+    uv.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+def _request_head(pid: str, *headers: str, action: str = "accept") -> bytes:
+    lines = [
+        f"POST /api/pairs/{pid}/{action} HTTP/1.1",
+        "Host: 127.0.0.1",
+        f"X-CSRF-Token: {TOKEN}",
+        "Content-Type: application/json",
+        *headers,
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _read_response(conn: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of the answer; the server must close the connection."""
+    data = b""
+    while chunk := conn.recv(65536):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+TOO_LARGE = {
+    "ok": False,
+    "error": f"the request body is larger than {MAX_BODY} bytes: shorten the text",
+}
+
+
+def test_a_body_over_the_limit_is_refused_from_its_content_length_before_it_is_sent(live, tmp_path):
+    port, pairs = live
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        # the headers announce a gigabyte; not one byte of it is sent
+        conn.sendall(_request_head(pairs["explain"].id, "Content-Length: 1000000000"))
+        status, headers, body = _read_response(conn)  # a timeout here: the server waited
+    assert status == 413 and json.loads(body) == TOO_LARGE
+    assert headers["connection"] == "close"
+    assert headers["content-security-policy"] == CSP
+    assert reviews(tmp_path) == {}
+
+
+def test_a_chunked_body_is_refused_once_it_passes_the_limit(live, tmp_path):
+    port, pairs = live
+    piece = b" " * 100_000
+    assert MAX_BODY % len(piece) == 0
+    chunk = b"%x\r\n%s\r\n" % (len(piece), piece)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(_request_head(pairs["explain"].id, "Transfer-Encoding: chunked"))
+        for _ in range(MAX_BODY // len(piece)):
+            conn.sendall(chunk)  # exactly the limit so far
+        conn.sendall(b"1\r\n \r\n")  # one byte over; no closing chunk follows
+        status, headers, body = _read_response(conn)
+    assert status == 413 and json.loads(body) == TOO_LARGE
+    assert headers["connection"] == "close"
+    assert reviews(tmp_path) == {}
+
+
+def test_a_body_at_the_limit_is_read_and_a_deep_one_is_a_400(live, tmp_path):
+    port, pairs = live
+    pid = pairs["explain"].id
+    at_limit = json.dumps({"reason": "vague"}).ljust(MAX_BODY)  # JSON allows the spaces
+    for body, action, wanted in ((at_limit, "reject", 200), ("[" * 50_000, "accept", 400)):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            head = _request_head(
+                pid, f"Content-Length: {len(body)}", "Connection: close", action=action
+            )
+            conn.sendall(head + body.encode())
+            status, _, answer = _read_response(conn)
+        assert status == wanted, answer
+    assert reviews(tmp_path)[pid].model_dump(include={"status", "reason"}) == {
+        "status": "rejected",
+        "reason": "vague",
+    }
 
 
 def test_a_store_locked_by_another_writer_is_a_503_and_the_page_recovers(client, pairs, tmp_path):

@@ -2,8 +2,9 @@
 
 Safety: the app answers only to the hosts 127.0.0.1 and localhost (DNS rebinding), every
 POST needs the per-server CSRF token in `X-CSRF-Token` (403 otherwise), everything from the
-repository or an LLM goes through Jinja's autoescape (or Pygments, which escapes), and the
-Content-Security-Policy allows scripts from the app's own static files only.
+repository or an LLM goes through Jinja's autoescape (or Pygments, which escapes), the
+Content-Security-Policy allows scripts from the app's own static files only, and a request
+body over MAX_BODY bytes is refused (413) before it is read.
 """
 
 import hmac
@@ -25,7 +26,7 @@ from pygments.util import ClassNotFound
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -90,6 +91,68 @@ class _Guard:
         origin = headers.get("origin")
         # A browser sends Origin on a cross-site POST; it must be this very server.
         return origin is None or origin == f"http://{headers.get('host', '')}"
+
+
+class _BodyTooLarge(Exception):
+    """Raised by _BodyLimit's receive when a streamed body passes the limit."""
+
+
+class _BodyLimit:
+    """ASGI middleware: a request body over `limit` bytes is a 413 (and the connection
+    closed), from its Content-Length before any of it is read, or as soon as a body sent
+    without one (chunked) passes the limit, so memory holds at most the limit and a chunk.
+    """
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = _content_length(scope)
+        if length is not None and length > self.limit:
+            return await self._refuse(scope, receive, send)
+        received, started = 0, False
+
+        async def receive_limited():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def send_started(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_limited, send_started)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope, receive, send):
+        refusal = _error(
+            f"the request body is larger than {self.limit} bytes: shorten the text", 413
+        )
+        refusal.headers["connection"] = "close"  # the rest of the body is never read
+        await refusal(scope, receive, send)
+
+
+def _content_length(scope) -> int | None:
+    """The request's Content-Length as a number, or None when absent or not a number."""
+    for key, value in scope["headers"]:
+        if key.lower() == b"content-length":
+            text = value.decode("latin-1").strip()
+            if not text.isdigit():
+                return None  # the HTTP server refuses these before the app sees them
+            return int(text) if len(text) < 19 else 10**18  # int() of 5,000 digits fails
+    return None
 
 
 class ReviewApp:
@@ -289,6 +352,7 @@ def create_app(out_dir: Path, token: str | None = None) -> Starlette:
         middleware=[
             Middleware(_Guard, token=token),
             Middleware(TrustedHostMiddleware, allowed_hosts=ALLOWED_HOSTS),
+            Middleware(_BodyLimit, limit=MAX_BODY),
         ],
     )
     app.state.review = handlers
@@ -327,15 +391,16 @@ def _highlight(text: str, language: str | None, first_line: int | None) -> Marku
 
 
 async def _json(request: Request) -> dict | Response:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return _error("request too large", 413)
+    try:
+        body = await request.body()  # at most MAX_BODY bytes: _BodyLimit refuses a larger one
+    except ClientDisconnect:  # the browser went away mid-body: nobody reads the answer
+        return _error("the client disconnected", 400)
     if not body:
         return {}
     try:
         data = json.loads(body)
-    except ValueError:
-        return _error("the request body must be JSON", 400)
+    except (ValueError, RecursionError):  # RecursionError: arrays or objects nested too deep
+        return _error("the request body must be a JSON object of a few fields", 400)
     return data if isinstance(data, dict) else _error("the request body must be a JSON object", 400)
 
 
