@@ -4,6 +4,7 @@ Each command parses its options, calls one library function and prints a summary
 A DataprepError becomes `Error: <message>` on stderr and exit code 1; bad usage exits 2.
 """
 
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,7 @@ import typer
 import typer.core
 
 from dataprep import __version__
-from dataprep.errors import DataprepError
+from dataprep.errors import DataprepError, system_error
 
 
 class _Group(typer.core.TyperGroup):
@@ -30,6 +31,14 @@ class _Group(typer.core.TyperGroup):
             typer.echo(
                 "Error: interrupted: what was committed is kept; run again to continue", err=True
             )
+            raise typer.Exit(1) from None
+        except (OSError, sqlite3.Error) as exc:
+            from dataprep.store import last_opened
+
+            error = system_error(exc, last_opened())
+            if error is None:
+                raise
+            typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(1) from None
 
 
@@ -71,6 +80,9 @@ OutDir = Annotated[
 
 def main() -> None:
     """Console-script entry point."""
+    from dataprep.procs import sigterm_as_interrupt
+
+    sigterm_as_interrupt()
     app()
 
 

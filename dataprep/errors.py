@@ -31,3 +31,34 @@ class ExportError(DataprepError):
 
 class ConfigError(DataprepError):
     """A configuration file or value is invalid."""
+
+
+def system_error(exc: BaseException, store: object = None) -> DataprepError | None:
+    """The one-line error for a system failure the user can act on (a full disk, a damaged
+    store), or None for anything else (a bug, to be shown as one).
+
+    Example: system_error(OSError(28, "No space left on device")) ->
+        DataprepError("no space left on the disk: free some space, or ...")
+    """
+    import errno
+    import sqlite3
+
+    text = " ".join(str(exc).split())
+    where = f" {store}" if store else ""
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or any(
+        marker in text for marker in ("No space left on device", "database or disk is full")
+    ):
+        return DataprepError(
+            f"no space left on the disk (writing{where or ' the output'}): free some space, or "
+            "use an --out on a larger disk; what was committed is kept, run again to continue"
+        )
+    if isinstance(exc, sqlite3.DatabaseError) and any(
+        marker in text for marker in ("malformed", "not a database", "file is encrypted")
+    ):
+        return StoreError(
+            f"the store{where} is damaged ({text}): start again with a new --out folder"
+        )
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+        name = exc.filename or where.strip() or "a file"
+        return DataprepError(f"cannot write {name} ({exc.strerror}): choose an --out you can write")
+    return None

@@ -8,7 +8,6 @@ killed export leaves the previous dataset or none, never a half file that looks 
 The split rule lives in dataprep.splits (re-exported here).
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from dataprep import prompts
+from dataprep import outdir, prompts
 from dataprep.errors import ExportError
 from dataprep.hashing import content_hash
 from dataprep.models import SPLITS, Pair, Review
@@ -168,12 +167,7 @@ def _arrow_schema():
 
 def _write_bytes(path: Path, data: bytes) -> None:
     """Write through a temporary file and rename, so a reader sees all of it or none."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    outdir.write_file(path.parent, path, data)
 
 
 def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
@@ -221,9 +215,13 @@ def _save_dataset_dict(path: Path, tables: dict[str, Any], fingerprints: dict[st
             datasets.enable_progress_bars()
 
 
-def _file_entry(path: Path, rows: int | None = None) -> dict[str, Any]:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    entry: dict[str, Any] = {"path": path.name, "bytes": path.stat().st_size, "sha256": digest}
+def _file_entry(path: Path, rows: int | None = None, name: str | None = None) -> dict[str, Any]:
+    digest = outdir.sha256_file(path)
+    entry: dict[str, Any] = {
+        "path": name or path.name,
+        "bytes": path.stat().st_size,
+        "sha256": digest,
+    }
     if rows is not None:
         entry["rows"] = rows
     return entry
@@ -291,6 +289,8 @@ def export_dataset(
     from dataprep import card, filters
 
     out_dir = Path(out_dir)
+    final = out_dir / DATASET_DIR
+    check_dataset_dir(final)  # before any work: a folder that is not ours stops the export
     if repo_path is not None:  # remembered, so a later `dataprep export` finds the license
         store.set_meta("repo_root", str(Path(repo_path).resolve()))
     # Split everything the filters kept (decontamination's own earlier verdicts aside, so a
@@ -305,23 +305,19 @@ def export_dataset(
 
     pairs, status = select_pairs(store, include_unreviewed, kept)
     if not pairs:
-        reason = (
-            "no pair is accepted yet: accept pairs in `dataprep review`, "
-            "or pass --include-unreviewed"
-            if decided_reviews(store)
-            else f"no pairs to export: run `dataprep run PATH --out {out_dir}` first"
-        )
-        raise ExportError(reason)
+        raise ExportError(nothing_to_export(store, out_dir))
+    reviews = decided_reviews(store)
+    left_out = 0 if include_unreviewed or not reviews else sum(p.id not in reviews for p in kept)
     project = project or _majority(p.repo for p in pairs) or "dataprep"
     rows = build_rows(pairs, splits, status, style, project)
     facts = card.dataset_facts(
         store, pairs, rows, status, style, split_by, seed, ratios, project, repo_path
     )
 
-    final = out_dir / DATASET_DIR
     stage = out_dir / f".{DATASET_DIR}.partial"
-    _clear(stage)
+    _remove_own(stage)
     stage.mkdir(parents=True)
+    (stage / _PARTIAL_MARK).touch()
     files: list[dict[str, Any]] = []
     tables = {split: _arrow_table(rows[split]) for split in SPLITS}
     for split in SPLITS:
@@ -338,6 +334,11 @@ def export_dataset(
     files += [
         _file_entry(stage / n) for n in ("README.md", "axolotl-dataset.yml", "dataset_info.json")
     ]
+    files += [
+        _file_entry(f, name=f.relative_to(stage).as_posix())
+        for f in sorted((stage / HF_DIR).rglob("*"))
+        if f.is_file()
+    ]
 
     summary = {
         "dataset_dir": str(final),
@@ -352,9 +353,11 @@ def export_dataset(
         "reviewed": facts["reviewed"],
         "license": facts["license"],
         "include_unreviewed": include_unreviewed,
+        "unreviewed_left_out": left_out,
         "selection": selection_digest(pairs),
         "files": files,
     }
+    (stage / _PARTIAL_MARK).unlink()
     _write_bytes(stage / MANIFEST, (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     _swap_in(stage, final)
     store.set_meta(
@@ -363,26 +366,118 @@ def export_dataset(
     return summary
 
 
+def nothing_to_export(store: Store, out_dir: Path) -> str:
+    """Why no row would be exported, naming the real cause and its fix."""
+    if decided_reviews(store):
+        return (
+            "no pair is accepted yet: accept pairs in `dataprep review`, "
+            "or pass --include-unreviewed"
+        )
+    units = store.conn.execute("SELECT COUNT(*) FROM units").fetchone()[0]
+    if not units:
+        return (
+            f"the store in {out_dir} holds no units: run `dataprep run PATH --out {out_dir}` "
+            "on a repository with Java or docs"
+        )
+    pairs = store.conn.execute("SELECT COUNT(*) FROM pairs").fetchone()[0]
+    if not pairs:
+        return (
+            f"no pairs were generated from {units} units: check the repository's Java "
+            "(`dataprep slice`) and the templates (`dataprep templates`)"
+        )
+    dropped = Counter(d.stage for d in store.dropped().values())
+    causes = ", ".join(f"{stage} {n}" for stage, n in dropped.most_common(4))
+    return (
+        f"every one of the {pairs} pairs was dropped ({causes}): see {out_dir}/report.html, "
+        "and loosen those filters (`dataprep filter --list`)"
+    )
+
+
+_PARTIAL_MARK = ".dataprep-partial"
+
+
+def check_dataset_dir(final: Path) -> None:
+    """Refuse to replace a `dataset/` folder that dataprep did not write, or files a user put
+    into ours: everything in it must be listed in its manifest."""
+    if final.is_symlink():
+        raise ExportError(
+            f"{final} is a symbolic link: dataprep writes the dataset folder itself; "
+            "remove the link (the files it points to are yours) or choose another --out"
+        )
+    if not final.exists():
+        return
+    if not final.is_dir():
+        raise ExportError(f"{final} is not a folder: move it away, or choose another --out")
+    manifest = final / MANIFEST
+    try:
+        listed = {f["path"] for f in json.loads(manifest.read_text(encoding="utf-8"))["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ExportError(
+            f"{final} was not written by dataprep (no valid {MANIFEST}): move it away, "
+            "or choose another --out; dataprep replaces that folder on every export"
+        ) from None
+    old_hf = not any(p.startswith(f"{HF_DIR}/") for p in listed)  # manifests before hf/ entries
+    foreign = [
+        rel
+        for f in sorted(final.rglob("*"))
+        if (f.is_file() or f.is_symlink())
+        and (rel := f.relative_to(final).as_posix()) not in listed | {MANIFEST}
+        and not (old_hf and rel.startswith(f"{HF_DIR}/"))
+    ]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ExportError(
+            f"{final} holds files dataprep did not write ({shown}): move them out of it; "
+            "dataprep replaces that folder on every export"
+        )
+
+
+def verify_dataset(out_dir: Path) -> str | None:
+    """None when every file of the last export matches its manifest (size, sha256), else
+    what does not (a file deleted, changed, or the export half done)."""
+    final = Path(out_dir) / DATASET_DIR
+    try:
+        manifest = load_manifest(out_dir)
+    except (ExportError, ValueError):
+        return f"no complete export in {final}"
+    for entry in manifest.get("files", []):
+        path = final / entry["path"]
+        if path.is_symlink() or not path.is_file():
+            return f"{path} is missing"
+        if path.stat().st_size != entry["bytes"] or outdir.sha256_file(path) != entry["sha256"]:
+            return f"{path} changed since the export"
+    return None
+
+
 def _majority(values: Iterable[str | None]) -> str | None:
     counts = Counter(v for v in values if v)
     return min(counts, key=lambda v: (-counts[v], v)) if counts else None
 
 
-def _clear(path: Path) -> None:
-    if path.is_dir():
+def _remove_own(path: Path) -> None:
+    """Remove one of dataprep's own temporary folders (`.dataset.partial`, `.dataset.old`)
+    left by a killed export; anything else at that name is refused, never deleted."""
+    if path.is_symlink():
+        path.unlink()
+    elif path.is_dir():
+        if not ((path / _PARTIAL_MARK).is_file() or (path / MANIFEST).is_file()):
+            raise ExportError(
+                f"{path} was not written by dataprep: move it away, or choose another --out"
+            )
         shutil.rmtree(path)
     elif path.exists():
-        path.unlink()
+        raise ExportError(f"{path} was not written by dataprep: move it away")
 
 
 def _swap_in(stage: Path, final: Path) -> None:
     """Replace `final` with the finished `stage` directory (two renames, old one removed last)."""
     old = final.with_name(f".{final.name}.old")
-    _clear(old)
+    _remove_own(old)
+    check_dataset_dir(final)  # again: another process may have put files there meanwhile
     if final.exists():
         os.replace(final, old)
     os.replace(stage, final)
-    _clear(old)
+    _remove_own(old)
 
 
 def load_manifest(out_dir: Path) -> dict[str, Any]:
@@ -392,4 +487,9 @@ def load_manifest(out_dir: Path) -> dict[str, Any]:
         raise ExportError(
             f"no complete export in {path.parent}: run `dataprep export --out {out_dir}` first"
         )
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ExportError(
+            f"{path} cannot be read ({exc}): run `dataprep export --out {out_dir}` again"
+        ) from None

@@ -22,13 +22,13 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from dataprep import outdir
 from dataprep.console import console, progress, warn
 from dataprep.errors import InputError
 from dataprep.generate import templates as tgen
@@ -54,6 +54,8 @@ class RunConfig:
     style: str = "alpaca"
     split_by: str = "file"
     include_unreviewed: bool = False
+    force: bool = False
+    """Write into a non-empty --out without a store, or one made from another repository."""
     templates: bool = True
     # LLM generator (issue 4); None: templates only
     llm: str | None = None
@@ -184,6 +186,8 @@ def slice_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, info
     slicing.java_backend(cfg.parser)  # an unknown or missing parser fails before any work
     version = getattr(slicing, "SLICER_VERSION", "1")
     inside = _out_inside_repo(cfg)
+    if inside:
+        warn(f"--out {cfg.out} lies inside the repository: {inside}/ is left out of the slice")
     entries = [
         e
         for e in slicing.iter_files(cfg.path)
@@ -191,10 +195,7 @@ def slice_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, info
     ]  # never slice our own output (the dataset card is Markdown) when --out is in the repo
     files = [e.path for e in entries if e.skip is None]
     if not files:
-        raise InputError(
-            f"{cfg.path}: no Java or documentation files to slice: "
-            "point dataprep at a repository with Java or docs"
-        )
+        raise InputError(_nothing_to_slice(cfg.path, entries))
     known = store.file_digests()
     data, digests, todo = {}, {}, []
     for relpath in files:
@@ -229,6 +230,25 @@ def slice_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, info
     return dict(counts)
 
 
+def _nothing_to_slice(root: Path, entries: list) -> str:
+    """Why the walk found nothing, naming a .gitignore that excludes everything."""
+    from dataprep.slicing import walk
+
+    reasons = Counter(e.skip for e in entries)
+    if reasons and reasons[walk.IGNORED] == sum(reasons.values()):
+        return (
+            f"{root}: every file is excluded by .gitignore ({reasons[walk.IGNORED]} paths, "
+            f"see {root / '.gitignore'}): fix its patterns, or point dataprep at another folder"
+        )
+    if reasons:
+        top = ", ".join(f"{reason} {n}" for reason, n in reasons.most_common(3))
+        return f"{root}: no Java or documentation file to slice (skipped: {top})"
+    return (
+        f"{root}: no Java or documentation files to slice: "
+        "point dataprep at a repository with Java or docs"
+    )
+
+
 def _out_inside_repo(cfg: RunConfig) -> str | None:
     """--out relative to the repository (POSIX) when it lies inside it, else None."""
     try:
@@ -249,7 +269,9 @@ def _read(root: Path, relpath: str) -> bytes:
 def _map(func, jobs: list, workers: int) -> Iterator:
     """`map` in a process pool when it pays (several workers, enough files), in order."""
     if workers > 1 and len(jobs) >= 8:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        from dataprep.procs import process_pool
+
+        with process_pool(workers) as pool:
             yield from pool.map(func, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
     else:
         yield from map(func, jobs)
@@ -459,11 +481,13 @@ def export_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, inf
         "export", PIPELINE_VERSION, kept, _reviews_state(store), cfg.style, style, cfg.seed,
         cfg.split_by, cfg.include_unreviewed, info.get("repo"),
     )  # fmt: skip
-    manifest = cfg.out / export.DATASET_DIR / export.MANIFEST
-    if store.get_meta("pipeline.export") == state and manifest.is_file():
-        with stages.stage("export", total=0):
-            pass
-        return dict(export.load_manifest(cfg.out), skipped=True)
+    if store.get_meta("pipeline.export") == state:
+        problem = export.verify_dataset(cfg.out)  # every file, by size and sha256
+        if problem is None:
+            with stages.stage("export", total=0):
+                pass
+            return dict(export.load_manifest(cfg.out), skipped=True)
+        warn(f"exporting again: {problem}")
     with stages.stage("export"):
         summary = export.export_dataset(
             store,
@@ -488,8 +512,8 @@ def report_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, sta
         PIPELINE_VERSION,
         [store.get_meta(f"pipeline.{s}") for s in ("templates", "filter", "balance", "export")],
     )
-    path = cfg.out / getattr(report, "REPORT_JSON", "report.json")
-    if store.get_meta("pipeline.report") == state and path.is_file():
+    path = cfg.out / report.REPORT_JSON
+    if store.get_meta("pipeline.report") == state and _outputs_intact(store, cfg.out):
         with stages.stage("report", total=0):
             pass
         return {"skipped": True, "path": str(path)}
@@ -497,6 +521,18 @@ def report_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, sta
         report.write_report(store, cfg.out, timings=dict(stages.timings), run_stats=stats)
     store.set_meta("pipeline.report", state)
     return {"path": str(path)}
+
+
+def _outputs_intact(store: Store, out: Path) -> bool:
+    """Whether the reports in DIR are the ones dataprep wrote last (sha256 recorded)."""
+    from dataprep import report
+
+    written = store.get_meta("outputs") or {}
+    names = (report.REPORT_JSON, report.REPORT_HTML)
+    return all(
+        n in written and (out / n).is_file() and outdir.sha256_file(out / n) == written[n]
+        for n in names
+    )
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -520,6 +556,14 @@ def check_config(cfg: RunConfig) -> None:
     load_style(cfg.style)  # a bad style fails now, not after the slicing
 
 
+def _check_outputs(store: Store, cfg: RunConfig) -> None:
+    """Before any work: the reports and the dataset folder must be dataprep's to replace."""
+    from dataprep import export, report
+
+    report.check_outputs(store, cfg.out)
+    export.check_dataset_dir(cfg.out / export.DATASET_DIR)
+
+
 def _repo_info(path: Path) -> dict:
     from dataprep import slicing
 
@@ -531,13 +575,21 @@ def run_pipeline(cfg: RunConfig) -> dict[str, Any]:
     """Run every stage in order on `cfg.path` into `cfg.out`; returns the summary."""
     cfg.path, cfg.out = Path(cfg.path), Path(cfg.out)
     check_config(cfg)
+    outdir.check_out_dir(cfg.out, cfg.path, cfg.force)
     info = _repo_info(cfg.path)
-    with Store.open(cfg.out) as store:
+    with outdir.locked(cfg.out), Store.open(cfg.out) as store:
+        source = str(cfg.path.resolve())
+        outdir.check_same_source(
+            store.get_meta("source") or store.get_meta("repo_root"), cfg.path, cfg.out, cfg.force
+        )
+        store.set_meta("source", source)
+        _check_outputs(store, cfg)
         run_id = store.start_run("run", cfg.args())
         try:
             summary = _run_stages(store, cfg, run_id, info)
         except BaseException as exc:
-            store.finish_run(run_id, "failed", {"error": " ".join(str(exc).split())[:500]})
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            store.finish_run(run_id, status, {"error": " ".join(str(exc).split())[:500]})
             raise
         store.finish_run(run_id, "done", summary)
     return summary
@@ -584,6 +636,7 @@ def _summary(store, cfg, run_id, stages, info, exported) -> dict[str, Any]:
         "pairs_by_generator": _kept_counts(store, "generator"),
         "rows_per_split": (exported or {}).get("splits", {}),
         "dataset_dir": (exported or {}).get("dataset_dir"),
+        "unreviewed_left_out": (exported or {}).get("unreviewed_left_out", 0),
         "files": files,
         "report": stages.counters.get("report", {}).get("path"),
         "counters": stages.counters,

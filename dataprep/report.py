@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import json
@@ -22,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from dataprep import outdir
 from dataprep.balance import STAGE as BALANCE_STAGE
 from dataprep.balance import distributions, report_columns
 from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens
@@ -353,11 +355,33 @@ def write_report(
     data = build_report(store, timings, run_stats)
     plots = _plots(data)
     data["token_lengths"].pop("_values")
-    (out_dir / REPORT_JSON).write_text(
-        json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8"
-    )
-    (out_dir / REPORT_HTML).write_text(render_html(data, plots), encoding="utf-8")
+    texts = {
+        REPORT_JSON: json.dumps(data, indent=2, default=str) + "\n",
+        REPORT_HTML: render_html(data, plots),
+    }
+    write_outputs(store, out_dir, {name: text.encode("utf-8") for name, text in texts.items()})
     return data
+
+
+def check_outputs(store, out_dir: Path, names=(REPORT_JSON, REPORT_HTML)) -> dict[str, str]:
+    """Refuse (one line) when a file dataprep would replace in DIR is not one it wrote;
+    returns the sha256 of the files it wrote (meta `outputs`)."""
+    written = dict(store.get_meta("outputs") or {})
+    finished = store.conn.execute("SELECT COUNT(*) FROM runs WHERE status != 'running'")
+    fresh = not written and finished.fetchone()[0] == 0
+    for name in names:
+        outdir.ensure_own_file(Path(out_dir) / name, written, fresh)
+    return written
+
+
+def write_outputs(store, out_dir: Path, files: dict[str, bytes]) -> None:
+    """Write files into DIR that dataprep owns (the reports): each only over a file dataprep
+    wrote itself, through a temporary file and a rename; their sha256 go to meta `outputs`."""
+    written = check_outputs(store, out_dir, files)
+    for name, data in files.items():
+        outdir.write_file(out_dir, out_dir / name, data)
+        written[name] = hashlib.sha256(data).hexdigest()
+    store.set_meta("outputs", written)
 
 
 def _balance_html(data: dict[str, Any]) -> list[str]:

@@ -13,10 +13,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dataprep.errors import StoreError
+from dataprep.errors import StoreError, system_error
 from dataprep.models import Decision, Pair, Review, Unit
 
 DB_NAME = "dataprep.db"
+_LAST_OPENED: Path | None = None
+
+
+def last_opened() -> Path | None:
+    """The store this process opened last (named in errors about a damaged store)."""
+    return _LAST_OPENED
+
 
 # Append only: a shipped migration never changes. Each runs in one transaction.
 MIGRATIONS: list[str] = [
@@ -160,11 +167,21 @@ class Store:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
         except (OSError, sqlite3.Error) as exc:
+            if (damaged := system_error(exc, db_path)) is not None:
+                raise damaged from None
             raise StoreError(
                 f"cannot open the store at {db_path} ({exc}): check the --out directory"
             ) from exc
+        global _LAST_OPENED
+        _LAST_OPENED = db_path
         store = cls(conn, db_path)
-        store._migrate()
+        try:
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if (damaged := system_error(exc, db_path)) is not None:
+                raise damaged from None
+            raise
         return store
 
     def close(self) -> None:

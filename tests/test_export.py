@@ -329,7 +329,7 @@ def test_dropped_pairs_are_not_exported(tmp_path):
 
 def test_empty_store_is_an_error(tmp_path):
     store = Store.open(tmp_path / "out")
-    with pytest.raises(ExportError, match=r"no pairs to export: run `dataprep run PATH --out"):
+    with pytest.raises(ExportError, match=r"holds no units: run `dataprep run PATH --out .*` on a"):
         ex.export_dataset(store, tmp_path / "out")
 
 

@@ -44,11 +44,16 @@ def export(
     """
     from dataprep.errors import InputError
     from dataprep.export import export_dataset
+    from dataprep.outdir import locked
     from dataprep.store import Store
 
     if split_by not in ("file", "module"):
         raise InputError(f"--split-by {split_by!r} is not known: use file or module")
-    with Store.open(out, create=False) as store, console.status("exporting"):
+    with (
+        locked(out, create=False),
+        Store.open(out, create=False) as store,
+        console.status("exporting"),
+    ):
         summary = export_dataset(
             store,
             out,
@@ -65,6 +70,10 @@ def print_summary(summary: dict) -> None:
     splits = ", ".join(f"{s} {n}" for s, n in summary["splits"].items())
     typer.echo(f"Exported {summary['rows']} rows ({splits}) to {summary['dataset_dir']}")
     typer.echo(f"License: {summary['license']}; reviewed by a person: {summary['reviewed']}")
+    if summary.get("unreviewed_left_out"):
+        from dataprep.commands.run import left_out_note
+
+        typer.echo(left_out_note(summary["unreviewed_left_out"]))
     for split, n in summary["splits"].items():
         if n == 0:
             typer.echo(

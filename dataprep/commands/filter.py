@@ -118,7 +118,9 @@ def filter_(
         raise InputError(
             "--out is missing: give the output directory of `dataprep run` (or use --list)"
         )
-    with Store.open(out, create=False) as store:
+    from dataprep.outdir import locked
+
+    with locked(out, create=False), Store.open(out, create=False) as store:
         with console.status("filtering") as status:
 
             def on_stage(name: str, alive: int) -> None:

@@ -58,6 +58,15 @@ def run(
     dry_run: DryRun = False,
     max_seq_len: MaxSeqLen = None,
     tokenizer: Tokenizer = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Write into a non-empty --out that holds no dataprep.db, or one whose store "
+            "was made from another repository. Files dataprep did not write are never deleted "
+            "or overwritten, even so.",
+        ),
+    ] = False,
 ) -> None:
     """Slice a repository, generate grounded pairs, filter, split and export the dataset.
 
@@ -78,6 +87,7 @@ def run(
         style=style,
         split_by=split_by,
         include_unreviewed=include_unreviewed,
+        force=force,
         llm=llm,
         llm_host=llm_host,
         llm_timeout=llm_timeout,
@@ -128,7 +138,10 @@ def print_summary(summary: dict) -> None:
     if splits:
         echo("Rows per split: " + ", ".join(f"{s} {n}" for s, n in splits.items()))
     if summary.get("dataset_dir"):
-        echo(f"Dataset: {summary['dataset_dir']} (" + ", ".join(summary["files"]) + ")")
+        files = [f for f in summary["files"] if "/" not in f]  # hf/ is one folder
+        echo(f"Dataset: {summary['dataset_dir']} (" + ", ".join(files) + ", hf/)")
+    if summary.get("unreviewed_left_out"):
+        echo(left_out_note(summary["unreviewed_left_out"]))
     if summary.get("report"):
         echo(f"Report: {Path(summary['report']).with_suffix('.html')} (and .json)")
     timings = summary["timings"]
@@ -136,6 +149,14 @@ def print_summary(summary: dict) -> None:
         f"Store: {Path(summary['out']) / 'dataprep.db'}; took {sum(timings.values()):.1f} s ("
         + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
         + ")"
+    )
+
+
+def left_out_note(count: int) -> str:
+    """The note when reviews narrow the export to the pairs a person accepted."""
+    return (
+        f"Note: {count} pairs not reviewed yet were left out (only accepted and edited pairs "
+        "are exported once any pair is reviewed): pass --include-unreviewed to export them too"
     )
 
 

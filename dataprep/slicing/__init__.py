@@ -16,7 +16,7 @@ import importlib
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -312,10 +312,9 @@ def _run(
             sizes[relpath] = os.path.getsize(os.path.join(root, relpath))
         except OSError:
             sizes[relpath] = 0
-    import multiprocessing
+    from dataprep.procs import process_pool
 
-    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with process_pool(jobs) as pool:
         futures = [
             pool.submit(_slice_paths, root, chunk, parser, repo, commit)
             for chunk in _chunks(todo, sizes, jobs)

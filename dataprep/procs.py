@@ -1,0 +1,64 @@
+"""Worker processes that die with their parent, and SIGTERM handled like Ctrl-C.
+
+A `ProcessPoolExecutor`'s workers wait on a pipe whose write end they share, so a parent
+killed with SIGKILL leaves them running. Each worker here asks the kernel to send it
+SIGKILL when its parent dies (Linux `PR_SET_PDEATHSIG`); elsewhere it polls its parent.
+
+Example:
+    with process_pool(2) as pool:
+        list(pool.map(str.upper, ["a", "b"]))  # -> ["A", "B"]
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker when the process that started it ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+        else:
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers end when this process ends, however it ends."""
+    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def sigterm_as_interrupt() -> None:
+    """Make SIGTERM raise KeyboardInterrupt in the main thread, as Ctrl-C does, so a stopped
+    run ends the same way: committed work kept, the run marked interrupted, one line."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
