@@ -1,0 +1,82 @@
+"""`dataprep run --llm`: one run does all its LLM work, so an unchanged re-run calls nothing.
+
+The scripted Ollama-compatible harness answers through the official client; some answers
+are written to be eliminated (each of the paper's failure cases, and malformed JSON).
+"""
+
+import re
+import zlib
+
+from typer.testing import CliRunner
+
+from dataprep.cli import app
+from dataprep.store import Store
+from tests.conftest import FIXTURES
+from tests.ollama_harness import Harness, evol_script
+
+HOTEL = FIXTURES / "hotel-booking"
+
+
+def eliminating_script():
+    """evol_script, but about one prompt in seven of each kind gets an answer that is
+    eliminated: copied prompt words, no information gain, a short sorry, malformed JSON."""
+    base = evol_script()
+
+    def respond(messages, body):
+        prompt = messages[-1]["content"]
+        pick = zlib.crc32(prompt.encode()) % 7
+        if "#Given Prompt#" in prompt and pick == 0:
+            return "#Rewritten Prompt#: the same task again"
+        if "Second instruction:" in prompt and pick == 1:
+            return '{"verdict": "Equal"}'
+        if "Answer the task" in prompt and pick == 2:
+            return "Sorry, I cannot answer that."
+        if '"questions"' in prompt and pick == 3:
+            return '{"questions": ["unterminated'
+        return base(messages, body)
+
+    return respond
+
+
+def _run(out, url):
+    args = ["run", str(HOTEL), "--out", str(out), "--jobs", "1", "--llm", "ollama:smollm2"]
+    args += ["--llm-host", url, "--evol-units", "20", "--evol-rounds", "2"]
+    args += ["--evol-questions", "1"]
+    return CliRunner().invoke(app, args)
+
+
+def _evol_state(out):
+    with Store.open(out) as store:
+        pairs = store.pairs(generator="evol")
+        dropped = store.dropped()
+        templates = [p for p in store.pairs(generator="template") if p.id in dropped]
+        reasons = {
+            r[0] for r in store.conn.execute("SELECT reason FROM candidates WHERE stage = 'evol'")
+        }
+    return pairs, templates, reasons
+
+
+def test_an_unchanged_rerun_makes_no_llm_call(tmp_path):
+    out = tmp_path / "out"
+    with Harness(eliminating_script()) as harness:
+        first = _run(out, harness.url)
+        assert first.exit_code == 0, first.output
+        calls = harness.calls
+        pairs, dropped_templates, reasons = _evol_state(out)
+        given = {
+            m.group(1)
+            for r in harness.requests
+            if (m := re.search(r"#Given Prompt#:\n(.*?)\n\n#", r["messages"][-1]["content"], re.S))
+        }
+        again = _run(out, harness.url)
+        assert again.exit_code == 0, again.output
+        new = harness.calls - calls
+        assert new == 0, f"the re-run made {new} calls; the first made {calls}"
+    assert calls > 200
+    assert sorted(p.id for p in _evol_state(out)[0]) == sorted(p.id for p in pairs)
+    # what makes this a real test: several files, eliminated candidates, and template
+    # pairs that seeded evolutions were dropped by the first run's later stages
+    assert len({p.path for p in pairs}) >= 5
+    assert {"copies_prompt_words", "no_information_gain", "sorry_short_answer"} <= reasons
+    assert "malformed_json" in reasons
+    assert [p for p in dropped_templates if p.instruction in given]
