@@ -1,7 +1,10 @@
 """`dataprep generate`: output, errors, rerun without calls, and resume after SIGKILL."""
 
+import json
 import os
+import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +17,7 @@ from dataprep.generate.evol import EvolConfig, run_evol
 from dataprep.generate.llm import parse_llm_spec
 from dataprep.store import Store
 from tests.conftest import ROOT
-from tests.ollama_harness import Harness, evol_script, evol_store, free_port
+from tests.ollama_harness import Harness, evol_script, evol_store, free_port, scripted
 
 runner = CliRunner()
 
@@ -148,3 +151,96 @@ def test_sigkill_then_restart_finishes_with_no_duplicate_and_few_extra_calls(tmp
     assert sorted(p.id for p in pairs) == expected  # none missing, none extra
     assert len({(p.unit_id, p.instruction, p.output) for p in pairs}) == len(pairs)
     assert total_calls <= ref_calls * 1.05, (total_calls, ref_calls)
+
+
+# --- secrets the model writes never reach the store ----------------------------------------
+
+AWS = "AKIAQ7RZ3KXW5TNV2MLP"
+GITHUB = "ghp_R8mK2vT9xQ4wZ7nB3pL6cY1sD5fH0jG8aE2u"
+PASSWORD = "Tr0ub4dor-77x"
+JDBC = f"jdbc:postgresql://db.internal:5432/hotel?user=app&password={PASSWORD}"
+PLANTED = (AWS, GITHUB, PASSWORD)
+
+
+def leaky_script():
+    """A model that writes keys into every kind of answer, kept and eliminated alike."""
+
+    def questions(m, messages):
+        if "method nights shown above" in messages[-1]["content"].replace("\n", " "):
+            return '{"questions": ["Which key is ' + AWS  # malformed: a candidate's raw text
+        return json.dumps({"questions": [f"Which of {AWS} and {GITHUB} does this code use?"]})
+
+    def evolve(m, messages):
+        given = m.group(1).strip()
+        if "overlaps" in given:
+            return f"#Rewritten Prompt#: {given} with {GITHUB}"  # copies prompt words
+        return f"{given} Authenticate with {GITHUB} first."
+
+    def judge(m, messages):
+        if "Booking(int" in messages[-1]["content"]:
+            return f"Not Equal, as {AWS} says"  # neither JSON nor a verdict
+        return '{"verdict": "Not Equal"}'
+
+    def answer(m, messages):
+        if "nights" in m.group(1):
+            return f"Sorry, I cannot share {GITHUB}."
+        return f"Connect with {JDBC} and sign with {AWS}; then call it."
+
+    return scripted(
+        [
+            (r"REPOSITORY DATA>>>.*\"questions\"", questions),
+            (r"#Given Prompt#:\n(.*?)\n\n#(?:Rewritten|Created) Prompt#", evolve),
+            (r"Second instruction:", judge),
+            (r"Task:\n(.*?)\n\nAnswer the task", answer),
+        ]
+    )
+
+
+def _dump(db) -> str:
+    """Every row of every table, as text."""
+    conn = sqlite3.connect(db)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return "\n".join(
+            f"{t}: {row!r}" for t in tables for row in conn.execute(f'SELECT * FROM "{t}"')
+        )
+    finally:
+        conn.close()
+
+
+def _file_bytes(db) -> bytes:
+    """The database file and its WAL, after a checkpoint."""
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(FULL)")
+    conn.close()
+    wal = db.with_name(db.name + "-wal")
+    return db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def test_keys_the_model_writes_are_redacted_before_they_are_stored(out):
+    with Harness(leaky_script()) as h:
+        result = generate(out, h.url)
+        prompts = "\n".join(m["content"] for r in h.requests for m in r["messages"])
+    assert result.exit_code == 0, result.output
+    assert "eliminated: " in result.stdout
+    db = out / "dataprep.db"
+    dump = _dump(db)
+    for value in PLANTED:
+        assert value not in dump
+        assert value.encode() not in _file_bytes(db)
+        assert value not in prompts  # later prompts are built from the redacted answers
+    with Store.open(out) as store:
+        pairs = store.pairs(generator="evol")
+        cands = store.conn.execute("SELECT reason, data FROM candidates").fetchall()
+        cache = store.conn.execute("SELECT response FROM llm_cache").fetchall()
+    kept = "\n".join(p.instruction + "\n" + p.output for p in pairs)
+    for rule in ("aws_access_key", "github_token", "url_password"):
+        assert f"<SECRET:{rule}:1>" in kept
+    assert {"malformed_json", "copies_prompt_words", "judge_malformed_json"} <= {
+        reason for reason, _ in cands
+    } and "sorry_short_answer" in {reason for reason, _ in cands}
+    assert "<SECRET:aws_access_key:1>" in "".join(data for _, data in cands)
+    assert "<SECRET:github_token:1>" in "".join(r[0] for r in cache)
+    # the same value gets the same placeholder everywhere in the store
+    assert set(re.findall(r"<SECRET:aws_access_key:\d+>", dump)) == {"<SECRET:aws_access_key:1>"}
+    assert set(re.findall(r"<SECRET:github_token:\d+>", dump)) == {"<SECRET:github_token:1>"}

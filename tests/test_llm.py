@@ -1,5 +1,6 @@
 """LLM backends against the Ollama-compatible harness, through the official clients."""
 
+import json
 import time
 
 import pytest
@@ -15,7 +16,9 @@ from dataprep.generate.llm import (
     OutputError,
     parse_llm_spec,
     parse_structured,
+    redact_answer,
 )
+from dataprep.secrets import Redactor
 from dataprep.store import Store
 from tests.ollama_harness import Harness, Reply, free_port, load_smollm2, model_responder, scripted
 
@@ -265,6 +268,50 @@ def test_cache_serves_repeats_and_commits_at_once(harness, tmp_path):
     other_stage.chat(HELLO)
     assert harness.calls == 3
     assert (cached.stats.calls, cached.stats.cached) == (2, 1)
+
+
+AWS = "AKIAQ7RZ3KXW5TNV2MLP"
+
+
+def test_answers_are_redacted_before_they_are_cached_or_returned(harness, tmp_path):
+    harness.responder = scripted(
+        [(r"JSON", json.dumps({"answer": f"key {AWS}", "confidence": 1}))],
+        default=f"Use {AWS} twice: {AWS}.",
+    )
+    store = Store.open(tmp_path)
+    cached = CachedLLM(ollama(harness), store, stage_version=1)
+    c = cached.chat(HELLO)
+    assert c.text == "Use <SECRET:aws_access_key:1> twice: <SECRET:aws_access_key:1>."
+    structured = cached.chat([{"role": "user", "content": "JSON please"}], schema=Answer)
+    assert parse_structured(structured.text, Answer).answer == "key <SECRET:aws_access_key:1>"
+    rows = store.conn.execute("SELECT request, response FROM llm_cache").fetchall()
+    assert len(rows) == 2 and AWS not in repr(rows)
+    again = cached.chat(HELLO)
+    assert (again.cached, again.text) == (True, c.text)
+
+
+def test_a_cached_answer_stored_unredacted_is_cleaned_when_read(harness, tmp_path):
+    """A store written before answers were redacted: its raw row is rewritten on read."""
+    store = Store.open(tmp_path)
+    cached = CachedLLM(ollama(harness), store, stage_version=1)
+    key = cached.key(HELLO, cached.llm.options, None)
+    store.cache_put(key, "ollama:smollm2", {"messages": HELLO}, {"text": f"k={AWS}"})
+    assert cached.chat(HELLO).text == "k=<SECRET:aws_access_key:1>" and harness.calls == 0
+    assert AWS not in repr(store.conn.execute("SELECT * FROM llm_cache").fetchall())
+
+
+@pytest.mark.parametrize(
+    ("text", "structured", "expected"),
+    [
+        (f"key {AWS}", False, "key <SECRET:aws_access_key:1>"),
+        # an escaped key is found as the JSON parser reads it, and the JSON stays valid
+        ('{"q": ["\\u0041KIAQ7RZ3KXW5TNV2MLP"]}', True, '{"q": ["<SECRET:aws_access_key:1>"]}'),
+        ('{"q": ["nothing here"]}', True, '{"q": ["nothing here"]}'),
+        (f'{{"q": ["{AWS}"', True, '{"q": ["<SECRET:aws_access_key:1>"'),  # malformed JSON
+    ],
+)
+def test_redact_answer(text, structured, expected):
+    assert redact_answer(Redactor(), text, structured) == expected
 
 
 # --- a real model: SmolLM2-135M-Instruct through the transformers backend ---------------------

@@ -254,6 +254,56 @@ def test_an_edit_keeps_the_original_beside_the_revision(client, pairs, tmp_path)
     assert reviews(tmp_path)[pair.id].output == "int count()"
 
 
+AWS_KEY = "AKIA7LRWFVEALKXWKKXZ"
+PASSWORD = "Hunter2Secret!x"
+
+
+def _everything_stored(tmp_path) -> str:
+    """Every row of every table, and the raw bytes of the store's files."""
+    with Store.open(tmp_path, create=False) as store:
+        tables = [
+            t for (t,) in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        ]
+        rows = [repr(store.conn.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables]
+    raw = b"".join(f.read_bytes() for f in tmp_path.glob("dataprep.db*"))
+    assert "review_events" in tables and "meta" in tables
+    return "\n".join(rows) + raw.decode("latin-1")
+
+
+def test_secrets_in_an_edit_are_redacted_before_they_are_stored(client, pairs, tmp_path):
+    pair = pairs["explain"]
+    edit = {
+        "instruction": "Which key does the client use?",
+        "input": f"db.user=app\ndb.password={PASSWORD}\n",
+        "output": f"It signs requests with {AWS_KEY}.",
+    }
+    response = post(client, f"/api/pairs/{pair.id}/edit", edit)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["redacted"] == 2
+    assert answer["message"] == "2 secrets were redacted before saving (aws_access_key, password)"
+    review = reviews(tmp_path)[pair.id]
+    assert review.status == "edited"
+    assert review.input == "db.user=app\ndb.password=<SECRET:password:1>\n"
+    assert review.output == "It signs requests with <SECRET:aws_access_key:1>."
+    # a reason and a note are checked the same way; the same value keeps its placeholder
+    response = post(client, f"/api/pairs/{pair.id}/flag", {"note": f"rotate {AWS_KEY}"})
+    assert response.json()["message"] == "1 secret was redacted before saving (aws_access_key)"
+    assert reviews(tmp_path)[pair.id].note == "rotate <SECRET:aws_access_key:1>"
+    post(
+        client, f"/api/pairs/{pairs['xss'].id}/reject", {"reason": f"it leaks\npassword={PASSWORD}"}
+    )
+    stored = _everything_stored(tmp_path)
+    assert AWS_KEY not in stored and PASSWORD not in stored
+    assert "<SECRET:aws_access_key:1>" in stored
+
+
+def test_an_edit_without_secrets_says_none_were_redacted(client, pairs):
+    edit = {"instruction": "Name it.", "input": "", "output": "findFree"}
+    answer = post(client, f"/api/pairs/{pairs['explain'].id}/edit", edit).json()
+    assert answer["redacted"] == 0 and "message" not in answer
+
+
 def test_an_edit_equal_to_the_original_is_an_accept(client, pairs, tmp_path):
     pair = pairs["signature"]
     edit = {"instruction": pair.instruction, "input": pair.input, "output": pair.output}
@@ -431,7 +481,7 @@ def test_bulk_needs_the_confirmed_count_and_one_undo_reverts_it(client, pairs, t
     assert reviews(tmp_path) == {}
     post(client, f"/api/pairs/{pairs['xss'].id}/accept")
     done = post(client, "/api/bulk", {"action": "reject", "query": query, "expected": 2})
-    assert done.json() == {"ok": True, "matched": 2, "changed": 2}
+    assert done.json() == {"ok": True, "matched": 2, "changed": 2, "redacted": 0}
     statuses = {pid: r.status for pid, r in reviews(tmp_path).items()}
     assert statuses == {
         pairs["evol1"].id: "rejected",

@@ -7,7 +7,12 @@ Status rules (what export reads from `Store.reviews()`):
 - edit: `edited`, with all three of `instruction`, `input`, `output` holding the revision
   (the pair itself never changes); an edit identical to the original is an accept;
 - flag / unflag: sets `flagged` and `note`, leaving the status alone.
+
+Secrets a reviewer types (an edit, a reason, a note) are redacted like the repository's own
+before the review is stored: `redact_payload` runs over the form first.
 """
+
+from collections.abc import Callable
 
 from dataprep.errors import InputError
 from dataprep.models import Pair, Review
@@ -15,6 +20,39 @@ from dataprep.models import Pair, Review
 ACTIONS = ("accept", "reject", "edit", "flag", "unflag")
 BULK_ACTIONS = ("accept", "reject")
 MAX_TEXT = 200_000  # characters per edited field or note
+TEXT_FIELDS = ("instruction", "input", "output", "reason", "note")
+
+
+def redact_payload(
+    payload: dict[str, object], redact: Callable[[str], tuple[str, list[str]]]
+) -> tuple[dict[str, object], list[str]]:
+    """The form with every secret in its text fields replaced, and the rules that matched.
+
+    `redact` is `dataprep.secrets.Redactor(store).redact`, so a value gets the same
+    placeholder here as in the repository's own text.
+
+    Example: redact_payload({"output": "key AKIA7LRWFVEALKXWKKXZ"}, Redactor().redact) ->
+        ({"output": "key <SECRET:aws_access_key:1>"}, ["aws_access_key"])
+    """
+    out, rules = dict(payload), []
+    for name in TEXT_FIELDS:
+        value = payload.get(name)
+        if isinstance(value, str) and value:
+            out[name], found = redact(value)
+            rules += found
+    return out, rules
+
+
+def redaction_note(rules: list[str]) -> str | None:
+    """What the reviewer is told, or None when nothing was redacted.
+
+    Example: ["password", "email", "password"] ->
+        "3 secrets were redacted before saving (email, password)"
+    """
+    if not rules:
+        return None
+    what = "1 secret was" if len(rules) == 1 else f"{len(rules)} secrets were"
+    return f"{what} redacted before saving ({', '.join(sorted(set(rules)))})"
 
 
 def has_revision(review: Review) -> bool:

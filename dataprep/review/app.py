@@ -35,6 +35,7 @@ from starlette.templating import Jinja2Templates
 from dataprep.errors import DataprepError
 from dataprep.models import TYPE_KINDS, Pair, Unit
 from dataprep.review import actions, queue
+from dataprep.secrets import Redactor
 from dataprep.store import Store
 
 HERE = Path(__file__).resolve().parent
@@ -274,12 +275,19 @@ class ReviewApp:
             if action == "undo":
                 undone = self.store.undo_review(pair_id)
                 return JSONResponse({"ok": True, "undone": undone, "review": self._dump(pair_id)})
+            redactor = Redactor(self.store)
+            payload, rules = actions.redact_payload(payload, redactor.redact)
             try:
                 review = actions.next_review(self.store.review(pair_id), pair, action, payload)
             except DataprepError as exc:
                 return _error(str(exc), 400)
-            self.store.put_review(review)
-        return JSONResponse({"ok": True, "review": review.model_dump()})
+            with self.store.transaction():  # the placeholders' numbering with the review
+                self.store.put_review(review)
+                redactor.save()
+        answer = {"ok": True, "review": review.model_dump(), "redacted": len(rules)}
+        if rules:
+            answer["message"] = actions.redaction_note(rules)
+        return JSONResponse(answer)
 
     async def undo(self, request: Request) -> Response:
         payload = await _json(request)
@@ -298,6 +306,8 @@ class ReviewApp:
             return _error("bulk action must be accept or reject", 400)
         filters = queue.Filters.from_query(dict(parse_qsl(str(payload.get("query") or ""))))
         with self.lock:
+            redactor = Redactor(self.store)
+            payload, rules = actions.redact_payload(payload, redactor.redact)
             rows = [r for r in queue.load_rows(self.store) if filters.matches(r)]
             if payload.get("expected") != len(rows):
                 return _error(
@@ -316,7 +326,11 @@ class ReviewApp:
                     if current is None or review != current:
                         self.store.put_review(review, batch=batch)
                         changed += 1
-        return JSONResponse({"ok": True, "matched": len(rows), "changed": changed})
+                redactor.save()
+        answer = {"ok": True, "matched": len(rows), "changed": changed, "redacted": len(rules)}
+        if rules:
+            answer["message"] = actions.redaction_note(rules)
+        return JSONResponse(answer)
 
     # helpers ---------------------------------------------------------------------
     def _dump(self, pair_id: str) -> dict | None:

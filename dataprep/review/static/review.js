@@ -32,7 +32,17 @@
       showMessage(data.error || "Request failed (" + response.status + ")", true);
       throw new Error(data.error || String(response.status));
     }
+    // e.g. "2 secrets were redacted before saving": every text action reloads or moves on,
+    // so the note is kept for the next page to show.
+    if (data.message) sessionStorage.setItem(NOTE_KEY, data.message);
     return data;
+  }
+
+  const NOTE_KEY = "dataprep-review-note";
+  const note = sessionStorage.getItem(NOTE_KEY);
+  if (note) {
+    sessionStorage.removeItem(NOTE_KEY);
+    showMessage(note, false);
   }
 
   function typing(event) {
