@@ -5,8 +5,8 @@ not, with Ollama's JSON error shapes) and `/v1/chat/completions`. Answers come f
 `responder`: a real model through dataprep's `transformers` backend, or a script (rules
 matched against the prompt) for deterministic tests. Fault modes reproduce what real
 servers do: refused connections (stop the server, or `free_port()`), 404 for an unknown
-model, 503, a hang, an error mid-stream after a 200, truncation, malformed JSON output
-and broken NDJSON.
+model, 503, a hang, an error mid-stream after a 200, truncation, malformed JSON output,
+broken NDJSON, and a connection cut in the middle of an answer (streamed or not).
 
 Example:
     with Harness(scripted([(r"#Given Prompt#", "Harder task")])) as h:
@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Messages = list[dict[str, str]]
-FAULTS = ("503", "500", "hang", "midstream", "truncate", "malformed", "bad_ndjson")
+FAULTS = ("503", "500", "hang", "midstream", "truncate", "malformed", "bad_ndjson", "cut")
 
 
 @dataclass
@@ -248,6 +248,22 @@ def _make_handler(h: Harness) -> type[BaseHTTPRequestHandler]:
         def _error(self, status: int, message: str) -> None:
             self._json(status, {"error": message})
 
+        def _cut(self) -> None:
+            """Drop the connection now, as a crashed or restarted server does."""
+            self.wfile.flush()
+            self.close_connection = True
+            self.request.shutdown(socket.SHUT_RDWR)
+
+        def _cut_json(self, payload: Any) -> None:
+            """Announce the whole body, send half of it, then drop the connection."""
+            data = json.dumps(payload).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self._cut()
+
         def _start_stream(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "application/x-ndjson")
@@ -357,9 +373,8 @@ def _make_handler(h: Harness) -> type[BaseHTTPRequestHandler]:
                 "eval_duration": 1,
             }
             if not body.get("stream", True):
-                return self._json(
-                    200, {**final, **piece(r.text, True), "done_reason": r.done_reason}
-                )
+                whole = {**final, **piece(r.text, True), "done_reason": r.done_reason}
+                return self._cut_json(whole) if fault == "cut" else self._json(200, whole)
             self._start_stream()
             words = re.findall(r"\S*\s*", r.text) or [""]
             half = max(1, len(words) // 2)
@@ -370,6 +385,8 @@ def _make_handler(h: Harness) -> type[BaseHTTPRequestHandler]:
                 if fault == "bad_ndjson" and i == half:
                     self._chunk(b'{"model": "' + model.encode() + b'", "message": {"content": \n')
                     return self._end_stream()
+                if fault == "cut" and i == len(words) // 2:
+                    return self._cut()
                 if w:
                     self._line(piece(w, False))
             self._line(final)
@@ -401,27 +418,27 @@ def _make_handler(h: Harness) -> type[BaseHTTPRequestHandler]:
             opts = {"num_ctx": 2048, "num_predict": body.get("max_tokens", 64), **body}
             r = h.reply(body.get("messages") or [], {**body, "options": opts})
             finish = "length" if fault == "truncate" or r.done_reason == "length" else "stop"
-            self._json(
-                200,
-                {
-                    "id": "chatcmpl-harness",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": r.text},
-                            "finish_reason": finish,
-                        }
-                    ],
-                    "usage": {
-                        "prompt_tokens": r.prompt_tokens,
-                        "completion_tokens": r.completion_tokens,
-                        "total_tokens": (r.prompt_tokens or 0) + (r.completion_tokens or 0),
-                    },
+            payload = {
+                "id": "chatcmpl-harness",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": r.text},
+                        "finish_reason": finish,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": r.prompt_tokens,
+                    "completion_tokens": r.completion_tokens,
+                    "total_tokens": (r.prompt_tokens or 0) + (r.completion_tokens or 0),
                 },
-            )
+            }
+            if fault == "cut":
+                return self._cut_json(payload)
+            self._json(200, payload)
 
     return Handler
 

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 from typer.testing import CliRunner
@@ -79,6 +80,29 @@ def test_server_down_is_one_line_and_exit_1(out):
         f"Error: cannot reach Ollama at {url}: start it with `ollama serve`, "
         "or point --llm-host (or OLLAMA_HOST) at a running server\n"
     )
+
+
+def test_a_connection_cut_mid_answer_is_one_line_and_not_cannot_reach(out, harness, monkeypatch):
+    import dataprep.generate.llm as llm_module
+
+    # no backoff waits between the retries (time.sleep of the llm module only)
+    fast = types.SimpleNamespace(sleep=lambda s: None, monotonic=time.monotonic)
+    monkeypatch.setattr(llm_module, "time", fast)
+    harness.set_fault("cut")
+    result = generate(out, harness.url)
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        f"Error: Ollama at {harness.url} closed the connection in the middle of an answer ("
+    )
+    assert result.output.endswith(
+        "; 5 attempts): it may have crashed or restarted, check its log; "
+        "run again to continue (finished answers are kept)\n"
+    )
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    harness.set_fault(None)  # the server is back: a rerun continues and finishes
+    result = generate(out, harness.url)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("evol: 18 pairs (18 new) on 4 units; ")
 
 
 def test_model_missing_names_the_pull(out, harness):

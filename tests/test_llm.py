@@ -14,6 +14,7 @@ from dataprep.generate.llm import (
     OllamaLLM,
     OpenAILLM,
     OutputError,
+    TransientError,
     parse_llm_spec,
     parse_structured,
     redact_answer,
@@ -200,6 +201,57 @@ def test_ollama_error_mid_stream_is_an_error(harness, fault):
         ollama(harness).chat(HELLO)
     harness.set_fault(fault, times=1)  # a transient one is retried, never returned half-done
     assert ollama(harness).chat(HELLO).text == "one two three four five six"
+
+
+CUT_STREAM = "RemoteProtocolError: peer closed connection without sending complete message body"
+
+
+def test_ollama_connection_cut_mid_answer_is_not_cannot_reach(harness):
+    harness.responder = scripted([], default="one two three four five six")
+    harness.set_fault("cut")
+    with pytest.raises(LLMError) as exc:
+        ollama(harness).chat(HELLO)
+    assert str(exc.value) == (
+        f"Ollama at {harness.url} closed the connection in the middle of an answer "
+        f"({CUT_STREAM} (incomplete chunked read); 3 attempts): it may have crashed or "
+        "restarted, check its log; run again to continue (finished answers are kept)"
+    )
+    assert harness.calls == 3  # the cut is retried like any transient failure
+    harness.set_fault("cut", times=1)  # once: the retry gets the whole answer
+    assert ollama(harness).chat(HELLO).text == "one two three four five six"
+
+
+def test_openai_connection_cut_mid_body(harness):
+    """A non-streamed answer cut after half its announced Content-Length."""
+    llm = parse_llm_spec(f"openai:smollm2@{harness.url}/v1", retries=1, backoff=0.01)
+    harness.set_fault("cut")
+    with pytest.raises(LLMError) as exc:
+        llm.chat(HELLO)
+    message = str(exc.value)
+    assert message.startswith(
+        f"the OpenAI-compatible server at {harness.url}/v1 closed the connection in the "
+        f"middle of an answer ({CUT_STREAM} (received "
+    )
+    assert message.endswith(
+        "; 2 attempts): it may have crashed or restarted, check its log; "
+        "run again to continue (finished answers are kept)"
+    )
+    harness.set_fault("cut", times=1)
+    assert llm.chat(HELLO).text == "Hello there!"
+
+
+def test_a_server_gone_after_a_cut_is_cannot_reach_and_says_so():
+    llm = parse_llm_spec("ollama:smollm2", host="http://127.0.0.1:9")
+    error = llm._give_up(TransientError("connection", "refused"), 3, cut_before=True)
+    assert str(error).startswith(
+        "cannot reach Ollama at http://127.0.0.1:9 after 3 attempts (it had closed the "
+        "connection mid-answer before): start it with `ollama serve`"
+    )
+    error = llm._give_up(TransientError("server", "bad\n  gateway"), 2)
+    assert str(error) == (
+        "ollama:smollm2 failed 2 times in a row (bad gateway): "
+        "check the server's log, then run again (finished work is kept)"
+    )
 
 
 def test_ollama_truncation_is_reported(harness):

@@ -86,7 +86,11 @@ class Completion:
 
 
 class TransientError(Exception):
-    """A failure worth retrying (connection refused, 503, timeout, broken stream)."""
+    """A failure worth retrying (connection refused, 503, timeout, broken stream).
+
+    `kind` is "connection" (nothing answered), "cut" (the server closed the connection
+    before the answer was complete), "timeout" or "server" (it answered with an error).
+    """
 
     def __init__(self, kind: str, detail: str):
         super().__init__(f"{kind}: {detail}")
@@ -122,6 +126,32 @@ def parse_structured(text: str, schema: type[BaseModel]) -> BaseModel:
         raise OutputError(
             "off_schema", f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
         ) from None
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Collapse whitespace so an error message stays on one line, and cap its length.
+
+    Example: one_line("bad\n  gateway") -> "bad gateway"
+    """
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def transport_error(exc: Exception) -> TransientError:
+    """Classify an httpx transport failure: never connected, cut mid-answer, or timed out.
+
+    Example: httpx.RemoteProtocolError("incomplete chunked read") -> kind "cut";
+    httpx.ConnectError -> kind "connection".
+    """
+    import httpx
+
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, httpx.TimeoutException):
+        return TransientError("timeout", type(exc).__name__)
+    # the request reached a server that then dropped the connection (crash, restart, proxy)
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return TransientError("cut", detail)
+    return TransientError("connection", detail)
 
 
 class LLM:
@@ -168,6 +198,7 @@ class LLM:
         json_schema = schema.model_json_schema() if schema else None
         last: TransientError | None = None
         attempts = timeouts = 0
+        kinds: set[str] = set()
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
@@ -176,6 +207,7 @@ class LLM:
                 completion = self._chat_once(messages, options, json_schema)
             except TransientError as exc:
                 last = exc
+                kinds.add(exc.kind)
                 timeouts += exc.kind == "timeout"
                 if timeouts >= self.timeout_attempts:  # a hung server: do not wait N x timeout
                     break
@@ -183,7 +215,7 @@ class LLM:
             completion.num_ctx = options.num_ctx
             return completion
         assert last is not None
-        raise self._give_up(last, attempts)
+        raise self._give_up(last, attempts, cut_before="cut" in kinds)
 
     def check(self) -> None:
         """Fail early, with the fix, when the model or the server is not there."""
@@ -196,10 +228,18 @@ class LLM:
     ) -> Completion:
         raise NotImplementedError
 
-    def _give_up(self, last: TransientError, tries: int) -> LLMError:
+    def _give_up(self, last: TransientError, tries: int, cut_before: bool = False) -> LLMError:
+        detail = one_line(last.detail)
         if last.kind == "connection":
+            cut = " (it had closed the connection mid-answer before)" if cut_before else ""
             return LLMError(
-                f"cannot reach {self.where} after {tries} attempts: {self._start_hint()}"
+                f"cannot reach {self.where} after {tries} attempts{cut}: {self._start_hint()}"
+            )
+        if last.kind == "cut":
+            return LLMError(
+                f"{self.where} closed the connection in the middle of an answer ({detail}; "
+                f"{tries} attempts): it may have crashed or restarted, check its log; "
+                "run again to continue (finished answers are kept)"
             )
         if last.kind == "timeout":
             return LLMError(
@@ -207,7 +247,7 @@ class LLM:
                 "raise --llm-timeout, lower --llm-max-tokens or use a smaller model"
             )
         return LLMError(
-            f"{self.name} failed {tries} times in a row ({last.detail}): "
+            f"{self.name} failed {tries} times in a row ({detail}): "
             "check the server's log, then run again (finished work is kept)"
         )
 
@@ -248,8 +288,13 @@ class OllamaLLM(LLM):
             raise LLMError(
                 f"{self.where} answered {exc.status_code} ({exc.error}): check its log"
             ) from None
-        except (ConnectionError, httpx.TransportError):
+        except ConnectionError:
             raise LLMError(f"cannot reach {self.where}: {self._start_hint()}") from None
+        except httpx.TransportError as exc:
+            error = transport_error(exc)
+            if error.kind != "cut":
+                raise LLMError(f"cannot reach {self.where}: {self._start_hint()}") from None
+            raise self._give_up(error, 1) from None
 
     def _missing(self) -> LLMError:
         return LLMError(
@@ -296,12 +341,10 @@ class OllamaLLM(LLM):
             raise LLMError(
                 f"{self.where} refused the request ({exc}): check the model and options"
             ) from None
-        except ConnectionError as exc:
+        except ConnectionError as exc:  # the client's own: nothing listens at the host
             raise TransientError("connection", str(exc)) from None
-        except httpx.TimeoutException as exc:
-            raise TransientError("timeout", type(exc).__name__) from None
         except httpx.TransportError as exc:
-            raise TransientError("connection", f"{type(exc).__name__}: {exc}") from None
+            raise transport_error(exc) from None
         except json.JSONDecodeError as exc:
             raise TransientError("server", f"malformed stream line ({exc.msg})") from None
         raise TransientError("server", "stream ended before the answer was done")
@@ -353,12 +396,8 @@ class OpenAILLM(LLM):
             }
         try:
             r = self.client.post(f"{self.base_url}/chat/completions", json=body)
-        except httpx.ConnectError as exc:
-            raise TransientError("connection", str(exc)) from None
-        except httpx.TimeoutException as exc:
-            raise TransientError("timeout", type(exc).__name__) from None
         except httpx.TransportError as exc:
-            raise TransientError("connection", f"{type(exc).__name__}: {exc}") from None
+            raise transport_error(exc) from None
         if r.status_code == 404:
             raise LLMError(
                 f"model {self.model!r} or its endpoint not found at {self.base_url} (404): "
