@@ -11,7 +11,8 @@ from review_helpers import XSS_IMG, XSS_SCRIPT, build_store, make_pair, make_uni
 from starlette.testclient import TestClient
 
 from dataprep.errors import InputError
-from dataprep.review import server
+from dataprep.export import select_pairs
+from dataprep.review import queue, server
 from dataprep.review.app import CSP, MAX_BODY, _reindent, create_app
 from dataprep.store import Store
 
@@ -495,6 +496,29 @@ def test_bulk_needs_the_confirmed_count_and_one_undo_reverts_it(client, pairs, t
     assert (
         post(client, "/api/bulk", {"action": "edit", "query": "", "expected": 5}).status_code == 400
     )
+
+
+def test_unreviewed_left_out_counts_what_export_drops_after_the_first_verdict(
+    client, pairs, tmp_path
+):
+    def left_out() -> tuple[int, int]:
+        """The helper's count, and what export's selection leaves out as unreviewed."""
+        with Store.open(tmp_path, create=False) as store:
+            everything = len(select_pairs(store, include_unreviewed=True)[0])
+            return queue.unreviewed_left_out(store), everything - len(select_pairs(store)[0])
+
+    assert left_out() == (0, 0)  # 5 kept pairs, no verdict: export takes them all
+    post(client, f"/api/pairs/{pairs['xss'].id}/flag", {"note": "look"})
+    assert left_out() == (0, 0)  # a flag is not a verdict
+    post(client, f"/api/pairs/{pairs['explain'].id}/accept")
+    assert left_out() == (4, 4)
+    post(client, f"/api/pairs/{pairs['evol1'].id}/reject")
+    assert left_out() == (3, 3)  # a rejected pair is out for its own reason
+    post(client, f"/api/pairs/{pairs['dup'].id}/accept")
+    assert left_out() == (3, 3)  # a pair the filters dropped is not counted
+    with Store.open(tmp_path, create=False) as store:
+        kept = [p for p in store.kept_pairs() if p.id != pairs["evol2"].id]
+        assert queue.unreviewed_left_out(store, kept) == 2
 
 
 def test_reviews_survive_a_rerun_of_earlier_stages(client, pairs, tmp_path):

@@ -8,10 +8,11 @@ thousands of pairs stays quick.
 import json
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from dataprep.models import Review
+from dataprep.models import Pair, Review
 from dataprep.store import Store
 
 PAGE_SIZE = 50
@@ -133,6 +134,23 @@ def load_rows(store: Store) -> list[Row]:
         rows.append(row)
     rows.sort(key=lambda r: (r.path, r.start_line, r.task, r.id))
     return rows
+
+
+def unreviewed_left_out(store: Store, kept: Iterable[Pair] | None = None) -> int:
+    """How many kept pairs export leaves out as unreviewed (0 until a person decides one).
+
+    Once any review carries a verdict (accepted, rejected, edited; a flag alone is none),
+    export takes accepted and edited pairs only unless `--include-unreviewed`: this counts
+    the kept pairs without a verdict. `kept` defaults to `store.kept_pairs()`; export
+    passes its own list.
+
+    Example: 5 kept pairs, one accepted -> 4; no verdict yet -> 0.
+    """
+    decided = {pid for pid, review in store.reviews().items() if review.status in REVIEWED}
+    if not decided:
+        return 0
+    pairs = store.kept_pairs() if kept is None else kept
+    return sum(1 for pair in pairs if pair.id not in decided)
 
 
 def _decisions(
