@@ -80,8 +80,10 @@ class PromptStyle(BaseModel):
     """A prompt style read from a file: `templates/styles/NAME.yaml` or a user's own file.
 
     `with_input` renders pairs whose input is not empty, `without_input` the others (it
-    defaults to `with_input`). Placeholders: {instruction} {input} {output} {project} {eos};
-    write literal braces as {{ and }}. A `.txt` file is one template used for both cases.
+    defaults to `with_input`). Placeholders: {instruction} {input} {output} {project} {eos},
+    optionally padded (`{instruction:<20}`, width at most MAX_WIDTH), never with `!r`, `.attr`
+    or `[index]`; write literal braces as {{ and }}. A `.txt` file is one template used for
+    both cases. A bad placeholder fails when the style is loaded (`check_template`).
     """
 
     model_config = ConfigDict(extra="forbid")
