@@ -254,6 +254,72 @@ def test_a_server_gone_after_a_cut_is_cannot_reach_and_says_so():
     )
 
 
+@pytest.mark.parametrize(
+    ("spec", "host", "message"),
+    [
+        ("ollama:m", "http://127.0.0.1:99999",
+         "the Ollama host 'http://127.0.0.1:99999' is not a valid URL (Port out of range "
+         "0-65535): give --llm-host (or OLLAMA_HOST) as http://HOST:PORT, "
+         "e.g. http://127.0.0.1:11434"),
+        ("ollama:m", "http://[::1", "the Ollama host 'http://[::1' is not a valid URL (Invalid"),
+        ("openai:m@http://256.1.1.1:1/v1", None,
+         "the base URL 'http://256.1.1.1:1/v1' is not a valid URL (Invalid IPv4 address: "
+         "'256.1.1.1'): use openai:MODEL@http://HOST:PORT/v1"),
+        ("openai:m@http://h:70000/v1", None,
+         "the base URL 'http://h:70000/v1' is not a valid URL (port 70000 is out of range"),
+    ],
+)  # fmt: skip
+def test_a_bad_host_url_is_one_line(spec, host, message):
+    with pytest.raises(LLMError) as exc:
+        parse_llm_spec(spec, host=host)
+    assert str(exc.value).startswith(message) and "\n" not in str(exc.value)
+
+
+@pytest.fixture
+def not_ollama():
+    """An HTTP server that answers 200 with bodies that are not Ollama's."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b"<html>\nhello\n</html>" if self.path == "/api/show" else b'{"foo": 1}\n'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_server_that_is_not_ollama_is_one_line(not_ollama):
+    llm = parse_llm_spec("ollama:m", host=not_ollama, retries=1, backoff=0.01)
+    fix = (
+        "point --llm-host (or OLLAMA_HOST) at Ollama, or use openai:MODEL@URL for an "
+        "OpenAI-compatible server"
+    )
+    with pytest.raises(LLMError) as exc:
+        llm.check()
+    assert str(exc.value) == (
+        f"Ollama at {not_ollama} did not answer like an Ollama server "
+        f"(Expecting value: line 1 column 1 (char 0)): {fix}"
+    )
+    with pytest.raises(LLMError) as exc:
+        llm.chat(HELLO)
+    assert str(exc.value) == (
+        f"Ollama at {not_ollama} did not answer like an Ollama server "
+        f"(message: Field required): {fix}"
+    )
+
+
 def test_ollama_truncation_is_reported(harness):
     harness.set_fault("truncate")
     c = ollama(harness, options=LLMOptions(num_ctx=512)).chat(HELLO)

@@ -263,13 +263,20 @@ class OllamaLLM(LLM):
 
     def __init__(self, model: str, host: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
+        import httpx
         import ollama
 
         self.model = model
         self.host = host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST
         self.name = f"ollama:{model}"
         self.where = f"Ollama at {self.host}"
-        self.client = ollama.Client(host=self.host, timeout=self.timeout)
+        try:
+            self.client = ollama.Client(host=self.host, timeout=self.timeout)
+        except (ValueError, httpx.InvalidURL) as exc:
+            raise LLMError(
+                f"the Ollama host {self.host!r} is not a valid URL ({one_line(exc)}): give "
+                "--llm-host (or OLLAMA_HOST) as http://HOST:PORT, e.g. http://127.0.0.1:11434"
+            ) from None
 
     def _start_hint(self) -> str:
         return (
@@ -286,7 +293,7 @@ class OllamaLLM(LLM):
             if exc.status_code == 404:
                 raise self._missing() from None
             raise LLMError(
-                f"{self.where} answered {exc.status_code} ({exc.error}): check its log"
+                f"{self.where} answered {exc.status_code} ({one_line(exc.error)}): check its log"
             ) from None
         except ConnectionError:
             raise LLMError(f"cannot reach {self.where}: {self._start_hint()}") from None
@@ -295,6 +302,19 @@ class OllamaLLM(LLM):
             if error.kind != "cut":
                 raise LLMError(f"cannot reach {self.where}: {self._start_hint()}") from None
             raise self._give_up(error, 1) from None
+        except ValueError as exc:  # a body that is not Ollama's JSON (another kind of server)
+            raise self._not_ollama(exc) from None
+
+    def _not_ollama(self, exc: ValueError) -> LLMError:
+        if isinstance(exc, ValidationError):
+            first = exc.errors()[0]
+            detail = f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+        else:
+            detail = one_line(exc)
+        return LLMError(
+            f"{self.where} did not answer like an Ollama server ({detail}): point --llm-host "
+            "(or OLLAMA_HOST) at Ollama, or use openai:MODEL@URL for an OpenAI-compatible server"
+        )
 
     def _missing(self) -> LLMError:
         return LLMError(
@@ -339,7 +359,7 @@ class OllamaLLM(LLM):
             if exc.status_code in (-1, 429, 500, 502, 503, 504):  # -1: error arrived mid-stream
                 raise TransientError("server", f"{exc.error} (status {exc.status_code})") from None
             raise LLMError(
-                f"{self.where} refused the request ({exc}): check the model and options"
+                f"{self.where} refused the request ({one_line(exc)}): check the model and options"
             ) from None
         except ConnectionError as exc:  # the client's own: nothing listens at the host
             raise TransientError("connection", str(exc)) from None
@@ -347,6 +367,8 @@ class OllamaLLM(LLM):
             raise transport_error(exc) from None
         except json.JSONDecodeError as exc:
             raise TransientError("server", f"malformed stream line ({exc.msg})") from None
+        except ValidationError as exc:  # JSON, but not the shape of Ollama's answers
+            raise self._not_ollama(exc) from None
         raise TransientError("server", "stream ended before the answer was done")
 
     def close(self) -> None:
@@ -354,6 +376,21 @@ class OllamaLLM(LLM):
 
 
 # --- OpenAI-compatible ----------------------------------------------------------------
+
+
+def _check_base_url(url: str) -> None:
+    """A base URL httpx can send to, or a one-line LLMError (not a traceback at the first call)."""
+    import httpx
+
+    try:
+        port = httpx.URL(url).port
+        if port is not None and not 0 < port < 65536:
+            raise ValueError(f"port {port} is out of range 1-65535")
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise LLMError(
+            f"the base URL {url!r} is not a valid URL ({one_line(exc)}): "
+            "use openai:MODEL@http://HOST:PORT/v1"
+        ) from None
 
 
 class OpenAILLM(LLM):
@@ -365,6 +402,7 @@ class OpenAILLM(LLM):
 
         self.model = model
         self.base_url = base_url.rstrip("/")
+        _check_base_url(self.base_url)
         self.name = f"openai:{model}"
         self.where = f"the OpenAI-compatible server at {self.base_url}"
         self.schema_supported = True  # cleared when the server rejects response_format
@@ -404,13 +442,15 @@ class OpenAILLM(LLM):
                 f"check the model name ({self.base_url}/models) and that the URL ends in /v1"
             )
         if r.status_code in (429, 500, 502, 503, 504):
-            raise TransientError("server", f"status {r.status_code}: {r.text[:200]}")
+            raise TransientError("server", f"status {r.status_code}: {one_line(r.text, 200)}")
         if r.status_code == 400 and "response_format" in body:
             # a server without structured output: ask again in words, validate on return
             self.schema_supported = False
             return self._chat_once(messages, options, json_schema)
         if r.status_code >= 400:
-            raise LLMError(f"{self.where} refused the request ({r.status_code}: {r.text[:200]})")
+            raise LLMError(
+                f"{self.where} refused the request ({r.status_code}: {one_line(r.text, 200)})"
+            )
         try:
             data = r.json()
             choice = data["choices"][0]
