@@ -1,4 +1,5 @@
-"""`dataprep run --llm`: one run does all its LLM work, so an unchanged re-run calls nothing.
+"""`dataprep run --llm`: one run does all its LLM work, so an unchanged re-run calls nothing;
+keys the model writes reach no file of the run.
 
 The scripted Ollama-compatible harness answers through the official client; some answers
 are written to be eliminated (each of the paper's failure cases, and malformed JSON).
@@ -80,3 +81,46 @@ def test_an_unchanged_rerun_makes_no_llm_call(tmp_path):
     assert {"copies_prompt_words", "no_information_gain", "sorry_short_answer"} <= reasons
     assert "malformed_json" in reasons
     assert [p for p in dropped_templates if p.instruction in given]
+
+
+AWS = "AKIAQ7RZ3KXW5TNV2MLP"
+GITHUB = "ghp_R8mK2vT9xQ4wZ7nB3pL6cY1sD5fH0jG8aE2u"
+PASSWORD = "Tr0ub4dor-77x"
+JDBC = f"jdbc:postgresql://localhost:5432/hotel?user=app&password={PASSWORD}"
+
+
+def leaky_script():
+    """evol_script, but evolved tasks carry a GitHub token and answers a JDBC password
+    and an AWS key."""
+    base = evol_script()
+
+    def respond(messages, body):
+        prompt, text = messages[-1]["content"], base(messages, body)
+        if "#Given Prompt#" in prompt:
+            return f"{text} Use the token {GITHUB}."
+        if "Answer the task" in prompt:
+            return f"{text} The database is {JDBC} and the key {AWS}."
+        return text
+
+    return respond
+
+
+def test_keys_the_model_writes_reach_no_file_of_the_run(tmp_path):
+    import sqlite3
+
+    out = tmp_path / "out"
+    with Harness(leaky_script()) as harness:
+        args = ["run", str(HOTEL), "--out", str(out), "--jobs", "1", "--llm", "ollama:smollm2"]
+        args += ["--llm-host", harness.url, "--evol-units", "4", "--evol-rounds", "1"]
+        result = CliRunner().invoke(app, [*args, "--evol-questions", "1"])
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(out / "dataprep.db")
+    conn.execute("PRAGMA wal_checkpoint(FULL)")
+    conn.close()
+    files = [p for p in out.rglob("*") if p.is_file()]
+    for path in files:
+        data = path.read_bytes()
+        for value in (AWS, GITHUB, PASSWORD):
+            assert value.encode() not in data, path
+    rows = "".join((out / "dataset" / f"{s}.jsonl").read_text() for s in ("train", "validation"))
+    assert "<SECRET:aws_access_key:" in rows and "<SECRET:url_password:" in rows
