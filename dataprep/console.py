@@ -15,7 +15,7 @@ console = Console(stderr=True)
 
 def warn(message: str) -> None:
     """Print a one-line warning (per-item problems are warnings and counters, never aborts)."""
-    console.print(f"[yellow]warning:[/yellow] {message}", highlight=False, markup=True)
+    console.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
 
 
 def progress(*extra_columns) -> Progress:

@@ -278,29 +278,66 @@ def export_dataset(
     ratios: tuple[float, ...] = DEFAULT_RATIOS,
     repo_path: Path | None = None,
 ) -> dict[str, Any]:
-    """Split the kept pairs, write `out_dir/dataset/` and return a summary.
-
-    Splits are assigned over all kept pairs (and stored), so review decisions never move
-    a file between splits; the export then holds the selected pairs only.
+    """Split the kept pairs, decontaminate, write `out_dir/dataset/` and return a summary
+    (the split, decontaminate and export stages in one call).
 
     Example: export_dataset(Store.open(Path("out")), Path("out"))["splits"] ->
         {"train": 170, "validation": 20, "test": 10}
     """
-    from dataprep import card, filters
+    from dataprep import filters
+
+    check_dataset_dir(Path(out_dir) / DATASET_DIR)  # before any work
+    split_pairs(store, seed, split_by, ratios)
+    filters.decontaminate(store)
+    return write_dataset(
+        store, out_dir, style, seed, split_by, include_unreviewed, project, ratios, repo_path
+    )
+
+
+def split_pairs(
+    store: Store,
+    seed: int = 0,
+    split_by: SplitBy = "file",
+    ratios: tuple[float, ...] = DEFAULT_RATIOS,
+) -> dict[str, int]:
+    """The split stage: assign every kept pair to train/validation/test and store it.
+
+    Splits are assigned over all kept pairs, so review decisions never move a file between
+    splits; decontamination's own earlier verdicts are set aside, so a pair it dropped is
+    checked again rather than flip-flopping between runs.
+    """
+    from dataprep.filters import DECONTAMINATE_STAGE
+
+    candidates = store.kept_pairs(ignore=(DECONTAMINATE_STAGE,))
+    assignment = assign_with_groups(candidates, ratios, seed, split_by)
+    store.put_splits((pid, split, group) for pid, (split, group) in sorted(assignment.items()))
+    counts = Counter(split for split, _ in assignment.values())
+    return {split: counts.get(split, 0) for split in SPLITS}
+
+
+def write_dataset(
+    store: Store,
+    out_dir: Path,
+    style: str = "alpaca",
+    seed: int = 0,
+    split_by: SplitBy = "file",
+    include_unreviewed: bool = False,
+    project: str | None = None,
+    ratios: tuple[float, ...] = DEFAULT_RATIOS,
+    repo_path: Path | None = None,
+) -> dict[str, Any]:
+    """The export stage: the selected pairs of the stored splits become `out_dir/dataset/`.
+
+    Once a person reviewed, the export holds the selected pairs only (`select_pairs`).
+    """
+    from dataprep import card
 
     out_dir = Path(out_dir)
     final = out_dir / DATASET_DIR
     check_dataset_dir(final)  # before any work: a folder that is not ours stops the export
     if repo_path is not None:  # remembered, so a later `dataprep export` finds the license
         store.set_meta("repo_root", str(Path(repo_path).resolve()))
-    # Split everything the filters kept (decontamination's own earlier verdicts aside, so a
-    # pair it dropped is checked again rather than flip-flopping between runs), then drop
-    # held-out pairs that nearly copy a train pair before selecting what to export.
-    candidates = store.kept_pairs(ignore=(filters.DECONTAMINATE_STAGE,))
-    assignment = assign_with_groups(candidates, ratios, seed, split_by)
-    store.put_splits((pid, split, group) for pid, (split, group) in sorted(assignment.items()))
-    filters.decontaminate(store)
-    splits = store.splits()  # decontamination may have moved pairs to train
+    splits = store.splits()
     kept = store.kept_pairs()
 
     pairs, status = select_pairs(store, include_unreviewed, kept)

@@ -17,12 +17,9 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -34,6 +31,8 @@ from dataprep.errors import InputError
 from dataprep.generate import templates as tgen
 from dataprep.hashing import content_hash
 from dataprep.models import Pair, Unit
+from dataprep.secrets import Redactor
+from dataprep.stages import Context, Stage, run_stages
 from dataprep.store import Store
 
 PIPELINE_VERSION = "1"
@@ -79,14 +78,6 @@ class RunConfig:
 # -- small helpers -----------------------------------------------------------------------
 
 
-def _has(module: str) -> bool:
-    """Whether an optional stage's module is installed (stages land independently)."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def module_finder(root: Path) -> Callable[[str], str | None]:
     """`path -> module`: the nearest Maven/Gradle module directory below the root, else the
     first path component.
@@ -110,41 +101,6 @@ def module_finder(root: Path) -> Callable[[str], str | None]:
     return module_of
 
 
-class _Stages:
-    """Timings and counters per stage, and the one progress display."""
-
-    def __init__(self, bar):
-        self.bar = bar
-        self.timings: dict[str, float] = {}
-        self.counters: dict[str, dict[str, Any]] = {}
-
-    @contextmanager
-    def paused(self) -> Iterator[None]:
-        """Hide this display while a stage shows its own (rich allows one live display)."""
-        live = self.bar.live.is_started
-        if live:
-            self.bar.stop()
-        try:
-            yield
-        finally:
-            if live:
-                self.bar.start()
-
-    @contextmanager
-    def stage(self, name: str, total: int | None = None) -> Iterator[int]:
-        task = self.bar.add_task(name, total=total)
-        start = time.perf_counter()
-        try:
-            yield task
-        finally:
-            self.timings[name] = round(time.perf_counter() - start, 3)
-            self.bar.update(
-                task,
-                completed=self.bar.tasks[task].total or 1,
-                total=self.bar.tasks[task].total or 1,
-            )
-
-
 # -- slice ---------------------------------------------------------------------------------
 
 
@@ -164,7 +120,7 @@ def _slice_one(job: tuple) -> tuple[str, Any]:
 def _may_hold_secrets(units: list[Unit]) -> bool:
     """Detection is the costly half of redaction: run it in the worker, redact in the parent
     (which numbers placeholders in the store) only the files where something was found."""
-    if not units or not _has("dataprep.secrets"):
+    if not units:
         return False
     from dataprep import secrets
 
@@ -179,10 +135,11 @@ def _may_hold_secrets(units: list[Unit]) -> bool:
     return False
 
 
-def slice_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, info: dict) -> dict:
+def slice_stage(ctx: Context) -> dict:
     """Re-slice new and changed files, forget deleted ones; redact units as they enter."""
     from dataprep import slicing
 
+    store, cfg, run_id, info = ctx.store, ctx.config, ctx.run_id, ctx.info
     slicing.java_backend(cfg.parser)  # an unknown or missing parser fails before any work
     version = getattr(slicing, "SLICER_VERSION", "1")
     inside = _out_inside_repo(cfg)
@@ -206,15 +163,15 @@ def slice_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, info
     gone = sorted(set(known) - set(digests))
     if gone:
         store.forget_files(gone)
-    redactor = _redactor(store)
+    redactor = Redactor(store)
     counts = Counter(files=len(files), skipped=len(entries) - len(files), sliced=0)
     counts.update(forgotten=len(gone), errors=0, secrets=0, units_sliced=0)
     root = str(cfg.path.resolve())
     jobs = [(root, r, data.pop(r), cfg.parser, info["repo"], info.get("commit")) for r in todo]
-    with stages.stage("slice", total=len(todo)) as task:
+    with ctx.task("slice", total=len(todo)) as task:
         for relpath, result, flagged in _map(_slice_one, jobs, cfg.jobs):
             units = result.units
-            if redactor is not None and flagged:
+            if flagged:
                 units, findings = redactor.redact_units(units)
                 counts["secrets"] += len(findings)
             for message in [*result.warnings, *result.errors][:3]:
@@ -225,7 +182,7 @@ def slice_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, info
             counts["sliced"] += 1
             counts["units_sliced"] += len(units)
             counts["errors"] += bool(result.errors)
-            stages.bar.advance(task)
+            ctx.advance(task)
     counts["unchanged"] = len(files) - len(todo)
     return dict(counts)
 
@@ -277,75 +234,44 @@ def _map(func, jobs: list, workers: int) -> Iterator:
         yield from map(func, jobs)
 
 
-def _redactor(store: Store):
-    if not _has("dataprep.secrets"):
-        return None
-    from dataprep.secrets import Redactor
-
-    return Redactor(store)
-
-
 # -- generate (templates) --------------------------------------------------------------------
 
 
-def _unit_ids_by_path(store: Store) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for path, unit_id in store.conn.execute("SELECT path, id FROM units ORDER BY path, id"):
-        out.setdefault(path, []).append(unit_id)
-    return out
-
-
-def _units_of(store: Store, path: str) -> list[Unit]:
-    rows = store.conn.execute("SELECT data FROM units WHERE path = ? ORDER BY id", (path,))
-    return [Unit.model_validate_json(r[0]) for r in rows]
-
-
-def generate_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -> dict:
+def generate_stage(ctx: Context) -> dict:
     """Template pairs: regenerate candidates of changed files only, then resolve conflicts."""
+    store, cfg = ctx.store, ctx.config
     module_of = module_finder(cfg.path)
     fingerprint = tgen.templates_fingerprint()
-    ids = _unit_ids_by_path(store)
+    ids = store.unit_ids_by_path()
     keys = {
         path: content_hash("template-file", fingerprint, cfg.seed, module_of(path), unit_ids)
         for path, unit_ids in ids.items()
     }
-    cached = dict(store.conn.execute("SELECT path, key FROM template_cache"))
+    cached = store.template_keys()
     stale = sorted(p for p in keys if cached.get(p) != keys[p])
     gone = sorted(set(cached) - set(keys))
     state = content_hash("template-state", PIPELINE_VERSION, sorted(keys.items()))
     counts = Counter(files_generated=0, units_generated=0, pairs_new=0, pairs_removed=0)
     if not stale and not gone and store.get_meta("pipeline.templates") == state:
-        with stages.stage("generate", total=0):
-            pass
         return dict(counts, skipped=True)
-    with stages.stage("generate", total=len(stale)) as task:
-        with store.transaction():  # before resolving: a deleted file's candidates must go
-            store.conn.executemany(
-                "DELETE FROM template_cache WHERE path = ?", [(p,) for p in gone]
-            )
+    with ctx.task("generate", total=len(stale)) as task:
+        store.forget_templates(gone)  # before resolving: a deleted file's candidates must go
         for path in stale:
-            units = _units_of(store, path)
+            units = store.units_in(path)
             cands = tgen.file_candidates(units, cfg.seed, module_of=module_of)
-            with store.transaction():
-                store.conn.execute(
-                    "INSERT OR REPLACE INTO template_cache (path, key, data) VALUES (?, ?, ?)",
-                    (path, keys[path], tgen.dump_candidates(cands)),
-                )
+            store.put_templates(path, keys[path], tgen.dump_candidates(cands))
             counts["files_generated"] += 1
             counts["units_generated"] += len(units)
-            stages.bar.advance(task)
+            ctx.advance(task)
         pairs, stats = _resolve_all(store, cfg, module_of)
         counts.update(stats)
         with store.transaction():
             new_ids = {p.id for p in pairs}
-            old_ids = {
-                r[0]
-                for r in store.conn.execute("SELECT id FROM pairs WHERE generator = 'template'")
-            }
+            old_ids = store.pair_ids("template")
             removed = sorted(old_ids - new_ids)
             store.delete_pairs(removed)
             fresh = [p for p in pairs if p.id not in old_ids]  # the rest are stored already
-            counts["pairs_new"] = store.put_pairs(fresh, run_id=run_id)
+            counts["pairs_new"] = store.put_pairs(fresh, run_id=ctx.run_id)
             counts["pairs_removed"] = len(removed)
             store.set_meta("pipeline.templates", state)
     counts["pairs"] = len(pairs)
@@ -353,11 +279,7 @@ def generate_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -
 
 
 def _resolve_all(store: Store, cfg: RunConfig, module_of) -> tuple[list[Pair], dict[str, int]]:
-    candidates = [
-        cand
-        for (blob,) in store.conn.execute("SELECT data FROM template_cache ORDER BY path")
-        for cand in tgen.load_candidates(blob)
-    ]
+    candidates = [cand for blob in store.template_blobs() for cand in tgen.load_candidates(blob)]
     candidates += tgen.coverage_candidates(store.units(), cfg.seed, module_of=module_of)
     return tgen.resolve(candidates)
 
@@ -365,13 +287,14 @@ def _resolve_all(store: Store, cfg: RunConfig, module_of) -> tuple[list[Pair], d
 # -- LLM generator (issue 4) ---------------------------------------------------------------
 
 
-def llm_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -> dict:
-    """Evol-Instruct through the LLM backend (H5's `generate` stage), when `--llm` is given."""
+def llm_stage(ctx: Context) -> dict:
+    """Evol-Instruct through the LLM backend, when `--llm` is given."""
     from dataprep.commands.generate import generate_with_llm
 
-    with stages.stage("llm"), stages.paused():  # the generator shows its own progress bar
+    cfg = ctx.config
+    with ctx.paused():  # the generator shows its own progress bar
         summary = generate_with_llm(
-            store,
+            ctx.store,
             cfg.llm,
             host=cfg.llm_host,
             timeout=cfg.llm_timeout,
@@ -387,41 +310,11 @@ def llm_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -> dic
     return data
 
 
-# -- filter, balance, export, report ---------------------------------------------------------
+# -- filter, balance, split, decontaminate, export, report -----------------------------------
 
 
-_KEPT_SQL = (
-    "SELECT {cols} FROM pairs p JOIN units u ON u.id = p.unit_id "
-    "WHERE p.id NOT IN (SELECT pair_id FROM decisions WHERE kept = 0)"
-)
-
-
-def _kept_ids(store: Store, ignore: str | None = None) -> list[str]:
-    """Ids of the live pairs no stage dropped (what `Store.kept_pairs` returns, in SQL),
-    the verdicts of stage `ignore` aside."""
-    sql = _KEPT_SQL.format(cols="p.id")
-    if ignore:
-        sql = sql.replace("WHERE kept = 0", "WHERE kept = 0 AND stage != ?")
-    return [r[0] for r in store.conn.execute(sql + " ORDER BY p.id", (ignore,) if ignore else ())]
-
-
-def _kept_counts(store: Store, column: str) -> dict[str, int]:
-    sql = _KEPT_SQL.format(cols=f"p.{column}, COUNT(*)") + f" GROUP BY p.{column}"
-    return dict(sorted(store.conn.execute(sql)))
-
-
-def _live_state(store: Store, *extra: Any) -> str:
-    ids = [
-        r[0]
-        for r in store.conn.execute(
-            "SELECT p.id FROM pairs p JOIN units u ON u.id = p.unit_id ORDER BY p.id"
-        )
-    ]
-    return content_hash("live-pairs", PIPELINE_VERSION, ids, *extra)
-
-
-def filter_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -> dict:
-    """H8's filter chain (duplicates, conflicts, lengths, validity...) over the live pairs."""
+def filter_config(cfg: RunConfig):
+    """The filter settings of a run: the defaults, with --max-seq-len and --tokenizer."""
     from dataprep import filters
 
     options = dict(cfg.filter_options)
@@ -429,110 +322,169 @@ def filter_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -> 
         options["max_seq_len"] = cfg.max_seq_len
     if cfg.tokenizer:
         options["tokenizer"] = cfg.tokenizer
-    config = filters.FilterConfig(**options)
-    state = _live_state(store, config.settings())
-    if store.get_meta("pipeline.filter") == state:
-        with stages.stage("filter", total=0):
-            pass
-        return {"skipped": True, "kept": len(_kept_ids(store))}
-    with stages.stage("filter"):
-        report = filters.run_filters(store, config, run_id=run_id)
-    store.set_meta("pipeline.filter", state)
+    return filters.FilterConfig(**options)
+
+
+def _filter(ctx: Context) -> dict:
+    from dataprep import filters
+
+    with ctx.task("filter"):
+        report = filters.run_filters(ctx.store, filter_config(ctx.config), run_id=ctx.run_id)
     data = report.to_dict()
     return {"kept": data.get("kept"), "dropped": data.get("dropped")}
 
 
-def balance_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages) -> dict:
-    """H8's label balancing (by task, a gentle default cap) over the filtered pairs."""
+def _balance(ctx: Context) -> dict:
     from dataprep import balance
 
-    state = content_hash(
-        "balance",
-        PIPELINE_VERSION,
-        store.get_meta("pipeline.filter"),
-        _reviews_state(store),
-        cfg.seed,
-    )
-    if store.get_meta("pipeline.balance") == state:
-        with stages.stage("balance", total=0):
-            pass
-        return {"skipped": True}
-    with stages.stage("balance"):
-        result = balance.run_balance(store, seed=cfg.seed, run_id=run_id)
-    store.set_meta("pipeline.balance", state)
+    with ctx.task("balance"):
+        result = balance.run_balance(ctx.store, seed=ctx.config.seed, run_id=ctx.run_id)
     data = result.to_dict() if hasattr(result, "to_dict") else {}
     return {k: data[k] for k in ("kept", "dropped") if k in data}
 
 
-def _reviews_state(store: Store) -> list:
-    return list(store.conn.execute("SELECT pair_id, updated_at FROM reviews ORDER BY pair_id"))
-
-
-def export_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, info: dict) -> dict:
-    """H4's split and export: DIR/dataset/ with JSONL, Parquet, DatasetDict and the card."""
+def _split(ctx: Context) -> dict:
     from dataprep import export
 
-    # The export decontaminates its own splits: its earlier verdicts are an output of this
-    # stage, not an input (else every second run would export again).
-    kept = _kept_ids(store, ignore="decontaminate")
-    style_file = Path(cfg.style)
-    style = hashlib.sha256(style_file.read_bytes()).hexdigest() if style_file.is_file() else ""
-    state = content_hash(
-        "export", PIPELINE_VERSION, kept, _reviews_state(store), cfg.style, style, cfg.seed,
-        cfg.split_by, cfg.include_unreviewed, info.get("repo"),
-    )  # fmt: skip
-    if store.get_meta("pipeline.export") == state:
-        problem = export.verify_dataset(cfg.out)  # every file, by size and sha256
-        if problem is None:
-            with stages.stage("export", total=0):
-                pass
-            return dict(export.load_manifest(cfg.out), skipped=True)
-        warn(f"exporting again: {problem}")
-    with stages.stage("export"):
-        summary = export.export_dataset(
-            store,
+    cfg = ctx.config
+    with ctx.task("split"):
+        return export.split_pairs(ctx.store, cfg.seed, cfg.split_by)
+
+
+def _decontaminate(ctx: Context) -> dict:
+    from dataprep import filters
+
+    with ctx.task("decontaminate"):
+        report = filters.decontaminate(ctx.store, filter_config(ctx.config), run_id=ctx.run_id)
+    return report.to_dict()
+
+
+def _export(ctx: Context) -> dict:
+    from dataprep import export
+
+    cfg = ctx.config
+    with ctx.task("export"):
+        summary = export.write_dataset(
+            ctx.store,
             cfg.out,
             style=cfg.style,
             seed=cfg.seed,
             split_by=cfg.split_by,
             include_unreviewed=cfg.include_unreviewed,
-            project=info.get("repo"),
+            project=ctx.info.get("repo"),
             repo_path=cfg.path,
         )
-    store.set_meta("pipeline.export", state)
-    return summary
+    ctx.info["exported"] = summary
+    return {k: summary.get(k) for k in ("rows", "splits", "unreviewed_left_out")}
 
 
-def report_stage(store: Store, cfg: RunConfig, run_id: int, stages: _Stages, stats: dict) -> dict:
-    """H8's funnel report: DIR/report.html and DIR/report.json."""
+def _export_check(ctx: Context) -> str | None:
+    from dataprep import export
+
+    problem = export.verify_dataset(ctx.config.out)  # every file, by size and sha256
+    if problem is None:
+        ctx.info["exported"] = export.load_manifest(ctx.config.out)
+    return problem
+
+
+def _report(ctx: Context) -> dict:
     from dataprep import report
 
-    state = content_hash(
-        "report",
-        PIPELINE_VERSION,
-        [store.get_meta(f"pipeline.{s}") for s in ("templates", "filter", "balance", "export")],
-    )
-    path = cfg.out / report.REPORT_JSON
-    if store.get_meta("pipeline.report") == state and _outputs_intact(store, cfg.out):
-        with stages.stage("report", total=0):
-            pass
-        return {"skipped": True, "path": str(path)}
-    with stages.stage("report"):
-        report.write_report(store, cfg.out, timings=dict(stages.timings), run_stats=stats)
-    store.set_meta("pipeline.report", state)
-    return {"path": str(path)}
+    with ctx.task("report"):
+        report.write_report(
+            ctx.store, ctx.config.out, timings=dict(ctx.timings), run_stats=dict(ctx.counters)
+        )
+    return {"path": str(ctx.config.out / report.REPORT_JSON)}
 
 
-def _outputs_intact(store: Store, out: Path) -> bool:
-    """Whether the reports in DIR are the ones dataprep wrote last (sha256 recorded)."""
+def _report_check(ctx: Context) -> str | None:
     from dataprep import report
 
-    written = store.get_meta("outputs") or {}
-    names = (report.REPORT_JSON, report.REPORT_HTML)
-    return all(
-        n in written and (out / n).is_file() and outdir.sha256_file(out / n) == written[n]
-        for n in names
-    )
+    written = ctx.store.get_meta("outputs") or {}
+    for name in (report.REPORT_JSON, report.REPORT_HTML):
+        path = ctx.config.out / name
+        if name not in written or not path.is_file():
+            return f"{path} is missing"
+        if outdir.sha256_file(path) != written[name]:
+            return f"{path} changed since it was written"
+    return None
+
+
+def _style_state(cfg: RunConfig) -> str:
+    style_file = Path(cfg.style)
+    return hashlib.sha256(style_file.read_bytes()).hexdigest() if style_file.is_file() else ""
+
+
+def _filter_settings(ctx: Context) -> Any:
+    return filter_config(ctx.config).settings()
+
+
+_FILTERS = ("dataprep.filters", "dataprep.secrets")
+FILTER = Stage(
+    "filter",
+    run=_filter,
+    reads=lambda ctx: ctx.store.live_ids(),
+    settings=_filter_settings,
+    modules=_FILTERS,
+)
+BALANCE = Stage(
+    "balance",
+    run=_balance,
+    reads=lambda ctx: (ctx.store.kept_ids(before="balance"), ctx.store.reviews_state()),
+    settings=lambda ctx: ctx.config.seed,
+    modules=("dataprep.balance",),
+)
+SPLIT = Stage(
+    "split",
+    run=_split,
+    reads=lambda ctx: ctx.store.kept_ids(before="decontaminate"),
+    settings=lambda ctx: (ctx.config.seed, ctx.config.split_by),
+    modules=("dataprep.splits", "dataprep.export"),
+)
+DECONTAMINATE = Stage(
+    "decontaminate",
+    run=_decontaminate,
+    reads=lambda ctx: (ctx.store.kept_ids(before="decontaminate"), ctx.store.splits_state()),
+    settings=_filter_settings,
+    modules=_FILTERS,
+)
+EXPORT = Stage(
+    "export",
+    run=_export,
+    reads=lambda ctx: (ctx.store.kept_ids(), ctx.store.splits_state(), ctx.store.reviews_state()),
+    settings=lambda ctx: (
+        ctx.config.style,
+        _style_state(ctx.config),
+        ctx.config.seed,
+        ctx.config.split_by,
+        ctx.config.include_unreviewed,
+        ctx.info.get("repo"),
+    ),
+    modules=("dataprep.export", "dataprep.card", "dataprep.prompts", "dataprep.splits"),
+    check=_export_check,
+)
+REPORT = Stage(
+    "report",
+    run=_report,
+    reads=lambda ctx: (
+        [ctx.store.get_meta(f"stage.{s}") for s in ("filter", "balance", "decontaminate", "export")]
+        + [ctx.store.get_meta("pipeline.templates")]
+    ),
+    modules=("dataprep.report",),
+    check=_report_check,
+)
+
+
+def run_stages_of(cfg: RunConfig) -> list[Stage]:
+    """The stages `dataprep run` runs for this config, in order."""
+    stages = [Stage("slice", run=slice_stage, always=True)]
+    if cfg.templates:
+        stages.append(Stage("generate", run=generate_stage, always=True))
+    if cfg.llm:
+        stages.append(Stage("llm", run=llm_stage, always=True))
+        if cfg.dry_run:
+            return stages
+    return [*stages, FILTER, BALANCE, SPLIT, DECONTAMINATE, EXPORT, REPORT]
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -597,50 +549,33 @@ def run_pipeline(cfg: RunConfig) -> dict[str, Any]:
 
 def _run_stages(store: Store, cfg: RunConfig, run_id: int, info: dict) -> dict[str, Any]:
     with progress() as bar:
-        stages = _Stages(bar)
-        c = stages.counters
-        c["slice"] = slice_stage(store, cfg, run_id, stages, info)
-        if cfg.templates:
-            c["generate"] = generate_stage(store, cfg, run_id, stages)
-        if cfg.llm:
-            c["llm"] = llm_stage(store, cfg, run_id, stages)
-            if cfg.dry_run:
-                return _summary(store, cfg, run_id, stages, info, None)
-        if _has("dataprep.filters"):
-            c["filter"] = filter_stage(store, cfg, run_id, stages)
-        if _has("dataprep.balance"):
-            c["balance"] = balance_stage(store, cfg, run_id, stages)
-        exported = None
-        if _has("dataprep.export"):
-            exported = export_stage(store, cfg, run_id, stages, info)
-            c["export"] = {
-                k: exported.get(k) for k in ("rows", "splits", "skipped") if k in exported
-            }
-        if _has("dataprep.report"):
-            c["report"] = report_stage(store, cfg, run_id, stages, dict(c))
-    return _summary(store, cfg, run_id, stages, info, exported)
+        ctx = Context(store=store, config=cfg, run_id=run_id, info=info, bar=bar)
+        run_stages(ctx, run_stages_of(cfg))
+    return _summary(ctx)
 
 
-def _summary(store, cfg, run_id, stages, info, exported) -> dict[str, Any]:
-    units = Counter(k for (k,) in store.conn.execute("SELECT kind FROM units"))
-    files = []
-    if exported:
-        files = [f["path"] if isinstance(f, dict) else str(f) for f in exported.get("files", [])]
+def _summary(ctx: Context) -> dict[str, Any]:
+    store, cfg, info = ctx.store, ctx.config, ctx.info
+    exported = info.get("exported") or {}
+    files = [f["path"] if isinstance(f, dict) else str(f) for f in exported.get("files", [])]
+    if "export" in ctx.counters and exported:
+        ctx.counters["export"].setdefault("rows", exported.get("rows"))
     return {
-        "run_id": run_id,
+        "run_id": ctx.run_id,
         "repo": info.get("repo"),
         "commit": info.get("commit"),
         "out": str(cfg.out),
-        "units_by_kind": dict(sorted(units.items())),
-        "pairs_by_task": _kept_counts(store, "task"),
-        "pairs_by_generator": _kept_counts(store, "generator"),
-        "rows_per_split": (exported or {}).get("splits", {}),
-        "dataset_dir": (exported or {}).get("dataset_dir"),
-        "unreviewed_left_out": (exported or {}).get("unreviewed_left_out", 0),
+        "units_by_kind": store.units_by_kind(),
+        "pairs_by_task": store.kept_counts("task"),
+        "pairs_by_generator": store.kept_counts("generator"),
+        "rows_per_split": exported.get("splits", {}),
+        "dataset_dir": exported.get("dataset_dir"),
+        "unreviewed_left_out": exported.get("unreviewed_left_out", 0),
         "files": files,
-        "report": stages.counters.get("report", {}).get("path"),
-        "counters": stages.counters,
-        "timings": stages.timings,
+        "report": ctx.counters.get("report", {}).get("path")
+        or (str(cfg.out / "report.json") if "report" in ctx.counters else None),
+        "counters": ctx.counters,
+        "timings": ctx.timings,
     }
 
 

@@ -136,6 +136,22 @@ MIGRATIONS: list[str] = [
 ]
 
 
+# The stages that write decisions, in pipeline order; "filter.NAME" ranks as "filter".
+STAGE_ORDER = ("filter", "balance", "decontaminate")
+_RANK = "(CASE WHEN stage = 'balance' THEN 1 WHEN stage = 'decontaminate' THEN 2 ELSE 0 END)"
+
+
+def stage_rank(stage: str | None) -> int:
+    """A decision stage's place in `STAGE_ORDER` (None: after every stage).
+
+    Example: stage_rank("filter.length") -> 0; stage_rank("decontaminate") -> 2
+    """
+    if stage is None:
+        return len(STAGE_ORDER)
+    head = stage.split(".", 1)[0]
+    return STAGE_ORDER.index(head) if head in STAGE_ORDER else 0
+
+
 class Store:
     """The working store of one output directory.
 
@@ -365,6 +381,87 @@ class Store:
         """Live pairs that no stage dropped (verdicts of `ignore`d stages aside)."""
         dropped = self.dropped(ignore)
         return [p for p in self.pairs(generator) if p.id not in dropped]
+
+    # state the stages read (fingerprints) and count ---------------------------------
+    def kept_ids(self, before: str | None = None) -> list[str]:
+        """Ids of the live pairs no stage dropped (what `kept_pairs` returns, in SQL); with
+        `before`, the pairs alive when that stage starts: its own verdicts and those of the
+        stages after it (`STAGE_ORDER`) set aside.
+
+        Example: kept_ids(before="balance") -> the pairs the filters kept
+        """
+        sql = (
+            "SELECT p.id FROM pairs p JOIN units u ON u.id = p.unit_id WHERE p.id NOT IN "
+            f"(SELECT pair_id FROM decisions WHERE kept = 0 AND {_RANK} < ?) ORDER BY p.id"
+        )
+        return [r[0] for r in self.conn.execute(sql, (stage_rank(before),))]
+
+    def kept_counts(self, column: str) -> dict[str, int]:
+        """Kept pairs counted by `column` (task, generator, ...), in SQL."""
+        if column not in ("task", "generator", "path", "unit_id"):
+            raise ValueError(f"not a pairs column: {column}")
+        sql = (
+            f"SELECT p.{column}, COUNT(*) FROM pairs p JOIN units u ON u.id = p.unit_id "
+            "WHERE p.id NOT IN (SELECT pair_id FROM decisions WHERE kept = 0) "
+            f"GROUP BY p.{column}"
+        )
+        return dict(sorted(self.conn.execute(sql)))
+
+    def live_ids(self) -> list[str]:
+        """Ids of the pairs whose unit still exists, whatever the stages decided."""
+        sql = "SELECT p.id FROM pairs p JOIN units u ON u.id = p.unit_id ORDER BY p.id"
+        return [r[0] for r in self.conn.execute(sql)]
+
+    def reviews_state(self) -> list[tuple[str, float]]:
+        """(pair id, last change) of every review: changes when a person decides."""
+        return list(self.conn.execute("SELECT pair_id, updated_at FROM reviews ORDER BY pair_id"))
+
+    def splits_state(self) -> list[tuple[str, str]]:
+        return list(self.conn.execute("SELECT pair_id, split FROM splits ORDER BY pair_id"))
+
+    def units_by_kind(self) -> dict[str, int]:
+        return dict(sorted(self.conn.execute("SELECT kind, COUNT(*) FROM units GROUP BY kind")))
+
+    def count(self, table: str) -> int:
+        """Rows of one of the store's tables."""
+        if table not in ("units", "pairs", "files", "decisions", "candidates", "reviews"):
+            raise ValueError(f"not a store table: {table}")
+        return self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def unit_ids_by_path(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for path, unit_id in self.conn.execute("SELECT path, id FROM units ORDER BY path, id"):
+            out.setdefault(path, []).append(unit_id)
+        return out
+
+    def units_in(self, path: str) -> list[Unit]:
+        rows = self.conn.execute("SELECT data FROM units WHERE path = ? ORDER BY id", (path,))
+        return [Unit.model_validate_json(r[0]) for r in rows]
+
+    def pair_ids(self, generator: str) -> set[str]:
+        rows = self.conn.execute("SELECT id FROM pairs WHERE generator = ?", (generator,))
+        return {r[0] for r in rows}
+
+    # template candidates per file (dataprep.generate.templates) ---------------------
+    def template_keys(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT path, key FROM template_cache"))
+
+    def forget_templates(self, paths: Iterable[str]) -> None:
+        with self.transaction():
+            self.conn.executemany(
+                "DELETE FROM template_cache WHERE path = ?", [(p,) for p in paths]
+            )
+
+    def put_templates(self, path: str, key: str, data: str) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO template_cache (path, key, data) VALUES (?, ?, ?)",
+                (path, key, data),
+            )
+
+    def template_blobs(self) -> Iterator[str]:
+        for (blob,) in self.conn.execute("SELECT data FROM template_cache ORDER BY path"):
+            yield blob
 
     # candidates (eliminated LLM output, kept with its reason) ---------------------
     def put_candidate(

@@ -146,14 +146,14 @@ def test_a_deleted_or_changed_split_file_is_exported_again(tmp_path, repo):
     assert any(f["path"].startswith("hf/") for f in manifest["files"])
     (out / DATASET_DIR / "train.jsonl").unlink()
     result = run(repo, "--out", out)
-    assert result.exit_code == 0 and "exporting again" in result.output
+    assert result.exit_code == 0 and "running export again" in result.output
     assert verify_dataset(out) is None
     (out / DATASET_DIR / "test.parquet").write_bytes(b"overwritten by hand")
     assert "test.parquet changed since the export" in verify_dataset(out)
     result = run(repo, "--out", out)
-    assert "exporting again" in result.output and verify_dataset(out) is None
+    assert "running export again" in result.output and verify_dataset(out) is None
     result = run(repo, "--out", out)
-    assert "exporting again" not in result.output
+    assert "running export again" not in result.output
 
 
 def test_a_file_put_into_the_dataset_folder_stops_the_export(tmp_path):
