@@ -45,7 +45,8 @@ _MODULE_MARKERS = ("pom.xml", "build.gradle", "build.gradle.kts")
 class RunConfig:
     """Everything `dataprep run` needs; the CLI fills it from its options."""
 
-    path: Path
+    path: Path | None
+    """The repository (None for the stages after `run`, which read only the store)."""
     out: Path
     parser: str = "tree-sitter"
     jobs: int = 1
@@ -475,6 +476,9 @@ REPORT = Stage(
 )
 
 
+EXPORT_STAGES = [SPLIT, DECONTAMINATE, EXPORT]
+
+
 def run_stages_of(cfg: RunConfig) -> list[Stage]:
     """The stages `dataprep run` runs for this config, in order."""
     stages = [Stage("slice", run=slice_stage, always=True)]
@@ -484,7 +488,7 @@ def run_stages_of(cfg: RunConfig) -> list[Stage]:
         stages.append(Stage("llm", run=llm_stage, always=True))
         if cfg.dry_run:
             return stages
-    return [*stages, FILTER, BALANCE, SPLIT, DECONTAMINATE, EXPORT, REPORT]
+    return [*stages, FILTER, BALANCE, *EXPORT_STAGES, REPORT]
 
 
 # -- the run ---------------------------------------------------------------------------------

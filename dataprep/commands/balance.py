@@ -76,7 +76,9 @@ def balance(
     config = BalanceConfig(by=by, weights=parsed, cap=cap, seed=seed)
     if fill_task and not llm:
         raise InputError("--fill needs --llm: name the model that writes the new inputs")
-    with Store.open(out, create=False) as store:
+    from dataprep.outdir import locked
+
+    with locked(out, create=False), Store.open(out, create=False) as store:
         if fill_task:
             from dataprep.filters import run_filters
             from dataprep.generate.llm import parse_llm_spec

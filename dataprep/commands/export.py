@@ -43,25 +43,26 @@ def export(
     Example: dataprep export --out out --style chatml --split-by module
     """
     from dataprep.errors import InputError
-    from dataprep.export import export_dataset
     from dataprep.outdir import locked
+    from dataprep.pipeline import EXPORT_STAGES, RunConfig
+    from dataprep.stages import Context, run_stages
     from dataprep.store import Store
 
     if split_by not in ("file", "module"):
         raise InputError(f"--split-by {split_by!r} is not known: use file or module")
-    with (
-        locked(out, create=False),
-        Store.open(out, create=False) as store,
-        console.status("exporting"),
-    ):
-        summary = export_dataset(
-            store,
-            out,
-            style=style,
-            seed=seed,
-            split_by=split_by,
-            include_unreviewed=include_unreviewed,
-        )
+    config = RunConfig(
+        path=None,
+        out=out,
+        style=style,
+        seed=seed,
+        split_by=split_by,
+        include_unreviewed=include_unreviewed,
+    )
+    with locked(out, create=False), Store.open(out, create=False) as store:
+        ctx = Context(store=store, config=config)
+        with console.status("exporting"):
+            run_stages(ctx, EXPORT_STAGES, force=True)
+    summary = ctx.info["exported"]
     print_summary(summary)
 
 
