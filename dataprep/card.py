@@ -184,8 +184,7 @@ def _repo_root(store: Store, repo_path: Path | None) -> Path | None:
 
 
 def _languages(store: Store) -> list[str]:
-    rows = store.conn.execute("SELECT DISTINCT json_extract(data, '$.language') FROM units")
-    return sorted(r[0] for r in rows if r[0] and r[0] not in ("markdown", "text"))
+    return [lang for lang in store.unit_languages() if lang not in ("markdown", "text")]
 
 
 def _count(values) -> dict[str, int]:

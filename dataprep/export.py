@@ -410,13 +410,13 @@ def nothing_to_export(store: Store, out_dir: Path) -> str:
             "no pair is accepted yet: accept pairs in `dataprep review`, "
             "or pass --include-unreviewed"
         )
-    units = store.conn.execute("SELECT COUNT(*) FROM units").fetchone()[0]
+    units = store.count("units")
     if not units:
         return (
             f"the store in {out_dir} holds no units: run `dataprep run PATH --out {out_dir}` "
             "on a repository with Java or docs"
         )
-    pairs = store.conn.execute("SELECT COUNT(*) FROM pairs").fetchone()[0]
+    pairs = store.count("pairs")
     if not pairs:
         return (
             f"no pairs were generated from {units} units: check the repository's Java "

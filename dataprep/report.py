@@ -43,28 +43,19 @@ def _snippet(text: str, n: int = SNIPPET) -> str:
 def _stage_drops(store) -> dict[str, dict[str, Any]]:
     """Per decision stage: pairs seen, dropped, and three examples with their reasons."""
     out: dict[str, dict[str, Any]] = {}
-    rows = store.conn.execute(
-        "SELECT stage, kept, COUNT(*) FROM decisions GROUP BY stage, kept ORDER BY stage"
-    )
-    for stage, kept, n in rows:
+    for stage, kept, n in store.decision_counts():
         entry = out.setdefault(stage, {"seen": 0, "dropped": 0, "examples": []})
         entry["seen"] += n
         if not kept:
             entry["dropped"] += n
     for stage, entry in out.items():
-        examples = store.conn.execute(
-            "SELECT d.pair_id, d.reason, p.data FROM decisions d JOIN pairs p ON p.id = d.pair_id "
-            "WHERE d.stage = ? AND d.kept = 0 ORDER BY d.pair_id LIMIT ?",
-            (stage, EXAMPLES),
-        )
-        for pair_id, reason, data in examples:
-            pair = json.loads(data)
+        for pair_id, reason, pair in store.dropped_examples(stage, EXAMPLES):
             entry["examples"].append(
                 {
                     "pair_id": pair_id,
                     "reason": reason,
-                    "instruction": _snippet(pair["instruction"]),
-                    "output": _snippet(pair["output"]),
+                    "instruction": _snippet(pair.instruction),
+                    "output": _snippet(pair.output),
                 }
             )
     return out
@@ -72,10 +63,8 @@ def _stage_drops(store) -> dict[str, dict[str, Any]]:
 
 def _funnel(store, drops: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Counts at every stage, in pipeline order."""
-    units = store.conn.execute("SELECT COUNT(*) FROM units").fetchone()[0]
-    generated = store.conn.execute(  # the live pairs, as `store.pairs()` counts them
-        "SELECT COUNT(*) FROM pairs p JOIN units u ON u.id = p.unit_id"
-    ).fetchone()[0]
+    units = store.count("units")
+    generated = store.live_count()  # the live pairs, as `store.pairs()` counts them
     steps = [{"stage": "units", "count": units}, {"stage": "pairs generated", "count": generated}]
     upstream = [
         s for s in drops if not s.startswith((STAGE_PREFIX, BALANCE_STAGE, DECONTAMINATE_STAGE))
@@ -367,8 +356,7 @@ def check_outputs(store, out_dir: Path, names=(REPORT_JSON, REPORT_HTML)) -> dic
     """Refuse (one line) when a file dataprep would replace in DIR is not one it wrote;
     returns the sha256 of the files it wrote (meta `outputs`)."""
     written = dict(store.get_meta("outputs") or {})
-    finished = store.conn.execute("SELECT COUNT(*) FROM runs WHERE status != 'running'")
-    fresh = not written and finished.fetchone()[0] == 0
+    fresh = not written and store.finished_runs() == 0
     for name in names:
         outdir.ensure_own_file(Path(out_dir) / name, written, fresh)
     return written

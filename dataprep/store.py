@@ -136,20 +136,26 @@ MIGRATIONS: list[str] = [
 ]
 
 
-# The stages that write decisions, in pipeline order; "filter.NAME" ranks as "filter".
+# The stages that write decisions, in pipeline order; "filter.NAME" ranks as "filter", and
+# any other stage (one before the filters, e.g. "evol.eliminate") ranks before them all.
 STAGE_ORDER = ("filter", "balance", "decontaminate")
-_RANK = "(CASE WHEN stage = 'balance' THEN 1 WHEN stage = 'decontaminate' THEN 2 ELSE 0 END)"
+_RANK = (
+    "(CASE WHEN stage = 'balance' THEN 2 WHEN stage = 'decontaminate' THEN 3"
+    " WHEN substr(stage, 1, 7) = 'filter.' THEN 1 ELSE 0 END)"
+)
 
 
 def stage_rank(stage: str | None) -> int:
-    """A decision stage's place in `STAGE_ORDER` (None: after every stage).
+    """A decision stage's rank: 0 before the filters, then 1 + its place in `STAGE_ORDER`
+    (None: after every stage). `_RANK` is the same rule in SQL.
 
-    Example: stage_rank("filter.length") -> 0; stage_rank("decontaminate") -> 2
+    Example: stage_rank("evol.eliminate") -> 0; stage_rank("filter.length") -> 1;
+    stage_rank("decontaminate") -> 3
     """
     if stage is None:
-        return len(STAGE_ORDER)
-    head = stage.split(".", 1)[0]
-    return STAGE_ORDER.index(head) if head in STAGE_ORDER else 0
+        return len(STAGE_ORDER) + 1
+    head = "filter" if stage.startswith("filter.") else stage
+    return STAGE_ORDER.index(head) + 1 if head in STAGE_ORDER else 0
 
 
 class Store:
@@ -352,15 +358,43 @@ class Store:
     # decisions --------------------------------------------------------------------
     def put_decisions(
         self, stage: str, decisions: Iterable[Decision], run_id: int | None = None
-    ) -> None:
-        """Replace a stage's verdicts: the stage has just looked at every pair again."""
+    ) -> int:
+        """Replace a stage's verdicts: the stage has just looked at every pair again.
+
+        The one decision writer. `decisions` are `Decision`s or records with the same
+        fields (the filter chain's `Verdict`s), all of `stage`. Only the rows that changed
+        are written (an incremental run re-decides every pair but changes few verdicts), so
+        a row keeps the id of the run that first gave its verdict. Returns the rows written.
+        """
         with self.transaction():
-            self.conn.execute("DELETE FROM decisions WHERE stage = ?", (stage,))
+            old = {
+                pid: (bool(kept), reason, detail)
+                for pid, kept, reason, detail in self.conn.execute(
+                    "SELECT pair_id, kept, reason, detail FROM decisions WHERE stage = ?", (stage,)
+                )
+            }
+            new = {d.pair_id: d for d in decisions}
+            gone = [(stage, pid) for pid in old if pid not in new]
+            changed = [
+                (d.pair_id, stage, int(d.kept), d.reason, d.detail, run_id)
+                for d in new.values()
+                if old.get(d.pair_id) != (bool(d.kept), d.reason, d.detail)
+            ]
+            self.conn.executemany("DELETE FROM decisions WHERE stage = ? AND pair_id = ?", gone)
             self.conn.executemany(
                 "INSERT OR REPLACE INTO decisions (pair_id, stage, kept, reason, detail, run_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(d.pair_id, d.stage, int(d.kept), d.reason, d.detail, run_id) for d in decisions],
+                changed,
             )
+        return len(gone) + len(changed)
+
+    def decision_details(self, stage: str) -> dict[str, str]:
+        """Pair id -> the detail (JSON) of `stage`'s decisions that have one."""
+        rows = self.conn.execute(
+            "SELECT pair_id, detail FROM decisions WHERE stage = ? AND detail IS NOT NULL",
+            (stage,),
+        )
+        return dict(rows)
 
     def dropped(self, ignore: tuple[str, ...] = ()) -> dict[str, Decision]:
         """Pair id -> the first decision that dropped it (by stage name), `ignore`d stages aside."""
@@ -377,10 +411,34 @@ class Store:
             )
         return out
 
-    def kept_pairs(self, generator: str | None = None, ignore: tuple[str, ...] = ()) -> list[Pair]:
-        """Live pairs that no stage dropped (verdicts of `ignore`d stages aside)."""
-        dropped = self.dropped(ignore)
-        return [p for p in self.pairs(generator) if p.id not in dropped]
+    def kept_pairs(
+        self, generator: str | None = None, ignore: tuple[str, ...] = (), before: str | None = None
+    ) -> list[Pair]:
+        """Live pairs that no stage dropped, by id; with `before`, the pairs alive when that
+        stage starts (`kept_ids`). `ignore` sets the verdicts of the named stages aside.
+
+        Example: kept_pairs(before="filter") -> what the filter chain looks at
+        """
+        if ignore:
+            dropped = self.dropped(ignore)
+            return [p for p in self.pairs(generator) if p.id not in dropped]
+        rows = self._alive("p.data", before, generator=generator)
+        return [Pair.model_validate_json(r[0]) for r in rows]
+
+    def _alive(
+        self, columns: str, before: str | None, generator: str | None = None, tail: str = ""
+    ) -> sqlite3.Cursor:
+        """The one rule for the pairs alive when stage `before` starts (None: after every
+        stage): live pairs (their unit exists) that no decision of an earlier-ranked stage
+        (`stage_rank`) dropped. Rows of `columns`, by pair id unless `tail` says otherwise."""
+        sql = (
+            f"SELECT {columns} FROM pairs p JOIN units u ON u.id = p.unit_id WHERE p.id NOT IN "
+            f"(SELECT pair_id FROM decisions WHERE kept = 0 AND {_RANK} < ?)"
+        )
+        args: tuple[Any, ...] = (stage_rank(before),)
+        if generator:
+            sql, args = sql + " AND p.generator = ?", (*args, generator)
+        return self.conn.execute(sql + (tail or " ORDER BY p.id"), args)
 
     # state the stages read (fingerprints) and count ---------------------------------
     def kept_ids(self, before: str | None = None) -> list[str]:
@@ -390,22 +448,14 @@ class Store:
 
         Example: kept_ids(before="balance") -> the pairs the filters kept
         """
-        sql = (
-            "SELECT p.id FROM pairs p JOIN units u ON u.id = p.unit_id WHERE p.id NOT IN "
-            f"(SELECT pair_id FROM decisions WHERE kept = 0 AND {_RANK} < ?) ORDER BY p.id"
-        )
-        return [r[0] for r in self.conn.execute(sql, (stage_rank(before),))]
+        return [r[0] for r in self._alive("p.id", before)]
 
-    def kept_counts(self, column: str) -> dict[str, int]:
-        """Kept pairs counted by `column` (task, generator, ...), in SQL."""
+    def kept_counts(self, column: str, before: str | None = None) -> dict[str, int]:
+        """Kept pairs (alive when `before` starts) counted by `column` (task, generator...)."""
         if column not in ("task", "generator", "path", "unit_id"):
             raise ValueError(f"not a pairs column: {column}")
-        sql = (
-            f"SELECT p.{column}, COUNT(*) FROM pairs p JOIN units u ON u.id = p.unit_id "
-            "WHERE p.id NOT IN (SELECT pair_id FROM decisions WHERE kept = 0) "
-            f"GROUP BY p.{column}"
-        )
-        return dict(sorted(self.conn.execute(sql)))
+        rows = self._alive(f"p.{column}, COUNT(*)", before, tail=f" GROUP BY p.{column}")
+        return dict(sorted(rows))
 
     def live_ids(self) -> list[str]:
         """Ids of the pairs whose unit still exists, whatever the stages decided."""
@@ -427,6 +477,57 @@ class Store:
         if table not in ("units", "pairs", "files", "decisions", "candidates", "reviews"):
             raise ValueError(f"not a store table: {table}")
         return self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def live_count(self) -> int:
+        """Pairs whose unit still exists (what `pairs()` returns), counted in SQL."""
+        sql = "SELECT COUNT(*) FROM pairs p JOIN units u ON u.id = p.unit_id"
+        return self.conn.execute(sql).fetchone()[0]
+
+    def finished_runs(self) -> int:
+        sql = "SELECT COUNT(*) FROM runs WHERE status != 'running'"
+        return self.conn.execute(sql).fetchone()[0]
+
+    def unit_languages(self) -> list[str]:
+        rows = self.conn.execute("SELECT DISTINCT json_extract(data, '$.language') FROM units")
+        return sorted(r[0] for r in rows if r[0])
+
+    def decision_counts(self) -> list[tuple[str, int, int]]:
+        """(stage, kept, count) of every decision, by stage."""
+        sql = "SELECT stage, kept, COUNT(*) FROM decisions GROUP BY stage, kept ORDER BY stage"
+        return list(self.conn.execute(sql))
+
+    def dropped_examples(self, stage: str, limit: int) -> list[tuple[str, str | None, Pair]]:
+        """(pair id, reason, pair) of the first `limit` pairs `stage` dropped, by id."""
+        rows = self.conn.execute(
+            "SELECT d.pair_id, d.reason, p.data FROM decisions d JOIN pairs p ON p.id = d.pair_id "
+            "WHERE d.stage = ? AND d.kept = 0 ORDER BY d.pair_id LIMIT ?",
+            (stage, limit),
+        )
+        return [(pid, reason, Pair.model_validate_json(data)) for pid, reason, data in rows]
+
+    def decisions_of(self, pair_id: str) -> list[tuple[str, int, str | None, str | None]]:
+        """(stage, kept, reason, detail) of every decision about one pair, by stage."""
+        return self.conn.execute(
+            "SELECT stage, kept, reason, detail FROM decisions WHERE pair_id = ? ORDER BY stage",
+            (pair_id,),
+        ).fetchall()
+
+    def notable_decisions(self) -> Iterator[tuple[str, str, int, str | None, str | None]]:
+        """(pair, stage, kept, reason, detail) of drops and of verdicts that carry a score."""
+        yield from self.conn.execute(
+            "SELECT pair_id, stage, kept, reason, detail FROM decisions "
+            "WHERE kept = 0 OR detail LIKE '%score%' ORDER BY stage"
+        )
+
+    def queue_rows(self) -> Iterator[tuple]:
+        """(id, instruction, generator, task, unit kind, path, start, end, judge score) of
+        every live pair: the review queue's columns, read without loading whole pairs."""
+        yield from self.conn.execute(
+            "SELECT p.id, json_extract(p.data, '$.instruction'), p.generator, p.task, "
+            "json_extract(p.data, '$.unit_kind'), p.path, json_extract(p.data, '$.start_line'), "
+            "json_extract(p.data, '$.end_line'), json_extract(p.data, '$.judge_score') "
+            "FROM pairs p JOIN units u ON u.id = p.unit_id"
+        )
 
     def unit_ids_by_path(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -493,6 +594,25 @@ class Store:
                 ),
             )
 
+    # per-pair filter verdicts (dataprep.filters.cache.VerdictCache) -----------------
+    def filter_verdicts(self) -> dict[str, dict[str, str]]:
+        """Cache key -> {filter name: reason, "" when kept} of every stored verdict."""
+        rows = self.conn.execute("SELECT key, data FROM filter_cache")
+        return {key: json.loads(data) for key, data in rows}
+
+    def put_filter_verdicts(
+        self, verdicts: dict[str, dict[str, str]], forget: Iterable[str] = ()
+    ) -> None:
+        """Store (replace) the verdicts of some keys and forget others, in one transaction."""
+        with self.transaction():
+            self.conn.executemany(
+                "DELETE FROM filter_cache WHERE key = ?", [(k,) for k in forget]
+            )
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO filter_cache (key, data) VALUES (?, ?)",
+                [(k, json.dumps(v, sort_keys=True)) for k, v in verdicts.items()],
+            )
+
     # splits -----------------------------------------------------------------------
     def put_splits(self, assignments: Iterable[tuple[str, str, str]]) -> None:
         """Replace split assignments: (pair_id, split, group)."""
@@ -504,6 +624,10 @@ class Store:
 
     def splits(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT pair_id, split FROM splits"))
+
+    def split_assignments(self) -> list[tuple[str, str, str]]:
+        """(pair_id, split, group) of every assignment, as `put_splits` takes them."""
+        return self.conn.execute("SELECT pair_id, split, grp FROM splits").fetchall()
 
     # reviews ----------------------------------------------------------------------
     def put_review(self, review: Review, batch: str | None = None) -> None:

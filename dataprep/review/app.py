@@ -205,11 +205,7 @@ class ReviewApp:
             rows = queue.load_rows(self.store)
             unit = self.store.unit(pair.unit_id)
             review = self.store.review(pair_id)
-            decisions = self.store.conn.execute(
-                "SELECT stage, kept, reason, detail FROM decisions "
-                "WHERE pair_id = ? ORDER BY stage",
-                (pair_id,),
-            ).fetchall()
+            decisions = self.store.decisions_of(pair_id)
             chain = self._chain(pair)
             members = self._members(unit) if unit and unit.kind in TYPE_KINDS else []
         prev_id, next_id = queue.neighbours(rows, filters, pair_id)
@@ -237,8 +233,7 @@ class ReviewApp:
 
     def _members(self, unit: Unit) -> list[Unit]:
         """A type's own members in file order (a type unit's code is its header only)."""
-        rows = self.store.conn.execute("SELECT data FROM units WHERE path = ?", (unit.path,))
-        members = [Unit.model_validate_json(data) for (data,) in rows]
+        members = self.store.units_in(unit.path)
         seen, out = set(), []
         for m in sorted(members, key=lambda m: (m.start_line, m.end_line)):
             # one field unit per variable shares its statement: show the statement once

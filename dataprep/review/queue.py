@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from dataprep.models import Pair, Review
+from dataprep.models import Pair
 from dataprep.store import Store
 
 PAGE_SIZE = 50
@@ -109,20 +109,11 @@ def flag_matches(flag: str, row: Row) -> bool:
 
 def load_rows(store: Store) -> list[Row]:
     """Every live pair (its unit still exists), ordered by path and line, with its state."""
-    reviews = {
-        pair_id: Review.model_validate_json(data)
-        for pair_id, data in store.conn.execute("SELECT pair_id, data FROM reviews")
-    }
+    reviews = store.reviews()
     splits = store.splits()
     dropped, reasons, scores = _decisions(store)
-    sql = (
-        "SELECT p.id, json_extract(p.data, '$.instruction'), p.generator, p.task, "
-        "json_extract(p.data, '$.unit_kind'), p.path, json_extract(p.data, '$.start_line'), "
-        "json_extract(p.data, '$.end_line'), json_extract(p.data, '$.judge_score') "
-        "FROM pairs p JOIN units u ON u.id = p.unit_id"
-    )
     rows = []
-    for pid, instruction, gen, task, kind, path, start, end, score in store.conn.execute(sql):
+    for pid, instruction, gen, task, kind, path, start, end, score in store.queue_rows():
         review = reviews.get(pid)
         row = Row(pid, instruction or "", gen, task, kind or "", path, start or 0, end or 0)
         row.split = splits.get(pid)
@@ -164,11 +155,7 @@ def _decisions(
     dropped: dict[str, list[str]] = {}
     reasons: dict[str, list[str]] = {}
     scores: dict[str, float] = {}
-    rows = store.conn.execute(
-        "SELECT pair_id, stage, kept, reason, detail FROM decisions "
-        "WHERE kept = 0 OR detail LIKE '%score%' ORDER BY stage"
-    )
-    for pair_id, stage, kept, reason, detail in rows:
+    for pair_id, stage, kept, reason, detail in store.notable_decisions():
         if not kept:
             dropped.setdefault(pair_id, []).append(stage)
             reasons.setdefault(pair_id, []).append(f"{stage}: {reason}" if reason else stage)
