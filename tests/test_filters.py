@@ -1,27 +1,24 @@
-"""The filter chain: each filter, duplicates, near-duplicates, decontamination, the judge."""
+"""The filter chain: the per-pair filters, the chain and its decisions, the judge, the cache."""
 
+import dataclasses
 import json
 
 import pytest
 
 from dataprep.errors import ConfigError
 from dataprep.filters import (
+    CHAIN,
     REGISTRY,
     Context,
     FilterConfig,
     RepoIndex,
     apply_filters,
-    contaminated_pairs,
-    decontaminate,
     describe_filters,
     estimate_tokens,
-    jaccard,
     java_parses,
     judge_scores,
-    near_duplicate_groups,
     repo_like_names,
     run_filters,
-    shingles,
     token_counter,
 )
 from dataprep.models import Decision
@@ -228,109 +225,6 @@ def test_token_counter_names_the_fix_for_a_missing_tokenizer(tmp_path):
         token_counter(str(tmp_path / "nope"))
 
 
-def test_exact_duplicates_keep_the_template_pair_and_conflicts_drop_all(tmp_path):
-    a = pair("Explain capacity.", "It returns the capacity.", generator="evol")
-    b = pair("Explain  capacity.", "It returns the capacity. ", generator="template")
-    c1 = pair("Name the method.", "capacity", task="method.name")
-    c2 = pair("Name the method.", "rateFor", task="method.name", source=unit(name="rateFor"))
-    store = store_with(tmp_path, [a, b, c1, c2], [unit(), unit(name="rateFor")])
-    report = run_filters(store)
-    dropped = store.dropped()
-    assert dropped[a.id].stage == "filter.exact_duplicate" and b.id in dropped[a.id].reason
-    assert b.id not in dropped
-    assert {c1.id, c2.id} <= set(dropped) and dropped[c1.id].stage == "filter.conflict"
-    assert report.kept == 1 and [p.id for p in store.kept_pairs()] == [b.id]
-
-
-def test_near_duplicate_methods_collapse_and_different_ones_stay():
-    copy = ROOM_CODE.replace("maxGuests", "maximumGuests").replace("    ", "  ")
-    other = """public String label() {
-    StringBuilder out = new StringBuilder(type.name().toLowerCase());
-    for (String feature : features) {
-        out.append(", ").append(feature);
-    }
-    return out.toString();
-}"""
-    a = pair("Write the method capacity of Room.", ROOM_CODE, task="method.code")
-    b = pair(
-        "Write the method capacity of Room.",
-        copy,
-        task="method.code",
-        source=unit(path="b/Room.java"),
-    )
-    c = pair(
-        "Write the method label of Room.", other, task="method.code", source=unit(other, "label")
-    )
-    assert jaccard(shingles(a.output), shingles(b.output)) < 1.0
-    dropped = near_duplicate_groups([a, b, c])
-    assert len(dropped) == 1
-    ((loser, keeper),) = dropped.items()
-    assert {loser, keeper} == {a.id, b.id} and keeper == min(a.id, b.id)
-    assert near_duplicate_groups([a, b, c], threshold=0.99) == {}
-
-
-def test_near_duplicate_scope_task_compares_within_a_task():
-    a = pair("Write the method capacity.", ROOM_CODE, task="method.code")
-    b = pair("Write the method capacity.", ROOM_CODE + " ", task="method.copy")
-    assert near_duplicate_groups([a, b], scope="task") == {}
-    assert len(near_duplicate_groups([a, b], scope="all")) == 1
-
-
-def _split_store(tmp_path, contaminate: bool):
-    bodies = [
-        f"public int total{i}(int nights, int guests) {{\n"
-        f"    int base{i} = nights * rate{i};\n"
-        f"    int extra{i} = guests > 2 ? (guests - 2) * fee{i} : 0;\n"
-        f"    int tax{i} = (base{i} + extra{i}) * {i} / 100;\n"
-        f"    return base{i} + extra{i} + tax{i};\n}}"
-        for i in range(12)
-    ]
-    units = [unit(code, f"total{i}", f"Type{i}") for i, code in enumerate(bodies)]
-    pairs = [
-        pair(f"Write total{i} of Type{i}.", code, task="method.code", source=u)
-        for i, (code, u) in enumerate(zip(bodies, units, strict=True))
-    ]
-    if contaminate:  # train pair 0, copied into another module with one word added
-        leaked = bodies[0].replace("int tax0", "final int tax0")
-        extra = unit(leaked, "total0", "Type0", path="other/Type0.java")
-        units.append(extra)
-        pairs.append(pair("Write total0 of Type0.", leaked, task="method.code", source=extra))
-    store = store_with(tmp_path, pairs, units)
-    splits = [(p.id, "train" if i < 9 else "test", p.path) for i, p in enumerate(pairs[:12])]
-    if contaminate:
-        splits.append((pairs[12].id, "test", pairs[12].path))
-    store.put_splits(splits)
-    return store, pairs
-
-
-def test_a_contaminated_test_split_is_caught(tmp_path):
-    store, pairs = _split_store(tmp_path, contaminate=True)
-    report = decontaminate(store)
-    assert report.contaminated == 1 and report.by_split == {"test": 1}
-    decision = store.dropped()[pairs[12].id]
-    assert decision.stage == "decontaminate" and pairs[0].id in decision.reason
-    assert json.loads(decision.detail)["train_pair"] == pairs[0].id
-    assert pairs[12].id not in {p.id for p in store.kept_pairs()}
-
-
-def test_a_clean_split_passes_and_move_moves_to_train(tmp_path):
-    store, _ = _split_store(tmp_path, contaminate=False)
-    assert decontaminate(store).contaminated == 0
-    store2, pairs = _split_store(tmp_path / "b", contaminate=True)
-    decontaminate(store2, FilterConfig(decontam_action="move"))
-    assert store2.splits()[pairs[12].id] == "train"
-    assert pairs[12].id not in store2.dropped()
-
-
-def test_contaminated_pairs_confirms_with_exact_jaccard():
-    a = pair("Write it.", ROOM_CODE)
-    b = pair("Write it.", ROOM_CODE.replace("must be positive", "must be above zero"))
-    found = contaminated_pairs([a], [b], threshold=0.3)
-    score = found[b.id][1]
-    assert found[b.id][0] == a.id and 0.3 <= score < 1
-    assert contaminated_pairs([a], [b], threshold=min(1.0, score + 0.05)) == {}
-
-
 def test_run_filters_records_a_decision_per_pair_and_stage(tmp_path):
     pairs = [pair("Explain capacity.", "It returns the capacity."), pair("Explain it.", "TODO")]
     store = store_with(tmp_path, pairs)
@@ -417,103 +311,22 @@ def test_the_judge_scores_through_an_ollama_server_and_keeps_the_score(tmp_path)
         assert h.calls == 0 and calls == 2
 
 
-def test_code_cloned_into_many_files_still_collapses():
-    # a clone in a dozen files is not "template boilerplate": only instruction wording is
-    code = ROOM_CODE.replace(
-        "return Math",
-        'log.info("capacity for {} guests", guests);\n'
-        "    audit.record(type, guests, maxGuests);\n    return Math",
-    )
-    clones = [
-        pair(
-            f"Write the method capacity of Room{i}.",
-            code,
-            task="method.code",
-            source=unit(path=f"m{i}/Room{i}.java", type_name=f"Room{i}"),
-        )
-        for i in range(12)
-    ]
-    dropped = near_duplicate_groups(clones)
-    assert len(dropped) == 11 and set(dropped.values()) == {min(p.id for p in clones)}
-
-
-def _variants(n: int):
-    """n method pairs, each a small edit of ROOM_CODE or of a few other bodies."""
-    out = []
-    for i in range(n):
-        code = ROOM_CODE.replace("maxGuests", f"max{i % 3}")
-        if i % 5 == 0:
-            code = f'public void m{i}() {{ log("{i} {i * 7}"); }}'
-        task = "method.code" if i % 2 else "method.name"
-        out.append(pair(f"Write method {i} of Room.", code, task=task, source=unit(name=f"m{i}")))
-    return out
-
-
-def test_signatures_equal_datasketch_minhashes():
-    from datasketch import MinHash
-
-    from dataprep.filters import content_shingles, signatures
-
-    sets = [*content_shingles(_variants(12)), set(), {"one"}]
-    sigs = signatures(sets, 64)
-    for row, shingle_set in zip(sigs, sets, strict=True):
-        mh = MinHash(num_perm=64, seed=1)
-        mh.update_batch([s.encode("utf-8") for s in shingle_set])
-        assert row.tolist() == mh.hashvalues.tolist()
-
-
-def test_content_shingles_equal_the_shingles_of_the_whole_text():
-    from dataprep.filters import content_shingles, pair_text
-
-    short = pair("Name it.", "x", input="int a;")
-    pairs = [*_variants(6), short, pair("One two three four five six", "seven")]
-    for p, sh in zip(pairs, content_shingles(pairs, max_df=1.0, min_df=10**6), strict=True):
-        assert sh == shingles(pair_text(p))  # nothing is common: the full text's shingles
-
-
-@pytest.mark.parametrize("scope", ["task", "all"])
-def test_near_duplicates_are_the_ones_datasketch_lsh_finds(scope):
-    from datasketch import MinHashLSH
-
-    from dataprep.filters import _lsh_params, content_shingles, minhashes, preference
-
-    pairs = _variants(40)
-    ordered = sorted(pairs, key=preference)
-    sets = content_shingles(ordered)
-    lsh = MinHashLSH(num_perm=256, params=_lsh_params(0.5, 256))
-    kept, expected = {}, {}
-    for p, sh, mh in zip(ordered, sets, minhashes(sets, 256), strict=True):
-        key = p.task if scope == "task" else ""
-        match = next(
-            (
-                o
-                for o in sorted(lsh.query(mh))
-                if kept[o][0] == key and jaccard(sh, kept[o][1]) >= 0.7
-            ),
-            None,
-        )
-        if match:
-            expected[p.id] = match
-        else:
-            lsh.insert(p.id, mh)
-            kept[p.id] = (key, sh)
-    assert expected  # the variants do collapse
-    assert near_duplicate_groups(pairs, scope=scope) == expected
-
-
 def test_an_incremental_run_reuses_per_pair_verdicts(tmp_path, monkeypatch):
     from dataprep import filters
 
-    pairs = [*_variants(10), pair("Explain it.", "TODO")]
-    store = store_with(tmp_path, pairs)
+    units = [unit(), *(unit(name=f"m{i}") for i in range(10))]
+    pairs = [
+        pair(f"Explain m{i}.", f"It returns the value number {i}.", source=units[i + 1])
+        for i in range(10)
+    ]
+    pairs.append(pair("Explain it.", "TODO"))
+    store = store_with(tmp_path, pairs, units)
     first = run_filters(store)
+    assert first.stages[2] == {"stage": "refusal", "in": 10, "out": 10}
     calls = []
     original = filters.REGISTRY["refusal"]
-    spy = filters.FilterSpec(
-        original.name,
-        original.description,
-        original.settings,
-        check=lambda p, ctx: calls.append(p.id) or original.check(p, ctx),
+    spy = dataclasses.replace(
+        original, check=lambda p, ctx: calls.append(p.id) or original.check(p, ctx)
     )
     monkeypatch.setitem(filters.REGISTRY, "refusal", spy)
     again = run_filters(store)
@@ -523,6 +336,66 @@ def test_an_incremental_run_reuses_per_pair_verdicts(tmp_path, monkeypatch):
     report = run_filters(store)
     assert calls == [extra.id] and report.dropped["refusal"] == 1  # only the new pair
     run_filters(store, FilterConfig(refusal_max_words=3))  # other settings: all again
-    assert len(calls) == 1 + report.stages[2]["in"]
-    rows = store.conn.execute("SELECT COUNT(*) FROM filter_cache").fetchone()[0]
-    assert rows == len(store.pairs())  # stale verdicts are forgotten
+    assert len(calls) == 1 + report.stages[2]["in"] == 12
+    assert len(store.filter_verdicts()) == len(store.pairs())  # stale verdicts are forgotten
+
+
+def test_the_chain_list_orders_every_registered_filter():
+    assert list(REGISTRY) == list(CHAIN)
+    families = {spec.name: (spec.check or spec.check_all).__module__ for spec in REGISTRY.values()}
+    assert families["near_duplicate"] == "dataprep.filters.dedup"
+    assert families["secrets"] == "dataprep.filters.secrets"
+    assert {m.rsplit(".", 1)[1] for m in families.values()} == {
+        "text", "code", "grounding", "secrets", "dedup", "judge"
+    }  # fmt: skip
+
+
+def test_a_registered_filter_missing_from_the_chain_is_an_error(monkeypatch):
+    from dataprep.filters import chain
+
+    monkeypatch.setitem(REGISTRY, "extra", dataclasses.replace(REGISTRY["length"], name="extra"))
+    with pytest.raises(RuntimeError, match=r"not in CHAIN \['extra'\]"):
+        chain._order_registry()
+
+
+def test_the_cache_fingerprint_covers_every_file_of_the_package_and_the_redactor(monkeypatch):
+    from pathlib import Path
+
+    from dataprep import secrets
+    from dataprep.filters import cache
+
+    package = Path(cache.__file__).parent
+    files = [*sorted(package.glob("*.py")), Path(secrets.__file__)]
+    assert len(files) >= 11
+    before = cache.code_fingerprint.__wrapped__()
+    read = Path.read_bytes
+    for changed in files:
+        monkeypatch.setattr(Path, "read_bytes", lambda p, c=changed: read(p) + (p == c) * b"#")
+        assert cache.code_fingerprint.__wrapped__() != before, changed.name
+    monkeypatch.setattr(Path, "read_bytes", read)
+    assert cache.code_fingerprint.__wrapped__() == before
+
+
+def test_the_filters_package_holds_no_sql():
+    from pathlib import Path
+
+    from dataprep.filters import core
+
+    for path in Path(core.__file__).parent.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for word in (".conn", "execute(", "SELECT ", "INSERT ", "DELETE "):
+            assert word not in text, f"{path.name} has {word!r}"
+
+
+def test_the_chain_sees_what_earlier_stages_kept_and_sets_later_verdicts_aside(tmp_path):
+    a, b, c = (
+        pair("Explain capacity.", "It returns it."),
+        pair("Explain rate.", "It returns the rate."),
+        pair("Explain fee.", "It returns the fee."),
+    )
+    store = store_with(tmp_path, [a, b, c])
+    for stage, dropped in (("evol.eliminate", [a]), ("balance", [a, b]), ("decontaminate", [b])):
+        store.put_decisions(
+            stage, [Decision(pair_id=p.id, stage=stage, kept=False) for p in dropped]
+        )
+    assert run_filters(store).total == 2  # b and c: a was dropped before the filters

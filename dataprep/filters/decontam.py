@@ -1,0 +1,127 @@
+"""Decontamination, after the splits exist: validation/test pairs that nearly copy a train
+pair are dropped (or moved to train). Same shingles, MinHash and LSH as `near_duplicate`."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from dataprep.filters.core import DECONTAMINATE_STAGE, FilterConfig, check_config
+from dataprep.filters.dedup import _band_buckets, content_shingles, jaccard, signatures
+from dataprep.models import Decision, Pair
+
+
+@dataclass
+class DecontamReport:
+    """Validation/test pairs that nearly copy a train pair, and what was done with them."""
+
+    checked: int = 0
+    train: int = 0
+    contaminated: int = 0
+    action: str = "drop"
+    by_split: dict[str, int] = field(default_factory=dict)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def contaminated_pairs(
+    train: list[Pair],
+    held_out: list[Pair],
+    threshold: float = 0.5,
+    num_perm: int = 256,
+    size: int = 5,
+) -> dict[str, tuple[str, float]]:
+    """Held-out pair id -> (train pair id, Jaccard) for every held-out near-copy of a train pair.
+
+    LSH runs at a lower threshold than `threshold` (at the threshold itself it finds only
+    about half of the pairs), and exact Jaccard over the shingles confirms each candidate.
+    """
+    if not train or not held_out:
+        return {}
+    all_sets = content_shingles([*train, *held_out], size)
+    n = len(train)
+    buckets = _band_buckets(
+        signatures(all_sets, num_perm), round(max(0.05, threshold * 0.6), 2), num_perm
+    )
+    candidates: list[set[int]] = [set() for _ in held_out]
+    for bucket in buckets:
+        wanted = set(bucket[n:].tolist())
+        table: dict[int, list[int]] = {}
+        for row, key in enumerate(bucket[:n].tolist()):
+            if key in wanted:
+                table.setdefault(key, []).append(row)
+        for j, key in enumerate(bucket[n:].tolist()):
+            found = table.get(key)
+            if found:
+                candidates[j].update(found)
+    found: dict[str, tuple[str, float]] = {}
+    for j, pair in enumerate(held_out):
+        best = max(
+            ((jaccard(all_sets[n + j], all_sets[c]), train[c].id) for c in candidates[j]),
+            default=None,
+            key=lambda x: (x[0], x[1]),
+        )
+        if best and best[0] >= threshold:
+            found[pair.id] = (best[1], round(best[0], 3))
+    return found
+
+
+def decontaminate(
+    store, config: FilterConfig | None = None, run_id: int | None = None
+) -> DecontamReport:
+    """Check the stored splits: drop (or move to train) validation/test pairs that nearly
+    copy a train pair. Call it right after the splits are written (`store.put_splits`).
+
+    Every held-out pair gets a `decontaminate` decision; a dropped one says which train
+    pair it copies and the Jaccard similarity. Its own earlier verdicts are set aside.
+    """
+    config = config or FilterConfig()
+    check_config(config)
+    started = time.perf_counter()
+    splits = store.splits()
+    pairs = [p for p in store.kept_pairs(before=DECONTAMINATE_STAGE) if p.id in splits]
+    train = [p for p in pairs if splits[p.id] == "train"]
+    held = [p for p in pairs if splits[p.id] != "train"]
+    found = contaminated_pairs(
+        train, held, config.decontam_threshold, config.num_perm, config.shingle_size
+    )
+    report = DecontamReport(
+        checked=len(held), train=len(train), contaminated=len(found), action=config.decontam_action
+    )
+    decisions = []
+    for pair in held:
+        if pair.id not in found:
+            decisions.append(Decision(pair_id=pair.id, stage=DECONTAMINATE_STAGE, kept=True))
+            continue
+        twin, score = found[pair.id]
+        split = splits[pair.id]
+        report.by_split[split] = report.by_split.get(split, 0) + 1
+        reason = f"{split} pair nearly copies train pair {twin} (Jaccard {score})"
+        detail = json.dumps({"train_pair": twin, "jaccard": score, "split": split})
+        moved = config.decontam_action == "move"
+        decisions.append(
+            Decision(
+                pair_id=pair.id,
+                stage=DECONTAMINATE_STAGE,
+                kept=moved,
+                reason=("moved to train: " if moved else "") + reason,
+                detail=detail,
+            )
+        )
+        if len(report.examples) < 3:
+            report.examples.append({"pair_id": pair.id, "reason": reason})
+    with store.transaction():
+        store.put_decisions(DECONTAMINATE_STAGE, decisions, run_id=run_id)
+        if config.decontam_action == "move" and found:
+            store.put_splits(
+                (pid, "train" if pid in found else split, grp)
+                for pid, split, grp in store.split_assignments()
+            )
+    report.seconds = round(time.perf_counter() - started, 4)
+    store.set_meta("decontaminate_report", report.to_dict())
+    return report

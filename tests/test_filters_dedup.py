@@ -1,0 +1,236 @@
+"""Duplicates, conflicts, MinHash LSH near-duplicates and decontamination, held to datasketch."""
+
+import json
+
+import numpy as np
+import pytest
+from datasketch import MinHash, MinHashLSH
+
+from dataprep.filters import (
+    FilterConfig,
+    contaminated_pairs,
+    content_shingles,
+    decontaminate,
+    dedup,
+    jaccard,
+    minhashes,
+    near_duplicate_groups,
+    pair_text,
+    preference,
+    run_filters,
+    shingles,
+    signatures,
+)
+from tests.pair_helpers import ROOM_CODE, pair, store_with, unit
+
+
+def test_exact_duplicates_keep_the_template_pair_and_conflicts_drop_all(tmp_path):
+    a = pair("Explain capacity.", "It returns the capacity.", generator="evol")
+    b = pair("Explain  capacity.", "It returns the capacity. ", generator="template")
+    c1 = pair("Name the method.", "capacity", task="method.name")
+    c2 = pair("Name the method.", "rateFor", task="method.name", source=unit(name="rateFor"))
+    store = store_with(tmp_path, [a, b, c1, c2], [unit(), unit(name="rateFor")])
+    report = run_filters(store)
+    dropped = store.dropped()
+    assert dropped[a.id].stage == "filter.exact_duplicate" and b.id in dropped[a.id].reason
+    assert b.id not in dropped
+    assert {c1.id, c2.id} <= set(dropped) and dropped[c1.id].stage == "filter.conflict"
+    assert report.kept == 1 and [p.id for p in store.kept_pairs()] == [b.id]
+
+
+def test_near_duplicate_methods_collapse_and_different_ones_stay():
+    copy = ROOM_CODE.replace("maxGuests", "maximumGuests").replace("    ", "  ")
+    other = """public String label() {
+    StringBuilder out = new StringBuilder(type.name().toLowerCase());
+    for (String feature : features) {
+        out.append(", ").append(feature);
+    }
+    return out.toString();
+}"""
+    a = pair("Write the method capacity of Room.", ROOM_CODE, task="method.code")
+    b = pair(
+        "Write the method capacity of Room.",
+        copy,
+        task="method.code",
+        source=unit(path="b/Room.java"),
+    )
+    c = pair(
+        "Write the method label of Room.", other, task="method.code", source=unit(other, "label")
+    )
+    assert jaccard(shingles(a.output), shingles(b.output)) < 1.0
+    dropped = near_duplicate_groups([a, b, c])
+    assert len(dropped) == 1
+    ((loser, keeper),) = dropped.items()
+    assert {loser, keeper} == {a.id, b.id} and keeper == min(a.id, b.id)
+    assert near_duplicate_groups([a, b, c], threshold=0.99) == {}
+
+
+def test_near_duplicate_scope_task_compares_within_a_task():
+    a = pair("Write the method capacity.", ROOM_CODE, task="method.code")
+    b = pair("Write the method capacity.", ROOM_CODE + " ", task="method.copy")
+    assert near_duplicate_groups([a, b], scope="task") == {}
+    assert len(near_duplicate_groups([a, b], scope="all")) == 1
+
+
+def _split_store(tmp_path, contaminate: bool):
+    bodies = [
+        f"public int total{i}(int nights, int guests) {{\n"
+        f"    int base{i} = nights * rate{i};\n"
+        f"    int extra{i} = guests > 2 ? (guests - 2) * fee{i} : 0;\n"
+        f"    int tax{i} = (base{i} + extra{i}) * {i} / 100;\n"
+        f"    return base{i} + extra{i} + tax{i};\n}}"
+        for i in range(12)
+    ]
+    units = [unit(code, f"total{i}", f"Type{i}") for i, code in enumerate(bodies)]
+    pairs = [
+        pair(f"Write total{i} of Type{i}.", code, task="method.code", source=u)
+        for i, (code, u) in enumerate(zip(bodies, units, strict=True))
+    ]
+    if contaminate:  # train pair 0, copied into another module with one word added
+        leaked = bodies[0].replace("int tax0", "final int tax0")
+        extra = unit(leaked, "total0", "Type0", path="other/Type0.java")
+        units.append(extra)
+        pairs.append(pair("Write total0 of Type0.", leaked, task="method.code", source=extra))
+    store = store_with(tmp_path, pairs, units)
+    splits = [(p.id, "train" if i < 9 else "test", p.path) for i, p in enumerate(pairs[:12])]
+    if contaminate:
+        splits.append((pairs[12].id, "test", pairs[12].path))
+    store.put_splits(splits)
+    return store, pairs
+
+
+def test_a_contaminated_test_split_is_caught(tmp_path):
+    store, pairs = _split_store(tmp_path, contaminate=True)
+    report = decontaminate(store)
+    assert report.contaminated == 1 and report.by_split == {"test": 1}
+    decision = store.dropped()[pairs[12].id]
+    assert decision.stage == "decontaminate" and pairs[0].id in decision.reason
+    assert json.loads(decision.detail)["train_pair"] == pairs[0].id
+    assert pairs[12].id not in {p.id for p in store.kept_pairs()}
+
+
+def test_a_clean_split_passes_and_move_moves_to_train(tmp_path):
+    store, _ = _split_store(tmp_path, contaminate=False)
+    assert decontaminate(store).contaminated == 0
+    store2, pairs = _split_store(tmp_path / "b", contaminate=True)
+    decontaminate(store2, FilterConfig(decontam_action="move"))
+    assert store2.splits()[pairs[12].id] == "train"
+    assert pairs[12].id not in store2.dropped()
+
+
+def test_contaminated_pairs_confirms_with_exact_jaccard():
+    a = pair("Write it.", ROOM_CODE)
+    b = pair("Write it.", ROOM_CODE.replace("must be positive", "must be above zero"))
+    found = contaminated_pairs([a], [b], threshold=0.3)
+    score = found[b.id][1]
+    assert found[b.id][0] == a.id and 0.3 <= score < 1
+    assert contaminated_pairs([a], [b], threshold=min(1.0, score + 0.05)) == {}
+
+
+def test_code_cloned_into_many_files_still_collapses():
+    # a clone in a dozen files is not "template boilerplate": only instruction wording is
+    code = ROOM_CODE.replace(
+        "return Math",
+        'log.info("capacity for {} guests", guests);\n'
+        "    audit.record(type, guests, maxGuests);\n    return Math",
+    )
+    clones = [
+        pair(
+            f"Write the method capacity of Room{i}.",
+            code,
+            task="method.code",
+            source=unit(path=f"m{i}/Room{i}.java", type_name=f"Room{i}"),
+        )
+        for i in range(12)
+    ]
+    dropped = near_duplicate_groups(clones)
+    assert len(dropped) == 11 and set(dropped.values()) == {min(p.id for p in clones)}
+
+
+def _variants(n: int):
+    """n method pairs, each a small edit of ROOM_CODE or of a few other bodies."""
+    out = []
+    for i in range(n):
+        code = ROOM_CODE.replace("maxGuests", f"max{i % 3}")
+        if i % 5 == 0:
+            code = f'public void m{i}() {{ log("{i} {i * 7}"); }}'
+        task = "method.code" if i % 2 else "method.name"
+        out.append(pair(f"Write method {i} of Room.", code, task=task, source=unit(name=f"m{i}")))
+    return out
+
+
+def test_signatures_equal_datasketch_minhashes():
+    sets = [*content_shingles(_variants(12)), set(), {"one"}]
+    sigs = signatures(sets, 64)
+    for row, shingle_set in zip(sigs, sets, strict=True):
+        mh = MinHash(num_perm=64, seed=1)
+        mh.update_batch([s.encode("utf-8") for s in shingle_set])
+        assert row.tolist() == mh.hashvalues.tolist()
+
+
+def test_content_shingles_equal_the_shingles_of_the_whole_text():
+    short = pair("Name it.", "x", input="int a;")
+    pairs = [*_variants(6), short, pair("One two three four five six", "seven")]
+    for p, sh in zip(pairs, content_shingles(pairs, max_df=1.0, min_df=10**6), strict=True):
+        assert sh == shingles(pair_text(p))  # nothing is common: the full text's shingles
+
+
+@pytest.mark.parametrize("scope", ["task", "all"])
+def test_near_duplicates_are_the_ones_datasketch_lsh_finds(scope):
+    pairs = _variants(40)
+    ordered = sorted(pairs, key=preference)
+    sets = content_shingles(ordered)
+    lsh = MinHashLSH(threshold=0.5, num_perm=256)  # LSH runs 0.2 below the 0.7 threshold
+    kept, expected = {}, {}
+    for p, sh, mh in zip(ordered, sets, minhashes(sets, 256), strict=True):
+        key = p.task if scope == "task" else ""
+        match = next(
+            (
+                o
+                for o in sorted(lsh.query(mh))
+                if kept[o][0] == key and jaccard(sh, kept[o][1]) >= 0.7
+            ),
+            None,
+        )
+        if match:
+            expected[p.id] = match
+        else:
+            lsh.insert(p.id, mh)
+            kept[p.id] = (key, sh)
+    assert expected  # the variants do collapse
+    assert near_duplicate_groups(pairs, scope=scope) == expected
+
+
+def test_signatures_estimate_the_jaccard_datasketch_estimates():
+    sets = content_shingles(_variants(8))
+    sigs = signatures(sets, 128)
+    reference = minhashes(sets, 128)
+    for i in range(len(sets)):
+        for j in range(i + 1, len(sets)):
+            estimate = float(np.mean(sigs[i] == sigs[j]))
+            assert estimate == reference[i].jaccard(reference[j])
+
+
+def test_signatures_fall_back_to_datasketch_when_the_fast_path_differs(monkeypatch):
+    sets = [*content_shingles(_variants(6)), set()]
+    fast = signatures(sets, 64)
+    monkeypatch.setattr(dedup, "_prototype", lambda num_perm: None)
+    assert signatures(sets, 64).tolist() == fast.tolist()
+
+
+def test_lsh_params_are_the_bands_and_rows_datasketch_chooses():
+    lsh = MinHashLSH(threshold=0.5, num_perm=256)
+    assert dedup.lsh_params(0.5, 256) == (lsh.b, lsh.r)
+
+
+def test_decontaminate_sets_aside_its_own_verdicts_but_not_earlier_stages(tmp_path):
+    from dataprep.models import Decision
+
+    store, pairs = _split_store(tmp_path, contaminate=True)
+    decontaminate(store)
+    assert decontaminate(store).contaminated == 1  # its own drop does not hide the pair
+    store.put_decisions(
+        "balance", [Decision(pair_id=pairs[12].id, stage="balance", kept=False, reason="cap")]
+    )
+    report = decontaminate(store)
+    assert report.contaminated == 0 and report.checked == 3  # balance dropped it first
