@@ -28,6 +28,8 @@ from dataprep.balance import STAGE as BALANCE_STAGE
 from dataprep.balance import distributions, report_columns
 from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens
 from dataprep.prompts import alpaca_prompt
+from dataprep.quality import COVERED_KINDS, measure_quality
+from dataprep.quality import summary_line as quality_line
 
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
@@ -154,6 +156,7 @@ def build_report(
         },
         "output_first": store.get_meta("fill_report"),
         "decontamination": store.get_meta("decontaminate_report"),
+        "quality": measure_quality(kept, [u for k in COVERED_KINDS for u in store.units(k)]),
         "token_lengths": {
             "tokenizer": tokenizer,
             "prompt": _histogram(lengths["prompt"]),
@@ -237,6 +240,7 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
 th{background:#f3f3f3}td.n{text-align:right}code{font-size:12px;background:#f6f6f6}
 img{max-width:100%}h2{border-bottom:1px solid #ddd;margin-top:1.8em}
+td.q{white-space:pre-wrap;font:12px monospace;max-width:420px;vertical-align:top}
 """
 
 
@@ -328,6 +332,7 @@ def render_html(data: dict[str, Any], plots: dict[str, str]) -> str:
             f"<p>{dec['contaminated']} of {dec['checked']} validation/test pairs nearly copy a "
             f"train pair ({_e(dec['action'])}).</p>"
         )
+    parts += _quality_html(data.get("quality"))
     parts.append("<h2>Time per stage</h2>")
     times = [[k, round(v, 3)] for k, v in data["timings"]["stages"].items()]
     times += [[f"filter.{k}", round(v, 3)] for k, v in data["timings"]["filters"].items()]
@@ -409,4 +414,51 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
         f"Tokens per pair: prompt p50 {prompt['p50']}, output p50 {output['p50']}, "
         f"output p95 {output['p95']}"
     )
+    if data.get("quality"):
+        lines.append(quality_line(data["quality"]))
     return lines
+
+
+def _quality_html(quality: dict[str, Any] | None) -> list[str]:
+    """The quality measures against their goals, the examples of each defect, the families."""
+    if not quality:
+        return []
+    measures = quality["measures"]
+    parts = [
+        "<h2>Quality</h2>",
+        f"<p>{quality['met']} of {quality['goals']} goals met over {quality['rows']} rows.</p>",
+        _table(
+            ["measure", "value", "count", "of", "goal", "status"],
+            [
+                [m["title"], m["display"], m["count"], m["of"], m["goal"], _status(m)]
+                for m in measures.values()
+            ],
+        ),
+    ]
+    for m in measures.values():
+        if not m["examples"]:
+            continue
+        parts.append(f"<h3>{_e(m['title'])}: examples</h3>")
+        headers = list(dict.fromkeys(k for x in m["examples"] for k in x))
+        rows = [[x.get(h, "") for h in headers] for x in m["examples"]]
+        parts.append(_table(headers, rows).replace("<td>", '<td class="q">'))
+    parts.append("<h3>Families</h3>")
+    parts.append(
+        _table(
+            ["family", "rows", "share", "kind"],
+            [
+                [
+                    f,
+                    v["rows"],
+                    f"{v['share'] * 100:.1f}%",
+                    "knowledge" if v["knowledge"] else "trivia",
+                ]
+                for f, v in quality["families"].items()
+            ],
+        )
+    )
+    return parts
+
+
+def _status(measure: dict[str, Any]) -> str:
+    return "met" if measure["passed"] else "missed"
