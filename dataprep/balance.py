@@ -301,8 +301,9 @@ class OutputFirstTask:
             f"A dataset about the Java repository {example.repo} asks this question:\n"
             f"{instruction}\n\n"
             f"Example input:\n{example.input}\n\nIts answer: {example.output}\n\n"
-            f"Write a NEW input, in the style of this repository, for which the correct answer "
-            f"is exactly: {answer}\nReply with the input only, no explanation."
+            f"Write a NEW input, in the style of this repository and complete as written there "
+            f"(annotations included), for which the correct answer is exactly: {answer}\n"
+            "Reply with the input only, no explanation."
         )
         return [{"role": "user", "content": user}]
 
@@ -326,6 +327,8 @@ class FillReport:
     targets: dict[str, int] = field(default_factory=dict)
     generated: dict[str, int] = field(default_factory=dict)
     empty: int = 0
+    mismatched: int = 0
+    """New inputs whose own code says another label: kept as eliminated candidates."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -347,7 +350,9 @@ def fill_labels(
 
     `llm` is a backend from `dataprep.generate.llm.parse_llm_spec`; calls are cached.
     """
+    from dataprep.generate.code_text import strip_annotations
     from dataprep.generate.llm import CachedLLM, LLMOptions
+    from dataprep.generate.templates import input_kind, label_reader
 
     labelled = [p for p in input_pairs(store) if p.task == task and p.label]
     if not labelled:
@@ -368,6 +373,8 @@ def fill_labels(
         task=task, before=dict(sorted(counts.items())), targets=dict(sorted(goal.items()))
     )
     cached = CachedLLM(llm, store, stage_version=OUTPUT_FIRST_VERSION)
+    read_label = label_reader(task)
+    bare = input_kind(task) == "bare_code"  # the input hides what gives the label away
     new: list[Pair] = []
     for label in sorted(counts):
         examples = sorted(
@@ -379,18 +386,46 @@ def fill_labels(
         for i in range(deficit):
             example = examples[i % len(examples)]
             options = LLMOptions(temperature=0.8, seed=seed + i, max_tokens=400)
+            shown = _example_input(store, example, bare)
             messages = OutputFirstTask.format_input(
-                example.instruction, label, example.output, example
+                example.instruction,
+                label,
+                example.output,
+                example.model_copy(update={"input": shown}),
             )
             text = OutputFirstTask.format_output(cached.chat(messages, options).text)
             if not text:
                 report.empty += 1
                 continue
-            new.append(_output_first_pair(example, text, llm))
+            found = read_label(text) if read_label else label
+            if found != label:  # checked on the code as written, before anything is hidden
+                report.mismatched += 1
+                told = f"says {found!r}" if found else "does not tell"
+                cand = _output_first_pair(example, text, llm)
+                store.put_candidate(
+                    cand.id,
+                    cand.unit_id,
+                    "output_first",
+                    f"label {label!r} but the input {told}",
+                    cand.model_dump(),
+                )
+                continue
+            new.append(_output_first_pair(example, strip_annotations(text) if bare else text, llm))
             report.generated[label] = report.generated.get(label, 0) + 1
     store.put_pairs(new, run_id=run_id)
     store.set_meta("fill_report", report.to_dict())
     return report
+
+
+def _example_input(store, example: Pair, bare: bool) -> str:
+    """The example the LLM imitates: for a task whose input hides the annotations, the
+    method as written (so that the new one carries its own, to be checked)."""
+    from dataprep.generate.code_text import dedent_code
+
+    if not bare:
+        return example.input
+    unit = store.unit(example.unit_id)
+    return dedent_code(unit.code) if unit is not None else example.input
 
 
 def _output_first_pair(example: Pair, input_text: str, llm) -> Pair:

@@ -284,10 +284,13 @@ def test_fill_labels_on_generated_pairs_reaches_the_targets(tmp_path):
     with Harness(script) as h:
         report = fill_labels(store, parse_llm_spec("ollama:smollm2", host=h.url), "method.is_test")
     assert (report.before, report.targets) == ({"no": 3, "yes": 1}, {"no": 3, "yes": 3})
-    assert report.generated == {"yes": 2} and h.calls == 2
-    assert store.get_meta("fill_report")["generated"] == {"yes": 2}
+    # the second answer is not a test: checked on its code as written, it never becomes a pair
+    assert report.generated == {"yes": 1} and report.mismatched == 1 and h.calls == 2
+    assert store.get_meta("fill_report")["generated"] == {"yes": 1}
+    (new,) = store.pairs(generator="output_first")
+    assert new.input.startswith("void findFree_onAnEmptyHotel") and "@Test" not in new.input
     filtered = run_filters(store)
-    assert filtered.dropped["label_mismatch"] == 1 and filtered.kept == 5
+    assert filtered.kept == 5
     after = run_balance(store, BalanceConfig(by="label", weights="uniform"))
     assert after.before == {"no": 3, "yes": 2} and after.after == {"no": 2, "yes": 2}
     assert after.distributions["after"]["label"] == {"no": 2, "yes": 2}

@@ -126,26 +126,27 @@ def test_fill_asks_the_llm_for_tests_and_checks_them_like_any_other_pair(out):
             "--llm", "ollama:smollm2", "--llm-host", h.url, "--max-new", len(NEW_TESTS),
         )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "Output-first for method.is_test: 6 new pairs (yes +6)" in result.output
+    assert "Output-first for method.is_test: 5 new pairs (yes +5)" in result.output
     assert len(prompts) == 6  # asked for the short label only, with an example that has it
+    # the example is shown as written (annotations included): the new input must carry its own
     assert all("yes or no" in p and "\n\nIts answer: yes\n" in p for p in prompts)
+    assert all("Example input:\n@Test" in p for p in prompts)
     with Store.open(out, create=False) as store:
         new = store.pairs(generator="output_first")
         dropped = store.dropped()
     assert {(p.label, p.output, p.task) for p in new} == {("yes", "yes", "method.is_test")}
     reasons = sorted(dropped[p.id].reason for p in new if p.id in dropped)
-    assert reasons == [
-        "code block 1 of the input does not parse as Java",
-        "label 'yes' but the input says 'no'",
-    ]
+    assert reasons == ["code block 1 of the input does not parse as Java"]
     kept_new = [p for p in new if p.id not in dropped]
-    assert len(kept_new) == 4 and all(p.input.startswith("@") for p in kept_new)
+    # stored without the annotations that gave the answer away, like the template pairs
+    assert len(kept_new) == 4 and not any("@Test" in p.input for p in kept_new)
     # the labels hit their target: the filled yes count, and no cut down to it
     rows = _balance_lines(result.output)
     assert rows["yes"] == (16 + 4, 16 + 4) and rows["no"] == (before["no"], 16 + 4)
     assert _kept_labels(out) == {"(none)": before["(none)"], "no": 20, "yes": 20}
     report = json.loads((out / "report.json").read_text())
-    assert report["output_first"]["generated"] == {"yes": 6}
+    assert report["output_first"]["generated"] == {"yes": 5}
+    assert report["output_first"]["mismatched"] == 1
     assert report["distributions"]["after_balance"]["generator"]["output_first"] == 4
 
 

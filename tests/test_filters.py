@@ -127,19 +127,16 @@ def test_output_first_inputs_of_code_tasks_are_parsed_whole():
 
 
 @pytest.mark.parametrize(
-    ("code", "label", "reason"),
-    [
-        ("@Test\nvoid cancels() { }", "yes", None),
-        ("void cancels() { }", "no", None),
-        ("void cancels() { }", "yes", "label 'yes' but the input says 'no'"),
-        ("@ParameterizedTest\nvoid adds(int x) { }", "no", "label 'no' but the input says 'yes'"),
-        ("public void testLegacy() { }", "no", "label 'no' but the input does not tell"),
-    ],
+    ("code", "label"),
+    [("void cancels() { }", "yes"), ("public void testLegacy() { }", "no")],
 )
-def test_label_mismatch_reads_the_label_from_the_input(code, label, reason):
+def test_label_mismatch_leaves_inputs_that_hide_the_label_to_where_they_were_written(code, label):
+    # method.is_test shows the method without its annotations (they would give the answer
+    # away): its label is read from the code as written, by the slicer or by output-first
+    # generation (tests/test_balance.py), not from the input
     q = "Is this method a test? Answer yes or no."
     made = pair(q, label, code, generator="output_first", task="method.is_test", label=label)
-    assert check("label_mismatch", made) == reason
+    assert check("label_mismatch", made) is None
     unlabelled = pair("Explain cancels.", "It cancels.", code)  # not a classification pair
     assert check("label_mismatch", unlabelled) is None
 

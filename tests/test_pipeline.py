@@ -98,7 +98,7 @@ def test_rerun_does_no_work_twice_and_an_edit_redoes_only_that_file(tmp_path):
     assert c["generate"]["units_generated"] == len(money_units)
     assert c["generate"]["pairs_new"] > 0
     assert _pair_ids(out) - _pair_ids(out, MONEY) == others  # nothing else changed
-    halved = [r for r in _rows(out) if r["task"] == "method.explain" and "halved" in r["output"]]
+    halved = [r for r in _rows(out) if r["task"] == "method.code" and "halved" in r["output"]]
     assert len(halved) == 1 and halved[0]["path"] == MONEY
 
     (repo / "docs" / "operations.rst").unlink()

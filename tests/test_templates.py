@@ -11,6 +11,7 @@ from conftest import FIXTURES, check_golden
 
 from dataprep.errors import TemplateError
 from dataprep.generate import java_facts as jf
+from dataprep.generate.code_text import dedent_code
 from dataprep.generate import templates as tg
 from dataprep.resources import templates_dir
 from dataprep.slicing import slice_repo
@@ -22,12 +23,16 @@ FAMILIES = {
     "type declaration": "type.declaration",
     "fields and initial values": "field.initializer",
     "what a method does": "method.explain",
+    "code of a method": "method.code",
+    "implement from the contract": "method.implement",
+    "what a type is for": "type.explain",
+    "the API of a type": "type.methods",
+    "write a test": "test.write",
     "constructors": "constructor.code",
     "annotations": "type.annotations",
     "package and imports": "file.imports",
     "signature lookup": "member.signature",
     "javadoc to signature": "javadoc.signature",
-    "signature to javadoc": "signature.javadoc",
     "which type declares a member": "member.owner",
     "docs sections": "doc.section",
     "controller handlers": "http.handler",
@@ -37,6 +42,7 @@ FAMILIES = {
 # Answers composed of several pieces of one file; every other task's output is one
 # exact substring of the file within the pair's line span.
 COMPOSED = {
+    "test.write",
     "type.fields",
     "type.constructors",
     "type.annotations",
@@ -75,9 +81,10 @@ def test_every_shipped_template_file_parses(path):
 
 def test_the_shipped_tasks():
     assert set(tg.load_templates()) == {
-        "type.declaration", "type.name", "type.fields", "type.constructors", "type.annotations",
-        "field.declaration", "field.initializer", "method.explain", "method.name",
-        "constructor.code", "member.signature", "javadoc.signature", "signature.javadoc",
+        "type.declaration", "type.explain", "type.methods", "type.fields", "type.constructors",
+        "type.annotations", "field.declaration", "field.initializer", "method.explain",
+        "method.code", "method.implement", "method.name", "constructor.code",
+        "constructor.explain", "member.signature", "javadoc.signature", "test.write",
         "member.annotations", "member.owner", "file.package", "file.imports", "doc.section",
         "http.handler", "http.route", "test.covers", "method.is_test",
     }  # fmt: skip
@@ -146,7 +153,25 @@ def test_each_family_produces_pairs_on_the_fixture(pairs, family):
 
 
 def test_every_shipped_task_fires_on_the_fixture(pairs):
-    assert {p.task for p in pairs} == set(tg.load_templates())
+    # the fixture's paths all show their package, so its package is never asked
+    assert {p.task for p in pairs} == set(tg.load_templates()) - {"file.package"}
+
+
+def test_no_answer_can_be_read_from_the_prompt():
+    units = _slice(
+        {"src/Flat.java": "package com.acme.flat;\nimport java.util.List;\nclass Flat {\n"
+         "  /** Sums the list, twice over. */\n  @Test int sum(List<Integer> xs) {\n"
+         "    return xs.isEmpty() ? 0 : sum(xs.subList(1, xs.size())) + 2 * xs.get(0);\n  }\n}\n",
+         "com/acme/deep/Deep.java": "package com.acme.deep;\nimport java.util.Map;\nclass Deep {}\n"}
+    )  # fmt: skip
+    pairs = {p.task: p for p in tg.generate_template_pairs(units)}
+    named = pairs["method.name"]
+    assert "sum" not in named.input.replace("subList", "") and named.output == "sum"
+    assert "____(xs.subList" in named.input  # the recursive call is masked too
+    assert "@Test" not in pairs["method.is_test"].input and pairs["method.is_test"].output == "yes"
+    packages = [p for p in tg.generate_template_pairs(units) if p.task == "file.package"]
+    assert [(p.path, p.output) for p in packages] == [("src/Flat.java", "com.acme.flat")]
+    assert "type.name" not in pairs  # a header shows its own name: no such task
 
 
 def test_no_instruction_has_two_outputs(pairs):
@@ -170,8 +195,18 @@ def _traceable(pair) -> bool:
     lines = _lines(pair.path)
     span = "".join(lines[pair.start_line - 1 : pair.end_line])
     if pair.task in LABELLED:  # the label is read from the annotations in the span
-        return pair.input in span and pair.output == pair.label == _label_from_span(span)
+        return _lines_in(pair.input, span) and pair.output == pair.label == _label_from_span(span)
     if pair.output in span:
+        return True
+    if pair.task in PROSE:  # Javadoc as Markdown: its words, from just above the member
+        above = "".join(lines[max(0, pair.start_line - 60) : pair.start_line])
+        return _words(pair.output) - MARKDOWN_WORDS <= _words(above)
+    if pair.task == "test.write":  # the tests of the method: lines of its test file
+        tests = "".join(_lines(pair.path.replace("/main/", "/test/").replace(".java", "Test.java")))
+        return _lines_in(pair.output, tests) and _lines_in(pair.input, span)
+    if pair.task == "type.methods":  # the signatures of the type's methods, in its span
+        return all(ln.strip("- `") in span for ln in pair.output.splitlines())
+    if _lines_in(pair.output, span):  # code, dedented: the same lines
         return True
     if pair.task == "member.owner":  # package (from the file) + the type names in the span
         package = next(ln.split()[1].rstrip(";") for ln in lines if ln.startswith("package "))
@@ -183,6 +218,19 @@ def _traceable(pair) -> bool:
     if pair.task in COMPOSED:
         return all(part.strip() in span for part in pair.output.split("\n"))
     return False
+
+
+PROSE = {"method.explain", "constructor.explain", "type.explain"}
+MARKDOWN_WORDS = {"Parameters", "Returns", "Throws", "Deprecated"}
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z0-9_]+", text))
+
+
+def _lines_in(text: str, span: str) -> bool:
+    """Every line of `text` occurs in `span` (code shown dedented keeps its lines)."""
+    return all(line.strip() in span for line in text.splitlines())
 
 
 def test_every_output_is_traceable_to_its_source_lines(pairs):
@@ -250,7 +298,7 @@ def test_is_test_answer_of_code(code, label):
 
 def test_label_reader_is_only_for_classification_tasks():
     assert tg.label_reader("method.explain") is None and tg.label_reader("nope") is None
-    assert tg.input_kind("method.is_test") == "code" and tg.input_kind("nope") is None
+    assert tg.input_kind("method.is_test") == "bare_code" and tg.input_kind("nope") is None
 
 
 def _made_of(output: str, pieces: set[str]) -> bool:
@@ -270,6 +318,7 @@ def test_composed_answers_are_whole_pieces_of_the_file(pairs, units):
         "member.annotations": {a for u in units for a in u.annotations},
         "http.route": {a for u in units for a in u.annotations},
     }
+    pieces = {task: {dedent_code(p) for p in found} for task, found in pieces.items()}
     for pair in pairs:
         if pair.task in pieces:
             assert _made_of(pair.output, pieces[pair.task]), (pair.template, pair.output)
@@ -348,7 +397,7 @@ def test_overloads_are_told_apart_by_their_signature():
          " int find(String name) { return 0; }\n int size() { return 1; }\n}\n"}
     )  # fmt: skip
     pairs = tg.generate_template_pairs(units)
-    explain = [p for p in pairs if p.task == "method.explain"]
+    explain = [p for p in pairs if p.task == "method.code"]
     assert len(explain) == 3
     texts = " | ".join(p.instruction for p in explain)
     assert "find(int id)" in texts and "find(String name)" in texts

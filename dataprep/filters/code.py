@@ -84,18 +84,23 @@ def _input_code(pair: Pair, config: FilterConfig) -> list[str]:
     """Code in an LLM-written input: its fenced blocks, else all of it when the task's
     input is code (a method that starts `void x()` reads like prose to CODE_START_RE)."""
     blocks = code_blocks(pair, config, pair.input)
-    if not blocks and "```" not in pair.input and input_kind(pair.task) == "code":
+    if not blocks and "```" not in pair.input and input_kind(pair.task) in CODE_INPUTS:
         return [pair.input]
     return blocks
+
+
+# Inputs that are code: as written, with its annotations stripped, or with its name masked.
+CODE_INPUTS = ("code", "bare_code", "masked_code")
 
 
 @register(
     "label_mismatch",
     "a classification pair's input must have its label where the source tells it "
-    "(method.is_test: a test annotation on the method)",
+    "(method.is_test: a test annotation on the method); an input that hides what gives the "
+    "label away was checked where it was written (the slicer, output-first generation)",
 )
 def label_mismatch(pair: Pair, ctx: Context) -> str | None:
-    if not pair.label:
+    if not pair.label or input_kind(pair.task) == "bare_code":
         return None
     read = label_reader(pair.task)
     if read is None:

@@ -32,6 +32,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dataprep.errors import TemplateError
+from dataprep.generate.code_text import (
+    dedent_code,
+    dedent_comment,
+    mask_name,
+    strip_annotations,
+)
 from dataprep.generate.java_facts import (
     annotation_name,
     header_end,
@@ -47,12 +53,15 @@ from dataprep.generate.java_facts import (
     test_subject,
     test_target,
 )
+from dataprep.generate.javadoc import has_prose, parse_javadoc, render_markdown
 from dataprep.hashing import content_hash
 from dataprep.models import MEMBER_KINDS, TYPE_KINDS, Pair, Unit, UnitKind
 from dataprep.resources import templates_dir
+from dataprep.secrets import PLACEHOLDER_RE
+from dataprep.slicing.changelog import changelog_version
 
 # Bump when the generator's output changes for the same units and templates.
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 LEVELS = 4
 
 Answer = Literal[
@@ -70,18 +79,28 @@ Answer = Literal[
     "route_annotations",
     "tests",
     "is_test",
+    "prose",
+    "methods",
+    "test_code",
 ]
 # Classification answers: a short label (`yes`/`no`) that is also the pair's `label`,
 # with the reader that tells it from an input's code (to check LLM-written inputs).
 LABEL_READERS: dict[str, Callable[[str], str | None]] = {"is_test": is_test_answer_of_code}
-InputKind = Literal["none", "code", "javadoc", "signature"]
+InputKind = Literal["none", "code", "javadoc", "signature", "masked_code", "bare_code", "contract"]
+Scope = Literal["main", "test", "any"]
 Requirement = Literal[
     "javadoc", "initializer", "annotations", "fields", "constructors", "package", "imports",
-    "route", "body", "test_target",
+    "route", "body", "test_target", "prose", "informative_annotations", "package_not_in_path",
+    "not_enum_constant", "methods", "changelog",
 ]  # fmt: skip
+# Annotations that say little on their own: an answer made only of these is trivia.
+BARE_ANNOTATIONS = frozenset(
+    "Override Test Deprecated FunctionalInterface SafeVarargs Nullable NonNull Nonnull "
+    "BeforeEach AfterEach BeforeAll AfterAll Before After".split()
+)
 
 PLACEHOLDERS = frozenset(
-    "name type member kind owner_kind file package topic http_method route".split()
+    "name type member kind owner_kind file package topic http_method route version project".split()
 )
 
 
@@ -99,6 +118,10 @@ class TaskTemplate(BaseModel):
     requires: list[Requirement] = Field(default_factory=list)
     max_level: int = Field(default=LEVELS - 1, ge=0, le=LEVELS - 1)
     qualifier: str | None = None
+    scope: Scope = "main"
+    """Which code the task asks about: main code (not tests), test code, or any."""
+    trivia: bool = False
+    """A fact a model can look up rather than knowledge of the codebase; balancing caps it."""
     phrasings: list[str] = Field(min_length=5)
 
     @field_validator("phrasings")
@@ -374,7 +397,7 @@ def _subject_values(unit: Unit, ctx: _FileContext) -> list[dict[str, str]]:
     member_sig = (
         member_params(unit, signature) if unit.kind in ("method", "constructor") else unit.name
     )
-    # a doc section's qualified name is its heading path, with "(part 1 of 2)" when split
+    # a doc section's qualified name is its heading path, and names the part when split
     topic = unit.qualified_name or " > ".join(unit.heading_path) or unit.name
     route = ctx.route(unit)
     base = {
@@ -389,6 +412,8 @@ def _subject_values(unit: Unit, ctx: _FileContext) -> list[dict[str, str]]:
         "package": unit.package or "",
         "http_method": route[0] if route else "",
         "route": route[1] if route else "",
+        "version": changelog_version(unit) or "",  # a changelog version's section
+        "project": unit.repo,
     }
     levels = []
     for level in range(LEVELS):
@@ -402,9 +427,37 @@ def _subject_values(unit: Unit, ctx: _FileContext) -> list[dict[str, str]]:
     return levels
 
 
+@lru_cache(maxsize=4096)
+def _doc(javadoc: str):
+    return parse_javadoc(javadoc)
+
+
+def _in_scope(scope: str, unit: Unit) -> bool:
+    if scope == "any":
+        return True
+    return is_test_path(unit.path) == (scope == "test")
+
+
+def _is_enum_constant(unit: Unit) -> bool:
+    """An enum constant is sliced as a field whose code starts with its own name."""
+    return unit.kind == "field" and unit.code.lstrip().startswith(unit.name) and not unit.type
+
+
 def _meets(req: str, unit: Unit, ctx: _FileContext) -> bool:
+    if req == "changelog":
+        return changelog_version(unit) is not None
     if req == "javadoc":
         return bool(unit.javadoc and unit.javadoc.strip())
+    if req == "prose":
+        return bool(unit.javadoc) and has_prose(_doc(unit.javadoc))
+    if req == "informative_annotations":
+        return any(annotation_name(a) not in BARE_ANNOTATIONS for a in unit.annotations)
+    if req == "package_not_in_path":
+        return bool(unit.package) and unit.package.replace(".", "/") not in unit.path
+    if req == "not_enum_constant":
+        return not _is_enum_constant(unit)
+    if req == "methods":
+        return bool(_api_methods(unit, ctx))
     if req == "initializer":
         return bool(unit.initializer)
     if req == "annotations":
@@ -424,6 +477,13 @@ def _meets(req: str, unit: Unit, ctx: _FileContext) -> bool:
     return False
 
 
+def _api_methods(unit: Unit, ctx: _FileContext) -> list[Unit]:
+    """The non-private methods a type declares, in file order."""
+    return [
+        m for m in ctx.members(unit, "method") if "private" not in m.modifiers and signature_of(m)
+    ]
+
+
 def _import_lines(unit: Unit) -> list[str]:
     return [ln.strip() for ln in unit.code.splitlines() if ln.strip().startswith("import ")]
 
@@ -432,7 +492,13 @@ def _answer(kind: str, unit: Unit, ctx: _FileContext) -> tuple[str, int, int] | 
     """(output, first line, last line) for an answer builder, or None if it has nothing."""
     span = (unit.start_line, unit.end_line)
     if kind == "code":
-        text = unit.code
+        text = dedent_code(unit.code)
+    elif kind == "prose":
+        text = render_markdown(_doc(unit.javadoc)) if unit.javadoc else ""
+    elif kind == "methods":
+        text = "\n".join(
+            f"- `{dedent_code(signature_of(m) or '')}`" for m in _api_methods(unit, ctx)
+        )
     elif kind == "name":
         text = unit.name
     elif kind == "signature":
@@ -445,7 +511,7 @@ def _answer(kind: str, unit: Unit, ctx: _FileContext) -> tuple[str, int, int] | 
         text = "\n".join(unit.annotations)
     elif kind in ("fields", "constructors"):
         members = ctx.members(unit, "field" if kind == "fields" else "constructor")
-        codes = list(dict.fromkeys(m.code for m in members))
+        codes = list(dict.fromkeys(dedent_code(m.code) for m in members))
         text = ("\n" if kind == "fields" else "\n\n").join(codes)
     elif kind == "owner":
         owner = ctx.owner(unit)
@@ -472,6 +538,8 @@ def _answer(kind: str, unit: Unit, ctx: _FileContext) -> tuple[str, int, int] | 
     else:
         return None
     text = text.strip("\n")
+    if PLACEHOLDER_RE.fullmatch(text.strip("\"'")):
+        return None  # a redacted value: nothing left to learn
     return (text, *span) if text.strip() else None
 
 
@@ -479,11 +547,20 @@ def _input(kind: str, unit: Unit) -> str | None:
     if kind == "none":
         return ""
     if kind == "code":
-        return unit.code
+        return dedent_code(unit.code)
+    if kind == "masked_code":
+        return mask_name(dedent_code(unit.code), unit.name)
+    if kind == "bare_code":
+        return strip_annotations(unit.code)
     if kind == "javadoc":
-        return unit.javadoc or None
+        return dedent_comment(unit.javadoc) if unit.javadoc else None
     if kind == "signature":
         return signature_of(unit)
+    if kind == "contract":
+        signature = signature_of(unit)
+        if not (unit.javadoc and signature):
+            return None
+        return f"{dedent_comment(unit.javadoc)}\n{signature}"
     return None
 
 
@@ -504,7 +581,9 @@ def file_candidates(
             continue
         values = None
         for task_id, task in tasks.items():
-            if unit.kind not in task.kinds or task.answer == "tests":
+            if unit.kind not in task.kinds or task.answer in ("tests", "test_code"):
+                continue
+            if not _in_scope(task.scope, unit):
                 continue
             if not all(_meets(r, unit, ctx) for r in task.requires):
                 continue
@@ -589,18 +668,18 @@ def coverage_candidates(
 ) -> list[Candidate]:
     """`test.covers` candidates: test methods matched by name to the methods they test."""
     tasks = tasks if tasks is not None else _shipped(str(templates_dir() / "instructions"))[0]
-    covers = [(tid, t) for tid, t in tasks.items() if t.answer == "tests"]
+    covers = [(tid, t) for tid, t in tasks.items() if t.answer in ("tests", "test_code")]
     if not covers:
         return []
     types: dict[str, list[Unit]] = defaultdict(list)
-    methods: dict[str, set[str]] = defaultdict(set)
+    methods: dict[str, dict[str, list[Unit]]] = defaultdict(lambda: defaultdict(list))
     by_path: dict[str, list[Unit]] = defaultdict(list)
     for unit in units:
         by_path[unit.path].append(unit)
         if unit.kind in TYPE_KINDS and not is_test_path(unit.path):
             types[unit.name].append(unit)
         elif unit.kind == "method" and unit.parent and not is_test_path(unit.path):
-            methods[unit.parent].add(unit.name)
+            methods[unit.parent][unit.name].append(unit)
     out: list[Candidate] = []
     for path in sorted(by_path):
         subject_name = test_subject(path)
@@ -617,7 +696,8 @@ def coverage_candidates(
 
 
 def _covers_for_file(file_units, subject, methods, covers, module, seed) -> list[Candidate]:
-    names = methods.get(subject.qualified_name, set()) | methods.get(subject.id, set())
+    targets = {**methods.get(subject.id, {}), **methods.get(subject.qualified_name, {})}
+    names = set(targets)
     tests = [
         u
         for u in file_units
@@ -633,7 +713,7 @@ def _covers_for_file(file_units, subject, methods, covers, module, seed) -> list
     out = []
     for target, found in sorted(by_target.items()):
         unit = found[0] if len(found) == 1 or top is None else top
-        output = "\n\n".join(t.code for t in found)
+        output = "\n\n".join(dedent_code(t.code) for t in found)
         span = (min(t.start_line for t in found), max(t.end_line for t in found))
         values = []
         for level in range(LEVELS):
@@ -642,7 +722,16 @@ def _covers_for_file(file_units, subject, methods, covers, module, seed) -> list
                 type_name = f"{subject.qualified_name} in {subject.path}"
             values.append({"type": type_name, "member": target, "name": target, "file": unit.path})
         for task_id, task in covers:
-            cand = _candidate(task_id, task, unit, values, "", (output, *span), module, seed)
+            if task.answer == "tests":
+                answer = (output, *span)
+                cand = _candidate(task_id, task, unit, values, "", answer, module, seed)
+            else:  # write a test: the method under test is the unit, its code the input
+                main = sorted(targets[target], key=lambda u: (u.start_line, u.id))
+                if len(main) != 1 or not _meets("body", main[0], None):
+                    continue  # overloads: the test name does not say which one
+                input = dedent_code(main[0].code)
+                answer = (output, main[0].start_line, main[0].end_line)  # the unit's span
+                cand = _candidate(task_id, task, main[0], values, input, answer, module, seed)
             cand.requires_symbol = [subject.qualified_name, target]
             out.append(cand)
     return out

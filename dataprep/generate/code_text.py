@@ -1,0 +1,93 @@
+"""Code as it appears in prompts and answers: dedented, with a name masked, bare.
+
+A member's `code` is an exact substring of its file, so its first line starts at the
+declaration while the other lines keep the file's indentation. Answers and inputs show it
+dedented, keeping relative indentation; the exact text stays in the unit and its span.
+
+Example:
+    dedent_code("public int a() {\\n        return 1;\\n    }")
+        -> "public int a() {\\n    return 1;\\n}"
+"""
+
+from __future__ import annotations
+
+import re
+
+from dataprep.generate.java_facts import skip_annotations
+
+_CLOSING = re.compile(r"^[ \t]*[)}\]]")
+_CONTINUATION = 4  # relative indent kept for continuation lines when the base is unknown
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _base_indent(lines: list[str]) -> int:
+    """The indentation the first line had in its file, read from the other lines.
+
+    A declaration that ends with a closing brace ends at its own indentation; one whose
+    first line is an annotation continues at it on the next line; otherwise the other lines
+    are continuations, indented one step further than the declaration.
+    """
+    rest = [ln for ln in lines[1:] if ln.strip()]
+    if not rest:
+        return 0
+    if _CLOSING.match(rest[-1]):
+        return _indent(rest[-1])
+    if lines[0].lstrip().startswith("@") and not lines[0].rstrip().endswith((",", "(")):
+        return _indent(rest[0])
+    return max(0, min(_indent(ln) for ln in rest) - _CONTINUATION)
+
+
+def dedent_code(code: str) -> str:
+    """`code` with the indentation its first line had removed from every other line."""
+    lines = code.split("\n")
+    if len(lines) < 2:
+        return code
+    base = _base_indent(lines)
+    if base == 0:
+        return code
+    out = [lines[0]]
+    for line in lines[1:]:
+        cut = min(base, _indent(line))
+        out.append(line[cut:])
+    return "\n".join(out)
+
+
+def dedent_comment(comment: str) -> str:
+    """A block comment with its continuation lines aligned under its first line.
+
+    Example: dedent_comment("/**\n     * Adds.\n     */") -> "/**\n * Adds.\n */"
+    """
+    lines = comment.strip().split("\n")
+    return "\n".join(
+        [lines[0]]
+        + [(" " + ln.lstrip()) if ln.lstrip().startswith("*") else ln for ln in lines[1:]]
+    )
+
+
+def is_dedented(text: str) -> bool:
+    """False for multi-line code whose first line is at column 0 while every other
+    non-blank line is indented by a common amount (what `dedent_code` fixes)."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if len(lines) < 2 or _indent(lines[0]) > 0:
+        return True
+    rest = lines[1:]
+    common = min(_indent(ln) for ln in rest)
+    return not (common > 0 and _CLOSING.match(rest[-1]) and _indent(rest[-1]) > 0)
+
+
+def strip_annotations(code: str) -> str:
+    """`code` without its leading annotations (what gives a test method away)."""
+    return dedent_code(code[skip_annotations(code) :].lstrip())
+
+
+def mask_name(code: str, name: str, mask: str = "____") -> str:
+    """`code` with every whole-word occurrence of `name` replaced by `mask`.
+
+    Example: mask_name("int size() { return size(); }", "size") -> "int ____() { ... ____(); }"
+    """
+    if not name:
+        return code
+    return re.sub(rf"(?<![\w$]){re.escape(name)}(?![\w$])", mask, code)

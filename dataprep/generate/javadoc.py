@@ -1,0 +1,240 @@
+"""Javadoc as clean Markdown: the prose answers of explanation tasks.
+
+A Javadoc comment is parsed into its description and block tags; inline tags and HTML
+become Markdown: `{@link Foo#bar(int)}` -> `` `Foo.bar` ``, `{@code x}` -> `` `x` ``,
+`<p>` -> a blank line, `<pre>` -> a fenced block, lists -> `-` items, entities decoded.
+`{@inheritDoc}` is left to the caller (`Doc.inherits`), which can look up the overridden
+declaration in the repository.
+
+Example:
+    doc = parse_javadoc("/** Adds {@code n}.\\n * @param n how many\\n * @return the sum */")
+    doc.summary -> "Adds `n`."
+    render_markdown(doc) -> "Adds `n`.\\n\\n**Parameters**\\n- `n`: how many\\n\\n**Returns** ..."
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+_LEADER = re.compile(r"^[ \t]*\*(?: ?)", re.M)
+_BLOCK_TAG = re.compile(r"^@(\w+)\b[ \t]*", re.M)
+_INLINE = re.compile(r"\{@(\w+)(?:[ \t\n]+([^{}]*(?:\{[^{}]*\}[^{}]*)*))?\}")
+_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]{0,400}>")
+_WS = re.compile(r"[ \t]+")
+_BLANKS = re.compile(r"\n{3,}")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\[(])")
+
+
+@dataclass
+class Doc:
+    """A parsed Javadoc comment, in Markdown."""
+
+    description: str = ""
+    params: list[tuple[str, str]] = field(default_factory=list)
+    returns: str = ""
+    throws: list[tuple[str, str]] = field(default_factory=list)
+    deprecated: str = ""
+    inherits: bool = False  # says {@inheritDoc}: the overridden declaration's text applies
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of the description (Javadoc's own summary rule)."""
+        text = self.description.split("\n\n", 1)[0].strip()
+        return _SENTENCE_END.split(text, 1)[0].strip() if text else ""
+
+    def is_empty(self) -> bool:
+        return not (self.description or self.params or self.returns or self.throws)
+
+
+def strip_comment(raw: str) -> str:
+    """The comment's text without `/**`, `*/` and the leading `*` of each line."""
+    text = raw.strip()
+    if text.startswith("/**"):
+        text = text[3:]
+    elif text.startswith("/*"):
+        text = text[2:]
+    if text.endswith("*/"):
+        text = text[:-2]
+    lines = _LEADER.sub("", text).splitlines()
+    # the common indentation left inside <pre> blocks and wrapped lines
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
+
+
+def parse_javadoc(raw: str) -> Doc:
+    """Parse a Javadoc comment (with or without its delimiters) into a Markdown `Doc`."""
+    text = strip_comment(raw)
+    parts = _BLOCK_TAG.split(text)
+    doc = Doc(description=to_markdown(parts[0]))
+    doc.inherits = "{@inheritDoc}" in parts[0]
+    for tag, body in zip(parts[1::2], parts[2::2], strict=True):
+        body = body.strip()
+        if tag == "param":
+            name, _, rest = body.partition(" ")
+            name = name.strip()
+            if name.startswith("<") and name.endswith(">"):
+                name = name  # a type parameter: keep the brackets
+            doc.params.append((name, to_markdown(rest)))
+        elif tag == "return":
+            doc.returns = to_markdown(body)
+        elif tag in ("throws", "exception"):
+            name, _, rest = body.partition(" ")
+            doc.throws.append((name.strip().rsplit(".", 1)[-1], to_markdown(rest)))
+        elif tag == "deprecated":
+            doc.deprecated = to_markdown(body) or "Deprecated."
+    if doc.description.strip() in ("", "{@inheritDoc}"):
+        doc.description = doc.description.replace("{@inheritDoc}", "").strip()
+    return doc
+
+
+def _inline(match: re.Match[str]) -> str:
+    tag, body = match.group(1), (match.group(2) or "").strip()
+    if tag in ("code", "literal"):
+        body = html.unescape(body)
+        return f"`{body}`" if tag == "code" else body
+    if tag in ("link", "linkplain", "value"):
+        target, _, label = body.partition(" ")
+        if label.strip():
+            return label.strip() if tag == "linkplain" else f"`{label.strip()}`"
+        return f"`{_reference(target)}`" if target else ""
+    if tag == "inheritDoc":
+        return "{@inheritDoc}"
+    if tag in ("docRoot",):
+        return ""
+    return body  # {@index word}, {@summary text}, {@systemProperty x}
+
+
+def _reference(target: str) -> str:
+    """`java.util.List#add(Object)` -> `List.add`; `#size()` -> `size`; `Foo` -> `Foo`."""
+    target = target.split("(", 1)[0]
+    owner, _, member = target.partition("#")
+    owner = owner.rsplit(".", 1)[-1] if owner and not owner[:1].isupper() else owner
+    owner = owner.rsplit(".", 1)[-1] if "." in owner else owner
+    return f"{owner}.{member}" if owner and member else (member or owner)
+
+
+def _pre_block(match: re.Match[str]) -> str:
+    body = match.group(1)
+    body = _INLINE.sub(lambda m: html.unescape(m.group(2) or ""), body)
+    body = _TAG.sub("", body)
+    body = html.unescape(body).strip("\n")
+    lines = body.splitlines()
+    indent = min((len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()), default=0)
+    body = "\n".join(ln[indent:] for ln in lines)
+    return f"\n\n\x00```\n{body}\n```\x00\n\n"
+
+
+_PRE = re.compile(r"<pre\b[^>]*>(.*?)</pre>", re.S | re.I)
+_HTML_MAP = [
+    (re.compile(r"<\s*(?:p|P)\s*/?>|</p>", re.I), "\n\n"),
+    (re.compile(r"<br\s*/?>", re.I), "\n"),
+    (re.compile(r"<li\b[^>]*>", re.I), "\n- "),
+    (re.compile(r"</li>", re.I), ""),
+    (re.compile(r"</?[uo]l\b[^>]*>", re.I), "\n\n"),
+    (re.compile(r"</?(?:b|strong)\b[^>]*>", re.I), "**"),
+    (re.compile(r"</?(?:i|em)\b[^>]*>", re.I), "*"),
+    (re.compile(r"</?(?:code|tt|var|kbd|samp)\b[^>]*>", re.I), "`"),
+    (re.compile(r"<h[1-6]\b[^>]*>", re.I), "\n\n**"),
+    (re.compile(r"</h[1-6]>", re.I), "**\n\n"),
+    (re.compile(r"</?(?:dt|tr|table|thead|tbody|div|blockquote)\b[^>]*>", re.I), "\n"),
+    (re.compile(r"<dd\b[^>]*>", re.I), "\n  "),
+    (re.compile(r"</(?:dd|td|th)>", re.I), " "),
+]
+
+
+_FORMATTING = frozenset(
+    "p br b strong i em code tt var kbd samp ul ol li dl dt dd a pre h1 h2 h3 h4 h5 h6 table "
+    "thead tbody tfoot tr td th div span blockquote sup sub u s small big font hr caption "
+    "center cite dfn abbr q nobr wbr".split()
+)
+
+
+def _known_tag(match: re.Match[str]) -> str:
+    """Formatting HTML goes; any other tag is text the comment shows (`<script>`)."""
+    return "" if match.group(1).lower() in _FORMATTING else f"`{match.group(0)}`"
+
+
+def to_markdown(text: str) -> str:
+    """Javadoc body text (inline tags, HTML) as Markdown prose."""
+    text = _PRE.sub(_pre_block, text)
+    chunks = text.split("\x00")
+    out = []
+    for i, chunk in enumerate(chunks):
+        if i % 2:  # a fenced block from <pre>: already clean
+            out.append(chunk)
+            continue
+        chunk = _INLINE.sub(_inline, chunk)
+        for pattern, repl in _HTML_MAP:
+            chunk = pattern.sub(repl, chunk)
+        chunk = _TAG.sub(_known_tag, chunk)
+        chunk = html.unescape(chunk)
+        out.append(_blocks(chunk))
+    text = "\n\n".join(o.strip("\n") for o in out if o.strip())
+    text = text.replace("`` ", "` ").replace("****", "")
+    return _BLANKS.sub("\n\n", text).strip()
+
+
+def _blocks(text: str) -> str:
+    """Re-flow wrapped lines: paragraphs split by blank lines, `- ` items kept as a list
+    (a blank line inside a list does not end it)."""
+    blocks: list[list[str]] = []  # each: lines of one paragraph, or items of one list
+    current: list[str] = []
+    in_list = False
+    for raw in text.split("\n"):
+        line = _WS.sub(" ", raw).strip()
+        if not line:
+            if current and not in_list:
+                blocks.append(current)
+                current = []
+            continue
+        if line.startswith("- ") or line == "-":
+            if current and not in_list:
+                blocks.append(current)
+                current = []
+            in_list = True
+            current.append(line)
+        elif in_list and current and raw[:1] in (" ", "\t"):
+            current[-1] += " " + line  # an item's wrapped line
+        else:
+            if in_list:
+                blocks.append(current)
+                current, in_list = [], False
+            current.append(line)
+    if current:
+        blocks.append(current)
+    out = []
+    for block in blocks:
+        if block[0].startswith("-"):
+            items = [item for item in block if item.strip("- ")]
+            out.append("\n".join(items))
+        else:
+            out.append(" ".join(block))
+    return "\n\n".join(b for b in out if b)
+
+
+def render_markdown(doc: Doc, include_description: bool = True) -> str:
+    """The explanation answer: description, then parameters, return value, exceptions."""
+    parts = []
+    if include_description and doc.description:
+        parts.append(doc.description)
+    if doc.params:
+        items = "\n".join(
+            f"- `{name}`: {text}" if text else f"- `{name}`" for name, text in doc.params
+        )
+        parts.append(f"**Parameters**\n{items}")
+    if doc.returns:
+        parts.append(f"**Returns** {doc.returns}")
+    if doc.throws:
+        items = "\n".join(
+            f"- `{name}`: {text}" if text else f"- `{name}`" for name, text in doc.throws
+        )
+        parts.append(f"**Throws**\n{items}")
+    if doc.deprecated:
+        parts.append(f"**Deprecated.** {doc.deprecated}")
+    return "\n\n".join(parts).strip()
+
+
+def has_prose(doc: Doc, min_words: int = 3) -> bool:
+    """Whether the description says something (not only `{@inheritDoc}` or a few words)."""
+    return len(doc.description.split()) >= min_words
