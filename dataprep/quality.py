@@ -217,10 +217,19 @@ _MODS = (
     r"(?:(?:public|protected|private|static|final|abstract|default|synchronized|native"
     r"|sealed|non-sealed|strictfp|transient|volatile)[ \t]+)*"
 )
+# One `Type name` of a parameter list; possessive quantifiers, so that a long line that is
+# not one fails in linear time.
+_PARAM = (
+    r"(?:final[ \t]++)?(?:@[\w$.]++[ \t]++)*+[\w$.]++(?:<[^\n>]*+>++)?(?:\[\]|\.\.\.)*+"
+    r"[ \t]++[\w$]++[ \t]*+"
+)
 CODE_LINE_RE = re.compile(
     r"^[ \t]*(?:"
     r"@(?!(?:param|return|throws|exception|see|since|author|version|serial)\b)[\w$]"  # annotation
-    r"|[{})\].]|//|/\*|\*/|&&|\|\||\?[ \t]|:[ \t]"  # brace, chained call, comment, operator
+    r"|[{})\].]|//|/\*|\*/|&&|\|\||[?:=][ \t]"  # brace, chained call, comment, operator
+    r"|(?:extends|implements|throws|permits)[ \t]+[\w$]"  # a header's continuation
+    rf"|(?:{_PARAM},[ \t]*+)*+{_PARAM}(?:,|\)[^\n]*)$"  # parameters: `int a, int b,`
+    r"|[\w$.]+(?:<[^\n]*>)?[ \t]*\([^\n]*[,(]$"  # `Name(Type a,` opening a parameter list
     r"|(?:if|for|while|switch|catch|synchronized)[ \t]*\("
     r"|(?:try|do|else|finally)[ \t]*(?:\{|$)"
     r"|(?:return|throw|yield|assert|break|continue)\b[^\n]*;"
@@ -487,8 +496,12 @@ def asks_explanation(instruction: str) -> bool:
 
 MARKUP_RE = re.compile(
     r"\{@(?:link|linkplain|code|literal|inheritDoc|value|docRoot|index|summary)\b"
-    r"|</?(?:p|br|ul|ol|li|pre|b|i|em|strong|tt|code|a|table|tr|td|th|h[1-6]|blockquote"
-    r"|dl|dt|dd|hr|div|span|sup|sub|caption|thead|tbody|blockquote|img)\b[^>\n]*>"
+    r"|</?(?:p|br|ul|ol|li|pre|b|i|u|s|em|strong|tt|code|kbd|var|samp|cite|small|big|font|a"
+    r"|table|tr|td|th|h[1-6]|blockquote|dl|dt|dd|hr|div|span|sup|sub|caption|thead|tbody"
+    r"|img|center|section|script|style|iframe)\b[^>\n]*>"
+    # old Javadoc writes tags in capitals; single capitals only bare (`<T>` is a type)
+    r"|</?(?:PRE|UL|OL|LI|CODE|TT|BR|EM|STRONG|TABLE|TR|TD|TH|DL|DT|DD|HR|H[1-6]|BLOCKQUOTE"
+    r"|DIV|SPAN|SUP|SUB|FONT|A[ \t])\b[^>\n]*>|</?[PBI]>"
     r"|&(?:lt|gt|amp|nbsp|quot|#\d+);"
     r"|^[ \t]*(?:\*[ \t]*)?@(?:param|return|throws|exception|see|since|author|version"
     r"|deprecated|serial|implSpec|implNote|apiNote)\b"

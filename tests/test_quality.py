@@ -55,6 +55,13 @@ def measure(rows, units=None):
         ("int size();", "code"),
         ("@Test\nvoid adds() {\n    cart.add(1);\n}", "code"),
         ("Outgoing(String to, String body)", "code"),
+        ("void book(String guest,\n          int nights,\n          boolean paid)", "code"),
+        ("public class Suite\n    extends Room\n    implements Bookable", "code"),
+        (
+            "Stay(Room room, LocalDate from,\n     int nights, int guests,\n     boolean paid)",
+            "code",
+        ),
+        ("Apples, pears and plums,\nall of them ripe,\nare sold here.", "prose"),
         ('PAID("paid and shipped to the customer")', "code"),
         ("- `public int total()`\n- `public void add(Item item)`", "code"),
         ("/**\n * Adds an item.\n * @param item the item\n */", "prose"),
@@ -214,15 +221,14 @@ def test_markup_in_prose_answers():
         row("Explain add.", "<p>Adds an item to the cart and updates the total.", id="html"),
         row("Explain add.", "Adds an item.\n@param item the item to add", id="param"),
         row("Explain add.", "Adds an item to the cart, see `Cart.remove`.", id="clean"),
+        row("Explain map.", "Returns a Map<K, V> or a List<T> of the items.", id="generics"),
+        row("Explain add.", "Adds an item.<P>Old style, in capitals.", id="caps"),
         row("Show add.", "/** Adds. */\nvoid add(Item i) {\n    items.add(i);\n}", id="code"),
     ]
     m = measure(rows)["markup_in_prose"]
-    assert (m["count"], m["of"]) == (3, 4)
-    assert {x["id"]: x["why"] for x in m["examples"]} == {
-        "link": "{@link",
-        "html": "<p>",
-        "param": "@param",
-    }
+    assert (m["count"], m["of"]) == (4, 6)
+    found = {x["id"]: x["why"] for x in m["examples"]}
+    assert found == {"link": "{@link", "html": "<p>", "param": "@param"}  # three examples
 
 
 @pytest.mark.parametrize(
@@ -443,3 +449,14 @@ def test_report_of_a_pipeline_run_has_the_quality_section(tmp_path):
     assert "<h2>Quality</h2>" in html
     for title, _goal in MEASURES.values():
         assert title.replace("≥", "&ge;") in html or title in html
+
+
+def test_quality_html_escapes_the_examples():
+    from dataprep.report import _quality_html
+
+    q = measure_quality([row("Explain add.", "<script>alert(1)</script> adds an item to a cart.")])
+    assert q["measures"]["markup_in_prose"]["count"] == 1
+    html = "\n".join(_quality_html(q))
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; adds an item" in html
+    assert "<td>raw markup in prose answers</td><td>100%</td>" in html
