@@ -48,7 +48,14 @@ class Unit(Record):
     - field: one unit per declared variable. `code` is the whole declaration statement
       (`int a, b;`) and `declaration` the single variable's own (`int a;`).
     - file: `code` runs from the package declaration to the last import.
-    - doc_section: `code` is the section's text, `heading_path` its headings from the top.
+    - doc_section: `code` is the section's text, `heading_path` its headings from the top;
+      `qualified_name` is the heading path joined with " > " when the unit is the whole
+      section, and names the part otherwise (docs.py). HTML, xdoc and Maven changes.xml
+      are converted to Markdown first: their `code` is that Markdown (not a substring of
+      the file) and the line span is the source's. A changelog version's heading path is
+      ["Changelog", VERSION].
+    - ids: `make_id`; a unit whose (path, kind, qualified name, signature, code) repeats
+      in its file gets its repeat number in the hash, so ids are unique.
 
     Names and signatures (both parsers):
     - qualified_name: types `pkg.Outer.Inner`; anonymous classes `pkg.Outer$1`, numbered
@@ -106,8 +113,23 @@ class Unit(Record):
     parse_errors: list[str] = Field(default_factory=list)
 
     @staticmethod
-    def make_id(path: str, kind: str, qualified_name: str, signature: str | None, code: str) -> str:
-        """The unit's content hash over (path, kind, qualified name, signature, code)."""
+    def make_id(
+        path: str,
+        kind: str,
+        qualified_name: str,
+        signature: str | None,
+        code: str,
+        repeat: int = 0,
+    ) -> str:
+        """The unit's content hash over (path, kind, qualified name, signature, code), and
+        `repeat`, the number of earlier units of the file with all of these the same (two
+        identical sections of one document): 0, the usual case, leaves it out of the hash.
+
+        Example: make_id("a.md", "doc_section", "A", None, "# A", repeat=1) differs from
+        make_id("a.md", "doc_section", "A", None, "# A"), which is the id it always had.
+        """
+        if repeat:
+            return content_hash("unit", path, kind, qualified_name, signature, code, repeat)
         return content_hash("unit", path, kind, qualified_name, signature, code)
 
 

@@ -1,25 +1,55 @@
-"""Documentation slicer: Markdown, AsciiDoc, reStructuredText and plain text by headings.
+"""Documentation slicer: Markdown, AsciiDoc, reStructuredText, plain text, and HTML, xdoc
+and Maven changes.xml pages (converted to Markdown first, markup.py), by headings.
 
 A section runs from its heading line to the next heading (of any level), so nested
-sections do not repeat their children's text; its heading path is the chain of
-headings above it. A section longer than MAX_SECTION_CHARS is cut on paragraph
-boundaries (blank lines outside code blocks) into parts of at most that size where
-the paragraphs allow. Every unit's `code` is an exact substring of the file.
+sections do not repeat their children's text; its heading path is the chain of headings
+above it. A heading is never a unit of its own: a heading with no text of its own is
+left out (its subsections carry the text), and a section is cut only after its first
+paragraph. Text before the first heading is left out when it is a title line, a licence
+header or only HTML comments.
 
-Units: kind "doc_section", name = the last heading (the file name for text before the
-first heading), qualified_name = the heading path joined with " > " (plus " (part K of
-N)" for split sections), heading_path = the headings from the top.
+Changelogs (docfiles.is_changelog: CHANGELOG.md, CHANGES, RELEASE-NOTES*.txt, NEWS,
+changes.xml ...) give one unit per version: a heading whose title is a version
+("## 1.17.1 (2023-11-27)", "Release 1.15.3 [2022-Aug-24]"), or in a changelog without
+version headings a version line ("*** Release 1.1.1", "Version 3.7" in a centred title
+block), starts a section that runs, subsections included, to the next version or
+heading of the same level. Its heading path is ["Changelog", VERSION], its name the
+version.
+
+A section longer than MAX_SECTION_CHARS (a changelog version: MAX_VERSION_CHARS) is cut
+into parts: a version at its subsections first; then at paragraph boundaries (blank
+lines outside code blocks and indented code), packing paragraphs up to the limit; a
+paragraph over the limit at its list items. A paragraph, list item or code block is
+never cut: one longer than the limit is a part of its own (the filters drop what does
+not fit a model's context, nothing is truncated).
+
+Names. A unit that is a whole section: name = the last heading (the file name for text
+before the first heading), qualified_name = the heading path joined with " > ". A part
+is named by what it holds, never by its number: a version's subsection by its heading
+("Changelog > 1.17.1 > Bug Fixes"), any other part by its first words
+('Architecture > Design decisions (from "Money is a record of an amount…")'), taking
+more words until the parts of a section differ. Every unit's `code` is an exact substring
+of the file (of its Markdown, for the converted formats); two units of a file with the
+same name and text get distinct ids (Unit.make_id's `repeat`).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass, field
 
 from dataprep.models import Unit
+from dataprep.slicing.changelog import CHANGELOG, version_of
+from dataprep.slicing.docfiles import is_changelog, is_mostly_licence
+from dataprep.slicing.markup import to_markdown
 
 MAX_SECTION_CHARS = 1500
+MAX_VERSION_CHARS = 4000  # a changelog version is asked as a whole: a larger limit
 SEPARATOR = " > "
+MAX_LEAD_CHARS = 80  # the first (six) words that name a part
+MARKUP_LANGUAGES = ("html", "xdoc", "maven-changes")  # converted to Markdown first
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -33,10 +63,16 @@ _RST_ADORN = re.compile(r"^([!-/:-@\[-`{-~])\1+[ \t]*$")
 class _Section:
     level: int
     title: str
-    start: int  # character offset of the heading line (or 0 for the preamble)
+    start: int  # character offset of the heading line (or of the text, for the preamble)
     body_start: int  # offset just past the heading
     end: int = 0
     path: list[str] = field(default_factory=list)
+    version: str | None = None  # a changelog version's section
+    subheads: list[tuple[int, int, str]] = field(default_factory=list)  # (start, body, title)
+
+
+# a heading: (first line, line after it, level, title, version or None)
+Heading = tuple[int, int, int, str, "str | None"]
 
 
 def slice_doc(
@@ -47,15 +83,53 @@ def slice_doc(
     Example: slice_doc("a.md", "# A\\ntext\\n## B\\nmore\\n", "r", None, "markdown")
     -> sections "A" and "A > B"
     """
+    if language in MARKUP_LANGUAGES:
+        markdown, source_lines = to_markdown(text, language)
+        units = _slice_text(relpath, markdown, repo, commit, "markdown")
+        units = [_to_source(unit, source_lines, language) for unit in units]
+    else:
+        units = _slice_text(relpath, text, repo, commit, language)
+    return _unique_ids(units), []
+
+
+def _slice_text(
+    relpath: str, text: str, repo: str, commit: str | None, language: str
+) -> list[Unit]:
     lines = _lines(text)
     start = _front_matter_end(lines) if language in ("markdown", "asciidoc") else 0
-    headings = _HEADINGS[language](lines[start:])
-    headings = [(a + start, b + start, level, title) for a, b, level, title in headings]
-    sections = _sections(text, lines, headings, relpath.rsplit("/", 1)[-1], start)
+    found = _HEADINGS[language](lines[start:])
+    headings: list[Heading] = [(a + start, b + start, lvl, t, None) for a, b, lvl, t in found]
+    if is_changelog(relpath):
+        headings = _version_headings(lines, headings, start, _BLOCKS[language])
+    filename = relpath.rsplit("/", 1)[-1]
+    sections = _sections(text, lines, headings, filename, start)
+    line_starts = _offsets(lines)
     units: list[Unit] = []
     for section in sections:
-        units.extend(_section_units(relpath, text, section, repo, commit, language))
-    return units, []
+        units.extend(_section_units(relpath, text, section, repo, commit, language, line_starts))
+    return units
+
+
+def _to_source(unit: Unit, source_lines: list[int], language: str) -> Unit:
+    """A unit of a page's Markdown, with the page's language and line span."""
+    span = source_lines[unit.start_line - 1 : unit.end_line] or [1]
+    return unit.model_copy(
+        update={"language": language, "start_line": span[0], "end_line": max(span)}
+    )
+
+
+def _unique_ids(units: list[Unit]) -> list[Unit]:
+    """Give a unit whose (name, text) repeats in the file its repeat number in the id."""
+    seen: Counter = Counter()
+    out = []
+    for unit in units:
+        key = (unit.kind, unit.qualified_name, unit.signature, unit.code)
+        repeat = seen[key]
+        seen[key] += 1
+        if repeat:
+            unit = unit.model_copy(update={"id": Unit.make_id(unit.path, *key, repeat=repeat)})
+        out.append(unit)
+    return out
 
 
 _LINE = re.compile(r"[^\n]*\n|[^\n]+$")
@@ -188,8 +262,60 @@ def _front_matter_end(lines: list[str]) -> int:
     return 0
 
 
+# -- changelog versions --------------------------------------------------------------------
+
+_SEPARATOR_LINE = re.compile(r"^[ \t]*([=\-*_~#+.])\1{2,}[ \t]*$")
+_LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+o•]|\d{1,3}[.)])[ \t]+\S")
+
+
+def _version_headings(
+    lines: list[str], headings: list[Heading], front: int, fences: re.Pattern
+) -> list[Heading]:
+    """The headings of a changelog with their versions; a changelog whose headings name no
+    version gets its version lines as headings of level 0 (above every other heading)."""
+    marked = [(a, b, lvl, t, version_of(t)) for a, b, lvl, t, _ in headings]
+    if any(h[4] for h in marked):
+        return marked
+    heading_lines = {i for a, b, *_ in headings for i in range(a, b)}
+    plain: list[Heading] = []
+    fence = False
+    for i in range(front, len(lines)):
+        line = lines[i].rstrip("\r\n")
+        if fences.match(line):
+            fence = not fence
+        if fence or i in heading_lines or not line.strip():
+            continue
+        version = version_of(line)
+        if version is None:
+            continue
+        first = _title_block_start(lines, i, front)
+        if first is not None and not (plain and first < plain[-1][1]):
+            plain.append((first, i + 1, 0, line.strip(" \t*#=-"), version))
+    return sorted(marked + plain)
+
+
+def _title_block_start(lines: list[str], i: int, front: int) -> int | None:
+    """Where a version line's title block starts: the line itself, or up to two short
+    title lines above it ("Apache Commons Lang" above "Version 3.7"); None when the line
+    does not start a block (it is inside a paragraph)."""
+    first = i
+    while first > front and i - first < 2:
+        above = lines[first - 1].strip()
+        if not above or _SEPARATOR_LINE.match(above) or len(above) > 60:
+            break
+        if _LIST_ITEM.match(lines[first - 1]) or above.endswith((".", ",", ";", ":")):
+            return None
+        first -= 1
+    if first == front or not lines[first - 1].strip():
+        return first
+    return first if _SEPARATOR_LINE.match(lines[first - 1].strip()) else None
+
+
+# -- sections ------------------------------------------------------------------------------
+
+
 def _sections(
-    text: str, lines: list[str], headings: list, filename: str, start_line: int = 0
+    text: str, lines: list[str], headings: list[Heading], filename: str, start_line: int = 0
 ) -> list[_Section]:
     offsets = _offsets(lines)
     sections: list[_Section] = []
@@ -198,40 +324,93 @@ def _sections(
     while start < offsets[first] and text[start].isspace():
         start += 1
     if text[start : offsets[first]].strip():
-        sections.append(_Section(0, filename, start, start, offsets[first], []))
+        sections.append(_Section(-1, filename, start, start, offsets[first], []))
     stack: list[tuple[int, str]] = []
-    for n, (line, after, level, title) in enumerate(headings):
+    n = 0
+    while n < len(headings):
+        line, after, level, title, version = headings[n]
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, title))
-        end_line = headings[n + 1][0] if n + 1 < len(headings) else len(lines)
+        m = n + 1
+        while version and m < len(headings) and not headings[m][4] and headings[m][2] > level:
+            m += 1  # a version's subsections belong to it
+        subheads = [(offsets[a], offsets[b], t) for a, b, _, t, _ in headings[n + 1 : m]]
+        end_line = headings[m][0] if m < len(headings) else len(lines)
+        path = [CHANGELOG, version] if version else [t for _, t in stack]
         sections.append(
             _Section(
                 level,
-                title,
+                version or title,
                 offsets[line],
                 offsets[after],
                 offsets[end_line],
-                [t for _, t in stack],
+                path,
+                version,
+                subheads,
             )
         )
+        n = m
     return sections
 
 
+def _trim_end(text: str, start: int, end: int) -> int:
+    """The end of a span without trailing blank lines and separator lines (`=====`, `---`);
+    a line that closes a block (an AsciiDoc `----` after an opening one) stays."""
+    while True:
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        line_start = max(text.rfind("\n", start, end) + 1, start)
+        last = text[line_start:end]
+        if end > start and _SEPARATOR_LINE.match(last):
+            lines = [line.strip() for line in text[start:end].split("\n")]
+            if lines.count(last.strip()) % 2 == 1:
+                end = line_start
+                continue
+        return end
+
+
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+_ADOC_META = re.compile(r"(?m)^(?::!?[\w-]+!?:.*|//(?!/).*)$")  # attribute entries, comments
+
+
+def _no_text(text: str) -> bool:
+    """Whether a text holds nothing to read: blank, HTML comments, AsciiDoc attributes."""
+    return not _ADOC_META.sub("", _COMMENT.sub("", text)).strip()
+
+
+def _is_title_or_licence(text: str) -> bool:
+    """Text before the first heading that is not worth a unit: a title or badge line, a
+    licence header, or only comments."""
+    plain = _COMMENT.sub("", text).strip()
+    if "\n" not in plain and len(plain.split()) <= 8 and not plain.endswith((".", ":")):
+        return True
+    return _no_text(text) or is_mostly_licence(text)
+
+
 def _section_units(
-    relpath: str, text: str, section: _Section, repo: str, commit: str | None, language: str
+    relpath: str,
+    text: str,
+    section: _Section,
+    repo: str,
+    commit: str | None,
+    language: str,
+    line_starts: list[int],
 ) -> list[Unit]:
-    end = section.end
-    while end > section.start and text[end - 1].isspace():
-        end -= 1
-    if not text[section.body_start : end].strip():
+    end = _trim_end(text, section.start, section.end)
+    if _no_text(text[section.body_start : end]):
         return []  # a heading with no text of its own (its subsections carry the text)
-    parts = _split(text, section.start, end, fences=_BLOCKS[language])
+    if section.level < 0 and _is_title_or_licence(text[section.start : end]):
+        return []
+    cap = MAX_VERSION_CHARS if section.version else MAX_SECTION_CHARS
+    parts = _split(text, section, end, cap, _BLOCKS[language])
     title = section.title or relpath.rsplit("/", 1)[-1]
     base = SEPARATOR.join(section.path) if section.path else title
     units = []
-    for k, (a, b) in enumerate(parts, start=1):
-        qualified_name = base if len(parts) == 1 else f"{base} (part {k} of {len(parts)})"
+    for a, b, qualifier in parts:
+        while a < b and text[a].isspace():
+            a += 1  # a centred title block starts at its first word
+        qualified_name = base + qualifier
         code = text[a:b]
         units.append(
             Unit(
@@ -240,8 +419,8 @@ def _section_units(
                 name=title,
                 qualified_name=qualified_name,
                 path=relpath,
-                start_line=text.count("\n", 0, a) + 1,
-                end_line=text.count("\n", 0, b) + 1,
+                start_line=bisect_right(line_starts, a),
+                end_line=bisect_right(line_starts, b - 1),
                 code=code,
                 language=language,
                 repo=repo,
@@ -260,63 +439,163 @@ _BLOCKS = {
 }
 
 
+# -- parts ---------------------------------------------------------------------------------
+
+
 def _split(
-    text: str, start: int, end: int, cap: int = MAX_SECTION_CHARS, fences: re.Pattern = _FENCE
+    text: str, section: _Section, end: int, cap: int = MAX_SECTION_CHARS, fences=_FENCE
+) -> list[tuple[int, int, str]]:
+    """(start, end, qualifier) of each part of a section: one part with no qualifier when
+    the section fits `cap`; otherwise parts named by subsection or first words."""
+    if end - section.start <= cap:
+        return [(section.start, end, "")]
+    parts: list[_Part] = []
+    for a, b, sub, body in _subsection_chunks(text, section, end):
+        spans = _pack(text, a, b, body, cap, fences)
+        parts += [_Part(x, y, sub, len(spans) > 1, body) for x, y in spans]
+    return _name_parts(text, parts)
+
+
+@dataclass
+class _Part:
+    start: int
+    end: int
+    sub: str | None  # the subsection of a changelog version it comes from
+    cut: bool  # one of several parts of that subsection (or of the section)
+    body: int  # where the text after the part's heading starts
+
+
+def _subsection_chunks(text: str, section: _Section, end: int):
+    """(start, end, subsection title or None, body start) of a version's subsections, and
+    of its text before them; the whole section when it has none. A subsection (or the
+    version heading) with no text of its own is left out."""
+    heads = [(section.start, section.body_start, None)]
+    heads += [(a, b, t) for a, b, t in section.subheads if a < end]
+    chunks = []
+    for k, (a, body, title) in enumerate(heads):
+        b = _trim_end(text, a, heads[k + 1][0] if k + 1 < len(heads) else end)
+        if not _no_text(text[body:b]):
+            chunks.append((a, b, title, body))
+    return chunks
+
+
+def _pack(
+    text: str, a: int, b: int, body: int, cap: int, fences: re.Pattern
 ) -> list[tuple[int, int]]:
-    """Cut text[start:end] into spans of at most `cap` characters on paragraph boundaries
-    (then line boundaries, then hard cuts for a single overlong line), never inside a
-    fenced code block."""
-    if end - start <= cap:
-        return [(start, end)]
-    cuts = _paragraph_cuts(text, start, end, fences)
-    spans, a, last = [], start, start
-    for cut in [*cuts, end]:
-        if cut - a > cap and last > a:
-            spans.append((a, last))
-            a = _skip_blank(text, last, end)
-        last = cut
-    spans.append((a, end))
-    result = []
-    for a, b in spans:
-        result.extend(_split_lines(text, a, b, cap) if b - a > cap else [(a, b)])
-    return [(a, b) for a, b in result if text[a:b].strip()]
+    """Spans of text[a:b] of at most `cap` characters where the paragraphs allow: whole
+    paragraphs packed together, the heading kept with the paragraph after it; a paragraph
+    over `cap` is cut at its list items, and one that has none is kept whole."""
+    if b - a <= cap:
+        return [(a, b)]
+    spans = []
+    for x, y in _greedy(_blocks(text, a, b, fences), body, cap):
+        items = _items(text, x, y, fences) if y - x > cap else []
+        spans += _greedy(items, body, cap) if len(items) > 1 else [(x, y)]
+    return spans
 
 
-def _paragraph_cuts(text: str, start: int, end: int, fences: re.Pattern) -> list[int]:
-    """Offsets where a paragraph ends (before a blank line), outside code blocks."""
-    cuts, fence = [], False
-    pos = start
-    for line in _lines(text[start:end]):
-        if fences.match(line.rstrip("\r\n")):
-            fence = not fence
-        elif not fence and not line.strip() and pos > start:
-            back = pos
-            while back > start and text[back - 1] in "\r\n":
-                back -= 1
-            if back > start and (not cuts or cuts[-1] != back):
-                cuts.append(back)
-        pos += len(line)
-    return cuts
+def _greedy(spans: list[tuple[int, int]], body: int, cap: int) -> list[tuple[int, int]]:
+    """Adjacent spans joined while they fit `cap`; one that ends at or before `body` (the
+    heading) is always joined with the next."""
+    packed: list[list[int]] = []
+    for x, y in spans:
+        if packed and (packed[-1][1] <= body or y - packed[-1][0] <= cap):
+            packed[-1][1] = y
+        else:
+            packed.append([x, y])
+    return [(x, y) for x, y in packed]
 
 
-def _skip_blank(text: str, pos: int, end: int) -> int:
-    while pos < end and text[pos].isspace():
-        pos += 1
-    return pos
-
-
-def _split_lines(text: str, a: int, b: int, cap: int) -> list[tuple[int, int]]:
-    spans, start, pos = [], a, a
+def _blocks(text: str, a: int, b: int, fences: re.Pattern) -> list[tuple[int, int]]:
+    """Paragraphs of text[a:b]: runs of lines between blank lines, where a code block
+    (fenced, or indented four spaces after a blank line) stays one paragraph."""
+    blocks: list[tuple[int, int]] = []
+    start = last = None
+    gap = fence = False
+    pos = a
     for line in _lines(text[a:b]):
-        if pos + len(line) - start > cap and pos > start:
-            spans.append((start, pos))
-            start = pos
+        stripped = line.rstrip("\r\n")
+        if not fence and not stripped.strip():
+            gap = start is not None
+        else:
+            if start is not None and gap and not fence and not _indented(stripped):
+                blocks.append((start, last))
+                start = None
+            start = pos if start is None else start
+            last, gap = pos + len(stripped), False
+        if fences.match(stripped):
+            fence = not fence
         pos += len(line)
-    spans.append((start, b))
-    result = []
-    for s, e in spans:
-        while e - s > cap:  # a single line longer than the cap
-            result.append((s, s + cap))
-            s += cap
-        result.append((s, e))
-    return [(s, e) for s, e in result if s < e]
+    if start is not None:
+        blocks.append((start, last))
+    return blocks
+
+
+def _indented(line: str) -> bool:
+    return line.startswith(("    ", "\t"))
+
+
+def _items(text: str, a: int, b: int, fences: re.Pattern) -> list[tuple[int, int]]:
+    """A paragraph cut before each of its list items, outside code blocks; text before
+    the first item goes with it."""
+    starts, fence, pos = [a], False, a
+    for line in _lines(text[a:b]):
+        stripped = line.rstrip("\r\n")
+        if fences.match(stripped):
+            fence = not fence
+        elif not fence and pos > a and _LIST_ITEM.match(stripped):
+            starts.append(pos)
+        pos += len(line)
+    if len(starts) > 1 and not _LIST_ITEM.match(text[a : starts[1]]):
+        del starts[1]  # the lines before the first item (a version line, say) stay with it
+    ends = [*starts[1:], b]
+    return [(s, _trim_end(text, s, e)) for s, e in zip(starts, ends, strict=True)]
+
+
+# -- names of parts ------------------------------------------------------------------------
+
+_MARKUP = re.compile(r"\*\*|__|`|^#+\s*|^=+\s*|^>\s*|^\s*(?:[-*+o•]|\d{1,3}[.)])\s+", re.M)
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|:\w+:`([^`]*)`")
+
+
+def _name_parts(text: str, parts: list[_Part]) -> list[tuple[int, int, str]]:
+    """Qualifiers that tell a section's parts apart: " > Sub" for a whole subsection,
+    ' (from "first words…")' otherwise (" > Sub (from ...)" in a cut subsection), with
+    more words until no two parts share one."""
+    if len(parts) == 1 and parts[0].sub is None:
+        return [(parts[0].start, parts[0].end, "")]
+    words = [6] * len(parts)
+    while True:
+        names = [_qualifier(text, part, n) for part, n in zip(parts, words, strict=True)]
+        counts = Counter(names)
+        again = [i for i, name in enumerate(names) if counts[name] > 1 and words[i] < 30]
+        if not again:
+            return [(p.start, p.end, name) for p, name in zip(parts, names, strict=True)]
+        for i in again:
+            words[i] += 4
+
+
+def _qualifier(text: str, part: _Part, n: int) -> str:
+    sub = f"{SEPARATOR}{part.sub}" if part.sub else ""
+    if part.sub and not part.cut:
+        return sub
+    lead = _first_words(text[max(part.start, part.body) : part.end], n)
+    return f'{sub} (from "{lead}")'
+
+
+def _first_words(text: str, n: int) -> str:
+    """The first `n` words of a part, markup taken out, with "…" when more follow."""
+    words: list[str] = []
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line or _FENCE.match(line) or _SEPARATOR_LINE.match(line):
+            continue
+        line = _LINK.sub(lambda m: m.group(1) or m.group(2) or "", line)
+        words += _MARKUP.sub("", line).replace('"', "'").split()
+        if len(words) > n:
+            break
+    lead = " ".join(words[:n])
+    limit = MAX_LEAD_CHARS * n // 6
+    if len(lead) > limit:  # a long word (a URL, a line of symbols)
+        return lead[:limit].rstrip() + "…"
+    return lead + ("…" if len(words) > n else "")
