@@ -56,7 +56,7 @@ PARSERS: dict[str, str] = {
 }
 DEFAULT_PARSER = "tree-sitter"
 # Bump when the units a given file yields change (callers cache slices under it).
-SLICER_VERSION = "1"
+SLICER_VERSION = "2"
 
 
 @dataclass
@@ -168,7 +168,8 @@ def slice_file(
     """Slice one file's bytes (path relative to `root`, POSIX) into units.
 
     Content checks happen here: binary, generated and over-size files come back with
-    `skipped` set; invalid UTF-8 is read with replacement and a warning.
+    `skipped` set; a file that is not UTF-8 is decoded after charset detection, with a
+    warning naming the encoding.
     Example: slice_file(".", "A.java", b"class A { void f() {} }").units -> [class A, method A.f]
     """
     if repo is None:
@@ -190,7 +191,7 @@ def _prepare(relpath: str, data: bytes) -> tuple[str, str, list[str], str | None
     language = language_of(relpath)
     if language is None:
         return "", "", [], UNSUPPORTED
-    reason = content_skip(data)
+    reason = content_skip(data, language)
     if reason is not None:
         return language, "", [], reason
     text, warning = decode(data)
