@@ -86,7 +86,7 @@ def test_the_shipped_tasks():
         "method.code", "method.implement", "method.name", "constructor.code",
         "constructor.explain", "member.signature", "javadoc.signature", "test.write",
         "member.annotations", "member.owner", "file.package", "file.imports", "doc.section",
-        "http.handler", "http.route", "test.covers", "method.is_test",
+        "doc.changelog", "http.handler", "http.route", "test.covers", "method.is_test",
     }  # fmt: skip
 
 
