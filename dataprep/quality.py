@@ -271,6 +271,8 @@ def text_kind(text: str) -> str:
         stripped = INLINE_TAG_RE.sub("tag", stripped)
     if stripped[-1] in "};" and CODE_LINE_RE.match(stripped):  # fast path: code at both ends
         return "code"
+    if "\n" not in stripped and " " not in stripped:  # one token: a name, a literal, `@Test`
+        return "code" if CODE_LINE_RE.match(stripped) else "short"
     if len(stripped) > KIND_CHARS:  # the head tells; the cut line may be partial
         stripped = stripped[: stripped.rfind("\n", 0, KIND_CHARS) + 1 or KIND_CHARS].rstrip()
     if "```" in stripped or "~~~" in stripped:
@@ -442,6 +444,8 @@ def answerable(row: dict, label_leaks: set[str] = frozenset()) -> str | None:
             return "label cue absent (the task's yes rows show it)"
         return None
     prompt = row["instruction"] + "\n" + text
+    if len(output) > len(prompt):  # whitespace-normalised, it still could not occur
+        return None
     if _from_path(row.get("path") or "", output, prompt):
         return "the path shows it"
     if IDENT_RE.fullmatch(output):
@@ -466,12 +470,13 @@ def _label_leaks(rows: list[dict]) -> set[str]:
 
 # --- the other detectors ----------------------------------------------------------------
 
-# An imperative at the start of a sentence (anchored: `.match`), then the questions
-# anywhere (`.search`); two patterns, since one with `(?:^|...)` in front is slow.
+# On the lowercased instruction: an imperative at the start of a sentence (anchored:
+# `.match`), then the questions anywhere (`.search`); two patterns, since one with
+# `(?:^|...)` in front is slow, and EXPLAIN_HINT_RE first, which most rows fail.
+EXPLAIN_HINT_RE = re.compile(r"explain|describ|summar|overview|purpose|why|what|how")
 EXPLAIN_START_RE = re.compile(
     r"(?:(?:please|briefly|can you|could you)\s+)?(?:explain|describe|summari[sz]e)\b"
     r"|.*?[.?!:;]\s+(?:please\s+|briefly\s+)?(?:explain|describe|summari[sz]e)\b",
-    re.I,
 )
 EXPLAIN_RE = re.compile(
     r"\b(?:(?:can|could) you (?:explain|describe|summari[sz]e)\b"
@@ -481,7 +486,6 @@ EXPLAIN_RE = re.compile(
     r"|how (?:does|do) "
     r"|how (?:is|are) [^?.]{1,120}? (?:implemented|computed|calculated|handled|validated"
     r"|done|working)\b)",
-    re.I,
 )
 
 
@@ -491,7 +495,10 @@ def asks_explanation(instruction: str) -> bool:
     Example: asks_explanation("How does cancel work?") -> True;
     asks_explanation("Show the code of cancel.") -> False.
     """
-    return bool(EXPLAIN_START_RE.match(instruction) or EXPLAIN_RE.search(instruction))
+    text = instruction.lower()
+    if not EXPLAIN_HINT_RE.search(text):
+        return False
+    return bool(EXPLAIN_START_RE.match(text) or EXPLAIN_RE.search(text))
 
 
 MARKUP_RE = re.compile(
