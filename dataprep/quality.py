@@ -226,9 +226,10 @@ _PARAM = (
 CODE_LINE_RE = re.compile(
     r"^[ \t]*(?:"
     r"@(?!(?:param|return|throws|exception|see|since|author|version|serial)\b)[\w$]"  # annotation
-    r"|[{})\].]|//|/\*|\*/|&&|\|\||[?:=][ \t]"  # brace, chained call, comment, operator
+    r"|[{}()\].]|//|/\*|\*/|&&|\|\||[?:=][ \t]"  # brace, chained call, comment, operator
     r"|(?:extends|implements|throws|permits)[ \t]+[\w$]"  # a header's continuation
-    rf"|(?:{_PARAM},[ \t]*+)*+{_PARAM}(?:,|\)[^\n]*)$"  # parameters: `int a, int b,`
+    rf"|(?:{_PARAM},[ \t]*+)++(?://[^\n]*)?$"  # parameters: `int a, int b,`
+    rf"|(?:{_PARAM},[ \t]*+)*+{_PARAM}\)[^\n]*$"  # the last ones: `int c)`
     r"|[\w$.]+(?:<[^\n]*>)?[ \t]*\([^\n]*[,(]$"  # `Name(Type a,` opening a parameter list
     r"|(?:if|for|while|switch|catch|synchronized)[ \t]*\("
     r"|(?:try|do|else|finally)[ \t]*(?:\{|$)"

@@ -61,6 +61,14 @@ def measure(rows, units=None):
             "Stay(Room room, LocalDate from,\n     int nights, int guests,\n     boolean paid)",
             "code",
         ),
+        (
+            "void visit(\n    final String name,\n    final int size,  // bytes\n    Label end)",
+            "code",
+        ),
+        (
+            "abstract int count\n    (State state, List<Room> rooms)\n    throws IOException;",
+            "code",
+        ),
         ("Apples, pears and plums,\nall of them ripe,\nare sold here.", "prose"),
         ('PAID("paid and shipped to the customer")', "code"),
         ("- `public int total()`\n- `public void add(Item item)`", "code"),
