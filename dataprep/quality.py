@@ -685,7 +685,9 @@ def measure_quality(pairs: Iterable[Any], units: Iterable[Any] | None = None) ->
             reason = non_doc_reason(row["path"])
             t["non_doc_docs"].see(bool(reason), row, reason)
         fffd = (
-            "\ufffd" in row["instruction"] or "\ufffd" in row["input"] or "\ufffd" in row["output"]
+            "\ufffd" in row["instruction"]
+            or "\ufffd" in (row["input"] or "")
+            or "\ufffd" in row["output"]
         )
         t["replacement_chars"].see(fffd, row)
         if FAMILIES[family][0] and not why:
@@ -708,12 +710,14 @@ def measure_quality(pairs: Iterable[Any], units: Iterable[Any] | None = None) ->
 
 
 def _undedented(tally: _Tally, row: dict, out_kind: str) -> None:
-    texts = [(row["output"], out_kind)]
+    """Count the row when its output or input holds multi-line code; a defect when either
+    is not dedented (`why` says which)."""
+    texts = [("output", row["output"], out_kind)]
     if "\n" in (row["input"] or ""):
-        texts.append((row["input"], text_kind(row["input"])))
-    multi = [text for text, kind in texts if _multiline_code(text, kind)]
+        texts.append(("input", row["input"], text_kind(row["input"])))
+    multi = [(name, text) for name, text, kind in texts if _multiline_code(text, kind)]
     if multi:
-        bad = [text is row["output"] and "output" or "input" for text in multi if undedented(text)]
+        bad = [name for name, text in multi if undedented(text)]
         tally.see(bool(bad), row, " and ".join(bad))
 
 
