@@ -17,11 +17,12 @@ heading of the same level. Its heading path is ["Changelog", VERSION], its name 
 version.
 
 A section longer than MAX_SECTION_CHARS (a changelog version: MAX_VERSION_CHARS) is cut
-into parts: a version at its subsections first; then at paragraph boundaries (blank
-lines outside code blocks and indented code), packing paragraphs up to the limit; a
-paragraph over the limit at its list items. A paragraph, list item or code block is
-never cut: one longer than the limit is a part of its own (the filters drop what does
-not fit a model's context, nothing is truncated).
+into parts (doc_parts.py): a version at its subsections first (its text before them is its
+"Introduction"); then at paragraph boundaries (blank lines outside code blocks and
+indented code), packing paragraphs up to the limit; a paragraph over the limit at its
+list items. A paragraph, list item or code block is never cut: one longer than the
+limit is a part of its own (the filters drop what does not fit a model's context;
+nothing is truncated).
 
 Names. A unit that is a whole section: name = the last heading (the file name for text
 before the first heading), qualified_name = the heading path joined with " > ". A part
@@ -42,17 +43,25 @@ from dataclasses import dataclass, field
 
 from dataprep.models import Unit
 from dataprep.slicing.changelog import CHANGELOG, version_of
+from dataprep.slicing.doc_parts import (
+    COMMENT,
+    FENCE,
+    LIST_ITEM,
+    SEPARATOR,
+    SEPARATOR_LINE,
+    lines_of,
+    no_text,
+    split_section,
+    trim_end,
+)
 from dataprep.slicing.docfiles import is_changelog, is_mostly_licence
 from dataprep.slicing.markup import to_markdown
 
 MAX_SECTION_CHARS = 1500
 MAX_VERSION_CHARS = 4000  # a changelog version is asked as a whole: a larger limit
-SEPARATOR = " > "
-MAX_LEAD_CHARS = 80  # the first (six) words that name a part
 MARKUP_LANGUAGES = ("html", "xdoc", "maven-changes")  # converted to Markdown first
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _ADOC_TITLE = re.compile(r"^(={1,6})[ \t]+(\S.*?)[ \t]*$")
 _ADOC_BLOCK = re.compile(r"^(-{4,}|\.{4,}|={4,}|\+{4,}|/{4,}|_{4,}|\*{4,})[ \t]*$")
@@ -95,7 +104,7 @@ def slice_doc(
 def _slice_text(
     relpath: str, text: str, repo: str, commit: str | None, language: str
 ) -> list[Unit]:
-    lines = _lines(text)
+    lines = lines_of(text)
     start = _front_matter_end(lines) if language in ("markdown", "asciidoc") else 0
     found = _HEADINGS[language](lines[start:])
     headings: list[Heading] = [(a + start, b + start, lvl, t, None) for a, b, lvl, t in found]
@@ -132,14 +141,6 @@ def _unique_ids(units: list[Unit]) -> list[Unit]:
     return out
 
 
-_LINE = re.compile(r"[^\n]*\n|[^\n]+$")
-
-
-def _lines(text: str) -> list[str]:
-    """Lines with their endings, split on "\n" only (their lengths add up to the text)."""
-    return _LINE.findall(text)
-
-
 def _offsets(lines: list[str]) -> list[int]:
     offsets, pos = [], 0
     for line in lines:
@@ -154,7 +155,7 @@ def _markdown_headings(lines: list[str]) -> list[tuple[int, int, int, str]]:
     found, fence = [], None
     for i, line in enumerate(lines):
         stripped = line.rstrip("\r\n")
-        m = _FENCE.match(stripped)
+        m = FENCE.match(stripped)
         if m:
             marker = m.group(1)
             if fence is None:
@@ -185,7 +186,7 @@ def _is_setext_title(lines: list[str], i: int, found: list) -> bool:
     if (
         not above
         or _ATX.match(above)
-        or _FENCE.match(above)
+        or FENCE.match(above)
         or above.startswith(("-", "*", "|", ">"))
     ):
         return False
@@ -264,9 +265,6 @@ def _front_matter_end(lines: list[str]) -> int:
 
 # -- changelog versions --------------------------------------------------------------------
 
-_SEPARATOR_LINE = re.compile(r"^[ \t]*([=\-*_~#+.])\1{2,}[ \t]*$")
-_LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+o•]|\d{1,3}[.)])[ \t]+\S")
-
 
 def _version_headings(
     lines: list[str], headings: list[Heading], front: int, fences: re.Pattern
@@ -301,14 +299,14 @@ def _title_block_start(lines: list[str], i: int, front: int) -> int | None:
     first = i
     while first > front and i - first < 2:
         above = lines[first - 1].strip()
-        if not above or _SEPARATOR_LINE.match(above) or len(above) > 60:
+        if not above or SEPARATOR_LINE.match(above) or len(above) > 60:
             break
-        if _LIST_ITEM.match(lines[first - 1]) or above.endswith((".", ",", ";", ":")):
+        if LIST_ITEM.match(lines[first - 1]) or above.endswith((".", ",", ";", ":")):
             return None
         first -= 1
     if first == front or not lines[first - 1].strip():
         return first
-    return first if _SEPARATOR_LINE.match(lines[first - 1].strip()) else None
+    return first if SEPARATOR_LINE.match(lines[first - 1].strip()) else None
 
 
 # -- sections ------------------------------------------------------------------------------
@@ -354,38 +352,13 @@ def _sections(
     return sections
 
 
-def _trim_end(text: str, start: int, end: int) -> int:
-    """The end of a span without trailing blank lines and separator lines (`=====`, `---`);
-    a line that closes a block (an AsciiDoc `----` after an opening one) stays."""
-    while True:
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        line_start = max(text.rfind("\n", start, end) + 1, start)
-        last = text[line_start:end]
-        if end > start and _SEPARATOR_LINE.match(last):
-            lines = [line.strip() for line in text[start:end].split("\n")]
-            if lines.count(last.strip()) % 2 == 1:
-                end = line_start
-                continue
-        return end
-
-
-_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
-_ADOC_META = re.compile(r"(?m)^(?::!?[\w-]+!?:.*|//(?!/).*)$")  # attribute entries, comments
-
-
-def _no_text(text: str) -> bool:
-    """Whether a text holds nothing to read: blank, HTML comments, AsciiDoc attributes."""
-    return not _ADOC_META.sub("", _COMMENT.sub("", text)).strip()
-
-
 def _is_title_or_licence(text: str) -> bool:
     """Text before the first heading that is not worth a unit: a title or badge line, a
     licence header, or only comments."""
-    plain = _COMMENT.sub("", text).strip()
+    plain = COMMENT.sub("", text).strip()
     if "\n" not in plain and len(plain.split()) <= 8 and not plain.endswith((".", ":")):
         return True
-    return _no_text(text) or is_mostly_licence(text)
+    return no_text(text) or is_mostly_licence(text)
 
 
 def _section_units(
@@ -397,13 +370,15 @@ def _section_units(
     language: str,
     line_starts: list[int],
 ) -> list[Unit]:
-    end = _trim_end(text, section.start, section.end)
-    if _no_text(text[section.body_start : end]):
+    end = trim_end(text, section.start, section.end)
+    if no_text(text[section.body_start : end]):
         return []  # a heading with no text of its own (its subsections carry the text)
     if section.level < 0 and _is_title_or_licence(text[section.start : end]):
         return []
     cap = MAX_VERSION_CHARS if section.version else MAX_SECTION_CHARS
-    parts = _split(text, section, end, cap, _BLOCKS[language])
+    parts = split_section(
+        text, section.start, section.body_start, end, section.subheads, cap, _BLOCKS[language]
+    )
     title = section.title or relpath.rsplit("/", 1)[-1]
     base = SEPARATOR.join(section.path) if section.path else title
     units = []
@@ -432,170 +407,8 @@ def _section_units(
 
 
 _BLOCKS = {
-    "markdown": _FENCE,
+    "markdown": FENCE,
     "asciidoc": _ADOC_BLOCK,
     "restructuredtext": re.compile(r"^(?!x)x"),  # literal blocks are indented: no fences
     "text": re.compile(r"^(?!x)x"),
 }
-
-
-# -- parts ---------------------------------------------------------------------------------
-
-
-def _split(
-    text: str, section: _Section, end: int, cap: int = MAX_SECTION_CHARS, fences=_FENCE
-) -> list[tuple[int, int, str]]:
-    """(start, end, qualifier) of each part of a section: one part with no qualifier when
-    the section fits `cap`; otherwise parts named by subsection or first words."""
-    if end - section.start <= cap:
-        return [(section.start, end, "")]
-    parts: list[_Part] = []
-    for a, b, sub, body in _subsection_chunks(text, section, end):
-        spans = _pack(text, a, b, body, cap, fences)
-        parts += [_Part(x, y, sub, len(spans) > 1, body) for x, y in spans]
-    return _name_parts(text, parts)
-
-
-@dataclass
-class _Part:
-    start: int
-    end: int
-    sub: str | None  # the subsection of a changelog version it comes from
-    cut: bool  # one of several parts of that subsection (or of the section)
-    body: int  # where the text after the part's heading starts
-
-
-def _subsection_chunks(text: str, section: _Section, end: int):
-    """(start, end, subsection title or None, body start) of a version's subsections, and
-    of its text before them; the whole section when it has none. A subsection (or the
-    version heading) with no text of its own is left out."""
-    heads = [(section.start, section.body_start, None)]
-    heads += [(a, b, t) for a, b, t in section.subheads if a < end]
-    chunks = []
-    for k, (a, body, title) in enumerate(heads):
-        b = _trim_end(text, a, heads[k + 1][0] if k + 1 < len(heads) else end)
-        if not _no_text(text[body:b]):
-            chunks.append((a, b, title, body))
-    return chunks
-
-
-def _pack(
-    text: str, a: int, b: int, body: int, cap: int, fences: re.Pattern
-) -> list[tuple[int, int]]:
-    """Spans of text[a:b] of at most `cap` characters where the paragraphs allow: whole
-    paragraphs packed together, the heading kept with the paragraph after it; a paragraph
-    over `cap` is cut at its list items, and one that has none is kept whole."""
-    if b - a <= cap:
-        return [(a, b)]
-    spans = []
-    for x, y in _greedy(_blocks(text, a, b, fences), body, cap):
-        items = _items(text, x, y, fences) if y - x > cap else []
-        spans += _greedy(items, body, cap) if len(items) > 1 else [(x, y)]
-    return spans
-
-
-def _greedy(spans: list[tuple[int, int]], body: int, cap: int) -> list[tuple[int, int]]:
-    """Adjacent spans joined while they fit `cap`; one that ends at or before `body` (the
-    heading) is always joined with the next."""
-    packed: list[list[int]] = []
-    for x, y in spans:
-        if packed and (packed[-1][1] <= body or y - packed[-1][0] <= cap):
-            packed[-1][1] = y
-        else:
-            packed.append([x, y])
-    return [(x, y) for x, y in packed]
-
-
-def _blocks(text: str, a: int, b: int, fences: re.Pattern) -> list[tuple[int, int]]:
-    """Paragraphs of text[a:b]: runs of lines between blank lines, where a code block
-    (fenced, or indented four spaces after a blank line) stays one paragraph."""
-    blocks: list[tuple[int, int]] = []
-    start = last = None
-    gap = fence = False
-    pos = a
-    for line in _lines(text[a:b]):
-        stripped = line.rstrip("\r\n")
-        if not fence and not stripped.strip():
-            gap = start is not None
-        else:
-            if start is not None and gap and not fence and not _indented(stripped):
-                blocks.append((start, last))
-                start = None
-            start = pos if start is None else start
-            last, gap = pos + len(stripped), False
-        if fences.match(stripped):
-            fence = not fence
-        pos += len(line)
-    if start is not None:
-        blocks.append((start, last))
-    return blocks
-
-
-def _indented(line: str) -> bool:
-    return line.startswith(("    ", "\t"))
-
-
-def _items(text: str, a: int, b: int, fences: re.Pattern) -> list[tuple[int, int]]:
-    """A paragraph cut before each of its list items, outside code blocks; text before
-    the first item goes with it."""
-    starts, fence, pos = [a], False, a
-    for line in _lines(text[a:b]):
-        stripped = line.rstrip("\r\n")
-        if fences.match(stripped):
-            fence = not fence
-        elif not fence and pos > a and _LIST_ITEM.match(stripped):
-            starts.append(pos)
-        pos += len(line)
-    if len(starts) > 1 and not _LIST_ITEM.match(text[a : starts[1]]):
-        del starts[1]  # the lines before the first item (a version line, say) stay with it
-    ends = [*starts[1:], b]
-    return [(s, _trim_end(text, s, e)) for s, e in zip(starts, ends, strict=True)]
-
-
-# -- names of parts ------------------------------------------------------------------------
-
-_MARKUP = re.compile(r"\*\*|__|`|^#+\s*|^=+\s*|^>\s*|^\s*(?:[-*+o•]|\d{1,3}[.)])\s+", re.M)
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|:\w+:`([^`]*)`")
-
-
-def _name_parts(text: str, parts: list[_Part]) -> list[tuple[int, int, str]]:
-    """Qualifiers that tell a section's parts apart: " > Sub" for a whole subsection,
-    ' (from "first words…")' otherwise (" > Sub (from ...)" in a cut subsection), with
-    more words until no two parts share one."""
-    if len(parts) == 1 and parts[0].sub is None:
-        return [(parts[0].start, parts[0].end, "")]
-    words = [6] * len(parts)
-    while True:
-        names = [_qualifier(text, part, n) for part, n in zip(parts, words, strict=True)]
-        counts = Counter(names)
-        again = [i for i, name in enumerate(names) if counts[name] > 1 and words[i] < 30]
-        if not again:
-            return [(p.start, p.end, name) for p, name in zip(parts, names, strict=True)]
-        for i in again:
-            words[i] += 4
-
-
-def _qualifier(text: str, part: _Part, n: int) -> str:
-    sub = f"{SEPARATOR}{part.sub}" if part.sub else ""
-    if part.sub and not part.cut:
-        return sub
-    lead = _first_words(text[max(part.start, part.body) : part.end], n)
-    return f'{sub} (from "{lead}")'
-
-
-def _first_words(text: str, n: int) -> str:
-    """The first `n` words of a part, markup taken out, with "…" when more follow."""
-    words: list[str] = []
-    for line in text.split("\n"):
-        line = line.strip()
-        if not line or _FENCE.match(line) or _SEPARATOR_LINE.match(line):
-            continue
-        line = _LINK.sub(lambda m: m.group(1) or m.group(2) or "", line)
-        words += _MARKUP.sub("", line).replace('"', "'").split()
-        if len(words) > n:
-            break
-    lead = " ".join(words[:n])
-    limit = MAX_LEAD_CHARS * n // 6
-    if len(lead) > limit:  # a long word (a URL, a line of symbols)
-        return lead[:limit].rstrip() + "…"
-    return lead + ("…" if len(words) > n else "")
