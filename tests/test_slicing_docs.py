@@ -98,18 +98,28 @@ def test_doc_languages_by_path(path, language):
     assert walk.language_of(path) == language
 
 
-def test_doc_files_in_test_sources_are_test_resources(tmp_path):
+def test_test_data_and_changelog_fragments_are_not_docs(tmp_path):
     (tmp_path / "src/test/java/x").mkdir(parents=True)
     (tmp_path / "src/test/java/x/input.md").write_text("# Input\n\nA test's input.\n")
     (tmp_path / "src/test/java/x/ATest.java").write_text("class ATest {}\n")
     (tmp_path / "src/integrationTest/resources").mkdir(parents=True)
     (tmp_path / "src/integrationTest/resources/data.txt").write_text("data\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/README.md").write_text("# Fixtures\n\nInputs of the parser tests.\n")
+    (tmp_path / "docs/testdata").mkdir(parents=True)
+    (tmp_path / "docs/testdata/sample.md").write_text("# Sample\n\nA sample page.\n")
+    (tmp_path / "changelog.d").mkdir()
+    (tmp_path / "changelog.d/412.bugfix.md").write_text("Long words stay whole.\n")
+    (tmp_path / "docs/guide.md").write_text("# Guide\n\nRead me first, then the API.\n")
     result = slice_repo(tmp_path)
     assert dict(result.skipped) == {
+        "changelog.d/": walk.CHANGELOG_FRAGMENTS,
+        "docs/testdata/": walk.TEST_RESOURCE,
         "src/integrationTest/resources/": walk.TEST_RESOURCE,
         "src/test/java/x/input.md": walk.TEST_RESOURCE,
+        "tests/README.md": walk.TEST_RESOURCE,
     }
-    assert result.parsed == ["src/test/java/x/ATest.java"]
+    assert result.parsed == ["docs/guide.md", "src/test/java/x/ATest.java"]
 
 
 def test_licence_text_by_content():

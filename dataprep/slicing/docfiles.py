@@ -6,7 +6,8 @@ under a docs or site folder, `package.html` and `overview.html` beside the sourc
 changelogs (`CHANGELOG.md`, `CHANGES`, `RELEASE-NOTES*.txt`, `NEWS`, Maven `changes.xml`).
 
 Not documentation, each with its own skip reason (see walk.py): test resources
-(`src/test/resources/**` and doc files under `src/test*/`), approval-test files
+(`src/test/resources/**`, `testdata/`, doc files under a `test`/`tests` folder or a test
+source set), changelog fragments (`changelog.d/`, `newsfragments/`), approval-test files
 (`*.approved.*`, `*.received.*`), Spring banners (`banner.txt`), licence texts
 (LICENSE, NOTICE, COPYING, and doc files that are mostly a licence header).
 """
@@ -26,7 +27,7 @@ _CHANGELOG = re.compile(
     r"(?:[-_.]v?\d[\w.-]*)?(?:\.(?:md|markdown|txt|rst|adoc|asciidoc|xml))?$"
 )
 _LICENCE_NAMES = re.compile(
-    r"(?i)^(?:licen[cs]e|copying|copyright|notice|third[-_]?party[-_]?notices?|"
+    r"(?i)^(?:(?:un)?licen[cs]e|copying|copyright|notice|third[-_]?party[-_]?notices?|"
     r"licen[cs]e[-_]header)(?:[-_.][\w.-]*)?$"
 )
 _APPROVAL = re.compile(r"(?i)\.(?:approved|received)\.\w+$")
@@ -93,18 +94,34 @@ def is_banner(name: str) -> bool:
     return bool(_BANNER.match(name))
 
 
+_TEST_DATA_DIRS = frozenset("testdata test-data test_data test-resources".split())
+_FRAGMENT_DIRS = frozenset("changelog.d newsfragments .changeset .changes unreleased".split())
+
+
 def is_test_resources_dir(rel: str) -> bool:
     """A test resource folder: `resources` in a test source set (`src/test/resources`,
-    `src/integrationTest/resources`, `src/it/resources`, `test/resources`)."""
+    `src/integrationTest/resources`, `src/it/resources`, `test/resources`), or a test
+    data folder (`testdata/`, `test-data/`)."""
     parts = rel.lower().split("/")
+    if parts[-1] in _TEST_DATA_DIRS:
+        return True
     if len(parts) < 2 or parts[-1] != "resources":
         return False
     return "test" in parts[-2] or parts[-2] == "it"
 
 
+def is_changelog_fragments_dir(rel: str) -> bool:
+    """A folder of changelog fragments that a tool merges into the changelog at release
+    (`changelog.d/`, `newsfragments/`, `.changeset/`, `.changes/`, `unreleased/`)."""
+    return rel.lower().rsplit("/", 1)[-1] in _FRAGMENT_DIRS
+
+
 def is_test_doc(rel: str) -> bool:
-    """A doc file in a test source set (`src/test/...`): test data, not documentation."""
+    """A doc file among tests (a `test` or `tests` folder, a test source set such as
+    `src/integrationTest/`): test data, not documentation."""
     parts = rel.lower().split("/")[:-1]
+    if "test" in parts or "tests" in parts:
+        return True
     pairs = zip(parts, parts[1:], strict=False)
     return any(a == "src" and ("test" in b or b == "it") for a, b in pairs)
 

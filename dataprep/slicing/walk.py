@@ -72,6 +72,7 @@ LICENCE = "licence text"
 TEST_RESOURCE = "test resource, not docs"
 APPROVAL = "approval-test file (*.approved.*, *.received.*)"
 BANNER = "banner (banner.txt)"
+CHANGELOG_FRAGMENTS = "changelog fragments, not docs"
 SYMLINK_OUT = "symlink pointing outside the repository"
 SYMLINK_LOOP = "symlink loop or already visited target"
 SYMLINK_BROKEN = "broken symlink"
@@ -174,6 +175,9 @@ def _walk(root: Path, directory: Path, rel: str, specs: list, visited: set) -> I
             continue
         if is_dir and docfiles.is_test_resources_dir(child_rel):
             yield FileEntry(child_rel + "/", TEST_RESOURCE)
+            continue
+        if is_dir and docfiles.is_changelog_fragments_dir(child_rel):
+            yield FileEntry(child_rel + "/", CHANGELOG_FRAGMENTS)
             continue
         if is_link:
             target, reason = _link_target(root, Path(entry.path))
