@@ -147,6 +147,8 @@ def test_licence_text_by_content():
         ("Version 3.7", "3.7"),
         ("Release Notes for version 2.3.0", "2.3.0"),
         ("v2.0.0-rc1", "2.0.0-rc1"),
+        ("Version 2", "2"),
+        ("2 things to know", None),
         ("Unreleased", None),
         ("Known issues", None),
         ("Version 2.0 requires Java 17 from now on.", None),
@@ -211,6 +213,15 @@ def test_plain_text_release_notes_versions_from_title_blocks(mix):
     assert all("=" * 20 not in u.code for u in units)
     assert units[0].code.endswith("Thanks to\n          Lena Park.")
     assert units[2].code.startswith("Release Notes for version 2.3.0\n\nNEW FEATURES")
+
+
+def test_a_version_without_a_dot_needs_its_word():
+    text = "# Changelog\n\n## Version 2\n\nRewritten parser.\n\n## Version 1\n\nFirst.\n"
+    units, _ = slice_doc("CHANGELOG.md", text, "r", None, "markdown")
+    assert [(u.qualified_name, changelog_version(u)) for u in units] == [
+        ("Changelog > 2", "2"),
+        ("Changelog > 1", "1"),
+    ]
 
 
 def test_plain_text_changelog_with_release_lines():

@@ -4,7 +4,8 @@ A version title is a version number, optionally after "Release", "Version", "Cha
 in", "Release notes for", "What's new in" (and markers such as `***`), followed by at
 most three words once dates, links and parenthesised or bracketed text are taken out:
 "1.17.1 (2023-Nov-27)", "[1.0.0] - 2017-06-20", "*** Release 1.1.1 [2010-Jun-08]",
-"Version 3.7", "v2.0.0-rc1". A sentence that mentions a version is not one.
+"Version 3.7", "v2.0.0-rc1", "Version 2" (a number without a dot needs the word or the
+"v"). A sentence that mentions a version is not one.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ CHANGELOG = "Changelog"  # the first heading of every version's heading path
 _VERSION_TITLE = re.compile(
     r"""(?ix)^[*#=\-~+\s]*
     (?:(?:release\s+notes\s+for|changes\s+in|what'?s\s+new\s+in|noteworthy\s+changes\s+in)\s+)?
-    (?:(?:release|version|ver\.?)\s+)?
-    \[?v?(?P<version>\d+(?:\.\d+){1,3}
+    (?P<word>(?:release|version|ver\.?)\s+)?
+    \[?(?P<v>v)?(?P<version>\d+(?:\.\d+){0,3}
       (?:[-.]?(?:alpha|beta|rc|m|milestone|cr|snapshot|final|ga|release)[-.]?\d*)?)\]?
     (?P<rest>(?:\s|[-:/,(\[–—]).*|)$"""
 )
@@ -40,8 +41,8 @@ def version_of(title: str) -> str | None:
     if len(title) > 120:
         return None
     m = _VERSION_TITLE.match(title.strip())
-    if m is None:
-        return None
+    if m is None or ("." not in m.group("version") and not (m.group("word") or m.group("v"))):
+        return None  # a bare number is a version only as "Version 2", "Release 3", "v4"
     rest = _DATE.sub(" ", _NOISE.sub(" ", m.group("rest")))
     if len(re.findall(r"[^\W\d_]+", rest)) > 3 or re.search(r"\w[.!?]\s*$", rest):
         return None
@@ -58,7 +59,7 @@ def changelog_version(unit: Unit) -> str | None:
     path = unit.heading_path
     if unit.kind != "doc_section" or len(path) != 2 or path[0] != CHANGELOG:
         return None
-    if version_of(path[1]) != path[1]:
+    if version_of(f"Version {path[1]}") != path[1]:
         return None
     rest = unit.qualified_name.removeprefix(f"{CHANGELOG} > {path[1]}")
     if not rest:
