@@ -295,7 +295,11 @@ def content_skip(data: bytes, language: str | None = None) -> str | None:
         b"Generated" in data and _GENERATED_ANNOTATION.search(data)
     ):
         return GENERATED
-    if language not in (None, "java") and docfiles.is_mostly_licence(decode(data)[0]):
+    if (
+        language not in (None, "java")
+        and len(data) <= 64 * 1024  # a licence header is short: no second read of big docs
+        and docfiles.is_mostly_licence(decode(data)[0])
+    ):
         return LICENCE
     return None
 
