@@ -48,6 +48,9 @@ NONE_VALUE = "(none)"
 # yes/no labels must not cut the unlabelled pairs down to the size of the smallest label).
 SPARSE_COLUMNS = frozenset({"label"})
 DEFAULT_MEDIAN_CAP = 4.0
+# `dataprep run` caps only the trivia tasks (signatures, owners, names, declarations...),
+# so that they make at most this share of the rows.
+DEFAULT_TRIVIA_SHARE = 0.25
 MIN_WEIGHT, MAX_WEIGHT = 1e-6, 1e6  # the range of a positive --weights value
 
 
@@ -63,6 +66,9 @@ class BalanceConfig:
     """At most this many pairs per value."""
     median_cap: float | None = None
     """With no weights and no cap: cap each value at this multiple of the median count."""
+    trivia_share: float | None = None
+    """By task only: cap just the trivia tasks, one cap for all, so that they make at most
+    this share of the rows; knowledge tasks are never cut."""
     seed: int = 0
     """Seed of the downsampling order."""
 
@@ -192,6 +198,33 @@ def targets(
     return out
 
 
+def trivia_targets(counts: Mapping[str, int], share: float) -> dict[str, int]:
+    """Targets that cap only the trivia tasks, so that they make at most `share` of the
+    rows: one cap for every trivia task, the largest that fits (knowledge tasks are kept).
+
+    Example (method.explain and method.code are knowledge, the others trivia):
+        trivia_targets({"method.explain": 80, "method.code": 120, "member.owner": 300,
+                        "member.signature": 40}, 0.25) -> {..., "member.owner": 27,
+                        "member.signature": 27}   (66 trivia rows of 266: 25%)
+    """
+    from dataprep.generate.templates import trivia_tasks
+
+    trivia = trivia_tasks()
+    knowledge = sum(n for v, n in counts.items() if v not in trivia)
+    budget = math.floor(share / (1 - share) * knowledge) if share < 1 else None
+    sizes = [n for v, n in counts.items() if v in trivia]
+    if budget is None or not knowledge or sum(sizes) <= budget:  # nothing else to keep
+        return dict(counts)
+    low, high = 0, max(sizes)  # the largest cap whose total fits the budget
+    while low < high:
+        mid = (low + high + 1) // 2
+        if sum(min(n, mid) for n in sizes) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return {v: min(n, low) if v in trivia else n for v, n in counts.items()}
+
+
 def seeded_order(pair_id: str, seed: int) -> str:
     """Sort key of a pair in the seeded downsampling order (a hash, the same everywhere)."""
     return hashlib.sha256(f"{seed}\x00{pair_id}".encode()).hexdigest()
@@ -208,7 +241,10 @@ def balance_pairs(
     exempt = {NONE_VALUE: counts[NONE_VALUE]} if _sparse(config.by) and NONE_VALUE in counts else {}
     balanced = {v: n for v, n in counts.items() if v not in exempt}
     check_weights(config.weights, balanced, config.by)
-    goal = targets(balanced, config.weights, config.cap, config.median_cap)
+    if config.trivia_share is not None and config.by == "task":
+        goal = trivia_targets(balanced, config.trivia_share)
+    else:
+        goal = targets(balanced, config.weights, config.cap, config.median_cap)
     goal = dict(sorted({**goal, **exempt}.items()))
     kept: list[Pair] = []
     dropped: dict[str, str] = {}
@@ -216,8 +252,9 @@ def balance_pairs(
         ordered = sorted(members, key=lambda p: seeded_order(p.id, config.seed))
         kept += ordered[: goal[value]]
         for pair in ordered[goal[value] :]:
+            why = " (a trivia task)" if config.trivia_share is not None else ""
             dropped[pair.id] = (
-                f"{config.by}={value} over its target {goal[value]} "
+                f"{config.by}={value}{why} over its target {goal[value]} "
                 f"({counts[value]} available, seed {config.seed})"
             )
     report = BalanceReport(
@@ -263,10 +300,10 @@ def run_balance(
 ) -> BalanceReport:
     """Balance the store's kept pairs and record a `balance` decision for each.
 
-    With no config, `dataprep run` applies a gentle default: by task, no value above
-    4x the median count (so no task drowns the others, and little is thrown away).
+    With no config, `dataprep run`'s default: by task, only the trivia tasks capped, so
+    that they make at most a quarter of the rows (`DEFAULT_TRIVIA_SHARE`).
     """
-    config = config or BalanceConfig(median_cap=DEFAULT_MEDIAN_CAP)
+    config = config or BalanceConfig(trivia_share=DEFAULT_TRIVIA_SHARE)
     if seed is not None:
         config.seed = seed
     pairs = input_pairs(store)

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ from dataprep.store import Store
 PIPELINE_VERSION = "1"
 PARSERS = ("tree-sitter", "javalang")
 SPLIT_BY = ("file", "module")
+BALANCE_MODES = ("trivia", "off")
 _MODULE_MARKERS = ("pom.xml", "build.gradle", "build.gradle.kts")
 
 
@@ -56,6 +58,10 @@ class RunConfig:
     include_unreviewed: bool = False
     force: bool = False
     """Write into a non-empty --out without a store, or one made from another repository."""
+    balance: str = "trivia"
+    """`trivia`: cap only the trivia tasks; `off`: keep every pair the filters kept."""
+    trivia_share: float = 0.25
+    """With --balance trivia: the largest share of the rows the trivia tasks may make."""
     templates: bool = True
     # LLM generator (issue 4); None: templates only
     llm: str | None = None
@@ -281,7 +287,7 @@ def generate_stage(ctx: Context) -> dict:
 
 def _resolve_all(store: Store, cfg: RunConfig, module_of) -> tuple[list[Pair], dict[str, int]]:
     candidates = [cand for blob in store.template_blobs() for cand in tgen.load_candidates(blob)]
-    candidates += tgen.coverage_candidates(store.units(), cfg.seed, module_of=module_of)
+    candidates += tgen.repo_level_candidates(store.units(), cfg.seed, module_of=module_of)
     return tgen.resolve(candidates)
 
 
@@ -338,10 +344,14 @@ def _filter(ctx: Context) -> dict:
 def _balance(ctx: Context) -> dict:
     from dataprep import balance
 
+    cfg = ctx.config
+    config = balance.BalanceConfig(
+        by="task", trivia_share=cfg.trivia_share if cfg.balance == "trivia" else None
+    )
     with ctx.task("balance"):
-        result = balance.run_balance(ctx.store, seed=ctx.config.seed, run_id=ctx.run_id)
-    data = result.to_dict() if hasattr(result, "to_dict") else {}
-    return {k: data[k] for k in ("kept", "dropped") if k in data}
+        result = balance.run_balance(ctx.store, config, seed=cfg.seed, run_id=ctx.run_id)
+    cut = {v: (n, result.after[v]) for v, n in result.before.items() if result.after[v] < n}
+    return {"dropped": result.dropped, "mode": cfg.balance, "cut": cut}
 
 
 def _split(ctx: Context) -> dict:
@@ -392,9 +402,10 @@ def _report(ctx: Context) -> dict:
     from dataprep import report
 
     with ctx.task("report"):
-        report.write_report(
+        data = report.write_report(
             ctx.store, ctx.config.out, timings=dict(ctx.timings), run_stats=dict(ctx.counters)
         )
+    ctx.info["quality"] = report.quality_line(data["quality"]) if data.get("quality") else None
     return {"path": str(ctx.config.out / report.REPORT_JSON)}
 
 
@@ -408,6 +419,8 @@ def _report_check(ctx: Context) -> str | None:
             return f"{path} is missing"
         if outdir.sha256_file(path) != written[name]:
             return f"{path} changed since it was written"
+    data = json.loads((ctx.config.out / report.REPORT_JSON).read_text(encoding="utf-8"))
+    ctx.info["quality"] = report.quality_line(data["quality"]) if data.get("quality") else None
     return None
 
 
@@ -432,8 +445,8 @@ BALANCE = Stage(
     "balance",
     run=_balance,
     reads=lambda ctx: (ctx.store.kept_ids(before="balance"), ctx.store.reviews_state()),
-    settings=lambda ctx: ctx.config.seed,
-    modules=("dataprep.balance",),
+    settings=lambda ctx: (ctx.config.seed, ctx.config.balance, ctx.config.trivia_share),
+    modules=("dataprep.balance", "dataprep.generate.templates"),
 )
 SPLIT = Stage(
     "split",
@@ -471,7 +484,7 @@ REPORT = Stage(
         [ctx.store.get_meta(f"stage.{s}") for s in ("filter", "balance", "decontaminate", "export")]
         + [ctx.store.get_meta("pipeline.templates")]
     ),
-    modules=("dataprep.report",),
+    modules=("dataprep.report", "dataprep.quality"),
     check=_report_check,
 )
 
@@ -502,6 +515,12 @@ def check_config(cfg: RunConfig) -> None:
         raise InputError(f"--parser {cfg.parser!r} is not known: use tree-sitter or javalang")
     if cfg.split_by not in SPLIT_BY:
         raise InputError(f"--split-by {cfg.split_by!r} is not known: use file or module")
+    if cfg.balance not in BALANCE_MODES:
+        raise InputError(f"--balance {cfg.balance!r} is not known: use trivia or off")
+    if not 0 <= cfg.trivia_share <= 1:
+        raise InputError(
+            f"--trivia-share {cfg.trivia_share} must be between 0 and 1 (default 0.25)"
+        )
     if cfg.jobs < 1:
         raise InputError(f"--jobs {cfg.jobs} must be at least 1")
     out = cfg.out.resolve()
@@ -578,6 +597,7 @@ def _summary(ctx: Context) -> dict[str, Any]:
         "files": files,
         "report": ctx.counters.get("report", {}).get("path")
         or (str(cfg.out / "report.json") if "report" in ctx.counters else None),
+        "quality": info.get("quality"),
         "counters": ctx.counters,
         "timings": ctx.timings,
     }

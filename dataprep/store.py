@@ -605,9 +605,7 @@ class Store:
     ) -> None:
         """Store (replace) the verdicts of some keys and forget others, in one transaction."""
         with self.transaction():
-            self.conn.executemany(
-                "DELETE FROM filter_cache WHERE key = ?", [(k,) for k in forget]
-            )
+            self.conn.executemany("DELETE FROM filter_cache WHERE key = ?", [(k,) for k in forget])
             self.conn.executemany(
                 "INSERT OR REPLACE INTO filter_cache (key, data) VALUES (?, ?)",
                 [(k, json.dumps(v, sort_keys=True)) for k, v in verdicts.items()],

@@ -15,6 +15,7 @@ from dataprep.balance import (
     parse_weights,
     run_balance,
     targets,
+    trivia_targets,
 )
 from dataprep.errors import ConfigError
 from dataprep.filters import run_filters
@@ -157,10 +158,31 @@ def test_run_balance_records_decisions_and_distributions(tmp_path):
     assert store.dropped() == {}
 
 
-def test_run_balance_default_is_gentle(tmp_path):
-    store = store_with(tmp_path, pairs_by({"a": 50, "b": 5, "c": 5}))
+def test_run_balance_default_caps_only_trivia_tasks(tmp_path):
+    # member.owner and member.signature are trivia; method.explain and method.code knowledge
+    counts = {"method.explain": 80, "method.code": 120, "member.owner": 300, "member.signature": 40}
+    store = store_with(tmp_path, pairs_by(counts))
     report = run_balance(store, seed=3)
-    assert report.targets == {"a": 20, "b": 5, "c": 5} and report.seed == 3
+    assert report.seed == 3
+    assert report.targets == {
+        "member.owner": 33, "member.signature": 33, "method.code": 120, "method.explain": 80,
+    }  # fmt: skip
+    trivia = report.after["member.owner"] + report.after["member.signature"]
+    assert (
+        trivia / sum(report.after.values())
+        <= 0.25
+        < (trivia + 2) / (sum(report.after.values()) + 2)
+    )
+    reason = next(d.reason for d in store.dropped().values())
+    assert reason == "task=member.owner (a trivia task) over its target 33 (300 available, seed 3)"
+
+
+def test_trivia_targets_keep_everything_under_the_share():
+    assert trivia_targets({"method.code": 100, "member.owner": 10}, 0.25) == {
+        "method.code": 100, "member.owner": 10,
+    }  # fmt: skip
+    assert trivia_targets({"member.owner": 10}, 0.25) == {"member.owner": 10}  # nothing else
+    assert trivia_targets({"method.code": 9, "member.owner": 10}, 1.0)["member.owner"] == 10
 
 
 def test_balancing_by_label_leaves_unlabelled_pairs_alone():

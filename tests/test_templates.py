@@ -85,6 +85,7 @@ def test_the_shipped_tasks():
         "type.annotations", "field.declaration", "field.initializer", "method.explain",
         "method.code", "method.implement", "method.name", "constructor.code",
         "constructor.explain", "member.signature", "javadoc.signature", "test.write",
+        "method.usage",
         "member.annotations", "member.owner", "file.package", "file.imports", "doc.section",
         "doc.changelog", "http.handler", "http.route", "test.covers", "method.is_test",
     }  # fmt: skip
@@ -103,7 +104,7 @@ tasks:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("answer: code", "answer: vibes"), r"tasks\.x\.ask\.answer: Input should be 'code'"),
+        (("answer: code", "answer: vibes"), r"tasks\.x\.ask\.answer: unknown answer 'vibes'; use one of annotations, code, "),
         (
             ('"e {member}"]', '"e {member}"]\n    colour: red'),
             r"colour: Extra inputs are not permitted",
@@ -204,6 +205,13 @@ def _traceable(pair) -> bool:
     if pair.task == "test.write":  # the tests of the method: lines of its test file
         tests = "".join(_lines(pair.path.replace("/main/", "/test/").replace(".java", "Test.java")))
         return _lines_in(pair.output, tests) and _lines_in(pair.input, span)
+    if pair.task == "method.usage":  # `call` returns `value`: an assertion of its tests
+        call, value = re.findall(r"`([^`]+)`", pair.output)
+        tests = " ".join(
+            " ".join("".join(_lines(t.relative_to(HOTEL).as_posix())).split())
+            for t in HOTEL.rglob("*Test.java")
+        )
+        return call in tests and value in tests and call in pair.instruction
     if pair.task == "type.methods":  # the signatures of the type's methods, in its span
         return all(ln.strip("- `") in span for ln in pair.output.splitlines())
     if _lines_in(pair.output, span):  # code, dedented: the same lines

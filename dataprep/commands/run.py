@@ -58,6 +58,22 @@ def run(
     dry_run: DryRun = False,
     max_seq_len: MaxSeqLen = None,
     tokenizer: Tokenizer = None,
+    balance: Annotated[
+        str,
+        typer.Option(
+            "--balance",
+            help="trivia (default): cap only the trivia tasks (signatures, owners, names, "
+            "declarations); off: keep every pair the filters kept.",
+        ),
+    ] = "trivia",
+    trivia_share: Annotated[
+        float,
+        typer.Option(
+            "--trivia-share",
+            help="With --balance trivia: the largest share of the rows the trivia tasks may "
+            "make (one cap for every trivia task; knowledge tasks are never cut).",
+        ),
+    ] = 0.25,
     force: Annotated[
         bool,
         typer.Option(
@@ -88,6 +104,8 @@ def run(
         split_by=split_by,
         include_unreviewed=include_unreviewed,
         force=force,
+        balance=balance,
+        trivia_share=trivia_share,
         llm=llm,
         llm_host=llm_host,
         llm_timeout=llm_timeout,
@@ -132,6 +150,15 @@ def print_summary(summary: dict) -> None:
     if "llm" in c:
         for text in c["llm"].get("lines") or [_llm_line(c["llm"])]:
             echo(f"LLM generator: {text}")
+    bal = c.get("balance", {})
+    if bal.get("cut"):
+        cuts = sorted(bal["cut"].items(), key=lambda kv: kv[1][1] - kv[1][0])
+        shown = ", ".join(f"{t} {n:,} -> {m:,}" for t, (n, m) in cuts[:4])
+        more = f" and {len(cuts) - 4} more" if len(cuts) > 4 else ""
+        echo(
+            f"Balancing dropped {bal['dropped']:,} trivia pairs ({shown}{more}); "
+            "--balance off keeps them"
+        )
     tasks = summary["pairs_by_task"]
     echo(f"Pairs kept: {sum(tasks.values())}; by task: {_counts(tasks)}")
     splits = summary["rows_per_split"]
@@ -142,6 +169,8 @@ def print_summary(summary: dict) -> None:
         echo(f"Dataset: {summary['dataset_dir']} (" + ", ".join(files) + ", hf/)")
     if summary.get("unreviewed_left_out"):
         echo(left_out_note(summary["unreviewed_left_out"]))
+    if summary.get("quality"):
+        echo(summary["quality"])
     if summary.get("report"):
         echo(f"Report: {Path(summary['report']).with_suffix('.html')} (and .json)")
     timings = summary["timings"]

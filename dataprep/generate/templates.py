@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from string import Formatter
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -83,6 +83,7 @@ Answer = Literal[
     "methods",
     "test_code",
 ]
+FILE_ANSWERS = frozenset(get_args(Answer)) - {"tests", "test_code"}
 # Classification answers: a short label (`yes`/`no`) that is also the pair's `label`,
 # with the reader that tells it from an input's code (to check LLM-written inputs).
 LABEL_READERS: dict[str, Callable[[str], str | None]] = {"is_test": is_test_answer_of_code}
@@ -100,7 +101,8 @@ BARE_ANNOTATIONS = frozenset(
 )
 
 PLACEHOLDERS = frozenset(
-    "name type member kind owner_kind file package topic http_method route version project".split()
+    "name type member kind owner_kind file package topic http_method route version project "
+    "call".split()
 )
 
 
@@ -113,7 +115,9 @@ class TaskTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kinds: list[UnitKind] = Field(min_length=1)
-    answer: Answer
+    answer: str
+    """What the answer is: a per-file answer (`Answer`) or a repository-level family's kind
+    (dataprep.generate.families)."""
     input: InputKind = "none"
     requires: list[Requirement] = Field(default_factory=list)
     max_level: int = Field(default=LEVELS - 1, ge=0, le=LEVELS - 1)
@@ -132,6 +136,16 @@ class TaskTemplate(BaseModel):
         if len(set(phrasings)) != len(phrasings):
             raise ValueError("two phrasings are the same; make each one different")
         return phrasings
+
+    @field_validator("answer")
+    @classmethod
+    def _answer_kind(cls, answer: str) -> str:
+        from dataprep.generate.families import answer_kinds
+
+        known = set(get_args(Answer)) | answer_kinds()
+        if answer not in known:
+            raise ValueError(f"unknown answer {answer!r}; use one of {', '.join(sorted(known))}")
+        return answer
 
     @field_validator("qualifier")
     @classmethod
@@ -581,7 +595,7 @@ def file_candidates(
             continue
         values = None
         for task_id, task in tasks.items():
-            if unit.kind not in task.kinds or task.answer in ("tests", "test_code"):
+            if unit.kind not in task.kinds or task.answer not in FILE_ANSWERS:
                 continue
             if not _in_scope(task.scope, unit):
                 continue
@@ -639,6 +653,12 @@ def _candidate(task_id, task, unit, values, input, answer, module, seed) -> Cand
         module=module,
         label=output if task.answer in LABEL_READERS else None,
     )
+
+
+def trivia_tasks() -> frozenset[str]:
+    """The shipped tasks marked `trivia` (facts to look up, not knowledge of the code)."""
+    tasks = _shipped(str(templates_dir() / "instructions"))[0]
+    return frozenset(tid for tid, task in tasks.items() if task.trivia)
 
 
 def label_reader(task_id: str, tasks: dict[str, TaskTemplate] | None = None):
@@ -806,5 +826,18 @@ def generate_template_pairs(
         for path in sorted(by_path)
         for c in file_candidates(by_path[path], seed, module_of=module_of)
     ]
-    candidates += coverage_candidates(units, seed, module_of=module_of)
+    candidates += repo_level_candidates(units, seed, module_of=module_of)
     return resolve(candidates)[0]
+
+
+def repo_level_candidates(
+    units: list[Unit],
+    seed: int = 0,
+    tasks: dict[str, TaskTemplate] | None = None,
+    module_of: Callable[[str], str | None] = default_module,
+) -> list[Candidate]:
+    """The candidates of the repository-level families (tests, usage, API, relations)."""
+    from dataprep.generate.families import RepoView, repo_candidates
+
+    tasks = tasks if tasks is not None else _shipped(str(templates_dir() / "instructions"))[0]
+    return repo_candidates(RepoView(units, module_of), tasks, seed)

@@ -1,0 +1,1 @@
+"""API existence and package overviews (placeholder until built)."""

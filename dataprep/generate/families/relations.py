@@ -1,0 +1,1 @@
+"""Relations across files (placeholder until built)."""
