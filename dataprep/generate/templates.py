@@ -92,7 +92,7 @@ Scope = Literal["main", "test", "any"]
 Requirement = Literal[
     "javadoc", "initializer", "annotations", "fields", "constructors", "package", "imports",
     "route", "body", "test_target", "prose", "informative_annotations", "package_not_in_path",
-    "not_enum_constant", "methods", "changelog",
+    "not_enum_constant", "methods", "not_changelog", "changelog",
 ]  # fmt: skip
 # Annotations that say little on their own: an answer made only of these is trivia.
 BARE_ANNOTATIONS = frozenset(
@@ -458,6 +458,8 @@ def _is_enum_constant(unit: Unit) -> bool:
 
 
 def _meets(req: str, unit: Unit, ctx: _FileContext) -> bool:
+    if req == "not_changelog":
+        return changelog_version(unit) is None
     if req == "changelog":
         return changelog_version(unit) is not None
     if req == "javadoc":
