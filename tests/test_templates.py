@@ -11,8 +11,8 @@ from conftest import FIXTURES, check_golden
 
 from dataprep.errors import TemplateError
 from dataprep.generate import java_facts as jf
-from dataprep.generate.code_text import dedent_code
 from dataprep.generate import templates as tg
+from dataprep.generate.code_text import dedent_code
 from dataprep.resources import templates_dir
 from dataprep.slicing import slice_repo
 from dataprep.slicing.java import slice_java
@@ -85,7 +85,7 @@ def test_the_shipped_tasks():
         "type.annotations", "field.declaration", "field.initializer", "method.explain",
         "method.code", "method.implement", "method.name", "constructor.code",
         "constructor.explain", "member.signature", "javadoc.signature", "test.write",
-        "method.usage",
+        "method.usage", "type.has_method", "package.overview",
         "member.annotations", "member.owner", "file.package", "file.imports", "doc.section",
         "doc.changelog", "http.handler", "http.route", "test.covers", "method.is_test",
     }  # fmt: skip
@@ -104,7 +104,10 @@ tasks:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("answer: code", "answer: vibes"), r"tasks\.x\.ask\.answer: unknown answer 'vibes'; use one of annotations, code, "),
+        (
+            ("answer: code", "answer: vibes"),
+            r"tasks\.x\.ask\.answer: unknown answer 'vibes'; use one of annotations, code, ",
+        ),
         (
             ('"e {member}"]', '"e {member}"]\n    colour: red'),
             r"colour: Extra inputs are not permitted",
@@ -163,7 +166,8 @@ def test_no_answer_can_be_read_from_the_prompt():
         {"src/Flat.java": "package com.acme.flat;\nimport java.util.List;\nclass Flat {\n"
          "  /** Sums the list, twice over. */\n  @Test int sum(List<Integer> xs) {\n"
          "    return xs.isEmpty() ? 0 : sum(xs.subList(1, xs.size())) + 2 * xs.get(0);\n  }\n}\n",
-         "com/acme/deep/Deep.java": "package com.acme.deep;\nimport java.util.Map;\nclass Deep {}\n"}
+         "com/acme/deep/Deep.java":
+             "package com.acme.deep;\nimport java.util.Map;\nclass Deep {}\n"}
     )  # fmt: skip
     pairs = {p.task: p for p in tg.generate_template_pairs(units)}
     named = pairs["method.name"]
@@ -212,6 +216,23 @@ def _traceable(pair) -> bool:
             for t in HOTEL.rglob("*Test.java")
         )
         return call in tests and value in tests and call in pair.instruction
+    if pair.task == "type.has_method":  # yes: the signatures, in the span; no: real names
+        names = re.findall(r"`([^`]+)`", pair.output)
+        if pair.output.startswith("Yes: "):
+            return all(n in span for n in names)
+        fake, *closest = names
+        text = "".join(lines)
+        declared = re.compile(r"[\w>\]]\s+(\w+)\s*\(")  # `int size(`: a declaration
+        known = set(declared.findall(text))
+        return fake not in known and all(c.split("(")[0] in known for c in closest)
+    if pair.task == "package.overview":  # each listed type is a public type of the package
+        package = re.search(r"\b[a-z]\w*(?:\.[a-z]\w*)+", pair.instruction).group(0)
+        folder = HOTEL.joinpath(pair.path).parent
+        listed = re.findall(r"^- `(\w+)` \(", pair.output, re.M)
+        return bool(listed) and all(
+            (folder / f"{name}.java").is_file() and f"package {package};" in
+            (folder / f"{name}.java").read_text() for name in listed
+        )  # fmt: skip
     if pair.task == "type.methods":  # the signatures of the type's methods, in its span
         return all(ln.strip("- `") in span for ln in pair.output.splitlines())
     if _lines_in(pair.output, span):  # code, dedented: the same lines

@@ -102,7 +102,7 @@ BARE_ANNOTATIONS = frozenset(
 
 PLACEHOLDERS = frozenset(
     "name type member kind owner_kind file package topic http_method route version project "
-    "call".split()
+    "call method".split()
 )
 
 
