@@ -18,7 +18,8 @@ from pathlib import Path
 
 def compare_backends(root: Path, limit: int | None = None) -> dict:
     """Slice each .java file under `root` with both backends; time them side by side."""
-    from dataprep.slicing import java, javalang_backend
+    from dataprep.languages.java import javalang_backend
+    from dataprep.languages.java import slicer as java
 
     paths = sorted(root.rglob("*.java"))[:limit]
     totals = {"files": 0, "refused": 0, "lines": 0, "ts": 0.0, "jl": 0.0, "same": 0}

@@ -43,7 +43,7 @@ def cpu_now():
 
 
 if mode == "bare":
-    from dataprep.slicing.java import parser
+    from dataprep.languages.java.slicer import parser
     from dataprep.slicing.walk import content_skip, iter_files, language_of, read_bytes
     paths = [e.path for e in iter_files(root) if e.skip is None and language_of(e.path) == "java"]
     p = parser()

@@ -287,7 +287,7 @@ def test_fill_labels_on_generated_pairs_reaches_the_targets(tmp_path):
     for tests (the short label); the filters check them; balancing then hits its targets."""
     from dataprep.generate.llm import parse_llm_spec
     from dataprep.generate.templates import generate_template_pairs
-    from dataprep.slicing.java import slice_java
+    from dataprep.languages.java.slicer import slice_java
     from tests.ollama_harness import Harness, scripted
 
     path = "room/src/test/java/com/example/hotel/room/RoomServiceTest.java"

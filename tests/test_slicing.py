@@ -11,9 +11,9 @@ import pytest
 from conftest import FIXTURES, check_golden
 
 from dataprep.errors import InputError
+from dataprep.languages.java.slicer import normalize_type, slice_java
 from dataprep.slicing import PARSERS, java_backend, slice_file, slice_repo, walk
 from dataprep.slicing.docs import MAX_SECTION_CHARS, slice_doc
-from dataprep.slicing.java import normalize_type, slice_java
 
 HOTEL = FIXTURES / "hotel-booking"
 
@@ -594,8 +594,8 @@ def test_hostile_repository(tmp_path, monkeypatch):
 
 
 def test_fast_unit_id_equals_make_id():
+    from dataprep.languages.java.slicer import unit_id_of
     from dataprep.models import Unit
-    from dataprep.slicing.java import unit_id_of
 
     for parts in [
         ("A.java", "class", "A", None, "class A"),
@@ -669,7 +669,7 @@ class Tricky {
 
 
 def test_declaration_walk_finds_what_the_query_finds():
-    from dataprep.slicing.java import declaration_nodes, parser, query_nodes
+    from dataprep.languages.java.slicer import declaration_nodes, parser, query_nodes
 
     sources = [TRICKY.encode()] + [p.read_bytes() for p in sorted(HOTEL.rglob("*.java"))]
     for src in sources:

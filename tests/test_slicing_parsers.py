@@ -16,7 +16,9 @@ from conftest import FIXTURES, check_golden
 from typer.testing import CliRunner
 
 from dataprep.cli import app
-from dataprep.slicing import java, java_backend, javalang_backend, slice_repo
+from dataprep.languages.java import javalang_backend
+from dataprep.languages.java import slicer as java
+from dataprep.slicing import java_backend, slice_repo
 
 JAVA8 = FIXTURES / "java8"
 HOTEL = FIXTURES / "hotel-booking"

@@ -5,14 +5,14 @@
     result.skipped        # [(path, reason)] for every file or folder not sliced
     result.parse_errors   # ["PATH:LINE: ..."]
 
-Java goes to the chosen parser backend (`PARSERS`: "tree-sitter", the default, and
-"javalang"); Markdown, AsciiDoc, reStructuredText and plain text go to the doc slicer.
-Each backend is a function `(relpath, text, repo, commit) -> (units, errors)`.
+Source files go to their language's slicer (dataprep.languages: Java, Kotlin), the one of
+the chosen parser when the language has it (`PARSERS`: "tree-sitter", the default, and
+Java's "javalang"); Markdown, AsciiDoc, reStructuredText and plain text go to the doc
+slicer. Each slicer is a function `(relpath, text, repo, commit) -> (units, errors)`.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+import pydantic_core
+
+from dataprep import languages
 from dataprep.errors import InputError
 from dataprep.models import Unit
 from dataprep.slicing.walk import (
@@ -47,14 +50,10 @@ __all__ = [
     "slice_repo",
 ]
 
-JavaBackend = Callable[[str, str, str, "str | None"], "tuple[list[Unit], list[str]]"]
-
-# parser name -> "module:function" (imported on first use, so javalang loads only when asked)
-PARSERS: dict[str, str] = {
-    "tree-sitter": "dataprep.slicing.java:slice_java",
-    "javalang": "dataprep.slicing.javalang_backend:slice_java",
-}
-DEFAULT_PARSER = "tree-sitter"
+# every language's parser backends, by name (each imported on first use, so javalang loads
+# only when asked)
+PARSERS: tuple[str, ...] = languages.parsers()
+DEFAULT_PARSER = languages.DEFAULT_PARSER
 # Bump when the units a given file yields change (callers cache slices under it).
 SLICER_VERSION = "2"
 
@@ -140,21 +139,14 @@ class _Packed:
         return cls(jsonl, kinds, result.errors, result.warnings, result.skipped, result.lines)
 
 
-def java_backend(parser: str) -> JavaBackend:
-    """The Java slicing function registered under `parser`.
+def java_backend(parser: str) -> languages.SliceFunction:
+    """The Java slicing function registered under `parser`, after checking that some
+    language offers `parser` and that it imports (InputError naming the fix otherwise).
 
     Example: java_backend("tree-sitter")("A.java", "class A {}", "repo", None)
     """
-    if parser not in PARSERS:
-        choices = ", ".join(sorted(PARSERS))
-        raise InputError(f"unknown parser {parser!r}: choose one of {choices}")
-    module, _, name = PARSERS[parser].partition(":")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise InputError(
-            f"parser {parser!r} is not available ({exc}): use --parser tree-sitter"
-        ) from None
+    languages.slicer_for(parser)
+    return languages.get("java").slicer(parser)
 
 
 def slice_file(
@@ -177,8 +169,9 @@ def slice_file(
     language, text, warnings, skip = _prepare(relpath, data)
     if skip is not None:
         return FileResult(warnings=warnings, skipped=skip)
-    if language == "java":
-        units, errors = java_backend(parser)(relpath, text, repo, commit)
+    source = languages.find(language)
+    if source is not None:
+        units, errors = source.slicer(parser)(relpath, text, repo, commit)
     else:
         from dataprep.slicing.docs import slice_doc
 
@@ -199,20 +192,20 @@ def _prepare(relpath: str, data: bytes) -> tuple[str, str, list[str], str | None
 
 
 def _pack_file(relpath: str, data: bytes, parser: str, repo: str, commit: str | None) -> _Packed:
-    """slice_file, packed. Java with tree-sitter takes a short cut: its rows go straight to
-    JSON (the same bytes as the Unit records would write) without building Unit records,
-    which would cost about as much as parsing the file."""
-    if parser != DEFAULT_PARSER or language_of(relpath) != "java":
+    """slice_file, packed. A language with a rows fast path (Java with tree-sitter) takes a
+    short cut: its rows go straight to JSON (the same bytes as the Unit records would write)
+    without building Unit records, which would cost about as much as parsing the file."""
+    source = languages.find(language_of(relpath))
+    slice_rows = source.row_slicer(parser) if source is not None else None
+    if slice_rows is None:
         return _Packed.of(slice_file("", relpath, data, parser, repo, commit))
-    from dataprep.slicing.java import slice_java_rows, unit_json
-
     language, text, warnings, skip = _prepare(relpath, data)
     if skip is not None:
         return _Packed(b"", Counter(), [], warnings, skip, 0)
     src = data if not warnings and not data.startswith(b"\xef\xbb\xbf") else None
-    rows, errors = slice_java_rows(relpath, text, repo, commit, src)
-    # one unit_json(row) a line, joined in C
-    jsonl = b"\n".join(map(unit_json, rows)) + b"\n" if rows else b""
+    rows, errors = slice_rows(relpath, text, repo, commit, src)
+    # one row's JSON a line (what `Unit(**row).model_dump_json()` writes), joined in C
+    jsonl = b"\n".join(map(pydantic_core.to_json, rows)) + b"\n" if rows else b""
     kinds = Counter([row["kind"] for row in rows])
     return _Packed(jsonl, kinds, errors, warnings, None, text.count("\n") + 1)
 
@@ -262,7 +255,7 @@ def slice_repo(
         raise InputError(f"{root}: no such folder: give the path of a repository checkout")
     if not root_path.is_dir():
         raise InputError(f"{root}: not a folder: give the path of a repository checkout")
-    java_backend(parser)  # fail early on an unknown or missing parser
+    languages.slicer_for(parser)  # fail early on an unknown or missing parser
     repo, commit = repo_info(root_path)
     result = SliceResult(str(root_path), repo, commit, parser)
     todo: list[str] = []

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pathspec
 
+from dataprep import languages
 from dataprep.slicing import docfiles
 
 MAX_BYTES = 1024 * 1024  # files over 1 MiB are skipped
-JAVA_SUFFIXES = (".java",)
 DOC_SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".adoc", ".asciidoc")
 VENDORED_DIRS = frozenset(
     {
@@ -66,7 +66,7 @@ VENDORED = "vendored path"
 TOO_LARGE = "larger than 1 MiB"
 BINARY = "binary (NUL bytes)"
 GENERATED = "generated code"
-UNSUPPORTED = "not Java or docs"
+UNSUPPORTED = f"not {languages.titles()} or docs"  # "not Java, Kotlin or docs"
 NOT_DOCS = "tool file, not docs"
 LICENCE = "licence text"
 TEST_RESOURCE = "test resource, not docs"
@@ -98,7 +98,8 @@ class FileEntry:
 
 
 def language_of(path: str) -> str | None:
-    """The slicer language for a path by its suffix, or None.
+    """The slicer language for a path by its suffix (a registered language, or a doc format),
+    or None.
 
     Example: language_of("a/B.java") -> "java"; language_of("docs/x.adoc") -> "asciidoc"
     """
@@ -106,8 +107,9 @@ def language_of(path: str) -> str | None:
     doc = docfiles.doc_language(path)  # xdoc, HTML guides, changes.xml, README without suffix
     if doc is not None:
         return doc
-    if lower.endswith(JAVA_SUFFIXES):
-        return "java"
+    source = languages.language_for_path(path)
+    if source is not None:
+        return source.name
     if lower.endswith((".md", ".markdown")):
         return "markdown"
     if lower.endswith(".rst"):
@@ -238,16 +240,22 @@ def _file_entry(entry: os.DirEntry, rel: str) -> FileEntry:
 
 def _not_docs_reason(rel: str, name: str) -> str | None:
     """Why a file is left out by its name: a licence, an approval file, a banner, a doc file
-    among test sources. Java sources (package-info.java included) are never left out here."""
+    among test sources. Sources of a registered language (package-info.java included) are
+    never taken for test docs or licence-only docs."""
     if docfiles.is_licence_name(name):
         return LICENCE
     if docfiles.is_approval_file(name):
         return APPROVAL
     if docfiles.is_banner(name):
         return BANNER
-    if language_of(rel) not in (None, "java") and docfiles.is_test_doc(rel):
+    if _is_doc(language_of(rel)) and docfiles.is_test_doc(rel):
         return TEST_RESOURCE
     return None
+
+
+def _is_doc(language: str | None) -> bool:
+    """A doc format's language, not a source language of the registry (nor None)."""
+    return language is not None and languages.find(language) is None
 
 
 def read_bytes(root: str | os.PathLike, relpath: str) -> bytes:
@@ -296,7 +304,7 @@ def content_skip(data: bytes, language: str | None = None) -> str | None:
     ):
         return GENERATED
     if (
-        language not in (None, "java")
+        _is_doc(language)
         and len(data) <= 64 * 1024  # a licence header is short: no second read of big docs
         and docfiles.is_mostly_licence(decode(data)[0])
     ):

@@ -25,9 +25,9 @@ import javalang
 from javalang import tree as jt
 from javalang.tokenizer import LexerError
 
+from dataprep.languages.java.javalang_tokens import MODIFIERS, Tokens, Unreadable
+from dataprep.languages.java.slicer import normalize_type  # one rule for both parsers' signatures
 from dataprep.models import Unit
-from dataprep.slicing.java import normalize_type  # one rule for both parsers' signatures
-from dataprep.slicing.javalang_tokens import MODIFIERS, Tokens, Unreadable
 
 LANGUAGE = "java"
 
