@@ -21,9 +21,12 @@ UnitKind = Literal[
     "constructor",
     "method",
     "doc_section",
+    "object",
+    "function",
+    "property",
 ]
-TYPE_KINDS = ("class", "interface", "enum", "record", "annotation_type")
-MEMBER_KINDS = ("field", "constructor", "method")
+TYPE_KINDS = ("class", "interface", "enum", "record", "annotation_type", "object")
+MEMBER_KINDS = ("field", "constructor", "method", "property")
 
 SplitName = Literal["train", "validation", "test"]
 SPLITS: tuple[SplitName, ...] = ("train", "validation", "test")
@@ -80,6 +83,38 @@ class Unit(Record):
       `javadoc` the `/** ... */` comment right before the declaration, as written.
     - file: `imports` as `java.util.List`, `static a.B.c`, `java.util.*`; syntax errors of
       the file are listed in its `parse_errors` ("PATH:LINE: syntax error").
+
+    Kotlin (dataprep/languages/kotlin; `language` "kotlin") keeps the conventions above
+    (exact `code` within the span, KDoc in `javadoc`, types' `code` the header, members'
+    `declaration` the header up to the body, `parent`, `modifiers`, `annotations`), with
+    its declarations mapped onto the kinds the templates already ask about where Java has
+    the same thing, and three kinds of its own where it has not:
+    - class (class, data, sealed, abstract, open, inner, value class), interface, enum
+      (`enum class`), annotation_type (`annotation class`): as in Java; `parameters` are
+      the primary constructor's parameters as written; `extends` the supertypes called
+      with a constructor (`Base(x)` -> `Base`), and every supertype of an interface;
+      `implements` the others (interfaces, `Api by impl` -> `Api`).
+    - object: an object declaration or a companion object (named `Companion` unless it
+      has a name; `modifiers` end with "companion"). A type: its members have it as parent.
+    - method: a `fun` in a class, object or interface body; function: a top-level `fun`
+      (extension functions included; `parent` None, qualified name `pkg.name`). `code`
+      runs to the end of the block or of the `= expression` body; `declaration` is the
+      header without the body; signature `name(T1, T2)` (`vararg T`), prefixed with the
+      receiver for an extension: `Money.format(String)`; `type` the declared return type
+      or None.
+    - property: a `val`/`var` at the top level or in a body, and a `val`/`var` parameter
+      of a primary constructor (whose `code` is the parameter). `code` includes its
+      accessors; `declaration` stops before them; signature `name: Type` (`name` when the
+      type is inferred, `Money.units: BigDecimal` for an extension); `initializer` the
+      expression after `=` (a constructor property's default value), not a `by` delegate.
+      `val (a, b) = p` gives one unit per name, like Java's `int a, b;`.
+    - constructor: a secondary `constructor(...)`, named after its class; `declaration`
+      includes the `: this(...)` delegation. enum entries are `field` units like Java's
+      enum constants, with signature `NAME: Enum`.
+    - file: from the first `@file:` annotation or the package header to the last import;
+      `annotations` are the file annotations; imports as written (`a.b.C as D`).
+    - Not units: declarations inside function bodies, initializers, lambdas and object
+      expressions; `typealias`; `init` blocks. `.kts` scripts are not sliced.
     """
 
     id: str

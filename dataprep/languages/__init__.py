@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # name -> the module whose LANGUAGE it is: the registry's built-in lines
 BUILTIN: dict[str, str] = {
     "java": "dataprep.languages.java",
+    "kotlin": "dataprep.languages.kotlin",
 }
 DEFAULT_PARSER = "tree-sitter"
 
