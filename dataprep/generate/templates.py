@@ -466,8 +466,10 @@ def _meets(req: str, unit: Unit, ctx: _FileContext) -> bool:
         return bool(unit.javadoc and unit.javadoc.strip())
     if req == "prose":
         return bool(unit.javadoc) and has_prose(_doc(unit.javadoc))
-    if req == "informative_annotations":
-        return any(annotation_name(a) not in BARE_ANNOTATIONS for a in unit.annotations)
+    if req == "informative_annotations":  # one with arguments: `@Test` alone says little
+        return any(
+            "(" in a and annotation_name(a) not in BARE_ANNOTATIONS for a in unit.annotations
+        )
     if req == "package_not_in_path":
         return bool(unit.package) and unit.package.replace(".", "/") not in unit.path
     if req == "not_enum_constant":
