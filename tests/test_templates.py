@@ -165,7 +165,8 @@ def test_no_answer_can_be_read_from_the_prompt():
     units = _slice(
         {"src/Flat.java": "package com.acme.flat;\nimport java.util.List;\nclass Flat {\n"
          "  /** Sums the list, twice over. */\n  @Test int sum(List<Integer> xs) {\n"
-         "    return xs.isEmpty() ? 0 : sum(xs.subList(1, xs.size())) + 2 * xs.get(0);\n  }\n}\n",
+         "    return xs.isEmpty() ? 0 : sum(xs.subList(1, xs.size())) + 2 * xs.get(0);\n  }\n"
+         "  int one() { return 1; }\n}\n",
          "com/acme/deep/Deep.java":
              "package com.acme.deep;\nimport java.util.Map;\nclass Deep {}\n"}
     )  # fmt: skip
@@ -173,7 +174,12 @@ def test_no_answer_can_be_read_from_the_prompt():
     named = pairs["method.name"]
     assert "sum" not in named.input.replace("subList", "") and named.output == "sum"
     assert "____(xs.subList" in named.input  # the recursive call is masked too
-    assert "@Test" not in pairs["method.is_test"].input and pairs["method.is_test"].output == "yes"
+    labelled = [p for p in tg.generate_template_pairs(units) if p.task == "method.is_test"]
+    assert sorted(p.output for p in labelled) == ["no", "yes"]
+    assert not any("@Test" in p.input for p in labelled)
+    # with one label only (a repository without tests), the task teaches nothing: dropped
+    alone = [u for u in units if u.name != "one"]
+    assert "method.is_test" not in {p.task for p in tg.generate_template_pairs(alone)}
     packages = [p for p in tg.generate_template_pairs(units) if p.task == "file.package"]
     assert [(p.path, p.output) for p in packages] == [("src/Flat.java", "com.acme.flat")]
     assert "type.name" not in pairs  # a header shows its own name: no such task

@@ -515,7 +515,7 @@ def _answer(kind: str, unit: Unit, ctx: _FileContext) -> tuple[str, int, int] | 
         text = render_markdown(_doc(unit.javadoc)) if unit.javadoc else ""
     elif kind == "methods":
         text = "\n".join(
-            f"- `{dedent_code(signature_of(m) or '')}`" for m in _api_methods(unit, ctx)
+            f"- `{' '.join((signature_of(m) or '').split())}`" for m in _api_methods(unit, ctx)
         )
     elif kind == "name":
         text = unit.name
@@ -792,10 +792,22 @@ def resolve(candidates: list[Candidate]) -> tuple[list[Pair], dict[str, int]]:
     for i, cand in enumerate(candidates):
         answers[keys[i][cand.level]].add(cand.output)
     clear = [c for i, c in enumerate(candidates) if len(answers[keys[i][c.level]]) == 1]
+    clear = _with_both_labels(clear)
     pairs, stats = _final_check(clear)
     stats["conflicts_dropped"] += len(candidates) - len(clear)
     stats["qualified"] = sum(1 for c in candidates if c.level > 0)
     return pairs, stats
+
+
+def _with_both_labels(candidates: list[Candidate]) -> list[Candidate]:
+    """Drop a classification task whose candidates all carry one label: a repository with
+    no tests gives only `no` to "is this a test?", which teaches nothing."""
+    labels: dict[str, set[str]] = defaultdict(set)
+    for cand in candidates:
+        if cand.label is not None:
+            labels[cand.task].add(cand.label)
+    one = {task for task, seen in labels.items() if len(seen) < 2}
+    return [c for c in candidates if c.task not in one] if one else candidates
 
 
 def _final_check(candidates: list[Candidate]) -> tuple[list[Pair], dict[str, int]]:
