@@ -103,10 +103,30 @@ def refusal(pair: Pair, ctx: Context) -> str | None:
     lower = pair.output.lower()
     if not any(hint in lower for hint in REFUSAL_HINTS):  # substring checks before the regex
         return None
-    match = REFUSAL_RE.search(pair.output)
-    if match and len(pair.output.split()) < ctx.config.refusal_max_words:
+    prose = prose_part(pair.output)  # "Sorry" in a string literal of code is not a refusal
+    match = REFUSAL_RE.search(prose)
+    if match and len(prose.split()) < ctx.config.refusal_max_words:
         return f"refusal ({match.group(0)!r} in a short output)"
     return None
+
+
+_FENCED = re.compile(r"```.*?(?:```|\Z)", re.S)
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_CODE_LINE = re.compile(
+    r"^\s*(?:[@}{]|//|/?\*|import\s|package\s|return\b|(?:public|private|protected|static|"
+    r"final|void|class|interface|enum|record|if|for|while|try|catch|throw|new)\b)|[;{}]\s*$"
+)
+
+
+def prose_part(text: str) -> str:
+    """The prose of an answer: without fenced or inline code, code lines, string literals.
+
+    Example: prose_part('throw new E("Sorry, no room");') -> ""
+    """
+    text = _INLINE_CODE.sub(" ", _FENCED.sub(" ", text))
+    lines = [line for line in text.splitlines() if not _CODE_LINE.search(line)]
+    return _STRING.sub(" ", "\n".join(lines))
 
 
 TEMPLATE_HINTS = (
