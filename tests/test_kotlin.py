@@ -8,8 +8,10 @@ from collections import Counter
 import pytest
 from conftest import FIXTURES, check_golden
 
+from dataprep import languages
 from dataprep.generate import java_facts as jf
 from dataprep.generate import templates as tg
+from dataprep.languages.kotlin.facts import signature_of, skip_annotations
 from dataprep.languages.kotlin.slicer import normalize_type, slice_kotlin
 from dataprep.slicing import slice_repo, walk
 
@@ -58,7 +60,7 @@ def test_mixed_summary(mixed):
     assert languages_by_path["README.md"] == "markdown"
     kotlin = Counter(u.kind for u in mixed.units if u.language == "kotlin")
     assert kotlin == {
-        "method": 24, "property": 22, "class": 8, "file": 4, "field": 3, "object": 4,
+        "method": 28, "property": 22, "class": 9, "file": 6, "field": 3, "object": 5,
         "function": 3, "constructor": 1, "enum": 1, "interface": 1,
     }  # fmt: skip
 
@@ -245,3 +247,90 @@ def test_javalang_leaves_kotlin_to_tree_sitter():
     assert kotlin == [
         u.model_dump_json() for u in slice_repo(MIXED).units if u.language == "kotlin"
     ]
+
+
+# -- facts and templates ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "rest"),
+    [
+        ('@Suppress("x") @JvmStatic fun f()', "fun f()"),
+        ('@get:JsonProperty("a(b)")\nval x: Int', "val x: Int"),
+        ("@Test\n    fun t()", "fun t()"),
+        ("fun plain()", "fun plain()"),
+    ],
+)
+def test_skip_annotations(code, rest):
+    assert skip_annotations(code) == rest
+
+
+def test_signature_of_has_no_body_even_for_an_expression_body(mixed):
+    subtotal = one(mixed, f"{PKG}.Cart.subtotal", "method")
+    assert signature_of(subtotal) == "fun subtotal(): Money"
+    assert jf.signature_of(subtotal) == "fun subtotal(): Money"  # the generator's entry point
+    assert signature_of(one(mixed, f"{PKG}.sum", "function")) == "fun Iterable<Money>.sum(): Money"
+    assert signature_of(one(mixed, f"{PKG}.Money", "class")) is None
+
+
+# answers that are a name or sentences: a qualified name, prose rendered from the KDoc,
+# "`call` returns `value`.", "Yes: `signature`."
+SENTENCES = {"member.owner", "method.explain", "type.explain", "constructor.explain",
+             "method.usage", "type.has_method"}  # fmt: skip
+
+
+def kotlin_pairs(pairs, mixed):
+    kotlin = {u.id for u in mixed.units if u.language == "kotlin"}
+    return [p for p in pairs if p.unit_id in kotlin]
+
+
+def test_language_neutral_tasks_give_kotlin_pairs(pairs, mixed):
+    tasks = Counter(p.task for p in kotlin_pairs(pairs, mixed))
+    for task in ("method.code", "method.explain", "type.explain", "type.declaration"):
+        assert tasks[task] > 0, task
+    assert (tasks["test.covers"], tasks["test.write"], tasks["method.usage"]) == (5, 4, 4)
+    # tasks phrased for Java (a Java package, a Java method, a Javadoc) are left to Java
+    assert not {"method.is_test", "file.package", "javadoc.signature", "method.implement"} & set(
+        tasks
+    )
+    kotlin = languages.get("kotlin")
+    assert all(kotlin.applies(task) for task in tasks)
+
+
+def test_kotlin_pairs_answer_with_the_source(pairs, mixed):
+    units = {u.id: u for u in mixed.units}
+    for pair in kotlin_pairs(pairs, mixed):
+        if pair.task in SENTENCES:
+            continue
+        unit = units[pair.unit_id]
+        text = (MIXED / unit.path).read_text(encoding="utf-8")
+        if pair.task == "test.write":  # the method's unit, the test file's code
+            text = "".join(p.read_text() for p in (MIXED / "src/test/kotlin").rglob("*.kt"))
+        for line in pair.output.split("\n"):  # dedented: each line is one of the file's
+            assert line.strip().removeprefix("- `").removesuffix("`") in text, pair.output
+
+
+def test_code_recall_explanation_from_kdoc_and_tests(pairs, mixed):
+    by_task = {}
+    for pair in kotlin_pairs(pairs, mixed):
+        by_task.setdefault(pair.task, []).append(pair)
+    code = {p.output for p in by_task["method.code"]}
+    assert "fun checkout(): Money {\n    check(lines.isNotEmpty())" in "\n".join(code)
+    explain = {(p.instruction.split(" of ")[-1], p.output) for p in by_task["method.explain"]}
+    assert any(out == "Closes the cart; no line can change afterwards." for _, out in explain)
+    types = {p.output for p in by_task["type.explain"]}
+    assert "A catalog held in memory, for tests and demos." in types  # an object's KDoc
+    covers = {p.output.split("(")[0].split()[-1] for p in by_task["test.covers"]}
+    assert covers == {
+        "addItem_mergesLinesOfTheSameProduct",
+        "removeItem_returnsFalseWhenAbsent",
+        "total_addsTheRegionsTax",
+        "percentFor_startsAtFiveItems",
+        "priceFor_takesTheDiscountOff",
+    }
+    usage = {p.output for p in by_task["method.usage"]}
+    assert "`Discounts.percentFor(12)` returns `10`." in usage  # from an assertion of a test
+    written = {p.input.split("(")[0]: p.output for p in by_task["test.write"]}
+    assert written["fun total"].startswith("@Test\nfun total_addsTheRegionsTax() {")
+    methods = {p.output for p in by_task["type.methods"]}
+    assert "- `fun find(sku: String): Product?`\n- `fun all(): List<Product>`" in "\n".join(methods)

@@ -13,9 +13,9 @@ from dataprep.errors import TemplateError
 from dataprep.generate import java_facts as jf
 from dataprep.generate import templates as tg
 from dataprep.generate.code_text import dedent_code
+from dataprep.languages.java.slicer import slice_java
 from dataprep.resources import templates_dir
 from dataprep.slicing import slice_repo
-from dataprep.slicing.java import slice_java
 
 HOTEL = FIXTURES / "hotel-booking"
 SHIPPED = sorted((templates_dir() / "instructions").glob("*.yaml"))

@@ -95,7 +95,14 @@ def signature_of(unit: Unit) -> str | None:
 
     Example: "@GetMapping(\"/{id}\")\\npublic Booking get(@PathVariable long id) {...}"
     -> "public Booking get(@PathVariable long id)"
+    A unit of another language takes that language's rule (dataprep.languages).
     """
+    if unit.language != "java":
+        from dataprep import languages
+
+        other = languages.find(unit.language)
+        if other is not None:
+            return other.signature_of(unit)
     if unit.kind not in ("method", "constructor"):
         return None
     return _signature(unit.code)

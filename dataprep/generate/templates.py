@@ -55,6 +55,7 @@ from dataprep.generate.java_facts import (
 )
 from dataprep.generate.javadoc import has_prose, parse_javadoc, render_markdown
 from dataprep.hashing import content_hash
+from dataprep.languages import task_applies
 from dataprep.models import MEMBER_KINDS, TYPE_KINDS, Pair, Unit, UnitKind
 from dataprep.resources import templates_dir
 from dataprep.secrets import PLACEHOLDER_RE
@@ -603,6 +604,8 @@ def file_candidates(
                 continue
             if not _in_scope(task.scope, unit):
                 continue
+            if not task_applies(unit.language, task_id):
+                continue  # a task its language does not take (Language.families)
             if not all(_meets(r, unit, ctx) for r in task.requires):
                 continue
             answer = _answer(task.answer, unit, ctx)

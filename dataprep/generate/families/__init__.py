@@ -18,6 +18,7 @@ from collections.abc import Callable
 from functools import cached_property
 
 from dataprep.generate.java_facts import is_test_path
+from dataprep.languages import task_applies
 from dataprep.models import TYPE_KINDS, Unit
 
 # The family modules, imported on first use; each registers its answer kinds.
@@ -57,7 +58,7 @@ def repo_candidates(repo: RepoView, tasks: dict, seed: int = 0) -> list:
     for build in builders:
         wanted = {tid: t for tid, t in tasks.items() if _FAMILIES.get(t.answer) is build}
         if wanted:
-            out += build(repo, wanted, seed)
+            out += [c for c in build(repo, wanted, seed) if repo.takes(c)]
     return out
 
 
@@ -73,6 +74,15 @@ class RepoView:
         for unit in units:
             self.by_path[unit.path].append(unit)
         self._contexts: dict[str, object] = {}
+
+    @cached_property
+    def languages(self) -> dict[str, str]:
+        """Unit id -> the unit's language."""
+        return {unit.id: unit.language for unit in self.units}
+
+    def takes(self, candidate) -> bool:
+        """Whether the language of the candidate's unit takes its task (Language.families)."""
+        return task_applies(self.languages.get(candidate.unit_id), candidate.task)
 
     @cached_property
     def main_types(self) -> dict[str, list[Unit]]:
