@@ -403,16 +403,19 @@ class _WithRaw(Exception):
 def _template_seeds(
     store: Any, unit_ids: set[str], per_unit: int, seed: int
 ) -> dict[str, list[Seed]]:
-    """Unit id -> a seeded sample of its template pairs, as seeds.
+    """Unit id -> a seeded sample of its knowledge template pairs (no trivia), as seeds.
 
     Every live template pair counts, whatever the filter, balance or export stages later
     decided about it: those verdicts are written after this stage in the same run, so a
     sample drawn from the pairs they kept would differ on the next run and send prompts
     the first run never sent. The evolved pairs go through the filters themselves.
     """
+    from dataprep.generate.templates import trivia_tasks
+
+    trivia = trivia_tasks()  # seeds come from knowledge questions, never from trivia
     by_unit: dict[str, list[Pair]] = {}
     for p in store.pairs(generator="template"):
-        if p.unit_id in unit_ids:
+        if p.unit_id in unit_ids and p.task not in trivia:
             by_unit.setdefault(p.unit_id, []).append(p)
     out = {}
     for uid, pairs in by_unit.items():
