@@ -1,11 +1,17 @@
-"""Secrets and personal data: recall on the planted secrets, clean units left alone,
-stable placeholders, push scanning, and nothing planted left after `dataprep run`."""
+"""Secrets and personal data: recall on the planted secrets (the fixture project and the
+corpus in fixtures/secrets/), the negatives left alone, the decisions (e-mail, stand-ins,
+hashes), linear time on 1 MB lines, stable placeholders, push scanning, and nothing planted
+left after `dataprep run`."""
 
 import json
+import random
 import sqlite3
+import string
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from dataprep.cli import app
@@ -16,6 +22,8 @@ from tests.conftest import FIXTURES
 
 PROJECT = FIXTURES / "hotel-booking"
 PLANTED = json.loads((FIXTURES / "planted-secrets.json").read_text(encoding="utf-8"))
+CORPUS = yaml.safe_load((FIXTURES / "secrets" / "planted.yaml").read_text(encoding="utf-8"))
+NEGATIVES = yaml.safe_load((FIXTURES / "secrets" / "negatives.yaml").read_text(encoding="utf-8"))
 PROVIDER_KINDS = {
     "aws_access_key_id",
     "github_token",
@@ -194,3 +202,149 @@ def test_no_planted_secret_survives_dataprep_run(tmp_path):
     leaks = [(s["kind"], str(p)) for s in PLANTED for p, text in texts.items() if leaked(s, text)]
     assert leaks == []
     assert "<SECRET:" in texts[Path("db-rows")]
+
+
+# --- the corpus: fixtures/secrets/planted.yaml and negatives.yaml ----------------------
+
+
+def test_the_corpus_covers_the_forms_that_leaked():
+    """Issue 10: Spring defaults, Authorization headers, password arguments, pass/pwd/secret
+    keys in every config format, prose credentials; and the provider formats."""
+    kinds = {kind: len(cases) for kind, cases in CORPUS.items()}
+    for kind in ("spring_default", "authorization_header", "password_argument", "config_key",
+                 "prose", "provider_token", "private_key", "url_password"):  # fmt: skip
+        assert kinds.get(kind, 0) >= 4, kind
+    files = {case["file"].rsplit(".", 1)[-1] for case in CORPUS["config_key"]}
+    assert {"properties", "yml", "json", "txt", "env", "xml"} <= files
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, id=f"{kind}-{i}")
+        for kind, cases in CORPUS.items()
+        for i, c in enumerate(cases)
+    ],
+)
+def test_planted_secret_is_redacted_and_refused_by_the_push_gate(case):
+    text = case["text"]
+    values = [case["secret"], *case.get("also", [])]
+    assert all(value in text for value in values)  # planted
+    redacted, rules = Redactor().redact(text)
+    assert [value for value in values if value in redacted] == []
+    assert rules and "<SECRET:" in redacted
+    assert scan_rows([{"output": text}]) != []  # `dataprep push` refuses the raw text
+    assert scan_rows([{"output": redacted}]) == []  # and lets the redacted text through
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(t, id=f"{kind}-{i}")
+        for kind, texts in NEGATIVES.items()
+        for i, t in enumerate(texts)
+    ],
+)
+def test_negative_is_left_alone(text):
+    assert find_secrets(text) == []
+    assert Redactor().redact(text) == (text, [])
+
+
+# --- decisions -----------------------------------------------------------------------
+
+
+def test_email_addresses_are_redacted_on_author_lines_but_not_at_reserved_domains():
+    redacted, rules = Redactor().redact(" * @author Jane Roe (jane.roe@roe-family.net)")
+    assert (redacted, rules) == (" * @author Jane Roe (<SECRET:email:1>)", ["email"])
+    for kept in ("jane@example.com", "a@mail.example.org", "test@email.com", "qa@ci.test"):
+        assert scan_text(f"mail {kept} now") == [], kept
+
+
+def test_hex_strings_are_hashes_unless_a_key_names_them():
+    sha = "28cd2369a05596f119c6aba0f04303c50d67fadb"
+    assert scan_text(f'String commit = "{sha}";') == []
+    assert scan_text(f'String apiKey = "{sha}";') == ["secret"]
+    assert scan_text(f"token: {sha}") == ["token"]
+
+
+def test_stand_ins_and_references_are_left_but_real_values_next_to_them_are_not():
+    text = "db.password=${DB_PASSWORD}\nsmtp.password=changeme\nldap.password=Ld4p-Pw!"
+    redacted, rules = Redactor().redact(text)
+    assert rules == ["password"]
+    assert (
+        redacted
+        == "db.password=${DB_PASSWORD}\nsmtp.password=changeme\nldap.password=<SECRET:password:1>"
+    )
+
+
+def test_versions_and_sections_are_not_addresses_but_hosts_are():
+    assert scan_text("Chrome/137.0.0.0 and section 13.2.6.3 and OID 2.5.4.10") == []
+    assert scan_text("connect to 52.28.119.40:443") == ["public_ip"]
+
+
+# --- linear time ---------------------------------------------------------------------
+
+TOKEN_CHARS = string.ascii_letters + string.digits + "+/_-"
+
+
+def _random_tokens(size: int) -> str:
+    rnd = random.Random(0)
+    return " ".join(
+        "".join(rnd.choices(TOKEN_CHARS, k=rnd.randint(3, 40))) for _ in range(size // 22)
+    )
+
+
+LONG_LINES = {
+    "random tokens": lambda: _random_tokens(1_000_000),
+    "one character": lambda: "a" * 1_000_000,
+    "quotes": lambda: '"' * 1_000_000,
+    "keywords": lambda: "password=" * 111_111,
+    "private key headers": lambda: "-----BEGIN PRIVATE KEY-----" * 37_000,
+    "printable noise": lambda: "".join(
+        random.Random(1).choices(string.printable[:94], k=1_000_000)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(LONG_LINES))
+def test_find_secrets_takes_seconds_not_hours_on_a_1mb_line(name):
+    """Every pattern is linear: before, 40 KB took 11 s and 1 MB ran for hours. CPU time of
+    this process, so that a busy machine does not fail the test."""
+    text = LONG_LINES[name]()
+    start = time.process_time()
+    find_secrets(text)
+    assert time.process_time() - start < 5, name
+
+
+def _one_line_java(size: int, secret: str) -> str:
+    """A minified-looking class on one line: fields, methods, strings, some random tokens."""
+    rnd = random.Random(0)
+    words = ["price", "room", "guest", "booking", "total", "night", "rate", "hotel", "stay"]
+    parts, n, i = ["package big; public class Big { "], 0, 0
+    while n < size - 100:
+        w, i = rnd.choice(words), i + 1
+        token = "".join(rnd.choices(TOKEN_CHARS, k=24))
+        part = rnd.choice([
+            f'private String {w}{i} = "{w}-{rnd.randint(0, 99999)}"; ',
+            f"private int {w}Count{i} = {rnd.randint(0, 10**6)}; ",
+            f'String {w}{i}() {{ return "{token}"; }} ',
+        ])  # fmt: skip
+        part = f'static final String KEY = "{secret}"; ' if i == 1000 else part
+        parts.append(part)
+        n += len(part)
+    return "".join(parts) + "}"
+
+
+def test_a_repository_with_a_1mb_one_line_java_file_is_sliced_and_redacted_in_seconds(tmp_path):
+    """What the slice stage of `dataprep run` does: slice, then redact every unit."""
+    from dataprep.slicing import slice_repo
+
+    secret = "AKIA7LRWFVEALKXWKKXZ"
+    (tmp_path / "Big.java").write_text(_one_line_java(1_000_000, secret), encoding="utf-8")
+    assert (tmp_path / "Big.java").read_text(encoding="utf-8").count("\n") == 0
+    start = time.process_time()
+    units = slice_repo(tmp_path).units
+    redacted, findings = Redactor().redact_units(units)
+    assert time.process_time() - start < 10
+    assert len(units) > 1000 and "aws_access_key" in {f.rule for f in findings}
+    assert not any(secret in unit.model_dump_json() for unit in redacted)
