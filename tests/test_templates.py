@@ -85,7 +85,7 @@ def test_the_shipped_tasks():
         "type.annotations", "field.declaration", "field.initializer", "method.explain",
         "method.code", "method.implement", "method.name", "constructor.code",
         "constructor.explain", "member.signature", "javadoc.signature", "test.write",
-        "method.usage", "type.has_method", "package.overview",
+        "method.usage", "type.has_method", "package.overview", "method.fill_in",
         "member.annotations", "member.owner", "file.package", "file.imports", "doc.section",
         "doc.changelog", "http.handler", "http.route", "test.covers", "method.is_test",
     }  # fmt: skip

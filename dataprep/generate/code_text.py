@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from dataprep.generate.java_facts import skip_annotations
@@ -91,3 +92,42 @@ def mask_name(code: str, name: str, mask: str = "____") -> str:
     if not name:
         return code
     return re.sub(rf"(?<![\w$]){re.escape(name)}(?![\w$])", mask, code)
+
+
+FIM_MARK = "    // <FILL: the missing lines go here>"
+
+
+def fim_split(code: str, key: str) -> tuple[str, str] | None:
+    """A fill-in-the-middle task over a method: (the code with 1 to 4 whole body lines,
+    braces balanced, replaced by a marker; the lines taken out), chosen by a hash of `key`;
+    None for a method too short to have a middle.
+
+    Example: fim_split("int f() {\n    int a = 1;\n    a++;\n    a *= 2;\n    return a;\n}", "k")
+        -> ("int f() {\n    int a = 1;\n    // <FILL...>\n    return a;\n}", "    a++;")
+    """
+    lines = dedent_code(code).split("\n")
+    body = [i for i in range(1, len(lines) - 1) if lines[i].strip()]
+    if len(body) < 4:
+        return None
+    spans = [
+        (start, size)
+        for size in range(1, 5)
+        for start in body[1:-1]
+        if start + size <= body[-1] and _balanced(lines[start : start + size])
+    ]
+    if not spans:
+        return None
+    digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+    start, size = spans[digest % len(spans)]
+    middle = "\n".join(lines[start : start + size]).strip("\n")
+    indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
+    masked = lines[:start] + [indent + FIM_MARK.strip()] + lines[start + size :]
+    return "\n".join(masked), middle
+
+
+def _balanced(lines: list[str]) -> bool:
+    """Whole statements: brackets balance, and it starts and ends on a statement's line."""
+    text = re.sub(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'', "", "\n".join(lines))
+    if lines[0].strip() in ("", "{", "}", "};") or not lines[-1].strip():
+        return False
+    return all(text.count(o) == text.count(c) for o, c in ("{}", "()", "[]"))

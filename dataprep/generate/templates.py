@@ -35,6 +35,7 @@ from dataprep.errors import TemplateError
 from dataprep.generate.code_text import (
     dedent_code,
     dedent_comment,
+    fim_split,
     mask_name,
     strip_annotations,
 )
@@ -83,12 +84,15 @@ Answer = Literal[
     "prose",
     "methods",
     "test_code",
+    "fim_middle",
 ]
 FILE_ANSWERS = frozenset(get_args(Answer)) - {"tests", "test_code"}
 # Classification answers: a short label (`yes`/`no`) that is also the pair's `label`,
 # with the reader that tells it from an input's code (to check LLM-written inputs).
 LABEL_READERS: dict[str, Callable[[str], str | None]] = {"is_test": is_test_answer_of_code}
-InputKind = Literal["none", "code", "javadoc", "signature", "masked_code", "bare_code", "contract"]
+InputKind = Literal[
+    "fim_code", "none", "code", "javadoc", "signature", "masked_code", "bare_code", "contract"
+]
 Scope = Literal["main", "test", "any"]
 Requirement = Literal[
     "javadoc", "initializer", "annotations", "fields", "constructors", "package", "imports",
@@ -512,6 +516,9 @@ def _answer(kind: str, unit: Unit, ctx: _FileContext) -> tuple[str, int, int] | 
     span = (unit.start_line, unit.end_line)
     if kind == "code":
         text = dedent_code(unit.code)
+    elif kind == "fim_middle":
+        split = fim_split(unit.code, unit.id)
+        text = split[1] if split else ""
     elif kind == "prose":
         text = render_markdown(_doc(unit.javadoc)) if unit.javadoc else ""
     elif kind == "methods":
@@ -567,6 +574,9 @@ def _input(kind: str, unit: Unit) -> str | None:
         return ""
     if kind == "code":
         return dedent_code(unit.code)
+    if kind == "fim_code":
+        split = fim_split(unit.code, unit.id)
+        return split[0] if split else None
     if kind == "masked_code":
         return mask_name(dedent_code(unit.code), unit.name)
     if kind == "bare_code":
