@@ -296,7 +296,7 @@ def _resolve_all(store: Store, cfg: RunConfig, module_of) -> tuple[list[Pair], d
 
 def llm_stage(ctx: Context) -> dict:
     """Evol-Instruct through the LLM backend, when `--llm` is given."""
-    from dataprep.commands.generate import generate_with_llm
+    from dataprep.generate.stage import generate_with_llm
 
     cfg = ctx.config
     with ctx.paused():  # the generator shows its own progress bar

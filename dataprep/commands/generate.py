@@ -59,9 +59,11 @@ def generate(
 
     Example: dataprep generate --out out --llm ollama:qwen2.5-coder:7b --evol-units 20 --dry-run
     """
+    from dataprep.generate.stage import generate_with_llm
+    from dataprep.outdir import locked
     from dataprep.store import Store
 
-    with Store.open(out, create=False) as store:
+    with locked(out, create=False), Store.open(out, create=False) as store:
         summary = generate_with_llm(
             store,
             llm,
@@ -79,56 +81,6 @@ def generate(
             dry_run=dry_run,
         )
     print_evol_summary(summary)
-
-
-def generate_with_llm(
-    store,
-    spec: str,
-    *,
-    host: str | None = None,
-    timeout: float = 120.0,
-    concurrency: int = 4,
-    units: int | None = None,
-    rounds: int = 3,
-    questions: int = 2,
-    temperature: float = 0.7,
-    llm_seed: int = 0,
-    num_ctx: int = 4096,
-    max_tokens: int = 512,
-    seed: int = 0,
-    dry_run: bool = False,
-):
-    """The `generate` stage from CLI values (also what `dataprep run --llm` calls).
-
-    A dry run builds no backend (loads no model, calls nothing) and only plans.
-    """
-    from dataprep.generate.evol import EvolConfig, plan_evol, run_evol
-    from dataprep.generate.llm import LLMOptions, parse_llm_spec
-
-    options = LLMOptions(
-        temperature=temperature, seed=llm_seed, num_ctx=num_ctx, max_tokens=max_tokens
-    )
-    config = EvolConfig(
-        rounds=rounds,
-        units=units,
-        seed=seed,
-        concurrency=concurrency,
-        questions_per_unit=questions,
-        dry_run=dry_run,
-    )
-    if dry_run:
-        return plan_evol(store, config, options)
-    backend = parse_llm_spec(spec, host=host, timeout=timeout, options=options)
-    run_id = store.start_run("generate", {"llm": spec, **config.model_dump(), **options.as_dict()})
-    try:
-        summary = run_evol(store, config, backend)
-    except BaseException:
-        store.finish_run(run_id, "failed")
-        raise
-    finally:
-        backend.close()
-    store.finish_run(run_id, "done", summary.model_dump())
-    return summary
 
 
 def print_evol_summary(summary) -> None:

@@ -1,0 +1,57 @@
+"""The LLM generator as a library call: Evol-Instruct over a store from plain settings.
+
+What `dataprep generate` and `dataprep run --llm` both call (the CLI turns its options into
+these keywords; the library never imports the CLI).
+"""
+
+from __future__ import annotations
+
+
+def generate_with_llm(
+    store,
+    spec: str,
+    *,
+    host: str | None = None,
+    timeout: float = 120.0,
+    concurrency: int = 4,
+    units: int | None = None,
+    rounds: int = 3,
+    questions: int = 2,
+    temperature: float = 0.7,
+    llm_seed: int = 0,
+    num_ctx: int = 4096,
+    max_tokens: int = 512,
+    seed: int = 0,
+    dry_run: bool = False,
+):
+    """The `generate` stage: Evol-Instruct pairs over `store` with the backend `spec`.
+
+    A dry run builds no backend (loads no model, calls nothing) and only plans.
+    """
+    from dataprep.generate.evol import EvolConfig, plan_evol, run_evol
+    from dataprep.generate.llm import LLMOptions, parse_llm_spec
+
+    options = LLMOptions(
+        temperature=temperature, seed=llm_seed, num_ctx=num_ctx, max_tokens=max_tokens
+    )
+    config = EvolConfig(
+        rounds=rounds,
+        units=units,
+        seed=seed,
+        concurrency=concurrency,
+        questions_per_unit=questions,
+        dry_run=dry_run,
+    )
+    if dry_run:
+        return plan_evol(store, config, options)
+    backend = parse_llm_spec(spec, host=host, timeout=timeout, options=options)
+    run_id = store.start_run("generate", {"llm": spec, **config.model_dump(), **options.as_dict()})
+    try:
+        summary = run_evol(store, config, backend)
+    except BaseException:
+        store.finish_run(run_id, "failed")
+        raise
+    finally:
+        backend.close()
+    store.finish_run(run_id, "done", summary.model_dump())
+    return summary
