@@ -336,7 +336,13 @@ def _filter(ctx: Context) -> dict:
     from dataprep import filters
 
     with ctx.task("filter"):
-        report = filters.run_filters(ctx.store, filter_config(ctx.config), run_id=ctx.run_id)
+        report = filters.run_filters(
+            ctx.store,
+            filter_config(ctx.config),
+            run_id=ctx.run_id,
+            on_stage=ctx.info.get("on_filter_stage"),
+        )
+    ctx.info["filter_report"] = report
     data = report.to_dict()
     return {"kept": data.get("kept"), "dropped": data.get("dropped")}
 
@@ -345,11 +351,12 @@ def _balance(ctx: Context) -> dict:
     from dataprep import balance
 
     cfg = ctx.config
-    config = balance.BalanceConfig(
+    config = ctx.info.get("balance_config") or balance.BalanceConfig(
         by="task", trivia_share=cfg.trivia_share if cfg.balance == "trivia" else None
     )
     with ctx.task("balance"):
         result = balance.run_balance(ctx.store, config, seed=cfg.seed, run_id=ctx.run_id)
+    ctx.info["balance_report"] = result
     cut = {v: (n, result.after[v]) for v, n in result.before.items() if result.after[v] < n}
     return {"dropped": result.dropped, "mode": cfg.balance, "cut": cut}
 
@@ -405,6 +412,7 @@ def _report(ctx: Context) -> dict:
         data = report.write_report(
             ctx.store, ctx.config.out, timings=dict(ctx.timings), run_stats=dict(ctx.counters)
         )
+    ctx.info["report"] = data
     ctx.info["quality"] = report.quality_line(data["quality"]) if data.get("quality") else None
     return {"path": str(ctx.config.out / report.REPORT_JSON)}
 
@@ -420,6 +428,7 @@ def _report_check(ctx: Context) -> str | None:
         if outdir.sha256_file(path) != written[name]:
             return f"{path} changed since it was written"
     data = json.loads((ctx.config.out / report.REPORT_JSON).read_text(encoding="utf-8"))
+    ctx.info["report"] = data
     ctx.info["quality"] = report.quality_line(data["quality"]) if data.get("quality") else None
     return None
 

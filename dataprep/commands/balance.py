@@ -66,8 +66,11 @@ def balance(
 
     Example: dataprep balance --out out --by label --fill method.is_test --llm ollama:llama3.2
     """
-    from dataprep.balance import BalanceConfig, fill_labels, parse_weights, run_balance
+    from dataprep.balance import BalanceConfig, fill_labels, parse_weights
     from dataprep.errors import InputError
+    from dataprep.pipeline import BALANCE, REPORT, RunConfig
+    from dataprep.report import summary_lines
+    from dataprep.stages import Context, run_stages
     from dataprep.store import Store
 
     parsed = parse_weights(weights)
@@ -99,16 +102,20 @@ def balance(
             )
             with console.status("filtering the new pairs"):
                 run_filters(store, _filter_config(store))
-        result = run_balance(store, config)
-    typer.echo(f"Balanced by {result.by} (seed {result.seed}): {result.dropped} pairs dropped")
-    width = max((len(v) for v in result.before), default=0)
-    for value in result.before:
-        typer.echo(f"  {value:<{width}}  {result.before[value]:>6} -> {result.after[value]}")
-    if report:
-        from dataprep.commands.filter import write_and_summarise
-
-        with Store.open(out, create=False) as store:
-            write_and_summarise(store, out)
+        ctx = Context(store=store, config=RunConfig(path=None, out=out, seed=seed))
+        ctx.info["balance_config"] = config
+        run_stages(ctx, [BALANCE], force=True)
+        result = ctx.info["balance_report"]
+        typer.echo(f"Balanced by {result.by} (seed {result.seed}): {result.dropped} pairs dropped")
+        width = max((len(v) for v in result.before), default=0)
+        for value in result.before:
+            typer.echo(f"  {value:<{width}}  {result.before[value]:>6} -> {result.after[value]}")
+        if report:
+            with console.status("writing the report"):
+                run_stages(ctx, [REPORT], force=True)
+            for line in summary_lines(ctx.info["report"]):
+                typer.echo(line)
+            typer.echo(f"Report: {out / 'report.html'}")
 
 
 def _filter_config(store):

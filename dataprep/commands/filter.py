@@ -96,7 +96,8 @@ def filter_(
     Example: dataprep filter --out out --max-seq-len 1024 --tokenizer ./my-model
     """
     from dataprep.errors import InputError
-    from dataprep.filters import FilterConfig, decontaminate, describe_filters, run_filters
+    from dataprep.filters import FilterConfig, describe_filters
+    from dataprep.report import summary_lines
     from dataprep.store import Store
 
     config = FilterConfig(
@@ -118,37 +119,40 @@ def filter_(
         raise InputError(
             "--out is missing: give the output directory of `dataprep run` (or use --list)"
         )
-    from dataprep.outdir import locked
+    from dataclasses import asdict
 
+    from dataprep.outdir import locked
+    from dataprep.pipeline import DECONTAMINATE, FILTER, REPORT, RunConfig
+    from dataprep.stages import Context, run_stages
+
+    run = RunConfig(path=None, out=out, filter_options=asdict(config))
     with locked(out, create=False), Store.open(out, create=False) as store:
+        ctx = Context(store=store, config=run)
         with console.status("filtering") as status:
 
             def on_stage(name: str, alive: int) -> None:
                 status.update(f"filtering: {name} done, {alive:,} pairs left")
 
-            result = run_filters(store, config, on_stage=on_stage)
+            ctx.info["on_filter_stage"] = on_stage
+            stages = [FILTER, DECONTAMINATE] if store.splits() else [FILTER]
+            run_stages(ctx, stages, force=True)
+        result = ctx.info["filter_report"]
         typer.echo(f"Filtered {result.total} pairs: {result.kept} kept")
         for stage in result.stages:
             if stage["in"] != stage["out"]:
                 typer.echo(f"  {stage['stage']}: dropped {stage['in'] - stage['out']}")
-        if store.splits():
-            dec = decontaminate(store, config)
+        if "decontaminate" in ctx.counters:
+            dec = ctx.counters["decontaminate"]
             typer.echo(
-                f"Decontamination: {dec.contaminated} of {dec.checked} validation/test pairs "
-                f"nearly copy a train pair ({dec.action})"
+                f"Decontamination: {dec['contaminated']} of {dec['checked']} validation/test "
+                f"pairs nearly copy a train pair ({dec['action']})"
             )
         if report:
-            write_and_summarise(store, out)
-
-
-def write_and_summarise(store, out: Path) -> None:
-    from dataprep.report import summary_lines, write_report
-
-    with console.status("writing the report"):
-        data = write_report(store, out)
-    for line in summary_lines(data):
-        typer.echo(line)
-    typer.echo(f"Report: {out / 'report.html'}")
+            with console.status("writing the report"):
+                run_stages(ctx, [REPORT], force=True)
+            for line in summary_lines(ctx.info["report"]):
+                typer.echo(line)
+            typer.echo(f"Report: {out / 'report.html'}")
 
 
 def print_filters(rows: list[dict]) -> None:
