@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -32,6 +31,7 @@ from dataprep.errors import InputError
 from dataprep.generate import templates as tgen
 from dataprep.hashing import content_hash
 from dataprep.models import Pair, Unit
+from dataprep.procs import default_jobs
 from dataprep.secrets import Redactor
 from dataprep.stages import Context, Stage, run_stages
 from dataprep.store import Store
@@ -612,12 +612,4 @@ def _summary(ctx: Context) -> dict[str, Any]:
     }
 
 
-def default_jobs() -> int:
-    """Worker processes for slicing: the CPUs this process may use, at most 8."""
-    try:
-        return max(1, min(8, len(os.sched_getaffinity(0))))
-    except AttributeError:  # not on Linux
-        return max(1, min(8, os.cpu_count() or 1))
-
-
-__all__ = ["RunConfig", "run_pipeline", "module_finder", "check_config", "console"]
+__all__ = ["RunConfig", "run_pipeline", "module_finder", "check_config", "console", "default_jobs"]

@@ -46,6 +46,22 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
+def default_jobs() -> int:
+    """Worker processes by default: the CPUs this process may use (its affinity), at most 8.
+
+    Example: on a 2-core machine, default_jobs() -> 2
+    """
+    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counter is not None:
+        usable = counter() or 1
+    else:
+        try:
+            usable = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            usable = os.cpu_count() or 1
+    return max(1, min(8, usable))
+
+
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool whose workers end when this process ends, however it ends."""
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")

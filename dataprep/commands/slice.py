@@ -29,7 +29,10 @@ def slice_command(
             "--parser", help="Java parser: tree-sitter (default, any Java) or javalang (Java 8)."
         ),
     ] = "tree-sitter",
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 1,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the usable CPUs)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
 ) -> None:
     """Slice a repository's Java sources and docs into units (types, members, doc sections).
@@ -52,6 +55,9 @@ def slice_command(
         def advance(_path: str) -> None:
             bar.advance(task)
 
+        from dataprep.procs import default_jobs
+
+        jobs = jobs or default_jobs()
         result = slice_repo(path, parser=parser, jobs=jobs, on_file=advance, on_total=total)
     for message in result.parse_errors:
         warn(message)
