@@ -1048,6 +1048,11 @@ class Redactor:
 
     def redact_unit(self, unit: Unit) -> tuple[Unit, list[Finding]]:
         """The unit with every text field redacted (id recomputed when the code changed)."""
+        new_unit, findings = self._redact_unit(unit)
+        self.save()
+        return new_unit, findings
+
+    def _redact_unit(self, unit: Unit) -> tuple[Unit, list[Finding]]:
         changes: dict[str, Any] = {}
         findings: list[Finding] = []
         for name in UNIT_TEXT_FIELDS:
@@ -1071,14 +1076,14 @@ class Redactor:
         new_unit.id = Unit.make_id(
             new_unit.path, new_unit.kind, new_unit.qualified_name, new_unit.signature, new_unit.code
         )
-        self.save()
         return new_unit, findings
 
     def redact_units(self, units: list[Unit]) -> tuple[list[Unit], list[Finding]]:
-        """Redact many units; `parent` links that named a changed unit id follow it."""
+        """Redact many units; `parent` links that named a changed unit id follow it. The
+        placeholders are saved once, after the last unit (not once per unit)."""
         out, findings, renamed = [], [], {}
         for unit in units:
-            new, found = self.redact_unit(unit)
+            new, found = self._redact_unit(unit)
             if new.id != unit.id:
                 renamed[unit.id] = new.id
             out.append(new)
@@ -1088,6 +1093,7 @@ class Redactor:
                 u.model_copy(update={"parent": renamed[u.parent]}) if u.parent in renamed else u
                 for u in out
             ]
+        self.save()
         return out, findings
 
     def save(self) -> None:
