@@ -65,19 +65,35 @@ def java_parses(code: str) -> bool:
 
 @register(
     "code_validity",
-    "Java code in outputs parses with tree-sitter (no ERROR/MISSING nodes)",
+    "code in outputs parses in its source's language with tree-sitter (no ERROR/MISSING nodes)",
     ("code_tasks",),
     cacheable=True,
 )
 def code_validity(pair: Pair, ctx: Context) -> str | None:
+    name, parses = _language_of(pair)
     for number, block in enumerate(code_blocks(pair, ctx.config), start=1):
-        if not java_parses(block):
-            return f"code block {number} does not parse as Java"
+        if not parses(block):
+            return f"code block {number} does not parse as {name}"
     if pair.generator == "output_first" and pair.input:  # the LLM wrote the input: check it too
         for number, block in enumerate(_input_code(pair, ctx.config), start=1):
-            if not java_parses(block):
-                return f"code block {number} of the input does not parse as Java"
+            if not parses(block):
+                return f"code block {number} of the input does not parse as {name}"
     return None
+
+
+def _language_of(pair: Pair):
+    """(title, validity parser) of the pair's source language; Java for docs and unknowns."""
+    from dataprep import languages
+
+    language = languages.language_for_path(pair.path)
+    if language is None or language.name == "java":
+        return "Java", java_parses
+    return language.title, _cached(language.parses)
+
+
+@lru_cache(maxsize=16)
+def _cached(parses):
+    return lru_cache(maxsize=65536)(parses)
 
 
 def _input_code(pair: Pair, config: FilterConfig) -> list[str]:
