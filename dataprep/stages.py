@@ -93,6 +93,20 @@ class Context:
         if self.bar is not None and task is not None:
             self.bar.advance(task, steps)
 
+    def log(self, name: str, counters: dict[str, Any], seconds: float) -> None:
+        """One plain line per finished stage when stderr is not a terminal (a CI log, a
+        pipe): the progress display is hidden there, so this is what tells progress."""
+        from dataprep.console import console
+
+        if self.bar is None or console.is_terminal:
+            return
+        shown = ", ".join(
+            f"{k} {v}" for k, v in counters.items() if isinstance(v, int | float | bool)
+        )
+        console.print(
+            f"{name}: {shown or 'done'} ({seconds:.1f} s)", soft_wrap=True, highlight=False
+        )
+
 
 @lru_cache(maxsize=64)
 def code_version(modules: tuple[str, ...]) -> str:
@@ -139,11 +153,13 @@ def run_stages(ctx: Context, stages: list[Stage], force: bool = False) -> dict[s
             if problem is None:
                 ctx.counters[stage.name] = {"skipped": True}
                 ctx.timings[stage.name] = round(time.perf_counter() - start, 3)
+                ctx.log(stage.name, {"skipped": True}, ctx.timings[stage.name])
                 continue
             warn(f"running {stage.name} again: {problem}")
         counters = stage.run(ctx) or {}
         ctx.counters[stage.name] = counters
         ctx.timings[stage.name] = round(time.perf_counter() - start, 3)
+        ctx.log(stage.name, counters, ctx.timings[stage.name])
         if not stage.always:
             # what it read may have changed under it only through itself (decisions,
             # splits): the fingerprint of its inputs is taken again after the run
