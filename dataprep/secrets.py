@@ -597,7 +597,9 @@ def _url_matches(text: str, lower: str, out: list[Match]) -> None:
 
 _HEADER_TOKEN = r"(?P<v>[A-Za-z0-9._~+/-]{16,4096}+=*+)(?![A-Za-z0-9._~+/=-])"
 BASIC_RE = re.compile(r"Basic[ \t]{1,8}(?P<v>[A-Za-z0-9+/]{6,1024}+={0,2})(?![A-Za-z0-9+/=])")
-BEARER_RE = re.compile(r"(?:[Bb]earer|BEARER)[ \t]{1,8}" + _HEADER_TOKEN)
+BEARER_RE = re.compile(
+    r"(?:[Bb]earer|BEARER)[ \t]{1,8}(?P<v>[A-Za-z0-9._~+/-]{10,4096}+=*+)(?![A-Za-z0-9._~+/=-])"
+)
 AUTH_HEADER_RE = _Folded(
     r"authorization[\"']?[ \t]{0,8}[:=,][ \t]{0,8}[\"']?"
     r"(?:(?:token|bot|apikey|api-key|key)[ \t]{1,8})?" + _HEADER_TOKEN
@@ -641,10 +643,11 @@ def _auth_matches(text: str, lower: str, out: list[Match]) -> None:
 # --- passwords passed as arguments ---------------------------------------------------------
 
 # An argument before the one we want: a string, a char, or an expression with at most one
-# parenthesised group (`url`, `cfg.user()`; `props.get("user")` is not followed).
+# parenthesised group, not nested (`url`, `cfg.user()`, `new FileInputStream("ks.jks")`).
 _ARG = (
-    r"(?:\"[^\"\\\n]{0,256}+\"|'[^'\\\n]{0,4}+'"
-    r"|[^,()\"\n]{0,160}(?:\([^()\"\n]{0,160}+\)[^,()\"\n]{0,40})?)[ \t\r\n]{0,16},[ \t\r\n]{0,16}"
+    r"(?:\"[^\"\\\n]{0,256}+\"|'[^'\\\n]{0,4}+'|[^,()\"\n]{0,160}"
+    r"(?:\((?:[^()\"\n]{1,160}+|\"[^\"\\\n]{0,256}+\"){0,8}+\)[^,()\"\n]{0,40})?)"
+    r"[ \t\r\n]{0,16},[ \t\r\n]{0,16}"
 )
 _LIT = (
     r"\"(?P<v>[^\"\\\n]{1,256}+)\""
