@@ -157,6 +157,8 @@ TASK_FAMILY: dict[str, str] = {
     "test.write": "tests",
     "method.implement": "implement",
     "http.handler": "relations",
+    "http.flow": "relations",
+    "type.users": "relations",
     "type.methods": "api",
     "method.name": "names",
     "type.name": "names",

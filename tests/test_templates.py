@@ -4,6 +4,7 @@ are the source itself, no instruction has two answers, and re-runs give the same
 import json
 import re
 from collections import Counter, defaultdict
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,8 @@ def test_the_shipped_tasks():
         "method.usage", "type.has_method", "package.overview", "method.fill_in",
         "member.annotations", "member.owner", "file.package", "file.imports", "doc.section",
         "doc.changelog", "http.handler", "http.route", "test.covers", "method.is_test",
+        "type.subtypes", "method.overrides", "method.callers", "method.callees", "type.users",
+        "http.flow",
     }  # fmt: skip
 
 
@@ -106,7 +109,7 @@ tasks:
     [
         (
             ("answer: code", "answer: vibes"),
-            r"tasks\.x\.ask\.answer: unknown answer 'vibes'; use one of annotations, code, ",
+            r"tasks\.x\.ask\.answer: unknown answer 'vibes'; use one of annotations, ",
         ),
         (
             ('"e {member}"]', '"e {member}"]\n    colour: red'),
@@ -207,6 +210,8 @@ def _traceable(pair) -> bool:
     span = "".join(lines[pair.start_line - 1 : pair.end_line])
     if pair.task in LABELLED:  # the label is read from the annotations in the span
         return _lines_in(pair.input, span) and pair.output == pair.label == _label_from_span(span)
+    if pair.task in RELATIONS:
+        return _relation_traceable(pair, span)
     if pair.output in span:
         return True
     if pair.task in PROSE:  # Javadoc as Markdown: its words, from just above the member
@@ -255,6 +260,70 @@ def _traceable(pair) -> bool:
     return False
 
 
+RELATIONS = {
+    "type.subtypes", "method.overrides", "method.callers", "method.callees", "type.users",
+    "http.flow",
+}  # fmt: skip
+_DECLARES = re.compile(r"\b(?:class|interface|enum|record)\s+(\w+)")
+
+
+@lru_cache(maxsize=1)
+def _main_sources() -> dict[str, str]:
+    """Type name, simple and qualified -> the text of the main-code file that declares it."""
+    out = {}
+    for path in HOTEL.rglob("*.java"):
+        if "/main/" in path.as_posix():
+            text = path.read_text(encoding="utf-8")
+            package = re.search(r"^package ([\w.]+);", text, re.M)
+            prefix = package.group(1) + "." if package else ""
+            for name in _DECLARES.findall(text):
+                out.update({name: text, prefix + name: text})
+    return out
+
+
+def _source_of(owner: str, sources: dict[str, str]) -> str:
+    """`pkg.Type`, `Type`, `Outer.Inner` or `Enum.CONSTANT`: the file that declares it."""
+    if owner in sources:
+        return sources[owner]
+    return next((sources[p] for p in owner.split(".") if p in sources), "")
+
+
+def _relation_traceable(pair, span: str) -> bool:
+    """Each type or method a relations answer names is declared in the fixture's main code,
+    and the relation shows in the source: the subject's name in the subtype's header, in
+    the user's file, called in the caller's file; the callee's name called in the span."""
+    sources = _main_sources()
+    names = re.findall(r"`([^`]+)`", pair.output)
+    if pair.task.startswith("type."):
+        subject = re.search(r"(?:class|interface|enum|record)\s+(\w+)", span).group(1)
+    else:  # a method: the name before its parameters, annotations aside
+        header = re.sub(r"@\w+(?:\([^()]*\))?", "", span).split("{", 1)[0]
+        subject = re.search(r"(\w+)\s*\(", header).group(1)
+
+    def declared(owner_member: str) -> str | None:
+        owner, _, member = owner_member.split("(")[0].rpartition(".")
+        text = _source_of(owner, sources)
+        return text if re.search(rf"\b{re.escape(member)}\s*\(", text) else None
+
+    if pair.task in ("type.subtypes", "type.users"):
+        word = rf"\b{subject}\b"
+        if pair.task == "type.subtypes":
+            word = rf"(?:extends|implements)[^{{]*\b{subject}\b"
+        return all(re.search(word, _source_of(q, sources)) for q in names)
+    if pair.task == "method.overrides":  # `SIGNATURE` of `Owner`
+        signature, owner = names
+        return f"{subject}(" in signature and signature in _source_of(owner, sources)
+    if pair.task == "method.callers":
+        callers = [declared(n) for n in names]
+        return all(t and re.search(rf"\b{subject}\s*\(|::\s*{subject}\b", t) for t in callers)
+    listed = names[1:] if pair.task == "http.flow" else names
+    if pair.task == "http.flow" and not names[0].endswith("." + subject):
+        return False
+    top = [n.split("(")[0].rpartition(".")[2] for n in listed if f"\n- `{n}`" in "\n" + pair.output]
+    called = all(re.search(rf"\b{n}\s*\(|::\s*{n}\b", span.split("{", 1)[1]) for n in top)
+    return called and all(declared(n) for n in listed)
+
+
 PROSE = {"method.explain", "constructor.explain", "type.explain"}
 MARKDOWN_WORDS = {"Parameters", "Returns", "Throws", "Deprecated"}
 
@@ -269,6 +338,7 @@ def _lines_in(text: str, span: str) -> bool:
 
 
 def test_every_output_is_traceable_to_its_source_lines(pairs):
+    assert RELATIONS <= {p.task for p in pairs}  # the relations checks below do run
     untraceable = [
         (p.template, p.path, p.start_line, p.output[:60]) for p in pairs if not _traceable(p)
     ]
