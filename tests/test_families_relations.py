@@ -294,3 +294,17 @@ def test_local_types_and_type_words():
     assert type_words("Result.Success<T> s = Money.of(1); x.Total") == {
         "Result", "Result.Success", "Money", "T",
     }  # fmt: skip
+
+
+def test_an_overloaded_method_is_named_with_its_parameters_even_when_alone():
+    files = {
+        "src/main/java/p/Box.java": "package p;\npublic class Box {\n"
+        "  void add(int x) { }\n  void add(int... xs) { for (int x : xs) { add(x); } }\n}\n",
+    }  # fmt: skip
+    pairs = _pairs(files)
+    # only add(int) has callers and only add(int...) has callees: each is asked by its
+    # parameters, and the call with one argument is the fixed-arity one (as in Java)
+    assert list(pairs["method.callers"].values()) == ["- `Box.add(int...)`"]
+    assert "add(int x)" in next(iter(pairs["method.callers"]))
+    assert list(pairs["method.callees"].values()) == ["- `Box.add(int)`"]
+    assert "add(int... xs)" in next(iter(pairs["method.callees"]))
