@@ -37,7 +37,6 @@ from dataprep.stages import Context, Stage, run_stages
 from dataprep.store import Store
 
 PIPELINE_VERSION = "1"
-PARSERS = ("tree-sitter", "javalang")
 SPLIT_BY = ("file", "module")
 BALANCE_MODES = ("trivia", "off")
 _MODULE_MARKERS = ("pom.xml", "build.gradle", "build.gradle.kts")
@@ -520,6 +519,8 @@ def check_config(cfg: RunConfig) -> None:
     """One-line errors for options that cannot work, before anything is written."""
     if not cfg.path.is_dir():
         raise InputError(f"{cfg.path} is not a directory: pass the repository's root folder")
+    from dataprep.slicing import PARSERS
+
     if cfg.parser not in PARSERS:
         raise InputError(f"--parser {cfg.parser!r} is not known: use tree-sitter or javalang")
     if cfg.split_by not in SPLIT_BY:

@@ -22,7 +22,9 @@ def balance(
     by: Annotated[
         str,
         typer.Option(
-            "--by", help="Column to balance: task, kind, generator, module, label, template."
+            "--by",
+            metavar="[task|kind|generator|module|label|template]",
+            help="Column to balance: task, kind, generator, module, label, template.",
         ),
     ] = "task",
     weights: Annotated[

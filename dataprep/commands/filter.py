@@ -47,7 +47,11 @@ def filter_(
     ] = 0.7,
     near_dup_scope: Annotated[
         str,
-        typer.Option("--near-dup-scope", help="Compare pairs of the same `task`, or `all` pairs."),
+        typer.Option(
+            "--near-dup-scope",
+            metavar="[task|all]",
+            help="Compare pairs of the same `task`, or `all` pairs.",
+        ),
     ] = "task",
     num_perm: Annotated[
         int, typer.Option("--num-perm", min=16, help="MinHash permutations.")
@@ -64,7 +68,9 @@ def filter_(
     decontam_action: Annotated[
         str,
         typer.Option(
-            "--decontam-action", help="`drop` contaminated validation/test pairs or `move` them."
+            "--decontam-action",
+            metavar="[drop|move]",
+            help="`drop` contaminated validation/test pairs or `move` them.",
         ),
     ] = "drop",
     judge: Annotated[

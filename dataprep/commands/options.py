@@ -71,17 +71,25 @@ Seed = Annotated[int, typer.Option(help="Seed for phrasing choice, sampling and 
 Style = Annotated[
     str,
     typer.Option(
+        metavar="[alpaca|chatml|repo|FILE]",
         help="Prompt style of the `text` column: alpaca, chatml, a shipped style (repo) "
         "or the path of a style file (.yaml or .txt).",
     ),
 ]
 SplitBy = Annotated[
     str,
-    typer.Option("--split-by", help="Keep each file (or module) in one split: file or module."),
+    typer.Option(
+        "--split-by",
+        metavar="[file|module]",
+        help="Keep each file (or module) in one split: file or module.",
+    ),
 ]
 Parser = Annotated[
     str,
-    typer.Option(help="Java parser: tree-sitter (any Java) or javalang (Java 8, pure Python)."),
+    typer.Option(
+        metavar="[tree-sitter|javalang]",
+        help="Java parser: tree-sitter (any Java) or javalang (Java 8, pure Python).",
+    ),
 ]
 Jobs = Annotated[
     int | None, typer.Option("--jobs", "-j", min=1, help="Processes for slicing (default: CPUs).")

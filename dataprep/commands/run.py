@@ -62,6 +62,7 @@ def run(
         str,
         typer.Option(
             "--balance",
+            metavar="[trivia|off]",
             help="trivia (default): cap only the trivia tasks (signatures, owners, names, "
             "declarations); off: keep every pair the filters kept.",
         ),
