@@ -1,9 +1,24 @@
-"""Split pairs into train / validation / test by source file (or module), seeded.
+"""Split pairs into train, two held-out sets and the rest, by source file (or module), seeded.
 
-No group (file or module) lands in two splits. Groups are ordered by a seeded hash, so an
-assignment never depends on input order, and adding or changing one file moves only the
-groups next to a cut. Sizes follow the ratios by pair count as closely as whole groups
-allow; small repositories still get a validation and a test split.
+A model tuned on a repository should know that repository, so what is held out measures two
+things, never Java style on files the model never saw:
+
+- *generalisation* (`validation`, `test`): held-out files, and only the tasks that can be
+  answered without having seen the file (`GENERALISATION_TASKS`: write a test, implement
+  from a contract, fill in the middle, usage). A held-out file's other pairs are `withheld`:
+  in no split (decontamination drops them with that reason), since training on them would
+  give the file away and asking them measures style. A test file goes with its subject
+  (`FooTest.java` with `Foo.java`), so a test to write is not in train as the test's code.
+- *knowledge* (`knowledge`): facts about files that are in training. Held-out facts
+  (`hold_out_facts`: a pair whose unit keeps other pairs in train), and, at export,
+  facts that stay in train asked again in another of their task's phrasings
+  (`knowledge_rephrasings`). Decontamination never looks at it: a knowledge row is a
+  near-copy of a train row by design.
+
+Files are ordered by a seeded hash, so an assignment never depends on input order, and
+adding or changing one file moves only the files next to a cut. Sizes follow the ratios by
+generalisation pair count as closely as whole files allow; small repositories still get a
+validation and a test split when they have three files with such tasks.
 """
 
 import hashlib
@@ -11,12 +26,27 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Literal
 
+from dataprep import models
 from dataprep.errors import ExportError
-from dataprep.models import SPLITS, Pair
+from dataprep.models import Pair
 
 DEFAULT_RATIOS = (0.85, 0.10, 0.05)
 FEW_GROUPS = 48  # up to this many groups, the cut assignment is refined by moves and swaps
 SplitBy = Literal["file", "module"]
+
+# The splits whole files are cut into (by the ratios), in ratio order.
+SPLITS = ("train", "validation", "test")
+GENERALISATION_SPLITS = ("validation", "test")
+KNOWLEDGE = "knowledge"
+WITHHELD = "withheld"
+# Tasks a model can answer about a file it never saw: the generalisation set holds only these.
+GENERALISATION_TASKS = frozenset(
+    {"test.write", "method.implement", "method.fill_in", "method.usage"}
+)
+KNOWLEDGE_SHARE = 0.05
+"""Held-out facts: about this share of the train files' pairs of each task."""
+REPHRASE_SHARE = 0.05
+"""Facts asked again in another phrasing: about this share of each task's train pairs."""
 
 
 def split_group(pair: Pair, by: SplitBy = "file") -> str:
@@ -154,23 +184,293 @@ def _move_smallest_into(
     out[candidates[smallest]] = split
 
 
+def knowledge_enabled() -> bool:
+    """Whether the two held-out sets are on: the data model declares the knowledge split
+    (`models.SPLITS`), so the export writes it. Until then the split is the plain one
+    (`split_by_group`: held-out files, every pair of them in validation/test).
+    """
+    return KNOWLEDGE in models.SPLITS
+
+
+def generalises(pair: Pair) -> bool:
+    """Whether a pair can be asked about a file the model never saw (`GENERALISATION_TASKS`)."""
+    return pair.task in GENERALISATION_TASKS
+
+
 def assign_splits(
     pairs: Iterable[Pair],
     ratios: tuple[float, ...] = DEFAULT_RATIOS,
     seed: int = 0,
     by: SplitBy = "file",
+    knowledge: bool | None = None,
 ) -> dict[str, str]:
-    """Pair id -> split, grouped by source file (or module): no group lands in two splits."""
+    """Pair id -> split (`assign_with_groups` without the groups)."""
+    pairs = list(pairs)
     return {
-        pid: split for pid, (split, _) in assign_with_groups(list(pairs), ratios, seed, by).items()
+        pid: split
+        for pid, (split, _) in assign_with_groups(pairs, ratios, seed, by, knowledge).items()
     }
 
 
 def assign_with_groups(
+    pairs: list[Pair],
+    ratios: tuple[float, ...],
+    seed: int,
+    by: SplitBy,
+    knowledge: bool | None = None,
+) -> dict[str, tuple[str, str]]:
+    """Pair id -> (split, group): what `Store.put_splits` stores.
+
+    With the two held-out sets (`knowledge`, default `knowledge_enabled()`): whole groups
+    (files with their tests, or modules) are cut into train/validation/test by their
+    generalisation pairs (`split_groups` over those counts; a group without any stays in
+    train); in a held-out group only generalisation pairs keep their split, the others are
+    `withheld`; then some train pairs become held-out facts (`hold_out_facts`). Without
+    them, `split_by_group`.
+
+    Example: a held-out `Money.java` -> its `method.implement` pairs in test, its
+    `method.code` pairs withheld; `Token.java` in train -> one of its `member.signature`
+    pairs in knowledge while its `method.code` pairs stay in train.
+    """
+    if not (knowledge_enabled() if knowledge is None else knowledge):
+        return split_by_group(pairs, ratios, seed, by)
+    groups = pair_groups(pairs, by)
+    sizes = Counter(groups[p.id] for p in pairs if generalises(p))
+    where = split_groups(dict(sorted(sizes.items())), ratios, seed) if sizes else {}
+    out: dict[str, tuple[str, str]] = {}
+    for pair in pairs:
+        group = groups[pair.id]
+        split = where.get(group, "train")
+        if split != "train" and not generalises(pair):
+            split = WITHHELD
+        out[pair.id] = (split, group)
+    train = [p for p in pairs if out[p.id][0] == "train"]
+    for pid in hold_out_facts(train, seed):
+        out[pid] = (KNOWLEDGE, out[pid][1])
+    return out
+
+
+def split_by_group(
     pairs: list[Pair], ratios: tuple[float, ...], seed: int, by: SplitBy
 ) -> dict[str, tuple[str, str]]:
-    """Pair id -> (split, group): what `Store.put_splits` stores."""
+    """Pair id -> (split, group) by whole groups alone, sized by all their pairs: the rule
+    before the two held-out sets."""
     groups = {p.id: split_group(p, by) for p in pairs}
-    sizes = Counter(groups.values())
-    where = split_groups(dict(sizes), ratios, seed)
+    where = split_groups(dict(Counter(groups.values())), ratios, seed)
     return {pid: (where[group], group) for pid, group in groups.items()}
+
+
+def pair_groups(pairs: list[Pair], by: SplitBy) -> dict[str, str]:
+    """Pair id -> its group (`split_group`); by file, a test file joins its subject's file."""
+    groups = {p.id: split_group(p, by) for p in pairs}
+    if by == "file":
+        joined = subject_files({p.path for p in pairs})
+        groups = {pid: joined.get(group, group) for pid, group in groups.items()}
+    return groups
+
+
+def subject_files(paths: Iterable[str]) -> dict[str, str]:
+    """Test file -> the main file it tests, found by name (`FooTest.java` -> `Foo.java`).
+
+    Among main files of that name, the one sharing the longest folder suffix wins
+    (`src/test/java/a/FooTest.java` -> `src/main/java/a/Foo.java`, not `b/Foo.java`).
+    Example: {"m/src/test/java/a/MoneyTest.java", "m/src/main/java/a/Money.java"} ->
+        {"m/src/test/java/a/MoneyTest.java": "m/src/main/java/a/Money.java"}
+    """
+    from pathlib import PurePosixPath
+
+    from dataprep.generate.java_facts import is_test_path, test_subject
+
+    by_stem: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for path in sorted(paths):
+        if not is_test_path(path):
+            p = PurePosixPath(path)
+            by_stem[(p.stem, p.suffix)].append(path)
+    out: dict[str, str] = {}
+    for path in sorted(paths):
+        subject = test_subject(path) if is_test_path(path) else None
+        p = PurePosixPath(path)
+        found = by_stem.get((subject, p.suffix), []) if subject else []
+        if found:
+            out[path] = max(found, key=lambda m: (_shared_suffix(m, path), m))
+    return out
+
+
+def _shared_suffix(a: str, b: str) -> int:
+    """How many trailing folders two paths share. Example: ("x/a/b/F.java", "y/a/b/G.java") -> 2"""
+    n = 0
+    for x, y in zip(reversed(a.split("/")[:-1]), reversed(b.split("/")[:-1]), strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _rank(seed: int, salt: str, key: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}\0{salt}\0{key}".encode()).digest()[:8], "big")
+
+
+def _quota(n: int, share: float) -> int:
+    """How many of n to take: the share rounded, at least one from ten up.
+
+    Example: _quota(27, 0.05) -> 1; _quota(112, 0.05) -> 6; _quota(4, 0.05) -> 0
+    """
+    return max(round(n * share), 1 if n * share >= 0.5 else 0)
+
+
+def hold_out_facts(train: list[Pair], seed: int = 0, share: float = KNOWLEDGE_SHARE) -> list[str]:
+    """Ids of train pairs to hold out as knowledge: about `share` of each task's pairs, in
+    seeded hash order, each from a unit that keeps at least one other pair in train and
+    gives no other held-out fact (so what the fact says stays learnable from training).
+
+    Example: a unit with method.code and member.signature pairs may lose the signature
+    pair to knowledge; a unit with a single pair never loses it.
+    """
+    left = Counter(p.unit_id for p in train)
+    by_task: dict[str, list[Pair]] = defaultdict(list)
+    for pair in train:
+        by_task[pair.task].append(pair)
+    taken: set[str] = set()
+    out: list[str] = []
+    for task in sorted(by_task):
+        members = sorted(by_task[task], key=lambda p: (_rank(seed, "knowledge", p.id), p.id))
+        wanted = _quota(len(members), share)
+        for pair in members:
+            if wanted <= 0:
+                break
+            if left[pair.unit_id] < 2 or pair.unit_id in taken:
+                continue
+            out.append(pair.id)
+            taken.add(pair.unit_id)
+            left[pair.unit_id] -= 1
+            wanted -= 1
+    return sorted(out)
+
+
+# knowledge: facts in train asked again in another phrasing ---------------------------------
+def rephrase(pair: Pair, phrasings: list[str], qualifier: str | None, seed: int = 0) -> Pair | None:
+    """The same fact asked in another of its task's phrasings, or None when the instruction
+    does not read back through its own phrasing (an edited pair, a changed template).
+
+    The instruction is parsed with its phrasing (and qualifier, when one was appended),
+    and another phrasing that uses only the values found is filled in; a seeded hash
+    picks it.
+    Example: "Explain what login in AuthController does." (method.explain.1) ->
+        "What does the method login of AuthController do?" (method.explain.0)
+    """
+    index = _phrasing_index(pair)
+    if index is None or index >= len(phrasings):
+        return None
+    found = _parse(pair.instruction, phrasings[index], qualifier)
+    if found is None:
+        return None
+    values, qualified = found
+    others = [
+        i for i, text in enumerate(phrasings) if i != index and _placeholders(text) <= set(values)
+    ]
+    if not others:
+        return None
+    chosen = others[_rank(seed, "phrasing", pair.id) % len(others)]
+    instruction = phrasings[chosen].format(**values)
+    if qualified:
+        instruction = f"{instruction} {qualifier.format(**values)}"
+    template = f"{pair.task}.{chosen}"
+    return pair.model_copy(
+        update={
+            "id": Pair.make_id(pair.unit_id, template, instruction, pair.input, pair.output),
+            "instruction": instruction,
+            "template": template,
+        }
+    )
+
+
+def knowledge_rephrasings(
+    pairs: list[Pair], splits: dict[str, str], seed: int = 0, share: float = REPHRASE_SHARE
+) -> list[tuple[Pair, Pair]]:
+    """(rephrased pair, its train pair) for about `share` of each template task's train
+    pairs, in seeded hash order. A rephrasing whose instruction and input are already asked
+    elsewhere is skipped, so no question gets two answers.
+    """
+    from dataprep.generate.templates import load_templates
+
+    tasks = load_templates()
+    asked = {(p.instruction, p.input) for p in pairs}
+    by_task: dict[str, list[Pair]] = defaultdict(list)
+    for pair in pairs:
+        if splits.get(pair.id) == "train" and pair.generator == "template" and pair.task in tasks:
+            by_task[pair.task].append(pair)
+    out: list[tuple[Pair, Pair]] = []
+    for task in sorted(by_task):
+        members = sorted(by_task[task], key=lambda p: (_rank(seed, "rephrase", p.id), p.id))
+        wanted = _quota(len(members), share)
+        for pair in members:
+            if wanted <= 0:
+                break
+            again = rephrase(pair, tasks[task].phrasings, tasks[task].qualifier, seed)
+            if again is None or (again.instruction, again.input) in asked:
+                continue
+            asked.add((again.instruction, again.input))
+            out.append((again, pair))
+            wanted -= 1
+    return out
+
+
+def with_knowledge_rephrasings(
+    pairs: list[Pair], splits: dict[str, str], status: dict[str, str], seed: int = 0
+) -> tuple[list[Pair], dict[str, str], dict[str, str]]:
+    """The export's pairs, splits and review states with `knowledge_rephrasings` added to
+    the knowledge split (each with its train pair's review state); unchanged until the
+    export writes a knowledge split (`knowledge_enabled`).
+    """
+    if not knowledge_enabled():
+        return pairs, splits, status
+    extra = knowledge_rephrasings(pairs, splits, seed)
+    return (
+        [*pairs, *(again for again, _ in extra)],
+        {**splits, **{again.id: KNOWLEDGE for again, _ in extra}},
+        {**status, **{again.id: status.get(src.id, "unreviewed") for again, src in extra}},
+    )
+
+
+def _phrasing_index(pair: Pair) -> int | None:
+    task, _, number = pair.template.rpartition(".")
+    return int(number) if task == pair.task and number.isdigit() else None
+
+
+def _placeholders(text: str) -> set[str]:
+    from string import Formatter
+
+    return {name for _, name, _, _ in Formatter().parse(text) if name}
+
+
+def _parse(text: str, phrasing: str, qualifier: str | None) -> tuple[dict[str, str], bool] | None:
+    """The placeholder values that make `phrasing` (then, maybe, " " + `qualifier`) read
+    `text`, and whether the qualifier was there; None when neither reads it back.
+
+    Example: _parse("Explain a in B.", "Explain {member} in {type}.", None)
+        -> ({"member": "a", "type": "B"}, False)
+    """
+    forms = [(phrasing, False)]
+    if qualifier:
+        forms.append((f"{phrasing} {qualifier}", True))
+    for form, qualified in forms:
+        match = _pattern(form).fullmatch(text)
+        if match is None:
+            continue
+        values = match.groupdict()
+        if form.format(**values) == text:
+            return values, qualified
+    return None
+
+
+def _pattern(form: str):
+    import re
+    from string import Formatter
+
+    parts, seen = [], set()
+    for literal, name, _, _ in Formatter().parse(form):
+        parts.append(re.escape(literal))
+        if name:
+            parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+            seen.add(name)
+    return re.compile("".join(parts), re.S)

@@ -1,5 +1,11 @@
 """Decontamination, after the splits exist: validation/test pairs that nearly copy a train
-pair are dropped (or moved to train). Same shingles, MinHash and LSH as `near_duplicate`."""
+pair are dropped (or moved to train). Same shingles, MinHash and LSH as `near_duplicate`.
+
+Only the generalisation splits (validation, test) are checked. The knowledge split is left
+alone by design: its rows ask about facts that are in train (dataprep.splits), so they are
+near-copies of train rows on purpose. The `withheld` pairs (a held-out file's pairs that
+are not generalisation tasks) are dropped here, each with its reason.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,12 @@ from typing import Any
 from dataprep.filters.core import DECONTAMINATE_STAGE, FilterConfig, check_config
 from dataprep.filters.dedup import _band_buckets, content_shingles, jaccard, signatures
 from dataprep.models import Decision, Pair
+from dataprep.splits import GENERALISATION_SPLITS, GENERALISATION_TASKS, WITHHELD
+
+WITHHELD_REASON = (
+    "withheld: in a held-out file, and not a task a model can answer without the file "
+    f"({', '.join(sorted(GENERALISATION_TASKS))})"
+)
 
 
 @dataclass
@@ -20,6 +32,7 @@ class DecontamReport:
     checked: int = 0
     train: int = 0
     contaminated: int = 0
+    withheld: int = 0
     action: str = "drop"
     by_split: dict[str, int] = field(default_factory=dict)
     examples: list[dict[str, Any]] = field(default_factory=list)
@@ -86,14 +99,22 @@ def decontaminate(
     splits = store.splits()
     pairs = [p for p in store.kept_pairs(before=DECONTAMINATE_STAGE) if p.id in splits]
     train = [p for p in pairs if splits[p.id] == "train"]
-    held = [p for p in pairs if splits[p.id] != "train"]
+    held = [p for p in pairs if splits[p.id] in GENERALISATION_SPLITS]
+    withheld = [p for p in pairs if splits[p.id] == WITHHELD]
     found = contaminated_pairs(
         train, held, config.decontam_threshold, config.num_perm, config.shingle_size
     )
     report = DecontamReport(
-        checked=len(held), train=len(train), contaminated=len(found), action=config.decontam_action
+        checked=len(held),
+        train=len(train),
+        contaminated=len(found),
+        withheld=len(withheld),
+        action=config.decontam_action,
     )
-    decisions = []
+    decisions = [
+        Decision(pair_id=p.id, stage=DECONTAMINATE_STAGE, kept=False, reason=WITHHELD_REASON)
+        for p in withheld
+    ]
     for pair in held:
         if pair.id not in found:
             decisions.append(Decision(pair_id=pair.id, stage=DECONTAMINATE_STAGE, kept=True))
