@@ -213,12 +213,15 @@ def keyed_secret(value: str) -> bool:
 
 
 def prose_secret(value: str, strict: bool = False) -> bool:
-    """A password written in prose: keyed_secret, 6+ characters, no brackets, a letter.
+    """A password written in prose: keyed_secret, 5+ characters, no brackets, a letter.
 
-    `strict` (no "password:" separator before it) also needs a digit and a symbol.
+    `strict` (no "password:" separator before it) also needs 6+ characters, a digit and a
+    symbol.
     Example: prose_secret("Summer2024!x", strict=True) -> True.
     """
-    if len(value) < 6 or not keyed_secret(value) or any(ch in "()[]{}<>;,=" for ch in value):
+    if len(value) < (6 if strict else 5) or not keyed_secret(value):
+        return False
+    if any(ch in "()[]{}<>;,=" for ch in value):
         return False
     letter = any(ch.isalpha() for ch in value)
     if not strict:
@@ -257,7 +260,11 @@ def class_changes(value: str) -> int:
 
 
 HEX_RE = re.compile(r"[0-9a-fA-F]+(?:[-:][0-9a-fA-F]+)*")
-IDENTIFIER_RE = re.compile(r"[A-Z0-9]+(?:_[A-Z0-9]+)+|[a-z0-9]+(?:_[a-z0-9]+)+")
+# snake and CONSTANT case: parts are words with at most 3 digits ("RC2", "MD5", "40")
+IDENTIFIER_RE = re.compile(
+    r"(?:[A-Z]+\d{0,3}|\d{1,3})(?:_(?:[A-Z]+\d{0,3}|\d{1,3}))+"
+    r"|(?:[a-z]+\d{0,3}|\d{1,3})(?:_(?:[a-z]+\d{0,3}|\d{1,3}))+"
+)
 
 
 def looks_random(value: str, min_entropy: float = 4.0) -> bool:
@@ -479,9 +486,15 @@ def _key_kind(key: str) -> tuple[str, str] | None:
 
 
 def _value_ok(kind: tuple[str, str], value: str) -> bool:
+    """Is `value` a secret under a key of this kind? A token-like key (`token`, `key`) needs
+    a random-looking value, or 16+ characters of one case that mix letters and digits at
+    every other character ("tkn_5f4e3d2c1b0a9988", not "SHA1withDSAinP1363Format")."""
     if kind[1] == "strong":
         return keyed_secret(value)
-    return len(value) >= 8 and literal_secret(value) and looks_random(value, 3.0)
+    if len(value) < 8 or not literal_secret(value) or DOTTED_NAME_RE.fullmatch(value):
+        return False
+    mixed = len(value) >= 16 and class_changes(value) >= 0.5 * (len(value) - 1)
+    return looks_random(value, 3.0) or (mixed and _token_value(value))
 
 
 KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$.-[]")
@@ -596,7 +609,10 @@ def _url_matches(text: str, lower: str, out: list[Match]) -> None:
 # --- Authorization headers ---------------------------------------------------------------
 
 _HEADER_TOKEN = r"(?P<v>[A-Za-z0-9._~+/-]{16,4096}+=*+)(?![A-Za-z0-9._~+/=-])"
-BASIC_RE = re.compile(r"Basic[ \t]{1,8}(?P<v>[A-Za-z0-9+/]{6,1024}+={0,2})(?![A-Za-z0-9+/=])")
+BASIC_RE = re.compile(  # also `"Basic " + "dXNlcjpwdw=="`
+    r"Basic[ \t]{1,8}(?:\"[ \t]{0,4}\+[ \t]{0,4}\")?(?P<v>[A-Za-z0-9+/]{6,1024}+={0,2})"
+    r"(?![A-Za-z0-9+/=])"
+)
 BEARER_RE = re.compile(
     r"(?:[Bb]earer|BEARER)[ \t]{1,8}(?P<v>[A-Za-z0-9._~+/-]{10,4096}+=*+)(?![A-Za-z0-9._~+/=-])"
 )
@@ -695,6 +711,18 @@ CREDENTIAL_CALLS = [
     _call(r"setKeyEntry", 2, ("tochararray",), {"setKeyEntry"}),
     _call(r"connect", 3, ("connect(",)),
 ]  # fmt: skip
+# Any other call named for a password, whose last argument is the literal: `createCredential(
+# "app", "db", "X".toCharArray())`, `new DriverManagerDataSource(url, "sa", "X")`.
+CREDENTIAL_NAME_RE = re.compile(
+    r"(?:Password|Passwd|Passphrase|Credentials?|DataSource|Login|Auth(?:entication)?)"
+    r"[ \t]{0,4}\("
+)
+LAST_LITERAL_RE = re.compile(
+    rf"[ \t\r\n]{{0,16}}(?:{_ARG}){{1,3}}\"(?P<v>[^\"\\\n]{{1,256}}+)\""
+    r"(?P<chars>[ \t]{0,4}\.[ \t]{0,4}toCharArray[ \t]{0,4}\([ \t]{0,4}\))?[ \t\r\n]{0,16}\)"
+)
+NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+GETTER_RE = re.compile(r"(?:get|is|has|read|find|lookup|resolve|prompt|request|encode|hash)[A-Z]")
 # `"user:password".getBytes()` (the makings of a Basic header), `"X".equals(password)`.
 USER_PASSWORD_RE = re.compile(
     r"\"[\w.@+-]{1,64}+:(?P<v>[^\"\\\s:]{1,256}+)\"[ \t]{0,4}\.[ \t]{0,4}getBytes[ \t]{0,4}\("
@@ -726,6 +754,21 @@ def _argument_matches(text: str, lower: str, out: list[Match]) -> None:
                 not call.token or len(value) >= 12 and _token_value(value)
             ):
                 out.append(Match("token" if call.token else "password", *m.span("v"), 3))
+    if any(
+        hint in lower
+        for hint in ("passw", "passphrase", "credential", "datasource", "login", "auth")
+    ):
+        for m in CREDENTIAL_NAME_RE.finditer(text):
+            start = m.start()
+            while start > 0 and text[start - 1] in NAME_CHARS and m.start() - start < 60:
+                start -= 1
+            if (
+                GETTER_RE.match(text, start)
+                or (arg := LAST_LITERAL_RE.match(text, m.end())) is None
+            ):
+                continue
+            if literal_secret(arg["v"]):
+                out.append(Match("password", *arg.span("v"), 3))
     if ".getBytes" in text:
         for m in USER_PASSWORD_RE.finditer(text):
             if literal_secret(m["v"]):
@@ -752,17 +795,32 @@ PROSE_RE = _Folded(
 # "log in as admin / X", "user admin, password X", netrc's "login bob password X"
 LOGIN_RE = _Folded(
     r"(?:log(?:ged)?[ \t-]?(?:in|on)|sign(?:ed)?[ \t-]?in|credentials?|creds|user(?:name)?"
-    r"|account)(?:[ \t]{1,8}(?:(?:as|with|is|are)[ \t]{1,8})?|[ \t]{0,8}[:=][ \t]{0,8})"
+    r"|account|connect)(?:[ \t]{1,8}(?:(?:as|with|is|are)[ \t]{1,8})?|[ \t]{0,8}[:=][ \t]{0,8})"
     r"[*_`'\"]{0,3}[\w.@+-]{1,64}+[*_`'\"]{0,3}[ \t]{0,8}"
     r"(?:(?:/|:|,|\band\b|\bwith\b)[ \t]{0,8}(?:(?:password|pass|pwd)[ \t]{0,8}[:=]?[ \t]{0,8})?"
     rf"|(?:password|pass|pwd)[ \t]{{0,8}}[:=]?[ \t]{{0,8}})[*_`'\"]{{0,3}}{_VALUE}"
+)
+# mysql's `-pX` (no space), the one short flag common enough to know
+MYSQL_RE = re.compile(
+    r"mysql(?:dump|admin|import|sh)?[ \t][^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"`]{1,256}+)"
 )
 # command-line flags: `keytool -storepass X`, `--password=X`, `mvn -Dgpg.passphrase=X`
 CLI_FLAG_RE = _Folded(
     r"-{1,2}[a-z.]{0,30}(?:pass(?:word|wd|phrase)?|pwd|secret)(?:[ \t]{1,4}|=)"
     r"(?P<v>[^\s'\"`]{4,256}+)"
 )
-LOGIN_HINTS = ("log in", "login", "logon", "log on", "sign in", "signin", "cred", "user", "account")
+LOGIN_HINTS = (
+    "log in",
+    "login",
+    "logon",
+    "log on",
+    "sign in",
+    "signin",
+    "cred",
+    "user",
+    "account",
+    "connect",
+)
 
 
 def _prose_value(text: str, m: re.Match[str]) -> tuple[int, int]:
@@ -791,6 +849,10 @@ def _prose_matches(text: str, lower: str, out: list[Match]) -> None:
             strict = m["sep"] is None or m["sep"].lower() in ("is", "was")
             if prose_secret(value, strict):
                 out.append(Match("password", start, end, 4))
+    if "mysql" in lower:
+        for m in MYSQL_RE.finditer(text):
+            if keyed_secret(m["v"]):
+                out.append(Match("password", *m.span("v"), 4))
     if "-" in text and ("pass" in lower or "pwd" in lower or "secret" in lower):
         for m in CLI_FLAG_RE.finditer(text, lower):
             if not _word_char(text, m.start() - 1) and text[m.start() - 1 : m.start()] != "-":
