@@ -308,3 +308,19 @@ def test_an_overloaded_method_is_named_with_its_parameters_even_when_alone():
     assert "add(int x)" in next(iter(pairs["method.callers"]))
     assert list(pairs["method.callees"].values()) == ["- `Box.add(int)`"]
     assert "add(int... xs)" in next(iter(pairs["method.callees"]))
+
+
+def test_a_call_on_an_enum_constant_reaches_the_enum_or_the_constant_body():
+    files = {
+        "src/main/java/p/Level.java": "package p;\npublic enum Level {\n  LOW,\n"
+        "  HIGH { @Override int weight() { return 9; } };\n  int weight() { return 1; }\n}\n",
+        "src/main/java/p/Use.java": "package p;\nclass Use {\n"
+        "  int low() { return Level.LOW.weight(); }\n"
+        "  int high() { return Level.HIGH.weight(); }\n}\n",
+    }  # fmt: skip
+    callers = _answers(files, "method.callers")
+    assert callers["p.Level.weight()"] == "- `Use.low`"
+    assert callers["p.Level.HIGH.weight()"] == "- `Use.high`"
+    assert _answers(files, "method.overrides") == {
+        "p.Level.HIGH.weight()": "It overrides `int weight()` of `p.Level`."
+    }

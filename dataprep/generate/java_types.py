@@ -33,6 +33,9 @@ from dataprep.languages import find as find_language
 from dataprep.models import TYPE_KINDS, Unit
 
 EXTERNAL, UNKNOWN = "", None  # a type outside the repository, or one the text cannot tell
+# Members that hold a value of a declared type (an enum constant is an `enum_constant`
+# unit, a `field` in stores sliced before that kind existed).
+FIELD_KINDS = ("field", "enum_constant")
 
 
 @dataclass
@@ -92,7 +95,7 @@ class TypeIndex:
         self.by_name: dict[str, list[Unit]] = defaultdict(list)  # method name -> methods
         self.unplaced_names: set[str] = set()  # methods of the types left out above
         for unit in sorted(main, key=lambda u: (u.path, u.start_line, u.id)):
-            if unit.kind not in ("method", "constructor", "field") or not unit.parent:
+            if unit.kind not in ("method", "constructor", *FIELD_KINDS) or not unit.parent:
                 continue
             scope = self._member_scope(unit)
             if scope is None:
@@ -103,7 +106,7 @@ class TypeIndex:
             if unit.kind == "method":
                 scope.methods[unit.name].append(unit)
                 self.by_name[unit.name].append(unit)
-            elif unit.kind == "field":
+            elif unit.kind in FIELD_KINDS:
                 scope.fields.setdefault(unit.name, erasure(unit.type or scope.qname))
         for scope in self.scopes.values():  # a record's components are its fields
             if scope.unit is not None and scope.unit.kind == "record":
@@ -332,8 +335,8 @@ class TypeIndex:
         owner = self.type_name(unit.parent)
         if unit.kind == "constructor":
             return f"`{owner}` (constructor)"
-        if unit.kind == "field":
-            return f"`{owner}.{unit.name}` (field initializer)"
+        if unit.kind in FIELD_KINDS:
+            return f"`{owner}.{unit.name}` ({unit.kind.replace('_', ' ')})"
         overloads = self.scopes[unit.parent].methods.get(unit.name, [])
         name = unit.signature if len(overloads) > 1 and unit.signature else unit.name
         return f"`{owner}.{name}`"

@@ -32,7 +32,7 @@ from dataprep.generate.java_calls import (
     type_parameters,
 )
 from dataprep.generate.java_facts import header_end, signature_of, skip_annotations
-from dataprep.generate.java_types import EXTERNAL, UNKNOWN, TypeIndex
+from dataprep.generate.java_types import EXTERNAL, FIELD_KINDS, UNKNOWN, TypeIndex
 from dataprep.models import Unit
 
 CAP = 10  # items of a list answer; the rest are counted
@@ -75,7 +75,7 @@ class RelationGraph(TypeIndex):
 
     def _index_calls(self) -> None:
         for unit in self.members:
-            if unit.kind == "field":
+            if unit.kind in FIELD_KINDS:
                 text = strip_noise(unit.initializer or "")
             else:
                 text = strip_noise(body_of(unit.code))
