@@ -15,7 +15,7 @@ datasketch itself.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from functools import lru_cache
 from hashlib import sha1
 from struct import unpack_from
@@ -98,10 +98,10 @@ def _grams(words: list[str], size: int) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
-def content_shingles(
-    pairs: list[Pair], size: int = 5, max_df: float = 0.01, min_df: int = 5
-) -> list[set[str]]:
-    """Shingle sets of instruction, input and output, with template boilerplate removed.
+class Shingler:
+    """Shingle sets of pairs' instruction, input and output, template boilerplate removed,
+    built on demand: memory holds the few sets in use, never all of them (a repository's
+    pairs' shingles are many times its text).
 
     A shingle of an *instruction* found in more than max(min_df, max_df * len(pairs))
     instructions is the wording of a template ("say what the method is called"), not
@@ -111,24 +111,38 @@ def content_shingles(
     Example: 1,000 pairs of one phrasing keep only the instruction shingles around their
     names, plus all of their code.
 
-    Each field is split into words once, and the shingles of an input and output shared by
-    several pairs (template questions about one unit) are built once: the full text's
-    shingles are the instruction's, the input's and output's, and the few windows that
-    straddle the instruction's end (`shingles(pair_text(pair))`, computed in parts).
+    Each field is split into words once per batch, and the shingles of an input and output
+    shared by several pairs (template questions about one unit) are built once: the full
+    text's shingles are the instruction's, the input's and output's, and the few windows
+    that straddle the instruction's end (`shingles(pair_text(pair))`, computed in parts).
     """
-    asked_words = [_words(pair.instruction) for pair in pairs]
-    asked = [_grams(words, size) for words in asked_words]
-    df = Counter(sh for s in asked for sh in s)
-    limit = max(min_df, max_df * len(pairs))
-    common = {sh for sh, n in df.items() if n > limit}
-    memo: dict[tuple[str, str], tuple[list[str], set[str]]] = {}
-    out = []
-    for pair, wi, a in zip(pairs, asked_words, asked, strict=True):
+
+    def __init__(self, pairs: list[Pair], size: int = 5, max_df: float = 0.01, min_df: int = 5):
+        self.pairs, self.size = pairs, size
+        # document frequency of instruction shingles, counted over their hashes
+        hashed = [
+            np.fromiter({hash(sh) for sh in _grams(_words(p.instruction), size)}, dtype=np.int64)
+            for p in pairs
+        ]
+        values, counts = np.unique(
+            np.concatenate(hashed) if hashed else np.zeros(0), return_counts=True
+        )
+        limit = max(min_df, max_df * len(pairs))
+        self.common = set(values[counts > limit].tolist())
+        self._memo: dict[tuple[str, str], tuple[list[str], set[str]]] = {}
+
+    def shingles(self, i: int) -> set[str]:
+        """The shingle set of pair `i`."""
+        pair, size = self.pairs[i], self.size
+        wi = _words(pair.instruction)
+        a = _grams(wi, size)
         key = (pair.input, pair.output)
-        if key not in memo:
+        if key not in self._memo:
+            if len(self._memo) > 4096:
+                self._memo.clear()
             wio = _words(pair.input) + _words(pair.output)
-            memo[key] = (wio, _grams(wio, size))
-        wio, g = memo[key]
+            self._memo[key] = (wio, _grams(wio, size))
+        wio, g = self._memo[key]
         total = len(wi) + len(wio)
         if total <= size:
             full = {" ".join(wi + wio)} if total else set()
@@ -138,10 +152,29 @@ def content_shingles(
                 full |= g
             cross = wi[max(0, len(wi) - size + 1) :] + wio[: size - 1]
             first = max(0, len(wi) - size + 1)
-            for i in range(first, min(len(wi), total - size + 1)):
-                full.add(" ".join(cross[i - first : i - first + size]))
-        out.append((full - ((a & common) - g)) or full)
-    return out
+            for j in range(first, min(len(wi), total - size + 1)):
+                full.add(" ".join(cross[j - first : j - first + size]))
+        boiler = {sh for sh in a if hash(sh) in self.common} - g
+        return (full - boiler) or full
+
+    def signatures(self, num_perm: int, batch: int = 2048) -> np.ndarray:
+        """MinHash signatures of every pair, computed a batch of sets at a time."""
+        if not self.pairs:
+            return np.zeros((0, num_perm), dtype=np.uint64)
+        parts = []
+        for start in range(0, len(self.pairs), batch):
+            end = min(start + batch, len(self.pairs))
+            parts.append(signatures([self.shingles(i) for i in range(start, end)], num_perm))
+        self._memo.clear()
+        return np.concatenate(parts)
+
+
+def content_shingles(
+    pairs: list[Pair], size: int = 5, max_df: float = 0.01, min_df: int = 5
+) -> list[set[str]]:
+    """Every pair's shingle set (`Shingler`), all at once: for small inputs and tests."""
+    shingler = Shingler(pairs, size, max_df, min_df)
+    return [shingler.shingles(i) for i in range(len(pairs))]
 
 
 # --- MinHash signatures -----------------------------------------------------------------
@@ -282,6 +315,23 @@ def _band_buckets(
     return out
 
 
+class _SetCache:
+    """`cache[i]`: pair i's shingle set, recomputed when not among the recent ones (the
+    greedy pass looks at few pairs, and each one's candidates are few)."""
+
+    def __init__(self, shingler: Shingler, size: int = 8192):
+        self.shingler, self.size = shingler, size
+        self._sets: dict[int, set[str]] = {}
+
+    def __getitem__(self, i: int) -> set[str]:
+        found = self._sets.get(i)
+        if found is None:
+            if len(self._sets) >= self.size:
+                self._sets.pop(next(iter(self._sets)))
+            found = self._sets[i] = self.shingler.shingles(i)
+        return found
+
+
 def near_duplicate_groups(
     pairs: list[Pair],
     threshold: float = 0.7,
@@ -298,13 +348,16 @@ def near_duplicate_groups(
     ordered = sorted(pairs, key=preference)
     if not ordered:
         return {}
-    sets = content_shingles(ordered, size)
+    shingler = Shingler(ordered, size)
+    sets = _SetCache(shingler)
     scopes: dict[str, int] = {}
     groups = np.array(
         [scopes.setdefault(p.task if scope == "task" else "", len(scopes)) for p in ordered],
         dtype=np.int64,
     )
-    buckets = _band_buckets(signatures(sets, num_perm), max(0.1, threshold - 0.2), num_perm, groups)
+    sigs = shingler.signatures(num_perm)
+    buckets = _band_buckets(sigs, max(0.1, threshold - 0.2), num_perm, groups)
+    del sigs
     # A pair alone in its bucket in every band has no LSH candidate and none has it: kept
     # without a look (most pairs). The others go through the greedy pass in preference order.
     shared = np.zeros(len(ordered), dtype=bool)
