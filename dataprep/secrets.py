@@ -37,15 +37,16 @@ fixtures/secrets/):
   one in a place that only holds a password (an argument, a Spring default) need not;
 - hexadecimal strings that are not keyed or in a provider format: hashes, git SHAs, Docker
   digests, certificate fingerprints and UUIDs far outnumber hex secrets; SRI hashes
-  (`sha384-...`), snake and CONSTANT case identifiers, and random strings next to words
-  like `sha256`, `digest`, `checksum` or `expected` (test vectors) are not secrets either;
+  (`sha384-...`), names in camel, snake and CONSTANT case, and random strings next to
+  words like `sha256`, `digest`, `checksum` or `expected` (test vectors) are not secrets;
 - private, loopback, link-local, documentation and multicast IP ranges, the well-known
   public DNS resolvers, and dotted numbers that are versions or section numbers
   (`Chrome/137.0.0.0`, `v1.2.3.4`, `section 13.2.6.3`, three or more one-digit parts,
   a last part of `0`);
 - e-mail addresses at reserved domains (RFC 2606/6761: `example.com/.org/.net`, `*.example`,
   `*.test`, `*.invalid`, `*.localhost`), at the stand-in domains of fixtures (`email.com`,
-  `domain.com`, `test.com`, `foo.com`, `yourcompany.com`, ...) and `git@host:` remotes.
+  `domain.com`, `test.com`, `foo.com`, `yourcompany.com`, ...), `git@host:` remotes and
+  Kerberos principals (`host/a.com@REALM.COM`: all upper case after the `@`).
   Any other address is redacted wherever it appears, `@author` lines included: the
   author's name stays, the address is personal data the dataset does not need;
 - AWS's documented example keys.
@@ -267,6 +268,11 @@ IDENTIFIER_RE = re.compile(
 )
 
 
+# words in camel case, acronyms and short numbers ("myRefedMBeanObjName2RelIdsMap"); atomic
+# alternatives, so that a string that is no such name fails in linear time
+CAMEL_RE = re.compile(r"(?:[A-Z]{0,4}+[a-z]{2,}+|[A-Z]++(?![a-z])|\d{1,4}+|[_$.-])++")
+
+
 def looks_random(value: str, min_entropy: float = 4.0) -> bool:
     """A token that mixes letters and digits and has high entropy (base64) or is long hex.
 
@@ -279,7 +285,9 @@ def looks_random(value: str, min_entropy: float = 4.0) -> bool:
         return False
     if HEX_RE.fullmatch(value) and "-" not in value and ":" not in value:
         return len(value) >= 32 and shannon_entropy(value) >= 3.3
-    if len(_CLASS_RUN_RE.findall(classes)) - 1 < 0.5 * (len(value) - 1):
+    if len(_CLASS_RUN_RE.findall(classes)) - 1 < 0.5 * (len(value) - 1) or CAMEL_RE.fullmatch(
+        value
+    ):
         return False  # words in CamelCase ("PBEWithHmacSHA256AndAES_128"), not noise
     if upper == 0 or lower == 0:
         return len(value) >= 24 and shannon_entropy(value) >= min_entropy
@@ -493,6 +501,8 @@ def _value_ok(kind: tuple[str, str], value: str) -> bool:
         return keyed_secret(value)
     if len(value) < 8 or not literal_secret(value) or DOTTED_NAME_RE.fullmatch(value):
         return False
+    if "\\" in value:
+        return False  # "\u30B3\u30F3...": an escaped message, not a token
     mixed = len(value) >= 16 and class_changes(value) >= 0.5 * (len(value) - 1)
     return looks_random(value, 3.0) or (mixed and _token_value(value))
 
@@ -807,7 +817,7 @@ MYSQL_RE = re.compile(
 # command-line flags: `keytool -storepass X`, `--password=X`, `mvn -Dgpg.passphrase=X`
 CLI_FLAG_RE = _Folded(
     r"-{1,2}[a-z.]{0,30}(?:pass(?:word|wd|phrase)?|pwd|secret)(?:[ \t]{1,4}|=)"
-    r"(?P<v>[^\s'\"`]{4,256}+)"
+    r"(?P<v>[^\s'\"`<>\[\](){}|;,]{4,256}+)"
 )
 LOGIN_HINTS = (
     "log in",
@@ -837,13 +847,17 @@ def _prose_matches(text: str, lower: str, out: list[Match]) -> None:
         for m in PROSE_RE.finditer(text, lower):
             if _word_char(text, m.start() - 1) or text[m.end("v") - 1] == ";":
                 continue  # `userPassword: X`, `password = password2;`: code, not prose
-            if m["sep"] is None and (m["clause"] or not any(ch.isspace() for ch in m["mid"])):
+            if m["sep"] is None and (
+                m["clause"]
+                or not any(ch.isspace() for ch in m["mid"])
+                or m["kw"].lower() == "pass"  # "pass X": the verb far more often than the noun
+            ):
                 continue  # `password.length`, `pw-hash`: a name, not "password X"
             start, end = _prose_value(text, m)
             value = text[start:end]
             if m["tk"] is not None:  # "API key: X": a token's shape, not a password's
                 ok = m["sep"] is not None and len(value) >= 12 and _token_value(value)
-                if ok and literal_secret(value):
+                if ok and keyed_secret(value) and not any(ch in "()[]{}<>;,=" for ch in value):
                     out.append(Match("secret", start, end, 4))
                 continue
             strict = m["sep"] is None or m["sep"].lower() in ("is", "was")
@@ -938,8 +952,8 @@ def _email_matches(text: str, lower: str, out: list[Match]) -> None:
             start -= 1
         if start == at or start == at - 65 or _word_char(text, start - 1):
             continue
-        if text[start:at] == "git":
-            continue  # `git@github.com:org/repo.git`: an SSH remote, not a person
+        if text[start:at] == "git" or m.group(0).isupper():
+            continue  # `git@github.com:org/repo.git`, `host/x.com@REALM.COM`: not a person
         if text[start].isalnum() and not KEPT_EMAIL_DOMAINS_RE.search(m.group(0)):
             out.append(Match("email", start, m.end(), 8))
 
