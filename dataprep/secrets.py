@@ -611,9 +611,12 @@ def _url_matches(text: str, lower: str, out: list[Match]) -> None:
     if "=" in text and URL_QUERY_HINT_RE.search(lower):
         for m in URL_QUERY_RE.finditer(text, lower):
             kind = _key_kind(text[m.start("k") : m.end("k")])
-            if kind and _value_ok(kind, text[m.start("v") : m.end("v")]):
+            start, end = m.span("v")
+            while end > start and text[end - 1] in ".,;:)]}!?":  # the sentence's, not the value's
+                end -= 1
+            if kind and end > start and _value_ok(kind, text[start:end]):
                 rule = "url_password" if kind[0] == "password" else kind[0]
-                out.append(Match(rule, *m.span("v"), 2))
+                out.append(Match(rule, start, end, 2))
 
 
 # --- Authorization headers ---------------------------------------------------------------

@@ -354,3 +354,9 @@ def test_a_repository_with_a_1mb_one_line_java_file_is_sliced_and_redacted_in_se
     store.close()
     assert len(units) > 1000 and "aws_access_key" in {f.rule for f in findings}
     assert not any(secret in unit.model_dump_json() for unit in redacted)
+
+
+def test_a_url_password_ends_before_the_sentence_punctuation():
+    redacted, rules = Redactor().redact("see https://h/x?password=Tr0ub4dor-77x). Then")
+    assert rules == ["url_password"]
+    assert redacted == "see https://h/x?password=<SECRET:url_password:1>). Then"
