@@ -565,6 +565,9 @@ def test_resolve_drops_what_cannot_be_qualified():
         ("abstract int size();", "abstract int size()"),
         ("<T> List<T> of(T... items)\n    throws IOException {\n}",
          "<T> List<T> of(T... items)\n    throws IOException"),
+        # a remark between the annotations and the method is no part of its signature
+        ("@Override // see f(\npublic int f() { return 1; }", "public int f()"),
+        ("@Deprecated /* { */ int g(int /* n */ n) { return n; }", "int g(int n)"),
     ],
 )  # fmt: skip
 def test_signature_of(code, signature):

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import PurePosixPath
 
+from dataprep.languages.java.comments import without_comments
 from dataprep.models import Unit
 
 MAPPINGS = {
@@ -28,12 +29,18 @@ TEST_ANNOTATIONS = frozenset(
 )
 
 
+_GAP = re.compile(r"(?:\s+|//[^\r\n]*|/\*.*?\*/)*", re.S)  # blanks and comments
+
+
 def skip_annotations(code: str) -> int:
-    """Index of the first character after the leading annotations (not `@interface`)."""
+    """Index of the first character after the leading annotations (not `@interface`) and
+    the blanks and comments after them.
+
+    Example: skip_annotations("@Override // why\nint f()") -> 17 (the `int`)
+    """
     i = 0
     while True:
-        while i < len(code) and code[i].isspace():
-            i += 1
+        i = _GAP.match(code, i).end()
         if not code.startswith("@", i) or code.startswith("@interface", i):
             return i
         match = re.compile(r"@\s*[\w.$]+\s*").match(code, i)
@@ -73,12 +80,16 @@ def skip_literal(code: str, i: int) -> int:
 
 
 def header_end(code: str, start: int = 0) -> int:
-    """Index of the body's `{` (or the `;`) of a declaration, outside parentheses."""
+    """Index of the body's `{` (or the `;`) of a declaration, outside parentheses,
+    literals and comments."""
     depth, i, n = 0, start, len(code)
     while i < n:
         ch = code[i]
         if ch in "\"'":
             i = skip_literal(code, i)
+            continue
+        if ch == "/" and code.startswith(("//", "/*"), i):
+            i = max(_GAP.match(code, i).end(), i + 1)  # an unclosed `/*`: go on
             continue
         if ch == "(":
             depth += 1
@@ -91,7 +102,8 @@ def header_end(code: str, start: int = 0) -> int:
 
 
 def signature_of(unit: Unit) -> str | None:
-    """A method's or constructor's header as written, without annotations and body.
+    """A method's or constructor's header as written, without annotations, comments and
+    body.
 
     Example: "@GetMapping(\"/{id}\")\\npublic Booking get(@PathVariable long id) {...}"
     -> "public Booking get(@PathVariable long id)"
@@ -111,7 +123,7 @@ def signature_of(unit: Unit) -> str | None:
 @lru_cache(maxsize=1024)
 def _signature(code: str) -> str | None:
     start = skip_annotations(code)
-    text = code[start : header_end(code, start)].rstrip()
+    text = without_comments(code[start : header_end(code, start)]).rstrip()
     return text or None
 
 

@@ -63,7 +63,7 @@ from dataprep.secrets import PLACEHOLDER_RE
 from dataprep.slicing.changelog import changelog_version
 
 # Bump when the generator's output changes for the same units and templates.
-GENERATOR_VERSION = "5"
+GENERATOR_VERSION = "6"
 LEVELS = 4
 
 Answer = Literal[
