@@ -18,6 +18,7 @@ UnitKind = Literal[
     "record",
     "annotation_type",
     "field",
+    "enum_constant",
     "constructor",
     "method",
     "doc_section",
@@ -26,7 +27,7 @@ UnitKind = Literal[
     "property",
 ]
 TYPE_KINDS = ("class", "interface", "enum", "record", "annotation_type", "object")
-MEMBER_KINDS = ("field", "constructor", "method", "property")
+MEMBER_KINDS = ("field", "enum_constant", "constructor", "method", "property")
 
 SplitName = Literal["train", "validation", "test"]
 SPLITS: tuple[SplitName, ...] = ("train", "validation", "test")
@@ -42,15 +43,18 @@ class Unit(Record):
     Conventions shared by both Java parsers (the differential test holds them to it):
     - `code` is an exact substring of the file, lying within `start_line`..`end_line`
       (1-based, inclusive). Javadoc is not part of `code`; it is in `javadoc`.
-    - members (field, constructor, method): `code` runs from the first annotation or
-      modifier to the closing `}` or `;`; the span is that of `code`.
+    - members (field, enum_constant, constructor, method): `code` runs from the first
+      annotation or modifier to the closing `}` or `;` (an enum constant's last token);
+      the span is that of `code`.
     - types: `code` is the header only (annotations, modifiers, name, type parameters,
       extends, implements, permits, record components) up to, not including, the `{`;
       `declaration` is that header with an empty body, as a reader would write it; the
       span covers the whole type, body included.
     - field: one unit per declared variable. `code` is the whole declaration statement
       (`int a, b;`) and `declaration` the single variable's own (`int a;`).
-    - file: `code` runs from the package declaration to the last import.
+    - file: `code` runs from the package declaration to the last import. The file unit of
+      a `package-info.java` has the package's own Javadoc (the comment before the package
+      declaration and its annotations) in `javadoc`; `package` is always the name.
     - doc_section: `code` is the section's text, `heading_path` its headings from the top;
       `qualified_name` is the heading path joined with " > " when the unit is the whole
       section, and names the part otherwise (docs.py). HTML, xdoc and Maven changes.xml
@@ -58,7 +62,9 @@ class Unit(Record):
       the file) and the line span is the source's. A changelog version's heading path is
       ["Changelog", VERSION].
     - ids: `make_id`; a unit whose (path, kind, qualified name, signature, code) repeats
-      in its file gets its repeat number in the hash, so ids are unique.
+      in its file (two identical doc sections; identical members of two local classes of
+      one name) gets its repeat number in the hash, so ids are unique; the first keeps
+      the id it would have alone.
 
     Names and signatures (both parsers):
     - qualified_name: types `pkg.Outer.Inner`; anonymous classes `pkg.Outer$1`, numbered
@@ -71,10 +77,14 @@ class Unit(Record):
       comma, none inside `<>`, `()` or `[]`), varargs `T...`, `String a[]` as `String[]`;
       compact record constructors take the record components. Fields `Type name`
       (`int[] b` for `int b[]`). Types: None.
-    - enum constants are `field` units (signature `Enum NAME`, type `Enum`, initializer the
-      argument list text `(1, "x")` or None, code and declaration the constant as written,
-      class body included); an enum constant with a body is a type scope named
+    - enum_constant: one unit per constant of an enum (signature `Enum NAME`, type `Enum`,
+      initializer the argument list text `(1, "x")` or None, `code` the constant as
+      written, class body included; `declaration` the constant up to its class body:
+      annotations, name, arguments); an enum constant with a body is a type scope named
       `pkg.Enum.NAME` for the methods inside it.
+    - `declaration` never holds a comment: one that stands in the header
+      (`@Override // why`, `int /* n */ n`) is taken out, the lines around it kept
+      (dataprep/languages/java/comments.py); `code` keeps it.
     - methods/constructors: `declaration` is the header as written up to the body (no `;`),
       `type` the return type, annotation-type elements are methods whose `initializer` is
       the default value. Types: `declaration` = header + " {}"; record components in
@@ -109,8 +119,9 @@ class Unit(Record):
       expression after `=` (a constructor property's default value), not a `by` delegate.
       `val (a, b) = p` gives one unit per name, like Java's `int a, b;`.
     - constructor: a secondary `constructor(...)`, named after its class; `declaration`
-      includes the `: this(...)` delegation. enum entries are `field` units like Java's
-      enum constants, with signature `NAME: Enum`.
+      includes the `: this(...)` delegation. enum entries are `enum_constant` units like
+      Java's enum constants, with signature `NAME: Enum` (`declaration` up to the body).
+
     - file: from the first `@file:` annotation or the package header to the last import;
       `annotations` are the file annotations; imports as written (`a.b.C as D`).
     - Not units: declarations inside function bodies, initializers, lambdas and object

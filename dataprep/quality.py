@@ -160,6 +160,8 @@ TASK_FAMILY: dict[str, str] = {
     "http.flow": "relations",
     "type.users": "relations",
     "type.methods": "api",
+    "enum.constants": "api",
+    "constant.explain": "explanation",
     "method.name": "names",
     "type.name": "names",
     "member.owner": "names",

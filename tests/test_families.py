@@ -181,6 +181,23 @@ def test_package_overview_lists_public_types_with_summaries():
     )
 
 
+def test_package_overview_starts_with_the_package_info_javadoc():
+    info = (
+        "/*\n * Licence.\n */\n\n/**\n * Plane figures and their measures.\n *\n"
+        " * <p>Start with {@link org.acme.shape.Shape}.\n */\n@NullMarked\n"
+        "package org.acme.shape;\n\nimport org.jspecify.annotations.NullMarked;\n"
+    )  # an annotated package: its file unit's package is the name, its Javadoc the package's
+    files = {**SHAPES, "src/main/java/org/acme/shape/package-info.java": info}
+    (pair,) = _pairs(files, "package.overview")
+    assert "org.acme.shape" in pair.instruction and "@NullMarked" not in pair.instruction
+    assert pair.path.endswith("package-info.java")
+    assert pair.output == (
+        "Plane figures and their measures.\n\nStart with `Shape`.\n\n"
+        "Its public types:\n- `Circle` (class): A circle of a given radius.\n"
+        "- `Shape` (interface): A plane figure."
+    )
+
+
 # -- inherited explanations -------------------------------------------------------------------
 
 

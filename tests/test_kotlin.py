@@ -60,7 +60,7 @@ def test_mixed_summary(mixed):
     assert languages_by_path["README.md"] == "markdown"
     kotlin = Counter(u.kind for u in mixed.units if u.language == "kotlin")
     assert kotlin == {
-        "method": 28, "property": 22, "class": 9, "file": 6, "field": 3, "object": 5,
+        "method": 28, "property": 22, "class": 9, "file": 6, "enum_constant": 3, "object": 5,
         "function": 3, "constructor": 1, "enum": 1, "interface": 1,
     }  # fmt: skip
 
@@ -170,7 +170,7 @@ def test_interface_object_sealed_class_and_enum(mixed):
     assert unavailable.declaration == "object Unavailable : Lookup() {}"
     status = one(mixed, f"{PKG}.CartStatus", "enum")
     assert status.code == "enum class CartStatus(val label: String)"
-    abandoned = one(mixed, f"{PKG}.CartStatus.ABANDONED", "field")
+    abandoned = one(mixed, f"{PKG}.CartStatus.ABANDONED", "enum_constant")
     assert (abandoned.signature, abandoned.type, abandoned.initializer) == (
         "ABANDONED: CartStatus",
         "CartStatus",
@@ -276,7 +276,7 @@ def test_signature_of_has_no_body_even_for_an_expression_body(mixed):
 # answers that are a name or sentences: a qualified name, prose rendered from the KDoc,
 # "`call` returns `value`.", "Yes: `signature`."
 SENTENCES = {"member.owner", "method.explain", "type.explain", "constructor.explain",
-             "method.usage", "type.has_method"}  # fmt: skip
+             "method.usage", "type.has_method", "constant.explain"}  # fmt: skip
 
 
 def kotlin_pairs(pairs, mixed):
@@ -307,7 +307,9 @@ def test_kotlin_pairs_answer_with_the_source(pairs, mixed):
         if pair.task == "test.write":  # the method's unit, the test file's code
             text = "".join(p.read_text() for p in (MIXED / "src/test/kotlin").rglob("*.kt"))
         for line in pair.output.split("\n"):  # dedented: each line is one of the file's
-            assert line.strip().removeprefix("- `").removesuffix("`") in text, pair.output
+            # a list item is a name or signature, and an enum constant's KDoc summary
+            for part in line.strip().removeprefix("- `").removesuffix("`").split("`: ", 1):
+                assert part in text, pair.output
 
 
 def test_code_recall_explanation_from_kdoc_and_tests(pairs, mixed):

@@ -67,6 +67,7 @@ def test_hotel_summary(hotel):
         "record",
         "annotation_type",
         "field",
+        "enum_constant",
         "constructor",
         "method",
         "doc_section",
@@ -219,7 +220,7 @@ def test_sealed_interfaces_and_permits(hotel):
 
 
 def test_enums_with_bodies_and_constructors(hotel):
-    family = one(hotel, "com.example.hotel.room.RoomType.FAMILY", "field")
+    family = one(hotel, "com.example.hotel.room.RoomType.FAMILY", "enum_constant")
     assert family.initializer == '(4, "189.00")' and family.type == "RoomType"
     assert family.code.startswith('FAMILY(4, "189.00") {')
     inside = one(hotel, "com.example.hotel.room.RoomType.FAMILY.allowsChildren", "method")
@@ -689,7 +690,7 @@ def test_declaration_walk_finds_what_the_query_finds():
         ("record", "t.Tricky.Point"),
         ("method", "t.Tricky.Point.sum"),
         ("enum", "t.Tricky.Local"),
-        ("field", "t.Tricky.Local.A"),
+        ("enum_constant", "t.Tricky.Local.A"),
         ("method", "t.Tricky.Shape.area"),
         ("method", "t.Tricky$3.toString"),
         ("method", "t.Tricky$4.run"),

@@ -16,8 +16,11 @@ from conftest import FIXTURES, check_golden
 from typer.testing import CliRunner
 
 from dataprep.cli import app
+from dataprep.generate.java_facts import signature_of
 from dataprep.languages.java import javalang_backend
 from dataprep.languages.java import slicer as java
+from dataprep.languages.java.comments import comment_spans
+from dataprep.models import Unit
 from dataprep.slicing import java_backend, slice_repo
 
 JAVA8 = FIXTURES / "java8"
@@ -309,6 +312,178 @@ def test_corner_cases_read_right():
     assert crlf[1].javadoc == "/** Doc\r\n * more\r\n */"
 
 
+# -- facts the slicers must get right (issue 12, item 6) ------------------------------
+
+FACTS = {
+    "org/acme/package-info.java": """/*
+ * A licence header: not the package's Javadoc.
+ */
+
+/**
+ * Money and prices.
+ *
+ * <p>Start with {@link org.acme.Remarks}.
+ */
+@NullMarked
+@Deprecated
+package org.acme;
+
+import org.jspecify.annotations.NullMarked;
+""",
+    "org/acme/Remarks.java": """package org.acme;
+
+/** Declarations with remarks in their headers. */
+@SuppressWarnings("serial") // a remark after an annotation
+public class Remarks /* header remark */ implements java.io.Serializable {
+    @SuppressWarnings("unchecked") // raw types below
+    private Object cache = null; // trailing
+
+    @Override // a remark between the annotation and the method
+    public String toString() { return "r"; }
+
+    @Deprecated /* inline */ public int count(int /* how many */ n) { return n; }
+
+    /** Doc. */
+    @Deprecated
+    // a whole line of remark, with a brace { and a parenthesis (
+    public Remarks() {}
+
+    abstract static class Base { abstract int size() /* no body */; }
+
+    /** HTTP methods. */
+    enum Method {
+        /** Reads a resource. */
+        GET(false) /* no body */ {
+            @Override boolean body() { return false; }
+        },
+        @Deprecated // use PUT
+        POST(true),
+        PUT;
+
+        private final boolean body;
+        Method(boolean body) { this.body = body; }
+        Method() { this(true); }
+        boolean body() { return body; }
+    }
+}
+""",
+    "org/acme/Twins.java": """package org.acme;
+
+class Twins {
+    void first() {
+        class Local {
+            int size = 1;
+            Runnable task = new Runnable() { public void run() { size = 0; } };
+            void reset() { size = 0; }
+        }
+    }
+
+    void second() {
+        class Local {
+            int size = 1;
+            Runnable task = new Runnable() { public void run() { size = 0; } };
+            void reset() { size = 0; }
+        }
+    }
+}
+""",
+}
+BACKENDS = {"tree-sitter": java.slice_java, "javalang": javalang_backend.slice_java}
+
+
+def facts(parser: str, path: str) -> list:
+    units, errors = BACKENDS[parser](path, FACTS[path], "acme", None)
+    assert errors == []
+    for unit in units:
+        assert unit.code in FACTS[path]  # exact, comments and all
+    return units
+
+
+def by_name(units: list, kind: str | None = None) -> dict:
+    return {u.qualified_name: u for u in units if kind in (None, u.kind)}
+
+
+@pytest.mark.parametrize("path", sorted(FACTS))
+def test_both_parsers_agree_on_the_facts(path):
+    jl_units, ts_units = facts("javalang", path), facts("tree-sitter", path)
+    assert [u.model_dump() for u in jl_units] == [u.model_dump() for u in ts_units]
+
+
+@pytest.mark.parametrize("parser", PARSER_NAMES)
+def test_package_info_names_its_package_and_carries_its_javadoc(parser):
+    (info,) = facts(parser, "org/acme/package-info.java")
+    assert (info.kind, info.package) == ("file", "org.acme")  # never "@NullMarked"
+    assert info.code.startswith("@NullMarked\n@Deprecated\npackage org.acme;")
+    assert info.javadoc == (
+        "/**\n * Money and prices.\n *\n * <p>Start with {@link org.acme.Remarks}.\n */"
+    )
+    other = facts(parser, "org/acme/Remarks.java")[0]
+    assert other.kind == "file" and other.javadoc is None  # only a package-info's is the package's
+
+
+@pytest.mark.parametrize("parser", PARSER_NAMES)
+def test_declarations_and_signatures_hold_no_comments(parser):
+    units = by_name(facts(parser, "org/acme/Remarks.java"))
+    to_string = units["org.acme.Remarks.toString"]
+    assert to_string.code.startswith("@Override // a remark between the annotation")
+    assert to_string.declaration == "@Override\n    public String toString()"
+    assert signature_of(to_string) == "public String toString()"
+    count = units["org.acme.Remarks.count"]
+    assert count.declaration == "@Deprecated public int count(int n)"
+    assert signature_of(count) == "public int count(int n)"
+    constructor = units["org.acme.Remarks.Remarks"]
+    assert constructor.declaration == "@Deprecated\n    public Remarks()"
+    assert signature_of(constructor) == "public Remarks()"
+    assert units["org.acme.Remarks.Base.size"].declaration == "abstract int size()"
+    assert units["org.acme.Remarks"].declaration == (
+        '@SuppressWarnings("serial")\npublic class Remarks implements java.io.Serializable {}'
+    )
+    assert units["org.acme.Remarks"].code.endswith(
+        "/* header remark */ implements java.io.Serializable"
+    )
+    assert units["org.acme.Remarks.cache"].declaration == (
+        '@SuppressWarnings("unchecked")\n    private Object cache = null;'
+    )
+    assert not [u.qualified_name for u in units.values() if comment_spans(u.declaration or "")]
+
+
+@pytest.mark.parametrize("parser", PARSER_NAMES)
+def test_enum_constants_are_units_of_their_own(parser):
+    units = facts(parser, "org/acme/Remarks.java")
+    constants = by_name(units, "enum_constant")
+    assert list(constants) == [f"org.acme.Remarks.Method.{n}" for n in ("GET", "POST", "PUT")]
+    get = constants["org.acme.Remarks.Method.GET"]
+    assert get.code.startswith("GET(false) /* no body */ {") and get.code.endswith("}")
+    assert (get.declaration, get.signature, get.type) == ("GET(false)", "Method GET", "Method")
+    assert (get.initializer, get.javadoc) == ("(false)", "/** Reads a resource. */")
+    post = constants["org.acme.Remarks.Method.POST"]
+    assert post.declaration == "@Deprecated\n        POST(true)"  # annotation kept, remark not
+    assert post.annotations == ["@Deprecated"] and post.parent == "org.acme.Remarks.Method"
+    assert constants["org.acme.Remarks.Method.PUT"].declaration == "PUT"
+    fields = by_name(units, "field")
+    assert [q for q in fields if ".Method." in q] == ["org.acme.Remarks.Method.body"]
+    body = by_name(units, "method")["org.acme.Remarks.Method.GET.body"]
+    assert body.parent == "org.acme.Remarks.Method.GET"  # a constant's body is still a scope
+
+
+@pytest.mark.parametrize("parser", PARSER_NAMES)
+def test_identical_members_of_one_file_get_distinct_ids(parser):
+    units = facts(parser, "org/acme/Twins.java")
+    ids = [u.id for u in units]
+    assert len(ids) == len(set(ids))
+    seen: dict[tuple, int] = {}
+    twins = 0
+    for unit in units:  # the first keeps the id it has alone; a twin adds its repeat number
+        parts = (unit.path, unit.kind, unit.qualified_name, unit.signature, unit.code)
+        repeat = seen.get(parts, 0)
+        seen[parts] = repeat + 1
+        twins += repeat > 0
+        assert unit.id == Unit.make_id(*parts, repeat=repeat)
+    assert twins == 4  # Local, Local.size, Local.task and Local.reset of the second method
+    runs = [u.qualified_name for u in units if u.name == "run"]
+    assert runs == ["org.acme.Twins.Local$1.run", "org.acme.Twins.Local$2.run"]
+
+
 def test_java8_fixture_units_match_golden(update_golden):
     units = []
     for root, rel in java_files(JAVA8):
@@ -374,7 +549,9 @@ def test_every_member_sits_inside_its_parent(java8):
         for u in java8.units
         if u.kind in ("class", "interface", "enum", "annotation_type")
     }
-    members = [u for u in java8.units if u.kind in ("field", "method", "constructor")]
+    members = [
+        u for u in java8.units if u.kind in ("field", "enum_constant", "method", "constructor")
+    ]
     assert len(members) > 60
     for u in members:
         assert u.qualified_name == f"{u.parent}.{u.name}"
@@ -389,7 +566,8 @@ def test_units_by_kind(java8):
         "interface": 3,
         "enum": 2,
         "annotation_type": 1,
-        "field": 33,
+        "field": 26,
+        "enum_constant": 7,
         "constructor": 8,
         "method": 44,
     }
@@ -451,8 +629,10 @@ def test_type_headers(java8):
 
 
 def test_enums_interfaces_and_annotation_elements(java8):
-    draft = one(java8, f"{PKG}.OrderStatus.DRAFT", "field")
+    draft = one(java8, f"{PKG}.OrderStatus.DRAFT", "enum_constant")
     assert draft.signature == "OrderStatus DRAFT" and draft.initializer == '("draft", false)'
+    assert draft.code.startswith('DRAFT("draft", false) {') and draft.code.endswith("}")
+    assert draft.declaration == 'DRAFT("draft", false)'  # up to its class body
     assert draft.javadoc == "/** Just created, not yet sent to the supplier. */"
     assert one(java8, f"{PKG}.OrderStatus.CANCELLED").annotations == ["@Deprecated"]
     assert one(java8, f"{PKG}.OrderStatus.DRAFT.next").parent == f"{PKG}.OrderStatus.DRAFT"

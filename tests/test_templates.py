@@ -90,7 +90,7 @@ def test_the_shipped_tasks():
         "member.annotations", "member.owner", "file.package", "file.imports", "doc.section",
         "doc.changelog", "http.handler", "http.route", "test.covers", "method.is_test",
         "type.subtypes", "method.overrides", "method.callers", "method.callees", "type.users",
-        "http.flow",
+        "http.flow", "enum.constants", "constant.explain",
     }  # fmt: skip
 
 
@@ -244,6 +244,9 @@ def _traceable(pair) -> bool:
             (folder / f"{name}.java").is_file() and f"package {package};" in
             (folder / f"{name}.java").read_text() for name in listed
         )  # fmt: skip
+    if pair.task == "enum.constants":  # its constants and their summaries, in the enum's span
+        items = [re.fullmatch(r"- `(\w+)`(?:: (.+))?", ln) for ln in pair.output.splitlines()]
+        return all(m and m[1] in span and _words(m[2] or "") <= _words(span) for m in items)
     if pair.task == "type.methods":  # the signatures of the type's methods, in its span
         return all(ln.strip("- `") in span for ln in pair.output.splitlines())
     if _lines_in(pair.output, span):  # code, dedented: the same lines
@@ -324,7 +327,7 @@ def _relation_traceable(pair, span: str) -> bool:
     return called and all(declared(n) for n in listed)
 
 
-PROSE = {"method.explain", "constructor.explain", "type.explain"}
+PROSE = {"method.explain", "constructor.explain", "type.explain", "constant.explain"}
 MARKDOWN_WORDS = {"Parameters", "Returns", "Throws", "Deprecated"}
 
 
@@ -537,6 +540,56 @@ def test_different_packages_are_told_apart_by_qualified_name():
     assert len(fields) == 2
     assert any("one.Token" in i for i in fields) and any("two.Token" in i for i in fields)
     assert not any(".java" in i for i in fields)
+
+
+METHOD = """package p;
+
+/** HTTP methods. */
+public enum Method {
+    /** Reads a resource. It sends no request body. */
+    GET(false) {
+        @Override boolean hasBody() { return false; }
+    },
+    POST(true),
+    @SerializedName("put") PUT(true);
+
+    private final boolean body;
+
+    Method(boolean body) { this.body = body; }
+
+    boolean hasBody() { return body; }
+}
+"""
+
+
+def test_enum_constants_are_asked_as_constants_never_as_fields():
+    pairs = defaultdict(list)
+    for pair in tg.generate_template_pairs(_slice({"p/Method.java": METHOD})):
+        pairs[pair.task].append(pair)
+    (listed,) = pairs["enum.constants"]
+    assert "Method" in listed.instruction and listed.input == ""
+    assert listed.output == "- `GET`: Reads a resource.\n- `POST`\n- `PUT`"  # summaries only
+    (meaning,) = pairs["constant.explain"]
+    assert "GET" in meaning.instruction and "Method" in meaning.instruction
+    assert meaning.output == "Reads a resource. It sends no request body."  # prose
+    assert meaning.unit_kind == "enum_constant"
+    # fields are the enum's own fields; no constant is asked for its "initial value"
+    assert [p.output for p in pairs["type.fields"]] == ["private final boolean body;"]
+    field_pairs = [p for task, found in pairs.items() if task.startswith("field.") for p in found]
+    assert field_pairs and all("body" in p.instruction for p in field_pairs)
+    assert "(false)" not in {p.output for found in pairs.values() for p in found}
+    (annotated,) = pairs["member.annotations"]
+    assert "PUT" in annotated.instruction and annotated.output == '@SerializedName("put")'
+
+
+def test_an_enum_lists_at_most_max_constants():
+    names = [f"C{i:02}" for i in range(tg.MAX_CONSTANTS + 3)]  # on one line: by name
+    source = "package p;\n\nenum Many { " + ", ".join(reversed(names)) + " }\n"
+    (listed,) = [p for p in tg.generate_template_pairs(_slice({"p/Many.java": source}))
+                 if p.task == "enum.constants"]  # fmt: skip
+    lines = listed.output.split("\n")
+    assert lines[: tg.MAX_CONSTANTS] == [f"- `{n}`" for n in names[: tg.MAX_CONSTANTS]]
+    assert lines[tg.MAX_CONSTANTS :] == ["- and 3 more constants"]
 
 
 def test_resolve_drops_what_cannot_be_qualified():

@@ -65,6 +65,7 @@ from dataprep.slicing.changelog import changelog_version
 # Bump when the generator's output changes for the same units and templates.
 GENERATOR_VERSION = "6"
 LEVELS = 4
+MAX_CONSTANTS = 40  # an enum's constants listed in one answer (then "and N more")
 
 Answer = Literal[
     "code",
@@ -85,6 +86,7 @@ Answer = Literal[
     "methods",
     "test_code",
     "fim_middle",
+    "enum_constants",
 ]
 FILE_ANSWERS = frozenset(get_args(Answer)) - {"tests", "test_code"}
 # Classification answers: a short label (`yes`/`no`) that is also the pair's `label`,
@@ -97,7 +99,7 @@ Scope = Literal["main", "test", "any"]
 Requirement = Literal[
     "javadoc", "initializer", "annotations", "fields", "constructors", "package", "imports",
     "route", "body", "test_target", "prose", "informative_annotations", "package_not_in_path",
-    "not_enum_constant", "methods", "not_changelog", "changelog",
+    "methods", "not_changelog", "changelog", "enum_constants",
 ]  # fmt: skip
 # Annotations that say little on their own: an answer made only of these is trivia.
 BARE_ANNOTATIONS = frozenset(
@@ -457,11 +459,6 @@ def _in_scope(scope: str, unit: Unit) -> bool:
     return is_test_path(unit.path) == (scope == "test")
 
 
-def _is_enum_constant(unit: Unit) -> bool:
-    """An enum constant is sliced as a field whose code starts with its own name."""
-    return unit.kind == "field" and unit.code.lstrip().startswith(unit.name) and not unit.type
-
-
 def _meets(req: str, unit: Unit, ctx: _FileContext) -> bool:
     if req == "not_changelog":
         return changelog_version(unit) is None
@@ -477,8 +474,6 @@ def _meets(req: str, unit: Unit, ctx: _FileContext) -> bool:
         )
     if req == "package_not_in_path":
         return bool(unit.package) and unit.package.replace(".", "/") not in unit.path
-    if req == "not_enum_constant":
-        return not _is_enum_constant(unit)
     if req == "methods":
         return bool(_api_methods(unit, ctx))
     if req == "initializer":
@@ -487,6 +482,8 @@ def _meets(req: str, unit: Unit, ctx: _FileContext) -> bool:
         return bool(unit.annotations)
     if req == "fields":
         return bool(ctx.members(unit, "field"))
+    if req == "enum_constants":
+        return bool(ctx.members(unit, "enum_constant"))
     if req == "constructors":
         return bool(ctx.members(unit, "constructor"))
     if req == "package":
@@ -507,6 +504,22 @@ def _api_methods(unit: Unit, ctx: _FileContext) -> list[Unit]:
     ]
 
 
+def _enum_constants(constants: list[Unit]) -> str:
+    """An enum's constants as a Markdown list, each with its Javadoc summary when it has one,
+    in line order (constants that share a line by name: a unit has no column).
+
+    Example: -> "- `GET`: Reads a resource.\n- `POST`"
+    """
+    lines = []
+    constants = sorted(constants, key=lambda u: (u.start_line, u.name))
+    for unit in constants[:MAX_CONSTANTS]:
+        summary = " ".join(_doc(unit.javadoc).summary.split()) if unit.javadoc else ""
+        lines.append(f"- `{unit.name}`" + (f": {summary}" if summary else ""))
+    if len(constants) > MAX_CONSTANTS:
+        lines.append(f"- and {len(constants) - MAX_CONSTANTS} more constants")
+    return "\n".join(lines)
+
+
 def _import_lines(unit: Unit) -> list[str]:
     return [ln.strip() for ln in unit.code.splitlines() if ln.strip().startswith("import ")]
 
@@ -525,6 +538,8 @@ def _answer(kind: str, unit: Unit, ctx: _FileContext) -> tuple[str, int, int] | 
         text = "\n".join(
             f"- `{' '.join((signature_of(m) or '').split())}`" for m in _api_methods(unit, ctx)
         )
+    elif kind == "enum_constants":
+        text = _enum_constants(ctx.members(unit, "enum_constant"))
     elif kind == "name":
         text = unit.name
     elif kind == "signature":

@@ -36,7 +36,6 @@ _SWAPS = [
     ("start", "begin"), ("stop", "end"), ("parse", "read"), ("write", "save"),
     ("validate", "check"), ("apply", "run"), ("of", "from"), ("next", "advance"),
 ]  # fmt: skip
-_PACKAGE = re.compile(r"\bpackage\s+([\w.]+)\s*;")
 
 
 def _words(name: str) -> list[str]:
@@ -132,9 +131,8 @@ def package_overview(repo: RepoView, tasks: dict, seed: int) -> list:
         if is_test_path(unit.path):
             continue
         if unit.kind == "file" and unit.path.endswith("package-info.java"):
-            match = _PACKAGE.search(unit.code)
-            if match:
-                infos[match.group(1)] = unit
+            if unit.package:  # its Javadoc is the package's own (the slicer's file unit)
+                infos[unit.package] = unit
         elif unit.kind in TYPE_KINDS and unit.parent is None and "public" in unit.modifiers:
             if unit.package:
                 by_package[unit.package].append(unit)

@@ -19,14 +19,18 @@ references on generic types (`Collection<T>::add`); those files get the same err
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import javalang
 from javalang import tree as jt
 from javalang.tokenizer import LexerError
 
+from dataprep.languages.java.comments import without_comments
 from dataprep.languages.java.javalang_tokens import MODIFIERS, Tokens, Unreadable
-from dataprep.languages.java.slicer import normalize_type  # one rule for both parsers' signatures
+from dataprep.languages.java.slicer import (  # one rule for both parsers' signatures
+    PACKAGE_INFO,
+    normalize_type,
+)
 from dataprep.models import Unit
 
 LANGUAGE = "java"
@@ -41,7 +45,6 @@ class _Scope:
     qualified_name: str
     open: int
     close: int
-    children: list[_Scope] = field(default_factory=list)
 
 
 def slice_java(
@@ -128,6 +131,7 @@ class _Constant:
     name_at: int
     last: int
     enum: _Scope
+    body: int | None = None  # the `{` of its class body
 
 
 class _Builder:
@@ -142,9 +146,12 @@ class _Builder:
         self.found: list[tuple[tuple[int, int, int], Unit]] = []
         self.scopes: list[_Scope] = []
         self.constants: list[_Constant] = []
+        self.anonymous: dict[str, int] = {}  # enclosing qualified name -> classes numbered
 
     def build(self, tree: jt.CompilationUnit) -> list[Unit]:
-        """Units in source order (the file unit first), exact twins dropped."""
+        """Units in source order (the file unit first). A declaration the walk met twice
+        gives one unit; a twin (an earlier unit of the file has the same path, kind, name,
+        signature and text) takes its repeat number into its id, as with tree-sitter."""
         self.package = tree.package.name if tree.package else None
         self._file_unit(tree)
         decls = _declarations(tree)
@@ -153,11 +160,17 @@ class _Builder:
             self._declaration(node)
         for constant in self.constants:
             self._constant_unit(constant)
-        units, ids = [], set()
-        for _, unit in sorted(self.found, key=lambda item: item[0]):
-            if unit.id not in ids:
-                ids.add(unit.id)
-                units.append(unit)
+        units, seen, repeats = [], set(), {}
+        for key, unit in sorted(self.found, key=lambda item: item[0]):
+            if (key, unit.id) in seen:
+                continue
+            seen.add((key, unit.id))
+            repeat = repeats.get(unit.id, 0)
+            repeats[unit.id] = repeat + 1
+            if repeat:
+                parts = (unit.kind, unit.qualified_name, unit.signature, unit.code)
+                unit.id = Unit.make_id(self.relpath, *parts, repeat=repeat)
+            units.append(unit)
         return units
 
     # -- scopes: type bodies by token range, so members find their parent --
@@ -175,8 +188,6 @@ class _Builder:
         for scope in self.scopes:
             parent = self._enclosing(scope.open)
             scope.qualified_name = self._qualify(parent, scope)
-            if parent is not None:
-                parent.children.append(scope)
 
     def _enum_constants(self, node: jt.EnumDeclaration, enum: _Scope) -> None:
         """Walk the constant list (`@A X(1) { ... },`): each constant and its body scope."""
@@ -190,11 +201,12 @@ class _Builder:
                 raise Unreadable(self.t.line(i))
             if self.t.value(i + 1) == "(":
                 i = self.t.match[i + 1]
+            body = None
             if self.t.value(i + 1) == "{":
                 body = i + 1
                 i = self.t.match[body]
                 self.scopes.append(_Scope("constant", constant.name, "", body, i))
-            self.constants.append(_Constant(constant.name, first, name_at, i, enum))
+            self.constants.append(_Constant(constant.name, first, name_at, i, enum, body))
             i += 2 if self.t.value(i + 1) == "," else 1
 
     def _anonymous_scopes(self) -> None:
@@ -223,12 +235,14 @@ class _Builder:
         return best
 
     def _qualify(self, parent: _Scope | None, scope: _Scope) -> str:
-        """`pkg.Outer.Inner`; anonymous classes are numbered per enclosing type, in source
-        order (`pkg.Outer$1`); an enum constant's body is `pkg.Enum.CONSTANT`."""
+        """`pkg.Outer.Inner`; anonymous classes are numbered per enclosing type's qualified
+        name, in source order (`pkg.Outer$1`; two local classes of one name share the
+        count, as with tree-sitter); an enum constant's body is `pkg.Enum.CONSTANT`."""
         if parent is None:
             return f"{self.package}.{scope.name}" if self.package else scope.name
         if scope.kind == "anonymous":
-            number = 1 + sum(1 for c in parent.children if c.kind == "anonymous")
+            number = self.anonymous.get(parent.qualified_name, 0) + 1
+            self.anonymous[parent.qualified_name] = number
             return f"{parent.qualified_name}${number}"
         return f"{parent.qualified_name}.{scope.name}"
 
@@ -261,7 +275,7 @@ class _Builder:
             kind=_TYPE_KINDS[type(node)],
             name=node.name,
             qualified_name=scope.qualified_name,
-            declaration=header + " {}",
+            declaration=without_comments(header).rstrip() + " {}",
             javadoc=self._javadoc(first),
             parent=parent.qualified_name if parent else None,
             type_parameters=clauses.get("<"),
@@ -306,7 +320,7 @@ class _Builder:
             name=node.name,
             qualified_name=f"{parent.qualified_name}.{node.name}",
             signature=f"{node.name}({', '.join(types)})",
-            declaration=head.rstrip().rstrip(";").rstrip(),
+            declaration=without_comments(head).rstrip().rstrip(";").rstrip(),
             javadoc=self._javadoc(first),
             parent=parent.qualified_name,
             type=normalize_type(self.t.slice(type_start, paren - 2)) if kind == "method" else None,
@@ -363,7 +377,7 @@ class _Builder:
                 name=name,
                 qualified_name=f"{parent.qualified_name}.{name}",
                 signature=f"{field_type} {name}",
-                declaration=f"{prefix} {self.t.slice(start, end)};",
+                declaration=without_comments(f"{prefix} {self.t.slice(start, end)};"),
                 javadoc=javadoc,
                 parent=parent.qualified_name,
                 type=field_type,
@@ -372,8 +386,12 @@ class _Builder:
             )
 
     def _constant_unit(self, constant: _Constant) -> None:
-        """An enum constant is a field of its enum: `Enum NAME`, arguments as initializer."""
+        """An enum constant: `Enum NAME`, its arguments as initializer, its declaration the
+        constant up to its class body."""
         code = self.t.slice(constant.first, constant.last)
+        header = code
+        if constant.body is not None:
+            header = self.t.text[self.t.starts[constant.first] : self.t.starts[constant.body]]
         arguments = None
         if self.t.value(constant.name_at + 1) == "(":
             arguments = self.t.slice(constant.name_at + 1, self.t.match[constant.name_at + 1])
@@ -382,11 +400,11 @@ class _Builder:
             constant.first,
             constant.last,
             code,
-            kind="field",
+            kind="enum_constant",
             name=constant.name,
             qualified_name=f"{enum.qualified_name}.{constant.name}",
             signature=f"{enum.name} {constant.name}",
-            declaration=code,
+            declaration=without_comments(header).rstrip(),
             javadoc=self._javadoc(constant.first),
             parent=enum.qualified_name,
             type=enum.name,
@@ -480,13 +498,19 @@ class _Builder:
         else:
             return
         last = self.t.find(imports[-1] if imports else first, (";",))
+        name = self.relpath.rsplit("/", 1)[-1]
+        # a package's own Javadoc: before the package declaration of its package-info.java
+        javadoc = None
+        if tree.package is not None and name == PACKAGE_INFO:
+            javadoc = self._javadoc(first)
         self._add(
             first,
             last,
             self.t.slice(first, last),
             kind="file",
-            name=self.relpath.rsplit("/", 1)[-1],
+            name=name,
             qualified_name=self.relpath,
+            javadoc=javadoc,
             imports=[_import_name(imp) for imp in tree.imports],
         )
 

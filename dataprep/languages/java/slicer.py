@@ -23,10 +23,12 @@ import tree_sitter_java
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
 from dataprep.hashing import HASH_VERSION
+from dataprep.languages.java.comments import without_comments
 from dataprep.models import Unit
 
 LANGUAGE = "java"
 MAX_ERRORS_PER_FILE = 20
+PACKAGE_INFO = "package-info.java"
 
 _TYPE_NODES = {
     "class_declaration": "class",
@@ -42,6 +44,7 @@ _QUERY = """
  (compact_constructor_declaration) (enum_constant)] @decl
 (object_creation_expression (class_body) @anon)
 """
+_NAME_NODES = frozenset({"identifier", "scoped_identifier"})
 _WS = re.compile(r"\s+")
 _SPACE = frozenset(b" \t\n\r\f")
 _DOC_END = re.compile(rb"\*/[ \t\n\r\f]*")
@@ -253,6 +256,7 @@ class _Slicer:
         self.package: str | None = None
         self.rows: list[dict] = []
         self.ids: set[str] = set()
+        self.repeats: dict[str, int] = {}  # id -> how many twins of that unit came after it
         # open type bodies: (start byte, end byte, qualified name); an enum constant's body
         # is pushed before the anonymous classes in its arguments are seen, so the parent
         # is the innermost scope that has started
@@ -311,10 +315,7 @@ class _Slicer:
             f"{self.id_prefix}{_quote(fields['kind'])},{_quote(fields['qualified_name'])},"
             f"{'null' if signature is None else _quote(signature)},"
         )
-        unit_id = _hash_id(head, code)
-        if unit_id in self.ids:
-            return  # an exact twin (same path, name, signature and text): keep the first
-        self.ids.add(unit_id)
+        unit_id = self._unique(_hash_id(head, code), fields, code)
         self.rows.append(
             {
                 **_ROW_TEMPLATE,
@@ -331,6 +332,22 @@ class _Slicer:
             }
         )
 
+    def _unique(self, unit_id: str, fields: dict, code: str) -> str:
+        """`unit_id`, or its twin's id when an earlier unit of the file has it; recorded."""
+        if unit_id in self.ids:
+            kind, name = fields["kind"], fields["qualified_name"]
+            unit_id = self._twin(unit_id, kind, name, fields.get("signature"), code)
+        self.ids.add(unit_id)
+        return unit_id
+
+    def _twin(self, unit_id: str, kind: str, name: str, signature: str | None, code: str) -> str:
+        """The id of a unit whose path, kind, name, signature and text an earlier unit of
+        the file has too (identical members of two local classes of one name): the earlier
+        keeps its id, this one takes its repeat number (`Unit.make_id`)."""
+        repeat = self.repeats.get(unit_id, 0) + 1
+        self.repeats[unit_id] = repeat
+        return Unit.make_id(self.relpath, kind, name, signature, code, repeat=repeat)
+
     def _file_unit(self, root: Node, errors: list[str]) -> None:
         package, imports = None, []
         for child in root.named_children:
@@ -339,13 +356,17 @@ class _Slicer:
             elif child.type == "import_declaration":
                 imports.append(child)
         if package is not None:
-            name = next((c for c in package.named_children if c.type != "annotation"), None)
+            # the name, not one of the annotations before `package` (package-info.java)
+            name = next((c for c in package.named_children if c.type in _NAME_NODES), None)
             self.package = self.text(name) if name is not None else None
         if package is None and not imports:
             return
         first = package if package is not None else imports[0]
         last = imports[-1] if imports else package
         name = self.relpath.rsplit("/", 1)[-1]
+        # a package's own Javadoc is the one before the package declaration of its
+        # package-info.java (anywhere else, javac ignores a comment there)
+        javadoc = self._javadoc(package) if package is not None and name == PACKAGE_INFO else None
         self._add(
             last,
             first.start_byte,
@@ -354,6 +375,7 @@ class _Slicer:
             kind="file",
             name=name,
             qualified_name=self.relpath,
+            javadoc=javadoc,
             imports=[_import_name(self.text(i)) for i in imports],
             parse_errors=list(errors),
         )
@@ -423,7 +445,7 @@ class _Slicer:
             kind=_TYPE_NODES[node.type],
             name=name,
             qualified_name=qualified_name,
-            declaration=header + " {}",
+            declaration=without_comments(header).rstrip() + " {}",
             javadoc=self._javadoc(node),
             parent=parent,
             type_parameters=self.text(type_parameters) or None,
@@ -455,16 +477,17 @@ class _Slicer:
             self.scopes.append((body.start_byte, body.end_byte, qualified_name))
         arguments = node.child_by_field_name("arguments")
         enum_name = parent.rsplit(".", 1)[-1]
-        code = self.text(node)
+        header_end = body.start_byte if body is not None else node.end_byte
+        header = self.src[node.start_byte : header_end].decode("utf-8")
         self._add(
             node,
             node.start_byte,
             node.end_byte,
-            kind="field",
+            kind="enum_constant",
             name=name,
             qualified_name=qualified_name,
             signature=f"{enum_name} {name}",
-            declaration=code,
+            declaration=without_comments(header).rstrip(),
             javadoc=self._javadoc(node),
             parent=parent,
             type=enum_name,
@@ -495,7 +518,7 @@ class _Slicer:
             head = f'{self.id_prefix}"field",{_quote(qualified_name)},{_quote(signature)},'
             unit_id = _hash_id(head, code)
             if unit_id in self.ids:
-                continue  # an exact twin: keep the first
+                unit_id = self._twin(unit_id, "field", qualified_name, signature, code)
             self.ids.add(unit_id)
             self.rows.append(
                 {
@@ -511,7 +534,7 @@ class _Slicer:
                     "repo": self.repo,
                     "commit": self.commit,
                     "signature": signature,
-                    "declaration": f"{prefix} {self.text(declarator)};",
+                    "declaration": without_comments(f"{prefix} {self.text(declarator)};"),
                     "modifiers": modifiers["modifiers"],
                     "annotations": modifiers["annotations"],
                     "javadoc": javadoc,
@@ -567,7 +590,8 @@ class _Slicer:
         types, parameters = self._parameters(params)
         start, end = node.start_byte, node.end_byte
         header_end = body.start_byte if body is not None else end
-        header = src[start:header_end].decode("utf-8").rstrip().rstrip(";").rstrip()
+        header = without_comments(src[start:header_end].decode("utf-8"))
+        header = header.rstrip().rstrip(";").rstrip()
         modifiers, annotations = [], []
         if mods is not None:
             for child in mods.children:
@@ -587,7 +611,7 @@ class _Slicer:
         head = f"{self.id_prefix}{_quote(kind)},{_quote(qualified_name)},{_quote(signature)},"
         unit_id = _hash_id(head, code)
         if unit_id in self.ids:
-            return  # an exact twin (same path, name, signature and text): keep the first
+            unit_id = self._twin(unit_id, kind, qualified_name, signature, code)
         self.ids.add(unit_id)
         self.rows.append(
             {

@@ -40,5 +40,7 @@ LANGUAGE = Language(
         "test.write",
         "method.usage",
         "type.has_method",
+        "enum.constants",
+        "constant.explain",
     ),
 )

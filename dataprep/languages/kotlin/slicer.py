@@ -399,22 +399,22 @@ class _Slicer:
         name = self.text(_child(node, "identifier"))
         enum_name = parent.rsplit(".", 1)[-1]
         qualified_name = f"{parent}.{name}"
-        code = self.text(node)
+        body = _child(node, "class_body")
+        header_end = body.start_byte if body is not None else node.end_byte
         self._add(
             node,
             node.end_byte,
-            kind="field",
+            kind="enum_constant",
             name=name,
             qualified_name=qualified_name,
             signature=f"{name}: {enum_name}",
-            declaration=code,
+            declaration=self.src[node.start_byte : header_end].decode("utf-8").rstrip(),
             javadoc=self._kdoc(node),
             parent=parent,
             type=enum_name,
             initializer=self.text(_child(node, "value_arguments")) or None,
             **self._modifiers(node),
         )
-        body = _child(node, "class_body")
         return (body, qualified_name) if body is not None else None
 
     # -- parts --
