@@ -4,8 +4,13 @@
 with-input and no-input headers, `### Instruction:`, `### Input:`, `### Response:`,
 then the output and the EOS token. The fine-tune stage renders with the same function,
 so what is exported is what is trained.
-Other styles (`chatml`, files under templates/styles/ or a user's own file) go through
-`render(style, pair, project=..., eos=...)`.
+Other styles (`chatml`, files under templates/styles/, a user's own file, or
+`chat-template:MODEL`, a model's own chat template) go through
+`render(style, pair, project=..., eos=..., system=...)`.
+
+Every style also splits into `prompt` and `completion` (`prompt_completion`): what the
+model is given and what it must learn to write, for TRL's prompt-completion datasets.
+The conversational form (`chat_messages`) is a system, a user and an assistant turn.
 """
 
 import re
@@ -17,6 +22,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from dataprep.chat_template import ChatTemplateStyle, is_chat_template, load_chat_template
 from dataprep.errors import TemplateError
 from dataprep.resources import templates_dir
 
@@ -56,9 +62,45 @@ def render_chatml(instruction: str, input: str, output: str, system: str | None 
     Example: render_chatml("Hi", "", "Hello") ->
         "<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\nHello<|im_end|>\\n"
     """
-    user = f"{instruction}\n\n{input}" if input else instruction
+    user = user_content(instruction, input)
     head = f"<|im_start|>system\n{system}<|im_end|>\n" if system else ""
     return f"{head}<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n{output}<|im_end|>\n"
+
+
+CHATML_END = "<|im_end|>"
+
+
+def system_prompt(project: str) -> str:
+    """The system turn of the conversational columns and chat styles.
+
+    Example: system_prompt("hotel-booking") -> "You are an expert on the hotel-booking code
+        base. Answer questions about its source code, tests and documentation."
+    """
+    return (
+        f"You are an expert on the {project or 'project'} code base. "
+        "Answer questions about its source code, tests and documentation."
+    )
+
+
+def user_content(instruction: str, input: str = "") -> str:
+    """The user turn: the instruction, then a blank line and the input when there is one."""
+    return f"{instruction}\n\n{input}" if input else instruction
+
+
+def chat_messages(
+    instruction: str, input: str, output: str, system: str | None = None
+) -> list[dict[str, str]]:
+    """A pair as a conversation: an optional system turn, the user turn, the answer.
+
+    Example: chat_messages("Hi", "", "Hello", "Be brief.") -> [{"role": "system", "content":
+        "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    """
+    head = [{"role": "system", "content": system}] if system else []
+    return [
+        *head,
+        {"role": "user", "content": user_content(instruction, input)},
+        {"role": "assistant", "content": output},
+    ]
 
 
 # Styles by name or file -------------------------------------------------------------
@@ -179,7 +221,8 @@ def _placeholder(name: str, conversion: str | None, spec: str) -> str:
 
 
 def style_names() -> list[str]:
-    """The styles `--style` accepts by name: the built-in ones, then templates/styles/*."""
+    """The styles `--style` accepts by name: the built-in ones, then templates/styles/*
+    (and `chat-template:MODEL`, which names a model rather than a style)."""
     shipped = sorted(
         p.stem
         for p in (templates_dir() / "styles").glob("*")
@@ -188,13 +231,16 @@ def style_names() -> list[str]:
     return [*BUILTIN_STYLES, *shipped]
 
 
-def load_style(spec: str) -> PromptStyle | str:
-    """A built-in style name, a shipped style's name, or a path to a style file.
+def load_style(spec: str) -> PromptStyle | ChatTemplateStyle | str:
+    """A built-in style name, a shipped style's name, a path to a style file, or
+    `chat-template:MODEL` (the model's own chat template, through its tokenizer).
 
     Example: load_style("alpaca") -> "alpaca"; load_style("repo") -> PromptStyle(name="repo", ...)
     """
     if spec in BUILTIN_STYLES:
         return spec
+    if is_chat_template(spec):
+        return load_chat_template(spec)
     path = Path(spec)
     if not path.is_file():
         for suffix in (".yaml", ".yml", ".txt"):
@@ -204,8 +250,8 @@ def load_style(spec: str) -> PromptStyle | str:
                 break
         else:
             raise TemplateError(
-                f"unknown prompt style {spec!r}: use one of {', '.join(style_names())} "
-                "or the path to a style file (.yaml or .txt)"
+                f"unknown prompt style {spec!r}: use one of {', '.join(style_names())}, "
+                "chat-template:MODEL or the path to a style file (.yaml or .txt)"
             )
     return _read_style(path)
 
@@ -245,7 +291,7 @@ def _fields(pair_or_fields: Any) -> tuple[str, str, str]:
 
 
 def render(
-    style: str | PromptStyle,
+    style: str | PromptStyle | ChatTemplateStyle,
     pair_or_fields: Any,
     project: str = "",
     eos: str = "",
@@ -253,9 +299,10 @@ def render(
 ) -> str:
     """The `text` of a pair (a Pair or a mapping with instruction/input/output) in a style.
 
-    `style` is "alpaca", "chatml", a shipped style's name, a style file's path or a loaded
-    PromptStyle. `eos` is appended by alpaca and file styles that place {eos}; ChatML ends
-    with its own `<|im_end|>`.
+    `style` is "alpaca", "chatml", a shipped style's name, a style file's path,
+    "chat-template:MODEL" or a loaded style. `eos` is appended by alpaca and file styles
+    that place {eos}; ChatML and chat templates end the answer with their own token.
+    `system` is the system turn of ChatML and chat templates (the others have none).
 
     Example: render("alpaca", {"instruction": "Name it.", "input": "", "output": "x"}) ->
         "Below is an instruction that describes a task. ...### Response:\\nx"
@@ -267,14 +314,64 @@ def render(
         return render_alpaca(instruction, input, output, eos=eos)
     if style == "chatml":
         return render_chatml(instruction, input, output, system=system)
+    if isinstance(style, ChatTemplateStyle):
+        return style.render(chat_messages(instruction, input, output, system))
     return style.render(instruction, input, output, project=project, eos=eos)
 
 
-def render_prompt(style: str | PromptStyle, pair_or_fields: Any, project: str = "") -> str:
+def render_prompt(
+    style: str | PromptStyle | ChatTemplateStyle,
+    pair_or_fields: Any,
+    project: str = "",
+    system: str | None = None,
+) -> str:
     """What the model is given: the rendered text up to where the output begins."""
     instruction, input, _ = _fields(pair_or_fields)
+    if isinstance(style, str):
+        style = load_style(style)
+    if isinstance(style, ChatTemplateStyle):
+        return style.render_prompt(chat_messages(instruction, input, "", system))
     fields = {"instruction": instruction, "input": input, "output": _OUTPUT_MARK}
-    return render(style, fields, project=project).split(_OUTPUT_MARK, 1)[0]
+    return render(style, fields, project=project, system=system).split(_OUTPUT_MARK, 1)[0]
+
+
+def prompt_completion(
+    style: str | PromptStyle | ChatTemplateStyle,
+    pair_or_fields: Any,
+    project: str = "",
+    system: str | None = None,
+) -> tuple[str, str, str]:
+    """(text, prompt, completion) of a pair: `prompt` is what the model is given, the
+    completion what it learns to write. prompt + completion is the text, less the newline
+    a chat template writes after the end-of-turn token (so TRL adds no second EOS).
+
+    Example: prompt_completion("chatml", {"instruction": "Hi", "input": "", "output": "Yo"})
+        -> ("<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\nYo<|im_end|>\\n",
+            "<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n", "Yo<|im_end|>")
+    """
+    if isinstance(style, str):
+        style = load_style(style)
+    text = render(style, pair_or_fields, project=project, system=system)
+    prompt = render_prompt(style, pair_or_fields, project=project, system=system)
+    if not text.startswith(prompt):
+        name = getattr(style, "name", style)
+        raise TemplateError(
+            f"the prompt style {name} renders the prompt alone differently from the whole "
+            "conversation, so no completion can be cut from it: use --style chatml or alpaca"
+        )
+    completion = text[len(prompt) :]
+    end = _end_of_turn(style)
+    if end and completion.rstrip("\n").endswith(end):
+        completion = completion.rstrip("\n")
+    return text, prompt, completion
+
+
+def _end_of_turn(style: str | PromptStyle | ChatTemplateStyle) -> str:
+    if style == "chatml":
+        return CHATML_END
+    if isinstance(style, ChatTemplateStyle):
+        return style.end_of_turn
+    return ""
 
 
 def _one_line(exc: Exception) -> str:

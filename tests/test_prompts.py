@@ -6,11 +6,14 @@ import yaml
 from dataprep.errors import TemplateError
 from dataprep.models import Pair
 from dataprep.prompts import (
+    chat_messages,
     load_style,
+    prompt_completion,
     render,
     render_alpaca,
     render_prompt,
     style_names,
+    system_prompt,
 )
 
 WITH_INPUT = {
@@ -104,6 +107,38 @@ def test_render_prompt_is_the_text_before_the_output(style):
     prompt = render_prompt(style, WITH_INPUT, project="p")
     assert text.startswith(prompt)
     assert text[len(prompt) :].startswith("size")
+
+
+@pytest.mark.parametrize(
+    ("style", "completion"),
+    [("alpaca", "size"), ("repo", "size"), ("chatml", "size<|im_end|>")],
+)
+def test_prompt_completion_cuts_the_text_where_the_answer_begins(style, completion):
+    system = system_prompt("p")
+    text, prompt, cut = prompt_completion(style, WITH_INPUT, project="p", system=system)
+    assert text == render(style, WITH_INPUT, project="p", system=system)
+    assert prompt == render_prompt(style, WITH_INPUT, project="p", system=system)
+    assert cut == completion
+    # chatml's completion stops at its end-of-turn token, before the template's newline
+    assert prompt + cut == (text[:-1] if style == "chatml" else text)
+
+
+def test_chat_messages_and_the_system_prompt():
+    assert system_prompt("hotel-booking") == (
+        "You are an expert on the hotel-booking code base. "
+        "Answer questions about its source code, tests and documentation."
+    )
+    assert chat_messages("Name the method.", "int size()", "size", "S") == [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "Name the method.\n\nint size()"},
+        {"role": "assistant", "content": "size"},
+    ]
+    assert chat_messages("Hi", "", "Yo")[0] == {"role": "user", "content": "Hi"}
+    # ChatML renders the same turns
+    messages = chat_messages("Hi", "", "Yo", "S")
+    assert render("chatml", {"instruction": "Hi", "input": "", "output": "Yo"}, system="S") == (
+        "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    )
 
 
 def test_style_names_lists_builtin_and_shipped():
