@@ -1,163 +1,43 @@
-"""The dataset card (README.md with YAML metadata) and the repository's license.
+"""The dataset card (README.md with YAML metadata): what the Hub shows and `load_dataset` reads.
 
-`dataprep.export` calls this module (imported lazily there, as it imports export).
-The card is what the Hub shows and what `huggingface_hub.DatasetCard` parses: license
-(detected from the repository, an SPDX id mapped to the Hub's license key, `other` when
-unknown), task categories, size category, configs with data files per split, split sizes;
-then prose a reader needs before training on it.
+`dataprep.export` calls this module (imported lazily there, as it imports export). The
+metadata is built with `huggingface_hub.DatasetCardData` and `datasets`' own
+`DatasetInfosDict` (features, `num_bytes`/`num_examples` per split, `download_size`,
+`dataset_size`), so `load_dataset` on the folder or the pushed repository reads it without
+a warning. Three configs share the Parquet files: `default` (every column),
+`prompt_completion` and `messages` (the columns TRL needs, and nothing else). The prose
+says where the rows came from (repository URL and commit), how they were made, the quality
+figures of `dataprep.quality`, one example per task family, and how to load and train.
 """
 
-import json
-import re
-import tomllib
+from __future__ import annotations
+
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from dataprep import quality as dq
+from dataprep import source, trainer_files
 from dataprep.errors import ExportError
-from dataprep.export import COLUMNS, INT_COLUMNS, decided_reviews
+from dataprep.export import decided_reviews
+from dataprep.licenses import (  # noqa: F401  (re-exported: the card's license helpers)
+    HUB_LICENSE,
+    detect_license,
+    license_from_name,
+    license_from_text,
+)
 from dataprep.models import SPLITS, Pair
 from dataprep.store import Store
 
-# (SPDX id, patterns that must all occur in the license text); first match wins
-_TEXT_RULES: list[tuple[str, tuple[str, ...]]] = [
-    ("AGPL-3.0-only", ("GNU AFFERO GENERAL PUBLIC LICENSE",)),
-    ("LGPL-3.0-only", ("GNU LESSER GENERAL PUBLIC LICENSE", "Version 3")),
-    ("LGPL-2.1-only", ("GNU LESSER GENERAL PUBLIC LICENSE", "Version 2.1")),
-    ("GPL-3.0-only", ("GNU GENERAL PUBLIC LICENSE", "Version 3")),
-    ("GPL-2.0-only", ("GNU GENERAL PUBLIC LICENSE", "Version 2")),
-    ("Apache-2.0", ("Apache License", "Version 2.0")),
-    ("MPL-2.0", ("Mozilla Public License", "2.0")),
-    ("EPL-2.0", ("Eclipse Public License", "2.0")),
-    ("EPL-1.0", ("Eclipse Public License",)),
-    ("BSL-1.0", ("Boost Software License",)),
-    ("Unlicense", ("This is free and unencumbered software released into the public domain",)),
-    ("CC0-1.0", ("CC0 1.0 Universal",)),
-    ("MIT", ("Permission is hereby granted, free of charge",)),
-    ("ISC", ("Permission to use, copy, modify, and/or distribute this software for any purpose",)),
-    ("BSD-3-Clause", ("Redistribution and use in source and binary forms", "Neither the name")),
-    ("BSD-3-Clause", ("Redistribution and use in source and binary forms", "endorse or promote")),
-    ("BSD-2-Clause", ("Redistribution and use in source and binary forms",)),
-]
-
-# names and URLs as build files write them -> SPDX id
-_NAME_RULES: list[tuple[str, str]] = [
-    (r"apache.*2|apache-2\.0", "Apache-2.0"),
-    (r"^mit\b|mit license|opensource\.org/licenses/mit", "MIT"),
-    (r"bsd.?3|new bsd|revised bsd|bsd-3-clause", "BSD-3-Clause"),
-    (r"bsd.?2|simplified bsd|freebsd", "BSD-2-Clause"),
-    (r"affero", "AGPL-3.0-only"),
-    (r"lesser.*3|lgpl.?3", "LGPL-3.0-only"),
-    (r"lesser.*2\.1|lgpl.?2\.1", "LGPL-2.1-only"),
-    (r"(general public license|gpl).*3|gpl-3", "GPL-3.0-only"),
-    (r"(general public license|gpl).*2|gpl-2", "GPL-2.0-only"),
-    (r"mozilla|mpl", "MPL-2.0"),
-    (r"eclipse.*2|epl-2", "EPL-2.0"),
-    (r"eclipse|epl", "EPL-1.0"),
-    (r"unlicense", "Unlicense"),
-    (r"cc0", "CC0-1.0"),
-    (r"\bisc\b", "ISC"),
-]
-
-# SPDX id -> the Hub's license key (its metadata uses these lowercase ids)
-HUB_LICENSE = {
-    "MIT": "mit",
-    "Apache-2.0": "apache-2.0",
-    "BSD-2-Clause": "bsd-2-clause",
-    "BSD-3-Clause": "bsd-3-clause",
-    "GPL-2.0-only": "gpl-2.0",
-    "GPL-3.0-only": "gpl-3.0",
-    "LGPL-2.1-only": "lgpl-2.1",
-    "LGPL-3.0-only": "lgpl-3.0",
-    "AGPL-3.0-only": "agpl-3.0",
-    "MPL-2.0": "mpl-2.0",
-    "EPL-1.0": "epl-1.0",
-    "EPL-2.0": "epl-2.0",
-    "BSL-1.0": "bsl-1.0",
-    "Unlicense": "unlicense",
-    "CC0-1.0": "cc0-1.0",
-    "ISC": "isc",
+# config name -> its columns (None: all); TRL needs a row with one format only
+CONFIGS: dict[str, tuple[str, ...] | None] = {
+    "default": None,
+    "prompt_completion": ("prompt", "completion"),
+    "messages": ("messages",),
 }
-
-_LICENSE_FILE = re.compile(r"^(licen[cs]e|copying)([.-].*)?$", re.IGNORECASE)
-
-
-def license_from_text(text: str) -> str | None:
-    """The SPDX id of a license text, or None. Example: "MIT License\\n...Permission is
-    hereby granted, free of charge..." -> "MIT"."""
-    flat = " ".join(text.split())
-    for spdx, needles in _TEXT_RULES:
-        if all(n.lower() in flat.lower() for n in needles):
-            return spdx
-    return None
-
-
-def license_from_name(name: str) -> str | None:
-    """The SPDX id for a license name or URL as a build file writes it, or None."""
-    name = name.strip()
-    for spdx in HUB_LICENSE:
-        if name.lower() == spdx.lower() or name.lower() == spdx.lower().removesuffix("-only"):
-            return spdx
-    for pattern, spdx in _NAME_RULES:
-        if re.search(pattern, name, re.IGNORECASE):
-            return spdx
-    return None
-
-
-def detect_license(root: Path | None) -> tuple[str, str | None]:
-    """(SPDX id or "other", the file it came from) for a repository checkout.
-
-    Looks at LICENSE/LICENCE/COPYING files, then pom.xml, package.json, pyproject.toml
-    and Cargo.toml at the top of the repository.
-    """
-    if root is None or not Path(root).is_dir():
-        return "other", None
-    root = Path(root)
-    for path in sorted(p for p in root.iterdir() if p.is_file() and _LICENSE_FILE.match(p.name)):
-        spdx = license_from_text(path.read_text(encoding="utf-8", errors="replace"))
-        if spdx:
-            return spdx, path.name
-    for name, reader in (
-        ("pom.xml", _pom_license),
-        ("package.json", _package_json_license),
-        ("pyproject.toml", _toml_license),
-        ("Cargo.toml", _toml_license),
-    ):
-        path = root / name
-        if path.is_file():
-            try:
-                value = reader(path.read_text(encoding="utf-8", errors="replace"))
-            except (ValueError, tomllib.TOMLDecodeError):
-                value = None
-            spdx = license_from_name(value) if value else None
-            if spdx:
-                return spdx, name
-    return "other", None
-
-
-def _pom_license(text: str) -> str | None:
-    block = re.search(r"<licenses>(.*?)</licenses>", text, re.DOTALL)
-    if not block:
-        return None
-    for tag in ("name", "url"):
-        found = re.search(rf"<{tag}>\s*(.*?)\s*</{tag}>", block.group(1), re.DOTALL)
-        if found and license_from_name(found.group(1)):
-            return found.group(1)
-    return None
-
-
-def _package_json_license(text: str) -> str | None:
-    value = json.loads(text).get("license")
-    return value.get("type") if isinstance(value, dict) else value
-
-
-def _toml_license(text: str) -> str | None:
-    data = tomllib.loads(text)
-    section = data.get("project") or data.get("package") or {}
-    value = section.get("license")
-    return value.get("text") if isinstance(value, dict) else value
+EXAMPLE_CHARS = 600
 
 
 def size_category(n: int) -> str:
@@ -174,7 +54,7 @@ def size_category(n: int) -> str:
     return "1M<n<10M" if n < 10_000_000 else "n>10M"
 
 
-# facts and the card ----------------------------------------------------------------
+# facts ------------------------------------------------------------------------------
 def _repo_root(store: Store, repo_path: Path | None) -> Path | None:
     """The repository checkout: given, or remembered by an earlier export (meta repo_root)."""
     if repo_path is not None:
@@ -205,12 +85,17 @@ def dataset_facts(
     repo_path: Path | None = None,
 ) -> dict[str, Any]:
     """What the card says, gathered once (the export's summary reuses it)."""
-    spdx, license_file = detect_license(_repo_root(store, repo_path))
+    root = _repo_root(store, repo_path)
+    spdx, license_file = detect_license(root)
     reviews = decided_reviews(store)
     commits = Counter(p.commit for p in pairs if p.commit)
+    given_url = store.get_meta("source_url")
+    source_url = given_url if isinstance(given_url, str) else source.remote_url(root)
+    units = [u for kind in dq.COVERED_KINDS for u in store.units(kind)]
     return {
         "project": project,
         "repo": Counter(p.repo for p in pairs).most_common(1)[0][0],
+        "source_url": source_url,
         "commit": min(commits, key=lambda c: (-commits[c], c)) if commits else None,
         "license": spdx,
         "hub_license": HUB_LICENSE.get(spdx, "other"),
@@ -220,56 +105,229 @@ def dataset_facts(
         "tasks": _count(p.task for p in pairs),
         "generators": _count(p.generator for p in pairs),
         "templates": _count(p.template for p in pairs),
-        "task_templates": {
-            t: n for t, n in _count(t for t, _ in {(p.task, p.template) for p in pairs}).items()
-        },
+        "task_templates": _count(t for t, _ in {(p.task, p.template) for p in pairs}),
         "models": sorted({p.model for p in pairs if p.model}),
         "review_status": _count(status.values()),
         "reviewed": len(reviews),
         "rejected": sum(1 for r in reviews.values() if r.status == "rejected"),
         "style": style,
+        "format": trainer_files.style_format(style),
         "split_by": split_by,
         "seed": seed,
         "ratios": list(ratios),
+        "quality": dq.measure_quality(pairs, units),
+        "examples": family_examples(rows),
     }
+
+
+def family_examples(rows: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """One row per task family (the train split first), in the order of dq.FAMILIES: the
+    first row whose output fits EXAMPLE_CHARS, else the family's shortest."""
+    by_family: dict[str, list[dict[str, Any]]] = {}
+    for split in SPLITS:
+        for row in rows[split]:
+            by_family.setdefault(dq.family_of(row["task"]), []).append(row)
+    chosen = {}
+    for family in dq.FAMILIES:
+        candidates = by_family.get(family)
+        if candidates:
+            fits = [r for r in candidates if len(r["output"]) <= EXAMPLE_CHARS]
+            row = fits[0] if fits else min(candidates, key=lambda r: len(r["output"]))
+            keys = ("instruction", "input", "output", "task", "path")
+            chosen[family] = {k: row[k] for k in keys} | {"rows": len(candidates)}
+    return chosen
+
+
+def split_sizes(tables: dict[str, Any], parquet: dict[str, Path]) -> dict[str, Any]:
+    """Bytes per config and split (the Arrow size in memory, as `push_to_hub` records it)
+    and the Parquet bytes a download fetches."""
+    num_bytes = {
+        name: {s: (tables[s].select(list(cols)) if cols else tables[s]).nbytes for s in SPLITS}
+        for name, cols in CONFIGS.items()
+    }
+    return {
+        "num_bytes": num_bytes,
+        "download_size": sum(Path(parquet[s]).stat().st_size for s in SPLITS),
+    }
+
+
+# metadata ---------------------------------------------------------------------------
+def card_data(facts: dict[str, Any]):
+    """The card's YAML header as a `huggingface_hub.DatasetCardData`."""
+    from huggingface_hub import DatasetCardData
+
+    total = sum(facts["splits"].values())
+    tags = ["code", *facts["languages"], "instruction-tuning", "sft", "synthetic", "dataprep"]
+    configs = []
+    for name, cols in CONFIGS.items():
+        data_files = [{"split": s, "path": f"{s}.parquet"} for s in SPLITS]  # no YAML anchors
+        config: dict[str, Any] = {"config_name": name, "data_files": data_files}
+        if cols:
+            config["columns"] = list(cols)
+        else:
+            config["default"] = True
+        configs.append(config)
+    data = DatasetCardData(
+        license=facts["hub_license"],
+        pretty_name=f"{display_name(facts)} instructions",
+        language=["en", "code"],
+        annotations_creators=["machine-generated"],
+        language_creators=["found", "machine-generated"],
+        source_datasets=["original"],
+        task_categories=["text-generation", "question-answering"],
+        size_categories=[size_category(total)],
+        tags=list(dict.fromkeys(tags)),
+        configs=configs,
+    )
+    _dataset_infos(facts).to_dataset_card_data(data)
+    return data
+
+
+def _dataset_infos(facts: dict[str, Any]):
+    """`datasets`' own DatasetInfosDict: features, split sizes, download and dataset sizes."""
+    import datasets
+    import pyarrow as pa
+    from datasets.info import DatasetInfosDict
+
+    from dataprep.export import arrow_schema
+
+    schema = arrow_schema()
+    sizes = facts.get("sizes") or {}
+    infos = {}
+    for name, cols in CONFIGS.items():
+        fields = [schema.field(c) for c in (cols or schema.names)]
+        splits = datasets.SplitDict()
+        for s in SPLITS:
+            num_bytes = (sizes.get("num_bytes") or {}).get(name, {}).get(s, 0)
+            splits.add(
+                datasets.SplitInfo(name=s, num_bytes=num_bytes, num_examples=facts["splits"][s])
+            )
+        infos[name] = datasets.DatasetInfo(
+            features=datasets.Features.from_arrow_schema(pa.schema(fields)),
+            splits=splits,
+            download_size=sizes.get("download_size", 0),
+            dataset_size=sum(split.num_bytes for split in splits.values()),
+        )
+    return DatasetInfosDict(infos)
 
 
 def card_metadata(facts: dict[str, Any]) -> dict[str, Any]:
-    """The card's YAML header."""
-    total = sum(facts["splits"].values())
-    tags = ["code", *facts["languages"], "instruction-tuning", "alpaca", "synthetic", "dataprep"]
-
-    return {
-        "license": facts["hub_license"],
-        "pretty_name": f"{facts['project']} instructions",
-        "language": ["en"],
-        "task_categories": ["text-generation", "question-answering"],
-        "size_categories": [size_category(total)],
-        "tags": list(dict.fromkeys(tags)),
-        "configs": [
-            {
-                "config_name": "default",
-                "data_files": [{"split": s, "path": f"{s}.parquet"} for s in SPLITS],
-            }
-        ],
-        "dataset_info": {
-            "features": [
-                {"name": c, "dtype": "int64" if c in INT_COLUMNS else "string"} for c in COLUMNS
-            ],
-            "splits": [{"name": s, "num_examples": facts["splits"][s]} for s in SPLITS],
-        },
-    }
+    """The card's YAML header as a plain mapping."""
+    return card_data(facts).to_dict()
 
 
-def _table(head: tuple[str, str], counts: dict[str, int]) -> str:
-    lines = [f"| {head[0]} | {head[1]} |", "| --- | ---: |"]
-    lines += [f"| {k} | {v} |" for k, v in counts.items()]
+def display_name(facts: dict[str, Any]) -> str:
+    """OWNER/NAME from the source URL when there is one, else the repository folder's name."""
+    url = facts.get("source_url")
+    if url:
+        path = url.split("://", 1)[-1].split("/", 1)[-1].strip("/")
+        if path:
+            return path
+    return facts["project"]
+
+
+# prose ------------------------------------------------------------------------------
+def _table(head: tuple[str, ...], rows: list[tuple[Any, ...]], right: int = 1) -> str:
+    align = ["---"] * (len(head) - right) + ["---:"] * right
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _fence(text: str, info: str = "text") -> str:
+    """A fenced block that no backtick run inside `text` can close."""
+    longest = max((len(run) for run in _backtick_runs(text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{info}\n{text}\n{ticks}"
+
+
+def _backtick_runs(text: str) -> list[str]:
+    runs, current = [], ""
+    for ch in text:
+        if ch == "`":
+            current += ch
+        elif current:
+            runs.append(current)
+            current = ""
+    return [*runs, current] if current else runs
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
+def _clip(text: str, n: int = EXAMPLE_CHARS) -> str:
+    return text if len(text) <= n else text[:n].rstrip() + "\n… (cut here for the card)"
+
+
+def _source_line(facts: dict[str, Any]) -> str:
+    name = display_name(facts)
+    where = f"[{name}]({facts['source_url']})" if facts.get("source_url") else f"**{name}**"
+    commit = (
+        f"at commit `{facts['commit']}`"
+        if facts["commit"]
+        else "from a working tree with no recorded commit"
+    )
+    line = f"Instruction/response pairs about the source code and documentation of {where}, "
+    line += f"{commit}."
+    if not facts.get("source_url"):
+        line += (
+            " The repository's URL is not known: it was not a git checkout with a remote; "
+            "pass `--source-url` to `dataprep run` or `dataprep export` to record it."
+        )
+    return line
+
+
+def _review_line(facts: dict[str, Any]) -> str:
+    if not facts["reviewed"]:
+        return (
+            "No pair has been reviewed by a person yet: every row is machine-generated "
+            "and unchecked."
+        )
+    held = ", ".join(f"{n} {s}" for s, n in facts["review_status"].items())
+    return (
+        f"A person reviewed {facts['reviewed']} pairs in `dataprep review` "
+        f"({facts['rejected']} rejected); this export holds {held}."
+    )
+
+
+def _quality_section(q: dict[str, Any]) -> str:
+    rows = [
+        (m["title"], m["display"], m["goal"], "yes" if m["passed"] else "**no**")
+        for m in q["measures"].values()
+    ]
+    families = [
+        (f, v["rows"], dq.fmt(v["share"]), "knowledge" if v["knowledge"] else "trivia")
+        for f, v in q["families"].items()
+    ]
+    return "\n\n".join(
+        [
+            f"Measured by `dataprep.quality` over the {q['rows']} rows of this export (the "
+            f"figures of the run's report): **{q['met']} of {q['goals']} goals met**.",
+            _table(("measure", "value", "goal", "met"), rows, right=0),
+            _table(("family", "rows", "share", "kind"), families, right=0),
+        ]
+    )
+
+
+def _examples_section(examples: dict[str, dict[str, Any]]) -> str:
+    parts = []
+    for family, ex in examples.items():
+        title = dq.FAMILIES[family][1]
+        head = (
+            f"### {family}: {title} ({_rows(ex['rows'])})\n\nTask `{ex['task']}`, `{ex['path']}`."
+        )
+        fields = [f"Instruction:\n\n{_fence(_clip(ex['instruction']))}"]
+        if ex["input"]:
+            fields.append(f"Input:\n\n{_fence(_clip(ex['input']))}")
+        fields.append(f"Output:\n\n{_fence(_clip(ex['output']))}")
+        parts.append("\n\n".join([head, *fields]))
+    return "\n\n".join(parts)
 
 
 def render_card(facts: dict[str, Any]) -> str:
     """The whole README.md: YAML metadata between `---` lines, then the prose."""
-    meta = yaml.safe_dump(card_metadata(facts), sort_keys=False, allow_unicode=True)
+    meta = card_data(facts).to_yaml()
     total = sum(facts["splits"].values())
     license_line = (
         f"{facts['license']} (detected from `{facts['license_file']}` in the source repository)"
@@ -280,44 +338,26 @@ def render_card(facts: dict[str, Any]) -> str:
     models = (
         f" Evolved pairs were written by {', '.join(facts['models'])}." if facts["models"] else ""
     )
-    if facts["reviewed"]:
-        review = (
-            f"A person reviewed {facts['reviewed']} pairs in `dataprep review` "
-            f"({facts['rejected']} rejected); this export holds "
-            + ", ".join(f"{n} {s}" for s, n in facts["review_status"].items())
-            + "."
-        )
-    else:
-        review = (
-            "No pair has been reviewed by a person yet: every row is machine-generated "
-            "and unchecked."
-        )
     ratios = " / ".join(f"{r:g}" for r in facts["ratios"])
-    source = (
-        f"built with dataprep from commit `{facts['commit']}`"
-        if facts["commit"]
-        else "built with dataprep from a working tree with no recorded commit"
-    )
-    task_table = "\n".join(
-        ["| task | rows | templates |", "| --- | ---: | ---: |"]
-        + [f"| {t} | {n} | {facts['task_templates'][t]} |" for t, n in facts["tasks"].items()]
-    )
+    tasks = [(t, n, facts["task_templates"][t]) for t, n in facts["tasks"].items()]
+    splits = list(facts["splits"].items())
     return f"""---
-{meta}---
+{meta}
+---
 
-# {facts["project"]} instructions
+# {display_name(facts)} instructions
 
-Instruction/response pairs (Alpaca format) about the source code and documentation
-of **{facts["repo"]}**, {source}.
+{_source_line(facts)}
 Template pairs are grounded: their answers are the source text itself,
 with the file and line span recorded in every row.
 
-- Rows: {total} ({", ".join(f"{s} {n}" for s, n in facts["splits"].items())})
+- Rows: {total} ({", ".join(f"{s} {n}" for s, n in splits)})
+- Source: {facts.get("source_url") or "URL unknown"}, commit `{facts["commit"] or "none"}`
 - License of the source: {license_line}
 - Generators: {generators}.{models}
 - Templates: {len(facts["templates"])} instruction templates, {len(facts["tasks"])} tasks
-- Prompt style of the `text` column: `{facts["style"]}`
-- Review: {review}
+- Prompt style of the `text` and `prompt`/`completion` columns: `{facts["style"]}`
+- Review: {_review_line(facts)}
 
 ## Splits
 
@@ -325,32 +365,77 @@ Split by {facts["split_by"]} (seed {facts["seed"]}, target ratios {ratios} by pa
 No {facts["split_by"]} contributes rows to two splits,
 so validation and test hold code the model never saw in training.
 
-{_table(("split", "rows"), facts["splits"])}
+{_table(("split", "rows"), splits)}
 
 ## Tasks
 
-{task_table}
+{_table(("task", "rows", "templates"), tasks, right=2)}
+
+## Quality
+
+{_quality_section(facts["quality"])}
+
+## Examples
+
+One row per task family, cut at {EXAMPLE_CHARS} characters.
+
+{_examples_section(facts["examples"])}
 
 ## Columns
 
-`instruction`, `input` (may be empty), `output` are the Alpaca fields; `text` is the pair
-rendered in the `{facts["style"]}` prompt style. Provenance: `id`, `task`, `template`,
-`generator`, `unit_id`, `unit_kind`, `path`, `start_line`, `end_line`, `commit`, `repo`,
-`module`; Evol-Instruct pairs add `operation`, `round`, `parent_id`, `model`; `review` is
-the reviewer's verdict (`accepted`, `edited` or `unreviewed`).
+Each row holds the pair in three forms, so any trainer reads it as it expects:
+
+- `instruction`, `input` (may be empty), `output`: the Alpaca fields; `text` is the pair
+  rendered in the `{facts["style"]}` prompt style.
+- `prompt`, `completion`: the same text cut where the answer begins (TRL's
+  prompt-completion form: the loss falls on the completion only). `prompt + completion`
+  is `text`, less the newline a chat template writes after the end-of-turn token.
+- `messages`: a system, a user and an assistant turn (`role`, `content`); the user turn
+  is the instruction, then a blank line and the input.
+
+Provenance: `id`, `task`, `template`, `generator`, `unit_id`, `unit_kind`, `path`,
+`start_line`, `end_line`, `commit`, `repo`, `module`; Evol-Instruct pairs add `operation`,
+`round`, `parent_id`, `model`; `review` is the reviewer's verdict (`accepted`, `edited`
+or `unreviewed`).
 
 ## How to load
 
 ```python
 from datasets import load_dataset, load_from_disk
 
-ds = load_dataset(".")             # this directory: the configs above point at the Parquet files
-ds = load_from_disk("hf")          # the DatasetDict saved beside this card
-# ds = load_dataset("OWNER/NAME")  # once pushed with `dataprep push`
+ds = load_dataset(".")                       # this directory: every column
+pc = load_dataset(".", "prompt_completion")  # prompt and completion only
+chat = load_dataset(".", "messages")         # messages only
+ds = load_from_disk("hf")                    # the DatasetDict saved beside this card
+# load_dataset("OWNER/NAME", "prompt_completion")  once pushed with `dataprep push`
 ```
 
-`axolotl-dataset.yml` is a ready Axolotl dataset entry (`type: alpaca`) and
-`dataset_info.json` a LLaMA-Factory dataset description (alpaca formatting).
+## How to train
+
+TRL 1.x trains on the completion only when given prompt-completion rows:
+
+```python
+from trl import SFTConfig, SFTTrainer
+
+trainer = SFTTrainer(
+    model="MODEL",
+    train_dataset=pc["train"],
+    eval_dataset=pc["validation"],
+    args=SFTConfig(output_dir="runs/sft"),  # completion_only_loss is on for these rows
+)
+trainer.train()
+```
+
+Give TRL the `prompt_completion` or the `messages` subset, not every column: with `prompt`,
+`completion` and `messages` in one row, TRL's format detection depends on the order of a
+Python set. With `messages`, TRL applies the model's chat template and trains on every
+token unless `assistant_only_loss=True`, which needs a template with generation markers;
+to train an Instruct model on its answers only in its own template, export with
+`--style chat-template:MODEL` and use `prompt_completion`.
+
+`axolotl-dataset.yml` is an Axolotl dataset entry and `dataset_info.json` a LLaMA-Factory
+dataset description ({trainer_files.FORMATS[facts["format"]]}); their paths are relative to
+this folder.
 
 ## Known limits
 

@@ -2,8 +2,11 @@
 
 `DIR/dataset/` holds, per split, JSONL and Parquet files, a `datasets.DatasetDict` saved
 with `save_to_disk` (`hf/`), the dataset card (`README.md`), an Axolotl dataset entry, a
-LLaMA-Factory `dataset_info.json` and `export.json` (a manifest written last: what `push`
-uploads and checks). The whole directory is built beside the old one and swapped in, so a
+LLaMA-Factory `dataset_info.json` (both in dataprep.trainer_files) and `export.json` (a
+manifest written last: what `push` uploads and checks). Every row carries the pair three
+ways: the Alpaca fields with `text` in the chosen prompt style; `prompt`/`completion` (TRL's
+prompt-completion form: the loss falls on the completion only); and `messages` (system,
+user, assistant). The whole directory is built beside the old one and swapped in, so a
 killed export leaves the previous dataset or none, never a half file that looks complete.
 The split rule lives in dataprep.splits (re-exported here).
 """
@@ -16,9 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from dataprep import outdir, prompts
+from dataprep import outdir, prompts, trainer_files
 from dataprep.errors import ExportError
 from dataprep.hashing import content_hash
 from dataprep.models import SPLITS, Pair, Review
@@ -46,13 +47,16 @@ DATASET_DIR = "dataset"
 MANIFEST = "export.json"
 HF_DIR = "hf"
 
-# Row columns, in file order. Metadata after the Alpaca fields and `text`.
+# Row columns, in file order. Metadata after the Alpaca fields, `text` and the trainer forms.
 COLUMNS: tuple[str, ...] = (
     "id",
     "instruction",
     "input",
     "output",
     "text",
+    "prompt",
+    "completion",
+    "messages",
     "task",
     "template",
     "generator",
@@ -122,17 +126,29 @@ def _apply_edit(pair: Pair, review: Review | None) -> Pair:
 
 
 # rows -----------------------------------------------------------------------------
-def _renderer(style: str, project: str | None) -> Callable[[Pair], str]:
-    """The `text` renderer for a prompt style (name or file), loaded once."""
+Rendered = dict[str, Any]  # text, prompt, completion, messages
+
+
+def _renderer(style: str, project: str | None) -> Callable[[Pair], Rendered]:
+    """The renderer of a prompt style (name, file or chat template), loaded once: a pair ->
+    its `text`, `prompt`, `completion` and `messages`."""
     loaded = prompts.load_style(style)
-    return lambda pair: prompts.render(loaded, pair, project=project or "")
+    project = project or ""
+    system = prompts.system_prompt(project)
+
+    def render(pair: Pair) -> Rendered:
+        text, prompt, completion = prompts.prompt_completion(loaded, pair, project, system)
+        messages = prompts.chat_messages(pair.instruction, pair.input or "", pair.output, system)
+        return {"text": text, "prompt": prompt, "completion": completion, "messages": messages}
+
+    return render
 
 
-def pair_row(pair: Pair, text: str, review: str = "unreviewed") -> dict[str, Any]:
-    """One dataset row: the Alpaca fields, the rendered `text`, then provenance."""
+def pair_row(pair: Pair, rendered: Rendered | str, review: str = "unreviewed") -> dict[str, Any]:
+    """One dataset row: the Alpaca fields, the rendered forms (or just `text`), provenance."""
     data = pair.model_dump()
     row = {col: data.get(col) for col in COLUMNS}
-    row["text"] = text
+    row.update({"text": rendered} if isinstance(rendered, str) else rendered)
     row["review"] = review
     return row
 
@@ -148,20 +164,20 @@ def build_rows(
     render = _renderer(style, project)
     out: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
     for pair in sorted(pairs, key=lambda p: (p.path, p.start_line, p.task, p.id)):
-        text = render(pair)
-        out[splits[pair.id]].append(pair_row(pair, text, status.get(pair.id, "unreviewed")))
+        rendered = render(pair)
+        out[splits[pair.id]].append(pair_row(pair, rendered, status.get(pair.id, "unreviewed")))
     return out
 
 
 # files ----------------------------------------------------------------------------
-def _arrow_schema():
+def arrow_schema():
+    """The Parquet and Arrow schema of the rows (COLUMNS; `messages` a list of role/content)."""
     import pyarrow as pa
 
+    message = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
+    types = {"messages": pa.list_(message)} | {c: pa.int64() for c in INT_COLUMNS}
     return pa.schema(
-        [
-            pa.field(c, pa.int64() if c in INT_COLUMNS else pa.string(), nullable=c in _NULLABLE)
-            for c in COLUMNS
-        ]
+        [pa.field(c, types.get(c, pa.string()), nullable=c in _NULLABLE) for c in COLUMNS]
     )
 
 
@@ -178,7 +194,7 @@ def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
 def _arrow_table(rows: list[dict[str, Any]]):
     import pyarrow as pa
 
-    return pa.Table.from_pylist(rows, schema=_arrow_schema())
+    return pa.Table.from_pylist(rows, schema=arrow_schema())
 
 
 def _write_parquet(path: Path, table) -> None:
@@ -194,7 +210,7 @@ def _save_dataset_dict(path: Path, tables: dict[str, Any], fingerprints: dict[st
     import datasets
     from datasets.table import InMemoryTable
 
-    info = datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(_arrow_schema()))
+    info = datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(arrow_schema()))
     dd = datasets.DatasetDict(
         {
             s: datasets.Dataset(
@@ -227,40 +243,6 @@ def _file_entry(path: Path, rows: int | None = None, name: str | None = None) ->
     return entry
 
 
-# trainer configs --------------------------------------------------------------------
-def axolotl_entry(dataset_dir: Path) -> str:
-    """An Axolotl `datasets:` / `test_datasets:` block over the JSONL files (type: alpaca)."""
-
-    def entry(split: str) -> dict[str, Any]:
-        return {
-            "path": str((dataset_dir / f"{split}.jsonl").resolve()),
-            "ds_type": "json",
-            "type": "alpaca",
-            "split": "train",
-        }
-
-    doc = {"datasets": [entry("train")], "test_datasets": [entry("validation")]}
-    head = (
-        "# Axolotl dataset entry written by `dataprep export` (prompt style: type alpaca).\n"
-        "# Paste into your Axolotl config, or merge it: the held-out test split is test.jsonl.\n"
-    )
-    return head + yaml.safe_dump(doc, sort_keys=False)
-
-
-def llama_factory_info(name: str) -> str:
-    """A LLaMA-Factory `dataset_info.json` (alpaca formatting) naming one dataset per split."""
-    columns = {"prompt": "instruction", "query": "input", "response": "output"}
-    info = {
-        f"{name}_{split}": {
-            "file_name": f"{split}.jsonl",
-            "formatting": "alpaca",
-            "columns": columns,
-        }
-        for split in SPLITS
-    }
-    return json.dumps(info, indent=2) + "\n"
-
-
 def _slug(text: str) -> str:
     slug = "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
     return "_".join(filter(None, slug.split("_"))) or "dataprep"
@@ -277,6 +259,7 @@ def export_dataset(
     project: str | None = None,
     ratios: tuple[float, ...] = DEFAULT_RATIOS,
     repo_path: Path | None = None,
+    source_url: str | None = None,
 ) -> dict[str, Any]:
     """Split the kept pairs, decontaminate, write `out_dir/dataset/` and return a summary
     (the split, decontaminate and export stages in one call).
@@ -290,7 +273,16 @@ def export_dataset(
     split_pairs(store, seed, split_by, ratios)
     filters.decontaminate(store)
     return write_dataset(
-        store, out_dir, style, seed, split_by, include_unreviewed, project, ratios, repo_path
+        store,
+        out_dir,
+        style,
+        seed,
+        split_by,
+        include_unreviewed,
+        project,
+        ratios,
+        repo_path,
+        source_url,
     )
 
 
@@ -325,10 +317,13 @@ def write_dataset(
     project: str | None = None,
     ratios: tuple[float, ...] = DEFAULT_RATIOS,
     repo_path: Path | None = None,
+    source_url: str | None = None,
 ) -> dict[str, Any]:
     """The export stage: the selected pairs of the stored splits become `out_dir/dataset/`.
 
     Once a person reviewed, the export holds the selected pairs only (`select_pairs`).
+    `source_url` (the repository's public URL) is remembered for later exports; without it
+    the card takes the URL from the checkout's git remote.
     """
     from dataprep import card
 
@@ -337,6 +332,8 @@ def write_dataset(
     check_dataset_dir(final)  # before any work: a folder that is not ours stops the export
     if repo_path is not None:  # remembered, so a later `dataprep export` finds the license
         store.set_meta("repo_root", str(Path(repo_path).resolve()))
+    if source_url:
+        store.set_meta("source_url", source_url)
     splits = store.splits()
     kept = store.kept_pairs()
 
@@ -364,10 +361,13 @@ def write_dataset(
         files.append(_file_entry(stage / f"{split}.parquet", len(rows[split])))
     fingerprints = {f["path"].split(".")[0]: f["sha256"][:16] for f in files}
     _save_dataset_dict(stage / HF_DIR, tables, fingerprints)
+    facts["sizes"] = card.split_sizes(tables, {s: (stage / f"{s}.parquet") for s in SPLITS})
     _write_bytes(stage / "README.md", card.render_card(facts).encode("utf-8"))
     card.check_card(stage / "README.md")
-    _write_bytes(stage / "axolotl-dataset.yml", axolotl_entry(final).encode("utf-8"))
-    _write_bytes(stage / "dataset_info.json", llama_factory_info(_slug(project)).encode("utf-8"))
+    axolotl = trainer_files.axolotl_entry(style)
+    _write_bytes(stage / "axolotl-dataset.yml", axolotl.encode("utf-8"))
+    info = trainer_files.llama_factory_info(_slug(project), style)
+    _write_bytes(stage / "dataset_info.json", info.encode("utf-8"))
     files += [
         _file_entry(stage / n) for n in ("README.md", "axolotl-dataset.yml", "dataset_info.json")
     ]
@@ -381,6 +381,11 @@ def write_dataset(
         "dataset_dir": str(final),
         "project": project,
         "style": style,
+        "format": trainer_files.style_format(style),
+        "columns": list(COLUMNS),
+        "system_prompt": prompts.system_prompt(project),
+        "source_url": facts["source_url"],
+        "commit": facts["commit"],
         "seed": seed,
         "split_by": split_by,
         "ratios": list(ratios),

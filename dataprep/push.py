@@ -1,4 +1,6 @@
-"""Push an exported dataset to the Hugging Face Hub: the Parquet splits and the card.
+"""Push an exported dataset to the Hugging Face Hub: the Parquet splits, the card and the
+trainer files (the Axolotl entry and LLaMA-Factory's dataset_info.json, which name the
+Parquet files by relative path).
 
 Everything goes up in ONE commit (`HfApi.create_commit`), so the Hub holds the whole
 dataset or none of it. Before anything leaves the machine the files are checked against
@@ -19,7 +21,12 @@ from dataprep.errors import ExportError
 from dataprep.export import DATASET_DIR, load_manifest
 from dataprep.models import SPLITS
 
-UPLOAD_FILES = ("README.md", *(f"{s}.parquet" for s in SPLITS))
+UPLOAD_FILES = (
+    "README.md",
+    *(f"{s}.parquet" for s in SPLITS),
+    "axolotl-dataset.yml",
+    "dataset_info.json",
+)
 SCANNED_FIELDS = ("instruction", "input", "output")
 _OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
@@ -172,7 +179,7 @@ def describe_plan(plan: PushPlan, scanned: int) -> str:
 def push_dataset(
     out_dir: Path, repo_id: str, public: bool = False, dry_run: bool = False
 ) -> dict[str, Any]:
-    """Upload `out_dir/dataset/` (Parquet splits + card) to the Hub dataset `repo_id`.
+    """Upload `out_dir/dataset/` (UPLOAD_FILES) to the Hub dataset `repo_id`.
 
     Returns {"plan": PushPlan, "scanned": rows, "dry_run": bool, "commit": oid, "created": bool}.
     """

@@ -13,7 +13,7 @@ from dataprep import export as ex
 from dataprep.card import detect_license, license_from_name, size_category
 from dataprep.errors import DataprepError, ExportError
 from dataprep.models import SPLITS, Review
-from dataprep.prompts import render_alpaca, render_chatml
+from dataprep.prompts import render_alpaca, render_chatml, system_prompt
 from dataprep.store import Store
 
 
@@ -236,8 +236,7 @@ def test_card_parses_with_license_and_counts(exported):
     assert card.data.license == "mit"
     assert card.data.size_categories == ["n<1K"]
     assert card.data.task_categories == ["text-generation", "question-answering"]
-    splits = {s["name"]: s["num_examples"] for s in card.data.dataset_info["splits"]}
-    assert splits == summary["splits"]
+    assert _card_splits(card) == summary["splits"]
     data_files = card.data.configs[0]["data_files"]
     assert data_files == [{"split": s, "path": f"{s}.parquet"} for s in SPLITS]
     assert "MIT (detected from `LICENSE` in the source repository)" in card.text
@@ -248,6 +247,12 @@ def test_card_parses_with_license_and_counts(exported):
         templates = {p.template for p in store.kept_pairs() if p.task == task}
         assert f"| {task} | {n} | {len(templates)} |" in card.text
     assert "No pair has been reviewed by a person yet" in card.text
+
+
+def _card_splits(card) -> dict[str, int]:
+    """num_examples per split of the card's default config."""
+    default = next(i for i in card.data.dataset_info if i["config_name"] == "default")
+    return {s["name"]: s["num_examples"] for s in default["splits"]}
 
 
 def test_card_says_other_when_no_license(tmp_path):
@@ -263,19 +268,14 @@ def test_card_says_other_when_no_license(tmp_path):
 def test_trainer_configs(exported):
     _, _, ds = exported
     axo = yaml.safe_load((ds / "axolotl-dataset.yml").read_text())
-    assert axo["datasets"] == [
-        {
-            "path": str((ds / "train.jsonl").resolve()),
-            "ds_type": "json",
-            "type": "alpaca",
-            "split": "train",
-        }
+    assert axo["datasets"] == [  # relative to the dataset folder: it travels with `push`
+        {"path": "train.parquet", "ds_type": "parquet", "type": "alpaca", "split": "train"}
     ]
-    assert axo["test_datasets"][0]["path"] == str((ds / "validation.jsonl").resolve())
+    assert axo["test_datasets"][0]["path"] == "validation.parquet"
     info = json.loads((ds / "dataset_info.json").read_text())
     assert sorted(info) == ["acme_shop_test", "acme_shop_train", "acme_shop_validation"]
     assert info["acme_shop_train"] == {
-        "file_name": "train.jsonl",
+        "file_name": "train.parquet",
         "formatting": "alpaca",
         "columns": {"prompt": "instruction", "query": "input", "response": "output"},
     }
@@ -285,8 +285,10 @@ def test_chatml_style(tmp_path):
     store = build_store(tmp_path / "out", n_files=6)
     ex.export_dataset(store, tmp_path / "out", style="chatml")
     rows = _read_jsonl(tmp_path / "out" / "dataset" / "train.jsonl")
+    system = system_prompt("acme/shop")
     for row in rows:
-        assert row["text"] == render_chatml(row["instruction"], row["input"], row["output"])
+        assert row["text"] == render_chatml(row["instruction"], row["input"], row["output"], system)
+        assert row["messages"][0] == {"role": "system", "content": system}
 
 
 def test_unknown_style_is_an_error_and_keeps_the_old_export(tmp_path, exported):
@@ -489,9 +491,7 @@ def test_fixture_card_and_loaders(hotel):
     manifest = ex.load_manifest(hotel)
     card = DatasetCard.load(hotel / "dataset" / "README.md")
     assert card.data.license == "mit"
-    assert {s["name"]: s["num_examples"] for s in card.data.dataset_info["splits"]} == (
-        manifest["splits"]
-    )
+    assert _card_splits(card) == manifest["splits"]
     assert "MIT (detected from `LICENSE` in the source repository)" in card.text
     js = datasets.load_dataset(
         "json", data_files={s: str(hotel / "dataset" / f"{s}.jsonl") for s in SPLITS}
@@ -531,6 +531,8 @@ def test_fixture_export_passes_the_push_checks(hotel):
         "train.parquet",
         "validation.parquet",
         "test.parquet",
+        "axolotl-dataset.yml",
+        "dataset_info.json",
     ]
     assert check_secrets(plan) == ex.load_manifest(hotel)["rows"]
 

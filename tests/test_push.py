@@ -71,12 +71,13 @@ def _expected_dry_run(out, repo: str, endpoint: str, visibility: str, token: str
         "Files, in one commit:",
     ]
     total = 0
+    width = len("axolotl-dataset.yml")  # the longest name
     for name in UPLOAD_FILES:
         size = (out / "dataset" / name).stat().st_size
         total += size
         extra = f"  {rows[name]:>8,} rows" if rows[name] is not None else ""
-        lines.append(f"  {name:<18}  {size:>12,} bytes{extra}")
-    lines.append(f"Total: 4 files, {total:,} bytes, {manifest['rows']:,} rows")
+        lines.append(f"  {name:<{width}}  {size:>12,} bytes{extra}")
+    lines.append(f"Total: 6 files, {total:,} bytes, {manifest['rows']:,} rows")
     lines.append(f"Secret check: no findings in {manifest['rows']:,} rows")
     return "\n".join(lines) + "\n"
 
@@ -113,7 +114,7 @@ def test_saved_login_is_used(out, hub, tmp_path, monkeypatch):
 
 
 # a real push to the local server ----------------------------------------------------
-def test_push_uploads_card_and_parquet_in_one_private_commit(out, hub):
+def test_push_uploads_card_parquet_and_trainer_files_in_one_private_commit(out, hub):
     result = _push(out, "tester/shop")
     assert result.exit_code == 0, result.output
     assert hub.state.created == [("tester/shop", True)]
@@ -121,9 +122,10 @@ def test_push_uploads_card_and_parquet_in_one_private_commit(out, hub):
     repo, files = hub.state.commits[0]
     assert repo == "tester/shop"
     assert files == {name: (out / "dataset" / name).read_bytes() for name in UPLOAD_FILES}
+    assert {"axolotl-dataset.yml", "dataset_info.json"} <= set(files)
     total = sum(len(b) for b in files.values())
     assert result.stdout == (
-        f"Pushed 4 files ({total:,} bytes, 155 rows) to {hub.url}/datasets/tester/shop "
+        f"Pushed 6 files ({total:,} bytes, 155 rows) to {hub.url}/datasets/tester/shop "
         f"(created, private) in commit c0ffee000000\n"
     )
     assert "hf_good" not in result.output
@@ -330,7 +332,7 @@ def test_env_endpoint_and_token_push(out):
             {"HF_ENDPOINT": server.url, "HF_TOKEN": "hf_good"},
         )
         assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.startswith("Pushed 4 files (")
+        assert proc.stdout.startswith("Pushed 6 files (")
         assert len(server.state.commits) == 1
         assert "hf_good" not in proc.stdout + proc.stderr
 
@@ -352,7 +354,7 @@ def test_export_older_than_a_review_is_refused(out):
         store.put_review(Review(pair_id=store.kept_pairs()[1].id, status="accepted"))
     assert runner.invoke(app, ["export", "--out", str(out)]).exit_code == 0
     result = _push(out, "tester/shop", "--dry-run")
-    assert result.exit_code == 0 and "Total: 4 files, " in result.stdout
+    assert result.exit_code == 0 and "Total: 6 files, " in result.stdout
     assert "1 rows" in result.stdout
 
 

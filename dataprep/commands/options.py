@@ -71,9 +71,19 @@ Seed = Annotated[int, typer.Option(help="Seed for phrasing choice, sampling and 
 Style = Annotated[
     str,
     typer.Option(
-        metavar="[alpaca|chatml|repo|FILE]",
-        help="Prompt style of the `text` column: alpaca, chatml, a shipped style (repo) "
-        "or the path of a style file (.yaml or .txt).",
+        metavar="[alpaca|chatml|repo|FILE|chat-template:MODEL]",
+        help="Prompt style of the `text` and `prompt`/`completion` columns: alpaca, chatml, "
+        "a shipped style (repo), the path of a style file (.yaml or .txt), or "
+        "chat-template:MODEL (that model's own chat template: a model folder, a .gguf file, "
+        "or a Hub id in the local cache).",
+    ),
+]
+SourceURL = Annotated[
+    str | None,
+    typer.Option(
+        "--source-url",
+        help="The repository's public URL for the dataset card (default: the checkout's git "
+        "remote); remembered for later exports.",
     ),
 ]
 SplitBy = Annotated[

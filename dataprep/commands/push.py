@@ -26,7 +26,7 @@ def push(
         typer.Option("--dry-run", help="Show exactly what would be uploaded; upload nothing."),
     ] = False,
 ) -> None:
-    """Upload the Parquet splits and the dataset card to the Hub, in one commit.
+    """Upload the Parquet splits, the dataset card and the trainer files to the Hub, in one commit.
 
     The token comes from HF_TOKEN or the saved login (`hf auth login`) and is never
     printed. Rows are scanned for secrets first; a finding stops the push.
