@@ -27,8 +27,12 @@ Model = Annotated[
     typer.Option("--model", help="Base model: a Hub id, a local model directory or a .gguf file."),
 ]
 ConfigFile = Annotated[
-    Path | None,
-    typer.Option("--config", help="YAML with Axolotl-style keys (see `dataprep finetune config`)."),
+    str | None,
+    typer.Option(
+        "--config",
+        help="A preset (qlora, lora-cpu-smoke...: `dataprep finetune config --list`) or a YAML "
+        "file with Axolotl-style keys.",
+    ),
 ]
 
 
@@ -68,7 +72,7 @@ def train_cmd(
     """Train a QLoRA (or LoRA) adapter on the train split; resume an interrupted run.
 
     Example: dataprep finetune train --data out/dataset --model SmolLM2-135M-Instruct.Q4_1.gguf
-    --output runs/smol --config finetune/configs/lora-cpu-smoke.yaml --max-steps 60
+    --output runs/smol --config lora-cpu-smoke --max-steps 60
     """
     from finetune.config import load_config
 
@@ -78,6 +82,14 @@ def train_cmd(
     from finetune.train import train
 
     result = train(data, model, output, cfg, merge=merge, fresh=fresh)
+    _say_trained(result, cfg)
+
+
+def _say_trained(result, cfg) -> None:
+    """The run's summary lines: steps, losses (flagging a training loss that went up), the
+    best held-out loss, dropped rows and how to use the adapter with Ollama."""
+    from dataprep.console import warn
+
     summary = result.summary
     losses = summary["losses"]
     typer.echo(
@@ -85,19 +97,29 @@ def train_cmd(
         f"{summary['device']}, {'4-bit' if summary['four_bit'] else summary['dtype']})"
     )
     if losses["train"]:
-        typer.echo(
-            f"Train loss {losses['train'][0]['loss']:.4f} -> {losses['train'][-1]['loss']:.4f}"
-        )
+        first, last = losses["train"][0]["loss"], losses["train"][-1]["loss"]
+        typer.echo(f"Train loss {first:.4f} -> {last:.4f}")
+        if summary.get("train_loss_went_up"):
+            warn(
+                f"the training loss went up ({first:.4f} -> {last:.4f}) over "
+                f"{summary['steps']['total']} steps: too few steps to tell, or a learning rate "
+                f"too high for this model (learning_rate {cfg.learning_rate:g})"
+            )
     if summary["best_eval_loss"] is not None:
         typer.echo(
             f"Best validation loss {summary['best_eval_loss']:.4f} ({summary['best_checkpoint']})"
         )
+    if losses.get("knowledge"):
+        typer.echo(f"Knowledge loss {losses['knowledge'][-1]['loss']:.4f} (last evaluation)")
     dropped = sum(summary["dataset"]["dropped_too_long"].values())
     if dropped:
         typer.echo(f"Dropped {dropped} rows longer than sequence_len {cfg.sequence_len}")
     if summary.get("merged"):
         typer.echo(f"Merged model: {summary['merged']}")
-    typer.echo(f"Ollama: ollama create NAME -f {result.run_dir / 'Modelfile'}")
+    if summary.get("ollama_base"):
+        typer.echo(f"Ollama: ollama create NAME -f {result.run_dir / 'Modelfile'}")
+    else:
+        warn(f"Ollama needs --merge: {summary['ollama_note']} (see {result.run_dir / 'Modelfile'})")
 
 
 @finetune_app.command("eval")
@@ -115,7 +137,17 @@ def eval_cmd(
         ),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Evaluate only the first N test rows.")
+        int | None,
+        typer.Option(
+            "--limit", min=1, help="Evaluate N rows of each set, round-robin over its families."
+        ),
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="A held-out set to evaluate: knowledge or generalisation (repeat; default both).",
+        ),
     ] = None,
     max_new_tokens: Annotated[
         int | None,
@@ -133,30 +165,28 @@ def eval_cmd(
         typer.Option("--output", "-o", help="Where eval.json/eval.html go (default RUN_DIR/eval)."),
     ] = None,
 ) -> None:
-    """Answer the test split with the base and the fine-tuned model; compare them.
+    """Answer the held-out sets with the base and the fine-tuned model; compare them per
+    set (knowledge of the repository, generalisation to held-out files) and task family.
 
     Example: dataprep finetune eval --data out/dataset --model SmolLM2-135M-Instruct.Q4_1.gguf
-    --adapter runs/smol --limit 20
+    --adapter runs/smol --limit 40
     """
     _require("torch")
     _require("peft")
     from dataprep.console import console
-    from finetune.evaluate import evaluate, render_table, write_report
+    from finetune.eval_report import render_table, write_report
+    from finetune.evaluate import evaluate
 
     if max_new_tokens is None:
         max_new_tokens = _run_setting(adapter, "eval_max_new_tokens", 256)
-    report = evaluate(data, model, adapter, judge, limit, max_new_tokens, batch_size)
+    report = evaluate(data, model, adapter, judge, limit, max_new_tokens, batch_size, sets)
     out_dir = output or (adapter / "eval" if adapter else Path("eval"))
     write_report(report, out_dir)
     console.print(render_table(report))
-    scores = report.summary["scores"]
-    if "tuned" in scores and scores["tuned"]["code"]["rows"]:
-        base, tuned = scores["base"]["code"], scores["tuned"]["code"]
-        typer.echo(
-            f"Code answers ({tuned['rows']}): edit similarity base {base['edit_similarity']:.3f}"
-            f" -> fine-tuned {tuned['edit_similarity']:.3f}; exact match "
-            f"{base['exact_match']:.3f} -> {tuned['exact_match']:.3f}"
-        )
+    for set_name, found in report.summary["verdicts"].items():
+        for way in ("better", "worse", "same"):
+            if found[way]:
+                typer.echo(f"{set_name}: fine-tuned {way} on {'; '.join(found[way])}")
 
 
 def _run_setting(run_dir: Path | None, key: str, default):
@@ -191,15 +221,21 @@ def axolotl_cmd(
 @finetune_app.command("config")
 def config_cmd(
     config: ConfigFile = None,
+    list_presets: Annotated[
+        bool, typer.Option("--list", help="List the presets --config takes by name.")
+    ] = False,
 ) -> None:
-    """Print the config keys with their defaults, or a config file resolved and validated.
+    """Print the config keys with their defaults, the presets, or a config resolved and validated.
 
-    Example: dataprep finetune config --config finetune/configs/qlora.yaml
+    Example: dataprep finetune config --config qlora
     """
     import yaml
 
-    from finetune.config import describe_keys, load_config
+    from finetune.config import describe_keys, describe_presets, load_config
 
+    if list_presets:
+        typer.echo(describe_presets())
+        return
     if config is None:
         typer.echo(describe_keys())
         return

@@ -2,7 +2,8 @@
 
 A YAML file holds any subset of the keys of `FinetuneConfig`; everything else keeps the
 defaults below (see finetune/configs/qlora.yaml). Unknown keys are errors that name the key,
-so a typo such as `lora_rr: 16` never silently trains with r 32.
+so a typo such as `lora_rr: 16` never silently trains with r 32. The shipped files are
+presets: `--config qlora` is finetune/configs/qlora.yaml (`dataprep finetune config --list`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dataprep.errors import ConfigError
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
+TRACKERS = ("wandb", "mlflow", "tensorboard", "trackio")
 
 
 class FinetuneConfig(BaseModel):
@@ -79,12 +88,21 @@ class FinetuneConfig(BaseModel):
     """Recompute activations in the backward pass: less memory, about 30% slower."""
     val_set_size: float = Field(0.0, ge=0.0, lt=1.0)
     """Share of train held out for validation when the dataset has no validation split."""
-    val_max_rows: int | None = Field(None, ge=1)
-    """Use at most N validation rows (a seeded sample) for the validation loss: short CPU runs."""
+    val_max_rows: int | None = Field(64, ge=1)
+    """Use at most N rows (a seeded sample) of each held-out set for its loss; null for all."""
+    eval_steps: int | None = Field(None, ge=1)
+    """Optimizer steps between held-out losses and checkpoints (default: once per epoch)."""
+    report_to: list[Literal["none", "wandb", "mlflow", "tensorboard", "trackio"]] = ["none"]
+    """Where the losses are also logged: none, or installed trackers (wandb, mlflow, ...)."""
     eval_max_new_tokens: int = Field(256, ge=1)
     """Longest generated answer in `dataprep finetune eval`."""
     seed: int = 42
     """Seed for shuffling, LoRA initialisation and dropout."""
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _one_or_more(cls, value):
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _check(self) -> FinetuneConfig:
@@ -99,6 +117,8 @@ class FinetuneConfig(BaseModel):
             )
         if not self.lora_target_linear and not self.lora_target_modules:
             raise ValueError("set lora_target_linear: true or list lora_target_modules")
+        if "none" in self.report_to and len(self.report_to) > 1:
+            raise ValueError("report_to: none cannot go with a tracker; list the trackers only")
         return self
 
     def warmup_steps_for(self, total_steps: int) -> int:
@@ -142,18 +162,34 @@ def parse_config(data: dict, source: str = "config") -> FinetuneConfig:
         raise ConfigError(_format_error(exc, source)) from None
 
 
+def resolve_config(config: Path | str) -> Path:
+    """A config file, or the shipped preset of that name (`qlora` -> finetune/configs/qlora.yaml).
+
+    Example: resolve_config("lora-cpu-smoke") -> .../finetune/configs/lora-cpu-smoke.yaml
+    """
+    path = Path(config)
+    if path.is_file():
+        return path
+    preset = CONFIGS_DIR / f"{config}.yaml"
+    if "/" not in str(config) and path.suffix not in (".yaml", ".yml") and preset.is_file():
+        return preset
+    raise ConfigError(
+        f"config {config} not found: pass a YAML file or a preset ({', '.join(preset_names())}); "
+        "`dataprep finetune config --list` shows them"
+    )
+
+
 def load_config(path: Path | str | None = None, **overrides) -> FinetuneConfig:
-    """The config from a YAML file (or the defaults), with non-None overrides applied.
+    """The config from a YAML file or a preset name (or the defaults), with non-None
+    overrides applied.
 
     Example: load_config("cfg.yaml", max_steps=20).max_steps -> 20
     """
     data: dict = {}
     source = "defaults"
     if path is not None:
-        path = Path(path)
+        path = resolve_config(path)
         source = path.name
-        if not path.is_file():
-            raise ConfigError(f"config file {path} not found: pass an existing --config YAML file")
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
@@ -170,7 +206,29 @@ def load_config(path: Path | str | None = None, **overrides) -> FinetuneConfig:
 
 def shipped_configs() -> list[Path]:
     """The example configs shipped in finetune/configs/."""
-    return sorted(CONFIGS_DIR.glob("*.yaml"))
+    return sorted(CONFIGS_DIR.glob("*.yaml"), key=lambda p: p.stem)
+
+
+def preset_names() -> list[str]:
+    """Names of the shipped presets. Example: ["lora-cpu-smoke", "qlora", "qlora-cpu"]"""
+    return [p.stem for p in shipped_configs()]
+
+
+def describe_presets() -> str:
+    """`name  what it is for` lines: each preset's first comment line."""
+    lines = []
+    width = max(map(len, preset_names()), default=0)
+    for path in shipped_configs():
+        first = next(
+            (
+                line.lstrip("# ").strip()
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if line.startswith("#")
+            ),
+            "",
+        )
+        lines.append(f"{path.stem.ljust(width)}  {first}")
+    return "\n".join(lines)
 
 
 def describe_keys() -> str:

@@ -19,9 +19,14 @@ from dataprep.errors import InputError
 from dataprep.hashing import content_hash
 from dataprep.prompts import alpaca_prompt
 
-SPLITS = ("train", "validation", "test")
+SPLITS = ("train", "validation", "test", "knowledge")
 FIELDS = ("instruction", "input", "output")
 IGNORE_INDEX = -100
+# What `finetune eval` asks, and from which split: facts about the repository (the knowledge
+# split: held-out facts and phrasings about files in train) and tasks on held-out files.
+EVAL_SETS = {"knowledge": "knowledge", "generalisation": "test"}
+# Yes/no questions, scored by accuracy against the majority label.
+CLASSIFICATION_TASKS = frozenset({"method.is_test", "type.has_method"})
 
 
 def resolve_dataset_dir(path: Path | str) -> Path:
@@ -170,6 +175,44 @@ def encode_rows(
         out.longest_kept = max(out.longest_kept, len(encoded["input_ids"]))
         out.rows.append(encoded)
     return out
+
+
+def row_family(row: dict) -> str:
+    """The task family of a row (dataprep.quality's), or `all` for a row without a task.
+
+    Example: {"task": "method.is_test", ...} -> "labels"; {"task": "method.code"} -> "code"
+    """
+    task = row.get("task")
+    if not task:
+        return "all"
+    from dataprep.quality import family_of
+
+    return family_of(task)
+
+
+def answer_kind(row: dict) -> str:
+    """How a row's answer is scored: `label` (a yes/no question), `prose` or `code`.
+
+    Example: {"task": "type.has_method", "output": "Yes: `int size()`."} -> "label";
+    {"task": "method.explain", "output": "Returns the booking, or null."} -> "prose"
+    """
+    if row.get("task") in CLASSIFICATION_TASKS:
+        return "label"
+    if row.get("task"):
+        from dataprep.quality import text_kind
+
+        return "prose" if text_kind(row["output"]) == "prose" else "code"
+    return "code" if is_code_answer(row) else "prose"
+
+
+def label_of(text: str) -> str | None:
+    """`yes` or `no` when an answer starts with that word, else None.
+
+    Example: label_of("Yes: `public int size()`.") -> "yes"; label_of("Maybe.") -> None
+    """
+    words = text.strip().split(maxsplit=1)
+    first = words[0].strip(".,:;!*`'\"").lower() if words else ""
+    return first if first in ("yes", "no") else None
 
 
 def is_code_answer(row: dict) -> bool:

@@ -1,30 +1,42 @@
-"""Base against fine-tuned: greedy answers on the test split, scored and shown side by side.
+"""Base against fine-tuned, per held-out set and per task family, side by side.
+
+The sets (`finetune.data.EVAL_SETS`): *knowledge* (the knowledge split: facts about files
+in training, held out or asked in another phrasing) and *generalisation* (the test split:
+held-out files, tasks that generalise). An export without a knowledge split has one set,
+`test`. `--limit N` takes N rows of each set, round-robin over its task families.
 
 Both models get the same Alpaca prompt the trainer saw (`alpaca_prompt`), greedy decoding,
-and stop at EOS. Code answers (`finetune.data.is_code_answer`) are scored by exact match
-(after stripping surrounding whitespace) and edit similarity, which here is difflib's
-`SequenceMatcher(None, answer, expected, autojunk=False).ratio()` (2*matches / total
-length, the `fuzz.ratio` that repository benchmarks report, divided by 100). An optional
-LLM judge scores every answer 0-100 against the expected one, through the generator's
-backends (`dataprep.generate.llm.parse_llm_spec`: ollama:, openai:, transformers:).
+and stop at EOS; a row may use at most twice its expected answer's tokens plus 16 (and
+`max_new_tokens`), so a yes/no question does not run on for 256 tokens. Each row is
+scored by its kind (`finetune.data.answer_kind`):
+
+- code: exact match (after stripping surrounding whitespace) and edit similarity, which
+  here is difflib's `SequenceMatcher(None, answer, expected, autojunk=False).ratio()`
+  (2*matches / total length, the `fuzz.ratio` repository benchmarks report, / 100);
+- prose: an optional LLM judge, 0-100 against the expected answer (`--judge`, through the
+  generator's backends: ollama:, openai:, transformers:); without one, edit similarity as
+  a rough stand-in, named so;
+- yes/no (`method.is_test`, `type.has_method`): accuracy of the first word, against the
+  majority baseline (always the label most frequent for that task in train).
 """
 
 from __future__ import annotations
 
 import difflib
-import html
 import json
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from dataprep.console import console, progress, warn
+from dataprep.console import progress, warn
 from dataprep.errors import DataprepError, InputError
 from finetune import data as fdata
 from finetune.modeling import load_model, load_tokenizer, pick_device, pick_dtype, resolve_model
+from finetune.progress import quiet_libraries
 
 JUDGE_PROMPT = (
     "You grade answers about a code base. Compare the model's answer with the expected "
@@ -57,46 +69,136 @@ def edit_similarity(answer: str, expected: str) -> float:
     return difflib.SequenceMatcher(None, answer.strip(), expected.strip(), autojunk=False).ratio()
 
 
+def answer_budget(tokenizer, row: dict, max_new_tokens: int) -> int:
+    """New tokens a row may use: twice its expected answer's tokens plus 16, at most
+    `max_new_tokens`. Example: an expected "no" (1 token), max 256 -> 18."""
+    expected = len(tokenizer(row["output"], add_special_tokens=False)["input_ids"])
+    return min(max_new_tokens, 2 * expected + 16)
+
+
 def generate_answers(
     model, tokenizer, rows: list[dict], max_new_tokens: int, batch_size: int = 4, label: str = ""
 ) -> list[str]:
-    """Greedy answers to each row's Alpaca prompt, stopping at EOS (left-padded batches)."""
+    """Greedy answers to each row's Alpaca prompt, stopping at EOS (left-padded batches of
+    rows with similar budgets, `answer_budget`)."""
     import torch
 
     tokenizer.padding_side = "left"
-    answers: list[str] = []
+    budgets = [answer_budget(tokenizer, r, max_new_tokens) for r in rows]
+    order = sorted(range(len(rows)), key=lambda i: (budgets[i], i))
+    answers: list[str] = [""] * len(rows)
     model.eval()
     with progress() as bar:
         task = bar.add_task(f"generate {label}".strip(), total=len(rows))
-        for start in range(0, len(rows), batch_size):
-            prompts = [fdata.row_prompt(r) for r in rows[start : start + batch_size]]
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            prompts = [fdata.row_prompt(rows[i]) for i in batch]
             enc = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
             with torch.no_grad():
                 out = model.generate(
                     **enc,
-                    max_new_tokens=max_new_tokens,
+                    max_new_tokens=max(budgets[i] for i in batch),
                     do_sample=False,
                     eos_token_id=tokenizer.eos_token_id,
                     pad_token_id=tokenizer.pad_token_id,
                 )
             new = out[:, enc["input_ids"].shape[1] :]
-            answers += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
-            bar.advance(task, len(prompts))
+            texts = tokenizer.batch_decode(new, skip_special_tokens=True)
+            for i, text in zip(batch, texts, strict=True):
+                answers[i] = text.strip()
+            bar.advance(task, len(batch))
     return answers
 
 
-def score_answers(rows: list[dict], answers: list[str]) -> dict:
-    """Exact match and mean edit similarity over the code answers, and over all rows."""
-    code = [i for i, r in enumerate(rows) if fdata.is_code_answer(r)]
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
 
-    def summary(indexes: list[int]) -> dict:
-        if not indexes:
-            return {"rows": 0, "exact_match": None, "edit_similarity": None}
-        em = sum(exact_match(answers[i], rows[i]["output"]) for i in indexes) / len(indexes)
-        es = sum(edit_similarity(answers[i], rows[i]["output"]) for i in indexes) / len(indexes)
-        return {"rows": len(indexes), "exact_match": round(em, 4), "edit_similarity": round(es, 4)}
 
-    return {"code": summary(code), "all": summary(list(range(len(rows))))}
+def majority_labels(train_rows: list[dict]) -> dict[str, str]:
+    """Task -> its most frequent yes/no label in train (ties: `no`).
+
+    Example: 20 `no` and 7 `yes` method.is_test rows -> {"method.is_test": "no"}
+    """
+    counts: dict[str, Counter] = {}
+    for row in train_rows:
+        if row.get("task") in fdata.CLASSIFICATION_TASKS:
+            label = fdata.label_of(row["output"])
+            if label:
+                counts.setdefault(row["task"], Counter())[label] += 1
+    return {task: max(("no", "yes"), key=lambda x: c[x]) for task, c in counts.items()}
+
+
+def score_rows(
+    rows: list[dict],
+    answers: dict[str, list[str]],
+    judge: dict[str, list[int | None]] | None = None,
+    majority: dict[str, str] | None = None,
+) -> dict:
+    """The scores of some rows for every model: exact match and edit similarity of the code
+    answers, accuracy of the yes/no answers (and the majority baseline's), the judge's mean
+    on prose (or prose edit similarity without a judge).
+    """
+    judge = judge or {}
+    kinds = [fdata.answer_kind(r) for r in rows]
+    code = [i for i, k in enumerate(kinds) if k == "code"]
+    prose = [i for i, k in enumerate(kinds) if k == "prose"]
+    labels = [i for i, k in enumerate(kinds) if k == "label"]
+    expected = {i: fdata.label_of(rows[i]["output"]) for i in labels}
+    out: dict = {
+        "rows": len(rows),
+        "code_rows": len(code),
+        "prose_rows": len(prose),
+        "label_rows": len(labels),
+        "majority": None,
+        "models": {},
+    }
+    if labels:
+        majority = majority or {}
+        local = Counter(expected.values()).most_common(1)[0][0]
+        guess = {i: majority.get(rows[i].get("task"), local) for i in labels}
+        out["majority"] = {
+            "labels": dict(sorted(Counter(guess.values()).items())),
+            "accuracy": _mean([float(guess[i] == expected[i]) for i in labels]),
+        }
+    for name, said in answers.items():
+        scores = {
+            "exact_match": _mean([float(exact_match(said[i], rows[i]["output"])) for i in code]),
+            "edit_similarity": _mean([edit_similarity(said[i], rows[i]["output"]) for i in code]),
+            "accuracy": _mean([float(fdata.label_of(said[i]) == expected[i]) for i in labels]),
+            "judge": None,
+            "prose_edit_similarity": _mean(
+                [edit_similarity(said[i], rows[i]["output"]) for i in prose]
+            ),
+        }
+        if name in judge:
+            scores["judge"] = _mean(
+                [float(judge[name][i]) for i in prose if judge[name][i] is not None]
+            )
+        out["models"][name] = scores
+    return out
+
+
+def score_set(
+    rows: list[dict],
+    answers: dict[str, list[str]],
+    judge: dict[str, list[int | None]] | None = None,
+    majority: dict[str, str] | None = None,
+) -> dict:
+    """`score_rows` for the whole set (`all`) and for each task family (`families`)."""
+    by_family: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_family.setdefault(fdata.row_family(row), []).append(i)
+
+    def pick(values: dict[str, list], idx: list[int]) -> dict[str, list]:
+        return {k: [v[i] for i in idx] for k, v in values.items()}
+
+    families = {
+        family: score_rows(
+            [rows[i] for i in idx], pick(answers, idx), pick(judge or {}, idx), majority
+        )
+        for family, idx in sorted(by_family.items())
+    }
+    return {"all": score_rows(rows, answers, judge, majority), "families": families}
 
 
 def _parse_score(text: str) -> int | None:
@@ -136,12 +238,58 @@ def judge_answers(
 
 @dataclass
 class EvalReport:
-    """Numbers and answers of one evaluation."""
+    """Numbers and answers of one evaluation: each row's set, the answers of each model."""
 
     summary: dict
     rows: list[dict]
     answers: dict[str, list[str]]
     judge: dict[str, list[int | None]] = field(default_factory=dict)
+    sets: list[str] = field(default_factory=list)
+
+
+def pick_rows(rows: list[dict], limit: int | None) -> list[dict]:
+    """At most `limit` rows, taken round-robin over the task families (in name order), each
+    family's rows in file order, so a small limit still covers every family.
+
+    Example: 3 code rows and 1 labels row, limit 2 -> the first code row, the labels row
+    """
+    if not limit or len(rows) <= limit:
+        return rows
+    by_family: dict[str, list[dict]] = {}
+    for row in rows:
+        by_family.setdefault(fdata.row_family(row), []).append(row)
+    queues = [by_family[f] for f in sorted(by_family)]
+    out: list[dict] = []
+    depth = 0
+    while len(out) < limit:
+        for queue in queues:
+            if depth < len(queue) and len(out) < limit:
+                out.append(queue[depth])
+        depth += 1
+    return out
+
+
+def eval_sets(
+    splits: dict[str, list[dict]], sets: list[str] | None = None, limit: int | None = None
+) -> dict[str, list[dict]]:
+    """Set name -> its rows (`pick_rows`): knowledge and generalisation when the export has
+    a knowledge split, else the test split alone (named `test`)."""
+    if "knowledge" in splits:
+        names = {name: split for name, split in fdata.EVAL_SETS.items()}
+    else:
+        names = {"test": "test"}
+    wanted = sets or list(names)
+    unknown = [s for s in wanted if s not in names]
+    if unknown:
+        raise InputError(
+            f"no {unknown[0]} set in this export: choose from {', '.join(names)}"
+            + ("" if "knowledge" in splits else " (re-export for the knowledge set)")
+        )
+    out = {name: pick_rows(splits.get(names[name]) or [], limit) for name in wanted}
+    out = {name: rows for name, rows in out.items() if rows}
+    if not out:
+        raise InputError(f"no rows in the {', '.join(wanted)} split(s): export a held-out set")
+    return out
 
 
 def evaluate(
@@ -152,18 +300,22 @@ def evaluate(
     limit: int | None = None,
     max_new_tokens: int = 256,
     batch_size: int = 4,
+    sets: list[str] | None = None,
 ) -> EvalReport:
-    """Answer the test split with the base model and, given `adapter`, the fine-tuned one."""
+    """Answer each held-out set with the base model and, given `adapter`, the fine-tuned
+    one; score per set and per family."""
+    with quiet_libraries():
+        return _evaluate(data, model, adapter, judge, limit, max_new_tokens, batch_size, sets)
+
+
+def _evaluate(data, model, adapter, judge, limit, max_new_tokens, batch_size, sets) -> EvalReport:
     from transformers import set_seed
 
     started = time.time()
     splits = fdata.load_splits(data)
-    rows = splits.get("test") or []
-    if not rows:
-        raise InputError(
-            f"no test rows in {fdata.resolve_dataset_dir(data)}: export with a test split"
-        )
-    rows = rows[:limit] if limit else rows
+    chosen = eval_sets(splits, sets, limit)
+    rows = [row for set_rows in chosen.values() for row in set_rows]
+    row_sets = [name for name, set_rows in chosen.items() for _ in set_rows]
     if adapter is not None and not (Path(adapter) / "adapter_config.json").is_file():
         raise InputError(
             f"{adapter} has no adapter_config.json: pass the RUN_DIR of `finetune train`"
@@ -179,30 +331,52 @@ def evaluate(
         answers["tuned"] = generate_answers(
             tuned, tokenizer, rows, max_new_tokens, batch_size, "fine-tuned"
         )
-    report = EvalReport(summary={}, rows=rows, answers=answers)
+    report = EvalReport(summary={}, rows=rows, answers=answers, sets=row_sets)
     if judge:
-        try:
-            report.judge = {k: judge_answers(judge, rows, v, k) for k, v in answers.items()}
-        except DataprepError as exc:
-            warn(f"LLM judge skipped: {exc}")
+        report.judge = _judge_prose(judge, rows, answers)
+    majority = majority_labels(splits.get("train") or [])
     report.summary = {
         "model": model,
         "adapter": str(adapter) if adapter else None,
         "data": str(fdata.resolve_dataset_dir(data)),
-        "test_rows": len(rows),
+        "rows": {name: len(set_rows) for name, set_rows in chosen.items()},
         "max_new_tokens": max_new_tokens,
-        "decoding": "greedy",
+        "decoding": "greedy; at most twice the expected answer's tokens + 16",
         "edit_similarity": "difflib.SequenceMatcher ratio (autojunk off) of stripped strings",
         "judge": judge if report.judge else None,
-        "scores": {k: score_answers(rows, v) for k, v in answers.items()},
-        "seconds": round(time.time() - started, 1),
+        "sets": {},
+        "seconds": 0.0,
     }
-    for name, scores in report.judge.items():
-        valid = [s for s in scores if s is not None]
-        report.summary["scores"][name]["judge"] = (
-            round(sum(valid) / len(valid), 2) if valid else None
+    for name in chosen:
+        idx = [i for i, s in enumerate(row_sets) if s == name]
+        report.summary["sets"][name] = score_set(
+            [rows[i] for i in idx],
+            {k: [v[i] for i in idx] for k, v in answers.items()},
+            {k: [v[i] for i in idx] for k, v in report.judge.items()},
+            majority,
         )
+    from finetune.eval_report import verdicts  # the report module imports this one
+
+    report.summary["verdicts"] = verdicts(report.summary)
+    report.summary["seconds"] = round(time.time() - started, 1)
     return report
+
+
+def _judge_prose(spec: str, rows: list[dict], answers: dict[str, list[str]]) -> dict:
+    """Judge scores of the prose rows (None elsewhere) for every model; {} if the judge fails."""
+    prose = [i for i, r in enumerate(rows) if fdata.answer_kind(r) == "prose"]
+    out: dict[str, list[int | None]] = {}
+    try:
+        for name, said in answers.items():
+            scores = judge_answers(spec, [rows[i] for i in prose], [said[i] for i in prose], name)
+            full: list[int | None] = [None] * len(rows)
+            for i, score in zip(prose, scores, strict=True):
+                full[i] = score
+            out[name] = full
+    except DataprepError as exc:
+        warn(f"LLM judge skipped: {exc}")
+        return {}
+    return out
 
 
 def _with_adapter(base, adapter_dir: Path, model: str = ""):
@@ -218,108 +392,3 @@ def _with_adapter(base, adapter_dir: Path, model: str = ""):
         if trained_on and trained_on != model:
             warn(f"the adapter was trained on {trained_on}, not {model}: scores may mean little")
     return PeftModel.from_pretrained(base, str(adapter_dir))
-
-
-def render_table(report: EvalReport):
-    """A rich table: one row per model, exact match, edit similarity, judge."""
-    from rich.table import Table
-
-    table = Table(title=f"test split: {report.summary['test_rows']} rows")
-    for column in (
-        "model",
-        "code rows",
-        "exact match",
-        "edit similarity",
-        "all rows: edit sim.",
-        "judge",
-    ):
-        table.add_column(column, justify="right" if column != "model" else "left")
-    for name, scores in report.summary["scores"].items():
-        code, every = scores["code"], scores["all"]
-        table.add_row(
-            name,
-            str(code["rows"]),
-            _fmt(code["exact_match"]),
-            _fmt(code["edit_similarity"]),
-            _fmt(every["edit_similarity"]),
-            _fmt(scores.get("judge")),
-        )
-    return table
-
-
-def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def render_html(report: EvalReport) -> str:
-    """A self-contained HTML page: the numbers, then each test row with both answers."""
-    esc = html.escape
-    names = list(report.answers)
-    head = "".join(f"<th>{esc(n)}</th>" for n in names)
-    score_rows = "".join(
-        f"<tr><td>{esc(n)}</td><td>{_fmt(s['code']['exact_match'])}</td>"
-        f"<td>{_fmt(s['code']['edit_similarity'])}</td><td>{_fmt(s['all']['edit_similarity'])}</td>"
-        f"<td>{_fmt(s.get('judge'))}</td></tr>"
-        for n, s in report.summary["scores"].items()
-    )
-    examples = []
-    for i, row in enumerate(report.rows):
-        cells = "".join(
-            f"<td><pre>{esc(report.answers[n][i])}</pre>"
-            f"<small>edit sim {edit_similarity(report.answers[n][i], row['output']):.3f}"
-            f"{_judge_note(report, n, i)}</small></td>"
-            for n in names
-        )
-        examples.append(
-            f"<tr><td><pre>{esc(fdata.row_prompt(row))}</pre></td>"
-            f"<td><pre>{esc(row['output'])}</pre></td>{cells}</tr>"
-        )
-    summary = report.summary
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>dataprep finetune eval</title>"
-        "<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px;vertical-align:top}"
-        "pre{white-space:pre-wrap;max-width:40em;margin:0}</style></head><body>"
-        f"<h1>Base vs fine-tuned on {summary['test_rows']} test rows</h1>"
-        f"<p>model {esc(str(summary['model']))}, adapter {esc(str(summary['adapter']))}; "
-        f"greedy, {summary['max_new_tokens']} new tokens at most; edit similarity: "
-        f"{esc(summary['edit_similarity'])}</p>"
-        "<table><tr><th>model</th><th>code exact match</th><th>code edit similarity</th>"
-        f"<th>all rows edit similarity</th><th>judge</th></tr>{score_rows}</table>"
-        f"<h2>Examples</h2><table><tr><th>prompt</th><th>expected</th>{head}</tr>"
-        + "".join(examples)
-        + "</table></body></html>\n"
-    )
-
-
-def _judge_note(report: EvalReport, name: str, index: int) -> str:
-    scores = report.judge.get(name)
-    if not scores or scores[index] is None:
-        return ""
-    return f", judge {scores[index]}"
-
-
-def write_report(report: EvalReport, out_dir: Path | str) -> dict[str, Path]:
-    """eval.json (numbers and answers) and eval.html in `out_dir`."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    payload = {
-        **report.summary,
-        "answers": [
-            {
-                "instruction": row["instruction"],
-                "input": row.get("input") or "",
-                "expected": row["output"],
-                **{name: report.answers[name][i] for name in report.answers},
-                **{f"{name}_judge": report.judge[name][i] for name in report.judge},
-            }
-            for i, row in enumerate(report.rows)
-        ],
-    }
-    paths = {"json": out_dir / "eval.json", "html": out_dir / "eval.html"}
-    paths["json"].write_text(
-        json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    paths["html"].write_text(render_html(report), encoding="utf-8")
-    console.print(f"wrote {paths['json']} and {paths['html']}", highlight=False)
-    return paths

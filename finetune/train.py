@@ -3,14 +3,17 @@
 `train(...)` reads the splits, tokenizes them with the exact mask (finetune.data), loads
 the base (4-bit NF4 when the config says qlora and bitsandbytes supports the device),
 runs TRL's SFTTrainer on pre-tokenized `input_ids`/`labels` (so the mask is ours, not
-re-derived), evaluates on the validation split every epoch, keeps the best checkpoint,
-resumes from the last checkpoint of an interrupted run, and writes RUN_DIR:
+re-derived), computes the loss on the held-out sets (validation, and knowledge when the
+export has it; at most `val_max_rows` rows of each) every epoch or `eval_steps`, keeps the
+checkpoint best on validation, resumes from the last checkpoint of an interrupted run,
+shows one progress bar (finetune.progress) and writes RUN_DIR:
 
     adapter_model.safetensors, adapter_config.json   the best PEFT adapter
     tokenizer files                                  the base tokenizer
     run.json                                         config, versions, data, losses
     loss.png                                         the loss curve
-    Modelfile                                        Ollama: Alpaca TEMPLATE, EOS stop
+    Modelfile                                        Ollama: the full-precision base the adapter
+                                                     was trained on, Alpaca TEMPLATE, EOS stop
     merged/                                          with merge=True: base + adapter, 16/32 bits
     checkpoints/                                     trainer checkpoints (resume, best)
 """
@@ -30,10 +33,9 @@ from pathlib import Path
 
 from dataprep.console import console, warn
 from dataprep.errors import ConfigError, DataprepError, InputError
-from dataprep.hashing import canonical_json, content_hash
-from dataprep.prompts import alpaca_prompt
+from dataprep.hashing import content_hash
 from finetune import data as fdata
-from finetune.config import FinetuneConfig
+from finetune.config import TRACKERS, FinetuneConfig
 from finetune.modeling import (
     ModelSource,
     four_bit_supported,
@@ -44,6 +46,8 @@ from finetune.modeling import (
     pick_dtype,
     resolve_model,
 )
+from finetune.ollama import write_modelfile
+from finetune.progress import progress_callback, quiet_libraries
 
 RUN_FILE = "run.json"
 CHECKPOINTS = "checkpoints"
@@ -120,7 +124,7 @@ def plan_steps(n_train: int, cfg: FinetuneConfig) -> tuple[int, int, int]:
         1, math.ceil(n_train / (cfg.micro_batch_size * cfg.gradient_accumulation_steps))
     )
     total = cfg.max_steps or max(1, math.ceil(per_epoch * cfg.num_epochs))
-    return per_epoch, total, max(1, min(per_epoch, total, 500))
+    return per_epoch, total, cfg.eval_steps or max(1, min(per_epoch, total, 500))
 
 
 def _optimizer(cfg: FinetuneConfig, device: str) -> str:
@@ -140,7 +144,7 @@ def _optimizer(cfg: FinetuneConfig, device: str) -> str:
 def _run_key(cfg: FinetuneConfig, source: ModelSource, fingerprint: str) -> str:
     """What a checkpoint must match to be resumed (step budgets may change between attempts)."""
     settings = cfg.model_dump(
-        exclude={"max_steps", "num_epochs", "base_model", "eval_max_new_tokens"}
+        exclude={"max_steps", "num_epochs", "base_model", "eval_max_new_tokens", "report_to"}
     )
     return content_hash("finetune-run", settings, source.given, fingerprint)
 
@@ -168,34 +172,71 @@ def _to_dataset(rows: list[dict]):
     )
 
 
-def _prepare(splits: dict[str, list[dict]], tokenizer, cfg: FinetuneConfig):
-    """Encoded train/validation rows and the per-split drop counts."""
+HELD_OUT = ("validation", "knowledge")
+
+
+def _held_out_rows(splits: dict[str, list[dict]], cfg: FinetuneConfig):
+    """Train rows and the held-out rows the losses are computed on (each capped by
+    `val_max_rows`, a seeded sample), with each held-out set's full size."""
     train_rows = splits["train"]
-    val_rows = splits.get("validation") or []
-    if not val_rows and cfg.val_set_size > 0:
+    held = {name: splits.get(name) or [] for name in HELD_OUT}
+    if not held["validation"] and cfg.val_set_size > 0:
         shuffled = train_rows[:]
         random.Random(cfg.seed).shuffle(shuffled)
         cut = max(1, int(len(shuffled) * cfg.val_set_size))
-        val_rows, train_rows = shuffled[:cut], shuffled[cut:]
-    if cfg.val_max_rows and len(val_rows) > cfg.val_max_rows:
-        val_rows = random.Random(cfg.seed).sample(val_rows, cfg.val_max_rows)
+        held["validation"], train_rows = shuffled[:cut], shuffled[cut:]
+    sizes = {name: len(rows) for name, rows in held.items()}
+    for name, rows in held.items():
+        if cfg.val_max_rows and len(rows) > cfg.val_max_rows:
+            held[name] = random.Random(cfg.seed).sample(rows, cfg.val_max_rows)
+    return train_rows, held, sizes
+
+
+def _prepare(splits: dict[str, list[dict]], tokenizer, cfg: FinetuneConfig):
+    """Encoded train rows, encoded held-out sets (validation, knowledge), their full sizes
+    and the per-split drop counts."""
+    train_rows, held_rows, sizes = _held_out_rows(splits, cfg)
     train = fdata.encode_rows(tokenizer, train_rows, cfg.sequence_len, cfg.train_on_inputs)
-    val = fdata.encode_rows(tokenizer, val_rows, cfg.sequence_len, cfg.train_on_inputs)
+    held = {
+        name: fdata.encode_rows(tokenizer, rows, cfg.sequence_len, cfg.train_on_inputs)
+        for name, rows in held_rows.items()
+    }
     if not train.rows:
         raise InputError(
             f"all {len(train_rows)} train rows are longer than sequence_len {cfg.sequence_len} "
             "tokens: raise sequence_len in the config"
         )
-    dropped = {"train": train.dropped_too_long, "validation": val.dropped_too_long}
+    dropped = {"train": train.dropped_too_long}
+    dropped |= {name: enc.dropped_too_long for name, enc in held.items() if held_rows[name]}
     for split, count in dropped.items():
         if count:
             warn(f"dropped {count} {split} rows longer than sequence_len {cfg.sequence_len} tokens")
-    return train, val, dropped
+    return train, {name: enc for name, enc in held.items() if enc.rows}, sizes, dropped
 
 
-def _sft_config(cfg, run_dir, device, dtype, total, every, warmup, has_val):
+def _check_trackers(cfg: FinetuneConfig) -> list[str]:
+    """The trackers to report to; one that is not installed is a ConfigError naming it."""
+    import transformers.integrations as integrations
+
+    wanted = [t for t in cfg.report_to if t != "none"]
+    for tracker in wanted:
+        if tracker in TRACKERS and not getattr(integrations, f"is_{tracker}_available")():
+            raise ConfigError(
+                f"report_to: {tracker} is not installed: pip install {tracker}, "
+                "or set report_to: none"
+            )
+    return wanted or ["none"]
+
+
+def _sft_config(cfg, run_dir, device, dtype, total, every, warmup, held):
+    """The SFTConfig of a run; `held` names the held-out sets the loss is computed on (the
+    best checkpoint is chosen on validation only: knowledge is a test set)."""
     import torch
     from trl import SFTConfig
+
+    has_val = bool(held)
+    best = "validation" in held
+    metric = ("validation_loss" if len(held) > 1 else "loss") if best else None
 
     return SFTConfig(
         output_dir=str(run_dir / CHECKPOINTS),
@@ -222,16 +263,17 @@ def _sft_config(cfg, run_dir, device, dtype, total, every, warmup, has_val):
         save_strategy="steps",
         save_steps=every,
         save_total_limit=2,
-        load_best_model_at_end=has_val,
-        metric_for_best_model="eval_loss" if has_val else None,
-        greater_is_better=False if has_val else None,
+        load_best_model_at_end=best,
+        metric_for_best_model=metric,
+        greater_is_better=False if best else None,
         logging_steps=max(1, min(10, total // 20)),
-        report_to="none",
+        report_to=_check_trackers(cfg),
         use_cpu=device == "cpu",
         bf16=dtype == torch.bfloat16,
         fp16=dtype == torch.float16,
         dataloader_pin_memory=device == "cuda",
-        disable_tqdm=False,
+        disable_tqdm=True,  # finetune.progress shows one bar instead
+        log_level="error",
     )
 
 
@@ -265,8 +307,13 @@ def train(
     aborts at once); the same call again resumes from it. `callbacks` are extra
     transformers TrainerCallbacks.
     """
+    with quiet_libraries():
+        return _train(data, model, output, cfg, merge, fresh, callbacks)
+
+
+def _train(data, model, output, cfg, merge, fresh, callbacks) -> TrainResult:
     import torch
-    from transformers import set_seed
+    from transformers import PrinterCallback, ProgressCallback, set_seed
     from trl import SFTTrainer
 
     started = time.time()
@@ -282,25 +329,32 @@ def train(
         )
     dtype = pick_dtype(device)
     _optimizer(cfg, device)  # fail before loading anything
+    _check_trackers(cfg)
     set_seed(cfg.seed)
     tokenizer = load_tokenizer(source)
-    train_set, val_set, dropped = _prepare(splits, tokenizer, cfg)
+    train_set, held, held_sizes, dropped = _prepare(splits, tokenizer, cfg)
     per_epoch, total, every = plan_steps(len(train_set.rows), cfg)
     warmup = cfg.warmup_steps_for(total)
-    has_val = bool(val_set.rows)
     run_dir.mkdir(parents=True, exist_ok=True)
     resume = _last_checkpoint(run_dir / CHECKPOINTS, _run_key(cfg, source, fingerprint), fresh)
     if resume:
         console.print(f"resuming from {resume}", highlight=False)
+    _say_held_out(held, held_sizes)
     peft_model = build_model(source, cfg, device, dtype)
+    eval_sets = {name: _to_dataset(enc.rows) for name, enc in held.items()}
+    if list(eval_sets) == ["validation"]:  # one set: the trainer's plain `eval_loss`
+        eval_sets = eval_sets["validation"]
     trainer = SFTTrainer(
         model=peft_model,
-        args=_sft_config(cfg, run_dir, device, dtype, total, every, warmup, has_val),
+        args=_sft_config(cfg, run_dir, device, dtype, total, every, warmup, list(held)),
         train_dataset=_to_dataset(train_set.rows),
-        eval_dataset=_to_dataset(val_set.rows) if has_val else None,
+        eval_dataset=eval_sets or None,
         processing_class=tokenizer,
         callbacks=callbacks,
     )
+    for noisy in (PrinterCallback, ProgressCallback):  # our bar replaces their dicts and tqdm
+        trainer.remove_callback(noisy)
+    trainer.add_callback(progress_callback())
     stop = _StopOnInterrupt()
     trainer.add_callback(stop.callback)
     with stop.catching_sigint():
@@ -327,21 +381,30 @@ def train(
             "fingerprint": fingerprint,
             "rows": {name: len(rows) for name, rows in splits.items()},
             "train_rows_used": len(train_set.rows),
-            "validation_rows_used": len(val_set.rows),
+            **{
+                f"{name}_rows_used": len(held[name].rows) if name in held else 0
+                for name in HELD_OUT
+            },
+            "held_out_rows": held_sizes,
             "dropped_too_long": dropped,
-            "longest_tokens": max(train_set.longest_kept, val_set.longest_kept),
+            "longest_tokens": max(
+                [train_set.longest_kept, *(e.longest_kept for e in held.values())]
+            ),
         },
         "steps": {"per_epoch": per_epoch, "total": total, "warmup": warmup, "eval_every": every},
         "resumed_from": resume,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_eval_loss": trainer.state.best_metric,
         "losses": losses,
+        "train_loss_went_up": loss_went_up(losses["train"]),
         "eos_token": tokenizer.eos_token,
         "seconds": round(time.time() - started, 1),
         "torch_threads": torch.get_num_threads(),
     }
     plot_losses(losses, run_dir / "loss.png")
-    write_modelfile(run_dir, source, tokenizer.eos_token, merged=merge)
+    ollama = write_modelfile(run_dir, source, tokenizer.eos_token, merged=merge)
+    summary["ollama_base"] = ollama.path
+    summary["ollama_note"] = ollama.note
     del trainer, peft_model
     if merge:
         summary["merged"] = str(merge_adapter(source, run_dir, run_dir / "merged"))
@@ -349,19 +412,47 @@ def train(
     return TrainResult(run_dir, summary)
 
 
+def _say_held_out(held: dict, sizes: dict[str, int]) -> None:
+    """One line: the held-out rows the losses are computed on, and the cap."""
+    parts = [
+        f"{name} {len(held[name].rows)}"
+        + (f" of {sizes[name]}" if sizes[name] > len(held[name].rows) else "")
+        for name in HELD_OUT
+        if name in held
+    ]
+    if parts:
+        console.print(f"held-out loss on: {', '.join(parts)} rows", highlight=False)
+
+
+def loss_went_up(train: list[dict]) -> bool:
+    """Whether the training loss ended higher than it began: the mean of the last quarter of
+    the logged losses against the first quarter (first and last alone for 2 to 7 logs).
+
+    Example: losses 1.98, 2.10, 2.40 -> True; 3.5, 2.0, 1.7 -> False
+    """
+    values = [e["loss"] for e in train]
+    if len(values) < 2:
+        return False
+    k = max(1, len(values) // 4)
+    return sum(values[-k:]) / k > sum(values[:k]) / k
+
+
 def _losses(log_history: list[dict]) -> dict:
-    """Train and validation losses from the trainer's log, by step."""
+    """Train and held-out losses from the trainer's log, by step: `validation` (the
+    trainer's `eval_loss` or `eval_validation_loss`) and `knowledge` when it was computed."""
     train = [
         {"step": e["step"], "epoch": round(e.get("epoch", 0), 4), "loss": e["loss"]}
         for e in log_history
         if "loss" in e
     ]
-    val = [
-        {"step": e["step"], "epoch": round(e.get("epoch", 0), 4), "loss": e["eval_loss"]}
-        for e in log_history
-        if "eval_loss" in e
-    ]
-    return {"train": train, "validation": val}
+    out: dict[str, list[dict]] = {"train": train, "validation": []}
+    for e in log_history:
+        for key, value in e.items():
+            if key.startswith("eval_") and key.endswith("loss"):
+                name = key.removeprefix("eval_").removesuffix("loss").strip("_") or "validation"
+                point = {"step": e["step"], "epoch": round(e.get("epoch", 0), 4), "loss": value}
+                out.setdefault(name, []).append(point)
+    return out
 
 
 def plot_losses(losses: dict, path: Path) -> None:
@@ -378,13 +469,9 @@ def plot_losses(losses: dict, path: Path) -> None:
             [e["loss"] for e in losses["train"]],
             label="train",
         )
-    if losses["validation"]:
-        ax.plot(
-            [e["step"] for e in losses["validation"]],
-            [e["loss"] for e in losses["validation"]],
-            "o-",
-            label="validation",
-        )
+    for name, points in losses.items():
+        if name != "train" and points:
+            ax.plot([e["step"] for e in points], [e["loss"] for e in points], "o-", label=name)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("loss")
     ax.set_title("fine-tune loss")
@@ -392,40 +479,6 @@ def plot_losses(losses: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
-
-
-def modelfile_text(base: str, eos: str, adapter: str | None) -> str:
-    """An Ollama Modelfile: the base (or merged model), the adapter, the Alpaca TEMPLATE, EOS stop.
-
-    Ollama passes one prompt, so the template is the no-input Alpaca prompt around it.
-    """
-    template = alpaca_prompt("{{ .Prompt }}") + "{{ .Response }}"
-    lines = [
-        "# Ollama: ollama create NAME -f Modelfile   (written by dataprep finetune train)",
-        f"FROM {base}",
-    ]
-    if adapter:
-        lines.append(f"ADAPTER {adapter}")
-    lines += [
-        f'TEMPLATE """{template}"""',
-        f"PARAMETER stop {canonical_json(eos)}",
-        'PARAMETER stop "### Instruction:"',
-        "PARAMETER temperature 0",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def write_modelfile(run_dir: Path, source: ModelSource, eos: str, merged: bool) -> Path:
-    """RUN_DIR/Modelfile: FROM the merged model, or FROM the base with the adapter."""
-    if merged:
-        text = modelfile_text("./merged", eos, adapter=None)
-    else:
-        base = str(source.gguf) if source.gguf else source.given
-        text = modelfile_text(base, eos, adapter="./")
-    path = run_dir / "Modelfile"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def merge_adapter(source: ModelSource, adapter_dir: Path, target: Path) -> Path:

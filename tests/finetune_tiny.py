@@ -78,10 +78,15 @@ def build_model_dir(path: Path) -> Path:
     return path
 
 
-def write_dataset(path: Path, rows=ROWS, fmt: str = "jsonl") -> Path:
-    """DIR/dataset with train (8 rows), validation (2) and test (2), as the export writes it."""
+def write_dataset(path: Path, rows=ROWS, fmt: str = "jsonl", knowledge: bool = False) -> Path:
+    """DIR/dataset with train (8 rows), validation (2) and test (2), as the export writes it;
+    with `knowledge`, a knowledge split too: two train rows asked in other words."""
     path.mkdir(parents=True, exist_ok=True)
     parts = {"train": rows[:8], "validation": rows[8:10], "test": rows[10:12]}
+    if knowledge:
+        parts["knowledge"] = [
+            {**r, "instruction": r["instruction"].replace("Write", "Give")} for r in rows[:2]
+        ]
     for split, split_rows in parts.items():
         full = [
             {**r, "text": alpaca_prompt(r["instruction"], r["input"]) + r["output"]}

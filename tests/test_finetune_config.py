@@ -148,3 +148,31 @@ def test_cli_train_with_a_missing_model_is_one_line(tmp_path):
         result.output
         == f"Error: {tmp_path} has no config.json: pass a transformers model directory\n"
     )
+
+
+def test_presets_by_name_and_their_list():
+    from dataprep.cli import app
+
+    assert load_config("lora-cpu-smoke").adapter == "lora"
+    assert load_config("qlora").sequence_len == 2048
+    with pytest.raises(
+        ConfigError, match=r"^config qlorra not found: pass a YAML file or a preset"
+    ):
+        load_config("qlorra")
+    listed = CliRunner().invoke(app, ["finetune", "config", "--list"])
+    assert listed.exit_code == 0
+    names = [line.split()[0] for line in listed.output.splitlines()]
+    assert names == ["lora-cpu-smoke", "qlora", "qlora-cpu"]
+    assert "QLoRA on a 4-bit NF4 base" in listed.output
+    shown = CliRunner().invoke(app, ["finetune", "config", "--config", "lora-cpu-smoke"])
+    assert shown.exit_code == 0 and "adapter: lora\n" in shown.output
+
+
+def test_report_to_takes_one_tracker_or_a_list():
+    assert FinetuneConfig().report_to == ["none"]
+    assert parse_config({"report_to": "tensorboard"}).report_to == ["tensorboard"]
+    assert parse_config({"report_to": ["wandb", "mlflow"]}).report_to == ["wandb", "mlflow"]
+    with pytest.raises(ConfigError, match="report_to: none cannot go with a tracker"):
+        parse_config({"report_to": ["none", "wandb"]})
+    with pytest.raises(ConfigError, match=r"^bad value for 'report_to.0'"):
+        parse_config({"report_to": "comet"})

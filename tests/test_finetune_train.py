@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from dataprep.cli import app
 from dataprep.errors import ConfigError, InputError
 from finetune.config import load_config
-from finetune.evaluate import evaluate, write_report
+from finetune.eval_report import write_report
+from finetune.evaluate import evaluate
 from finetune.modeling import resolve_model
 from finetune.train import build_model, train
 
@@ -57,6 +58,10 @@ def test_lora_cli_trains_saves_reloads_and_merges(tiny, tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert f"Adapter written to {run} (12 steps, cpu, float32)" in result.output
+    # one progress line per logged step, no raw log dicts, tqdm bars or library warnings
+    assert "step 12/12  loss " in result.output and "step 2: loss on validation " in result.output
+    assert "{'loss'" not in result.output and "it/s]" not in result.output
+    assert "Warning" not in result.output and "warning" not in result.output
     summary, losses = _losses(run)
     assert len(losses) == 12 and losses[-1] < losses[0] - 0.1  # the loss falls
     assert summary["config"]["max_steps"] == 12 and summary["config"]["adapter"] == "lora"
@@ -119,7 +124,7 @@ def test_resume_continues_from_the_last_checkpoint(tiny, tmp_path):
     first = train(data, str(model_dir), run, load_config(None, max_steps=4, **base))
     assert first.summary["resumed_from"] is None
     modelfile = (run / "Modelfile").read_text(encoding="utf-8")
-    assert f"FROM {model_dir}\nADAPTER ./\n" in modelfile  # no --merge: base plus adapter
+    assert f"FROM {model_dir.resolve()}\nADAPTER ./\n" in modelfile  # no --merge: base + adapter
     second = train(data, str(model_dir), run, load_config(None, max_steps=6, **base))
     assert second.summary["resumed_from"].endswith("checkpoint-4")
     steps = [e["step"] for e in second.summary["losses"]["train"]]
@@ -198,11 +203,13 @@ def test_eval_compares_base_and_tuned_and_escapes_html(tiny, tmp_path):
     args += ["--adapter", str(tmp_path / "run"), "--limit", "2", "--max-new-tokens", "6"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "Code answers (2): edit similarity base" in result.output
+    assert "test: 2 rows" in result.output and "code: edit sim." in result.output
+    assert "test: fine-tuned " in result.output  # the verdict line
     payload = json.loads((tmp_path / "run" / "eval" / "eval.json").read_text(encoding="utf-8"))
-    assert payload["test_rows"] == 2 and set(payload["scores"]) == {"base", "tuned"}
-    assert payload["scores"]["base"]["code"]["rows"] == 2
-    assert len(payload["answers"]) == 2 and {"base", "tuned", "expected"} <= set(
+    assert payload["rows"] == {"test": 2} and list(payload["sets"]) == ["test"]
+    scores = payload["sets"]["test"]["all"]
+    assert scores["code_rows"] == 2 and set(scores["models"]) == {"base", "tuned"}
+    assert len(payload["answers"]) == 2 and {"base", "tuned", "expected", "set"} <= set(
         payload["answers"][0]
     )
     page = (tmp_path / "run" / "eval" / "eval.html").read_text(encoding="utf-8")
@@ -218,3 +225,62 @@ def test_eval_compares_base_and_tuned_and_escapes_html(tiny, tmp_path):
     assert set(report.answers) == {"base"}
     paths = write_report(report, tmp_path / "e")
     assert paths["html"].is_file()
+
+
+def test_the_knowledge_split_is_a_second_held_out_loss_and_an_eval_set(tiny, tmp_path):
+    model_dir, _ = tiny
+    data = write_dataset(tmp_path / "dataset", knowledge=True)
+    cfg = load_config(None, max_steps=4, adapter="lora", load_in_4bit=False, **FAST)
+    result = train(data, str(model_dir), tmp_path / "run", cfg)
+    losses = result.summary["losses"]
+    assert [e["step"] for e in losses["validation"]] == [2, 4]
+    assert [e["step"] for e in losses["knowledge"]] == [2, 4]
+    # the best checkpoint is chosen on validation, never on knowledge (a test set)
+    assert result.summary["best_eval_loss"] == min(e["loss"] for e in losses["validation"])
+    assert result.summary["dataset"]["knowledge_rows_used"] == 2
+    report = evaluate(data, str(model_dir), tmp_path / "run", max_new_tokens=4)
+    assert report.summary["rows"] == {"knowledge": 2, "generalisation": 2}
+    assert report.sets == ["knowledge"] * 2 + ["generalisation"] * 2
+
+
+def test_held_out_sets_are_capped_by_val_max_rows(tiny, tmp_path):
+    model_dir, data = tiny
+    base = {"adapter": "lora", "load_in_4bit": False, **FAST}
+    result = train(
+        data,
+        str(model_dir),
+        tmp_path / "run",
+        load_config(None, max_steps=1, val_max_rows=1, **base),
+    )
+    assert result.summary["dataset"]["validation_rows_used"] == 1
+    assert result.summary["dataset"]["held_out_rows"] == {"validation": 2, "knowledge": 0}
+    assert load_config(None).val_max_rows == 64  # capped by default
+
+
+def test_a_tracker_that_is_not_installed_is_a_config_error(tiny, tmp_path):
+    model_dir, data = tiny
+    cfg = load_config(None, max_steps=1, adapter="lora", load_in_4bit=False, report_to="wandb")
+    with pytest.raises(ConfigError, match="report_to: wandb is not installed: pip install wandb"):
+        train(data, str(model_dir), tmp_path / "run", cfg)
+
+
+def test_a_training_loss_that_went_up_is_flagged():
+    from finetune.train import loss_went_up
+
+    def logged(*values):
+        return [{"step": i + 1, "loss": v} for i, v in enumerate(values)]
+
+    assert loss_went_up(logged(1.98, 2.10, 2.40))
+    assert not loss_went_up(logged(3.5, 2.0, 1.7))
+    assert not loss_went_up(logged(2.0))
+    # the mean of the last quarter against the first: one noisy step does not flag a run
+    assert not loss_went_up(logged(3.0, 2.9, 2.5, 2.2, 2.0, 1.9, 1.8, 2.6))
+
+
+def test_progress_lines_for_logs_that_are_not_a_terminal():
+    from finetune.progress import format_eta, progress_line
+
+    assert format_eta(83.4) == "0:01:23" and format_eta(None) == "-"
+    assert progress_line(10, 30, 1.23456, 2e-4, 83) == (
+        "step 10/30  loss 1.2346  lr 2.00e-04  eta 0:01:23"
+    )
