@@ -225,13 +225,15 @@ def config_cmd(
         bool, typer.Option("--list", help="List the presets --config takes by name.")
     ] = False,
 ) -> None:
-    """Print the config keys with their defaults, the presets, or a config resolved and validated.
+    """Print the config keys with their defaults, the presets, or a config resolved and validated
+    (a preset, a YAML file of these keys, or an Axolotl file written by `axolotl-config`).
 
     Example: dataprep finetune config --config qlora
     """
     import yaml
 
-    from finetune.config import describe_keys, describe_presets, load_config
+    from finetune.axolotl import load_any_config
+    from finetune.config import describe_keys, describe_presets
 
     if list_presets:
         typer.echo(describe_presets())
@@ -240,5 +242,5 @@ def config_cmd(
         typer.echo(describe_keys())
         return
     typer.echo(
-        yaml.safe_dump(load_config(config).model_dump(mode="json"), sort_keys=False), nl=False
+        yaml.safe_dump(load_any_config(config).model_dump(mode="json"), sort_keys=False), nl=False
     )

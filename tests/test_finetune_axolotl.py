@@ -205,3 +205,24 @@ def test_cli_missing_dataset_is_exit_1(tmp_path):
     )
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: dataset {tmp_path / 'x'} not found")
+
+
+def test_finetune_config_accepts_the_projects_own_axolotl_file(tmp_path):
+    data = _export(tmp_path)
+    out = tmp_path / "axolotl.yml"
+    args = ["finetune", "axolotl-config", "--data", str(data), "--model", MODEL, "-o", str(out)]
+    assert CliRunner().invoke(app, [*args, "--config", "lora-cpu-smoke"]).exit_code == 0
+    result = CliRunner().invoke(app, ["finetune", "config", "--config", str(out)])
+    assert result.exit_code == 0, result.output
+    shown = yaml.safe_load(result.stdout)
+    smoke = load_config("lora-cpu-smoke")
+    assert (shown["adapter"], shown["lora_r"], shown["max_steps"]) == ("lora", smoke.lora_r, 60)
+    assert shown["base_model"] == MODEL
+
+
+def test_eval_steps_replace_evals_per_epoch(tmp_path):
+    data = _export(tmp_path)
+    doc = axolotl_config(data, BASE, FinetuneConfig(eval_steps=50, report_to=["none"]))
+    assert doc["eval_steps"] == 50 and "evals_per_epoch" not in doc  # Axolotl refuses both
+    assert "report_to" not in doc  # not an Axolotl key: it would be dropped without a word
+    assert "evals_per_epoch" in axolotl_config(data, BASE, FinetuneConfig())
