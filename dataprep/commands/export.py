@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from dataprep.commands.options import SourceURL, Style
 from dataprep.console import console
 
 
@@ -19,12 +20,7 @@ def export(
             "--out", "-O", help="Output directory holding dataprep.db; writes DIR/dataset/."
         ),
     ],
-    style: Annotated[
-        str,
-        typer.Option(
-            help="Prompt style of `text`: alpaca, chatml, a shipped style or a style file."
-        ),
-    ] = "alpaca",
+    style: Style = "alpaca",
     split_by: Annotated[
         str,
         typer.Option("--split-by", help="Keep each file (or module) in one split: file or module."),
@@ -37,23 +33,28 @@ def export(
             help="Once pairs are reviewed, also export unreviewed ones (never rejected ones).",
         ),
     ] = False,
+    source_url: SourceURL = None,
 ) -> None:
     """Write train/validation/test (JSONL, Parquet, DatasetDict), the card and trainer configs.
 
-    Example: dataprep export --out out --style chatml --split-by module
+    Example: dataprep export --out out --style chat-template:HuggingFaceTB/SmolLM2-135M-Instruct
     """
     from dataprep.errors import InputError
     from dataprep.outdir import locked
     from dataprep.pipeline import EXPORT_STAGES, RunConfig
+    from dataprep.prompts import load_style
+    from dataprep.source import check_source_url
     from dataprep.stages import Context, run_stages
     from dataprep.store import Store
 
     if split_by not in ("file", "module"):
         raise InputError(f"--split-by {split_by!r} is not known: use file or module")
+    load_style(style)  # a bad style or a missing model fails before the lock is taken
     config = RunConfig(
         path=None,
         out=out,
         style=style,
+        source_url=check_source_url(source_url) if source_url else None,
         seed=seed,
         split_by=split_by,
         include_unreviewed=include_unreviewed,

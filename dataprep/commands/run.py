@@ -24,6 +24,7 @@ from dataprep.commands.options import (
     Out,
     Parser,
     Seed,
+    SourceURL,
     SplitBy,
     Style,
     Tokenizer,
@@ -42,6 +43,7 @@ def run(
     jobs: Jobs = None,
     seed: Seed = 0,
     style: Style = "alpaca",
+    source_url: SourceURL = None,
     split_by: SplitBy = "file",
     include_unreviewed: IncludeUnreviewed = False,
     llm: LLMSpec = None,
@@ -102,6 +104,7 @@ def run(
         jobs=jobs or default_jobs(),
         seed=seed,
         style=style,
+        source_url=source_url,
         split_by=split_by,
         include_unreviewed=include_unreviewed,
         force=force,
@@ -180,6 +183,44 @@ def print_summary(summary: dict) -> None:
         + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
         + ")"
     )
+    if summary.get("dataset_dir"):
+        echo("\n".join(next_steps(summary)))
+
+
+DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def next_steps(summary: dict) -> list[str]:
+    """What to do after a run: review, train and evaluate, push, as commands to paste.
+
+    Example: next_steps({"out": "out", "dataset_dir": "out/dataset", "repo": "shop", ...})[1]
+        -> "  1. Review the pairs (once any is reviewed, only accepted ones are exported):"
+    """
+    from shlex import quote
+
+    from dataprep.chat_template import PREFIX
+
+    out, data = quote(str(summary["out"])), quote(str(summary["dataset_dir"]))
+    style = summary.get("style") or "alpaca"
+    model = quote(style[len(PREFIX) :] if style.startswith(PREFIX) else DEFAULT_MODEL)
+    name = _slug(summary.get("repo") or "dataset")
+    run = quote(f"runs/{name}")
+    return [
+        "Next steps:",
+        "  1. Review the pairs (once any is reviewed, only accepted ones are exported):",
+        f"     dataprep review --out {out}",
+        "  2. Fine-tune an adapter, then compare it with the base model:",
+        f"     dataprep finetune train --data {data} --model {model} --output {run}",
+        f"     dataprep finetune eval --data {data} --model {model} --adapter {run}",
+        "  3. Publish the dataset on the Hugging Face Hub (private; the dry run shows the files):",
+        f"     dataprep push --out {out} YOUR_HF_USER/{name}-instructions --dry-run",
+    ]
+
+
+def _slug(text: str) -> str:
+    """A Hub-friendly name. Example: "Hotel Booking!" -> "hotel-booking"."""
+    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in text.lower())
+    return "-".join(filter(None, slug.split("-"))) or "dataset"
 
 
 def left_out_note(count: int) -> str:
@@ -216,4 +257,4 @@ def templates(
         typer.echo(
             f"{task_id:20} {len(task.phrasings)} phrasings  answer={task.answer:18} kinds={kinds}"
         )
-    typer.echo("styles: " + ", ".join(style_names()))
+    typer.echo("styles: " + ", ".join([*style_names(), "chat-template:MODEL"]))
