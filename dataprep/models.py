@@ -25,6 +25,9 @@ UnitKind = Literal[
     "object",
     "function",
     "property",
+    "config",
+    "table",
+    "view_template",
 ]
 TYPE_KINDS = ("class", "interface", "enum", "record", "annotation_type", "object")
 MEMBER_KINDS = ("field", "enum_constant", "constructor", "method", "property")
@@ -126,6 +129,24 @@ class Unit(Record):
       `annotations` are the file annotations; imports as written (`a.b.C as D`).
     - Not units: declarations inside function bodies, initializers, lambdas and object
       expressions; `typealias`; `init` blocks. `.kts` scripts are not sliced.
+
+    The application's configuration (dataprep/slicing/configfiles.py says which files;
+    `language` "properties", "yaml", "sql", or the template's: "html", "freemarker", ...):
+    - config: one key of `application*.properties|yml|yaml`, `bootstrap*.*` or another
+      `.properties` of `src/main/resources` (message bundles are not sliced). `name` and
+      `qualified_name` the full key (`spring.datasource.url`; YAML nesting joined with
+      dots, lists of mappings as `routes[0].id`); `code` from the key (its own segment in
+      YAML) to the end of its value; `initializer` the value as the application reads it
+      (escapes resolved, quotes removed; after redaction, the redacted value); `javadoc`
+      the `#` comment lines right above; `modifiers` ["profile:NAME"] for a Spring profile's
+      key (`application-NAME.*`, or a YAML document's `spring.config.activate.on-profile`).
+    - table: one `CREATE TABLE`, `ALTER TABLE` or `DROP TABLE` statement of a `.sql` file
+      (one unit per table of a `DROP TABLE a, b`). `name` the table, `qualified_name` with
+      its schema as written (quotes removed); `type` the statement ("CREATE TABLE");
+      `code` the statement to its `;`; `parameters` its column and constraint definitions
+      (CREATE) or its actions (ALTER), whitespace collapsed, comments removed.
+    - view_template: a template under `src/main/resources/templates/`; `qualified_name` the
+      view name a controller returns (`rooms/list`), `name` the file name, `code` the file.
     """
 
     id: str

@@ -8,7 +8,8 @@
 Source files go to their language's slicer (dataprep.languages: Java, Kotlin), the one of
 the chosen parser when the language has it (`PARSERS`: "tree-sitter", the default, and
 Java's "javalang"); Markdown, AsciiDoc, reStructuredText and plain text go to the doc
-slicer. Each slicer is a function `(relpath, text, repo, commit) -> (units, errors)`.
+slicer; Spring configuration, SQL and view templates to the config slicer (config.py,
+sql.py). Each slicer is a function `(relpath, text, repo, commit) -> (units, errors)`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pydantic_core
 from dataprep import languages
 from dataprep.errors import InputError
 from dataprep.models import Unit
+from dataprep.slicing import configfiles
 from dataprep.slicing.walk import (
     UNREADABLE,
     UNSUPPORTED,
@@ -172,6 +174,10 @@ def slice_file(
     source = languages.find(language)
     if source is not None:
         units, errors = source.slicer(parser)(relpath, text, repo, commit)
+    elif language in configfiles.LANGUAGES:
+        from dataprep.slicing.config import slice_config
+
+        units, errors = slice_config(relpath, text, repo, commit, language)
     else:
         from dataprep.slicing.docs import slice_doc
 

@@ -10,7 +10,9 @@ Checks on a path (here): .git, .gitignore (every .gitignore in the tree, each re
 to its own folder), vendored folders, symlinks, special files, size, unsupported types.
 Checks on content (`content_skip`): binary (NUL bytes), generated code, a doc file that is
 mostly a licence header. `decode` reads UTF-8, and other encodings after charset detection.
-Which doc files are documentation (and which text files are not) is in docfiles.py.
+Which doc files are documentation (and which text files are not) is in docfiles.py; which
+configuration, SQL and view template files are sliced (and why others are not), in
+configfiles.py.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 import pathspec
 
 from dataprep import languages
-from dataprep.slicing import docfiles
+from dataprep.slicing import configfiles, docfiles
 
 MAX_BYTES = 1024 * 1024  # files over 1 MiB are skipped
 DOC_SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".adoc", ".asciidoc")
@@ -98,12 +100,16 @@ class FileEntry:
 
 
 def language_of(path: str) -> str | None:
-    """The slicer language for a path by its suffix (a registered language, or a doc format),
-    or None.
+    """The slicer language for a path by its suffix (a registered language, configuration,
+    SQL, a view template, or a doc format), or None.
 
-    Example: language_of("a/B.java") -> "java"; language_of("docs/x.adoc") -> "asciidoc"
+    Example: language_of("a/B.java") -> "java"; language_of("docs/x.adoc") -> "asciidoc";
+    language_of("src/main/resources/application.yml") -> "yaml"
     """
     lower = path.lower()
+    config = configfiles.config_language(path)  # configuration, SQL, view templates
+    if config is not None:
+        return config
     doc = docfiles.doc_language(path)  # xdoc, HTML guides, changes.xml, README without suffix
     if doc is not None:
         return doc
@@ -226,7 +232,7 @@ def _file_entry(entry: os.DirEntry, rel: str) -> FileEntry:
     if not stat.S_ISREG(st.st_mode):
         return FileEntry(rel, SPECIAL)
     name = rel.rsplit("/", 1)[-1]
-    reason = _not_docs_reason(rel, name)
+    reason = configfiles.skip_reason(rel) or _not_docs_reason(rel, name)
     if reason is not None:
         return FileEntry(rel, reason)
     if language_of(rel) is None:
@@ -254,8 +260,13 @@ def _not_docs_reason(rel: str, name: str) -> str | None:
 
 
 def _is_doc(language: str | None) -> bool:
-    """A doc format's language, not a source language of the registry (nor None)."""
-    return language is not None and languages.find(language) is None
+    """A doc format's language, not a source language of the registry, nor configuration
+    (configfiles), nor None."""
+    return (
+        language is not None
+        and language not in configfiles.LANGUAGES
+        and languages.find(language) is None
+    )
 
 
 def read_bytes(root: str | os.PathLike, relpath: str) -> bytes:
