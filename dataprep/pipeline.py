@@ -54,6 +54,9 @@ class RunConfig:
     jobs: int = 1
     seed: int = 0
     style: str = "alpaca"
+    """Prompt style of `text`: alpaca, chatml, a style file, or chat-template:MODEL."""
+    source_url: str | None = None
+    """The repository's public URL for the card (default: the checkout's git remote)."""
     split_by: str = "file"
     include_unreviewed: bool = False
     force: bool = False
@@ -392,6 +395,7 @@ def _export(ctx: Context) -> dict:
             include_unreviewed=cfg.include_unreviewed,
             project=ctx.info.get("repo"),
             repo_path=cfg.path,
+            source_url=cfg.source_url,
         )
     ctx.info["exported"] = summary
     return {k: summary.get(k) for k in ("rows", "splits", "unreviewed_left_out")}
@@ -483,8 +487,19 @@ EXPORT = Stage(
         ctx.config.split_by,
         ctx.config.include_unreviewed,
         ctx.info.get("repo"),
+        ctx.config.source_url or ctx.store.get_meta("source_url"),
     ),
-    modules=("dataprep.export", "dataprep.card", "dataprep.prompts", "dataprep.splits"),
+    modules=(
+        "dataprep.export",
+        "dataprep.card",
+        "dataprep.prompts",
+        "dataprep.chat_template",
+        "dataprep.trainer_files",
+        "dataprep.licenses",
+        "dataprep.source",
+        "dataprep.quality",
+        "dataprep.splits",
+    ),
     check=_export_check,
 )
 REPORT = Stage(
@@ -539,8 +554,11 @@ def check_config(cfg: RunConfig) -> None:
     if out == cfg.path.resolve():
         raise InputError("--out is the repository itself: choose a separate output directory")
     from dataprep.prompts import load_style
+    from dataprep.source import check_source_url
 
     load_style(cfg.style)  # a bad style fails now, not after the slicing
+    if cfg.source_url:
+        cfg.source_url = check_source_url(cfg.source_url)
 
 
 def _check_outputs(store: Store, cfg: RunConfig) -> None:
@@ -605,6 +623,7 @@ def _summary(ctx: Context) -> dict[str, Any]:
         "pairs_by_generator": store.kept_counts("generator"),
         "rows_per_split": exported.get("splits", {}),
         "dataset_dir": exported.get("dataset_dir"),
+        "style": exported.get("style", cfg.style),
         "unreviewed_left_out": exported.get("unreviewed_left_out", 0),
         "files": files,
         "report": ctx.counters.get("report", {}).get("path")

@@ -34,7 +34,7 @@ def run_out(tmp_path_factory):
             mp.setenv(key, str(value))
         result = _invoke("run", str(HOTEL), "--out", str(out), "--jobs", "1")
     assert result.exit_code == 0, result.output
-    return out, result.output
+    return out, result.stdout  # the summary; stderr has a log line per stage
 
 
 def _rows(out) -> dict[str, list[dict]]:
@@ -55,6 +55,22 @@ def test_the_closing_summary(run_out):
     assert f"Rows per split: {split_line}" in lines
     assert f"Dataset: {out / 'dataset'} (train.jsonl, " in output
     assert f"Report: {out / 'report.html'}" in output
+
+
+def test_the_run_ends_with_the_next_steps(run_out):
+    out, output = run_out
+    data = out / "dataset"
+    model = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert output.splitlines()[-8:] == [
+        "Next steps:",
+        "  1. Review the pairs (once any is reviewed, only accepted ones are exported):",
+        f"     dataprep review --out {out}",
+        "  2. Fine-tune an adapter, then compare it with the base model:",
+        f"     dataprep finetune train --data {data} --model {model} --output runs/hotel-booking",
+        f"     dataprep finetune eval --data {data} --model {model} --adapter runs/hotel-booking",
+        "  3. Publish the dataset on the Hugging Face Hub (private; the dry run shows the files):",
+        f"     dataprep push --out {out} YOUR_HF_USER/hotel-booking-instructions --dry-run",
+    ]
 
 
 def test_rows_carry_the_alpaca_fields_text_and_provenance(run_out):
@@ -128,7 +144,9 @@ def test_chatml_and_module_splits(tmp_path):
     modules = defaultdict(set)
     for split, rows in _rows(out).items():
         for row in rows:
-            assert row["text"].startswith("<|im_start|>user\n" + row["instruction"])
+            system = "<|im_start|>system\nYou are an expert on the hotel-booking code base."
+            assert row["text"].startswith(system)
+            assert "<|im_start|>user\n" + row["instruction"] in row["text"]
             modules[row["module"]].add(split)
     assert {m: s for m, s in modules.items() if len(s) > 1} == {}
 
