@@ -91,6 +91,8 @@ def test_the_shipped_tasks():
         "doc.changelog", "http.handler", "http.route", "test.covers", "method.is_test",
         "type.subtypes", "method.overrides", "method.callers", "method.callees", "type.users",
         "http.flow", "enum.constants", "constant.explain",
+        "config.default", "config.profile", "config.setting", "config.described", "config.prefix",
+        "schema.columns", "schema.references", "method.view",
     }  # fmt: skip
 
 
@@ -212,6 +214,8 @@ def _traceable(pair) -> bool:
         return _lines_in(pair.input, span) and pair.output == pair.label == _label_from_span(span)
     if pair.task in RELATIONS:
         return _relation_traceable(pair, span)
+    if pair.task in CONFIG:
+        return _config_traceable(pair)
     if pair.output in span:
         return True
     if pair.task in PROSE:  # Javadoc as Markdown: its words, from just above the member
@@ -325,6 +329,28 @@ def _relation_traceable(pair, span: str) -> bool:
     top = [n.split("(")[0].rpartition(".")[2] for n in listed if f"\n- `{n}`" in "\n" + pair.output]
     called = all(re.search(rf"\b{n}\s*\(|::\s*{n}\b", span.split("{", 1)[1]) for n in top)
     return called and all(declared(n) for n in listed)
+
+
+CONFIG = {
+    "config.default", "config.profile", "config.setting", "config.described", "config.prefix",
+    "schema.columns", "schema.references", "method.view",
+}  # fmt: skip
+
+
+def _config_traceable(pair) -> bool:
+    """Every file a configuration answer names exists, and every key, value, column
+    definition or view name it shows in backticks is in its module's configuration, SQL or
+    Java files (a YAML key as its segments, `a.b -> c.d` as its names)."""
+    module = HOTEL / pair.path.split("/")[0]
+    sources = [p for p in module.rglob("*") if p.suffix in (".properties", ".yml", ".sql", ".java")]
+    text = " ".join(" ".join(p.read_text(encoding="utf-8").split()) for p in sources)
+    named = re.findall(r"[\w/.-]+/[\w.-]+\.(?:properties|yml|sql|html)\b", pair.output)
+    if not all((HOTEL / path).is_file() for path in named):
+        return False
+    tokens = re.findall(r"`([^`]+)`", pair.output)
+    return bool(tokens) and all(
+        token in text or all(part in text for part in re.split(r"\.", token)) for token in tokens
+    )
 
 
 PROSE = {"method.explain", "constructor.explain", "type.explain", "constant.explain"}

@@ -110,6 +110,7 @@ BARE_ANNOTATIONS = frozenset(
 PLACEHOLDERS = frozenset(
     "name type member kind owner_kind file package topic http_method route version project "
     "call method".split()
+    + "key prefix purpose profile table".split()  # configuration (families/config.py)
 )
 
 

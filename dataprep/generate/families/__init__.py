@@ -22,7 +22,7 @@ from dataprep.languages import task_applies
 from dataprep.models import TYPE_KINDS, Unit
 
 # The family modules, imported on first use; each registers its answer kinds.
-MODULES = ("coverage", "usage", "api", "relations", "inherited")
+MODULES = ("coverage", "usage", "api", "relations", "inherited", "config", "schema", "views")
 
 Builder = Callable[["RepoView", dict, int], list]
 _FAMILIES: dict[str, Builder] = {}
