@@ -200,7 +200,8 @@ def columns_answer(table: Table) -> str:
         added = table.added.get(column.name.lower())
         line = f"- `{column.name}`" + (": " + ", ".join(parts) if parts else "")
         lines.append(line + (f" (added by {added})" if added else ""))
-    text = f"`{unit.name}` (created in {unit.path}) has {len(table.columns)} columns:\n"
+    count = f"{len(table.columns)} column" + ("s" if len(table.columns) != 1 else "")
+    text = f"`{unit.name}` (created in {unit.path}) has {count}:\n"
     text += "\n".join(lines)
     constraints = [c for c in table.constraints if not sql.is_index(c)]
     indexes = [c for c in table.constraints if sql.is_index(c)]
