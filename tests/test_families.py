@@ -269,8 +269,11 @@ def test_fill_in_the_middle_takes_whole_balanced_lines():
     for key in "abcdefghijklmnopqrstuvwxyz":
         masked, middle = fim_split(code, key)
         assert masked.count("<FILL") == 1
-        lines = [middle if "<FILL" in line else line for line in masked.split("\n")]
+        indent = next(line for line in masked.split("\n") if "<FILL" in line).split("//")[0]
+        placed = "\n".join(indent + line if line else line for line in middle.split("\n"))
+        lines = [placed if "<FILL" in line else line for line in masked.split("\n")]
         assert "\n".join(lines) == dedent_code(code)
+        assert not middle[0].isspace()  # an answer starting with spaces merges with the prompt
         assert middle.count("{") == middle.count("}")
         seen.add(middle)
     assert len(seen) >= 3

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import textwrap
 
 from dataprep.generate.java_facts import skip_annotations
 
@@ -119,7 +120,9 @@ def fim_split(code: str, key: str) -> tuple[str, str] | None:
         return None
     digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
     start, size = spans[digest % len(spans)]
-    middle = "\n".join(lines[start : start + size]).strip("\n")
+    # dedented: an answer that starts with spaces merges with the prompt's last newline into
+    # one token, which a prompt/completion trainer can then neither mask nor train cleanly
+    middle = textwrap.dedent("\n".join(lines[start : start + size])).strip("\n")
     indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
     masked = lines[:start] + [indent + FIM_MARK.strip()] + lines[start + size :]
     return "\n".join(masked), middle
