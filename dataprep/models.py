@@ -124,7 +124,6 @@ class Unit(Record):
     - constructor: a secondary `constructor(...)`, named after its class; `declaration`
       includes the `: this(...)` delegation. enum entries are `enum_constant` units like
       Java's enum constants, with signature `NAME: Enum` (`declaration` up to the body).
-
     - file: from the first `@file:` annotation or the package header to the last import;
       `annotations` are the file annotations; imports as written (`a.b.C as D`).
     - Not units: declarations inside function bodies, initializers, lambdas and object

@@ -234,9 +234,13 @@ def load_templates(directory: Path | None = None) -> dict[str, TaskTemplate]:
 
 @lru_cache(maxsize=8)
 def _shipped(directory: str) -> tuple[dict[str, TaskTemplate], str]:
+    from dataprep.stages import code_version
+
     tasks = load_templates(Path(directory))
+    # the generator's code is part of the key: a changed family or answer builder regenerates
+    code = code_version(("dataprep.generate", "dataprep.languages"))
     fingerprint = content_hash(
-        "templates", GENERATOR_VERSION, {k: t.model_dump() for k, t in sorted(tasks.items())}
+        "templates", GENERATOR_VERSION, code, {k: t.model_dump() for k, t in sorted(tasks.items())}
     )
     return tasks, fingerprint
 
