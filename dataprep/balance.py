@@ -89,10 +89,13 @@ class BalanceReport:
         return asdict(self)
 
 
+_PAIR_FIELDS = frozenset(Pair.model_fields)  # read once: pydantic computes it on each access
+
+
 def column_value(pair: Pair, column: str) -> str:
     """The pair's value in `column`, as a string. Example: column_value(p, "kind") -> "method"."""
     name = COLUMN_ALIASES.get(column, column)
-    if name not in Pair.model_fields:
+    if name not in _PAIR_FIELDS:
         raise ConfigError(f"--by {column!r} is not a pair column: use one of {', '.join(COLUMNS)}")
     value = getattr(pair, name)
     return NONE_VALUE if value is None or value == "" else str(value)
