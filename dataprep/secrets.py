@@ -1091,6 +1091,42 @@ UNIT_LIST_FIELDS = (
 )  # fmt: skip
 
 
+def _follow(unit: Unit, changes: dict[str, Any], seen: dict[str, str]) -> None:
+    """A value found in one field (`"X"` in a field's code, where the key names it) is
+    replaced in every other field too: the `initializer` `"X"` alone says nothing that
+    detection could see, yet it is the same secret."""
+    values = sorted((v for v in seen if len(v) >= 4), key=len, reverse=True)
+    if not values:
+        return
+
+    def scrub(text: str) -> str:
+        for value in values:
+            if value in text:
+                text = text.replace(value, seen[value])
+        return text
+
+    for name in UNIT_TEXT_FIELDS:
+        text = changes.get(name, getattr(unit, name))
+        if isinstance(text, str) and text:
+            fixed = scrub(text)
+            if fixed != text:
+                changes[name] = fixed
+    for name in UNIT_LIST_FIELDS:
+        items = changes.get(name, getattr(unit, name))
+        fixed_items = [scrub(v) for v in items]
+        if fixed_items != list(items):
+            changes[name] = fixed_items
+
+
+def _repeat_of(unit: Unit) -> int:
+    """The repeat number the unit's id was made with (0 unless its text repeats in its file)."""
+    fields = (unit.path, unit.kind, unit.qualified_name, unit.signature, unit.code)
+    for repeat in range(64):
+        if Unit.make_id(*fields, repeat=repeat) == unit.id:
+            return repeat
+    return 0
+
+
 class Redactor:
     """Replaces secrets with stable, numbered placeholders; the numbering lives in the store.
 
@@ -1116,14 +1152,19 @@ class Redactor:
             self._dirty = True
         return self.placeholders[key]
 
-    def redact(self, text: str) -> tuple[str, list[str]]:
-        """`text` with every secret replaced, and the rules that matched (no values)."""
+    def redact(self, text: str, seen: dict[str, str] | None = None) -> tuple[str, list[str]]:
+        """`text` with every secret replaced, and the rules that matched (no values).
+        `seen`, when given, collects value -> placeholder of what was replaced."""
         matches = find_secrets(text)
         if not matches:
             return text, []
         parts, last = [], 0
         for m in matches:
-            parts += [text[last : m.start], self.placeholder(m.rule, text[m.start : m.end])]
+            value = text[m.start : m.end]
+            placeholder = self.placeholder(m.rule, value)
+            if seen is not None:
+                seen[value] = placeholder
+            parts += [text[last : m.start], placeholder]
             last = m.end
         parts.append(text[last:])
         return "".join(parts), [m.rule for m in matches]
@@ -1137,16 +1178,17 @@ class Redactor:
     def _redact_unit(self, unit: Unit) -> tuple[Unit, list[Finding]]:
         changes: dict[str, Any] = {}
         findings: list[Finding] = []
+        seen: dict[str, str] = {}
         for name in UNIT_TEXT_FIELDS:
             value = getattr(unit, name)
             if isinstance(value, str) and value:
-                new, rules = self.redact(value)
+                new, rules = self.redact(value, seen)
                 if rules:
                     changes[name] = new
                     findings += [Finding(rule, name, unit.path) for rule in rules]
         for name in UNIT_LIST_FIELDS:
             values = getattr(unit, name)
-            redacted = [self.redact(v) for v in values]
+            redacted = [self.redact(v, seen) for v in values]
             if any(rules for _, rules in redacted):
                 changes[name] = [new for new, _ in redacted]
                 findings += [
@@ -1154,9 +1196,15 @@ class Redactor:
                 ]
         if not changes:
             return unit, []
+        _follow(unit, changes, seen)
         new_unit = unit.model_copy(update=changes)
         new_unit.id = Unit.make_id(
-            new_unit.path, new_unit.kind, new_unit.qualified_name, new_unit.signature, new_unit.code
+            new_unit.path,
+            new_unit.kind,
+            new_unit.qualified_name,
+            new_unit.signature,
+            new_unit.code,
+            repeat=_repeat_of(unit),
         )
         return new_unit, findings
 

@@ -360,3 +360,35 @@ def test_a_url_password_ends_before_the_sentence_punctuation():
     redacted, rules = Redactor().redact("see https://h/x?password=Tr0ub4dor-77x). Then")
     assert rules == ["url_password"]
     assert redacted == "see https://h/x?password=<SECRET:url_password:1>). Then"
+
+
+def test_a_value_found_in_one_field_is_redacted_in_every_field():
+    # the initializer `"X"` alone gives detection nothing to see; the code names the key
+    from dataprep.languages.java.slicer import slice_java
+
+    source = (
+        'package p;\nclass A {\n  private static final String DB_PASSWORD = "Sup3r!Secret2026";'
+        "\n}\n"
+    )
+    (field,) = [u for u in slice_java("A.java", source, "r", None)[0] if u.kind == "field"]
+    redacted, _ = Redactor().redact_unit(field)
+    dumped = redacted.model_dump_json()
+    assert "Sup3r!Secret2026" not in dumped
+    assert redacted.initializer == '"<SECRET:password:1>"'
+
+
+def test_redaction_keeps_the_repeat_number_of_a_unit_id():
+    from dataprep.models import Unit
+
+    base = Unit.model_validate(
+        {"id": "x", "kind": "field", "name": "p", "qualified_name": "A.p", "path": "A.java",
+         "start_line": 3, "end_line": 3, "code": 'String p = "Sup3r!Secret2026";',
+         "language": "java", "repo": "r"}
+    )  # fmt: skip
+    first = base.model_copy(update={"id": Unit.make_id("A.java", "field", "A.p", None, base.code)})
+    second = base.model_copy(
+        update={"id": Unit.make_id("A.java", "field", "A.p", None, base.code, repeat=1)}
+    )
+    redactor = Redactor()
+    one, two = (redactor.redact_unit(u)[0] for u in (first, second))
+    assert one.id != two.id
