@@ -7,6 +7,7 @@ everything into the docs (Markdown prose and code blocks are sliced as doc secti
 """
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -18,6 +19,7 @@ from dataprep.secrets import scan_rows
 
 PLANTED = yaml.safe_load((FIXTURES / "secrets" / "planted.yaml").read_text(encoding="utf-8"))
 MIN_LEN = 8  # shorter values ("admin") also occur as ordinary words of the corpus
+FIELD = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*(?:private|public|protected|static|final)\b")
 
 
 def _cases():
@@ -37,10 +39,14 @@ def _repo(root: Path) -> Path:
         doc = f"# Setup {n}\n\nThe {kind} settings for this service.\n\n```\n{text}\n```\n"
         (root / "docs" / f"setup-{n:03d}.md").write_text(doc, encoding="utf-8")
         if case.get("file", "").endswith(".java") and "\n" not in text.strip():
+            if FIELD.match(text) and text.rstrip().endswith(";"):  # a field of the class
+                members.append(f"    /** Setting {n}. */\n    {text.strip()}\n")
+                continue
             body = text if text.rstrip().endswith(("}", ";")) else f"// {text}"
             members.append(
                 f"    /** Setting {n}. */\n    void setting{n}() {{\n        {body}\n    }}\n"
             )
+    members.append('    private static final String DB_PASSWORD = "Sup3r!Secret2026x";\n')
     (java / "Settings.java").write_text(
         "package com.acme;\n\n/** Planted settings. */\npublic class Settings {\n"
         + "\n".join(members)
@@ -71,9 +77,10 @@ def test_no_planted_secret_reaches_any_file_under_the_output_folder(tmp_path):
     with sqlite3.connect(out / "dataprep.db") as conn:  # fold the WAL into the file
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     files = _texts_under(out)
+    cases = [*_cases(), ("java_constant", {}, ["Sup3r!Secret2026x"])]
     leaks = [
         (kind, value[:12], name)
-        for kind, _, values in _cases()
+        for kind, _, values in cases
         for value in values
         for name, data in files.items()
         if value.encode("utf-8") in data
