@@ -620,16 +620,6 @@ class Store:
             "WHERE kept = 0 OR detail LIKE '%score%' ORDER BY stage"
         )
 
-    def queue_rows(self) -> Iterator[tuple]:
-        """(id, instruction, generator, task, unit kind, path, start, end, judge score) of
-        every live pair: the review queue's columns, read without loading whole pairs."""
-        yield from self.conn.execute(
-            "SELECT p.id, json_extract(p.data, '$.instruction'), p.generator, p.task, "
-            "json_extract(p.data, '$.unit_kind'), p.path, json_extract(p.data, '$.start_line'), "
-            "json_extract(p.data, '$.end_line'), json_extract(p.data, '$.judge_score') "
-            "FROM pairs p JOIN units u ON u.id = p.unit_id"
-        )
-
     def unit_ids_by_path(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for path, unit_id in self.conn.execute("SELECT path, id FROM units ORDER BY path, id"):

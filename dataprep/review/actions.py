@@ -83,6 +83,19 @@ def next_review(
     raise InputError(f"unknown action {action!r}: use one of {', '.join(ACTIONS)}")
 
 
+def bulk_review(action: str, payload: dict[str, object]) -> tuple[str, str | None]:
+    """The (status, reason) a bulk `action` gives, for `Store.bulk_review`, which applies
+    `next_review`'s accept and reject rules to many pairs in SQL (a test holds them equal).
+
+    Example: bulk_review("reject", {"reason": " vague "}) -> ("rejected", "vague")
+    """
+    if action == "accept":
+        return "accepted", None
+    if action == "reject":
+        return "rejected", _text(payload, "reason")
+    raise InputError(f"bulk action must be one of {', '.join(BULK_ACTIONS)}, not {action!r}")
+
+
 def _edit(review: Review, pair: Pair, payload: dict[str, object]) -> Review:
     revision = {}
     for name in ("instruction", "input", "output"):

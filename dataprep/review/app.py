@@ -54,6 +54,8 @@ SECURITY_HEADERS = {
 }
 MAX_BODY = 4 * actions.MAX_TEXT
 MAX_CHAIN = 20
+MAX_SELECTED = 10_000  # pair ids in one bulk action on selected rows
+CACHE_MB = 256  # the store's pages the server may keep in memory (at most)
 _FORMATTER = HtmlFormatter(cssclass="highlight", wrapcode=True)
 
 
@@ -157,13 +159,22 @@ def _content_length(scope) -> int | None:
 
 
 class ReviewApp:
-    """Request handlers over one store; a lock serialises the store's single connection."""
+    """Request handlers over one store; a lock serialises the store's single connection.
+
+    The queue's grouped counts are cached until the store changes: `generation` moves on
+    with every write of this app, and `_sync` notices another process's writes (SQLite's
+    data_version) and brings their state into the queue's rows first.
+    """
 
     def __init__(self, out_dir: Path, token: str):
         self.store = Store.open(out_dir, create=False)
+        self.store.use_cache(CACHE_MB)
         self.out_dir = Path(out_dir)
         self.token = token
         self.lock = threading.Lock()
+        self.version: int | None = None
+        self.generation = 0
+        self.cache: dict[tuple, list[queue.Group]] = {}
         env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -172,44 +183,109 @@ class ReviewApp:
         env.filters["qs"] = _qs
         env.filters["score"] = _score
         self.templates = Jinja2Templates(env=env)
+        with self.lock:
+            self._sync()
+
+    def _sync(self) -> None:
+        """Refresh the queue's rows when another process wrote the store since we looked."""
+        version = self.store.data_version()
+        if version != self.version:
+            self.store.refresh_review_rows()
+            self.version = version
+            self._changed()
+
+    def _changed(self) -> None:
+        self.generation += 1
+        self.cache.clear()
+
+    def _groups(self, filters: queue.Filters, ids: list[str] | None = None) -> list[queue.Group]:
+        """`queue.groups`, cached until the store changes (not for a sample's ids)."""
+        if ids is not None:
+            return queue.groups(self.store, filters, ids)
+        key = (filters.q, filters.judge_min, filters.judge_max)
+        if key not in self.cache:
+            if len(self.cache) > 16:
+                self.cache.clear()
+            self.cache[key] = queue.groups(self.store, filters)
+        return self.cache[key]
+
+    def _sample(self, filters: queue.Filters) -> list[str] | None:
+        """The ids of the queue's sample, or None when it shows every pair that passes."""
+        if not filters.sample:
+            return None
+        return self.store.review_sample(filters, filters.sample, filters.seed)
 
     # pages -----------------------------------------------------------------------
     def queue_page(self, request: Request) -> Response:
         filters = queue.Filters.from_query(request.query_params)
+        sort, desc = filters.order
         with self.lock:
-            rows = queue.load_rows(self.store)
-        shown = [row for row in rows if filters.matches(row)]
-        page_rows, page, pages = queue.page_of(shown, _int(request.query_params.get("page"), 1))
+            self._sync()
+            everything = self._groups(queue.Filters())
+            groups = self._groups(filters) if filters.narrowed else everything
+            sample = self._sample(filters)
+            if sample is None:
+                matched = sum(g.n for g in groups if g.passes(filters))
+                shown = queue.progress(groups, filters)
+            else:
+                matched = len(sample)
+                shown = queue.progress(self._groups(filters, sample), filters)
+            page, pages = queue.page_count(matched, _int(request.query_params.get("page"), 1))
+            offset = (page - 1) * queue.PAGE_SIZE
+            if sample is not None:
+                values = self.store.review_page(
+                    filters, sort, desc, queue.PAGE_SIZE, offset, ids=sample
+                )
+            elif matched:
+                values = queue.page(self.store, filters, groups, offset, _walk(matched, everything))
+            else:
+                values = []
+            rows = queue.rows(self.store, values)
         return self._render(
             request,
             "queue.html",
             filters=filters,
-            rows=page_rows,
+            rows=rows,
             page=page,
             pages=pages,
-            matched=len(shown),
-            counts=queue.facet_counts(rows, filters),
-            progress=queue.progress([r for r in rows if queue.flag_matches("kept", r)]),
-            shown_progress=queue.progress(shown),
-            has_judge=any(r.judge_score is not None for r in rows),
-            first_index=(page - 1) * queue.PAGE_SIZE,
+            matched=matched,
+            counts=queue.facet_counts(groups, filters),
+            progress=queue.progress(everything, queue.Filters()),
+            shown_progress=shown,
+            has_judge=any(g.judged for g in everything),
+            first_index=offset,
+            sorts=queue.SORTS,
+            new_seed=secrets.token_hex(3),
         )
 
     def pair_page(self, request: Request) -> Response:
         pair_id = request.path_params["pair_id"]
         filters = queue.Filters.from_query(request.query_params)
         with self.lock:
+            self._sync()
             pair = self.store.pair(pair_id)
             if pair is None:
                 return self._render(request, "missing.html", status_code=404, pair_id=pair_id)
-            rows = queue.load_rows(self.store)
+            values = self.store.review_row(pair_id)
+            everything = self._groups(queue.Filters())
+            sample = self._sample(filters)
+            if sample is not None:
+                sort, desc = filters.order
+                prev_id, next_id = self.store.review_neighbours(
+                    pair_id, filters, sort, desc, ids=sample
+                )
+            else:
+                groups = self._groups(filters) if filters.narrowed else everything
+                matched = sum(g.n for g in groups if g.passes(filters))
+                prev_id, next_id = queue.neighbours(
+                    self.store, filters, groups, pair_id, _walk(matched, everything)
+                )
             unit = self.store.unit(pair.unit_id)
             review = self.store.review(pair_id)
             decisions = self.store.decisions_of(pair_id)
             chain = self._chain(pair)
             members = self._members(unit) if unit and unit.kind in TYPE_KINDS else []
-        prev_id, next_id = queue.neighbours(rows, filters, pair_id)
-        row = next((r for r in rows if r.id == pair_id), None)
+            progress = queue.progress(everything, queue.Filters())
         return self._render(
             request,
             "pair.html",
@@ -217,7 +293,7 @@ class ReviewApp:
             pair=pair,
             unit=unit,
             review=review,
-            row=row,
+            row=queue.Row.of(values) if values else None,
             revised=review is not None and actions.has_revision(review),
             decisions=decisions,
             chain=chain,
@@ -227,7 +303,7 @@ class ReviewApp:
             javadoc_html=_highlight(unit.javadoc, unit.language, None)
             if unit and unit.javadoc
             else None,
-            progress=queue.progress([r for r in rows if queue.flag_matches("kept", r)]),
+            progress=progress,
             members=[(m, _highlight(m.code, m.language, m.start_line)) for m in members],
         )
 
@@ -269,6 +345,7 @@ class ReviewApp:
                 return _error(f"no pair {pair_id}: reload the queue", 404)
             if action == "undo":
                 undone = self.store.undo_review(pair_id)
+                self._changed()
                 return JSONResponse({"ok": True, "undone": undone, "review": self._dump(pair_id)})
             redactor = Redactor(self.store)
             payload, rules = actions.redact_payload(payload, redactor.redact)
@@ -279,6 +356,7 @@ class ReviewApp:
             with self.store.transaction():  # the placeholders' numbering with the review
                 self.store.put_review(review)
                 redactor.save()
+            self._changed()
         answer = {"ok": True, "review": review.model_dump(), "redacted": len(rules)}
         if rules:
             answer["message"] = actions.redaction_note(rules)
@@ -290,39 +368,45 @@ class ReviewApp:
             return payload
         with self.lock:
             undone = self.store.undo_review()
+            self._changed()
         return JSONResponse({"ok": True, "undone": undone})
 
     async def bulk(self, request: Request) -> Response:
+        """Accept or reject many pairs at once: the `ids` selected, or else every pair the
+        queue's `query` matches; `expected` is the count the person confirmed (409 when the
+        queue has changed since). One undo reverts the whole action."""
         payload = await _json(request)
         if isinstance(payload, Response):
             return payload
         action = payload.get("action")
         if action not in actions.BULK_ACTIONS:
             return _error("bulk action must be accept or reject", 400)
+        ids = payload.get("ids")
+        if ids is not None and not _ids(ids):
+            return _error(f"ids must be a list of at most {MAX_SELECTED} pair ids", 400)
         filters = queue.Filters.from_query(dict(parse_qsl(str(payload.get("query") or ""))))
+        expected = payload.get("expected")
         with self.lock:
+            self._sync()
             redactor = Redactor(self.store)
             payload, rules = actions.redact_payload(payload, redactor.redact)
-            rows = [r for r in queue.load_rows(self.store) if filters.matches(r)]
-            if payload.get("expected") != len(rows):
-                return _error(
-                    f"the queue changed: {len(rows)} pairs match now; reload and confirm again", 409
-                )
-            batch = uuid.uuid4().hex
-            changed = 0
+            try:
+                status, reason = actions.bulk_review(action, payload)
+            except DataprepError as exc:
+                return _error(str(exc), 400)
+            if ids is not None:
+                filters, expected = queue.Filters(flag="all"), len(ids)
+            else:
+                ids = self._sample(filters)
             with self.store.transaction():
-                for row in rows:
-                    pair = self.store.pair(row.id)
-                    current = self.store.review(row.id)
-                    try:
-                        review = actions.next_review(current, pair, action, payload)
-                    except DataprepError as exc:
-                        return _error(str(exc), 400)
-                    if current is None or review != current:
-                        self.store.put_review(review, batch=batch)
-                        changed += 1
+                matched, changed = self.store.bulk_review(
+                    filters, status, reason, uuid.uuid4().hex, ids=ids, expected=expected
+                )
+                if matched != expected:
+                    return _error(_stale(matched, expected, picked=payload.get("ids")), 409)
                 redactor.save()
-        answer = {"ok": True, "matched": len(rows), "changed": changed, "redacted": len(rules)}
+            self._changed()
+        answer = {"ok": True, "matched": matched, "changed": changed, "redacted": len(rules)}
         if rules:
             answer["message"] = actions.redaction_note(rules)
         return JSONResponse(answer)
@@ -433,6 +517,29 @@ def _score(value: float | None) -> str:
     if value is None:
         return ""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _walk(matched: int, everything: list[queue.Group]) -> bool:
+    """Whether the filters pass so many pairs (1 in 20 or more) that the queue's order is
+    best read by walking its index, stopping at a page, rather than sorting what they pass."""
+    return matched * 20 >= sum(g.n for g in everything)
+
+
+def _stale(matched: int, expected: object, picked: object) -> str:
+    """Why a bulk action was refused: the queue or the selection changed since the page."""
+    if picked is not None:
+        gone = f"{expected - matched} of the {expected}"  # type: ignore[operator]
+        return f"{gone} selected pairs are no longer in the store: reload and select again"
+    return f"the queue changed: {matched} pairs match now; reload and confirm again"
+
+
+def _ids(value: object) -> bool:
+    """Whether `value` is a list of pair ids a bulk action takes (strings, not too many)."""
+    return (
+        isinstance(value, list)
+        and len(value) <= MAX_SELECTED
+        and all(isinstance(v, str) and 0 < len(v) <= 64 for v in value)
+    )
 
 
 def _int(value: object, default: int) -> int:

@@ -47,7 +47,8 @@
 
   function typing(event) {
     const t = event.target;
-    return t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+    const box = t && t.tagName === "INPUT" && t.type === "checkbox"; // picking a row is no typing
+    return t && !box && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
   }
 
   function go(url) {
@@ -125,6 +126,7 @@
   // ---- queue page --------------------------------------------------------------------------
   function queuePage() {
     const rows = Array.from(document.querySelectorAll("#queue tbody tr"));
+    const picks = rows.map((row) => row.querySelector("input.pick"));
     let current = rows.length ? 0 : -1;
     const select = (i) => {
       if (!rows.length) return;
@@ -134,6 +136,28 @@
     };
     select(0);
     rows.forEach((row, n) => row.addEventListener("click", (e) => { if (e.target.tagName !== "A") select(n); }));
+
+    // Rows picked with their checkbox (or x) for a bulk action on them alone.
+    const picked = () => rows.filter((row, n) => picks[n].checked).map((row) => row.dataset.pairId);
+    function showPicked() {
+      const n = picked().length;
+      const bar = $("#picked");
+      if (bar) {
+        bar.hidden = n === 0;
+        $("#picked-n").textContent = String(n);
+      }
+      const all = $("#pick-page");
+      if (all) {
+        all.checked = n > 0 && n === rows.length;
+        all.indeterminate = n > 0 && n < rows.length;
+      }
+    }
+    picks.forEach((box) => box.addEventListener("change", showPicked));
+    const pickPage = $("#pick-page");
+    if (pickPage) pickPage.addEventListener("change", () => {
+      picks.forEach((box) => { box.checked = pickPage.checked; });
+      showPicked();
+    });
 
     function decide(action) {
       const row = rows[current];
@@ -151,24 +175,26 @@
     document.querySelectorAll("#filters select").forEach((s) => s.addEventListener("change", () => $("#filters").submit()));
 
     const confirmBox = $("#bulk-confirm");
-    let bulkAction = null;
-    document.querySelectorAll("[data-bulk]").forEach((btn) => btn.addEventListener("click", () => {
-      bulkAction = btn.dataset.bulk;
-      const n = confirmBox.dataset.expected;
-      $("#bulk-text").textContent = (bulkAction === "accept" ? "Accept" : "Reject") + " all " + n +
-        " pairs matching this filter? One undo (u) reverts the whole action.";
-      $("#bulk-reason-label").hidden = bulkAction !== "reject";
+    let bulk = null; // {action, ids} for the picked rows, {action} for every pair that matches
+    function askBulk(action, ids) {
+      bulk = { action: action, ids: ids };
+      const verb = action === "accept" ? "Accept" : "Reject";
+      $("#bulk-text").textContent = ids
+        ? verb + " the " + ids.length + " selected pairs? One undo (u) reverts the whole action."
+        : verb + " all " + confirmBox.dataset.expected +
+          " pairs matching this filter? One undo (u) reverts the whole action.";
+      $("#bulk-reason-label").hidden = action !== "reject";
       confirmBox.hidden = false;
       $("#bulk-yes").focus();
-    }));
+    }
+    document.querySelectorAll("[data-bulk]").forEach((btn) => btn.addEventListener("click", () => askBulk(btn.dataset.bulk, null)));
+    document.querySelectorAll("[data-bulk-picked]").forEach((btn) => btn.addEventListener("click", () => askBulk(btn.dataset.bulkPicked, picked())));
     $("#bulk-no").addEventListener("click", () => { confirmBox.hidden = true; });
     $("#bulk-yes").addEventListener("click", () => {
-      post("/api/bulk", {
-        action: bulkAction,
-        query: body.dataset.query,
-        expected: Number(confirmBox.dataset.expected),
-        reason: $("#bulk-reason").value,
-      }).then(() => window.location.reload());
+      const payload = { action: bulk.action, reason: $("#bulk-reason").value };
+      if (bulk.ids) payload.ids = bulk.ids;
+      else Object.assign(payload, { query: body.dataset.query, expected: Number(confirmBox.dataset.expected) });
+      post("/api/bulk", payload).then(() => window.location.reload());
     });
 
     document.addEventListener("keydown", (e) => {
@@ -182,6 +208,12 @@
         o: () => rows[current] && go(rows[current].dataset.href),
         a: () => decide("accept"),
         r: () => decide("reject"),
+        x: () => {
+          if (!rows[current]) return;
+          picks[current].checked = !picks[current].checked;
+          showPicked();
+        },
+        "/": () => $("#search").focus(),
         u: () => post("/api/undo").then((data) => {
           if (!data.undone.length) showMessage("Nothing to undo.", false);
           else window.location.reload();
