@@ -161,9 +161,9 @@ def _content_length(scope) -> int | None:
 class ReviewApp:
     """Request handlers over one store; a lock serialises the store's single connection.
 
-    The queue's grouped counts are cached until the store changes: `generation` moves on
-    with every write of this app, and `_sync` notices another process's writes (SQLite's
-    data_version) and brings their state into the queue's rows first.
+    The queue's grouped counts are cached until the store changes: every write of this app
+    clears them, and `_sync` notices another process's writes (SQLite's data_version) and
+    brings their state into the queue's rows first.
     """
 
     def __init__(self, out_dir: Path, token: str):
@@ -173,7 +173,6 @@ class ReviewApp:
         self.token = token
         self.lock = threading.Lock()
         self.version: int | None = None
-        self.generation = 0
         self.cache: dict[tuple, list[queue.Group]] = {}
         env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
@@ -195,7 +194,6 @@ class ReviewApp:
             self._changed()
 
     def _changed(self) -> None:
-        self.generation += 1
         self.cache.clear()
 
     def _groups(self, filters: queue.Filters, ids: list[str] | None = None) -> list[queue.Group]:
@@ -254,7 +252,6 @@ class ReviewApp:
             shown_progress=shown,
             has_judge=any(g.judged for g in everything),
             first_index=offset,
-            sorts=queue.SORTS,
             new_seed=secrets.token_hex(3),
         )
 
