@@ -278,3 +278,26 @@ def test_fill_in_the_middle_takes_whole_balanced_lines():
         seen.add(middle)
     assert len(seen) >= 3
     assert fim_split("int f() {\n    return 1;\n}", "a") is None
+
+
+def test_abstract_methods_get_no_code_or_implementation_question():
+    files = {
+        "src/main/java/org/acme/Shape.java": "package org.acme;\npublic abstract class Shape {\n"
+        "    /** The area of the shape, in square units. */\n    public abstract double area();\n"
+        "    /** The name of the shape, for display. */\n"
+        '    public String name() {\n        return "shape";\n    }\n}\n'
+    }
+    pairs = tg.generate_template_pairs(_slice(files))
+    coded = {p.task: p for p in pairs if p.task in ("method.code", "method.implement")}
+    assert {p.output.split("(")[0] for p in coded.values()} == {"public String name"}
+
+
+def test_initializers_are_dedented():
+    files = {
+        "src/main/java/org/acme/T.java": "package org.acme;\nclass T {\n"
+        "    static final int[] TABLE = {\n        1, 2,\n        3, 4,\n    };\n}\n"
+    }
+    (pair,) = [
+        p for p in tg.generate_template_pairs(_slice(files)) if p.task == "field.initializer"
+    ]
+    assert pair.output == "{\n    1, 2,\n    3, 4,\n}"

@@ -133,4 +133,12 @@ def _balanced(lines: list[str]) -> bool:
     text = re.sub(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'', "", "\n".join(lines))
     if lines[0].strip() in ("", "{", "}", "};") or not lines[-1].strip():
         return False
-    return all(text.count(o) == text.count(c) for o, c in ("{}", "()", "[]"))
+    for open_, close in ("{}", "()", "[]"):  # never closes what it did not open
+        depth = 0
+        for ch in text:
+            depth += (ch == open_) - (ch == close)
+            if depth < 0:
+                return False
+        if depth:
+            return False
+    return True

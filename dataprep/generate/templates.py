@@ -497,8 +497,9 @@ def _meets(req: str, unit: Unit, ctx: _FileContext) -> bool:
         return bool(_import_lines(unit))
     if req == "route":
         return ctx.route(unit) is not None
-    if req == "body":
-        return header_end(unit.code, skip_annotations(unit.code)) < len(unit.code)
+    if req == "body":  # a block after the header: not `abstract void f();`
+        end = header_end(unit.code, skip_annotations(unit.code))
+        return end < len(unit.code) and unit.code[end] == "{"
     return False
 
 
@@ -552,7 +553,7 @@ def _answer(kind: str, unit: Unit, ctx: _FileContext) -> tuple[str, int, int] | 
     elif kind == "javadoc":
         text = unit.javadoc or ""
     elif kind == "initializer":
-        text = unit.initializer or ""
+        text = dedent_code(unit.initializer or "")
     elif kind == "annotations":
         text = "\n".join(unit.annotations)
     elif kind in ("fields", "constructors"):
