@@ -224,7 +224,13 @@ def _dump(db) -> str:
     """Every row of every table, as text."""
     conn = sqlite3.connect(db)
     try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        tables = [  # not the full-text index: its shadow tables hold the same text
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' "
+                "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'"
+            )
+        ]
         return "\n".join(
             f"{t}: {row!r}" for t in tables for row in conn.execute(f'SELECT * FROM "{t}"')
         )

@@ -100,6 +100,6 @@ def print_summary(result, output: Path) -> None:
         table.add_row(f"units: {kind}", str(count))
     table.add_row("units (all)", str(sum(result.kinds.values())))
     table.add_row("parse errors", str(len(result.parse_errors)))
-    console.print(table)
+    console.print(table, width=None if console.is_terminal else 200)  # a log: no wrapped cells
     where = "stdout" if str(output) == "-" else str(output)
     console.print(f"wrote {sum(result.kinds.values())} units to {where}", highlight=False)
