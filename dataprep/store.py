@@ -135,17 +135,33 @@ MIGRATIONS: list[str] = [
         data TEXT NOT NULL
     );
     """,
-    # 5: the review queue at any size (dataprep.review). review_rows: one narrow row per pair
+    # 5: the review events of one bulk action found by their batch (one undo reverts them).
+    # Drafts of this migration, never released, also built the review queue's tables with
+    # triggers on pairs; 6 replaces whatever a store got from them.
+    """
+    CREATE INDEX IF NOT EXISTS review_events_batch ON review_events(batch)
+        WHERE batch IS NOT NULL;
+    """,
+    # 6: the review queue at any size (dataprep.review). review_rows: one narrow row per pair
     # with what the queue filters, sorts and counts on (instruction and output cut to their
     # first 24 characters, for sorting); review_search: FTS5 over each pair's instruction,
-    # input and output, contentless, under the review_rows rowid. Triggers keep both in step
-    # with pairs (they read pairs.data as JSON: a new format needs a migration that replaces
-    # them); the store's review methods keep the status columns in step with reviews, and
-    # Store.refresh_review_rows brings in the pipeline's state (unit alive, split, verdicts,
-    # source order).
+    # input and output, contentless, under the review_rows rowid (never reused, so an entry
+    # of a pair gone since matches nothing). Both are filled by Store.refresh_review_rows when
+    # the review app starts, from the pairs added since (no triggers: the pipeline pays
+    # nothing). Rows are keyed by pair id, a content hash: a migration that rewrites
+    # pairs.data in another format must empty both, and the next review start refills them.
     """
+    DROP TRIGGER IF EXISTS review_rows_insert;
+    DROP TRIGGER IF EXISTS review_rows_delete;
+    DROP TRIGGER IF EXISTS review_rows_update;
+    DROP TRIGGER IF EXISTS review_rows_reviewed;
+    DROP TRIGGER IF EXISTS review_rows_rereviewed;
+    DROP TRIGGER IF EXISTS review_rows_unreviewed;
+    DROP VIEW IF EXISTS review_new;
+    DROP TABLE IF EXISTS review_rows;
+    DROP TABLE IF EXISTS review_search;
     CREATE TABLE review_rows (
-        n INTEGER PRIMARY KEY,
+        n INTEGER PRIMARY KEY AUTOINCREMENT,
         pair_id TEXT NOT NULL UNIQUE,
         unit_id TEXT NOT NULL,
         task TEXT NOT NULL,
@@ -164,22 +180,6 @@ MIGRATIONS: list[str] = [
     );
     CREATE VIRTUAL TABLE review_search USING fts5(
         instruction, input, output, content='', columnsize=0);
-    CREATE VIEW review_new AS
-        SELECT p.id AS pair_id, p.unit_id AS unit_id, p.task AS task,
-            coalesce(json_extract(p.data, '$.unit_kind'), '') AS kind, p.generator AS generator,
-            coalesce(json_extract(p.data, '$.start_line'), 0) AS start_line,
-            substr(json_extract(p.data, '$.instruction'), 1, 24) AS instruction,
-            substr(json_extract(p.data, '$.output'), 1, 24) AS output,
-            coalesce(json_extract(r.data, '$.status'), 'unreviewed') AS status,
-            coalesce(json_extract(r.data, '$.flagged'), 0) AS flagged
-        FROM pairs p LEFT JOIN reviews r ON r.pair_id = p.id;
-    INSERT INTO review_rows (pair_id, unit_id, task, kind, generator, start_line, instruction,
-        output, status, flagged)
-        SELECT * FROM review_new;
-    INSERT INTO review_search (rowid, instruction, input, output)
-        SELECT q.n, json_extract(p.data, '$.instruction'), json_extract(p.data, '$.input'),
-            json_extract(p.data, '$.output')
-        FROM review_rows q JOIN pairs p ON p.id = q.pair_id;
     CREATE INDEX review_rows_facets ON review_rows(
         task, kind, generator, split, dropped, status, flagged, judge, live);
     CREATE INDEX review_rows_pos ON review_rows(pos);
@@ -188,38 +188,6 @@ MIGRATIONS: list[str] = [
     CREATE INDEX review_rows_task ON review_rows(task, pair_id);
     CREATE INDEX review_rows_flagged ON review_rows(pos) WHERE flagged = 1;
     CREATE INDEX review_rows_judge ON review_rows(judge, pos) WHERE judge IS NOT NULL;
-    CREATE INDEX review_events_batch ON review_events(batch) WHERE batch IS NOT NULL;
-    CREATE TRIGGER review_rows_insert AFTER INSERT ON pairs BEGIN
-        INSERT INTO review_rows (pair_id, unit_id, task, kind, generator, start_line,
-            instruction, output, status, flagged)
-        SELECT * FROM review_new WHERE pair_id = new.id;
-        INSERT INTO review_search (rowid, instruction, input, output)
-        SELECT n, json_extract(new.data, '$.instruction'), json_extract(new.data, '$.input'),
-            json_extract(new.data, '$.output')
-        FROM review_rows WHERE pair_id = new.id;
-    END;
-    CREATE TRIGGER review_rows_delete AFTER DELETE ON pairs BEGIN
-        INSERT INTO review_search (review_search, rowid, instruction, input, output)
-        SELECT 'delete', n, json_extract(old.data, '$.instruction'),
-            json_extract(old.data, '$.input'), json_extract(old.data, '$.output')
-        FROM review_rows WHERE pair_id = old.id;
-        DELETE FROM review_rows WHERE pair_id = old.id;
-    END;
-    CREATE TRIGGER review_rows_update AFTER UPDATE OF id, unit_id, task, generator, data
-    ON pairs BEGIN
-        INSERT INTO review_search (review_search, rowid, instruction, input, output)
-        SELECT 'delete', n, json_extract(old.data, '$.instruction'),
-            json_extract(old.data, '$.input'), json_extract(old.data, '$.output')
-        FROM review_rows WHERE pair_id = old.id;
-        DELETE FROM review_rows WHERE pair_id = old.id;
-        INSERT INTO review_rows (pair_id, unit_id, task, kind, generator, start_line,
-            instruction, output, status, flagged)
-        SELECT * FROM review_new WHERE pair_id = new.id;
-        INSERT INTO review_search (rowid, instruction, input, output)
-        SELECT n, json_extract(new.data, '$.instruction'), json_extract(new.data, '$.input'),
-            json_extract(new.data, '$.output')
-        FROM review_rows WHERE pair_id = new.id;
-    END;
     """,
 ]
 
@@ -808,11 +776,13 @@ class Store:
         return self.conn.execute("PRAGMA data_version").fetchone()[0]
 
     def refresh_review_rows(self) -> int:
-        """Bring the pipeline's state into `review_rows`: whether the pair's unit exists, its
-        split, the stages that dropped it, its judge score, and (when pairs came since) its
-        place in the default order (path, start line, task, id). Writes only the rows that
-        changed; returns how many. The review app calls it when it starts and after another
-        process wrote the store.
+        """Bring the store into `review_rows` and `review_search`: a row and a search entry
+        for each pair added since, none for a pair gone; then each pair's state: whether its
+        unit exists, its split, the stages that dropped it, its judge score, and (when pairs
+        came) its place in the default order (path, start line, task, id). Writes only the
+        rows that changed; returns how many. The review app calls it when it starts and
+        after another process wrote the store (the first call on a store of 250k pairs
+        takes seconds; later ones, a second at most).
         """
         temp_store = self.conn.execute("PRAGMA temp_store").fetchone()[0]
         self.conn.execute("PRAGMA temp_store = MEMORY")  # a few MB, not a temporary file
@@ -823,7 +793,7 @@ class Store:
 
     def _refresh_review_rows(self) -> int:
         with self.transaction():
-            changed = 0
+            changed = self._review_pairs()
             if self.conn.execute("SELECT 1 FROM review_rows WHERE pos IS NULL").fetchone():
                 changed += self.conn.execute(_REVIEW_ORDER).rowcount
             for sql in _REVIEW_STATE:
@@ -834,6 +804,26 @@ class Store:
                 self.conn.execute("PRAGMA analysis_limit = 1000")
                 self.conn.execute("ANALYZE review_rows")
         return changed
+
+    def _review_pairs(self) -> int:
+        """Rows (and search entries) for the pairs added since, none for the pairs gone; the
+        search index is built again once the entries of gone pairs pass a quarter of it."""
+        gone = self.conn.execute(  # through the pair ids' indexes, not the rows
+            "DELETE FROM review_rows WHERE n IN (SELECT n FROM review_rows "
+            "WHERE pair_id NOT IN (SELECT id FROM pairs))"
+        ).rowcount
+        stale = self.get_meta("review_search_stale", 0) + gone
+        last = self.conn.execute("SELECT coalesce(max(n), 0) FROM review_rows").fetchone()[0]
+        added = self.conn.execute(_REVIEW_ADD).rowcount
+        rows = self.conn.execute("SELECT count(*) FROM review_rows").fetchone()[0]
+        if stale >= 1000 and stale * 4 > rows:
+            self.conn.execute("INSERT INTO review_search(review_search) VALUES ('delete-all')")
+            last, stale = 0, 0
+        if added or not last:
+            self.conn.execute(_REVIEW_INDEX, (last,))
+        if gone or stale != self.get_meta("review_search_stale", 0):
+            self.set_meta("review_search_stale", stale)
+        return gone + added
 
     def review_counts(self, filters: Any, ids: list[str] | None = None) -> list[tuple]:
         """(status, task, kind, generator, split, dropped, flagged, judged, count) of the live
@@ -1111,6 +1101,28 @@ _JUDGE = (
     "(CASE WHEN json_valid(detail) AND json_type(detail) = 'object' THEN coalesce("
     "json_extract(detail, '$.judge_score'), json_extract(detail, '$.score')) END)"
 )
+# The queue's rows of the pairs not in it yet, and their search entries (rowid past `?`).
+_REVIEW_ADD = """
+    INSERT INTO review_rows (pair_id, unit_id, task, kind, generator, start_line, instruction,
+        output, status, flagged)
+    WITH fresh AS MATERIALIZED (  -- through the ids' index, not the pairs' 1 kB rows
+        SELECT id FROM pairs WHERE id NOT IN (SELECT pair_id FROM review_rows)
+    )
+    SELECT p.id, p.unit_id, p.task, coalesce(json_extract(p.data, '$.unit_kind'), ''),
+        p.generator, coalesce(json_extract(p.data, '$.start_line'), 0),
+        substr(json_extract(p.data, '$.instruction'), 1, 24),
+        substr(json_extract(p.data, '$.output'), 1, 24),
+        coalesce(json_extract(r.data, '$.status'), 'unreviewed'),
+        coalesce(json_extract(r.data, '$.flagged'), 0)
+    FROM fresh JOIN pairs p ON p.id = fresh.id LEFT JOIN reviews r ON r.pair_id = p.id
+    ORDER BY p.path, 6, p.task, p.id
+"""
+_REVIEW_INDEX = """
+    INSERT INTO review_search (rowid, instruction, input, output)
+    SELECT q.n, json_extract(p.data, '$.instruction'), json_extract(p.data, '$.input'),
+        json_extract(p.data, '$.output')
+    FROM review_rows q JOIN pairs p ON p.id = q.pair_id WHERE q.n > ?
+"""
 # The default order of the queue: review_rows.pos, renumbered when pairs were added.
 _REVIEW_ORDER = """
     UPDATE review_rows SET pos = t.pos FROM (
