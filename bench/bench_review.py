@@ -6,9 +6,9 @@ The store is built once (or reused with --store DIR): `dataprep run` on SOURCE (
 java.base/java/util from the openjdk-17-source package, about 80k pairs), then copies of
 its pairs with new ids (same texts, verdicts and splits) written through the store API
 until there are --pairs of them, and 2% of them accepted. Prints the time of the first
-open (the migrations), the review tables' share of the store, the server's start-up
-(`dataprep review --no-browser --port 0`, a subprocess: the first start brings the whole
-pipeline state into the queue's rows) and a second start, p50/p95 over --requests
+open (the migrations), the server's start-up (`dataprep review --no-browser --port 0`, a
+subprocess: the first start builds the queue's rows and search index), the review tables'
+share of the store, a second start, p50/p95 over --requests
 requests of each page, then the time of one bulk accept of the pairs of a filter matching
 at least --bulk pairs, and of its undo (one batch).
 
@@ -223,7 +223,6 @@ def main() -> None:
     Store.open(out).close()  # applies pending migrations, timed apart from the pages
     print(f"opened (migrations applied) in {time.perf_counter() - start:.1f} s")
     grow_store(out, args.pairs)
-    print(f"{db.stat().st_size / 1e6:,.0f} MB; {review_sizes(out)}")
     try:
         run(out, args)
     finally:
@@ -236,7 +235,8 @@ def run(out: Path, args: argparse.Namespace) -> None:
 
     query = bulk_filter(out, args.bulk)
     proc, url, started = start_server(out)
-    print(f"server up in {started:.1f} s")
+    db = out / "dataprep.db"
+    print(f"server up in {started:.1f} s; {db.stat().st_size / 1e6:,.0f} MB; {review_sizes(out)}")
     try:
         client = Client(url)
         status, html, _ = client.request("GET", "/")
