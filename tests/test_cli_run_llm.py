@@ -76,7 +76,7 @@ def test_an_unchanged_rerun_makes_no_llm_call(tmp_path):
         assert again.exit_code == 0, again.output
         new = harness.calls - calls
         assert new == 0, f"the re-run made {new} calls; the first made {calls}"
-    assert calls > 200
+    assert calls > 150
     assert sorted(p.id for p in _evol_state(out)[0]) == sorted(p.id for p in pairs)
     # what makes this a real test: several files, eliminated candidates, and template
     # pairs that seeded evolutions were dropped by the first run's later stages

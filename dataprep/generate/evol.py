@@ -155,10 +155,19 @@ def pick_operation(ops: list[Operation], seed: int, instruction_key: str, round_
 
 
 def sample_units(units: list[Unit], n: int | None, seed: int) -> list[Unit]:
-    """A seeded sample of n units (all when n is None), in a stable order."""
+    """A seeded sample of n units (all when n is None), in a stable order. Units whose
+    Javadoc says nothing come first: the LLM explains what the source does not."""
+    from dataprep.generate.javadoc import has_prose, parse_javadoc
+
     pool = sorted((u for u in units if u.kind in EVOL_KINDS), key=lambda u: u.id)
     if n is not None and n < len(pool):
-        pool = sorted(random.Random(seed).sample(pool, n), key=lambda u: u.id)
+        bare = [u for u in pool if not (u.javadoc and has_prose(parse_javadoc(u.javadoc)))]
+        bare_ids = {u.id for u in bare}
+        documented = [u for u in pool if u.id not in bare_ids]
+        rng = random.Random(seed)
+        chosen = rng.sample(bare, min(n, len(bare)))
+        chosen += rng.sample(documented, n - len(chosen))
+        pool = sorted(chosen, key=lambda u: u.id)
     return pool
 
 
