@@ -71,18 +71,36 @@ def train_cmd(
 ) -> None:
     """Train a QLoRA (or LoRA) adapter on the train split; resume an interrupted run.
 
+    Without --config: the QLoRA defaults on a GPU, the lora-cpu preset without one.
+
     Example: dataprep finetune train --data out/dataset --model SmolLM2-135M-Instruct.Q4_1.gguf
     --output runs/smol --config lora-cpu-smoke --max-steps 60
     """
     from finetune.config import load_config
 
-    cfg = load_config(config, max_steps=max_steps)
     _require("torch")
     _require("trl")
+    chosen = config or _device_default()
+    cfg = load_config(chosen, max_steps=max_steps)
     from finetune.train import train
 
     result = train(data, model, output, cfg, merge=merge, fresh=fresh)
+    if config is None and chosen == CPU_PRESET:
+        typer.echo(
+            f"No GPU, so the {CPU_PRESET} preset: LoRA on the full-precision base (4-bit kernels "
+            "are slow on CPUs; --config qlora-cpu trains in 4 bits)"
+        )
     _say_trained(result, cfg)
+
+
+CPU_PRESET = "lora-cpu"
+
+
+def _device_default() -> str | None:
+    """No --config: the QLoRA defaults on a GPU; without one, the lora-cpu preset."""
+    import torch
+
+    return None if torch.cuda.is_available() else CPU_PRESET
 
 
 def _say_trained(result, cfg) -> None:

@@ -164,9 +164,13 @@ def _last_checkpoint(checkpoints: Path, key: str, fresh: bool) -> str | None:
     return str(found[-1]) if found else None
 
 
-def _to_dataset(rows: list[dict]):
+def _to_dataset(rows: list[dict], by_length: bool = False):
+    """A datasets.Dataset of `input_ids`/`labels`; `by_length` orders the rows by length (held-out
+    sets: batches of similar lengths waste less on padding)."""
     from datasets import Dataset
 
+    if by_length:
+        rows = sorted(rows, key=lambda r: len(r["input_ids"]))
     return Dataset.from_dict(
         {"input_ids": [r["input_ids"] for r in rows], "labels": [r["labels"] for r in rows]}
     )
@@ -272,6 +276,9 @@ def _sft_config(cfg, run_dir, device, dtype, total, every, warmup, held):
         bf16=dtype == torch.bfloat16,
         fp16=dtype == torch.float16,
         dataloader_pin_memory=device == "cuda",
+        prediction_loss_only=True,  # else the trainer gathers every row's logits (vocab-wide)
+        # rows come tokenized, masked and length-checked (finetune.data): no second pass
+        dataset_kwargs=None if cfg.sample_packing else {"skip_prepare_dataset": True},
         disable_tqdm=True,  # finetune.progress shows one bar instead
         log_level="error",
     )
@@ -341,7 +348,7 @@ def _train(data, model, output, cfg, merge, fresh, callbacks) -> TrainResult:
         console.print(f"resuming from {resume}", highlight=False)
     _say_held_out(held, held_sizes)
     peft_model = build_model(source, cfg, device, dtype)
-    eval_sets = {name: _to_dataset(enc.rows) for name, enc in held.items()}
+    eval_sets = {name: _to_dataset(enc.rows, by_length=True) for name, enc in held.items()}
     if list(eval_sets) == ["validation"]:  # one set: the trainer's plain `eval_loss`
         eval_sets = eval_sets["validation"]
     trainer = SFTTrainer(

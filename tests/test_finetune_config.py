@@ -162,7 +162,7 @@ def test_presets_by_name_and_their_list():
     listed = CliRunner().invoke(app, ["finetune", "config", "--list"])
     assert listed.exit_code == 0
     names = [line.split()[0] for line in listed.output.splitlines()]
-    assert names == ["lora-cpu-smoke", "qlora", "qlora-cpu"]
+    assert names == ["lora-cpu", "lora-cpu-smoke", "qlora", "qlora-cpu"]
     assert "QLoRA on a 4-bit NF4 base" in listed.output
     shown = CliRunner().invoke(app, ["finetune", "config", "--config", "lora-cpu-smoke"])
     assert shown.exit_code == 0 and "adapter: lora\n" in shown.output
