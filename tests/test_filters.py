@@ -68,7 +68,7 @@ def test_refusal_only_in_short_outputs():
 def test_refusal_reads_prose_only_never_a_code_answer():
     code = 'if (rooms.isEmpty()) {\n    return "Sorry, we are full";\n}'
     assert check("refusal", pair("Show the code of full.", code)) is None
-    fenced = "It answers in the guest's language:\n```java\nsay(\"Sorry, I cannot help\");\n```"
+    fenced = 'It answers in the guest\'s language:\n```java\nsay("Sorry, I cannot help");\n```'
     assert check("refusal", pair("How does say work?", fenced)) is None
     assert check("refusal", pair("q", "Sorry, I cannot see `Room`.")) is not None
 
