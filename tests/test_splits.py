@@ -71,14 +71,18 @@ def test_assignment_is_deterministic_and_seeded():
     assert _assign(pairs) != _assign(pairs, seed=1)
 
 
-def test_without_the_knowledge_split_the_plain_file_split_is_kept():
+def test_the_two_sets_follow_the_data_model_else_the_plain_file_split(monkeypatch):
+    from dataprep import models
+
     pairs = _repo()
     plain = sp.assign_splits(pairs, knowledge=False)
     assert set(plain.values()) == {"train", "validation", "test"}
-    assert plain == {
-        pid: s for pid, (s, _) in sp.split_by_group(pairs, sp.DEFAULT_RATIOS, 0, "file").items()
-    }
-    assert sp.assign_splits(pairs) == plain  # models.SPLITS has no knowledge split yet
+    by_file = sp.split_by_group(pairs, sp.DEFAULT_RATIOS, 0, "file")
+    assert plain == {pid: split for pid, (split, _) in by_file.items()}
+    monkeypatch.setattr(models, "SPLITS", ("train", "validation", "test"))
+    assert not sp.knowledge_enabled() and sp.assign_splits(pairs) == plain
+    monkeypatch.setattr(models, "SPLITS", ("train", "validation", "test", "knowledge"))
+    assert sp.knowledge_enabled() and sp.assign_splits(pairs) == _assign(pairs)
 
 
 def test_a_test_file_goes_with_its_subject():
@@ -172,7 +176,10 @@ def test_rephrasings_come_from_train_only_and_never_ask_twice():
     assert all((a.instruction, a.input) not in asked for a, _ in again)
 
 
-def test_with_rephrasings_is_a_no_op_until_the_export_writes_knowledge():
+def test_with_rephrasings_is_a_no_op_until_the_export_writes_knowledge(monkeypatch):
+    from dataprep import models
+
+    monkeypatch.setattr(models, "SPLITS", ("train", "validation", "test"))
     pairs, splits, status = _repo(3), {}, {}
     assert sp.with_knowledge_rephrasings(pairs, splits, status) == (pairs, splits, status)
 
