@@ -126,7 +126,7 @@ def progress_callback(terminal: bool | None = None):
             self.started, self.first_step = time.monotonic(), state.global_step
             if terminal:
                 self.bar = Progress(
-                    TextColumn("[bold]train"),
+                    TextColumn("[bold]{task.description}"),
                     BarColumn(),
                     MofNCompleteColumn(),
                     TextColumn("loss {task.fields[loss]}  lr {task.fields[lr]}"),
@@ -171,7 +171,7 @@ def progress_callback(terminal: bool | None = None):
                 return
             if self.eval_task is None:
                 total = len(eval_dataloader) if eval_dataloader is not None else None
-                self.eval_task = self.bar.add_task("validation", total=total, loss="", lr="")
+                self.eval_task = self.bar.add_task("held-out loss", total=total, loss="-", lr="-")
             self.bar.advance(self.eval_task)
 
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
