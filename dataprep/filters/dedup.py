@@ -384,9 +384,7 @@ def near_duplicate_groups(
             None,
         )
 
-    return {
-        ordered[i].id: ordered[o].id for i, o in greedy_near_duplicates(buckets, match).items()
-    }
+    return {ordered[i].id: ordered[o].id for i, o in greedy_near_duplicates(buckets, match).items()}
 
 
 def greedy_near_duplicates(
