@@ -82,7 +82,6 @@ def exact_key(code: str) -> bytes:
     return blake2b(normalize(code).encode("utf-8"), digest_size=16).digest()
 
 
-@lru_cache(maxsize=1 << 18)
 def _token_hash(token: str) -> int:
     return zlib.crc32(token.encode("utf-8")) | (len(token) << 32)
 
@@ -94,19 +93,27 @@ def _mix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
-def shingle_hashes(code: str, size: int = SHINGLE_SIZE) -> np.ndarray:
-    """The sorted distinct 32-bit hashes of `code_shingles(code, size)`.
+def shingle_hashes(
+    code: str, size: int = SHINGLE_SIZE, cache: dict[str, int] | None = None
+) -> np.ndarray:
+    """The sorted distinct 32-bit hashes of `code_shingles(code, size)`; `cache` keeps
+    token hashes between calls (a batch's, cleared by the caller).
 
     Example: len(shingle_hashes("f(x);", 3)) -> 3
     """
-    tokens = np.fromiter(map(_token_hash, code_tokens(code)), dtype=np.uint64)
-    if len(tokens) == 0:
+    tokens = code_tokens(code)
+    if not tokens:
         return np.zeros(0, dtype=np.uint32)
-    width = min(size, len(tokens))
-    windows = len(tokens) - width + 1
+    cache = {} if cache is None else cache
+    for token in set(tokens).difference(cache):
+        cache[token] = _token_hash(token)
+    hashes = np.fromiter(map(cache.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
+    width = min(size, len(hashes))
+    windows = len(hashes) - width + 1
+    mixed = _mix64(hashes)
     acc = np.zeros(windows, dtype=np.uint64)
     for k in range(width):
-        acc = acc * _POLY + _mix64(tokens[k : k + windows])
+        acc = acc * _POLY + mixed[k : k + windows]
     return np.unique((_mix64(acc) >> np.uint64(32)).astype(np.uint32))
 
 
@@ -181,6 +188,7 @@ class _Index:
 
     def add(self, units: list[UnitRef]) -> None:
         fresh: list[np.ndarray] = []
+        tokens: dict[str, int] = {}
         for unit in units:
             digest = exact_key(unit.code)
             slot = self.slot_of.get(digest)
@@ -188,7 +196,7 @@ class _Index:
                 self.slot_of[digest] = len(self.keys)
                 self.keys.append(unit.key)
                 self.ids.append(unit.unit_id)
-                fresh.append(shingle_hashes(unit.code, self.size))
+                fresh.append(shingle_hashes(unit.code, self.size, tokens))
                 self.sketches.append(fresh[-1][:SKETCH].copy())
             elif unit.unit_id == self.ids[slot]:
                 continue  # the same unit given twice
