@@ -254,3 +254,23 @@ def test_scripted_answers_are_the_same_from_every_endpoint():
         llm = pool((a.url, 1), (b.url, 1))
         assert {ask(llm, "ping") for _ in range(4)} == {"pong"}
         assert (a.calls, b.calls) == (2, 2)
+
+
+def test_run_with_two_endpoints_then_a_rerun_on_a_third_makes_no_call(tmp_path):
+    from tests.conftest import FIXTURES
+
+    out = tmp_path / "out"
+    base = ["run", str(FIXTURES / "hotel-booking"), "--out", str(out), "--jobs", "1"]
+    base += ["--llm", "ollama:smollm2", "--evol-units", "4", "--evol-rounds", "1"]
+    base += ["--evol-questions", "1"]
+    with Harness(evol_script()) as a, Harness(evol_script()) as b:
+        first = CliRunner().invoke(
+            app, [*base, "--llm-endpoint", f"{a.url},2", "--llm-endpoint", f"{b.url},2"]
+        )
+        assert first.exit_code == 0, first.output
+        assert a.calls > 3 and b.calls > 3
+    with Harness(evol_script()) as c:
+        again = CliRunner().invoke(app, [*base, "--llm-endpoint", c.url])
+        assert again.exit_code == 0, again.output
+        assert c.calls == 0
+    assert "LLM generator:" in again.output

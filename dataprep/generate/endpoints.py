@@ -145,6 +145,7 @@ class EndpointPool(LLM):
                 with self._cond:
                     slot.failures = max(slot.failures, 1)
                     slot.down_until = time.monotonic() + self.backoff
+                    self._last = self._last or TransientError("connection", str(exc))
         if len(errors) == len(self.slots):
             raise errors[0]
 
