@@ -139,6 +139,18 @@ def test_a_failing_endpoint_is_skipped_and_probed_again_after_a_backoff():
         assert a.calls == 3
 
 
+def test_a_server_down_from_the_start_is_skipped(tmp_path):
+    from dataprep.store import Store
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    with Harness(Gauge()) as live:
+        llm = pool((dead, 4), (live.url, 1))
+        cached = CachedLLM(llm, Store.open(tmp_path / "out"), EVOL_STAGE_VERSION)
+        answers = [cached.chat([{"role": "user", "content": f"q{i}"}]).text for i in range(3)]
+        assert answers == [f"answer to q{i}" for i in range(3)] and live.calls == 3
+        assert llm.counts() == {f"Ollama at {dead}": 0, f"Ollama at {live.url}": 3}
+
+
 def test_all_endpoints_down_is_the_one_line_error():
     urls = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
     llm = pool((urls[0], 2), (urls[1], 2), backoff=0.01)
