@@ -21,6 +21,17 @@ LLMHost = Annotated[
         help="Ollama server URL (default: $OLLAMA_HOST, else http://127.0.0.1:11434).",
     ),
 ]
+LLMEndpoint = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--llm-endpoint",
+        metavar="URL[,MAX_INFLIGHT]",
+        help="A server of the --llm model (Ollama URL, or an OpenAI-compatible base URL "
+        "ending in /v1 with --llm openai:MODEL); repeat for several. Each takes at most "
+        "MAX_INFLIGHT requests at once (default --llm-concurrency); a request goes to the one "
+        "with the fewest in flight, and a failing one is skipped and probed again later.",
+    ),
+]
 LLMTimeout = Annotated[
     float,
     typer.Option(

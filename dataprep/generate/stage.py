@@ -12,6 +12,7 @@ def generate_with_llm(
     spec: str,
     *,
     host: str | None = None,
+    endpoints: list[str] | None = None,
     timeout: float = 120.0,
     concurrency: int = 4,
     units: int | None = None,
@@ -27,9 +28,16 @@ def generate_with_llm(
     """The `generate` stage: Evol-Instruct pairs over `store` with the backend `spec`.
 
     A dry run builds no backend (loads no model, calls nothing) and only plans.
+    `endpoints` are `--llm-endpoint` values (URL[,max_inflight], `concurrency` where no
+    cap is given); requests then run up to the sum of their caps at once.
     """
+    from dataprep.generate.endpoints import parse_endpoints
     from dataprep.generate.evol import EvolConfig, plan_evol, run_evol
     from dataprep.generate.llm import LLMOptions, parse_llm_spec
+
+    servers = parse_endpoints(endpoints or [], concurrency)
+    if servers:
+        concurrency = sum(e.max_inflight for e in servers)
 
     options = LLMOptions(
         temperature=temperature, seed=llm_seed, num_ctx=num_ctx, max_tokens=max_tokens
@@ -44,7 +52,9 @@ def generate_with_llm(
     )
     if dry_run:
         return plan_evol(store, config, options)
-    backend = parse_llm_spec(spec, host=host, timeout=timeout, options=options)
+    backend = parse_llm_spec(
+        spec, host=host, timeout=timeout, options=options, endpoints=servers or None
+    )
     run_id = store.start_run("generate", {"llm": spec, **config.model_dump(), **options.as_dict()})
     try:
         summary = run_evol(store, config, backend)
