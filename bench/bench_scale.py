@@ -93,6 +93,27 @@ def size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def formats_agree(dataset: Path) -> str:
+    """Whether the streamed files hold the same rows: each split's JSONL, Parquet and
+    DatasetDict (hf/), compared sorted by id on every column."""
+    import datasets
+    import pyarrow.parquet as pq
+
+    hf = datasets.load_from_disk(str(dataset / "hf"))
+    total = 0
+    for split in hf:
+        with open(dataset / f"{split}.jsonl", encoding="utf-8") as fh:
+            jsonl = sorted((json.loads(line) for line in fh), key=lambda r: r["id"])
+        parquet = sorted(
+            pq.read_table(dataset / f"{split}.parquet").to_pylist(), key=lambda r: r["id"]
+        )
+        arrow = sorted(hf[split].to_list(), key=lambda r: r["id"])
+        if not jsonl == parquet == arrow:
+            return f"NO: the {split} split differs between JSONL, Parquet and hf/"
+        total += len(jsonl)
+    return f"yes ({total:,} rows in JSONL, Parquet and hf/)"
+
+
 def measure(label: str, repo: Path, out: Path, jobs: int) -> dict:
     parse, lines, source_bytes = bare_parse(repo)
     wall, _, stdout = run(repo, out, jobs)
@@ -116,6 +137,7 @@ def measure(label: str, repo: Path, out: Path, jobs: int) -> dict:
         "store_x": store / source_bytes,
         "dataset_mb": size(out / "dataset") / 1e6,
         "summary": [ln for ln in stdout.splitlines() if ln.startswith(("Pairs kept", "Rows"))],
+        "formats": formats_agree(out / "dataset"),
     }
 
 
@@ -130,6 +152,7 @@ def report(row: dict) -> None:
     print("      stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in row["stages"].items()))
     for text in row["summary"]:
         print("      " + text)
+    print(f"      the dataset's formats agree: {row['formats']}")
 
 
 def main() -> None:

@@ -68,15 +68,81 @@ def _languages(store: Store) -> list[str]:
 
 
 def _count(values) -> dict[str, int]:
-    counts = Counter(values)
+    counts = values if isinstance(values, Counter) else Counter(values)
     return {k: counts[k] for k in sorted(counts)}
+
+
+class RowTally:
+    """What the card says about the exported rows, counted as they stream past (`see`), so
+    the export never holds them all: counts per task, generator, template, review status
+    and split, the majority repository and commit, models, one example per family, and
+    the Arrow bytes per config and split."""
+
+    def __init__(self) -> None:
+        self.tasks: Counter[str] = Counter()
+        self.generators: Counter[str] = Counter()
+        self.templates: Counter[str] = Counter()
+        self.task_templates: set[tuple[str, str]] = set()
+        self.models: set[str] = set()
+        self.repos: Counter[str] = Counter()
+        self.commits: Counter[str] = Counter()
+        self.status: Counter[str] = Counter()
+        self.splits: Counter[str] = Counter({s: 0 for s in SPLITS})
+        self.num_bytes = {name: {s: 0 for s in SPLITS} for name in CONFIGS}
+        # family -> split -> [first row that fits EXAMPLE_CHARS, shortest row, rows]
+        self._examples: dict[str, dict[str, list[Any]]] = {}
+
+    def see(self, pair: Pair, row: dict[str, Any], split: str, state: str) -> None:
+        self.tasks[pair.task] += 1
+        self.generators[pair.generator] += 1
+        self.templates[pair.template] += 1
+        self.task_templates.add((pair.task, pair.template))
+        if pair.model:
+            self.models.add(pair.model)
+        self.repos[pair.repo] += 1
+        if pair.commit:
+            self.commits[pair.commit] += 1
+        self.status[state] += 1
+        self.splits[split] += 1
+        keys = ("instruction", "input", "output", "task", "path")
+        slot = self._examples.setdefault(dq.family_of(pair.task), {}).setdefault(
+            split, [None, None, 0]
+        )
+        slot[2] += 1
+        size = len(row["output"])
+        if slot[0] is None and size <= EXAMPLE_CHARS:
+            slot[0] = {k: row[k] for k in keys}
+        if slot[1] is None or size < len(slot[1]["output"]):
+            slot[1] = {k: row[k] for k in keys}
+
+    def add_bytes(self, split: str, table: Any) -> None:
+        """Count a batch of a split's rows (a pyarrow Table) in the Arrow bytes per config."""
+        for name, cols in CONFIGS.items():
+            self.num_bytes[name][split] += (table.select(list(cols)) if cols else table).nbytes
+
+    def examples(self) -> dict[str, dict[str, Any]]:
+        """One row per task family (the train split first), in the order of dq.FAMILIES: the
+        first row whose output fits EXAMPLE_CHARS, else the family's shortest."""
+        chosen = {}
+        for family in dq.FAMILIES:
+            slots = [self._examples.get(family, {}).get(s) for s in SPLITS]
+            slots = [slot for slot in slots if slot is not None]
+            if not slots:
+                continue
+            fits = [slot[0] for slot in slots if slot[0] is not None]
+            row = fits[0] if fits else None
+            if row is None:  # the shortest; the first split's on a tie
+                for slot in slots:
+                    if row is None or len(slot[1]["output"]) < len(row["output"]):
+                        row = slot[1]
+            chosen[family] = dict(row) | {"rows": sum(slot[2] for slot in slots)}
+        return chosen
 
 
 def dataset_facts(
     store: Store,
-    pairs: list[Pair],
-    rows: dict[str, list[dict[str, Any]]],
-    status: dict[str, str],
+    tally: RowTally,
+    quality: dict[str, Any],
     style: str,
     split_by: str,
     seed: int,
@@ -84,30 +150,30 @@ def dataset_facts(
     project: str,
     repo_path: Path | None = None,
 ) -> dict[str, Any]:
-    """What the card says, gathered once (the export's summary reuses it)."""
+    """What the card says, gathered once (the export's summary reuses it): the rows' tally,
+    their `quality` (dq.measure_quality), and what the store and the checkout tell."""
     root = _repo_root(store, repo_path)
     spdx, license_file = detect_license(root)
     reviews = decided_reviews(store)
-    commits = Counter(p.commit for p in pairs if p.commit)
+    commits = tally.commits
     given_url = store.get_meta("source_url")
     source_url = given_url if isinstance(given_url, str) else source.remote_url(root)
-    units = [u for kind in dq.COVERED_KINDS for u in store.units(kind)]
     return {
         "project": project,
-        "repo": Counter(p.repo for p in pairs).most_common(1)[0][0],
+        "repo": tally.repos.most_common(1)[0][0],
         "source_url": source_url,
         "commit": min(commits, key=lambda c: (-commits[c], c)) if commits else None,
         "license": spdx,
         "hub_license": HUB_LICENSE.get(spdx, "other"),
         "license_file": license_file,
         "languages": _languages(store),
-        "splits": {s: len(rows[s]) for s in SPLITS},
-        "tasks": _count(p.task for p in pairs),
-        "generators": _count(p.generator for p in pairs),
-        "templates": _count(p.template for p in pairs),
-        "task_templates": _count(t for t, _ in {(p.task, p.template) for p in pairs}),
-        "models": sorted({p.model for p in pairs if p.model}),
-        "review_status": _count(status.values()),
+        "splits": {s: tally.splits[s] for s in SPLITS},
+        "tasks": _count(tally.tasks),
+        "generators": _count(tally.generators),
+        "templates": _count(tally.templates),
+        "task_templates": _count(t for t, _ in tally.task_templates),
+        "models": sorted(tally.models),
+        "review_status": _count(tally.status),
         "reviewed": len(reviews),
         "rejected": sum(1 for r in reviews.values() if r.status == "rejected"),
         "style": style,
@@ -115,38 +181,16 @@ def dataset_facts(
         "split_by": split_by,
         "seed": seed,
         "ratios": list(ratios),
-        "quality": dq.measure_quality(pairs, units),
-        "examples": family_examples(rows),
+        "quality": quality,
+        "examples": tally.examples(),
     }
 
 
-def family_examples(rows: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """One row per task family (the train split first), in the order of dq.FAMILIES: the
-    first row whose output fits EXAMPLE_CHARS, else the family's shortest."""
-    by_family: dict[str, list[dict[str, Any]]] = {}
-    for split in SPLITS:
-        for row in rows[split]:
-            by_family.setdefault(dq.family_of(row["task"]), []).append(row)
-    chosen = {}
-    for family in dq.FAMILIES:
-        candidates = by_family.get(family)
-        if candidates:
-            fits = [r for r in candidates if len(r["output"]) <= EXAMPLE_CHARS]
-            row = fits[0] if fits else min(candidates, key=lambda r: len(r["output"]))
-            keys = ("instruction", "input", "output", "task", "path")
-            chosen[family] = {k: row[k] for k in keys} | {"rows": len(candidates)}
-    return chosen
-
-
-def split_sizes(tables: dict[str, Any], parquet: dict[str, Path]) -> dict[str, Any]:
+def split_sizes(tally: RowTally, parquet: dict[str, Path]) -> dict[str, Any]:
     """Bytes per config and split (the Arrow size in memory, as `push_to_hub` records it)
     and the Parquet bytes a download fetches."""
-    num_bytes = {
-        name: {s: (tables[s].select(list(cols)) if cols else tables[s]).nbytes for s in SPLITS}
-        for name, cols in CONFIGS.items()
-    }
     return {
-        "num_bytes": num_bytes,
+        "num_bytes": {name: dict(sizes) for name, sizes in tally.num_bytes.items()},
         "download_size": sum(Path(parquet[s]).stat().st_size for s in SPLITS),
     }
 

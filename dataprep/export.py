@@ -11,15 +11,17 @@ killed export leaves the previous dataset or none, never a half file that looks 
 The split rule lives in dataprep.splits (re-exported here).
 """
 
+import hashlib
 import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from dataprep import outdir, prompts, trainer_files
+from dataprep import quality as dq
 from dataprep.errors import ExportError
 from dataprep.hashing import content_hash
 from dataprep.models import SPLITS, Pair, Review
@@ -108,10 +110,28 @@ def decided_reviews(store: Store) -> dict[str, Review]:
     return {pid: r for pid, r in store.reviews().items() if r.status != "unreviewed"}
 
 
+class SelectionDigest:
+    """A hash of what is exported (ids and the Alpaca fields), to tell a stale export; fed
+    one pair at a time in any order (the sum of the pairs' hashes), so a streaming export
+    and `push` (which checks it) agree without sorting."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def add(self, pair: Pair) -> None:
+        item = json.dumps([pair.id, pair.instruction, pair.input, pair.output])
+        self.total += int.from_bytes(hashlib.sha256(item.encode("utf-8")).digest(), "big")
+
+    def hexdigest(self) -> str:
+        return content_hash("selection", self.total % (1 << 256))
+
+
 def selection_digest(pairs: Iterable[Pair]) -> str:
-    """A hash of what is exported (ids and the Alpaca fields), to tell a stale export."""
-    items = sorted((p.id, p.instruction, p.input, p.output) for p in pairs)
-    return content_hash("selection", items)
+    """`SelectionDigest` of `pairs`."""
+    digest = SelectionDigest()
+    for pair in pairs:
+        digest.add(pair)
+    return digest.hexdigest()
 
 
 def _apply_edit(pair: Pair, review: Review | None) -> Pair:
@@ -151,6 +171,56 @@ def pair_row(pair: Pair, rendered: Rendered | str, review: str = "unreviewed") -
     row.update({"text": rendered} if isinstance(rendered, str) else rendered)
     row["review"] = review
     return row
+
+
+BATCH_ROWS = 5000  # rows a split's writers buffer before a Parquet row group
+
+
+class _SplitWriter:
+    """One split's files written as rows stream in: JSONL, Parquet (a row group per
+    BATCH_ROWS rows) and an Arrow stream the DatasetDict is built from (memory-mapped)."""
+
+    def __init__(self, stage: Path, split: str, tally: Any):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.split, self.tally = split, tally
+        self.schema = arrow_schema()
+        self.arrow_path = stage / f".{split}.arrow"
+        self.jsonl = open(stage / f"{split}.jsonl", "wb")  # noqa: SIM115 (closed in close())
+        self.parquet = pq.ParquetWriter(stage / f"{split}.parquet", self.schema, compression="zstd")
+        self.arrow = pa.ipc.new_stream(str(self.arrow_path), self.schema)
+        self.buffer: list[dict[str, Any]] = []
+        self.rows = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.buffer.append(row)
+        if len(self.buffer) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self, last: bool = False) -> None:
+        if not self.buffer and not (last and self.rows == 0):
+            return
+        self.jsonl.write(jsonl_bytes(self.buffer))
+        table = _arrow_table(self.buffer)
+        self.parquet.write_table(table)
+        if table.num_rows:
+            self.arrow.write_table(table)
+        else:  # an empty split: one empty batch, so the stream reads back as a table
+            import pyarrow as pa
+
+            self.arrow.write_batch(pa.RecordBatch.from_pylist([], schema=self.schema))
+        self.tally.add_bytes(self.split, table)
+        self.rows += len(self.buffer)
+        self.buffer = []
+
+    def close(self) -> None:
+        self.flush(last=True)
+        self.jsonl.flush()
+        os.fsync(self.jsonl.fileno())
+        self.jsonl.close()
+        self.parquet.close()
+        self.arrow.close()
 
 
 def build_rows(
@@ -205,16 +275,17 @@ def _write_parquet(path: Path, table) -> None:
     os.replace(tmp, path)
 
 
-def _save_dataset_dict(path: Path, tables: dict[str, Any], fingerprints: dict[str, str]) -> None:
-    """Save the split tables as a DatasetDict; fingerprints from the content keep it stable."""
+def _save_dataset_dict(path: Path, arrows: dict[str, Path], fingerprints: dict[str, str]) -> None:
+    """Save the splits (Arrow stream files, memory-mapped: never all in memory) as a
+    DatasetDict; fingerprints from the content keep it stable."""
     import datasets
-    from datasets.table import InMemoryTable
+    from datasets.table import MemoryMappedTable
 
     info = datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(arrow_schema()))
     dd = datasets.DatasetDict(
         {
             s: datasets.Dataset(
-                InMemoryTable(tables[s]),
+                MemoryMappedTable.from_file(str(arrows[s])),
                 info=info,
                 split=datasets.NamedSplit(s),
                 fingerprint=fingerprints[s],
@@ -334,34 +405,75 @@ def write_dataset(
         store.set_meta("repo_root", str(Path(repo_path).resolve()))
     if source_url:
         store.set_meta("source_url", source_url)
-    splits = store.splits()
-    kept = store.kept_pairs()
-
-    pairs, status = select_pairs(store, include_unreviewed, kept)
-    if not pairs:
-        raise ExportError(nothing_to_export(store, out_dir))
     reviews = decided_reviews(store)
-    left_out = 0 if include_unreviewed or not reviews else sum(p.id not in reviews for p in kept)
-    project = project or _majority(p.repo for p in pairs) or "dataprep"
-    rows = build_rows(pairs, splits, status, style, project)
-    facts = card.dataset_facts(
-        store, pairs, rows, status, style, split_by, seed, ratios, project, repo_path
-    )
+    project = project or store.majority_repo() or "dataprep"
+    render = _renderer(style, project)
+    tally = card.RowTally()
+    digest = SelectionDigest()
+    left_out = 0
 
     stage = out_dir / f".{DATASET_DIR}.partial"
     _remove_own(stage)
     stage.mkdir(parents=True)
     (stage / _PARTIAL_MARK).touch()
+    writers = {split: _SplitWriter(stage, split, tally) for split in SPLITS}
+
+    def state_of(pair: Pair) -> str | None:
+        """The pair's review state, None when the export leaves it out."""
+        review = reviews.get(pair.id)
+        state = review.status if review else "unreviewed"
+        if state == "rejected" or (state == "unreviewed" and reviews and not include_unreviewed):
+            return None
+        return state
+
+    def rows() -> Iterator[Pair]:
+        """The selected pairs, each written to its split's files as the quality measures
+        read it (one pass over the store)."""
+        nonlocal left_out
+        for pair, split in store.export_pairs():
+            state = state_of(pair)
+            if state is None:
+                left_out += pair.id not in reviews
+                continue
+            if split not in writers:
+                raise ExportError(
+                    f"pair {pair.id} has no split: run `dataprep export --out {out_dir}`"
+                )
+            if state == "edited":
+                pair = _apply_edit(pair, reviews[pair.id])
+            row = pair_row(pair, render(pair), state)
+            writers[split].add(row)
+            tally.see(pair, row, split, state)
+            digest.add(pair)
+            yield pair
+
+    leaks = dq.label_leaks(
+        _apply_edit(p, reviews.get(p.id))
+        for p, _ in store.export_pairs(tasks=dq.LABEL_CUES)
+        if state_of(p) is not None
+    )
+    units = store.unit_summaries(dq.COVERED_KINDS, dq.UNIT_FIELDS)
+    try:
+        quality = dq.measure_quality(rows(), units, leaks=leaks)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    if not sum(tally.splits.values()):
+        _remove_own(stage)
+        raise ExportError(nothing_to_export(store, out_dir))
+    facts = card.dataset_facts(
+        store, tally, quality, style, split_by, seed, ratios, project, repo_path
+    )
     files: list[dict[str, Any]] = []
-    tables = {split: _arrow_table(rows[split]) for split in SPLITS}
     for split in SPLITS:
-        _write_bytes(stage / f"{split}.jsonl", jsonl_bytes(rows[split]))
-        _write_parquet(stage / f"{split}.parquet", tables[split])
-        files.append(_file_entry(stage / f"{split}.jsonl", len(rows[split])))
-        files.append(_file_entry(stage / f"{split}.parquet", len(rows[split])))
+        files.append(_file_entry(stage / f"{split}.jsonl", tally.splits[split]))
+        files.append(_file_entry(stage / f"{split}.parquet", tally.splits[split]))
     fingerprints = {f["path"].split(".")[0]: f["sha256"][:16] for f in files}
-    _save_dataset_dict(stage / HF_DIR, tables, fingerprints)
-    facts["sizes"] = card.split_sizes(tables, {s: (stage / f"{s}.parquet") for s in SPLITS})
+    arrows = {split: writers[split].arrow_path for split in SPLITS}
+    _save_dataset_dict(stage / HF_DIR, arrows, fingerprints)
+    for path in arrows.values():
+        path.unlink()
+    facts["sizes"] = card.split_sizes(tally, {s: (stage / f"{s}.parquet") for s in SPLITS})
     _write_bytes(stage / "README.md", card.render_card(facts).encode("utf-8"))
     card.check_card(stage / "README.md")
     axolotl = trainer_files.axolotl_entry(style)
@@ -389,14 +501,14 @@ def write_dataset(
         "seed": seed,
         "split_by": split_by,
         "ratios": list(ratios),
-        "rows": sum(len(r) for r in rows.values()),
-        "splits": {s: len(rows[s]) for s in SPLITS},
+        "rows": sum(tally.splits.values()),
+        "splits": {s: tally.splits[s] for s in SPLITS},
         "tasks": facts["tasks"],
         "reviewed": facts["reviewed"],
         "license": facts["license"],
         "include_unreviewed": include_unreviewed,
         "unreviewed_left_out": left_out,
-        "selection": selection_digest(pairs),
+        "selection": digest.hexdigest(),
         "files": files,
     }
     (stage / _PARTIAL_MARK).unlink()

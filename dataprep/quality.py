@@ -462,10 +462,11 @@ def answerable(row: dict, label_leaks: set[str] = frozenset()) -> str | None:
     return None
 
 
-def _label_leaks(rows: list[dict]) -> set[str]:
+def label_leaks(rows: Iterable[Any]) -> set[str]:
     """Label tasks whose `yes` rows mostly (≥ 50%) show the cue in their input."""
     shown, yes = Counter(), Counter()
     for row in rows:
+        row = row if isinstance(row, dict) else row.__dict__
         cue = LABEL_CUES.get(row["task"])
         if cue is not None and row["output"].strip().lower() == "yes":
             yes[row["task"]] += 1
@@ -572,6 +573,10 @@ def _get(record: Any, key: str) -> Any:
     return record.get(key) if isinstance(record, dict) else getattr(record, key, None)
 
 
+# The unit fields `coverage_targets` reads (Store.unit_summaries gives just these).
+UNIT_FIELDS = ("id", "kind", "qualified_name", "path", "modifiers", "parent")
+
+
 def coverage_targets(units: Iterable[Any]) -> list[dict]:
     """The non-private types and methods of main code that should have a knowledge pair:
     not on a test path, not private, not inside an anonymous class or a private type."""
@@ -655,19 +660,27 @@ class _Tally:
                 self.examples.append(_example(row, why))
 
 
-def measure_quality(pairs: Iterable[Any], units: Iterable[Any] | None = None) -> dict[str, Any]:
+def measure_quality(
+    pairs: Iterable[Any], units: Iterable[Any] | None = None, leaks: set[str] | None = None
+) -> dict[str, Any]:
     """Every measure over `pairs` (the kept or exported rows); coverage needs `units`.
+    With `leaks` (`label_leaks` of the same rows, found beforehand), `pairs` is read once,
+    as it comes: an export measures the rows it streams to its files.
 
     Returns {"rows", "met", "goals", "measures": {name: {title, value, display, count, of,
     goal, passed, examples, ...}}, "families": {family: {rows, share, knowledge}}, "seconds"}.
     """
     start = time.perf_counter()
-    rows = _rows(pairs)
-    leaks = _label_leaks(rows)
+    if leaks is None:
+        pairs = _rows(pairs)
+        leaks = label_leaks(pairs)
+    n_rows = 0
     t = {name: _Tally() for name in MEASURES if name not in ("coverage", "families")}
     families: Counter[str] = Counter()
     knowledge_units: set[str] = set()
-    for row in rows:
+    for row in pairs:
+        row = row if isinstance(row, dict) else row.__dict__
+        n_rows += 1
         out_kind = text_kind(row["output"])
         why = answerable(row, leaks)
         t["answerable"].see(bool(why), row, why)
@@ -701,10 +714,10 @@ def measure_quality(pairs: Iterable[Any], units: Iterable[Any] | None = None) ->
     for name in ("non_doc_docs", "replacement_chars"):
         measures[name] = _count_measure(name, t[name])
     measures["coverage"] = _coverage(units, knowledge_units)
-    measures["families"], family_table = _families(families, len(rows))
+    measures["families"], family_table = _families(families, n_rows)
     ordered = {name: measures[name] for name in MEASURES}
     return {
-        "rows": len(rows),
+        "rows": n_rows,
         "met": sum(m["passed"] for m in ordered.values()),
         "goals": len(ordered),
         "measures": ordered,
@@ -778,7 +791,7 @@ def _families(counts: Counter[str], total: int) -> tuple[dict[str, Any], dict[st
     title, goal = MEASURES["families"]
     table = {
         f: {"rows": n, "share": round(n / total, 4) if total else 0.0, "knowledge": FAMILIES[f][0]}
-        for f, n in counts.most_common()
+        for f, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))  # ties by name
     }
     beyond = [f for f, v in table.items() if v["knowledge"] and f != "code" and v["share"] >= 0.01]
     knowledge = sum(v["rows"] for v in table.values() if v["knowledge"])

@@ -25,10 +25,16 @@ from typing import Any
 
 from dataprep import outdir
 from dataprep.balance import STAGE as BALANCE_STAGE
-from dataprep.balance import distributions, report_columns
+from dataprep.balance import column_value, report_columns
 from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens
 from dataprep.prompts import alpaca_prompt
-from dataprep.quality import COVERED_KINDS, measure_quality
+from dataprep.quality import (
+    COVERED_KINDS,
+    LABEL_CUES,
+    UNIT_FIELDS,
+    label_leaks,
+    measure_quality,
+)
 from dataprep.quality import summary_line as quality_line
 
 REPORT_JSON = "report.json"
@@ -92,13 +98,6 @@ def _funnel(store, drops: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return steps
 
 
-def _token_lengths(pairs, count_tokens) -> dict[str, list[int]]:
-    return {
-        "prompt": [count_tokens(alpaca_prompt(p.instruction, p.input)) for p in pairs],
-        "output": [count_tokens(p.output) for p in pairs],
-    }
-
-
 def _histogram(values: list[int], bins: int = 20) -> dict[str, Any]:
     if not values:
         return {"min": 0, "max": 0, "mean": 0, "p50": 0, "p95": 0, "bins": []}
@@ -125,38 +124,59 @@ def build_report(
     from dataprep.filters import token_counter
 
     drops = _stage_drops(store)
-    live = store.pairs()
     dropped = store.dropped()
-    kept = [p for p in live if p.id not in dropped]
     balance = store.get_meta("balance_report") or {}
     columns = report_columns(balance.get("by"))
-    before = balance.get("distributions", {}).get("before") or distributions(
-        [p for p in live if p.id not in dropped or dropped[p.id].stage == BALANCE_STAGE], columns
-    )
-    splits = store.splits()
-    after = distributions(kept, columns)
-    after["split"] = dict(sorted(Counter(splits.get(p.id, "(unsplit)") for p in kept).items()))
+    before = balance.get("distributions", {}).get("before")
+    before_counts = None if before else {c: Counter() for c in columns}
+    after_counts = {c: Counter() for c in columns}
+    split_counts: Counter[str] = Counter()
     filter_config = store.get_meta("filter_config") or {}
     try:
         count = token_counter(filter_config.get("tokenizer"))
         tokenizer = filter_config.get("tokenizer") or "estimate (chars / 3.0)"
     except Exception:  # the tokenizer of an earlier run may be gone: fall back to the estimate
         count, tokenizer = estimate_tokens, "estimate (chars / 3.0)"
-    lengths = _token_lengths(kept, count)
+    lengths: dict[str, list[int]] = {"prompt": [], "output": []}
+
+    def kept_pairs():
+        """The kept pairs, by id, one at a time; counted as they pass (one pass, so the
+        report's memory does not grow with the pairs' text)."""
+        for pair, split in store.live_pairs():
+            decision = dropped.get(pair.id)
+            if before_counts is not None and (decision is None or decision.stage == BALANCE_STAGE):
+                for c in columns:
+                    before_counts[c][column_value(pair, c)] += 1
+            if decision is not None:
+                continue
+            for c in columns:
+                after_counts[c][column_value(pair, c)] += 1
+            split_counts[split or "(unsplit)"] += 1
+            lengths["prompt"].append(count(alpaca_prompt(pair.instruction, pair.input)))
+            lengths["output"].append(count(pair.output))
+            yield pair
+
+    leaks = label_leaks(p for p, _ in store.export_pairs(tasks=LABEL_CUES))
+    units = store.unit_summaries(COVERED_KINDS, UNIT_FIELDS)
+    quality = measure_quality(kept_pairs(), units, leaks=leaks)
+    after = {c: dict(sorted(after_counts[c].items())) for c in columns}
+    after["split"] = dict(sorted(split_counts.items()))
+    if before is None:
+        before = {c: dict(sorted(before_counts[c].items())) for c in columns}
     stage_times = dict(timings or (run_stats or {}).get("timings") or {})
     filter_report = store.get_meta("filter_report") or {}
     return {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "funnel": _funnel(store, drops),
         "drops": {s: d for s, d in drops.items() if d["dropped"]},
-        "kept": len(kept),
+        "kept": quality["rows"],
         "distributions": {"before_balance": before, "after_balance": after},
         "balance": {
             k: balance.get(k) for k in ("by", "seed", "before", "targets", "after", "dropped")
         },
         "output_first": store.get_meta("fill_report"),
         "decontamination": store.get_meta("decontaminate_report"),
-        "quality": measure_quality(kept, [u for k in COVERED_KINDS for u in store.units(k)]),
+        "quality": quality,
         "token_lengths": {
             "tokenizer": tokenizer,
             "prompt": _histogram(lengths["prompt"]),

@@ -11,6 +11,7 @@ import time
 import types
 
 import pytest
+from store_text import store_text
 from typer.testing import CliRunner
 
 from dataprep.cli import app
@@ -222,20 +223,7 @@ def leaky_script():
 
 def _dump(db) -> str:
     """Every row of every table, as text."""
-    conn = sqlite3.connect(db)
-    try:
-        tables = [  # not the full-text index: its shadow tables hold the same text
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' "
-                "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'"
-            )
-        ]
-        return "\n".join(
-            f"{t}: {row!r}" for t in tables for row in conn.execute(f'SELECT * FROM "{t}"')
-        )
-    finally:
-        conn.close()
+    return store_text(db)
 
 
 def _file_bytes(db) -> bytes:

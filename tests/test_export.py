@@ -187,7 +187,7 @@ def test_splits_are_stored(exported):
     store, summary, _ = exported
     stored = store.splits()
     assert Counter(stored.values()) == Counter({k: v for k, v in summary["splits"].items() if v})
-    groups = dict(store.conn.execute("SELECT pair_id, grp FROM splits"))
+    groups = {pid: grp for pid, _, grp in store.split_assignments()}
     assert all(groups[p.id] == p.path for p in store.kept_pairs())
 
 

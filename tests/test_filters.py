@@ -234,12 +234,13 @@ def test_run_filters_records_a_decision_per_pair_and_stage(tmp_path):
     pairs = [pair("Explain capacity.", "It returns the capacity."), pair("Explain it.", "TODO")]
     store = store_with(tmp_path, pairs)
     report = run_filters(store)
-    rows = store.conn.execute(
-        "SELECT stage, COUNT(*), SUM(kept) FROM decisions GROUP BY stage"
-    ).fetchall()
-    by_stage = {stage: (n, kept) for stage, n, kept in rows}
-    assert by_stage["filter.empty_output"] == (2, 1)
-    assert by_stage["filter.near_duplicate"] == (1, 1)  # the dropped pair is not shown again
+    counts = {(stage, kept): n for stage, kept, n in store.decision_counts()}
+    assert counts[("filter.empty_output", 1)] == counts[("filter.empty_output", 0)] == 1
+    # the dropped pair is not shown again: the near-duplicate filter saw one pair
+    assert counts[("filter.near_duplicate", 1)] == 1
+    assert ("filter.near_duplicate", 0) not in counts
+    # only drops are rows: a pair without one was kept
+    assert {d.stage for d in store.dropped().values()} == {"filter.empty_output"}
     assert report.stages[0] == {"stage": "empty_output", "in": 2, "out": 1}
     assert len(store.pairs()) == 2  # dropped pairs stay, with their reason
     again = run_filters(store)
@@ -286,7 +287,10 @@ def test_apply_filters_is_a_pure_chain():
     alive, report, decisions = apply_filters(pairs, FilterConfig(), ctx)
     assert [p.id for p in alive] == [pairs[0].id]
     assert report.total == 2 and report.kept == 1
-    assert decisions["filter.empty_output"][1].reason.startswith("empty or placeholder output")
+    # the stage's notable verdicts: its one drop (the kept pair is counted in the report)
+    [dropped] = decisions["filter.empty_output"]
+    assert dropped.pair_id == pairs[1].id and dropped.reason.startswith("empty or placeholder")
+    assert report.stages[0] == {"stage": "empty_output", "in": 2, "out": 1}
 
 
 def test_the_judge_scores_through_an_ollama_server_and_keeps_the_score(tmp_path):

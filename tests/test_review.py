@@ -9,6 +9,7 @@ import time
 import pytest
 from review_helpers import XSS_IMG, XSS_SCRIPT, build_store, make_pair, make_unit
 from starlette.testclient import TestClient
+from store_text import store_rows
 
 from dataprep.errors import InputError
 from dataprep.export import select_pairs
@@ -269,7 +270,7 @@ def _everything_stored(tmp_path) -> str:
                 "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'"  # its rows are in its own tables
             )
         ]
-        rows = [repr(store.conn.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables]
+    rows = [repr(row) for _, row in store_rows(tmp_path / "dataprep.db")]
     raw = b"".join(f.read_bytes() for f in tmp_path.glob("dataprep.db*"))
     assert "review_events" in tables and "meta" in tables
     return "\n".join(rows) + raw.decode("latin-1")

@@ -470,7 +470,7 @@ def test_migration_scripts_split_into_statements_with_trigger_bodies_whole():
         "CREATE TABLE t (a);",
         "CREATE TRIGGER x AFTER INSERT ON t BEGIN SELECT 1; SELECT ';'; END;",
     ]
-    for script in MIGRATIONS:  # without a trigger, the statements between the ';'
+    for script in (m for m in MIGRATIONS if isinstance(m, str)):  # between the ';'
         assert [s.strip() for s in _statements(script)] == [
             f"{part.strip()};" for part in script.split(";") if part.strip()
         ]

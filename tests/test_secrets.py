@@ -5,13 +5,13 @@ left after `dataprep run`."""
 
 import json
 import random
-import sqlite3
 import string
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from store_text import store_rows
 from typer.testing import CliRunner
 
 from dataprep.cli import app
@@ -190,13 +190,8 @@ def test_no_planted_secret_survives_dataprep_run(tmp_path):
     assert (out / "report.html").is_file() and (out / "report.json").is_file()
     files = [p for p in out.rglob("*") if p.is_file()]
     texts = {p: p.read_bytes().decode("utf-8", "replace") for p in files}
-    db = sqlite3.connect(out / "dataprep.db")
-    rows = [
-        " ".join(str(v) for v in row)
-        for table in ("units", "pairs", "decisions", "candidates", "llm_cache", "meta", "runs")
-        for row in db.execute(f"SELECT * FROM {table}")  # noqa: S608 (fixed table names)
-    ]
-    db.close()
+    tables = ("units", "pairs", "decisions", "candidates", "llm_cache", "meta", "runs")
+    rows = [" ".join(str(v) for v in row) for _, row in store_rows(out / "dataprep.db", tables)]
     texts[Path("db-rows")] = "\n".join(rows)
     texts[Path("cli-output")] = result.output
     leaks = [(s["kind"], str(p)) for s in PLANTED for p, text in texts.items() if leaked(s, text)]

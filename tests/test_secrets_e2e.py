@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 from conftest import FIXTURES
+from store_text import store_text
 
 from dataprep.pipeline import RunConfig, run_pipeline
 from dataprep.secrets import scan_rows
@@ -77,6 +78,7 @@ def test_no_planted_secret_reaches_any_file_under_the_output_folder(tmp_path):
     with sqlite3.connect(out / "dataprep.db") as conn:  # fold the WAL into the file
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     files = _texts_under(out)
+    files["store rows"] = store_text(out / "dataprep.db").encode("utf-8")
     cases = [*_cases(), ("java_constant", {}, ["Sup3r!Secret2026x"])]
     leaks = [
         (kind, value[:12], name)

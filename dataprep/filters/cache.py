@@ -65,7 +65,7 @@ class VerdictCache:
             fields_ = (pair.instruction, pair.input, pair.output, pair.task, pair.unit_kind,
                        pair.generator, pair.label)  # fmt: skip
             blob = json.dumps([self.salt, fields_], ensure_ascii=False)
-            key = self.keys[pair.id] = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+            key = self.keys[pair.id] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
         return key
 
     def check(self, spec: FilterSpec, pair: Pair, ctx: Context) -> str | None:

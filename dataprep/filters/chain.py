@@ -81,7 +81,9 @@ class Verdict:
 def apply_filters(
     pairs: list[Pair], config: FilterConfig, ctx: Context, on_stage=None, cache=None
 ) -> tuple[list[Pair], FilterReport, dict[str, list[Verdict]]]:
-    """The pure chain: surviving pairs, the report and each stage's decisions (`Verdict`s).
+    """The pure chain: surviving pairs, the report and each stage's notable decisions
+    (`Verdict`s of the pairs it dropped, and the judge's scores; a pair a stage looked at
+    without one was kept: `report.stages` counts what each looked at).
 
     `cache` (a VerdictCache) returns stored per-pair verdicts instead of recomputing them.
     """
@@ -109,6 +111,7 @@ def apply_filters(
                 ctx.details.get(p.id) if judged else None,
             )  # fmt: skip
             for p in alive
+            if p.id in reasons or (judged and p.id in ctx.details)
         ]
         report.examples[spec.name] = [
             {"pair_id": p.id, "reason": reasons[p.id]} for p in alive if p.id in reasons
@@ -154,10 +157,13 @@ def run_filters(
     cache = VerdictCache.load(store, config)
     _, report, decisions = apply_filters(pairs, config, ctx, on_stage=on_stage, cache=cache)
     cache.save(store)
+    seen = {s["stage"]: s["in"] for s in report.stages}
     with store.transaction():
         for spec in REGISTRY.values():
             stage = STAGE_PREFIX + spec.name
-            store.put_decisions(stage, decisions.get(stage, []), run_id=run_id)
+            store.put_decisions(
+                stage, decisions.get(stage, []), run_id=run_id, seen=seen.get(spec.name, 0)
+            )
     store.set_meta("filter_report", report.to_dict())
     store.set_meta("filter_config", config.settings())
     return report

@@ -110,11 +110,12 @@ def fim_split(code: str, key: str) -> tuple[str, str] | None:
     body = [i for i in range(1, len(lines) - 1) if lines[i].strip()]
     if len(body) < 4:
         return None
+    shapes = [_shape(line) for line in lines]
     spans = [
         (start, size)
         for size in range(1, 5)
         for start in body[1:-1]
-        if start + size <= body[-1] and _balanced(lines[start : start + size])
+        if start + size <= body[-1] and _balanced_span(lines, shapes, start, size)
     ]
     if not spans:
         return None
@@ -126,6 +127,41 @@ def fim_split(code: str, key: str) -> tuple[str, str] | None:
     indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
     masked = lines[:start] + [indent + FIM_MARK.strip()] + lines[start + size :]
     return "\n".join(masked), middle
+
+
+_LITERAL_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+_BRACKETS = ("{}", "()", "[]")
+
+
+def _shape(line: str) -> tuple[tuple[int, int], ...]:
+    """Per bracket kind, a line's net depth and the lowest depth it reaches (literals left
+    out; none spans lines), so a span's balance is a sum over its lines, not a rescan."""
+    text = _LITERAL_RE.sub("", line)
+    out = []
+    for open_, close in _BRACKETS:
+        depth = low = 0
+        if open_ in text or close in text:
+            for ch in text:
+                depth += (ch == open_) - (ch == close)
+                low = min(low, depth)
+        out.append((depth, low))
+    return tuple(out)
+
+
+def _balanced_span(lines: list[str], shapes: list, start: int, size: int) -> bool:
+    """`_balanced(lines[start:start + size])` from the lines' shapes."""
+    if lines[start].strip() in ("", "{", "}", "};") or not lines[start + size - 1].strip():
+        return False
+    for kind in range(len(_BRACKETS)):
+        depth = 0
+        for i in range(start, start + size):
+            net, low = shapes[i][kind]
+            if depth + low < 0:
+                return False
+            depth += net
+        if depth:
+            return False
+    return True
 
 
 def _balanced(lines: list[str]) -> bool:
