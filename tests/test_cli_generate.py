@@ -11,14 +11,14 @@ import time
 import types
 
 import pytest
+from conftest import ROOT, needs_llm
+from ollama_harness import Harness, evol_script, evol_store, free_port, scripted
 from typer.testing import CliRunner
 
 from dataprep.cli import app
 from dataprep.generate.evol import EvolConfig, run_evol
 from dataprep.generate.llm import parse_llm_spec
 from dataprep.store import Store
-from tests.conftest import ROOT
-from tests.ollama_harness import Harness, evol_script, evol_store, free_port, scripted
 
 runner = CliRunner()
 
@@ -72,6 +72,7 @@ def test_dry_run_calls_nothing(out, harness):
     assert harness.calls == 0
 
 
+@needs_llm
 def test_server_down_is_one_line_and_exit_1(out):
     url = f"http://127.0.0.1:{free_port()}"
     result = generate(out, url, "--llm-timeout", "2")

@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import pytest
+from factories import ROOM_CODE, pair, store_with, unit
 
 from dataprep.errors import ConfigError
 from dataprep.filters import (
@@ -22,7 +23,6 @@ from dataprep.filters import (
     token_counter,
 )
 from dataprep.models import Decision
-from tests.pair_helpers import ROOM_CODE, pair, store_with, unit
 
 
 def check(name: str, p, config: FilterConfig | None = None, index: RepoIndex | None = None):
@@ -292,8 +292,9 @@ def test_apply_filters_is_a_pure_chain():
 def test_the_judge_scores_through_an_ollama_server_and_keeps_the_score(tmp_path):
     import re
 
+    from ollama_harness import Harness, scripted
+
     from dataprep.generate.llm import LLMOptions, parse_llm_spec
-    from tests.ollama_harness import Harness, scripted
 
     def score(m, _messages):
         return json.dumps({"score": 20 if "invented" in m.group(1) else 90, "reason": "checked"})

@@ -7,21 +7,23 @@ import threading
 import time
 
 import pytest
-from review_helpers import XSS_IMG, XSS_SCRIPT, build_store, make_pair, make_unit
-from starlette.testclient import TestClient
 
-from dataprep.errors import InputError
-from dataprep.export import select_pairs
-from dataprep.review import queue, server
-from dataprep.review.app import CSP, MAX_BODY, _reindent, create_app
-from dataprep.store import Store
+pytest.importorskip("starlette", reason="pip install dataprep[review]")
+from factories import XSS_IMG, XSS_SCRIPT, review_store, service_pair, service_unit  # noqa: E402
+from starlette.testclient import TestClient  # noqa: E402
+
+from dataprep.errors import InputError  # noqa: E402
+from dataprep.export import select_pairs  # noqa: E402
+from dataprep.review import queue, server  # noqa: E402
+from dataprep.review.app import CSP, MAX_BODY, _reindent, create_app  # noqa: E402
+from dataprep.store import Store  # noqa: E402
 
 TOKEN = "test-token"
 
 
 @pytest.fixture
 def pairs(tmp_path):
-    return build_store(tmp_path)
+    return review_store(tmp_path)
 
 
 @pytest.fixture
@@ -124,14 +126,14 @@ def test_pair_view_shows_the_source_unit_highlighted(client, pairs):
 
 def test_a_type_pair_shows_the_types_members(client, tmp_path):
     header = "public class RoomService"
-    cls = make_unit("RoomService", header, 10, kind="class").model_copy(
+    cls = service_unit("RoomService", header, 10, kind="class").model_copy(
         update={
             "qualified_name": "com.example.hotel.room.RoomService",
             "parent": None,
             "end_line": 70,
         }
     )
-    pair = make_pair(cls, "type.name", "Which type is declared here?", "RoomService")
+    pair = service_pair(cls, "type.name", "Which type is declared here?", "RoomService")
     with Store.open(tmp_path) as store:
         units = store.units()
         store.put_file(cls.path, "digest2", "ok", [*units, cls])
@@ -203,7 +205,7 @@ def test_status_filters_and_progress_follow_the_actions(client, pairs):
 
 
 def test_queue_pages_and_neighbours(tmp_path):
-    pairs = build_store(tmp_path, n_extra=60)
+    pairs = review_store(tmp_path, n_extra=60)
     with TestClient(create_app(tmp_path, token=TOKEN), base_url="http://127.0.0.1") as client:
         first, second = client.get("/").text, client.get("/?page=2").text
         assert "page 1 of 2" in first and 'id="next-page"' in first
@@ -527,7 +529,7 @@ def test_unreviewed_left_out_counts_what_export_drops_after_the_first_verdict(
 
 def test_reviews_survive_a_rerun_of_earlier_stages(client, pairs, tmp_path):
     post(client, f"/api/pairs/{pairs['explain'].id}/accept")
-    build_store(tmp_path)  # the same units and pairs written again, as a re-run does
+    review_store(tmp_path)  # the same units and pairs written again, as a re-run does
     assert reviews(tmp_path)[pairs["explain"].id].status == "accepted"
     assert 'reviewed <b id="progress-reviewed">1</b>' in client.get("/").text
 

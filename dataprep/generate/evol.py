@@ -307,21 +307,14 @@ class _Run:
     def make_pair(self, seed: Seed, instruction: str, output: str, op: str, round_: int) -> Pair:
         u = self.contexts[seed.unit_id].unit
         template = f"evol/{op}"
-        return Pair(
-            id=Pair.make_id(u.id, template, instruction, seed.input, output),
-            instruction=instruction,
-            input=seed.input,
-            output=output,
-            generator="evol",
+        return Pair.from_unit(
+            u,
+            instruction,
+            output,
             task="evol",
             template=template,
-            unit_id=u.id,
-            unit_kind=u.kind,
-            path=u.path,
-            start_line=u.start_line,
-            end_line=u.end_line,
-            repo=u.repo,
-            commit=u.commit,
+            generator="evol",
+            input=seed.input,
             module=seed.module,
             operation=op,
             round=round_,
