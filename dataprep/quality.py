@@ -5,7 +5,7 @@ instruction, input, output, task, path, unit_kind, unit_id, label) and, for cove
 repository's units (Unit records or dicts). No SQL and no parser: precompiled regexes and
 one pass over the rows, so 250k rows take seconds.
 
-Each measure has a value, the goal of issue 12's Goals table, pass/fail and three examples
+Each measure has a value, its goal (the project's quality goals), pass/fail and three examples
 of each defect found. How each is detected:
 
 - answerable: the output (whitespace-normalised) occurs in the instruction + input at word
@@ -88,7 +88,7 @@ def fmt(value: float, share: bool = True) -> str:
     return (f"{pct:.0f}" if pct >= 10 else f"{pct:.1f}").removesuffix(".0") + "%"
 
 
-# name -> (title, goal), in the order of the report's table (issue 12, "Goals")
+# name -> (title, goal), in the order of the report's table
 MEASURES: dict[str, tuple[str, Goal]] = {
     "answerable": ("rows answerable from the prompt", Goal("<=", 0.03)),
     "undedented": ("multi-line code not dedented", Goal("<=", 0.005)),

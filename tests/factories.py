@@ -217,7 +217,7 @@ def review_store(out: Path, n_extra: int = 0) -> dict[str, Pair]:
     - `explain`, `signature`: plain template pairs (`signature` in the test split);
     - `dup`: dropped by the near-duplicate filter;
     - `evol1` -> `evol2`: an evolution chain rooted at `explain`, with judge scores as the
-      judge filter records them (the decision's detail: {"score": ...}).
+      judge filter records them (the detail of its decision: {"judge_score": ...}).
     """
     find = service_unit("findFree", SERVICE_CODE, 40, javadoc=SERVICE_JAVADOC)
     count = service_unit("count", "public int count() {\n    return rooms.size();\n}", 60)

@@ -1,10 +1,12 @@
 """The review app at the HTTP level (Starlette's TestClient): safety, actions, filters, CLI."""
 
+import contextlib
 import json
 import re
 import socket
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -361,14 +363,14 @@ def test_a_body_nested_too_deep_or_not_json_is_a_400(client, pairs, tmp_path, bo
 
 
 # the body limit, over real HTTP ----------------------------------------------------------
-@pytest.fixture
-def live(tmp_path, pairs):
-    """The app served by uvicorn on 127.0.0.1 in a thread: (port, pairs)."""
+@contextlib.contextmanager
+def serving(out):
+    """The app over the store in `out`, served by uvicorn on 127.0.0.1 in a thread: its port."""
     import uvicorn
 
     sock = server.bind_socket(0)
     config = uvicorn.Config(
-        create_app(tmp_path, token=TOKEN), log_level="warning", access_log=False, lifespan="off"
+        create_app(out, token=TOKEN), log_level="warning", access_log=False, lifespan="off"
     )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -377,10 +379,19 @@ def live(tmp_path, pairs):
     while not uv.started and time.monotonic() < deadline:
         time.sleep(0.01)
     assert uv.started
-    yield sock.getsockname()[1], pairs
-    uv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture
+def live(tmp_path, pairs):
+    """The review store served over real HTTP: (port, pairs)."""
+    with serving(tmp_path) as port:
+        yield port, pairs
 
 
 def _request_head(pid: str, *headers: str, action: str = "accept") -> bytes:
@@ -598,3 +609,40 @@ def test_a_browser_opens_only_where_there_is_a_display(monkeypatch):
     monkeypatch.setattr(server.threading, "Timer", _TimerNow)
     assert server._open_browser("http://127.0.0.1:1/") is True
     assert opened == ["http://127.0.0.1:1/"]
+
+
+def test_the_judge_filter_matches_the_scores_the_judge_filter_recorded(tmp_path):
+    """The judge runs for real (through the harness); the page served over HTTP filters by
+    the scores it recorded in its decisions."""
+    from factories import pair, store_with
+    from ollama_harness import Harness, scripted
+
+    from dataprep.filters import FilterConfig, run_filters
+    from dataprep.generate.llm import LLMOptions, parse_llm_spec
+
+    def score(m, _messages):
+        return json.dumps({"score": 20 if "invented" in m.group(1) else 90, "reason": "checked"})
+
+    good = pair("Explain capacity.", "It returns the capacity.")
+    bad = pair("What does capacity do?", "It is invented nonsense.")
+    store = store_with(tmp_path, [good, bad])
+    with Harness(scripted([(r"Answer:\n(.*?)\n\nScore", score)])) as h:
+        llm = parse_llm_spec("ollama:smollm2", host=h.url, options=LLMOptions(temperature=0))
+        config = FilterConfig(judge="ollama:smollm2", judge_threshold=50)
+        report = run_filters(store, config, judge=llm)
+    store.close()
+    assert report.dropped["judge"] == 1
+
+    def page(url: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{url}", timeout=10) as response:
+            return response.read().decode("utf-8")
+
+    with serving(tmp_path / "out") as port:
+        assert matched(page("/?flag=all")) == 2
+        high = page("/?flag=all&judge_min=80")
+        assert matched(high) == 1 and good.instruction in high and bad.instruction not in high
+        low = page("/?flag=all&judge_max=50")
+        assert matched(low) == 1 and bad.instruction in low
+        assert matched(page("/?judge_min=80")) == 1  # the kept one
+        assert matched(page("/?judge_max=50")) == 0  # dropped by the judge: not kept
+        assert '<dd id="judge-score">90</dd>' in page(f"/pair/{good.id}")

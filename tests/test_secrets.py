@@ -209,8 +209,8 @@ def test_no_planted_secret_survives_dataprep_run(tmp_path):
 
 
 def test_the_corpus_covers_the_forms_that_leaked():
-    """Issue 10: Spring defaults, Authorization headers, password arguments, pass/pwd/secret
-    keys in every config format, prose credentials; and the provider formats."""
+    """Spring defaults, Authorization headers, password arguments, pass/pwd/secret keys in
+    every config format, prose credentials; and the provider formats."""
     kinds = {kind: len(cases) for kind, cases in CORPUS.items()}
     for kind in ("spring_default", "authorization_header", "password_argument", "config_key",
                  "prose", "provider_token", "private_key", "url_password"):  # fmt: skip
