@@ -1,6 +1,5 @@
 """`dataprep generate`: LLM-backed Evol-Instruct pairs on an existing working store."""
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,6 +16,7 @@ from dataprep.commands.options import (
     LLMSeed,
     LLMTemperature,
     LLMTimeout,
+    StoreOut,
 )
 
 
@@ -25,12 +25,7 @@ def register(app: typer.Typer) -> None:
 
 
 def generate(
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", "-O", help="Output directory holding dataprep.db (from `dataprep run`)."
-        ),
-    ],
+    out: StoreOut,
     llm: Annotated[
         str,
         typer.Option(

@@ -1,9 +1,33 @@
-"""Annotated CLI option aliases shared by more than one command (e.g. `run` and `generate`)."""
+"""CLI options: `from_config` builds one from a typed setting (dataprep.settings), and
+Annotated aliases for the options shared by more than one command (e.g. `run` and
+`generate`)."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+
+def from_config(cls: type, name: str, *flags: str, **overrides: Any) -> Any:
+    """A typer option for the setting `name` of the config dataclass `cls`: its default, its
+    attribute docstring as the help, and a Literal's values as the choices `--help` shows.
+    `flags` default to --NAME-WITH-DASHES; `overrides` are typer.Option's other arguments
+    (`min`, `max`, a `default` of the command line's own, such as a comma-separated text).
+
+    Example: near_dup_scope: str = from_config(FilterConfig, "near_dup_scope")
+    -> --near-dup-scope [task|all]  Compare pairs of the same `task` only, or `all` pairs.
+    [default: task]
+    """
+    from dataprep.settings import choices, field_default, field_help
+
+    options: dict[str, Any] = {"help": field_help(cls, name)}
+    values = choices(cls, name)
+    if values:
+        options["metavar"] = f"[{'|'.join(values)}]"
+    options.update(overrides)
+    default = options.pop("default", field_default(cls, name))
+    return typer.Option(default, *(flags or (f"--{name.replace('_', '-')}",)), **options)
+
 
 # --- LLM / Evol-Instruct (dataprep.generate.llm, dataprep.generate.evol) -----------------
 LLMSpec = Annotated[
@@ -66,6 +90,12 @@ DryRun = Annotated[
 Out = Annotated[
     Path,
     typer.Option("--out", "-O", help="Output directory holding dataprep.db and the dataset."),
+]
+StoreOut = Annotated[
+    Path,
+    typer.Option(
+        "--out", "-O", help="Output directory of `dataprep run` (holding dataprep.db and dataset/)."
+    ),
 ]
 Seed = Annotated[int, typer.Option(help="Seed for phrasing choice, sampling and the splits.")]
 Style = Annotated[
