@@ -12,8 +12,7 @@ near-dedup setting)."; choices(FilterConfig, "near_dup_scope") -> ("task", "all"
 from __future__ import annotations
 
 import ast
-import inspect
-import textwrap
+import sys
 import typing
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
@@ -105,15 +104,82 @@ class BalanceConfig:
     """Seed of the downsampling order."""
 
 
+DEFAULT_TIMEOUT = 120.0  # seconds an LLM request may wait for the server to say anything
+
+
+@dataclass(frozen=True)
+class LLMOptions:
+    """Sampling options shared by every backend (mapped to each one's own names)."""
+
+    temperature: float = 0.7
+    """Sampling temperature of the LLM."""
+    seed: int = 0
+    """Sampling seed passed to the LLM."""
+    num_ctx: int = 4096
+    """Context size (tokens) of the LLM."""
+    max_tokens: int = 512
+    """Most tokens the LLM may write per answer."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class EvolConfig:
+    """How much Evol-Instruct work to do, and how."""
+
+    rounds: int = 3
+    """Evolution rounds per seed."""
+    units: int | None = None
+    """Evolve only a seeded sample of this many units (trials, budgets); all if unset."""
+    seed: int = 0
+    """Seed of the unit sample and the operation picks."""
+    concurrency: int = 4
+    """LLM requests in flight at once."""
+    questions_per_unit: int = 2
+    """Seed questions the LLM writes per unit."""
+    template_seeds_per_unit: int = 2
+    """Template pairs per unit used as seeds."""
+    operations: list[str] | None = None
+    """Operations to pick from (all if unset)."""
+    dry_run: bool = False
+    """Print the number of LLM calls and an estimate of tokens and time; call nothing."""
+    tokens_per_second: float = 20.0
+    """Generation speed a dry run assumes per request in flight."""
+    progress: bool = True
+    """Show a progress bar."""
+
+    def __post_init__(self) -> None:
+        from dataprep.errors import ConfigError
+
+        least = {"rounds": 1, "units": 1, "concurrency": 1}
+        least |= {"questions_per_unit": 0, "template_seeds_per_unit": 0}
+        for name, low in least.items():
+            value = getattr(self, name)
+            if value is not None and value < low:
+                raise ConfigError(f"evol {name} must be at least {low}, got {value}")
+        if self.tokens_per_second <= 0:
+            raise ConfigError(f"tokens_per_second must be above 0, got {self.tokens_per_second}")
+
+    def model_dump(self) -> dict[str, Any]:
+        """The settings as a plain dict (what a run records)."""
+        return asdict(self)
+
+
 @lru_cache(maxsize=32)
 def field_docs(cls: type) -> dict[str, str]:
     """Each field's attribute docstring (the string under it in the class body), as one line.
 
+    Read from the source of the class's module with `ast` (not `inspect`, which would add a
+    tenth of a second to every start of the CLI).
+
     Example: field_docs(BalanceConfig)["seed"] -> "Seed of the downsampling order."
     """
-    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+    module = sys.modules[cls.__module__]
+    tree = _module_tree(module.__file__)
+    (node,) = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == cls.__name__]
     docs = {}
-    for field, after in zip(body, body[1:], strict=False):
+    for field, after in zip(node.body, node.body[1:], strict=False):
         if (
             isinstance(field, ast.AnnAssign)
             and isinstance(field.target, ast.Name)
@@ -121,8 +187,14 @@ def field_docs(cls: type) -> dict[str, str]:
             and isinstance(after.value, ast.Constant)
             and isinstance(after.value.value, str)
         ):
-            docs[field.target.id] = " ".join(inspect.cleandoc(after.value.value).split())
+            docs[field.target.id] = " ".join(after.value.value.split())
     return docs
+
+
+@lru_cache(maxsize=8)
+def _module_tree(path: str) -> ast.Module:
+    with open(path, encoding="utf-8") as fh:
+        return ast.parse(fh.read())
 
 
 def field_help(cls: type, name: str) -> str:
@@ -138,7 +210,9 @@ def field_default(cls: type, name: str) -> Any:
 
 def choices(cls: type, name: str) -> tuple[str, ...] | None:
     """The values a `Literal` field takes (also inside `X | None`), else None."""
-    hint = typing.get_type_hints(cls)[name]
+    hint = cls.__annotations__[name]
+    if isinstance(hint, str):  # postponed (from __future__ import annotations)
+        hint = eval(hint, vars(sys.modules[cls.__module__]))  # noqa: S307 (our own source)
     for candidate in (hint, *typing.get_args(hint)):
         if typing.get_origin(candidate) is Literal:
             return typing.get_args(candidate)

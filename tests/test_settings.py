@@ -8,9 +8,18 @@ import pytest
 from typer.testing import CliRunner
 
 from dataprep.cli import app
-from dataprep.settings import BalanceConfig, FilterConfig, choices, field_docs, field_help
+from dataprep.errors import ConfigError
+from dataprep.settings import (
+    BalanceConfig,
+    EvolConfig,
+    FilterConfig,
+    LLMOptions,
+    choices,
+    field_docs,
+    field_help,
+)
 
-CONFIGS = [FilterConfig, BalanceConfig]
+CONFIGS = [FilterConfig, BalanceConfig, EvolConfig, LLMOptions]
 # (command, config, field, flag): the options built from a config
 BUILT = [
     ("filter", FilterConfig, "max_seq_len", "--max-seq-len"),
@@ -27,6 +36,16 @@ BUILT = [
     ("balance", BalanceConfig, "weights", "--weights"),
     ("balance", BalanceConfig, "cap", "--cap"),
     ("balance", BalanceConfig, "seed", "--seed"),
+    ("generate", EvolConfig, "rounds", "--evol-rounds"),
+    ("generate", EvolConfig, "units", "--evol-units"),
+    ("generate", EvolConfig, "questions_per_unit", "--evol-questions"),
+    ("generate", EvolConfig, "concurrency", "--llm-concurrency"),
+    ("generate", EvolConfig, "seed", "--seed"),
+    ("generate", EvolConfig, "dry_run", "--dry-run"),
+    ("generate", LLMOptions, "temperature", "--llm-temperature"),
+    ("generate", LLMOptions, "seed", "--llm-seed"),
+    ("generate", LLMOptions, "num_ctx", "--llm-num-ctx"),
+    ("generate", LLMOptions, "max_tokens", "--llm-max-tokens"),
 ]
 
 
@@ -73,6 +92,25 @@ def test_choices_and_defaults_come_from_the_configs():
     columns = "|".join(choices(BalanceConfig, "by"))
     assert f"--by [{columns}]" in balance_help and "[default: task]" in balance_help
     assert "--split-by [file|module]" in _help("export")
+
+
+def test_the_defaults_shown_are_the_configs():
+    text = _help("generate")
+    for flag, value in [
+        ("--evol-rounds", EvolConfig.rounds),
+        ("--llm-temperature", LLMOptions.temperature),
+        ("--llm-max-tokens", LLMOptions.max_tokens),
+    ]:
+        shown = text[text.index(flag) :]
+        assert f"[default: {value};" in shown[: shown.index("]") + 1]
+
+
+def test_evol_settings_are_checked_like_the_options():
+    with pytest.raises(ConfigError, match="evol rounds must be at least 1, got 0"):
+        EvolConfig(rounds=0)
+    with pytest.raises(ConfigError, match="evol questions_per_unit must be at least 0"):
+        EvolConfig(questions_per_unit=-1)
+    assert EvolConfig(units=None).model_dump()["units"] is None
 
 
 def test_every_command_reading_a_store_shares_one_out_option():
