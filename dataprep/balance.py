@@ -38,7 +38,6 @@ NONE_VALUE = "(none)"
 # Columns that only some pairs have: pairs without a value are not balanced (balancing
 # yes/no labels must not cut the unlabelled pairs down to the size of the smallest label).
 SPARSE_COLUMNS = frozenset({"label"})
-DEFAULT_MEDIAN_CAP = 4.0
 # `dataprep run` caps only the trivia tasks (signatures, owners, names, declarations...),
 # so that they make at most this share of the rows.
 DEFAULT_TRIVIA_SHARE = 0.25
