@@ -22,7 +22,7 @@ import json
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +31,10 @@ from pydantic import BaseModel, ValidationError
 from dataprep.errors import LLMError
 from dataprep.gguf import file_sha256
 from dataprep.hashing import canonical_json, content_hash
+from dataprep.settings import DEFAULT_TIMEOUT, LLMOptions
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
-DEFAULT_TIMEOUT = 120.0
 Messages = list[dict[str, str]]
-
-
-@dataclass(frozen=True)
-class LLMOptions:
-    """Sampling options shared by every backend (mapped to each one's own names)."""
-
-    temperature: float = 0.7
-    seed: int = 0
-    num_ctx: int = 4096
-    max_tokens: int = 512
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass

@@ -6,6 +6,8 @@ these keywords; the library never imports the CLI).
 
 from __future__ import annotations
 
+from dataprep.settings import DEFAULT_TIMEOUT, EvolConfig, LLMOptions
+
 
 def generate_with_llm(
     store,
@@ -13,27 +15,28 @@ def generate_with_llm(
     *,
     host: str | None = None,
     endpoints: list[str] | None = None,
-    timeout: float = 120.0,
-    concurrency: int = 4,
-    units: int | None = None,
-    rounds: int = 3,
-    questions: int = 2,
-    temperature: float = 0.7,
-    llm_seed: int = 0,
-    num_ctx: int = 4096,
-    max_tokens: int = 512,
-    seed: int = 0,
-    dry_run: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    concurrency: int = EvolConfig.concurrency,
+    units: int | None = EvolConfig.units,
+    rounds: int = EvolConfig.rounds,
+    questions: int = EvolConfig.questions_per_unit,
+    temperature: float = LLMOptions.temperature,
+    llm_seed: int = LLMOptions.seed,
+    num_ctx: int = LLMOptions.num_ctx,
+    max_tokens: int = LLMOptions.max_tokens,
+    seed: int = EvolConfig.seed,
+    dry_run: bool = EvolConfig.dry_run,
 ):
-    """The `generate` stage: Evol-Instruct pairs over `store` with the backend `spec`.
+    """The `generate` stage: Evol-Instruct pairs over `store` with the backend `spec` (the
+    defaults are those of EvolConfig and LLMOptions, in dataprep.settings).
 
     A dry run builds no backend (loads no model, calls nothing) and only plans.
     `endpoints` are `--llm-endpoint` values (URL[,max_inflight], `concurrency` where no
     cap is given); requests then run up to the sum of their caps at once.
     """
     from dataprep.generate.endpoints import parse_endpoints
-    from dataprep.generate.evol import EvolConfig, plan_evol, run_evol
-    from dataprep.generate.llm import LLMOptions, parse_llm_spec
+    from dataprep.generate.evol import plan_evol, run_evol
+    from dataprep.generate.llm import parse_llm_spec
 
     servers = parse_endpoints(endpoints or [], concurrency)
     if servers:
