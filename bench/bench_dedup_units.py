@@ -28,9 +28,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from dedup_corpus import corpus_unit, similarity  # noqa: E402
 
 from dataprep.scaleout.dedup import find_duplicates  # noqa: E402
-from tests.dedup_corpus import corpus_unit, similarity  # noqa: E402
 
 
 def peak_rss_mb() -> float:

@@ -36,6 +36,9 @@ from dataprep.quality import (
     measure_quality,
 )
 from dataprep.quality import summary_line as quality_line
+from dataprep.settings import CHARS_PER_TOKEN
+
+ESTIMATE = f"estimate (chars / {CHARS_PER_TOKEN})"  # the token count without a tokenizer
 
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
@@ -134,9 +137,9 @@ def build_report(
     filter_config = store.get_meta("filter_config") or {}
     try:
         count = token_counter(filter_config.get("tokenizer"))
-        tokenizer = filter_config.get("tokenizer") or "estimate (chars / 3.0)"
+        tokenizer = filter_config.get("tokenizer") or ESTIMATE
     except Exception:  # the tokenizer of an earlier run may be gone: fall back to the estimate
-        count, tokenizer = estimate_tokens, "estimate (chars / 3.0)"
+        count, tokenizer = estimate_tokens, ESTIMATE
     lengths: dict[str, list[int]] = {"prompt": [], "output": []}
 
     def kept_pairs():

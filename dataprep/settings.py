@@ -104,6 +104,12 @@ class BalanceConfig:
     """Seed of the downsampling order."""
 
 
+# A documented estimate when no tokenizer is given: code and English average 3.5 to 4
+# characters per token in current BPE vocabularies; 3.0 over-counts on purpose, so an
+# estimated pair that fits also fits the real tokenizer (a dropped row is cheaper than
+# a row the trainer silently drops or truncates), and an LLM prompt budgeted with it fits.
+CHARS_PER_TOKEN = 3.0
+
 DEFAULT_TIMEOUT = 120.0  # seconds an LLM request may wait for the server to say anything
 
 

@@ -85,11 +85,11 @@ def test_server_down_is_one_line_and_exit_1(out):
 
 
 def test_a_connection_cut_mid_answer_is_one_line_and_not_cannot_reach(out, harness, monkeypatch):
-    import dataprep.generate.llm as llm_module
+    from dataprep.generate.llm import base
 
-    # no backoff waits between the retries (time.sleep of the llm module only)
+    # no backoff waits between the retries (time.sleep of the backends' base module only)
     fast = types.SimpleNamespace(sleep=lambda s: None, monotonic=time.monotonic)
-    monkeypatch.setattr(llm_module, "time", fast)
+    monkeypatch.setattr(base, "time", fast)
     harness.set_fault("cut")
     result = generate(out, harness.url)
     assert result.exit_code == 1

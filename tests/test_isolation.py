@@ -35,3 +35,17 @@ def session_home() -> str:
 def test_session_fixtures_run_under_a_home_of_their_own(session_home):
     assert session_home != pwd.getpwuid(os.getuid()).pw_dir
     assert session_home != os.environ["HOME"]  # and each test has another
+
+
+def test_helpers_are_imported_one_way():
+    """`from tests.x import` beside `from x import` would load a module twice (two
+    registries, two caches): tests/ is on the path, so helpers are imported plainly."""
+    root = Path(__file__).resolve().parent.parent
+    files = [*root.joinpath("tests").glob("*.py"), *root.joinpath("bench").glob("*.py")]
+    offenders = [
+        f"{path.name}:{n}"
+        for path in files
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if line.lstrip().startswith(("from tests.", "import tests."))
+    ]
+    assert offenders == []

@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from ollama_harness import Harness, evol_script, evol_store, free_port, scripted
 from typer.testing import CliRunner
 
 from dataprep.cli import app
@@ -13,7 +14,6 @@ from dataprep.errors import LLMError
 from dataprep.generate.endpoints import Endpoint, EndpointPool, parse_endpoint, parse_endpoints
 from dataprep.generate.evol import EVOL_STAGE_VERSION, EvolConfig, run_evol
 from dataprep.generate.llm import CachedLLM, OllamaLLM, parse_llm_spec
-from tests.ollama_harness import Harness, evol_script, evol_store, free_port, scripted
 
 FAST = {"timeout": 5, "retries": 2, "backoff": 0.02}
 
@@ -269,7 +269,7 @@ def test_scripted_answers_are_the_same_from_every_endpoint():
 
 
 def test_run_with_two_endpoints_then_a_rerun_on_a_third_makes_no_call(tmp_path):
-    from tests.conftest import FIXTURES
+    from conftest import FIXTURES
 
     out = tmp_path / "out"
     base = ["run", str(FIXTURES / "hotel-booking"), "--out", str(out), "--jobs", "1"]

@@ -4,6 +4,7 @@ import random
 
 import numpy as np
 import pytest
+from dedup_corpus import corpus_unit, method, planted, similarity
 
 from dataprep.scaleout.dedup import (
     UnitRef,
@@ -13,7 +14,6 @@ from dataprep.scaleout.dedup import (
     shingle_hashes,
     sketch_jaccard,
 )
-from tests.dedup_corpus import corpus_unit, method, planted, similarity
 
 BASE = method(random.Random(42))
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from dataprep.languages import parsers
 from dataprep.settings import EvolConfig, LLMOptions, field_help
 
 
@@ -135,7 +136,8 @@ SplitBy = Annotated[
 Parser = Annotated[
     str,
     typer.Option(
-        metavar="[tree-sitter|javalang]",
+        "--parser",
+        metavar=f"[{'|'.join(parsers())}]",
         help="Java parser: tree-sitter (any Java) or javalang (Java 8, pure Python).",
     ),
 ]

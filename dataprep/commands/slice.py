@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from dataprep.commands.options import Parser
 from dataprep.console import console, progress, warn
 
 
@@ -21,12 +22,7 @@ def slice_command(
         Path,
         typer.Option("--output", "-o", help="Units file to write (JSON Lines); '-' for stdout."),
     ] = Path("units.jsonl"),
-    parser: Annotated[
-        str,
-        typer.Option(
-            "--parser", help="Java parser: tree-sitter (default, any Java) or javalang (Java 8)."
-        ),
-    ] = "tree-sitter",
+    parser: Parser = "tree-sitter",
     jobs: Annotated[
         int | None,
         typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the usable CPUs)."),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dataprep.errors import ConfigError
 from dataprep.models import Pair
-from dataprep.settings import FilterConfig
+from dataprep.settings import CHARS_PER_TOKEN, FilterConfig
 
 if TYPE_CHECKING:
     from dataprep.filters.grounding import RepoIndex
@@ -25,11 +25,7 @@ STAGE_PREFIX = "filter."
 DECONTAMINATE_STAGE = "decontaminate"
 GENERATOR_RANK = {"template": 0, "output_first": 1, "evol": 2}
 
-# A documented estimate when no tokenizer is given: code and English average 3.5 to 4
-# characters per token in current BPE vocabularies; 3.0 over-counts on purpose, so an
-# estimated pair that fits also fits the real tokenizer (a dropped row is cheaper than
-# a row the trainer silently drops or truncates).
-CHARS_PER_TOKEN_ESTIMATE = 3.0
+CHARS_PER_TOKEN_ESTIMATE = CHARS_PER_TOKEN  # the estimate without a tokenizer (settings)
 
 
 @dataclass

@@ -51,7 +51,7 @@ from dataprep.generate.evol_tasks import (  # noqa: F401  (re-exported: the stag
 from dataprep.generate.llm import CachedLLM, Completion, LLMOptions, Messages
 from dataprep.hashing import content_hash
 from dataprep.models import Pair, Unit
-from dataprep.settings import EvolConfig
+from dataprep.settings import CHARS_PER_TOKEN, EvolConfig
 
 STAGE = "evol"
 #: bump when the stage's output changes for the same prompts (part of every cache key)
@@ -66,7 +66,6 @@ EVOL_KINDS = (
     "method",
     "doc_section",
 )
-CHARS_PER_TOKEN = 3.0  # conservative for code; used only to budget the context
 
 
 # --- configuration and summary -------------------------------------------------------------
