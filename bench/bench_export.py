@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import datasets  # noqa: F401  (imported once, outside the timings)
-    from export_helpers import build_store
+    from factories import shop_store
 
     from dataprep import export as ex
     from dataprep.models import SPLITS
@@ -40,7 +40,7 @@ def main() -> None:
     for size in args.sizes:
         files = max(1, size // 10)
         with tempfile.TemporaryDirectory() as tmp:
-            store = build_store(Path(tmp) / "out", n_files=files, pairs_per_file=lambda i: 10)
+            store = shop_store(Path(tmp) / "out", n_files=files, pairs_per_file=lambda i: 10)
             pairs = store.kept_pairs()
             t = time.perf_counter()
             ex.assign_splits(pairs)

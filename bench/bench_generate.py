@@ -28,12 +28,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from ollama_harness import free_port  # noqa: E402
 
 from dataprep.generate.evol import EvolConfig, run_evol  # noqa: E402
 from dataprep.generate.llm import LLMOptions, parse_llm_spec  # noqa: E402
 from dataprep.models import Pair, Unit  # noqa: E402
 from dataprep.store import Store  # noqa: E402
-from tests.ollama_harness import free_port  # noqa: E402
 
 
 def synthetic_store(out: Path, n_methods: int, pairs_per_method: int = 2) -> Store:

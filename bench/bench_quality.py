@@ -1,6 +1,6 @@
 """Quality measures (dataprep.quality) of a `dataprep run`, on the fixture and on a repository.
 
-Prints, for each dataset, the measure / value / goal / status table of issue 12's Goals,
+Prints, for each dataset, the measure / value / goal / status table of the quality goals,
 three examples of each defect found, the share of each family, and how long the run and
 the measures took:
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import statistics
+import typing
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -28,49 +29,19 @@ from typing import Any
 
 from dataprep.errors import ConfigError
 from dataprep.models import Decision, Pair
+from dataprep.settings import BalanceColumn, BalanceConfig
 
 STAGE = "balance"
 COLUMN_ALIASES = {"kind": "unit_kind", "unit_kind": "unit_kind"}
-COLUMNS = (
-    "task",
-    "kind",
-    "unit_kind",
-    "generator",
-    "module",
-    "label",
-    "template",
-    "path",
-    "repo",
-    "operation",
-)
+COLUMNS = typing.get_args(BalanceColumn)  # the columns a balance can be over
 NONE_VALUE = "(none)"
 # Columns that only some pairs have: pairs without a value are not balanced (balancing
 # yes/no labels must not cut the unlabelled pairs down to the size of the smallest label).
 SPARSE_COLUMNS = frozenset({"label"})
-DEFAULT_MEDIAN_CAP = 4.0
 # `dataprep run` caps only the trivia tasks (signatures, owners, names, declarations...),
 # so that they make at most this share of the rows.
 DEFAULT_TRIVIA_SHARE = 0.25
 MIN_WEIGHT, MAX_WEIGHT = 1e-6, 1e6  # the range of a positive --weights value
-
-
-@dataclass
-class BalanceConfig:
-    """How to balance: the column, target weights, a cap per value, the seed."""
-
-    by: str = "task"
-    """Column whose values are balanced: task, kind, generator, module, label, template."""
-    weights: str | dict[str, float] | None = None
-    """`uniform`, a mapping value -> weight, or None (no proportional targets)."""
-    cap: int | None = None
-    """At most this many pairs per value."""
-    median_cap: float | None = None
-    """With no weights and no cap: cap each value at this multiple of the median count."""
-    trivia_share: float | None = None
-    """By task only: cap just the trivia tasks, one cap for all, so that they make at most
-    this share of the rows; knowledge tasks are never cut."""
-    seed: int = 0
-    """Seed of the downsampling order."""
 
 
 @dataclass

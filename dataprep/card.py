@@ -255,11 +255,6 @@ def _dataset_infos(facts: dict[str, Any]):
     return DatasetInfosDict(infos)
 
 
-def card_metadata(facts: dict[str, Any]) -> dict[str, Any]:
-    """The card's YAML header as a plain mapping."""
-    return card_data(facts).to_dict()
-
-
 def display_name(facts: dict[str, Any]) -> str:
     """OWNER/NAME from the source URL when there is one, else the repository folder's name."""
     url = facts.get("source_url")

@@ -5,7 +5,6 @@ A DataprepError becomes `Error: <message>` on stderr and exit code 1; bad usage 
 """
 
 import sqlite3
-from pathlib import Path
 from typing import Annotated
 
 import click
@@ -71,11 +70,6 @@ def _main(
 
     Quick start: dataprep run fixtures/hotel-booking --out out
     """
-
-
-OutDir = Annotated[
-    Path, typer.Option("--out", "-O", help="Output directory holding dataprep.db and the dataset.")
-]
 
 
 def main() -> None:

@@ -447,7 +447,7 @@ def write_dataset(
             digest.add(pair)
             yield pair
 
-    leaks = dq.label_leaks(
+    leaks = dq.leaky_labels(
         _apply_edit(p, reviews.get(p.id))
         for p, _ in store.export_pairs(tasks=dq.LABEL_CUES)
         if state_of(p) is not None

@@ -34,8 +34,3 @@ def content_hash(kind: str, *parts: Any) -> str:
     """
     data = canonical_json([HASH_VERSION, kind, *parts]).encode("utf-8")
     return hashlib.sha256(data).hexdigest()[:16]
-
-
-def file_digest(data: bytes) -> str:
-    """SHA-256 of raw file bytes, hex (used to notice changed files between runs)."""
-    return hashlib.sha256(data).hexdigest()

@@ -4,7 +4,7 @@ Every record is a pydantic model with `extra="forbid"`, so a misspelt field is a
 not a silently dropped value. Ids are content hashes (see dataprep.hashing).
 """
 
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -231,6 +231,46 @@ class Pair(Record):
     def make_id(unit_id: str, template: str, instruction: str, input: str, output: str) -> str:
         """The pair's content hash over (unit, template, instruction, input, output)."""
         return content_hash("pair", unit_id, template, instruction, input, output)
+
+    @classmethod
+    def from_unit(
+        cls,
+        unit: Unit,
+        instruction: str,
+        output: str,
+        *,
+        task: str,
+        template: str,
+        generator: Generator = "template",
+        input: str = "",
+        **fields,
+    ) -> Self:
+        """A pair about `unit`: its provenance (unit id and kind, path, lines, repo, commit)
+        copied from the unit and its id hashed; `fields` sets the rest (module, label, evol).
+
+        Example: Pair.from_unit(u, "What does f do?", "It returns 1.", task="method.explain",
+        template="method.explain.0") has unit_id u.id and path u.path.
+        """
+        data = {
+            "unit_id": unit.id,
+            "unit_kind": unit.kind,
+            "path": unit.path,
+            "start_line": unit.start_line,
+            "end_line": unit.end_line,
+            "repo": unit.repo,
+            "commit": unit.commit,
+            **fields,
+        }
+        return cls(
+            id=cls.make_id(unit.id, template, instruction, input, output),
+            instruction=instruction,
+            input=input,
+            output=output,
+            generator=generator,
+            task=task,
+            template=template,
+            **data,
+        )
 
 
 class Decision(Record):

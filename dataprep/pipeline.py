@@ -69,6 +69,8 @@ class RunConfig:
     # LLM generator (issue 4); None: templates only
     llm: str | None = None
     llm_host: str | None = None
+    llm_endpoints: list[str] = field(default_factory=list)
+    """`--llm-endpoint` values: URL[,max_inflight] of each server of the model."""
     llm_timeout: float = 120.0
     llm_concurrency: int = 4
     evol_units: int | None = None
@@ -338,6 +340,7 @@ def llm_stage(ctx: Context) -> dict:
             ctx.store,
             cfg.llm,
             host=cfg.llm_host,
+            endpoints=cfg.llm_endpoints,
             timeout=cfg.llm_timeout,
             concurrency=cfg.llm_concurrency,
             units=cfg.evol_units,

@@ -32,7 +32,7 @@ from dataprep.quality import (
     COVERED_KINDS,
     LABEL_CUES,
     UNIT_FIELDS,
-    label_leaks,
+    leaky_labels,
     measure_quality,
 )
 from dataprep.quality import summary_line as quality_line
@@ -156,7 +156,7 @@ def build_report(
             lengths["output"].append(count(pair.output))
             yield pair
 
-    leaks = label_leaks(p for p, _ in store.export_pairs(tasks=LABEL_CUES))
+    leaks = leaky_labels(p for p, _ in store.export_pairs(tasks=LABEL_CUES))
     units = store.unit_summaries(COVERED_KINDS, UNIT_FIELDS)
     quality = measure_quality(kept_pairs(), units, leaks=leaks)
     after = {c: dict(sorted(after_counts[c].items())) for c in columns}

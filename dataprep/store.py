@@ -348,7 +348,7 @@ class Store:
     Example:
         store = Store.open(Path("out"))
         with store.transaction():
-            store.put_units("src/A.java", units)
+            store.put_file("src/A.java", digest, "ok", units)
     """
 
     def __init__(self, conn: sqlite3.Connection, path: Path):

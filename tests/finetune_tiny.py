@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from dataprep.prompts import alpaca_prompt
 
 ROWS = [
@@ -31,7 +33,9 @@ ROWS = [
 
 
 def build_tokenizer(bos: bool = True):
-    """A byte-level BPE tokenizer trained on the Alpaca rows; BOS prepended when `bos`."""
+    """A byte-level BPE tokenizer trained on the Alpaca rows; BOS prepended when `bos`
+    (the test skips without the [finetune] extra)."""
+    pytest.importorskip("transformers", reason="pip install dataprep[finetune]")
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -56,6 +60,7 @@ def build_tokenizer(bos: bool = True):
 
 def build_model_dir(path: Path) -> Path:
     """A randomly initialised 2-layer Llama with its tokenizer, saved as a model directory."""
+    pytest.importorskip("torch", reason="pip install dataprep[finetune]")
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 

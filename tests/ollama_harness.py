@@ -121,6 +121,18 @@ def model_responder(llm: Any) -> Responder:
     return respond
 
 
+def _skip_without_llm_extra() -> None:
+    """Under pytest, a test that talks to the harness skips when the [llm] extra (the official
+    ollama client, httpx) is not installed: dataprep's backends need it."""
+    import sys
+
+    if "pytest" in sys.modules:
+        import pytest
+
+        for name in ("ollama", "httpx"):
+            pytest.importorskip(name, reason="pip install dataprep[llm]")
+
+
 class Harness:
     """The server. `fault` applies to the next `fault_times` generation requests (all if None)."""
 
@@ -159,6 +171,7 @@ class Harness:
             self.fault, self.fault_times = fault, times
 
     def start(self) -> Harness:
+        _skip_without_llm_extra()
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -484,65 +497,44 @@ def evol_store(out: Any):
     """A small working store (one Java file, its units, three template pairs) for Evol tests."""
     from pathlib import Path
 
-    from dataprep.models import Pair, Unit
+    from factories import pair, unit
+
     from dataprep.store import Store
 
     path, qn = "src/main/java/com/hotel/booking/Booking.java", "com.hotel.booking.Booking"
     j = BOOKING_JAVA
 
-    def unit(kind: str, name: str, qual: str, code: str, start: int, end: int, **kw: Any) -> Unit:
-        return Unit(
-            id=Unit.make_id(path, kind, qual, kw.get("signature"), code),
-            kind=kind,  # type: ignore[arg-type]
-            name=name,
-            qualified_name=qual,
-            path=path,
-            start_line=start,
-            end_line=end,
-            code=code,
-            language="java",
-            repo="hotel-booking",
-            package="com.hotel.booking",
-            **kw,
-        )
+    def member(kind: str, name: str, qual: str, code: str, start: int, end: int, **kw: Any):
+        kw = {"signature": None, "parent": None, **kw}
+        return unit(
+            code, name, path=path, kind=kind, qualified_name=qual, start_line=start, end_line=end,
+            repo="hotel-booking", package="com.hotel.booking", **kw,
+        )  # fmt: skip
 
     units = [
-        unit("file", "Booking.java", path, j["file"], 1, 4),
-        unit("class", "Booking", qn, j["class"], 6, 30, declaration="public class Booking {\n}"),
-        unit("constructor", "Booking", f"{qn}.Booking", j["ctor"], 11, 15, parent=qn,
+        member("file", "Booking.java", path, j["file"], 1, 4),
+        member("class", "Booking", qn, j["class"], 6, 30, declaration="public class Booking {\n}"),
+        member("constructor", "Booking", f"{qn}.Booking", j["ctor"], 11, 15, parent=qn,
              signature="Booking(int, LocalDate, LocalDate)"),
-        unit("method", "nights", f"{qn}.nights", j["nights"], 17, 19, parent=qn,
+        member("method", "nights", f"{qn}.nights", j["nights"], 17, 19, parent=qn,
              signature="nights()"),
-        unit("method", "overlaps", f"{qn}.overlaps", j["overlaps"], 21, 25, parent=qn,
+        member("method", "overlaps", f"{qn}.overlaps", j["overlaps"], 21, 25, parent=qn,
              signature="overlaps(Booking)"),
     ]  # fmt: skip
     store = Store.open(Path(out))
     store.put_file(path, "digest", "ok", units)
 
-    def pair(u: Unit, instruction: str, template: str) -> Pair:
-        return Pair(
-            id=Pair.make_id(u.id, template, instruction, "", u.code),
-            instruction=instruction,
-            output=u.code,
-            generator="template",
-            task="implement",
-            template=template,
-            unit_id=u.id,
-            unit_kind=u.kind,
-            path=u.path,
-            start_line=u.start_line,
-            end_line=u.end_line,
-            repo=u.repo,
-            module="booking",
-        )
+    def implement(u, instruction: str, template: str):
+        return pair(instruction, u.code, source=u, task="implement", template=template,
+                    module="booking")  # fmt: skip
 
     store.put_pairs(
         [
-            pair(units[3], "Implement Booking.nights().", "method.implement"),
-            pair(
+            implement(units[3], "Implement Booking.nights().", "method.implement"),
+            implement(
                 units[4], "Write the method overlaps(Booking other) of Booking.", "method.implement"
             ),
-            pair(
+            implement(
                 units[2],
                 "Write the constructor Booking(int, LocalDate, LocalDate).",
                 "ctor.implement",
@@ -582,16 +574,15 @@ _SMOLLM2: list = []
 def load_smollm2():
     """SmolLM2-135M-Instruct through dataprep's transformers backend, loaded once per process.
 
-    The dequantized checkpoint is cached under the system temp dir, so later test sessions
-    load it in seconds (the first pays about 20-40 s of dequantization).
+    The dequantized checkpoint is kept in the tests' model cache (conftest.model_cache), so
+    later test sessions load it in seconds (the first pays about 20-40 s of dequantization).
     """
     if not _SMOLLM2:
-        import tempfile
-        from pathlib import Path
+        from conftest import model_cache
 
         from dataprep.generate.llm import LLMOptions, TransformersLLM
 
-        cache = Path(tempfile.gettempdir()) / "dataprep-test-models"
         options = LLMOptions(temperature=0, max_tokens=24)
+        cache = model_cache() / "models"
         _SMOLLM2.append(TransformersLLM(smollm2_gguf(), cache_dir=cache, options=options))
     return _SMOLLM2[0]

@@ -8,8 +8,12 @@ from dataprep.codec import unpack
 
 
 def readable(value):
+    """A packed value's text; any other value (a key's bytes) as it is."""
     if isinstance(value, bytes) and value[:1] == b"\x01":
-        return unpack(value)
+        try:
+            return unpack(value)
+        except Exception:  # bytes that only start like a packed value
+            return value
     return value
 
 

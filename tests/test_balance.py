@@ -5,6 +5,7 @@ import math
 import re
 
 import pytest
+from factories import pair, store_with, unit
 
 from dataprep.balance import (
     BalanceConfig,
@@ -19,7 +20,6 @@ from dataprep.balance import (
 )
 from dataprep.errors import ConfigError
 from dataprep.filters import run_filters
-from tests.pair_helpers import pair, store_with, unit
 
 
 def pairs_by(counts: dict[str, int], column: str = "task"):
@@ -223,8 +223,9 @@ def test_output_first_format_output():
 
 
 def test_output_first_fills_a_short_label_through_an_ollama_server(tmp_path):
+    from ollama_harness import Harness, scripted
+
     from dataprep.generate.llm import parse_llm_spec
-    from tests.ollama_harness import Harness, scripted
 
     question = "Is this method a test? Answer yes or no."
     methods = [
@@ -285,10 +286,11 @@ class RoomServiceTest {
 def test_fill_labels_on_generated_pairs_reaches_the_targets(tmp_path):
     """The template generator labels a test class's methods; output-first asks the harness
     for tests (the short label); the filters check them; balancing then hits its targets."""
+    from ollama_harness import Harness, scripted
+
     from dataprep.generate.llm import parse_llm_spec
     from dataprep.generate.templates import generate_template_pairs
     from dataprep.languages.java.slicer import slice_java
-    from tests.ollama_harness import Harness, scripted
 
     path = "room/src/test/java/com/example/hotel/room/RoomServiceTest.java"
     units = slice_java(path, TEST_CLASS, "hotel-booking", None)[0]

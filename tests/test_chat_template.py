@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from export_helpers import build_store  # noqa: E402
+from factories import shop_store  # noqa: E402
 from finetune_tiny import build_tokenizer  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
@@ -52,7 +52,7 @@ def test_renders_with_the_models_template(model_dir):
 
 
 def test_export_in_a_models_template(tmp_path, model_dir):
-    store = build_store(tmp_path / "out", n_files=6)
+    store = shop_store(tmp_path / "out", n_files=6)
     store.close()
     style = f"chat-template:{model_dir}"
     result = CliRunner().invoke(app, ["export", "--out", str(tmp_path / "out"), "--style", style])
@@ -69,7 +69,7 @@ def test_export_in_a_models_template(tmp_path, model_dir):
 
 
 def test_a_hub_id_missing_from_the_cache_is_one_line_naming_the_fix(tmp_path):
-    build_store(tmp_path / "out", n_files=4).close()
+    shop_store(tmp_path / "out", n_files=4).close()
     args = ["export", "--out", str(tmp_path / "out"), "--style", "chat-template:acme/missing-7b"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1

@@ -3,19 +3,16 @@ official ollama client against the local harness: the LLM writes test methods (t
 label), the filters check them like any other pair, and the labels hit their targets."""
 
 import json
-import shutil
 from collections import Counter
 
 import pytest
-from conftest import FIXTURES
+from factories import pair, store_with
+from ollama_harness import Harness, scripted
 from typer.testing import CliRunner
 
 from dataprep.cli import app
 from dataprep.store import Store
-from tests.ollama_harness import Harness, scripted
-from tests.pair_helpers import pair, store_with
 
-HOTEL = FIXTURES / "hotel-booking"
 NEW_TESTS = [  # what the scripted LLM answers, in order: four good, one broken, one not a test
     "```java\n@Test\nvoid cancelTwice_keepsTheFirstCancellation() {\n"
     "    Booking booking = service.createBooking(request(2));\n"
@@ -43,20 +40,10 @@ def _invoke(*args: str):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-@pytest.fixture(scope="module")
-def fixture_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "out"
-    result = _invoke("run", HOTEL, "--out", out, "--jobs", "1")
-    assert result.exit_code == 0, result.output
-    return out
-
-
 @pytest.fixture
-def out(fixture_run, tmp_path):
+def out(hotel_out):
     """A private copy of the fixture run (each test balances its own)."""
-    copy = tmp_path / "out"
-    shutil.copytree(fixture_run, copy)
-    return copy
+    return hotel_out
 
 
 def _kept_labels(out, before_balance: bool = False) -> Counter:

@@ -2,7 +2,7 @@
 
 import json
 
-from export_helpers import build_store
+from factories import shop_store
 from typer.testing import CliRunner
 
 from dataprep.cli import app
@@ -18,7 +18,7 @@ def test_help_has_an_example():
 
 
 def test_export_prints_a_summary(tmp_path):
-    build_store(tmp_path / "out", n_files=30, repo_root=tmp_path / "repo").close()
+    shop_store(tmp_path / "out", n_files=30, repo_root=tmp_path / "repo").close()
     result = runner.invoke(app, ["export", "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "out" / "dataset" / "export.json").read_text())
@@ -31,7 +31,7 @@ def test_export_prints_a_summary(tmp_path):
 
 
 def test_options_reach_the_export(tmp_path):
-    build_store(tmp_path / "out", n_files=30, modules=5).close()
+    shop_store(tmp_path / "out", n_files=30, modules=5).close()
     args = ["export", "-O", str(tmp_path / "out"), "--style", "chatml", "--split-by", "module"]
     result = runner.invoke(app, [*args, "--seed", "7"])
     assert result.exit_code == 0, result.output
@@ -43,7 +43,7 @@ def test_options_reach_the_export(tmp_path):
 
 
 def test_include_unreviewed(tmp_path):
-    store = build_store(tmp_path / "out", n_files=30)
+    store = shop_store(tmp_path / "out", n_files=30)
     total = len(store.kept_pairs())
     store.put_review(Review(pair_id=store.kept_pairs()[0].id, status="accepted"))
     store.close()
@@ -69,7 +69,7 @@ def test_no_store_is_one_line_and_exit_1(tmp_path):
 
 
 def test_bad_split_by_and_style(tmp_path):
-    build_store(tmp_path / "out", n_files=5).close()
+    shop_store(tmp_path / "out", n_files=5).close()
     out = str(tmp_path / "out")
     result = runner.invoke(app, ["export", "--out", out, "--split-by", "package"])
     assert (result.exit_code, result.stderr) == (

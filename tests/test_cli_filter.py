@@ -1,11 +1,11 @@
 """`dataprep filter` and `dataprep balance` from the command line."""
 
+from factories import pair, store_with
 from typer.testing import CliRunner
 
 from dataprep.cli import app
 from dataprep.filters import REGISTRY
 from dataprep.store import Store
-from tests.pair_helpers import pair, store_with
 
 runner = CliRunner()
 

@@ -11,6 +11,8 @@ import time
 import types
 
 import pytest
+from conftest import ROOT, needs_llm
+from ollama_harness import Harness, evol_script, evol_store, free_port, scripted
 from store_text import store_text
 from typer.testing import CliRunner
 
@@ -18,8 +20,6 @@ from dataprep.cli import app
 from dataprep.generate.evol import EvolConfig, run_evol
 from dataprep.generate.llm import parse_llm_spec
 from dataprep.store import Store
-from tests.conftest import ROOT
-from tests.ollama_harness import Harness, evol_script, evol_store, free_port, scripted
 
 runner = CliRunner()
 
@@ -73,6 +73,7 @@ def test_dry_run_calls_nothing(out, harness):
     assert harness.calls == 0
 
 
+@needs_llm
 def test_server_down_is_one_line_and_exit_1(out):
     url = f"http://127.0.0.1:{free_port()}"
     result = generate(out, url, "--llm-timeout", "2")

@@ -6,12 +6,14 @@ import sys
 import urllib.request
 
 import pytest
-from review_helpers import build_store
-from typer.testing import CliRunner
 
-from dataprep.cli import app
-from dataprep.errors import StoreError
-from dataprep.review.app import CSP, create_app
+pytest.importorskip("starlette", reason="pip install dataprep[review]")
+from factories import review_store  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from dataprep.cli import app  # noqa: E402
+from dataprep.errors import StoreError  # noqa: E402
+from dataprep.review.app import CSP, create_app  # noqa: E402
 
 
 def test_help_has_an_example():
@@ -33,7 +35,7 @@ def test_a_missing_store_is_a_one_line_error(tmp_path):
 
 
 def test_a_taken_port_is_a_one_line_error(tmp_path):
-    build_store(tmp_path)
+    review_store(tmp_path)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
@@ -48,7 +50,7 @@ def test_a_taken_port_is_a_one_line_error(tmp_path):
 
 
 def test_serves_the_store_on_127_0_0_1_until_stopped(tmp_path):
-    build_store(tmp_path)
+    review_store(tmp_path)
     code = "from dataprep.cli import main; main()"
     proc = subprocess.Popen(
         [

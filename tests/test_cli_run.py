@@ -5,13 +5,12 @@ import json
 from collections import defaultdict
 
 import pytest
-from conftest import FIXTURES, check_golden
+from conftest import HOTEL, check_golden
 from typer.testing import CliRunner
 
 from dataprep.cli import app
 from dataprep.store import Store
 
-HOTEL = FIXTURES / "hotel-booking"
 COLUMNS = "instruction input output text task template unit_id path start_line end_line commit"
 COLUMNS = (*COLUMNS.split(), "generator", "module", "repo")
 SPLITS = ("train", "validation", "test")
@@ -25,16 +24,9 @@ def _invoke(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
-@pytest.fixture(scope="module")
-def run_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "out"
-    home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"HOME": home, "HF_HOME": home / "hf", "HF_HUB_OFFLINE": "1"}.items():
-            mp.setenv(key, str(value))
-        result = _invoke("run", str(HOTEL), "--out", str(out), "--jobs", "1")
-    assert result.exit_code == 0, result.output
-    return out, result.stdout  # the summary; stderr has a log line per stage
+@pytest.fixture
+def run_out(hotel_run):
+    return hotel_run  # (out, summary): the session's run of the fixture, read only
 
 
 def _rows(out) -> dict[str, list[dict]]:
@@ -113,7 +105,7 @@ def test_golden_rows(run_out, update_golden):
     check_golden("run/hotel_booking_rows.jsonl", "\n".join(sorted(lines)) + "\n", update_golden)
 
 
-def test_the_export_loads_with_datasets(run_out):
+def test_the_export_loads_with_datasets(run_out, tmp_path):
     from datasets import load_dataset, load_from_disk
 
     out, _ = run_out
@@ -121,13 +113,13 @@ def test_the_export_loads_with_datasets(run_out):
     saved = load_from_disk(str(out / "dataset" / "hf"))
     assert {s: saved[s].num_rows for s in SPLITS} == {s: len(rows[s]) for s in SPLITS}
     files = {s: str(out / "dataset" / f"{s}.jsonl") for s in SPLITS}
-    loaded = load_dataset("json", data_files=files, cache_dir=str(out / "hf-cache"))
+    loaded = load_dataset("json", data_files=files, cache_dir=str(tmp_path / "hf-cache"))
     assert loaded["train"][0]["instruction"] == rows["train"][0]["instruction"]
     assert {s: loaded[s].num_rows for s in SPLITS} == {s: len(rows[s]) for s in SPLITS}
 
 
-def test_a_second_run_does_nothing_and_says_so(run_out):
-    out, _ = run_out
+def test_a_second_run_does_nothing_and_says_so(hotel_out):
+    out = hotel_out
     result = _invoke("run", str(HOTEL), "--out", str(out), "--jobs", "1")
     assert result.exit_code == 0, result.output
     assert "(0 new or changed, 51 unchanged, 0 removed)" in result.output
@@ -196,7 +188,7 @@ def test_templates_command_lists_tasks_and_styles():
 
 
 def test_llm_generator_joins_the_run_and_a_rerun_calls_nothing(tmp_path):
-    from tests.ollama_harness import Harness, evol_script
+    from ollama_harness import Harness, evol_script
 
     out = tmp_path / "out"
     args = ["run", str(HOTEL), "--out", str(out), "--jobs", "1", "--llm", "ollama:smollm2"]

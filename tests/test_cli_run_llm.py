@@ -8,12 +8,12 @@ are written to be eliminated (each of the paper's failure cases, and malformed J
 import re
 import zlib
 
+from conftest import FIXTURES
+from ollama_harness import Harness, evol_script
 from typer.testing import CliRunner
 
 from dataprep.cli import app
 from dataprep.store import Store
-from tests.conftest import FIXTURES
-from tests.ollama_harness import Harness, evol_script
 
 HOTEL = FIXTURES / "hotel-booking"
 

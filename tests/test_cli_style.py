@@ -4,7 +4,7 @@ and `dataprep export`: naming the file, the placeholder and the fix, with no tra
 import pytest
 import yaml
 from conftest import FIXTURES
-from review_helpers import build_store
+from factories import review_store
 from typer.testing import CliRunner
 
 from dataprep.cli import app
@@ -48,7 +48,7 @@ def test_run_with_a_bad_style_stops_before_slicing(tmp_path, template):
 @pytest.mark.parametrize("template", ["{output:zz}", "{instruction!r}{output}"])
 def test_export_with_a_bad_style_is_one_line(tmp_path, template):
     out = tmp_path / "out"
-    build_store(out)
+    review_store(out)
     style = _style(tmp_path, template)
     result = CliRunner().invoke(app, ["export", "--out", str(out), "--style", str(style)])
     assert result.exit_code == 1

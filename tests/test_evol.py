@@ -5,6 +5,8 @@ import re
 from collections import Counter
 
 import pytest
+from conftest import check_golden
+from ollama_harness import Harness, evol_script, evol_store, scripted
 
 from dataprep.errors import LLMError
 from dataprep.generate.evol import (
@@ -29,8 +31,6 @@ from dataprep.generate.evol import (
     sample_units,
 )
 from dataprep.generate.llm import LLMOptions, parse_llm_spec
-from tests.conftest import check_golden
-from tests.ollama_harness import Harness, evol_script, evol_store, scripted
 
 OPS = list(load_operations().values())
 
@@ -386,7 +386,7 @@ def test_concurrency_gives_the_same_pairs(tmp_path):
 @pytest.mark.slow
 def test_real_model_run_survives_weak_output(store):
     """SmolLM2-135M behind the harness: every candidate ends as a pair or a reasoned elimination."""
-    from tests.ollama_harness import load_smollm2, model_responder
+    from ollama_harness import load_smollm2, model_responder
 
     _keep_only(store, "nights")
     options = LLMOptions(temperature=0, max_tokens=16, num_ctx=2048)

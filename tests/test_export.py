@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from export_helpers import MIT_TEXT, build_store, drop, make_pair, make_unit
+from factories import MIT_TEXT, drop, shop_pair, shop_store, shop_unit
 
 from dataprep import export as ex
 from dataprep.card import detect_license, license_from_name, size_category
@@ -21,8 +21,8 @@ def _pairs(n_files=200, per=lambda i: 1 + (i * 7) % 11, modules=0):
     pairs = []
     for i in range(n_files):
         module = f"mod{i % modules}" if modules else None
-        unit = make_unit(f"src/C{i:03d}.java", f"m{i}", 1 + i)
-        pairs += [make_pair(unit, "method_code", n, module) for n in range(per(i))]
+        unit = shop_unit(f"src/C{i:03d}.java", f"m{i}", 1 + i)
+        pairs += [shop_pair(unit, "method_code", n, module) for n in range(per(i))]
     return pairs
 
 
@@ -50,7 +50,7 @@ def test_split_is_deterministic_and_the_seed_changes_it():
 def test_adding_a_file_moves_few_others():
     pairs = _pairs()
     before = ex.assign_splits(pairs)
-    extra = make_pair(make_unit("src/New.java", "n", 1), "method_code", 0)
+    extra = shop_pair(shop_unit("src/New.java", "n", 1), "method_code", 0)
     after = ex.assign_splits([*pairs, extra])
     moved = {p.path for p in pairs if before[p.id] != after[p.id]}
     assert len(moved) <= 2  # at most the groups lying on a cut
@@ -107,7 +107,7 @@ def test_bad_ratios_and_grouping_are_one_line_errors():
 # export ---------------------------------------------------------------------------
 @pytest.fixture
 def exported(tmp_path):
-    store = build_store(tmp_path / "out", repo_root=tmp_path / "repo")
+    store = shop_store(tmp_path / "out", repo_root=tmp_path / "repo")
     summary = ex.export_dataset(store, tmp_path / "out")
     yield store, summary, tmp_path / "out" / "dataset"
     store.close()
@@ -205,7 +205,7 @@ def test_export_is_byte_identical_when_repeated(tmp_path, exported):
 
 def test_a_second_store_gives_the_same_jsonl(tmp_path, exported):
     _, _, ds = exported
-    other = build_store(tmp_path / "other", repo_root=tmp_path / "repo2")
+    other = shop_store(tmp_path / "other", repo_root=tmp_path / "repo2")
     ex.export_dataset(other, tmp_path / "other")
     for split in SPLITS:
         name = f"{split}.jsonl"
@@ -256,7 +256,7 @@ def _card_splits(card) -> dict[str, int]:
 
 
 def test_card_says_other_when_no_license(tmp_path):
-    store = build_store(tmp_path / "out", n_files=5)
+    store = shop_store(tmp_path / "out", n_files=5)
     summary = ex.export_dataset(store, tmp_path / "out")
     from huggingface_hub import DatasetCard
 
@@ -282,7 +282,7 @@ def test_trainer_configs(exported):
 
 
 def test_chatml_style(tmp_path):
-    store = build_store(tmp_path / "out", n_files=6)
+    store = shop_store(tmp_path / "out", n_files=6)
     ex.export_dataset(store, tmp_path / "out", style="chatml")
     rows = _read_jsonl(tmp_path / "out" / "dataset" / "train.jsonl")
     system = system_prompt("acme/shop")
@@ -318,7 +318,7 @@ def test_killed_export_leaves_the_previous_one(tmp_path, exported, monkeypatch):
 
 
 def test_dropped_pairs_are_not_exported(tmp_path):
-    store = build_store(tmp_path / "out", n_files=10)
+    store = shop_store(tmp_path / "out", n_files=10)
     gone = store.kept_pairs()[:3]
     drop(store, [p.id for p in gone])
     summary = ex.export_dataset(store, tmp_path / "out")
@@ -337,7 +337,7 @@ def test_empty_store_is_an_error(tmp_path):
 
 # review-aware selection -----------------------------------------------------------
 def test_once_reviewed_only_accepted_and_edited_are_exported(tmp_path):
-    store = build_store(tmp_path / "out", n_files=12)
+    store = shop_store(tmp_path / "out", n_files=12)
     pairs = store.kept_pairs()
     accepted, edited, rejected = pairs[0], pairs[1], pairs[2]
     store.put_review(Review(pair_id=accepted.id, status="accepted"))
@@ -370,7 +370,7 @@ def test_once_reviewed_only_accepted_and_edited_are_exported(tmp_path):
 
 
 def test_include_unreviewed_widens_but_never_takes_rejected(tmp_path):
-    store = build_store(tmp_path / "out", n_files=12)
+    store = shop_store(tmp_path / "out", n_files=12)
     pairs = store.kept_pairs()
     store.put_review(Review(pair_id=pairs[0].id, status="rejected"))
     store.put_review(Review(pair_id=pairs[1].id, status="accepted"))
@@ -381,7 +381,7 @@ def test_include_unreviewed_widens_but_never_takes_rejected(tmp_path):
 
 
 def test_all_rejected_names_the_fix(tmp_path):
-    store = build_store(tmp_path / "out", n_files=3, pairs_per_file=lambda i: 1)
+    store = shop_store(tmp_path / "out", n_files=3, pairs_per_file=lambda i: 1)
     for p in store.kept_pairs():
         store.put_review(Review(pair_id=p.id, status="rejected"))
     with pytest.raises(
@@ -444,7 +444,7 @@ def test_license_names_and_sizes():
 
 
 def test_repo_path_is_remembered_for_later_exports(tmp_path):
-    store = build_store(tmp_path / "out", n_files=5)
+    store = shop_store(tmp_path / "out", n_files=5)
     (tmp_path / "repo").mkdir()
     (tmp_path / "repo" / "LICENSE").write_text(APACHE)
     assert ex.export_dataset(store, tmp_path / "out", repo_path=tmp_path / "repo")["license"] == (
@@ -454,16 +454,9 @@ def test_repo_path_is_remembered_for_later_exports(tmp_path):
 
 
 # end to end on the fixture project ---------------------------------------------------
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "hotel-booking"
-
-
-@pytest.fixture(scope="module")
-def hotel(tmp_path_factory):
-    from dataprep.pipeline import RunConfig, run_pipeline
-
-    out = tmp_path_factory.mktemp("hotel") / "out"
-    run_pipeline(RunConfig(path=FIXTURE, out=out))
-    return out
+@pytest.fixture
+def hotel(hotel_run):
+    return hotel_run[0]  # the session's run of the fixture, read only
 
 
 def test_fixture_export_keeps_files_whole_and_rows_true(hotel):
@@ -480,7 +473,7 @@ def test_fixture_export_keeps_files_whole_and_rows_true(hotel):
     biggest = max(Counter(r["path"] for rs in rows.values() for r in rs).values())
     for split, ratio in zip(SPLITS, ex.DEFAULT_RATIOS, strict=True):
         assert abs(len(rows[split]) - ratio * total) <= biggest
-    with Store.open(hotel) as store:
+    with Store.open(hotel, create=False) as store:
         assert {r["id"] for rs in rows.values() for r in rs} == {p.id for p in store.kept_pairs()}
 
 
@@ -544,11 +537,11 @@ def test_export_drops_held_out_copies_of_train_pairs_and_stays_put(tmp_path):
     store = Store.open(tmp_path)
     pairs = []
     for i in range(30):
-        unit = make_unit(f"core/src/C{i:03d}.java", f"run{i}", 10)
+        unit = shop_unit(f"core/src/C{i:03d}.java", f"run{i}", 10)
         store.put_file(unit.path, f"d{i}", "ok", [unit])
         # distinct templates, so the shared words are not discounted as template boilerplate
         pairs.append(
-            make_pair(
+            shop_pair(
                 unit, output=f"{body} variant{i}", instruction=f"Explain run{i}.", template=f"t{i}"
             )
         )

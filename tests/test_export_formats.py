@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 import yaml
-from export_helpers import build_store
+from factories import shop_store
 from typer.testing import CliRunner
 
 from dataprep import export as ex
@@ -26,7 +26,7 @@ SYSTEM = system_prompt("acme/shop")
 
 @pytest.fixture
 def exported(tmp_path):
-    store = build_store(tmp_path / "out", repo_root=tmp_path / "repo")
+    store = shop_store(tmp_path / "out", repo_root=tmp_path / "repo")
     summary = ex.export_dataset(store, tmp_path / "out")
     yield store, summary, tmp_path / "out" / "dataset"
     store.close()
@@ -37,7 +37,7 @@ def _jsonl(path):
 
 
 def _export(tmp_path, style="alpaca", **kw):
-    store = build_store(tmp_path / "out", n_files=10, **kw)
+    store = shop_store(tmp_path / "out", n_files=10, **kw)
     summary = ex.export_dataset(store, tmp_path / "out", style=style)
     store.close()
     return summary, tmp_path / "out" / "dataset"
@@ -249,7 +249,7 @@ def test_card_has_an_example_row_per_family(exported):
 
 def test_card_names_the_url_and_commit_of_a_git_checkout(tmp_path):
     repo = tmp_path / "repo"
-    store = build_store(tmp_path / "out", n_files=6, repo_root=repo)
+    store = shop_store(tmp_path / "out", n_files=6, repo_root=repo)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     remote = "https://bob:ghp_secret@github.com/acme/shop.git"
     subprocess.run(["git", "-C", str(repo), "remote", "add", "origin", remote], check=True)
@@ -264,7 +264,7 @@ def test_card_names_the_url_and_commit_of_a_git_checkout(tmp_path):
 
 
 def test_source_url_option_is_recorded_and_remembered(tmp_path):
-    build_store(tmp_path / "out", n_files=6).close()  # no checkout: no URL
+    shop_store(tmp_path / "out", n_files=6).close()  # no checkout: no URL
     out = str(tmp_path / "out")
     assert CliRunner().invoke(app, ["export", "--out", out]).exit_code == 0
     text = (tmp_path / "out" / "dataset" / "README.md").read_text()
@@ -278,7 +278,7 @@ def test_source_url_option_is_recorded_and_remembered(tmp_path):
 
 
 def test_a_source_url_with_a_token_is_refused(tmp_path):
-    build_store(tmp_path / "out", n_files=6).close()
+    shop_store(tmp_path / "out", n_files=6).close()
     url = "https://bob:ghp_x@github.com/acme/shop"
     result = CliRunner().invoke(
         app, ["export", "--out", str(tmp_path / "out"), "--source-url", url]

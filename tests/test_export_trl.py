@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("trl")
 
 import torch  # noqa: E402
-from export_helpers import build_store  # noqa: E402
+from factories import shop_store  # noqa: E402
 from finetune_tiny import build_tokenizer  # noqa: E402
 
 from dataprep.export import export_dataset  # noqa: E402
@@ -92,7 +92,7 @@ def _trainer(train, tokenizer, tmp_path, **args):
 
 
 def _export(tmp_path, style: str) -> Path:
-    store = build_store(tmp_path / "out", n_files=8, pairs_per_file=lambda i: 2)
+    store = shop_store(tmp_path / "out", n_files=8, pairs_per_file=lambda i: 2)
     export_dataset(store, tmp_path / "out", style=style)
     store.close()
     return tmp_path / "out" / "dataset"

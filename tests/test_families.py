@@ -4,11 +4,12 @@ explanations) and the per-file prose, fill-in-the-middle and dedent helpers they
 import pytest
 
 from dataprep.generate import templates as tg
-from dataprep.generate.code_text import dedent_code, fim_split, is_dedented, mask_name
+from dataprep.generate.code_text import dedent_code, fim_split, mask_name
 from dataprep.generate.families.api import plausible_names
 from dataprep.generate.families.usage import assertions, javadoc_examples, self_contained
 from dataprep.generate.javadoc import parse_javadoc, render_markdown
 from dataprep.languages.java.slicer import slice_java
+from dataprep.quality import undedented
 
 STRINGS = """package org.acme.text;
 
@@ -247,7 +248,7 @@ def test_dedent_keeps_relative_indentation():
     assert dedent_code(code) == (
         "public int a() {\n    if (x) {\n        return 1;\n    }\n    return 2;\n}"
     )
-    assert not is_dedented(code) and is_dedented(dedent_code(code))
+    assert undedented(code) and not undedented(dedent_code(code))  # what quality measures
     field = "private static final Map<String, Integer> M =\n            new HashMap<>();"
     assert (
         dedent_code(field) == "private static final Map<String, Integer> M =\n    new HashMap<>();"

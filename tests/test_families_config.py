@@ -1,5 +1,5 @@
-"""The configuration families: settings, the SQL schema and controller views (issue 12,
-3g); and secrets in configuration stay out of every pair."""
+"""The configuration families: settings, the SQL schema and controller views; and secrets
+in configuration stay out of every pair."""
 
 from __future__ import annotations
 

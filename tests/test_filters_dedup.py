@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
+from factories import ROOM_CODE, pair, store_with, unit
 
 from dataprep.filters import (
     FilterConfig,
@@ -21,7 +22,6 @@ from dataprep.filters import (
     shingles,
     signatures,
 )
-from tests.pair_helpers import ROOM_CODE, pair, store_with, unit
 
 
 def test_exact_duplicates_keep_the_template_pair_and_conflicts_drop_all(tmp_path):

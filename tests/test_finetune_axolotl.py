@@ -2,7 +2,7 @@
 
 import pytest
 import yaml
-from export_helpers import build_store
+from factories import shop_store
 from finetune_tiny import write_dataset
 from typer.testing import CliRunner
 
@@ -41,7 +41,7 @@ SFT_DATASET_KEYS = {
 
 def _export(tmp_path, style="alpaca"):
     """A real export (every column, export.json) of a small synthetic store."""
-    store = build_store(tmp_path / "out", n_files=12)
+    store = shop_store(tmp_path / "out", n_files=12)
     export_dataset(store, tmp_path / "out", style=style)
     store.close()
     return tmp_path / "out" / "dataset"

@@ -10,7 +10,7 @@ from finetune.ollama import gguf_file_type, ollama_base, write_modelfile
 
 
 def _gguf(path: Path, file_type: int) -> Path:
-    import gguf
+    gguf = pytest.importorskip("gguf", reason="pip install dataprep[finetune]")
     import numpy as np
 
     writer = gguf.GGUFWriter(str(path), "llama")

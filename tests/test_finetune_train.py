@@ -3,17 +3,18 @@
 import json
 
 import pytest
-import torch
-from finetune_tiny import ROWS, build_model_dir, write_dataset
-from typer.testing import CliRunner
 
-from dataprep.cli import app
-from dataprep.errors import ConfigError, InputError
-from finetune.config import load_config
-from finetune.eval_report import write_report
-from finetune.evaluate import evaluate
-from finetune.modeling import resolve_model
-from finetune.train import build_model, train
+torch = pytest.importorskip("torch", reason="pip install dataprep[finetune]")
+from finetune_tiny import ROWS, build_model_dir, write_dataset  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from dataprep.cli import app  # noqa: E402
+from dataprep.errors import ConfigError, InputError  # noqa: E402
+from finetune.config import load_config  # noqa: E402
+from finetune.eval_report import write_report  # noqa: E402
+from finetune.evaluate import evaluate  # noqa: E402
+from finetune.modeling import resolve_model  # noqa: E402
+from finetune.train import build_model, train  # noqa: E402
 
 FAST = {
     "micro_batch_size": 4,

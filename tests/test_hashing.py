@@ -1,4 +1,4 @@
-from dataprep.hashing import canonical_json, content_hash, file_digest
+from dataprep.hashing import canonical_json, content_hash
 from dataprep.models import Pair, Unit
 
 
@@ -22,7 +22,3 @@ def test_ids_change_with_content():
     b = Unit.make_id("A.java", "method", "A.f", "f(int)", "void f(int x) {}")
     assert a != b
     assert Pair.make_id(a, "t.1", "q", "", "x") != Pair.make_id(a, "t.1", "q", "", "y")
-
-
-def test_file_digest():
-    assert file_digest(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

@@ -4,6 +4,8 @@ import json
 import time
 
 import pytest
+from conftest import needs_llm
+from ollama_harness import Harness, Reply, free_port, load_smollm2, model_responder, scripted
 from pydantic import BaseModel
 
 from dataprep.errors import LLMError
@@ -21,7 +23,6 @@ from dataprep.generate.llm import (
 )
 from dataprep.secrets import Redactor
 from dataprep.store import Store
-from tests.ollama_harness import Harness, Reply, free_port, load_smollm2, model_responder, scripted
 
 USE = "use ollama:MODEL, openai:MODEL@BASE_URL or transformers:PATH"
 HELLO = [{"role": "user", "content": "Say hello."}]
@@ -46,6 +47,7 @@ def ollama(h: Harness, model: str = "smollm2", **kw) -> OllamaLLM:
 # --- spec parsing ------------------------------------------------------------------------
 
 
+@needs_llm
 def test_spec_ollama_host_precedence(monkeypatch):
     assert parse_llm_spec("ollama:qwen2.5-coder:7b").host == "http://127.0.0.1:11434"
     monkeypatch.setenv("OLLAMA_HOST", "http://10.0.0.5:11434")
@@ -154,6 +156,7 @@ def test_ollama_model_missing(harness):
     ollama(harness).check()
 
 
+@needs_llm
 def test_ollama_server_down():
     host = f"http://127.0.0.1:{free_port()}"
     llm = parse_llm_spec("ollama:smollm2", host=host, retries=1, backoff=0.01)
@@ -240,6 +243,7 @@ def test_openai_connection_cut_mid_body(harness):
     assert llm.chat(HELLO).text == "Hello there!"
 
 
+@needs_llm
 def test_a_server_gone_after_a_cut_is_cannot_reach_and_says_so():
     llm = parse_llm_spec("ollama:smollm2", host="http://127.0.0.1:9")
     error = llm._give_up(TransientError("connection", "refused"), 3, cut_before=True)
@@ -254,6 +258,7 @@ def test_a_server_gone_after_a_cut_is_cannot_reach_and_says_so():
     )
 
 
+@needs_llm
 @pytest.mark.parametrize(
     ("spec", "host", "message"),
     [
@@ -300,6 +305,7 @@ def not_ollama():
     server.server_close()
 
 
+@needs_llm
 def test_a_server_that_is_not_ollama_is_one_line(not_ollama):
     llm = parse_llm_spec("ollama:m", host=not_ollama, retries=1, backoff=0.01)
     fix = (
@@ -330,7 +336,7 @@ def test_ollama_truncation_is_reported(harness):
 
 
 def test_harness_speaks_ollama_to_the_official_client(harness):
-    import ollama as client
+    client = pytest.importorskip("ollama", reason="pip install dataprep[llm]")
 
     c = client.Client(host=harness.url, timeout=5)
     assert [m.model for m in c.list().models] == ["smollm2"]
@@ -470,7 +476,7 @@ def test_transformers_backend_real_model(smollm2):
 @pytest.mark.slow
 def test_ollama_client_against_real_model(smollm2):
     with Harness(model_responder(smollm2)) as h:
-        import ollama as client
+        client = pytest.importorskip("ollama", reason="pip install dataprep[llm]")
 
         r = client.Client(host=h.url, timeout=60).chat(
             model="smollm2",

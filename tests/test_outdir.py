@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from export_helpers import build_store
+from factories import shop_store
 from typer.testing import CliRunner
 
 from dataprep import outdir
@@ -158,7 +158,7 @@ def test_a_deleted_or_changed_split_file_is_exported_again(tmp_path, repo):
 
 def test_a_file_put_into_the_dataset_folder_stops_the_export(tmp_path):
     out = tmp_path / "out"
-    store = build_store(out, n_files=8)
+    store = shop_store(out, n_files=8)
     export_dataset(store, out)
     (out / DATASET_DIR / "my-notes.md").write_text("notes")
     with pytest.raises(ExportError, match=r"did not write \(my-notes.md\): move them out of it"):

@@ -2,9 +2,9 @@
 
 import pytest
 import yaml
+from factories import pair as make_pair
 
 from dataprep.errors import TemplateError
-from dataprep.models import Pair
 from dataprep.prompts import (
     chat_messages,
     load_style,
@@ -85,19 +85,7 @@ def test_user_txt_style_and_braces_in_content(tmp_path):
 
 
 def test_render_accepts_a_pair():
-    pair = Pair(
-        id="x",
-        generator="template",
-        task="method.name",
-        template="method.name.0",
-        unit_id="u",
-        unit_kind="method",
-        path="A.java",
-        start_line=1,
-        end_line=1,
-        repo="r",
-        **WITH_INPUT,
-    )
+    pair = make_pair(**WITH_INPUT, task="method.name", template="method.name.0")
     assert render("alpaca", pair) == render("alpaca", WITH_INPUT)
 
 

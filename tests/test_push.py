@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from export_helpers import build_store
+from factories import shop_store
 from fake_hub import FakeHub, HubState
 from huggingface_hub import constants
 from typer.testing import CliRunner
@@ -29,7 +29,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def _exported(tmp_path_factory):
     base = tmp_path_factory.mktemp("push")
-    store = build_store(base / "out", n_files=40, repo_root=base / "repo")
+    store = shop_store(base / "out", n_files=40, repo_root=base / "repo")
     export_dataset(store, base / "out")
     store.close()
     return base / "out"
@@ -286,7 +286,7 @@ def test_changed_export_is_refused(out):
 
 
 def test_secret_in_a_row_stops_the_push(tmp_path, hub):
-    store = build_store(tmp_path / "out", n_files=12)
+    store = shop_store(tmp_path / "out", n_files=12)
     pair = store.kept_pairs()[0]
     store.put_review(
         Review(pair_id=pair.id, status="edited", output="Write to ops@grandhotel.io for access.")

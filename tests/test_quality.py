@@ -3,8 +3,8 @@
 import json
 
 import pytest
+from factories import pair, unit
 
-from dataprep.models import Unit
 from dataprep.quality import (
     MEASURES,
     answerable,
@@ -334,20 +334,11 @@ def test_test_trivia_and_family_shares():
 
 def _unit(name, kind="method", path=MAIN, modifiers=("public",), parent="com.example.shop.Cart"):
     qualified = f"{parent}.{name}" if parent else f"com.example.shop.{name}"
-    return Unit(
-        id=f"id-{name}",
-        kind=kind,
-        name=name,
-        qualified_name=qualified,
-        path=path,
-        start_line=1,
-        end_line=3,
-        code="",
-        language="java",
-        repo="shop",
-        modifiers=list(modifiers),
-        parent=parent,
-    )
+    return unit(
+        "", name, path=path, id=f"id-{name}", kind=kind, qualified_name=qualified,
+        start_line=1, end_line=3, repo="shop", modifiers=list(modifiers), parent=parent,
+        signature=None,
+    )  # fmt: skip
 
 
 def test_coverage_of_main_code_methods_and_types():
@@ -389,8 +380,6 @@ def test_every_measure_has_a_value_a_goal_a_status_and_examples():
 
 
 def test_pairs_and_dicts_give_the_same_figures():
-    from tests.pair_helpers import pair
-
     pairs = [
         pair("How does capacity work in Room?", "int capacity() {\n        return n;\n    }"),
         pair("Explain capacity.", "Returns how many guests fit.", task="method.explain"),

@@ -5,11 +5,11 @@ import json
 import re
 
 import pytest
+from factories import pair, store_with
 
 from dataprep.balance import BalanceConfig, run_balance
 from dataprep.filters import run_filters
 from dataprep.report import summary_lines, write_report
-from tests.pair_helpers import pair, store_with
 
 
 def _store(tmp_path):

@@ -1,28 +1,32 @@
 """The review app at the HTTP level (Starlette's TestClient): safety, actions, filters, CLI."""
 
+import contextlib
 import json
 import re
 import socket
 import threading
 import time
+import urllib.request
 
 import pytest
-from review_helpers import XSS_IMG, XSS_SCRIPT, build_store, make_pair, make_unit
-from starlette.testclient import TestClient
-from store_text import store_rows
 
-from dataprep.errors import InputError
-from dataprep.export import select_pairs
-from dataprep.review import queue, server
-from dataprep.review.app import CSP, MAX_BODY, _reindent, create_app
-from dataprep.store import Store
+pytest.importorskip("starlette", reason="pip install dataprep[review]")
+from factories import XSS_IMG, XSS_SCRIPT, review_store, service_pair, service_unit  # noqa: E402
+from starlette.testclient import TestClient  # noqa: E402
+from store_text import store_rows  # noqa: E402
+
+from dataprep.errors import InputError  # noqa: E402
+from dataprep.export import select_pairs  # noqa: E402
+from dataprep.review import queue, server  # noqa: E402
+from dataprep.review.app import CSP, MAX_BODY, _reindent, create_app  # noqa: E402
+from dataprep.store import Store  # noqa: E402
 
 TOKEN = "test-token"
 
 
 @pytest.fixture
 def pairs(tmp_path):
-    return build_store(tmp_path)
+    return review_store(tmp_path)
 
 
 @pytest.fixture
@@ -125,14 +129,14 @@ def test_pair_view_shows_the_source_unit_highlighted(client, pairs):
 
 def test_a_type_pair_shows_the_types_members(client, tmp_path):
     header = "public class RoomService"
-    cls = make_unit("RoomService", header, 10, kind="class").model_copy(
+    cls = service_unit("RoomService", header, 10, kind="class").model_copy(
         update={
             "qualified_name": "com.example.hotel.room.RoomService",
             "parent": None,
             "end_line": 70,
         }
     )
-    pair = make_pair(cls, "type.name", "Which type is declared here?", "RoomService")
+    pair = service_pair(cls, "type.name", "Which type is declared here?", "RoomService")
     with Store.open(tmp_path) as store:
         units = store.units()
         store.put_file(cls.path, "digest2", "ok", [*units, cls])
@@ -204,7 +208,7 @@ def test_status_filters_and_progress_follow_the_actions(client, pairs):
 
 
 def test_queue_pages_and_neighbours(tmp_path):
-    pairs = build_store(tmp_path, n_extra=60)
+    pairs = review_store(tmp_path, n_extra=60)
     with TestClient(create_app(tmp_path, token=TOKEN), base_url="http://127.0.0.1") as client:
         first, second = client.get("/").text, client.get("/?page=2").text
         assert "page 1 of 2" in first and 'id="next-page"' in first
@@ -360,14 +364,14 @@ def test_a_body_nested_too_deep_or_not_json_is_a_400(client, pairs, tmp_path, bo
 
 
 # the body limit, over real HTTP ----------------------------------------------------------
-@pytest.fixture
-def live(tmp_path, pairs):
-    """The app served by uvicorn on 127.0.0.1 in a thread: (port, pairs)."""
+@contextlib.contextmanager
+def serving(out):
+    """The app over the store in `out`, served by uvicorn on 127.0.0.1 in a thread: its port."""
     import uvicorn
 
     sock = server.bind_socket(0)
     config = uvicorn.Config(
-        create_app(tmp_path, token=TOKEN), log_level="warning", access_log=False, lifespan="off"
+        create_app(out, token=TOKEN), log_level="warning", access_log=False, lifespan="off"
     )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -376,10 +380,19 @@ def live(tmp_path, pairs):
     while not uv.started and time.monotonic() < deadline:
         time.sleep(0.01)
     assert uv.started
-    yield sock.getsockname()[1], pairs
-    uv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture
+def live(tmp_path, pairs):
+    """The review store served over real HTTP: (port, pairs)."""
+    with serving(tmp_path) as port:
+        yield port, pairs
 
 
 def _request_head(pid: str, *headers: str, action: str = "accept") -> bytes:
@@ -528,7 +541,7 @@ def test_unreviewed_left_out_counts_what_export_drops_after_the_first_verdict(
 
 def test_reviews_survive_a_rerun_of_earlier_stages(client, pairs, tmp_path):
     post(client, f"/api/pairs/{pairs['explain'].id}/accept")
-    build_store(tmp_path)  # the same units and pairs written again, as a re-run does
+    review_store(tmp_path)  # the same units and pairs written again, as a re-run does
     assert reviews(tmp_path)[pairs["explain"].id].status == "accepted"
     assert 'reviewed <b id="progress-reviewed">1</b>' in client.get("/").text
 
@@ -597,3 +610,40 @@ def test_a_browser_opens_only_where_there_is_a_display(monkeypatch):
     monkeypatch.setattr(server.threading, "Timer", _TimerNow)
     assert server._open_browser("http://127.0.0.1:1/") is True
     assert opened == ["http://127.0.0.1:1/"]
+
+
+def test_the_judge_filter_matches_the_scores_the_judge_filter_recorded(tmp_path):
+    """The judge runs for real (through the harness); the page served over HTTP filters by
+    the scores it recorded in its decisions."""
+    from factories import pair, store_with
+    from ollama_harness import Harness, scripted
+
+    from dataprep.filters import FilterConfig, run_filters
+    from dataprep.generate.llm import LLMOptions, parse_llm_spec
+
+    def score(m, _messages):
+        return json.dumps({"score": 20 if "invented" in m.group(1) else 90, "reason": "checked"})
+
+    good = pair("Explain capacity.", "It returns the capacity.")
+    bad = pair("What does capacity do?", "It is invented nonsense.")
+    store = store_with(tmp_path, [good, bad])
+    with Harness(scripted([(r"Answer:\n(.*?)\n\nScore", score)])) as h:
+        llm = parse_llm_spec("ollama:smollm2", host=h.url, options=LLMOptions(temperature=0))
+        config = FilterConfig(judge="ollama:smollm2", judge_threshold=50)
+        report = run_filters(store, config, judge=llm)
+    store.close()
+    assert report.dropped["judge"] == 1
+
+    def page(url: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{url}", timeout=10) as response:
+            return response.read().decode("utf-8")
+
+    with serving(tmp_path / "out") as port:
+        assert matched(page("/?flag=all")) == 2
+        high = page("/?flag=all&judge_min=80")
+        assert matched(high) == 1 and good.instruction in high and bad.instruction not in high
+        low = page("/?flag=all&judge_max=50")
+        assert matched(low) == 1 and bad.instruction in low
+        assert matched(page("/?judge_min=80")) == 1  # the kept one
+        assert matched(page("/?judge_max=50")) == 0  # dropped by the judge: not kept
+        assert '<dd id="judge-score">90</dd>' in page(f"/pair/{good.id}")

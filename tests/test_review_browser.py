@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from review_helpers import XSS_IMG, XSS_SCRIPT, build_store
+from factories import XSS_IMG, XSS_SCRIPT, review_store
 
 from dataprep.store import Store
 
@@ -75,7 +75,7 @@ def start_server(out: Path) -> tuple[subprocess.Popen, str]:
 
 @pytest.fixture
 def served(tmp_path):
-    pairs = build_store(tmp_path, n_extra=3)
+    pairs = review_store(tmp_path, n_extra=3)
     proc, url = start_server(tmp_path)
     yield tmp_path, pairs, url
     proc.terminate()

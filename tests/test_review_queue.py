@@ -8,13 +8,15 @@ import re
 import uuid
 
 import pytest
-from review_helpers import build_store, make_pair, make_unit
-from starlette.testclient import TestClient
 
-from dataprep.models import Decision, Review
-from dataprep.review import actions, queue
-from dataprep.review.app import create_app
-from dataprep.store import MIGRATIONS, Store, _statements, search_query
+pytest.importorskip("starlette", reason="pip install dataprep[review]")
+from factories import review_store, service_pair, service_unit  # noqa: E402
+from starlette.testclient import TestClient  # noqa: E402
+
+from dataprep.models import Decision, Review  # noqa: E402
+from dataprep.review import actions, queue  # noqa: E402
+from dataprep.review.app import create_app  # noqa: E402
+from dataprep.store import MIGRATIONS, Store, _statements, search_query  # noqa: E402
 
 TOKEN = "test-token"
 TASKS = ("explain_method", "method.code", "type.name")
@@ -25,7 +27,7 @@ def varied_store(out, n=120, seed=7) -> Store:
     """`n` pairs over 4 units (one of them gone: its pairs are not live), with drops by one
     or two stages, judge scores, splits, and reviews of every kind."""
     rng = random.Random(seed)
-    units = [make_unit(f"m{i}", f"void m{i}() {{}}", 10 * i + 5) for i in range(4)]
+    units = [service_unit(f"m{i}", f"void m{i}() {{}}", 10 * i + 5) for i in range(4)]
     units[2] = units[2].model_copy(update={"kind": "constructor"})
     units[3] = units[3].model_copy(update={"path": "b/Other.java", "id": "gone0000"})
     pairs = []
@@ -33,7 +35,7 @@ def varied_store(out, n=120, seed=7) -> Store:
         unit = units[i % 4]
         words = rng.choice(["alpha beta", "gamma", "Beta delta", "delta, beta", "zeta"])
         pairs.append(
-            make_pair(
+            service_pair(
                 unit,
                 rng.choice(TASKS),
                 f"{rng.choice('QWERTY')} question {i} {words}?",
@@ -248,7 +250,7 @@ def test_search_text_becomes_a_quoted_fts5_query(text, query):
 
 
 def test_search_follows_pairs_added_and_removed(tmp_path):
-    pairs = build_store(tmp_path)
+    pairs = review_store(tmp_path)
     with Store.open(tmp_path) as store:
 
         def hits(text: str) -> int:
@@ -263,7 +265,7 @@ def test_search_follows_pairs_added_and_removed(tmp_path):
 
 
 def test_the_search_index_is_built_again_once_a_quarter_of_it_is_of_pairs_gone(tmp_path):
-    pairs = list(build_store(tmp_path, n_extra=1600).values())
+    pairs = list(review_store(tmp_path, n_extra=1600).values())
     with Store.open(tmp_path) as store:
         store.refresh_review_rows()
         store.delete_pairs([p.id for p in pairs[6:406]])  # 400 gone: kept in the index
@@ -307,8 +309,8 @@ CURRENT = [
 
 @pytest.mark.parametrize("payload", [{"action": "accept"}, {"action": "reject", "reason": "vague"}])
 def test_a_bulk_action_does_to_each_pair_what_one_action_does(tmp_path, payload):
-    unit = make_unit("f", "void f() {}", 1)
-    pairs = [make_pair(unit, "t", f"Q{i}?", f"A{i}.") for i in range(len(CURRENT))]
+    unit = service_unit("f", "void f() {}", 1)
+    pairs = [service_pair(unit, "t", f"Q{i}?", f"A{i}.") for i in range(len(CURRENT))]
     store = Store.open(tmp_path)
     store.put_file(unit.path, "d", "ok", [unit])
     store.put_pairs(pairs)
@@ -338,7 +340,7 @@ def test_a_bulk_action_does_to_each_pair_what_one_action_does(tmp_path, payload)
 
 
 def test_the_queue_follows_what_another_process_writes(tmp_path):
-    pairs = build_store(tmp_path)
+    pairs = review_store(tmp_path)
     with TestClient(create_app(tmp_path, token=TOKEN), base_url="http://127.0.0.1") as client:
         assert matched(client.get("/").text) == 5
         with Store.open(tmp_path) as other:  # e.g. `dataprep filter` in another terminal
@@ -367,7 +369,7 @@ def post(client, url, payload=None):
 
 @pytest.fixture
 def client(tmp_path):
-    pairs = build_store(tmp_path, n_extra=60)
+    pairs = review_store(tmp_path, n_extra=60)
     with TestClient(create_app(tmp_path, token=TOKEN), base_url="http://127.0.0.1") as c:
         c.pairs = pairs
         yield c
@@ -444,7 +446,7 @@ DRAFT = """
 
 @pytest.mark.parametrize("version", [4, 5])
 def test_a_store_of_before_6_or_of_a_draft_of_5_gets_the_review_tables(tmp_path, version):
-    pairs = build_store(tmp_path)
+    pairs = review_store(tmp_path)
     with Store.open(tmp_path) as store:
         store.put_review(Review(pair_id=pairs["xss"].id, status="rejected", flagged=True))
         store.conn.execute("DROP TABLE review_rows")
@@ -478,7 +480,7 @@ def test_migration_scripts_split_into_statements_with_trigger_bodies_whole():
 
 def test_a_batch_id_is_one_bulk_action(tmp_path):
     """Reviews put with a batch are undone together; a bulk action's batch is a new uuid."""
-    pairs = build_store(tmp_path)
+    pairs = review_store(tmp_path)
     with Store.open(tmp_path) as store:
         batch = uuid.uuid4().hex
         for name in ("explain", "signature"):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import FIXTURES
+from factories import unit
 from store_text import store_rows
 from typer.testing import CliRunner
 
@@ -18,7 +20,6 @@ from dataprep.cli import app
 from dataprep.models import Unit
 from dataprep.secrets import Finding, Redactor, find_secrets, looks_random, scan_rows, scan_text
 from dataprep.store import Store
-from tests.conftest import FIXTURES
 
 PROJECT = FIXTURES / "hotel-booking"
 PLANTED = json.loads((FIXTURES / "planted-secrets.json").read_text(encoding="utf-8"))
@@ -147,10 +148,10 @@ def test_redacting_twice_changes_nothing():
 
 def test_redact_unit_recomputes_the_id_and_follows_parents():
     code = 'static final String KEY = "MWy2xdKbiGpW5B9G0xQLOry7eJZXwoR4";'
-    field = Unit(
-        id=Unit.make_id("A.java", "field", "A.KEY", None, code),
-        kind="field", name="KEY", qualified_name="A.KEY", path="A.java", start_line=2, end_line=2,
-        code=code, language="java", repo="r", initializer='"MWy2xdKbiGpW5B9G0xQLOry7eJZXwoR4"',
+    field = unit(
+        code, "KEY", path="A.java", kind="field", qualified_name="A.KEY", signature=None,
+        start_line=2, end_line=2, repo="r", parent=None,
+        initializer='"MWy2xdKbiGpW5B9G0xQLOry7eJZXwoR4"',
     )  # fmt: skip
     child = field.model_copy(
         update={"id": "child", "parent": field.id, "code": "int x;", "initializer": None}
@@ -203,8 +204,8 @@ def test_no_planted_secret_survives_dataprep_run(tmp_path):
 
 
 def test_the_corpus_covers_the_forms_that_leaked():
-    """Issue 10: Spring defaults, Authorization headers, password arguments, pass/pwd/secret
-    keys in every config format, prose credentials; and the provider formats."""
+    """Spring defaults, Authorization headers, password arguments, pass/pwd/secret keys in
+    every config format, prose credentials; and the provider formats."""
     kinds = {kind: len(cases) for kind, cases in CORPUS.items()}
     for kind in ("spring_default", "authorization_header", "password_argument", "config_key",
                  "prose", "provider_token", "private_key", "url_password"):  # fmt: skip

@@ -1,4 +1,4 @@
-"""Slicing: walk, tree-sitter Java slicer, doc slicer, slice_repo (issue 2)."""
+"""Slicing: walk, tree-sitter Java slicer, doc slicer, slice_repo."""
 
 from __future__ import annotations
 
@@ -592,24 +592,6 @@ def test_hostile_repository(tmp_path, monkeypatch):
     names = {u.qualified_name for u in result.units if u.path == "Deep.java"}
     assert "N0" in names and ".".join(f"N{i}" for i in range(400)) + ".leaf" in names
     assert "Exprs.e" in names
-
-
-def test_fast_unit_id_equals_make_id():
-    from dataprep.languages.java.slicer import unit_id_of
-    from dataprep.models import Unit
-
-    for parts in [
-        ("A.java", "class", "A", None, "class A"),
-        (
-            "dir/é.java",
-            "method",
-            "p.A.f",
-            "f(String, int[])",
-            'void f() { s = "\\"q\\"\\n\\t\u2028\x01"; }',
-        ),
-        ("a\\b.java", "field", "A.x", "int x", "int x = '\\u0000';\r\n"),
-    ]:
-        assert unit_id_of(*parts) == Unit.make_id(*parts)
 
 
 def test_slicer_ids_equal_make_id_with_odd_characters():

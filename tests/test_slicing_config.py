@@ -1,5 +1,5 @@
 """The configuration slicer: which files are configuration (and why others are not),
-.properties and YAML keys, SQL tables, view templates (issue 12, 3g)."""
+.properties and YAML keys, SQL tables, view templates."""
 
 from __future__ import annotations
 

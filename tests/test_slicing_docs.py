@@ -1,4 +1,4 @@
-"""Docs that are documentation (issue 12, item 5): which files, changelog versions, parts
+"""Docs that are documentation: which files, changelog versions, parts
 named without numbers, HTML/xdoc/changes.xml, charset detection, unique ids."""
 
 from __future__ import annotations

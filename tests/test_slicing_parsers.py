@@ -8,6 +8,7 @@ and the run goes on.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import javalang
@@ -116,7 +117,9 @@ def test_the_differential_test_covers_enough_files():
 
 @pytest.mark.parametrize("item", JAVA8_FILES, ids=file_id)
 def test_javalang_itself_reads_every_java8_file(item):
-    javalang.parse.parse(TEXTS[item])  # raises JavaSyntaxError when it cannot
+    tree = javalang.parse.parse(TEXTS[item])  # raises JavaSyntaxError when it cannot
+    declared = re.search(r"^package\s+([\w.]+)\s*;", TEXTS[item], re.MULTILINE)
+    assert (tree.package and tree.package.name) == (declared and declared.group(1))
 
 
 # -- the differential test -------------------------------------------------------------
@@ -312,7 +315,7 @@ def test_corner_cases_read_right():
     assert crlf[1].javadoc == "/** Doc\r\n * more\r\n */"
 
 
-# -- facts the slicers must get right (issue 12, item 6) ------------------------------
+# -- facts the slicers must get right -------------------------------------------------
 
 FACTS = {
     "org/acme/package-info.java": """/*

@@ -4,7 +4,7 @@ generalise) and knowledge (held-out facts and phrasings about files in train).""
 from collections import Counter, defaultdict
 
 import pytest
-from export_helpers import make_pair, make_unit
+from factories import shop_pair, shop_unit
 
 from dataprep import splits as sp
 from dataprep.filters import decontaminate
@@ -20,8 +20,8 @@ def _repo(n_files: int = 60) -> list:
     """n files of one method each; every method has a pair of each task."""
     pairs = []
     for i in range(n_files):
-        unit = make_unit(f"core/src/main/java/acme/C{i:03d}.java", f"run{i}", 10)
-        pairs += [make_pair(unit, task, n) for n, task in enumerate(TASKS)]
+        unit = shop_unit(f"core/src/main/java/acme/C{i:03d}.java", f"run{i}", 10)
+        pairs += [shop_pair(unit, task, n) for n, task in enumerate(TASKS)]
     return pairs
 
 
@@ -61,8 +61,8 @@ def test_knowledge_holds_out_facts_whose_unit_stays_in_train():
 
 
 def test_a_unit_with_one_pair_never_gives_it_to_knowledge():
-    units = [make_unit(f"a/A{i}.java", "only", 1) for i in range(40)]
-    assert sp.hold_out_facts([make_pair(u, "method.code", 0) for u in units]) == []
+    units = [shop_unit(f"a/A{i}.java", "only", 1) for i in range(40)]
+    assert sp.hold_out_facts([shop_pair(u, "method.code", 0) for u in units]) == []
 
 
 def test_assignment_is_deterministic_and_seeded():
@@ -96,9 +96,9 @@ def test_a_test_file_goes_with_its_subject():
     assert sp.subject_files(paths) == {
         "m/src/test/java/a/MoneyTest.java": "m/src/main/java/a/Money.java"
     }
-    money = make_unit("m/src/main/java/a/Money.java", "plus", 1)
-    test = make_unit("m/src/test/java/a/MoneyTest.java", "testPlus", 1)
-    pairs = [make_pair(money, "method.implement", 0), make_pair(test, "method.is_test", 0)]
+    money = shop_unit("m/src/main/java/a/Money.java", "plus", 1)
+    test = shop_unit("m/src/test/java/a/MoneyTest.java", "testPlus", 1)
+    pairs = [shop_pair(money, "method.implement", 0), shop_pair(test, "method.is_test", 0)]
     groups = sp.pair_groups(pairs, "file")
     assert set(groups.values()) == {"m/src/main/java/a/Money.java"}
     assert set(sp.pair_groups(pairs, "module").values()) == {p.path for p in pairs}
@@ -122,8 +122,8 @@ def test_a_test_file_goes_with_its_subject():
 def test_rephrase_asks_the_same_fact_in_another_phrasing(template, instruction, expected):
     tasks = load_templates()
     task = template.rsplit(".", 1)[0]
-    unit = make_unit("a/AuthController.java", "login", 1)
-    pair = make_pair(unit, task, 0, template=template, instruction=instruction, input="x")
+    unit = shop_unit("a/AuthController.java", "login", 1)
+    pair = shop_pair(unit, task, 0, template=template, instruction=instruction, input="x")
     again = sp.rephrase(pair, tasks[task].phrasings, tasks[task].qualifier)
     assert again.template in expected and again.template != template
     assert (again.output, again.input, again.unit_id, again.task) == (
@@ -143,17 +143,17 @@ def test_rephrase_asks_the_same_fact_in_another_phrasing(template, instruction, 
 
 def test_rephrase_gives_up_on_an_edited_instruction():
     tasks = load_templates()
-    unit = make_unit("a/A.java", "login", 1)
-    pair = make_pair(unit, "method.explain", 0, template="method.explain.1", instruction="Hm?")
+    unit = shop_unit("a/A.java", "login", 1)
+    pair = shop_pair(unit, "method.explain", 0, template="method.explain.1", instruction="Hm?")
     assert sp.rephrase(pair, tasks["method.explain"].phrasings, None) is None
-    evolved = make_pair(unit, "evol", 0, template="evol.deepen", generator="evol")
+    evolved = shop_pair(unit, "evol", 0, template="evol.deepen", generator="evol")
     assert sp.rephrase(evolved, tasks["method.explain"].phrasings, None) is None
 
 
 def test_rephrasings_come_from_train_only_and_never_ask_twice():
-    units = [make_unit(f"a/C{i}.java", f"m{i}", 1) for i in range(40)]
+    units = [shop_unit(f"a/C{i}.java", f"m{i}", 1) for i in range(40)]
     pairs = [
-        make_pair(
+        shop_pair(
             u,
             "method.explain",
             0,
@@ -168,7 +168,7 @@ def test_rephrasings_come_from_train_only_and_never_ask_twice():
     assert all(splits[src.id] == "train" for _, src in found)
     # a rephrasing that would repeat an existing question is skipped
     taken = [
-        make_pair(units[0], "x.y", 0, instruction=again.instruction, input=again.input)
+        shop_pair(units[0], "x.y", 0, instruction=again.instruction, input=again.input)
         for again, _ in found
     ]
     again = sp.knowledge_rephrasings([*pairs, *taken], splits)
@@ -186,12 +186,12 @@ def test_with_rephrasings_is_a_no_op_until_the_export_writes_knowledge(monkeypat
 
 def test_decontamination_checks_generalisation_only_and_drops_withheld(tmp_path):
     store = Store.open(tmp_path / "out")
-    a, b = make_unit("a/A.java", "a", 1), make_unit("b/B.java", "b", 1)
+    a, b = shop_unit("a/A.java", "a", 1), shop_unit("b/B.java", "b", 1)
     code = "\n".join(f"int total{i} = price{i} * nights{i} + tax{i};" for i in range(40))
-    train = make_pair(a, "method.code", 0, output=code)
-    copy_in_test = make_pair(b, "method.implement", 0, output=code, instruction="Implement")
-    copy_in_knowledge = make_pair(a, "method.implement", 1, output=code, instruction="Do")
-    withheld = make_pair(b, "method.code", 2)
+    train = shop_pair(a, "method.code", 0, output=code)
+    copy_in_test = shop_pair(b, "method.implement", 0, output=code, instruction="Implement")
+    copy_in_knowledge = shop_pair(a, "method.implement", 1, output=code, instruction="Do")
+    withheld = shop_pair(b, "method.code", 2)
     store.put_file("a/A.java", "d1", "ok", [a])
     store.put_file("b/B.java", "d2", "ok", [b])
     store.put_pairs([train, copy_in_test, copy_in_knowledge, withheld])

@@ -1,6 +1,7 @@
 import sqlite3
 
 import pytest
+from factories import pair, unit
 
 from dataprep.errors import StoreError
 from dataprep.models import Decision, Pair, Review, Unit
@@ -8,38 +9,14 @@ from dataprep.store import MIGRATIONS, Store
 
 
 def make_unit(path="A.java", name="f", code="void f() {}") -> Unit:
-    uid = Unit.make_id(path, "method", f"A.{name}", f"{name}()", code)
-    return Unit(
-        id=uid,
-        kind="method",
-        name=name,
-        qualified_name=f"A.{name}",
-        path=path,
-        start_line=1,
-        end_line=1,
-        code=code,
-        language="java",
-        repo="r",
-        signature=f"{name}()",
-    )
+    return unit(
+        code, name, path=path, qualified_name=f"A.{name}", signature=f"{name}()",
+        start_line=1, end_line=1, repo="r", parent=None,
+    )  # fmt: skip
 
 
-def make_pair(unit: Unit, output: str = "void f() {}") -> Pair:
-    pid = Pair.make_id(unit.id, "t.1", "What?", "", output)
-    return Pair(
-        id=pid,
-        instruction="What?",
-        output=output,
-        generator="template",
-        task="t",
-        template="t.1",
-        unit_id=unit.id,
-        unit_kind=unit.kind,
-        path=unit.path,
-        start_line=1,
-        end_line=1,
-        repo="r",
-    )
+def make_pair(source: Unit, output: str = "void f() {}") -> Pair:
+    return pair("What?", output, source=source, task="t", template="t.1")
 
 
 def test_open_creates_wal_store_with_schema(tmp_path):

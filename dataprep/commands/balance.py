@@ -1,11 +1,12 @@
 """`dataprep balance`: balance the kept pairs over a column, optionally filling short labels."""
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dataprep.commands.options import LLMHost, StoreOut, from_config
 from dataprep.console import console
+from dataprep.settings import BalanceConfig, FilterConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -13,33 +14,11 @@ def register(app: typer.Typer) -> None:
 
 
 def balance(
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", "-O", help="Output directory holding dataprep.db (from `dataprep run`)."
-        ),
-    ],
-    by: Annotated[
-        str,
-        typer.Option(
-            "--by",
-            metavar="[task|kind|generator|module|label|template]",
-            help="Column to balance: task, kind, generator, module, label, template.",
-        ),
-    ] = "task",
-    weights: Annotated[
-        str | None,
-        typer.Option(
-            "--weights",
-            help="Target shares: `uniform` or VALUE=WEIGHT pairs (a=1,b=2; each value of --by "
-            "once, a weight 0 or from 1e-6 to 1e6; unlisted values weigh 1). "
-            "Default: uniform, unless --cap is given alone.",
-        ),
-    ] = None,
-    cap: Annotated[
-        int | None, typer.Option("--cap", min=0, help="At most N pairs per value.")
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the downsampling order.")] = 0,
+    out: StoreOut,
+    by: str = from_config(BalanceConfig, "by"),
+    weights: str | None = from_config(BalanceConfig, "weights"),
+    cap: int | None = from_config(BalanceConfig, "cap", min=0),
+    seed: int = from_config(BalanceConfig, "seed"),
     fill_task: Annotated[
         str | None,
         typer.Option(
@@ -55,7 +34,7 @@ def balance(
             help="LLM for --fill: ollama:MODEL, openai:MODEL@BASE_URL or transformers:PATH.",
         ),
     ] = None,
-    llm_host: Annotated[str | None, typer.Option("--llm-host", help="Ollama server URL.")] = None,
+    llm_host: LLMHost = None,
     max_new: Annotated[
         int | None, typer.Option("--max-new", min=1, help="Most pairs --fill writes per label.")
     ] = None,
@@ -68,7 +47,7 @@ def balance(
 
     Example: dataprep balance --out out --by label --fill method.is_test --llm ollama:llama3.2
     """
-    from dataprep.balance import BalanceConfig, fill_labels, parse_weights
+    from dataprep.balance import fill_labels, parse_weights
     from dataprep.errors import InputError
     from dataprep.pipeline import BALANCE, REPORT, RunConfig
     from dataprep.report import summary_lines
@@ -123,8 +102,6 @@ def balance(
 def _filter_config(store):
     """The filter settings of the last filter pass, so new pairs are checked the same way."""
     from dataclasses import fields
-
-    from dataprep.filters import FilterConfig
 
     saved = store.get_meta("filter_config") or {}
     known = {f.name for f in fields(FilterConfig)}

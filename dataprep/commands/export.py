@@ -1,11 +1,10 @@
 """`dataprep export`: re-export the dataset from the working store."""
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from dataprep.commands.options import SourceURL, Style
+from dataprep.commands.options import IncludeUnreviewed, SourceURL, SplitBy, StoreOut, Style
 from dataprep.console import console
 
 
@@ -14,25 +13,11 @@ def register(app: typer.Typer) -> None:
 
 
 def export(
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", "-O", help="Output directory holding dataprep.db; writes DIR/dataset/."
-        ),
-    ],
+    out: StoreOut,
     style: Style = "alpaca",
-    split_by: Annotated[
-        str,
-        typer.Option("--split-by", help="Keep each file (or module) in one split: file or module."),
-    ] = "file",
+    split_by: SplitBy = "file",
     seed: Annotated[int, typer.Option(help="Seed of the split assignment.")] = 0,
-    include_unreviewed: Annotated[
-        bool,
-        typer.Option(
-            "--include-unreviewed",
-            help="Once pairs are reviewed, also export unreviewed ones (never rejected ones).",
-        ),
-    ] = False,
+    include_unreviewed: IncludeUnreviewed = False,
     source_url: SourceURL = None,
 ) -> None:
     """Write train/validation/test (JSONL, Parquet, DatasetDict), the card and trainer configs.

@@ -1,11 +1,12 @@
 """`dataprep filter`: run the filter chain over the working store, or list the filters."""
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dataprep.commands.options import StoreOut, from_config
 from dataprep.console import console
+from dataprep.settings import FilterConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -13,86 +14,20 @@ def register(app: typer.Typer) -> None:
 
 
 def filter_(
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", "-O", help="Output directory holding dataprep.db (from `dataprep run`)."
-        ),
-    ] = None,
+    out: StoreOut = None,
     list_: Annotated[
         bool, typer.Option("--list", help="Show the filters and their settings, then exit.")
     ] = False,
-    max_seq_len: Annotated[
-        int,
-        typer.Option(
-            "--max-seq-len", min=16, help="Most tokens of rendered prompt + answer + EOS."
-        ),
-    ] = 2048,
-    tokenizer: Annotated[
-        str | None,
-        typer.Option(
-            "--tokenizer",
-            help="Target model's tokenizer: a local directory or a cached Hub id "
-            "(default: estimate of 3.0 characters per token).",
-        ),
-    ] = None,
-    near_dup_threshold: Annotated[
-        float,
-        typer.Option(
-            "--near-dup-threshold",
-            min=0.01,
-            max=1.0,
-            help="Jaccard (word 5-grams) of near-duplicates.",
-        ),
-    ] = 0.7,
-    near_dup_scope: Annotated[
-        str,
-        typer.Option(
-            "--near-dup-scope",
-            metavar="[task|all]",
-            help="Compare pairs of the same `task`, or `all` pairs.",
-        ),
-    ] = "task",
-    num_perm: Annotated[
-        int, typer.Option("--num-perm", min=16, help="MinHash permutations.")
-    ] = 256,
-    decontam_threshold: Annotated[
-        float,
-        typer.Option(
-            "--decontam-threshold",
-            min=0.01,
-            max=1.0,
-            help="Jaccard above which a validation/test pair copies a train pair.",
-        ),
-    ] = 0.7,
-    decontam_action: Annotated[
-        str,
-        typer.Option(
-            "--decontam-action",
-            metavar="[drop|move]",
-            help="`drop` contaminated validation/test pairs or `move` them.",
-        ),
-    ] = "drop",
-    judge: Annotated[
-        str | None,
-        typer.Option(
-            "--judge",
-            help="LLM judge scoring each pair 0-100 against its source unit: ollama:MODEL, "
-            "openai:MODEL@BASE_URL or transformers:PATH. Off by default.",
-        ),
-    ] = None,
-    judge_threshold: Annotated[
-        int,
-        typer.Option(
-            "--judge-threshold", min=0, max=100, help="Drop pairs the judge scores below this."
-        ),
-    ] = 50,
-    disable: Annotated[
-        str | None,
-        typer.Option(
-            "--disable", help="Comma-separated filter names to skip, e.g. grounding,refusal."
-        ),
-    ] = None,
+    max_seq_len: int = from_config(FilterConfig, "max_seq_len", min=16),
+    tokenizer: str | None = from_config(FilterConfig, "tokenizer"),
+    near_dup_threshold: float = from_config(FilterConfig, "near_dup_threshold", min=0.01, max=1.0),
+    near_dup_scope: str = from_config(FilterConfig, "near_dup_scope"),
+    num_perm: int = from_config(FilterConfig, "num_perm", min=16),
+    decontam_threshold: float = from_config(FilterConfig, "decontam_threshold", min=0.01, max=1.0),
+    decontam_action: str = from_config(FilterConfig, "decontam_action"),
+    judge: str | None = from_config(FilterConfig, "judge"),
+    judge_threshold: int = from_config(FilterConfig, "judge_threshold", min=0, max=100),
+    disable: str | None = from_config(FilterConfig, "disabled", "--disable", default=None),
     report: Annotated[bool, typer.Option(help="Write DIR/report.html and DIR/report.json.")] = True,
 ) -> None:
     """Filter the stored pairs: quality, code validity, grounding, context length, secrets,
@@ -102,7 +37,7 @@ def filter_(
     Example: dataprep filter --out out --max-seq-len 1024 --tokenizer ./my-model
     """
     from dataprep.errors import InputError
-    from dataprep.filters import FilterConfig, describe_filters
+    from dataprep.filters import describe_filters
     from dataprep.report import summary_lines
     from dataprep.store import Store
 

@@ -1,6 +1,5 @@
 """`dataprep generate`: LLM-backed Evol-Instruct pairs on an existing working store."""
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,13 +10,17 @@ from dataprep.commands.options import (
     EvolRounds,
     EvolUnits,
     LLMConcurrency,
+    LLMEndpoint,
     LLMHost,
     LLMMaxTokens,
     LLMNumCtx,
     LLMSeed,
     LLMTemperature,
     LLMTimeout,
+    StoreOut,
+    from_config,
 )
+from dataprep.settings import DEFAULT_TIMEOUT, EvolConfig, LLMOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -25,12 +28,7 @@ def register(app: typer.Typer) -> None:
 
 
 def generate(
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", "-O", help="Output directory holding dataprep.db (from `dataprep run`)."
-        ),
-    ],
+    out: StoreOut,
     llm: Annotated[
         str,
         typer.Option(
@@ -39,17 +37,18 @@ def generate(
         ),
     ],
     llm_host: LLMHost = None,
-    llm_timeout: LLMTimeout = 120.0,
-    llm_concurrency: LLMConcurrency = 4,
-    evol_units: EvolUnits = None,
-    evol_rounds: EvolRounds = 3,
-    evol_questions: EvolQuestions = 2,
-    llm_temperature: LLMTemperature = 0.7,
-    llm_seed: LLMSeed = 0,
-    llm_num_ctx: LLMNumCtx = 4096,
-    llm_max_tokens: LLMMaxTokens = 512,
-    seed: Annotated[int, typer.Option(help="Seed of the unit sample and the operation picks.")] = 0,
-    dry_run: DryRun = False,
+    llm_endpoint: LLMEndpoint = None,
+    llm_timeout: LLMTimeout = DEFAULT_TIMEOUT,
+    llm_concurrency: LLMConcurrency = EvolConfig.concurrency,
+    evol_units: EvolUnits = EvolConfig.units,
+    evol_rounds: EvolRounds = EvolConfig.rounds,
+    evol_questions: EvolQuestions = EvolConfig.questions_per_unit,
+    llm_temperature: LLMTemperature = LLMOptions.temperature,
+    llm_seed: LLMSeed = LLMOptions.seed,
+    llm_num_ctx: LLMNumCtx = LLMOptions.num_ctx,
+    llm_max_tokens: LLMMaxTokens = LLMOptions.max_tokens,
+    seed: int = from_config(EvolConfig, "seed"),
+    dry_run: DryRun = EvolConfig.dry_run,
 ) -> None:
     """Evolve instructions about the repository's units with an LLM (Evol-Instruct).
 
@@ -68,6 +67,7 @@ def generate(
             store,
             llm,
             host=llm_host,
+            endpoints=list(llm_endpoint or []),
             timeout=llm_timeout,
             concurrency=llm_concurrency,
             units=evol_units,

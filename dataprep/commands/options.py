@@ -1,9 +1,35 @@
-"""Annotated CLI option aliases shared by more than one command (e.g. `run` and `generate`)."""
+"""CLI options: `from_config` builds one from a typed setting (dataprep.settings), and
+Annotated aliases for the options shared by more than one command (e.g. `run` and
+`generate`)."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from dataprep.settings import EvolConfig, LLMOptions, field_help
+
+
+def from_config(cls: type, name: str, *flags: str, **overrides: Any) -> Any:
+    """A typer option for the setting `name` of the config dataclass `cls`: its default, its
+    attribute docstring as the help, and a Literal's values as the choices `--help` shows.
+    `flags` default to --NAME-WITH-DASHES; `overrides` are typer.Option's other arguments
+    (`min`, `max`, a `default` of the command line's own, such as a comma-separated text).
+
+    Example: near_dup_scope: str = from_config(FilterConfig, "near_dup_scope")
+    -> --near-dup-scope [task|all]  Compare pairs of the same `task` only, or `all` pairs.
+    [default: task]
+    """
+    from dataprep.settings import choices, field_default
+
+    options: dict[str, Any] = {"help": field_help(cls, name)}
+    values = choices(cls, name)
+    if values:
+        options["metavar"] = f"[{'|'.join(values)}]"
+    options.update(overrides)
+    default = options.pop("default", field_default(cls, name))
+    return typer.Option(default, *(flags or (f"--{name.replace('_', '-')}",)), **options)
+
 
 # --- LLM / Evol-Instruct (dataprep.generate.llm, dataprep.generate.evol) -----------------
 LLMSpec = Annotated[
@@ -21,6 +47,17 @@ LLMHost = Annotated[
         help="Ollama server URL (default: $OLLAMA_HOST, else http://127.0.0.1:11434).",
     ),
 ]
+LLMEndpoint = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--llm-endpoint",
+        metavar="URL[,MAX_INFLIGHT]",
+        help="A server of the --llm model (Ollama URL, or an OpenAI-compatible base URL "
+        "ending in /v1 with --llm openai:MODEL); repeat for several. Each takes at most "
+        "MAX_INFLIGHT requests at once (default --llm-concurrency); a request goes to the one "
+        "with the fewest in flight, and a failing one is skipped and probed again later.",
+    ),
+]
 LLMTimeout = Annotated[
     float,
     typer.Option(
@@ -30,42 +67,43 @@ LLMTimeout = Annotated[
         "answer may take 4x in all); a timed-out request is retried once.",
     ),
 ]
+# The rest take their help from the settings (a command's default: EvolConfig's, LLMOptions').
 LLMConcurrency = Annotated[
-    int, typer.Option("--llm-concurrency", min=1, help="LLM requests in flight at once.")
+    int, typer.Option("--llm-concurrency", min=1, help=field_help(EvolConfig, "concurrency"))
 ]
 LLMTemperature = Annotated[
-    float, typer.Option("--llm-temperature", min=0, help="Sampling temperature of the LLM.")
+    float,
+    typer.Option("--llm-temperature", min=0, help=field_help(LLMOptions, "temperature")),
 ]
-LLMSeed = Annotated[int, typer.Option("--llm-seed", help="Sampling seed passed to the LLM.")]
+LLMSeed = Annotated[int, typer.Option("--llm-seed", help=field_help(LLMOptions, "seed"))]
 LLMNumCtx = Annotated[
-    int, typer.Option("--llm-num-ctx", min=256, help="Context size (tokens) of the LLM.")
+    int, typer.Option("--llm-num-ctx", min=256, help=field_help(LLMOptions, "num_ctx"))
 ]
 LLMMaxTokens = Annotated[
-    int, typer.Option("--llm-max-tokens", min=1, help="Most tokens the LLM may write per answer.")
+    int, typer.Option("--llm-max-tokens", min=1, help=field_help(LLMOptions, "max_tokens"))
 ]
 EvolUnits = Annotated[
-    int | None,
-    typer.Option(
-        "--evol-units", min=1, help="Evolve only a seeded sample of N units (trials, budgets)."
-    ),
+    int | None, typer.Option("--evol-units", min=1, help=field_help(EvolConfig, "units"))
 ]
-EvolRounds = Annotated[int, typer.Option("--evol-rounds", min=1, help="Evolution rounds per seed.")]
+EvolRounds = Annotated[
+    int, typer.Option("--evol-rounds", min=1, help=field_help(EvolConfig, "rounds"))
+]
 EvolQuestions = Annotated[
     int,
-    typer.Option("--evol-questions", min=0, help="Seed questions the LLM writes per unit."),
+    typer.Option("--evol-questions", min=0, help=field_help(EvolConfig, "questions_per_unit")),
 ]
-DryRun = Annotated[
-    bool,
-    typer.Option(
-        "--dry-run",
-        help="Print the number of LLM calls and an estimate of tokens and time; call nothing.",
-    ),
-]
+DryRun = Annotated[bool, typer.Option("--dry-run", help=field_help(EvolConfig, "dry_run"))]
 
 # --- run, export and friends (dataprep.pipeline) ------------------------------------------
 Out = Annotated[
     Path,
     typer.Option("--out", "-O", help="Output directory holding dataprep.db and the dataset."),
+]
+StoreOut = Annotated[
+    Path,
+    typer.Option(
+        "--out", "-O", help="Output directory of `dataprep run` (holding dataprep.db and dataset/)."
+    ),
 ]
 Seed = Annotated[int, typer.Option(help="Seed for phrasing choice, sampling and the splits.")]
 Style = Annotated[

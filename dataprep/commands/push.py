@@ -1,10 +1,10 @@
 """`dataprep push`: upload the exported dataset and its card to the Hugging Face Hub."""
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dataprep.commands.options import StoreOut
 from dataprep.console import console
 
 
@@ -14,10 +14,7 @@ def register(app: typer.Typer) -> None:
 
 def push(
     repo_id: Annotated[str, typer.Argument(help="Hub dataset repository, OWNER/NAME.")],
-    out: Annotated[
-        Path,
-        typer.Option("--out", "-O", help="Output directory whose dataset/ was exported."),
-    ],
+    out: StoreOut,
     public: Annotated[
         bool, typer.Option("--public", help="Create the repository public (default: private).")
     ] = False,

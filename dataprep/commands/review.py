@@ -1,20 +1,15 @@
 """`dataprep review`: the local web page to accept, reject, edit and flag pairs."""
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dataprep.commands.options import StoreOut
 from dataprep.console import console
 
 
 def review(
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", "-O", help="Output directory holding dataprep.db (from `dataprep run`)."
-        ),
-    ],
+    out: StoreOut,
     port: Annotated[
         int | None,
         typer.Option(

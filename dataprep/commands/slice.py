@@ -10,8 +10,6 @@ import typer
 
 from dataprep.console import console, progress, warn
 
-PARSER_CHOICES = ("tree-sitter", "javalang")
-
 
 def register(app: typer.Typer) -> None:
     app.command("slice")(slice_command)

@@ -78,11 +78,9 @@ from dataprep.filters.grounding import (
     repo_like_names,
 )
 from dataprep.filters.judge import (
-    JUDGE_STAGE,
     JUDGE_SYSTEM,
     JUDGE_VERSION,
     JudgeTask,
-    judge_scores,
     make_judge,
 )
 from dataprep.filters.secrets import leaked_secret
@@ -109,7 +107,6 @@ __all__ = [
     "FENCE_RE",
     "GENERATOR_RANK",
     "JAVA_WORDS",
-    "JUDGE_STAGE",
     "JUDGE_SYSTEM",
     "JUDGE_VERSION",
     "PLACEHOLDERS",
@@ -148,7 +145,6 @@ __all__ = [
     "exact_duplicate",
     "jaccard",
     "java_parses",
-    "judge_scores",
     "label_mismatch",
     "leaked_secret",
     "length",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dataprep.errors import ConfigError
 from dataprep.models import Pair
+from dataprep.settings import FilterConfig
 
 if TYPE_CHECKING:
     from dataprep.filters.grounding import RepoIndex
@@ -29,52 +30,6 @@ GENERATOR_RANK = {"template": 0, "output_first": 1, "evol": 2}
 # estimated pair that fits also fits the real tokenizer (a dropped row is cheaper than
 # a row the trainer silently drops or truncates).
 CHARS_PER_TOKEN_ESTIMATE = 3.0
-
-
-@dataclass
-class FilterConfig:
-    """Settings of the filter chain (each filter reads only its own)."""
-
-    min_output_chars: int = 1
-    """Outputs shorter than this (stripped) are dropped."""
-    max_output_chars: int = 20_000
-    """Outputs longer than this are dropped."""
-    min_output_tokens: int = 1
-    """Outputs with fewer tokens than this are dropped."""
-    max_output_tokens: int = 4_096
-    """Outputs with more tokens than this are dropped."""
-    max_seq_len: int = 2_048
-    """Rendered Alpaca prompt + answer + EOS longer than this (tokens) is dropped."""
-    tokenizer: str | None = None
-    """Local path or Hub id of the target model's tokenizer; None: chars/3.0 estimate."""
-    refusal_max_words: int = 80
-    """A refusal phrase drops the pair only when the output is shorter than this."""
-    code_tasks: tuple[str, ...] = ()
-    """Tasks whose whole output is Java code (besides outputs that look like code)."""
-    grounding_generators: tuple[str, ...] = ("evol", "output_first")
-    """Generators whose outputs are checked against the symbol table (template answers
-    are the source itself)."""
-    near_dup_threshold: float = 0.7
-    """Jaccard similarity (word 5-grams) above which two pairs are near-duplicates."""
-    near_dup_scope: str = "task"
-    """Compare pairs of the same `task` only, or `all` pairs."""
-    num_perm: int = 256
-    """MinHash permutations (BigCode's Java near-dedup setting)."""
-    shingle_size: int = 5
-    """Words per shingle."""
-    decontam_threshold: float = 0.7
-    """Jaccard above which a validation/test pair counts as a copy of a train pair."""
-    decontam_action: str = "drop"
-    """`drop` a contaminated validation/test pair, or `move` it to train."""
-    judge: str | None = None
-    """LLM spec for the optional judge (e.g. `ollama:llama3`); None disables it."""
-    judge_threshold: int = 50
-    """Pairs the judge scores below this (0-100) are dropped."""
-    disabled: tuple[str, ...] = ()
-    """Filter names to skip."""
-
-    def settings(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dataprep.filters.core import DECONTAMINATE_STAGE, FilterConfig, check_config
-from dataprep.filters.dedup import Shingler, _band_buckets, _SetCache, jaccard
+from dataprep.filters.dedup import Shingler, _SetCache, band_buckets, jaccard
 from dataprep.models import Decision, Pair
 from dataprep.splits import GENERALISATION_SPLITS, GENERALISATION_TASKS, WITHHELD
 
@@ -59,7 +59,7 @@ def contaminated_pairs(
     shingler = Shingler([*train, *held_out], size)
     all_sets = _SetCache(shingler)
     n = len(train)
-    buckets = _band_buckets(
+    buckets = band_buckets(
         shingler.signatures(num_perm), round(max(0.05, threshold * 0.6), 2), num_perm
     )
     candidates: list[set[int]] = [set() for _ in held_out]

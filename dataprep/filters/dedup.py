@@ -7,7 +7,7 @@ Near-duplicates use datasketch's MinHash and MinHashLSH through their public API
 vectorised path: `signatures` computes, for all pairs at once, exactly the hash values
 of `MinHash(num_perm, seed=1)` updated with each pair's shingles (its permutations are
 read from a public `MinHash`, and a first call checks the result against one, falling
-back to `MinHash.bulk` if they ever differ); `_band_buckets` puts rows in the buckets of
+back to `MinHash.bulk` if they ever differ); `band_buckets` puts rows in the buckets of
 the bands and rows that `MinHashLSH(threshold, num_perm)` chooses, so two pairs share a
 bucket exactly when that index would return one for the other. The tests hold both to
 datasketch itself.
@@ -16,6 +16,7 @@ datasketch itself.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from functools import lru_cache
 from hashlib import sha1
 from struct import unpack_from
@@ -207,31 +208,45 @@ def _sha1_32(shingle: str) -> int:
 def _affine32(sets: list[set[str]], permutations, init: np.ndarray) -> np.ndarray:
     """Signatures under the affine32 scheme: min over a set of a * fmix32(sha1_32(s)) + b.
 
-    Every distinct shingle is hashed once, and the permutations and minima run vectorised
-    in chunks of about 16 MiB of hash values.
+    Every distinct shingle is hashed once (`affine_minhash` does the rest).
     """
-    num_perm = len(init)
-    a, b = (np.asarray(p, dtype=np.uint32) for p in permutations)
     codes = {sh: i for i, sh in enumerate(set().union(*sets))}
     flat: list[int] = []
     for shingle_set in sets:
         flat.extend(map(codes.__getitem__, shingle_set))
     lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
     base = _fmix32(np.fromiter(map(_sha1_32, codes), dtype=np.uint32, count=len(codes)))
-    index = np.asarray(flat, dtype=np.int64)
+    return affine_minhash(base[np.asarray(flat, dtype=np.int64)], lengths, permutations, init)
+
+
+def affine_minhash(
+    values: np.ndarray, lengths: np.ndarray, permutations, init: np.ndarray
+) -> np.ndarray:
+    """MinHash signatures of sets given as hash values: set i is the next `lengths[i]` of
+    the uint32 `values`; row i is min over its values of a * v + b (uint32), or `init`
+    for an empty set. The permutations and minima run vectorised in chunks of about
+    16 MiB of hash values.
+
+    Example: affine_minhash([3, 1], [2], ([1], [0]), [2**32 - 1]) -> [[1]]
+    """
+    num_perm = len(init)
+    init = np.asarray(init, dtype=np.uint32)
+    values = np.asarray(values, dtype=np.uint32)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    a, b = (np.asarray(p, dtype=np.uint32) for p in permutations)
     starts = np.concatenate(([0], np.cumsum(lengths)))
-    out = np.empty((len(sets), num_perm), dtype=np.uint32)
+    out = np.empty((len(lengths), num_perm), dtype=np.uint32)
     out[:] = init
     step = max(1, (1 << 22) // max(1, num_perm))
     first = 0
-    while first < len(sets):
+    while first < len(lengths):
         last = first + 1
-        while last < len(sets) and starts[last + 1] - starts[first] <= step:
+        while last < len(lengths) and starts[last + 1] - starts[first] <= step:
             last += 1
         lo, hi = starts[first], starts[last]
         if hi > lo:
             # one row per permutation: the minima run over contiguous memory (4x faster)
-            phv = a.reshape(-1, 1) * base[index[lo:hi]] + b.reshape(-1, 1)
+            phv = a.reshape(-1, 1) * values[lo:hi] + b.reshape(-1, 1)
             rows = np.arange(first, last)
             filled = rows[lengths[first:last] > 0]
             mins = np.minimum.reduceat(phv, starts[filled] - lo, axis=1)
@@ -284,7 +299,7 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return lsh.b, lsh.r
 
 
-def _band_buckets(
+def band_buckets(
     sigs: np.ndarray, threshold: float, num_perm: int, groups: np.ndarray | None = None
 ) -> list[np.ndarray]:
     """Per LSH band (datasketch's bands and rows for `threshold`), each row's bucket number:
@@ -356,32 +371,49 @@ def near_duplicate_groups(
         dtype=np.int64,
     )
     sigs = shingler.signatures(num_perm)
-    buckets = _band_buckets(sigs, max(0.1, threshold - 0.2), num_perm, groups)
+    buckets = band_buckets(sigs, max(0.1, threshold - 0.2), num_perm, groups)
     del sigs
-    # A pair alone in its bucket in every band has no LSH candidate and none has it: kept
-    # without a look (most pairs). The others go through the greedy pass in preference order.
-    shared = np.zeros(len(ordered), dtype=bool)
+
+    def match(i: int, candidates: set[int]) -> int | None:
+        return next(
+            (
+                o
+                for o in sorted(candidates, key=lambda o: ordered[o].id)
+                if jaccard(sets[i], sets[o]) >= threshold
+            ),
+            None,
+        )
+
+    return {ordered[i].id: ordered[o].id for i, o in greedy_near_duplicates(buckets, match).items()}
+
+
+def greedy_near_duplicates(
+    buckets: list[np.ndarray], match: Callable[[int, set[int]], int | None]
+) -> dict[int, int]:
+    """Row -> the kept row it nearly duplicates, rows visited in their order (0, 1, ...).
+
+    `buckets` are `band_buckets`' per-band bucket numbers; each row's candidates are the
+    rows kept so far that share a bucket with it in some band, and `match(row, candidates)`
+    names the one it duplicates (or None: the row is kept). A row never points at a
+    dropped one. Example: rows 0, 1, 2 all alike -> {1: 0, 2: 0}.
+    """
+    # A row alone in its bucket in every band has no LSH candidate and none has it: kept
+    # without a look (most rows). The others go through the greedy pass in order.
+    shared = np.zeros(len(buckets[0]) if buckets else 0, dtype=bool)
     for bucket in buckets:
         shared |= np.bincount(bucket)[bucket] > 1
     tables: list[dict[int, list[int]]] = [{} for _ in buckets]
     columns = [bucket.tolist() for bucket in buckets]
-    dropped: dict[str, str] = {}
+    dropped: dict[int, int] = {}
     for i in np.flatnonzero(shared).tolist():
         candidates: set[int] = set()
         for table, column in zip(tables, columns, strict=True):
             found = table.get(column[i])
             if found:
                 candidates.update(found)
-        match = next(
-            (
-                ordered[o].id
-                for o in sorted(candidates, key=lambda o: ordered[o].id)
-                if jaccard(sets[i], sets[o]) >= threshold
-            ),
-            None,
-        )
-        if match is not None:
-            dropped[ordered[i].id] = match
+        kept = match(i, candidates) if candidates else None
+        if kept is not None:
+            dropped[i] = kept
         else:
             for table, column in zip(tables, columns, strict=True):
                 table.setdefault(column[i], []).append(i)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import re
 
-from dataprep.filters.core import STAGE_PREFIX, Context, FilterConfig, register
+from dataprep.filters.core import Context, FilterConfig, register
 from dataprep.models import Pair, Unit
 
-JUDGE_STAGE = STAGE_PREFIX + "judge"
 JUDGE_VERSION = 1
 JUDGE_SYSTEM = (
     "You grade instruction/answer pairs written about a source code repository. "
@@ -93,13 +92,3 @@ def make_judge(store, config: FilterConfig, llm=None):
         return JudgeTask.format_output(completion.text)
 
     return judge_pair
-
-
-def judge_scores(store) -> dict[str, int]:
-    """Pair id -> the judge's score, for every pair the judge looked at."""
-    out = {}
-    for pair_id, detail in store.decision_details(JUDGE_STAGE).items():
-        score = json.loads(detail).get("judge_score")
-        if score is not None:
-            out[pair_id] = score
-    return out

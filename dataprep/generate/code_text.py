@@ -69,17 +69,6 @@ def dedent_comment(comment: str) -> str:
     )
 
 
-def is_dedented(text: str) -> bool:
-    """False for multi-line code whose first line is at column 0 while every other
-    non-blank line is indented by a common amount (what `dedent_code` fixes)."""
-    lines = [ln for ln in text.split("\n") if ln.strip()]
-    if len(lines) < 2 or _indent(lines[0]) > 0:
-        return True
-    rest = lines[1:]
-    common = min(_indent(ln) for ln in rest)
-    return not (common > 0 and _CLOSING.match(rest[-1]) and _indent(rest[-1]) > 0)
-
-
 def strip_annotations(code: str) -> str:
     """`code` without its leading annotations (what gives a test method away)."""
     return dedent_code(code[skip_annotations(code) :].lstrip())

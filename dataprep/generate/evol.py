@@ -24,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from dataprep.errors import ConfigError
 from dataprep.generate.evol_tasks import (  # noqa: F401  (re-exported: the stage's API)
@@ -51,6 +51,7 @@ from dataprep.generate.evol_tasks import (  # noqa: F401  (re-exported: the stag
 from dataprep.generate.llm import CachedLLM, Completion, LLMOptions, Messages
 from dataprep.hashing import content_hash
 from dataprep.models import Pair, Unit
+from dataprep.settings import EvolConfig
 
 STAGE = "evol"
 #: bump when the stage's output changes for the same prompts (part of every cache key)
@@ -69,31 +70,6 @@ CHARS_PER_TOKEN = 3.0  # conservative for code; used only to budget the context
 
 
 # --- configuration and summary -------------------------------------------------------------
-
-
-class EvolConfig(BaseModel):
-    """How much Evol-Instruct work to do, and how."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    rounds: int = Field(3, ge=1, description="Evolution rounds per seed.")
-    units: int | None = Field(
-        None, ge=1, description="Evolve a seeded sample of this many units (all if unset)."
-    )
-    seed: int = Field(0, description="Seed for the unit sample and the operation picks.")
-    concurrency: int = Field(4, ge=1, description="LLM requests in flight at once.")
-    questions_per_unit: int = Field(2, ge=0, description="Seed questions the LLM writes per unit.")
-    template_seeds_per_unit: int = Field(
-        2, ge=0, description="Template pairs per unit used as seeds."
-    )
-    operations: list[str] | None = Field(
-        None, description="Operations to pick from (all if unset)."
-    )
-    dry_run: bool = Field(False, description="Only print the number of calls and an estimate.")
-    tokens_per_second: float = Field(
-        20.0, gt=0, description="Generation speed assumed by --dry-run."
-    )
-    progress: bool = True
 
 
 class EvolSummary(BaseModel):
@@ -307,21 +283,14 @@ class _Run:
     def make_pair(self, seed: Seed, instruction: str, output: str, op: str, round_: int) -> Pair:
         u = self.contexts[seed.unit_id].unit
         template = f"evol/{op}"
-        return Pair(
-            id=Pair.make_id(u.id, template, instruction, seed.input, output),
-            instruction=instruction,
-            input=seed.input,
-            output=output,
-            generator="evol",
+        return Pair.from_unit(
+            u,
+            instruction,
+            output,
             task="evol",
             template=template,
-            unit_id=u.id,
-            unit_kind=u.kind,
-            path=u.path,
-            start_line=u.start_line,
-            end_line=u.end_line,
-            repo=u.repo,
-            commit=u.commit,
+            generator="evol",
+            input=seed.input,
             module=seed.module,
             operation=op,
             round=round_,

@@ -22,7 +22,7 @@ import json
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +31,10 @@ from pydantic import BaseModel, ValidationError
 from dataprep.errors import LLMError
 from dataprep.gguf import file_sha256
 from dataprep.hashing import canonical_json, content_hash
+from dataprep.settings import DEFAULT_TIMEOUT, LLMOptions
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
-DEFAULT_TIMEOUT = 120.0
 Messages = list[dict[str, str]]
-
-
-@dataclass(frozen=True)
-class LLMOptions:
-    """Sampling options shared by every backend (mapped to each one's own names)."""
-
-    temperature: float = 0.7
-    seed: int = 0
-    num_ctx: int = 4096
-    max_tokens: int = 512
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -617,9 +604,11 @@ def parse_llm_spec(
     host: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     options: LLMOptions | None = None,
+    endpoints: list | None = None,
     **kwargs: Any,
 ) -> LLM:
-    """Build a backend from its spec string.
+    """Build a backend from its spec string; with `endpoints` (`dataprep.generate.endpoints.
+    Endpoint`s), one backend per server behind an `EndpointPool`.
 
     Example: parse_llm_spec("ollama:llama3.2:3b") -> OllamaLLM(model="llama3.2:3b");
     parse_llm_spec("openai:qwen@http://127.0.0.1:8000/v1") -> OpenAILLM.
@@ -630,6 +619,8 @@ def parse_llm_spec(
     if kind in _NEEDS:
         _require(kind, rest)
     common = {"timeout": timeout, "options": options, **kwargs}
+    if endpoints:
+        return _pool(kind, rest, spec, host, endpoints, common)
     if kind == "ollama":
         return OllamaLLM(rest, host=host, **common)
     if kind == "openai":
@@ -640,6 +631,25 @@ def parse_llm_spec(
     if kind == "transformers":
         return TransformersLLM(rest, **common)
     raise LLMError(f"--llm {spec!r}: unknown backend {kind!r}; {SPEC_HELP}")
+
+
+def _pool(kind: str, rest: str, spec: str, host: str | None, endpoints: list, common: dict):
+    from dataprep.generate.endpoints import build_pool
+
+    if kind not in ("ollama", "openai"):
+        raise LLMError(
+            f"--llm-endpoint needs a server backend (ollama:MODEL or openai:MODEL), not {spec!r}"
+        )
+    if host:
+        raise LLMError(
+            "give either --llm-host or --llm-endpoint: pass each server as --llm-endpoint"
+        )
+    if kind == "openai" and "@" in rest:
+        raise LLMError(
+            f"--llm {spec!r} names a server and --llm-endpoint names others: give "
+            "openai:MODEL and each server's base URL (ending in /v1) as --llm-endpoint"
+        )
+    return build_pool(kind, rest, endpoints, common)
 
 
 # --- cache ------------------------------------------------------------------------------

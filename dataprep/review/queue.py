@@ -19,8 +19,8 @@ from dataprep.store import NOT_NULL, REVIEW_SORTS, Store
 PAGE_SIZE = 50
 STATUSES = ("unreviewed", "accepted", "rejected", "edited")
 REVIEWED = ("accepted", "rejected", "edited")
-# Flag filter values besides "dropped:<stage>"; the default shows what export would use.
-FLAG_VALUES = ("kept", "dropped", "flagged", "all")
+# The flag filter: kept (the default: what export would use), dropped, flagged, all, or
+# dropped:<stage>.
 DEFAULT_FLAG = "kept"
 DEFAULT_SORT = "source"
 SORTS = tuple(REVIEW_SORTS)

@@ -32,7 +32,6 @@ from dataprep import languages
 from dataprep.slicing import configfiles, docfiles
 
 MAX_BYTES = 1024 * 1024  # files over 1 MiB are skipped
-DOC_SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".adoc", ".asciidoc")
 VENDORED_DIRS = frozenset(
     {
         "vendor",

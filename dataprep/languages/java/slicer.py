@@ -262,7 +262,7 @@ class _Slicer:
         # is the innermost scope that has started
         self.scopes: list[tuple[int, int, str]] = []
         self.anonymous: dict[str, int] = {}
-        # what unit_id_of hashes before the kind (the same for every unit of the file)
+        # what Unit.make_id hashes before the kind (the same for every unit of the file)
         self.id_prefix = f'[{HASH_VERSION},"unit",{_quote(relpath)},'
         # end of the whitespace after each `*/` -> just past that `*/` (where a comment
         # that could be a declaration's Javadoc ends)
@@ -310,7 +310,7 @@ class _Slicer:
         (its start is code_start; its end line is the unit's end line)."""
         code = self.src[code_start:code_end].decode("utf-8")
         signature = fields.get("signature")
-        # unit_id_of, with the file's part of the text made once per file
+        # Unit.make_id, with the file's part of the text made once per file
         head = (
             f"{self.id_prefix}{_quote(fields['kind'])},{_quote(fields['qualified_name'])},"
             f"{'null' if signature is None else _quote(signature)},"
@@ -691,23 +691,10 @@ class _Slicer:
         return types, written
 
 
-def unit_id_of(path: str, kind: str, qualified_name: str, signature: str | None, code: str) -> str:
-    """`Unit.make_id`, computed without building a JSON encoder per call (same bytes:
-    canonical JSON of a list of strings is each string JSON-quoted, joined by commas).
-
-    Example: unit_id_of("A.java", "class", "A", None, "class A") ==
-    Unit.make_id("A.java", "class", "A", None, "class A")
-    """
-    sig = "null" if signature is None else _quote(signature)
-    text = (
-        f'[{HASH_VERSION},"unit",{_quote(path)},{_quote(kind)},{_quote(qualified_name)},'
-        f"{sig},{_quote(code)}]"
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
 def _hash_id(head: str, code: str) -> str:
-    """unit_id_of's hash of `head` + the JSON-quoted code + "]". The code, the long part,
+    """`Unit.make_id`'s hash of `head` + the JSON-quoted code + "]", without building a
+    JSON encoder per call (canonical JSON of a list of strings is each string JSON-quoted,
+    joined by commas). The code, the long part,
     is quoted by pydantic's serializer: the same bytes as json's `encode_basestring` (both
     escape `"`, `\\` and control characters alone, as \\n or lowercase \\u00xx; tested by
     the golden ids), about twice as fast."""

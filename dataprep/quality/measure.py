@@ -1,0 +1,281 @@
+"""The measure: one pass over the rows tallies every detector; coverage of the main code;
+the report's section and summary line."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from dataprep.quality.answerable import answerable, leaky_labels
+from dataprep.quality.detectors import (
+    BARE_ANNOTATIONS_RE,
+    MARKUP_RE,
+    asks_explanation,
+    is_test_path,
+    non_doc_reason,
+)
+from dataprep.quality.families import FAMILIES, PROSE_FAMILIES, TEST_FAMILIES, family_of
+from dataprep.quality.goals import MEASURES, SHORT_NAMES, fmt
+from dataprep.quality.text import multiline_code, text_kind, undedented
+
+EXAMPLES = 3
+SHORT = 200
+
+
+COVERED_KINDS = frozenset({"method", "class", "interface", "enum", "record", "annotation_type"})
+
+
+def _get(record: Any, key: str) -> Any:
+    return record.get(key) if isinstance(record, dict) else getattr(record, key, None)
+
+
+# The unit fields `coverage_targets` reads (Store.unit_summaries gives just these).
+UNIT_FIELDS = ("id", "kind", "qualified_name", "path", "modifiers", "parent")
+
+
+def coverage_targets(units: Iterable[Any]) -> list[dict]:
+    """The non-private types and methods of main code that should have a knowledge pair:
+    not on a test path, not private, not inside an anonymous class or a private type."""
+    units = [u for u in units if _get(u, "kind") in COVERED_KINDS]
+    private = {
+        _get(u, "qualified_name")
+        for u in units
+        if _get(u, "kind") != "method" and "private" in (_get(u, "modifiers") or ())
+    }
+    out = []
+    for u in units:
+        qualified = _get(u, "qualified_name")
+        if is_test_path(_get(u, "path")) or "private" in (_get(u, "modifiers") or ()):
+            continue
+        if "$" in qualified or (private and _inside(_get(u, "parent") or "", private)):
+            continue
+        out.append(
+            {
+                "id": _get(u, "id"),
+                "kind": _get(u, "kind"),
+                "name": qualified,
+                "path": _get(u, "path"),
+            }
+        )
+    return out
+
+
+def _inside(parent: str, private: set[str]) -> bool:
+    """True when `parent` or a type enclosing it is in `private` (qualified names)."""
+    while parent:
+        if parent in private:
+            return True
+        parent = parent.rpartition(".")[0]
+    return False
+
+
+# --- the measure ------------------------------------------------------------------------
+
+
+def _short(text: str, n: int = SHORT) -> str:
+    """Shortened, newlines kept (they show indentation), at most 6 lines."""
+    text = "\n".join(text.strip("\n").split("\n")[:6])
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _example(row: dict, why: str | None = None) -> dict[str, Any]:
+    out = {
+        "id": row["id"],
+        "task": row["task"],
+        "instruction": _short(row["instruction"]),
+        "input": _short(row["input"] or ""),
+        "output": _short(row["output"]),
+    }
+    if why:
+        out["why"] = why
+    return out
+
+
+def _rows(pairs: Iterable[Any]) -> list[dict]:
+    return [p if isinstance(p, dict) else p.__dict__ for p in pairs]
+
+
+def _spread(items: list, k: int = EXAMPLES) -> list:
+    """k items spread evenly over the list (examples from all over, not the first file)."""
+    if len(items) <= k:
+        return list(items)
+    return [items[i * len(items) // k] for i in range(k)]
+
+
+class _Tally:
+    """Count, denominator and examples of one measure."""
+
+    def __init__(self) -> None:
+        self.count, self.of, self.examples = 0, 0, []
+
+    def see(self, defect: bool, row: dict | None = None, why: str | None = None) -> None:
+        self.of += 1
+        if defect:
+            self.count += 1
+            if row is not None and len(self.examples) < 50:
+                self.examples.append(_example(row, why))
+
+
+def measure_quality(
+    pairs: Iterable[Any], units: Iterable[Any] | None = None, leaks: set[str] | None = None
+) -> dict[str, Any]:
+    """Every measure over `pairs` (the kept or exported rows); coverage needs `units`.
+    With `leaks` (`leaky_labels` of the same rows, found beforehand), `pairs` is read once,
+    as it comes: an export measures the rows it streams to its files.
+
+    Returns {"rows", "met", "goals", "measures": {name: {title, value, display, count, of,
+    goal, passed, examples, ...}}, "families": {family: {rows, share, knowledge}}, "seconds"}.
+    """
+    start = time.perf_counter()
+    if leaks is None:
+        pairs = _rows(pairs)
+        leaks = leaky_labels(pairs)
+    n_rows = 0
+    t = {name: _Tally() for name in MEASURES if name not in ("coverage", "families")}
+    families: Counter[str] = Counter()
+    knowledge_units: set[str] = set()
+    for row in pairs:
+        row = row if isinstance(row, dict) else row.__dict__
+        n_rows += 1
+        out_kind = text_kind(row["output"])
+        why = answerable(row, leaks)
+        t["answerable"].see(bool(why), row, why)
+        _undedented(t["undedented"], row, out_kind)
+        if asks_explanation(row["instruction"]):
+            t["explanation_without_prose"].see(out_kind != "prose", row, out_kind)
+        if out_kind == "prose":
+            found = MARKUP_RE.search(row["output"])
+            t["markup_in_prose"].see(bool(found), row, found and found.group(0).strip())
+        family = family_of(row["task"])
+        if family in PROSE_FAMILIES and out_kind != "prose":
+            family = "code"
+        families[family] += 1
+        trivia = is_test_path(row["path"]) and family not in TEST_FAMILIES
+        t["test_trivia"].see(trivia, row, family)
+        bare = bool(BARE_ANNOTATIONS_RE.fullmatch(row["output"].strip()))
+        t["bare_annotations"].see(bare, row)
+        if row["unit_kind"] == "doc_section":
+            reason = non_doc_reason(row["path"])
+            t["non_doc_docs"].see(bool(reason), row, reason)
+        fffd = (
+            "\ufffd" in row["instruction"]
+            or "\ufffd" in (row["input"] or "")
+            or "\ufffd" in row["output"]
+        )
+        t["replacement_chars"].see(fffd, row)
+        if FAMILIES[family][0] and not why:
+            if out_kind == "prose" or (out_kind == "code" and "\n" in row["output"].strip()):
+                knowledge_units.add(row["unit_id"])
+    measures = {name: _share_measure(name, tally) for name, tally in t.items()}
+    for name in ("non_doc_docs", "replacement_chars"):
+        measures[name] = _count_measure(name, t[name])
+    measures["coverage"] = _coverage(units, knowledge_units)
+    measures["families"], family_table = _families(families, n_rows)
+    ordered = {name: measures[name] for name in MEASURES}
+    return {
+        "rows": n_rows,
+        "met": sum(m["passed"] for m in ordered.values()),
+        "goals": len(ordered),
+        "measures": ordered,
+        "families": family_table,
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+
+
+def _undedented(tally: _Tally, row: dict, out_kind: str) -> None:
+    """Count the row when its output or input holds multi-line code; a defect when either
+    is not dedented (`why` says which)."""
+    texts = [("output", row["output"], out_kind)]
+    if "\n" in (row["input"] or ""):
+        texts.append(("input", row["input"], text_kind(row["input"])))
+    multi = [(name, text) for name, text, kind in texts if multiline_code(text, kind)]
+    if multi:
+        bad = [name for name, text in multi if undedented(text)]
+        tally.see(bool(bad), row, " and ".join(bad))
+
+
+def _share_measure(name: str, tally: _Tally) -> dict[str, Any]:
+    title, goal = MEASURES[name]
+    value = tally.count / tally.of if tally.of else 0.0
+    return {
+        "title": title,
+        "value": round(value, 4),
+        "display": fmt(value),
+        "count": tally.count,
+        "of": tally.of,
+        "goal": goal.text(),
+        "passed": goal.met(value),
+        "examples": _spread(tally.examples),
+    }
+
+
+def _count_measure(name: str, tally: _Tally) -> dict[str, Any]:
+    title, goal = MEASURES[name]
+    return {
+        **_share_measure(name, tally),
+        "value": tally.count,
+        "display": str(tally.count),
+        "goal": goal.text(),
+        "passed": goal.met(tally.count),
+    }
+
+
+def _coverage(units: Iterable[Any] | None, covered: set[str]) -> dict[str, Any]:
+    title, goal = MEASURES["coverage"]
+    targets = coverage_targets(units or [])
+    missing = [u for u in targets if u["id"] not in covered]
+    value = 1 - len(missing) / len(targets) if targets else 1.0
+    by_kind: dict[str, list[int]] = {}
+    for u in targets:
+        entry = by_kind.setdefault(u["kind"], [0, 0])
+        entry[0] += u["id"] in covered
+        entry[1] += 1
+    return {
+        "title": title,
+        "value": round(value, 4),
+        "display": fmt(value),
+        "count": len(targets) - len(missing),
+        "of": len(targets),
+        "goal": goal.text(),
+        "passed": goal.met(value),
+        "by_kind": {k: {"covered": c, "total": n} for k, (c, n) in sorted(by_kind.items())},
+        "examples": _spread(missing),
+    }
+
+
+def _families(counts: Counter[str], total: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    title, goal = MEASURES["families"]
+    table = {
+        f: {"rows": n, "share": round(n / total, 4) if total else 0.0, "knowledge": FAMILIES[f][0]}
+        for f, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))  # ties by name
+    }
+    beyond = [f for f, v in table.items() if v["knowledge"] and f != "code" and v["share"] >= 0.01]
+    knowledge = sum(v["rows"] for v in table.values() if v["knowledge"])
+    return {
+        "title": title,
+        "value": len(beyond),
+        "display": str(len(beyond)),
+        "count": len(beyond),
+        "of": len(table),
+        "goal": goal.text(),
+        "passed": goal.met(len(beyond)),
+        "families": beyond,
+        "knowledge_share": round(knowledge / total, 4) if total else 0.0,
+        "examples": [],
+    }, table
+
+
+def summary_line(quality: dict[str, Any]) -> str:
+    """One line for the terminal: goals met and the measures that miss theirs.
+
+    Example: "Quality: 4 of 10 goals met (answerable from the prompt 31% > 3%, ...)"
+    """
+    missed = [
+        f"{SHORT_NAMES[name]} {m['display']} (goal {m['goal']})"
+        for name, m in quality["measures"].items()
+        if not m["passed"]
+    ]
+    tail = f" ({', '.join(missed)})" if missed else ""
+    return f"Quality: {quality['met']} of {quality['goals']} goals met{tail}"

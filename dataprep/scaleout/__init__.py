@@ -1,0 +1,1 @@
+"""Many repositories, one dataset: sources, executors, shards, global dedup and merge."""
