@@ -634,6 +634,9 @@ def run_pipeline(cfg: RunConfig) -> dict[str, Any]:
 
 
 def _run_stages(store: Store, cfg: RunConfig, run_id: int, info: dict) -> dict[str, Any]:
+    from dataprep import procs
+
+    procs.set_jobs(cfg.jobs)  # the filters' MinHash signatures use them too
     with progress() as bar:
         ctx = Context(store=store, config=cfg, run_id=run_id, info=info, bar=bar)
         run_stages(ctx, run_stages_of(cfg))
