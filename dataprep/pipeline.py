@@ -269,12 +269,10 @@ def generate_stage(ctx: Context) -> dict:
         return dict(counts, skipped=True)
     with ctx.task("generate", total=len(stale)) as task:
         store.forget_templates(gone)  # before resolving: a deleted file's candidates must go
-        for path in stale:
-            units = store.units_in(path)
-            cands = tgen.file_candidates(units, cfg.seed, module_of=module_of)
-            store.put_templates(path, keys[path], tgen.dump_candidates(cands))
+        for path, n_units, blob in _file_candidates(store, cfg, stale):
+            store.put_templates(path, keys[path], blob)
             counts["files_generated"] += 1
-            counts["units_generated"] += len(units)
+            counts["units_generated"] += n_units
             ctx.advance(task)
         pairs, stats = _resolve_all(store, cfg, module_of)
         counts.update(stats)
@@ -289,6 +287,38 @@ def generate_stage(ctx: Context) -> dict:
             store.set_meta("pipeline.templates", state)
     counts["pairs"] = len(pairs)
     return dict(counts)
+
+
+GENERATE_WINDOW = 64  # files whose units are in flight at once
+
+
+def _file_candidates(store: Store, cfg: RunConfig, paths: list[str]) -> Iterator[tuple]:
+    """(path, units, candidates JSON) of each file, in order; in a process pool when --jobs
+    allows, a window of files at a time (memory holds one window's units)."""
+    root = str(cfg.path)
+    windows = [paths[i : i + GENERATE_WINDOW] for i in range(0, len(paths), GENERATE_WINDOW)]
+    if cfg.jobs <= 1 or len(paths) < 8:
+        for path in paths:
+            yield _candidates_one((root, path, store.units_in(path), cfg.seed))
+        return
+    from dataprep.procs import process_pool
+
+    with process_pool(cfg.jobs) as pool:
+        for window in windows:
+            jobs = [(root, path, store.units_in(path), cfg.seed) for path in window]
+            yield from pool.map(_candidates_one, jobs)
+
+
+@lru_cache(maxsize=4)
+def _module_finder(root: str) -> Callable[[str], str | None]:
+    return module_finder(Path(root))
+
+
+def _candidates_one(job: tuple) -> tuple[str, int, str]:
+    """Worker: one file's template candidates, as the per-file cache stores them."""
+    root, path, units, seed = job
+    cands = tgen.file_candidates(units, seed, module_of=_module_finder(root))
+    return path, len(units), tgen.dump_candidates(cands)
 
 
 def _resolve_all(store: Store, cfg: RunConfig, module_of) -> tuple[list[Pair], dict[str, int]]:
@@ -604,6 +634,9 @@ def run_pipeline(cfg: RunConfig) -> dict[str, Any]:
 
 
 def _run_stages(store: Store, cfg: RunConfig, run_id: int, info: dict) -> dict[str, Any]:
+    from dataprep import procs
+
+    procs.set_jobs(cfg.jobs)  # the filters' MinHash signatures use them too
     with progress() as bar:
         ctx = Context(store=store, config=cfg, run_id=run_id, info=info, bar=bar)
         run_stages(ctx, run_stages_of(cfg))

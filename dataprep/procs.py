@@ -46,6 +46,20 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
+_JOBS = 1
+
+
+def set_jobs(workers: int) -> None:
+    """The workers the library's CPU stages may use (`dataprep run --jobs`; 1 until set)."""
+    global _JOBS
+    _JOBS = max(1, int(workers))
+
+
+def jobs() -> int:
+    """The workers set by `set_jobs` (1: work in this process)."""
+    return _JOBS
+
+
 def default_jobs() -> int:
     """Worker processes by default: the CPUs this process may use (its affinity), at most 8.
 

@@ -234,3 +234,21 @@ def test_decontaminate_sets_aside_its_own_verdicts_but_not_earlier_stages(tmp_pa
     )
     report = decontaminate(store)
     assert report.contaminated == 0 and report.checked == 3  # balance dropped it first
+
+
+def test_signatures_from_worker_processes_equal_those_of_one_process():
+    from dataprep import procs
+    from dataprep.filters.dedup import Shingler
+
+    pairs = [
+        pair(f"Explain method{i} of Room.", f"It returns the {i}th rate times {i * 7} nights.")
+        for i in range(40)
+    ]
+    shingler = Shingler(pairs)
+    one = shingler.signatures(64, batch=8)
+    procs.set_jobs(2)
+    try:
+        two = shingler.signatures(64, batch=8)  # five batches over two forked workers
+    finally:
+        procs.set_jobs(1)
+    assert one.shape == (40, 64) and np.array_equal(one, two)

@@ -15,6 +15,7 @@ datasketch itself.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Callable
 from functools import lru_cache
@@ -23,6 +24,7 @@ from struct import unpack_from
 
 import numpy as np
 
+from dataprep import procs
 from dataprep.filters.core import WORD_RE, Context, normalize, preference, register
 from dataprep.models import Pair
 
@@ -159,15 +161,41 @@ class Shingler:
         return (full - boiler) or full
 
     def signatures(self, num_perm: int, batch: int = 2048) -> np.ndarray:
-        """MinHash signatures of every pair, computed a batch of sets at a time."""
+        """MinHash signatures of every pair, computed a batch of sets at a time; the
+        batches in forked worker processes when `procs.jobs()` allows and there are
+        several (the workers inherit the pairs: nothing but the signatures is sent)."""
         if not self.pairs:
             return np.zeros((0, num_perm), dtype=np.uint64)
-        parts = []
-        for start in range(0, len(self.pairs), batch):
-            end = min(start + batch, len(self.pairs))
-            parts.append(signatures([self.shingles(i) for i in range(start, end)], num_perm))
+        spans = [
+            (start, min(start + batch, len(self.pairs)), num_perm)
+            for start in range(0, len(self.pairs), batch)
+        ]
+        workers = min(procs.jobs(), len(spans))
+        if workers > 1 and hasattr(os, "fork"):  # fork: the workers share this object
+            global _FORKED
+            _FORKED = self
+            try:
+                with procs.process_pool(workers) as pool:
+                    parts = list(pool.map(_forked_signatures, spans))
+            finally:
+                _FORKED = None
+        else:
+            parts = [self._signatures(span) for span in spans]
         self._memo.clear()
         return np.concatenate(parts)
+
+    def _signatures(self, span: tuple[int, int, int]) -> np.ndarray:
+        start, end, num_perm = span
+        return signatures([self.shingles(i) for i in range(start, end)], num_perm)
+
+
+_FORKED: Shingler | None = None  # the Shingler forked workers compute for
+
+
+def _forked_signatures(span: tuple[int, int, int]) -> np.ndarray:
+    """Worker: one batch's signatures from the Shingler the parent forked with."""
+    assert _FORKED is not None
+    return _FORKED._signatures(span)
 
 
 def content_shingles(
