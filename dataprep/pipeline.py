@@ -372,13 +372,17 @@ def filter_config(cfg: RunConfig):
 def _filter(ctx: Context) -> dict:
     from dataprep import filters
 
-    with ctx.task("filter"):
-        report = filters.run_filters(
-            ctx.store,
-            filter_config(ctx.config),
-            run_id=ctx.run_id,
-            on_stage=ctx.info.get("on_filter_stage"),
-        )
+    config = filter_config(ctx.config)
+    outer = ctx.info.get("on_filter_stage")
+    with ctx.task("filter", total=len(filters.active_filters(config))) as task:
+
+        def on_stage(name: str, alive: int) -> None:  # one step per filter of the chain
+            ctx.advance(task)
+            ctx.describe(task, f"filter: {name} done, {alive:,} pairs left")
+            if outer is not None:
+                outer(name, alive)
+
+        report = filters.run_filters(ctx.store, config, run_id=ctx.run_id, on_stage=on_stage)
     ctx.info["filter_report"] = report
     data = report.to_dict()
     return {"kept": data.get("kept"), "dropped": data.get("dropped")}

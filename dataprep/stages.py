@@ -93,6 +93,11 @@ class Context:
         if self.bar is not None and task is not None:
             self.bar.advance(task, steps)
 
+    def describe(self, task: int | None, text: str) -> None:
+        """Say what the task is doing now (the filter being run, the pairs left)."""
+        if self.bar is not None and task is not None:
+            self.bar.update(task, description=text)
+
     def log(self, name: str, counters: dict[str, Any], seconds: float) -> None:
         """One plain line per finished stage when stderr is not a terminal (a CI log, a
         pipe): the progress display is hidden there, so this is what tells progress."""
