@@ -376,6 +376,17 @@ class Store:
                 self.conn.execute("DELETE FROM units WHERE path = ?", (path,))
                 self.conn.execute("DELETE FROM files WHERE path = ?", (path,))
 
+    def replace_units(self, units: Iterable[Unit]) -> None:
+        """Make the units table hold exactly `units`: the merge of a many-source run, whose
+        files (and their digests) live in its shards, not here."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM units")
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(u.id, u.path, u.kind, u.qualified_name, u.model_dump_json()) for u in units],
+            )
+
     def units(self, kind: str | None = None) -> list[Unit]:
         sql, args = "SELECT data FROM units", ()
         if kind:
