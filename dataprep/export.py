@@ -76,7 +76,7 @@ COLUMNS: tuple[str, ...] = (
     "review",
 )
 INT_COLUMNS = {"start_line", "end_line", "round"}
-_NULLABLE = {"commit", "module", "label", "operation", "round", "parent_id", "model"}
+_NULLABLE = {"commit", "source_url", "module", "label", "operation", "round", "parent_id", "model"}
 
 
 # selection ------------------------------------------------------------------------
@@ -170,14 +170,14 @@ def build_rows(
 
 
 # files ----------------------------------------------------------------------------
-def arrow_schema():
+def arrow_schema(columns: tuple[str, ...] = COLUMNS):
     """The Parquet and Arrow schema of the rows (COLUMNS; `messages` a list of role/content)."""
     import pyarrow as pa
 
     message = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
     types = {"messages": pa.list_(message)} | {c: pa.int64() for c in INT_COLUMNS}
     return pa.schema(
-        [pa.field(c, types.get(c, pa.string()), nullable=c in _NULLABLE) for c in COLUMNS]
+        [pa.field(c, types.get(c, pa.string()), nullable=c in _NULLABLE) for c in columns]
     )
 
 
@@ -191,10 +191,10 @@ def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
 
 
-def _arrow_table(rows: list[dict[str, Any]]):
+def _arrow_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS):
     import pyarrow as pa
 
-    return pa.Table.from_pylist(rows, schema=arrow_schema())
+    return pa.Table.from_pylist(rows, schema=arrow_schema(columns))
 
 
 def _write_parquet(path: Path, table) -> None:
@@ -210,7 +210,8 @@ def _save_dataset_dict(path: Path, tables: dict[str, Any], fingerprints: dict[st
     import datasets
     from datasets.table import InMemoryTable
 
-    info = datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(arrow_schema()))
+    schema = tables[SPLITS[0]].schema
+    info = datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(schema))
     dd = datasets.DatasetDict(
         {
             s: datasets.Dataset(
@@ -344,6 +345,7 @@ def write_dataset(
     left_out = 0 if include_unreviewed or not reviews else sum(p.id not in reviews for p in kept)
     project = project or _majority(p.repo for p in pairs) or "dataprep"
     rows = build_rows(pairs, splits, status, style, project)
+    columns = _with_source_urls(store, rows)
     facts = card.dataset_facts(
         store, pairs, rows, status, style, split_by, seed, ratios, project, repo_path
     )
@@ -353,7 +355,8 @@ def write_dataset(
     stage.mkdir(parents=True)
     (stage / _PARTIAL_MARK).touch()
     files: list[dict[str, Any]] = []
-    tables = {split: _arrow_table(rows[split]) for split in SPLITS}
+    facts["columns"] = list(columns)
+    tables = {split: _arrow_table(rows[split], columns) for split in SPLITS}
     for split in SPLITS:
         _write_bytes(stage / f"{split}.jsonl", jsonl_bytes(rows[split]))
         _write_parquet(stage / f"{split}.parquet", tables[split])
@@ -382,7 +385,7 @@ def write_dataset(
         "project": project,
         "style": style,
         "format": trainer_files.style_format(style),
-        "columns": list(COLUMNS),
+        "columns": list(columns),
         "system_prompt": prompts.system_prompt(project),
         "source_url": facts["source_url"],
         "commit": facts["commit"],
@@ -489,6 +492,23 @@ def verify_dataset(out_dir: Path) -> str | None:
         if path.stat().st_size != entry["bytes"] or outdir.sha256_file(path) != entry["sha256"]:
             return f"{path} changed since the export"
     return None
+
+
+def _with_source_urls(store: Store, rows: dict[str, list[dict[str, Any]]]) -> tuple[str, ...]:
+    """A many-source store (meta `scaleout.sources`) adds a `source_url` column after `repo`
+    (its name); a one-source export keeps COLUMNS as they are."""
+    sources = store.get_meta("scaleout.sources") or []
+    urls = {s["name"]: s["url"] for s in sources if s.get("name")}
+    if not urls:
+        return COLUMNS
+    at = COLUMNS.index("repo") + 1
+    columns = (*COLUMNS[:at], "source_url", *COLUMNS[at:])
+    for split, split_rows in rows.items():
+        rows[split] = [
+            {c: urls.get(row["repo"]) if c == "source_url" else row[c] for c in columns}
+            for row in split_rows
+        ]
+    return columns
 
 
 def _majority(values: Iterable[str | None]) -> str | None:

@@ -30,20 +30,19 @@ def quiet_logs() -> None:
     """datatrove logs every task start at INFO on stderr: keep warnings and errors only
     (each task's full log stays in its logging folder)."""
     import datatrove.executor.base as base
-    from datatrove.utils import logging as dlog
     from loguru import logger
 
     logger.remove()
     logger.add(sys.stderr, level="WARNING")
     if getattr(base.add_task_logger, "__dataprep__", False):
         return
-    original = dlog.add_task_logger
 
     def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
-        logfile = original(logging_dir, rank, local_rank, node_rank)
-        logger.remove()  # the file sink again, and stderr at WARNING only
+        logger.remove()  # datatrove's own, less its INFO lines on stderr
+        logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
         logger.add(logfile, level="DEBUG", colorize=False)
         logger.add(sys.stderr, level="WARNING", colorize=False)
+        logger.info(f"Launching pipeline for {rank=}")
         return logfile
 
     def close_task_logger(logfile):

@@ -62,17 +62,19 @@ def _phase_dir(out: Path, phase: str, parts: Any, tasks: int) -> Path:
     return Path(out) / ".scaleout" / "logs" / f"{phase}-{content_hash('phase', parts, tasks)}"
 
 
-def _run_phase(step, items: list[it.Item], opts: ScaleOptions, out: Path, parts: Any) -> None:
+def _run_phase(
+    step, items: list[it.Item], todo: list[it.Item], opts: ScaleOptions, out: Path, parts: Any
+) -> None:
     from dataprep.scaleout.executors import make_executor
 
     tasks = opts.tasks or min(len(items), 64)
+    logging_dir = _phase_dir(out, step.phase, parts, tasks)
+    keys = {i.key for i in todo}
+    for rank in range(tasks):  # a task marked complete whose items no longer verify runs again
+        if any(i.key in keys for i in items[rank::tasks]):
+            (logging_dir / "completions" / f"{rank:05d}").unlink(missing_ok=True)
     executor = make_executor(
-        opts.executor,
-        [step],
-        tasks,
-        opts.workers,
-        _phase_dir(out, step.phase, parts, tasks),
-        opts.executor_options,
+        opts.executor, [step], tasks, opts.workers, logging_dir, opts.executor_options
     )
     import signal
 
@@ -255,7 +257,7 @@ def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
             if not steps.SliceItems(*step_args).done(i, out / it.SHARDS_DIR / i.key)
         ]
         if todo:
-            _run_phase(steps.SliceItems(*step_args), items, opts, out, slice_parts)
+            _run_phase(steps.SliceItems(*step_args), items, todo, opts, out, slice_parts)
         sliced = _check_phase(items, out, "slice", lambda i, d: steps.slice_settings(i, cfg.parser))
         timings["slice"] = round(time.perf_counter() - start, 3)
         # 2. dedup across sources
@@ -268,7 +270,7 @@ def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
         todo_gen = [i for i in items if not gen_step.done(i, out / it.SHARDS_DIR / i.key)]
         if todo_gen:
             _run_phase(
-                steps.GenerateItems(*step_args), items, opts, out,
+                steps.GenerateItems(*step_args), items, todo_gen, opts, out,
                 ("generate", slice_parts, dedup["state"]),
             )  # fmt: skip
         check = steps.GenerateItems(*step_args)
@@ -282,12 +284,13 @@ def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
                 merged = merge(store, items, out, dedup, generated)
                 store.set_meta(SOURCES_META, _sources_meta(sources, opts))
                 timings["merge"] = round(time.perf_counter() - start, 3)
-                info = {"repo": out.resolve().name, "commit": None}
+                project = sources[0].name if len(sources) == 1 else out.resolve().name
+                info = {"repo": project, "commit": None}  # the system prompt's project
                 with progress() as bar:
                     ctx = Context(store=store, config=cfg, run_id=run_id, info=info, bar=bar)
                     ctx.counters.update(
-                        slice=_slice_counts(sliced, len(items) - len(todo)),
-                        generate=_generate_counts(generated, merged, len(items) - len(todo_gen)),
+                        slice=_slice_counts(sliced, {i.key for i in todo}),
+                        generate=_generate_counts(generated, merged, {i.key for i in todo_gen}),
                         dedup={
                             "units": dedup["units"],
                             "dropped": len(dedup["dropped"]),
@@ -334,31 +337,35 @@ def _sources_meta(sources: list, opts: ScaleOptions) -> list[dict[str, Any]]:
     return rows + [dict(s) for s in opts.skipped_sources]
 
 
-def _slice_counts(manifests: list[dict], skipped_items: int) -> dict[str, Any]:
+def _slice_counts(manifests: list[dict], ran: set[str]) -> dict[str, Any]:
+    """Slice counters as one run's: items skipped this time count as unchanged files."""
     total = Counter()
     for m in manifests:
-        total.update({k: v for k, v in m["counts"].items() if isinstance(v, int)})
+        counts = {k: v for k, v in m["counts"].items() if isinstance(v, int)}
+        if m["key"] not in ran:
+            counts = {"files": counts.get("files", 0), "unchanged": counts.get("files", 0)}
+        total.update(counts)
     return {
         "files": total["files"],
         "sliced": total["sliced"],
         "unchanged": total["unchanged"],
         "forgotten": total["forgotten"],
-        "units": total["units"],
         "items": len(manifests),
-        "items_skipped": skipped_items,
+        "items_skipped": len(manifests) - len(ran),
     }
 
 
-def _generate_counts(manifests: list[dict], merged: dict, skipped_items: int) -> dict[str, Any]:
+def _generate_counts(manifests: list[dict], merged: dict, ran: set[str]) -> dict[str, Any]:
     total = Counter()
     for m in manifests:
-        total.update({k: v for k, v in m["counts"].items() if isinstance(v, int)})
+        if m["key"] in ran:
+            total.update({k: v for k, v in m["counts"].items() if isinstance(v, int)})
     return {
         "units_generated": total["units_generated"],
         "units_deduplicated": total["units_deduplicated"],
         "pairs_new": merged.get("pairs_new", 0),
         "pairs_removed": merged.get("pairs_removed", 0),
-        "items_skipped": skipped_items,
+        "items_skipped": len(manifests) - len(ran),
     }
 
 
