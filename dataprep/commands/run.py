@@ -169,14 +169,13 @@ def run(
     what changed is redone; a run that was killed continues where it stopped. Without
     --llm no server or network is needed.
 
-    Examples:
+    Example: dataprep run fixtures/hotel-booking --out out --style chatml
 
-      dataprep run fixtures/hotel-booking --out out --style chatml
+    Many repositories make one dataset (forks and copies deduplicated across them):
 
+    \b
       dataprep run ../shop https://github.com/acme/billing@v2 --out out --workers 2
-
       dataprep run --sources repos.txt --out out --tasks 8 --workers 2 --licenses MIT,Apache-2.0
-
       dataprep run --sources repos.txt --out /shared/out --executor ray --tasks 64
     """
     from dataprep.pipeline import RunConfig, default_jobs, run_pipeline

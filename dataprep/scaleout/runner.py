@@ -87,7 +87,9 @@ def _run_phase(
         signal.signal(signal.SIGTERM, previous)
 
 
-def _check_phase(items: list[it.Item], out: Path, phase: str, settings_of) -> list[dict]:
+def _check_phase(
+    items: list[it.Item], out: Path, phase: str, settings_of, opts: ScaleOptions
+) -> list[dict]:
     manifests, missing = [], []
     for item in items:
         item_dir = out / it.SHARDS_DIR / item.key
@@ -96,6 +98,11 @@ def _check_phase(items: list[it.Item], out: Path, phase: str, settings_of) -> li
             missing.append(item.key)
         else:
             manifests.append(manifest)
+    if missing and opts.executor == "slurm":
+        raise InputError(
+            f"the {phase} phase of {len(missing)} work items was submitted to Slurm: run the "
+            "same command again once its jobs have finished (squeue shows them)"
+        )
     if missing:
         logs = out / ".scaleout" / "logs"
         raise InputError(
@@ -110,9 +117,10 @@ def _check_phase(items: list[it.Item], out: Path, phase: str, settings_of) -> li
 
 
 def unit_text(kind: str, qualified_name: str, code: str) -> str:
-    """What dedup compares: the code, with the kind and (except for file headers, named by
-    path) the qualified name, so one-line getters of unrelated classes stay apart."""
-    name = "" if kind == "file" else qualified_name
+    """What dedup compares: the code, with the kind and the qualified name (a file header's
+    is its path: its file name only), so one-line getters of unrelated classes stay apart
+    and a vendored copy of a file at another path is still a copy."""
+    name = qualified_name.rsplit("/", 1)[-1] if kind == "file" else qualified_name
     return f"{kind} {name}\n{code}"
 
 
@@ -216,6 +224,55 @@ def merge(store, items: list[it.Item], out: Path, dedup: dict, generated: list[d
 # -- the run ---------------------------------------------------------------------------------
 
 
+def run_items(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
+    """The per-item phases (slice, dedup, generate) into DIR/shards; the caller holds the
+    output folder's lock. Returns the plan, the manifests, the dedup and the timings."""
+    out = Path(cfg.out)
+    scratch = Path(opts.scratch or default_scratch(out, opts.executor))
+    settings = {"parser": cfg.parser, "seed": cfg.seed}
+    timings: dict[str, float] = {}
+    # 1. slice every item
+    start = time.perf_counter()
+    items = it.plan_items(sources, opts.max_files)
+    plan = it.save_plan(out, items)
+    step_args = (str(out), str(scratch), str(plan), settings)
+    slice_parts = ("slice", [steps.slice_settings(i, cfg.parser) for i in items])
+    todo = [
+        i for i in items if not steps.SliceItems(*step_args).done(i, out / it.SHARDS_DIR / i.key)
+    ]
+    if todo:
+        _run_phase(steps.SliceItems(*step_args), items, todo, opts, out, slice_parts)
+    sliced = _check_phase(
+        items, out, "slice", lambda i, d: steps.slice_settings(i, cfg.parser), opts
+    )
+    timings["slice"] = round(time.perf_counter() - start, 3)
+    # 2. dedup across sources
+    start = time.perf_counter()
+    dedup = run_dedup(items, sliced, out, opts.dedup_threshold)
+    timings["dedup"] = round(time.perf_counter() - start, 3)
+    # 3. generate per item
+    start = time.perf_counter()
+    gen_step = steps.GenerateItems(*step_args)
+    todo_gen = [i for i in items if not gen_step.done(i, out / it.SHARDS_DIR / i.key)]
+    if todo_gen:
+        _run_phase(
+            steps.GenerateItems(*step_args), items, todo_gen, opts, out,
+            ("generate", slice_parts, dedup["state"]),
+        )  # fmt: skip
+    check = steps.GenerateItems(*step_args)
+    generated = _check_phase(items, out, "generate", check._settings, opts)
+    timings["generate"] = round(time.perf_counter() - start, 3)
+    return {
+        "items": items,
+        "sliced": sliced,
+        "dedup": dedup,
+        "generated": generated,
+        "todo": todo,
+        "todo_gen": todo_gen,
+        "timings": timings,
+    }
+
+
 def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
     """Every phase and stage over `sources` (pinned and checked out) into `cfg.out`."""
     from dataprep import pipeline
@@ -231,9 +288,6 @@ def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
             raise InputError(f"--out is the source {source.spec} itself: choose another folder")
     outdir.check_out_dir(out, cfg.path, cfg.force)
     cfg.path = None
-    scratch = Path(opts.scratch or default_scratch(out, opts.executor))
-    settings = {"parser": cfg.parser, "seed": cfg.seed}
-    timings: dict[str, float] = {}
     quiet_logs()
     with outdir.locked(out):
         with Store.open(out) as store:
@@ -245,37 +299,14 @@ def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
                 )
             store.set_meta("source", "sources:" + ",".join(s.url for s in sources))
             pipeline._check_outputs(store, cfg)
-        # 1. slice every item
-        start = time.perf_counter()
-        items = it.plan_items(sources, opts.max_files)
-        plan = it.save_plan(out, items)
-        step_args = (str(out), str(scratch), str(plan), settings)
-        slice_parts = ("slice", [steps.slice_settings(i, cfg.parser) for i in items])
-        todo = [
-            i
-            for i in items
-            if not steps.SliceItems(*step_args).done(i, out / it.SHARDS_DIR / i.key)
-        ]
-        if todo:
-            _run_phase(steps.SliceItems(*step_args), items, todo, opts, out, slice_parts)
-        sliced = _check_phase(items, out, "slice", lambda i, d: steps.slice_settings(i, cfg.parser))
-        timings["slice"] = round(time.perf_counter() - start, 3)
-        # 2. dedup across sources
-        start = time.perf_counter()
-        dedup = run_dedup(items, sliced, out, opts.dedup_threshold)
-        timings["dedup"] = round(time.perf_counter() - start, 3)
-        # 3. generate per item
-        start = time.perf_counter()
-        gen_step = steps.GenerateItems(*step_args)
-        todo_gen = [i for i in items if not gen_step.done(i, out / it.SHARDS_DIR / i.key)]
-        if todo_gen:
-            _run_phase(
-                steps.GenerateItems(*step_args), items, todo_gen, opts, out,
-                ("generate", slice_parts, dedup["state"]),
-            )  # fmt: skip
-        check = steps.GenerateItems(*step_args)
-        generated = _check_phase(items, out, "generate", check._settings)
-        timings["generate"] = round(time.perf_counter() - start, 3)
+        phases = run_items(cfg, sources, opts)
+        items, sliced, dedup, generated = (
+            phases["items"],
+            phases["sliced"],
+            phases["dedup"],
+            phases["generated"],
+        )
+        todo, todo_gen, timings = phases["todo"], phases["todo_gen"], phases["timings"]
         # 4. one dataset
         with Store.open(out) as store:
             run_id = store.start_run("run", {**cfg.args(), "sources": [s.spec for s in sources]})
