@@ -60,6 +60,9 @@ class Source:
     priority: int
     """The order given: the first source's units win dedup ties."""
     license: str | None = None
+    state: str | None = None
+    """What the files are, when the commit alone does not say it: the digest of a local
+    checkout with uncommitted changes (a work item's settings include it)."""
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -184,9 +187,15 @@ def resolve(spec: str, priority: int) -> Source:
     from dataprep.slicing import repo_info
 
     name, commit = repo_info(root)
-    return Source(
-        spec, "local", str(root), None, commit or folder_digest(root), root, name, priority
-    )
+    state = None
+    if commit:
+        try:
+            dirty = _git("status", "--porcelain", "--untracked-files=normal", cwd=root).strip()
+        except SourceError:
+            dirty = "unknown"
+        state = folder_digest(root) if dirty else None  # edits not committed yet
+    pin = commit or folder_digest(root)
+    return Source(spec, "local", str(root), None, pin, root, name, priority, state=state)
 
 
 def folder_digest(root: Path) -> str:

@@ -321,3 +321,46 @@ def test_the_ray_executor_gives_the_same_rows(one_task, repos, tmp_path):
         ray.shutdown()
     assert result.exit_code == 0, result.output
     assert _rows(out) == _rows(one_task[0])
+
+
+def test_source_specs_refs_and_credentials(tmp_path):
+    from dataprep import sources as src
+
+    assert src.split_ref("git@github.com:a/b.git@v1") == ("git@github.com:a/b.git", "v1")
+    assert src.split_ref("git@github.com:a/b.git") == ("git@github.com:a/b.git", None)
+    assert src.split_ref("https://u@host/x/y@main") == ("https://u@host/x/y", "main")
+    assert src.split_ref("https://u@host/x/y") == ("https://u@host/x/y", None)
+    assert src.clean_url("https://me:tok@host:8443/a/b.git") == "https://host:8443/a/b.git"
+    listing = tmp_path / "s.txt"
+    listing.write_text("# repos\nfile:///a  # the first\n\nfile:///b\nfile:///a\n")
+    assert src.read_specs(["../c"], listing) == ["../c", "file:///a", "file:///b"]
+    with pytest.raises(src.InputError):
+        src.read_specs([], tmp_path / "missing.txt")
+
+
+def test_a_large_source_is_split_into_items_whatever_the_tasks(repos, tmp_path):
+    from dataprep import outdir
+    from dataprep import sources as src
+    from dataprep.pipeline import RunConfig
+    from dataprep.scaleout.items import count_files
+    from dataprep.scaleout.runner import ScaleOptions, run_items
+    from dataprep.store import Store
+
+    outputs = []
+    for tasks in (1, 3):
+        source = src.resolve(str(repos["hotel"]), 0)
+        out = tmp_path / f"t{tasks}"
+        out.mkdir()
+        with outdir.locked(out):
+            Store.open(out).close()
+            opts = ScaleOptions(tasks=tasks, workers=2, max_files=5)
+            result = run_items(RunConfig(path=None, out=out, jobs=1), [source], opts)
+        items = result["items"]
+        assert len(items) >= 3 and all(i.buckets == len(items) for i in items)
+        files = [m["counts"]["files"] for m in result["sliced"]]
+        assert sum(files) == count_files(repos["hotel"]) and max(files) < sum(files)
+        shards = sorted((out / "shards").glob("*/*.parquet"))
+        outputs.append(
+            {p.relative_to(out).as_posix(): pq.read_table(p).to_pylist() for p in shards}
+        )
+    assert outputs[0] == outputs[1]

@@ -37,7 +37,8 @@ def slice_settings(item: it.Item, parser: str) -> str:
 
     version = getattr(slicing, "SLICER_VERSION", "1")
     return content_hash(
-        "scaleout-slice", item.key, item.source["commit"], parser, version,
+        "scaleout-slice", item.key, item.source["commit"], item.source.get("state"), parser,
+        version,
         code_version(SLICE_MODULES),
     )  # fmt: skip
 
