@@ -376,11 +376,15 @@ class Store:
                 self.conn.execute("DELETE FROM units WHERE path = ?", (path,))
                 self.conn.execute("DELETE FROM files WHERE path = ?", (path,))
 
-    def replace_units(self, units: Iterable[Unit]) -> None:
-        """Make the units table hold exactly `units`: the merge of a many-source run, whose
-        files (and their digests) live in its shards, not here."""
+    def clear_units(self) -> None:
+        """Empty the units table: a many-source run merges its shards into it again (their
+        files and digests live in the shards, not here)."""
         with self.transaction():
             self.conn.execute("DELETE FROM units")
+
+    def add_units(self, units: Iterable[Unit]) -> None:
+        """Insert units as they are (no file record, no path replaced): the merge."""
+        with self.transaction():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",

@@ -197,27 +197,30 @@ def merge(store, items: list[it.Item], out: Path, dedup: dict, generated: list[d
     if store.get_meta(MERGED_META) == state:
         return dict(counts, skipped=True)
     dropped = dedup.get("dropped", {})
-    units, pairs = [], []
-    for item in items:
-        item_dir = out / it.SHARDS_DIR / item.key
-        for row in it.read_table(item_dir / "units.parquet", ["id", "data"]):
-            if steps.unit_ref(item.source, row["id"]) not in dropped:
-                units.append(Unit.model_validate_json(row["data"]))
-        pairs += [
-            Pair.model_validate_json(r["data"])
-            for r in it.read_table(item_dir / "pairs.parquet", ["data"])
-        ]
-    with store.transaction():
-        store.replace_units(units)
-        new_ids = {p.id for p in pairs}
-        old_ids = store.pair_ids("template")
+    n_units = n_pairs = 0
+    with store.transaction():  # item by item: memory holds one item's rows, and the ids
+        store.clear_units()
+        old_ids, new_ids = store.pair_ids("template"), set()
+        for item in items:
+            item_dir = out / it.SHARDS_DIR / item.key
+            units = [
+                Unit.model_validate_json(row["data"])
+                for row in it.read_table(item_dir / "units.parquet", ["id", "data"])
+                if steps.unit_ref(item.source, row["id"]) not in dropped
+            ]
+            store.add_units(units)
+            pairs = [
+                Pair.model_validate_json(r["data"])
+                for r in it.read_table(item_dir / "pairs.parquet", ["data"])
+            ]
+            new_ids.update(p.id for p in pairs)
+            counts["pairs_new"] += store.put_pairs([p for p in pairs if p.id not in old_ids])
+            n_units, n_pairs = n_units + len(units), n_pairs + len(pairs)
         removed = sorted(old_ids - new_ids)
         store.delete_pairs(removed)
-        counts["pairs_new"] = store.put_pairs([p for p in pairs if p.id not in old_ids])
         counts["pairs_removed"] = len(removed)
         store.set_meta(MERGED_META, state)
-    counts["units"] = len(units)
-    counts["pairs"] = len(pairs)
+    counts["units"], counts["pairs"] = n_units, n_pairs
     return dict(counts)
 
 
