@@ -15,7 +15,7 @@ an original under `lib/`. Then prints, side by side in one run:
 - LLM throughput against N fake servers: `--llm-servers N` calls the endpoint pool's
   benchmark hook when that module is installed (it is built apart from this one).
 
-    .venv/bin/python bench/bench_scaleout.py [--repos 100] [--files 50] [--keep DIR]
+    .venv/bin/python bench/bench_scaleout.py [--repos 100] [--files 50] [--ray] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -227,6 +227,7 @@ from dataprep.store import Store
 
 if __name__ == "__main__":
     listing, out, workers = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    executor = sys.argv[4] if len(sys.argv) > 4 else "local"
     specs = src.read_specs([], listing)
     sources = [src.resolve(s, i) for i, s in enumerate(specs)]
     src.unique_names(sources)
@@ -236,7 +237,8 @@ if __name__ == "__main__":
     out.mkdir(parents=True)
     with outdir.locked(out):
         Store.open(out).close()  # the store first, as `dataprep run` makes it
-        r = run_items(RunConfig(path=None, out=out, jobs=1), sources, ScaleOptions(workers=workers))
+        opts = ScaleOptions(workers=workers, executor=executor)
+        r = run_items(RunConfig(path=None, out=out, jobs=1), sources, opts)
     print(len(r["items"]), r["dedup"]["units"], len(r["dedup"]["dropped"]))
 """
 
@@ -303,6 +305,7 @@ def main() -> None:
         "--keep", type=Path, help="build the corpus and outputs here, and keep them"
     )
     parser.add_argument("--skip-full", action="store_true", help="only the per-item phases")
+    parser.add_argument("--ray", action="store_true", help="the phases on Ray too (2 CPUs)")
     parser.add_argument(
         "--llm-servers", type=int, default=0,
         help="also measure LLM throughput against N fake servers (the endpoint pool's hook)",
@@ -347,6 +350,15 @@ def main() -> None:
                 else ""
             )
         )
+        if args.ray:
+            out = work / "out-ray"
+            cmd = [sys.executable, "-c", PHASES, str(listing), str(out), "2", "ray"]
+            wall, rss, _ = measure(cmd, env)
+            print(
+                f"phases on Ray (local cluster of 2 CPUs, ray.init included), 2 workers: "
+                f"{wall:.1f} s = {wall / phases[2][0]:.2f}x the local executor's (goal <= 1.5x), "
+                f"peak RSS {rss:.0f} MB"
+            )
         if not args.skip_full:
             out = work / "out-w2"
             cmd = [*DATAPREP, "run", "--sources", str(listing), "--out", str(out), "--workers", "2"]

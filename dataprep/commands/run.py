@@ -68,7 +68,10 @@ def run(
     tasks: Annotated[
         int | None,
         typer.Option(
-            "--tasks", min=1, help="Tasks per phase (default: one per work item, at most 64)."
+            "--tasks",
+            min=1,
+            help="Tasks per phase (default: one per work item, at most 64; on Ray one per "
+            "worker, as each Ray task starts a process).",
         ),
     ] = None,
     workers: Annotated[

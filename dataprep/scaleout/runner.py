@@ -39,7 +39,7 @@ MERGED_META = "scaleout.merged"
 class ScaleOptions:
     executor: str = "local"
     tasks: int | None = None
-    """World size of each phase (default: one per item, at most 64)."""
+    """World size of each phase (default: `default_tasks`)."""
     workers: int = 1
     scratch: Path | None = None
     dedup_threshold: float = 0.85
@@ -62,12 +62,20 @@ def _phase_dir(out: Path, phase: str, parts: Any, tasks: int) -> Path:
     return Path(out) / ".scaleout" / "logs" / f"{phase}-{content_hash('phase', parts, tasks)}"
 
 
+def default_tasks(n_items: int, opts: ScaleOptions) -> int:
+    """One task per item (at most 64) locally, where a task is a fork; on Ray, where each
+    task is a new actor and process that imports dataprep, one task per worker."""
+    if opts.executor == "ray":
+        return max(1, min(n_items, opts.workers))
+    return max(1, min(n_items, 64))
+
+
 def _run_phase(
     step, items: list[it.Item], todo: list[it.Item], opts: ScaleOptions, out: Path, parts: Any
 ) -> None:
     from dataprep.scaleout.executors import make_executor
 
-    tasks = opts.tasks or min(len(items), 64)
+    tasks = opts.tasks or default_tasks(len(items), opts)
     logging_dir = _phase_dir(out, step.phase, parts, tasks)
     keys = {i.key for i in todo}
     for rank in range(tasks):  # a task marked complete whose items no longer verify runs again
