@@ -364,3 +364,22 @@ def test_a_large_source_is_split_into_items_whatever_the_tasks(repos, tmp_path):
             {p.relative_to(out).as_posix(): pq.read_table(p).to_pylist() for p in shards}
         )
     assert outputs[0] == outputs[1]
+
+
+def test_a_bad_executor_is_one_line_before_any_work(repos, tmp_path):
+    result = _run(str(repos["hotel"]), "--out", str(tmp_path / "out"), "--executor", "spark")
+    assert result.exit_code == 1
+    assert result.output == "Error: --executor 'spark' is not known: use local, ray or slurm\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_plain_install_pulls_no_ray():
+    import tomllib
+    from importlib.metadata import requires
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    core = [d.split(">")[0].split("=")[0].split("<")[0].strip() for d in project["dependencies"]]
+    assert "datatrove" in core and "ray" not in core
+    assert project["optional-dependencies"]["ray"] == ["ray>=2.40"]
+    unconditional = [r for r in requires("datatrove") or [] if "extra ==" not in r]
+    assert not [r for r in unconditional if r.lower().startswith("ray")]

@@ -222,8 +222,10 @@ def run(
         config.path = Path(specs[0])  # one folder: today's run, unchanged
         print_summary(run_pipeline(config))
         return
+    from dataprep.scaleout.executors import check_executor
     from dataprep.scaleout.runner import ScaleOptions
 
+    check_executor(executor or "local")  # before any source is fetched
     options = ScaleOptions(
         executor=executor or "local",
         tasks=tasks,

@@ -62,6 +62,16 @@ def ray_available() -> bool:
     return importlib.util.find_spec("ray") is not None
 
 
+def check_executor(kind: str) -> None:
+    """One line for an executor that cannot run here, before any work."""
+    if kind not in EXECUTORS:
+        raise InputError(f"--executor {kind!r} is not known: use local, ray or slurm")
+    if kind == "ray" and not ray_available():
+        raise InputError(
+            "--executor ray needs Ray: pip install 'dataprep[ray]' (or use --executor local)"
+        )
+
+
 def make_executor(
     kind: str,
     pipeline: list,
