@@ -343,7 +343,9 @@ def write_dataset(
         raise ExportError(nothing_to_export(store, out_dir))
     reviews = decided_reviews(store)
     left_out = 0 if include_unreviewed or not reviews else sum(p.id not in reviews for p in kept)
-    project = project or _majority(p.repo for p in pairs) or "dataprep"
+    project = (
+        project or store.get_meta("scaleout.project") or _majority(p.repo for p in pairs)
+    ) or "dataprep"  # a many-source store names its project (DIR's name), for `export` too
     rows = build_rows(pairs, splits, status, style, project)
     columns = _with_source_urls(store, rows)
     facts = card.dataset_facts(

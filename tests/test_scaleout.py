@@ -383,3 +383,11 @@ def test_a_plain_install_pulls_no_ray():
     assert project["optional-dependencies"]["ray"] == ["ray>=2.40"]
     unconditional = [r for r in requires("datatrove") or [] if "extra ==" not in r]
     assert not [r for r in unconditional if r.lower().startswith("ray")]
+
+
+def test_export_of_a_many_source_store_gives_the_same_rows(one_task):
+    out, _ = one_task
+    before = _rows(out)
+    result = CliRunner().invoke(app, ["export", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _rows(out) == before  # same project in the system prompt, same source_url column

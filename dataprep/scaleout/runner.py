@@ -328,6 +328,7 @@ def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
                 timings["merge"] = round(time.perf_counter() - start, 3)
                 project = sources[0].name if len(sources) == 1 else out.resolve().name
                 info = {"repo": project, "commit": None}  # the system prompt's project
+                store.set_meta("scaleout.project", project)  # and `dataprep export`'s
                 with progress() as bar:
                     ctx = Context(store=store, config=cfg, run_id=run_id, info=info, bar=bar)
                     ctx.counters.update(
