@@ -158,7 +158,13 @@ def dataset_facts(
     commits = tally.commits
     given_url = store.get_meta("source_url")
     source_url = given_url if isinstance(given_url, str) else source.remote_url(root)
+    sources = store.get_meta("scaleout.sources") or []
+    if sources:  # many repositories: one licence only when every source used has it
+        licences = {s.get("license") or "other" for s in sources if s.get("status") == "used"}
+        spdx, license_file = (licences.pop(), None) if len(licences) == 1 else ("other", None)
+        source_url = None
     return {
+        "sources": sources,
         "project": project,
         "repo": tally.repos.most_common(1)[0][0],
         "source_url": source_url,
@@ -233,9 +239,9 @@ def _dataset_infos(facts: dict[str, Any]):
     import pyarrow as pa
     from datasets.info import DatasetInfosDict
 
-    from dataprep.export import arrow_schema
+    from dataprep.export import COLUMNS, arrow_schema
 
-    schema = arrow_schema()
+    schema = arrow_schema(tuple(facts.get("columns") or COLUMNS))
     sizes = facts.get("sizes") or {}
     infos = {}
     for name, cols in CONFIGS.items():
@@ -307,6 +313,12 @@ def _source_line(facts: dict[str, Any]) -> str:
         if facts["commit"]
         else "from a working tree with no recorded commit"
     )
+    if facts.get("sources"):
+        used = sum(1 for s in facts["sources"] if s.get("status") == "used")
+        return (
+            f"Instruction/response pairs about the source code and documentation of {used} "
+            "repositories, each at a pinned commit (see Sources)."
+        )
     line = f"Instruction/response pairs about the source code and documentation of {where}, "
     line += f"{commit}."
     if not facts.get("source_url"):
@@ -315,6 +327,31 @@ def _source_line(facts: dict[str, Any]) -> str:
             "pass `--source-url` to `dataprep run` or `dataprep export` to record it."
         )
     return line
+
+
+def _sources_section(sources: list[dict[str, Any]]) -> str:
+    """Many repositories: every source with its commit and detected licence."""
+    rows = []
+    for s in sources:
+        licence = s.get("license")
+        licence = "**unknown**" if licence in (None, "other") else licence
+        state = "used" if s.get("status") == "used" else f"left out: {s.get('status')}"
+        rows.append((s.get("name") or "-", s["url"], f"`{s.get('commit') or '-'}`", licence, state))
+    unknown = sum(1 for s in sources if s.get("license") in (None, "other"))
+    note = (
+        f"\n\n{unknown} source(s) have no licence dataprep could detect: check them before "
+        "sharing this dataset."
+        if unknown
+        else ""
+    )
+    return (
+        "## Sources\n\nThe rows come from these repositories (column `repo` is the name, "
+        "`source_url` the URL, `commit` the pinned commit). A unit copied from an earlier "
+        "source (a fork, vendored code) was generated once, from the first.\n\n"
+        + _table(("name", "url", "commit", "licence", "status"), rows, right=0)
+        + note
+        + "\n\n"
+    )
 
 
 def _review_line(facts: dict[str, Any]) -> str:
@@ -373,6 +410,14 @@ def render_card(facts: dict[str, Any]) -> str:
         if facts["license_file"]
         else "unknown: no license file was found in the source repository; check before sharing"
     )
+    source_item = (
+        f"{facts.get('source_url') or 'URL unknown'}, commit `{facts['commit'] or 'none'}`"
+    )
+    if facts.get("sources"):
+        same = "" if facts["license"] == "other" else f": all {facts['license']}"
+        license_line = f"per source, see Sources{same}"
+        used = sum(1 for x in facts["sources"] if x.get("status") == "used")
+        source_item = f"{used} repositories, see Sources"
     generators = ", ".join(f"`{g}` ({n})" for g, n in facts["generators"].items())
     models = (
         f" Evolved pairs were written by {', '.join(facts['models'])}." if facts["models"] else ""
@@ -391,14 +436,14 @@ Template pairs are grounded: their answers are the source text itself,
 with the file and line span recorded in every row.
 
 - Rows: {total} ({", ".join(f"{s} {n}" for s, n in splits)})
-- Source: {facts.get("source_url") or "URL unknown"}, commit `{facts["commit"] or "none"}`
+- Source: {source_item}
 - License of the source: {license_line}
 - Generators: {generators}.{models}
 - Templates: {len(facts["templates"])} instruction templates, {len(facts["tasks"])} tasks
 - Prompt style of the `text` and `prompt`/`completion` columns: `{facts["style"]}`
 - Review: {_review_line(facts)}
 
-## Splits
+{_sources_section(facts["sources"]) if facts.get("sources") else ""}## Splits
 
 Split by {facts["split_by"]} (seed {facts["seed"]}, target ratios {ratios} by pair count).
 No {facts["split_by"]} contributes rows to two splits,

@@ -78,7 +78,7 @@ COLUMNS: tuple[str, ...] = (
     "review",
 )
 INT_COLUMNS = {"start_line", "end_line", "round"}
-_NULLABLE = {"commit", "module", "label", "operation", "round", "parent_id", "model"}
+_NULLABLE = {"commit", "source_url", "module", "label", "operation", "round", "parent_id", "model"}
 
 
 # selection ------------------------------------------------------------------------
@@ -180,12 +180,13 @@ class _SplitWriter:
     """One split's files written as rows stream in: JSONL, Parquet (a row group per
     BATCH_ROWS rows) and an Arrow stream the DatasetDict is built from (memory-mapped)."""
 
-    def __init__(self, stage: Path, split: str, tally: Any):
+    def __init__(self, stage: Path, split: str, tally: Any, columns: tuple[str, ...] = COLUMNS):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         self.split, self.tally = split, tally
-        self.schema = arrow_schema()
+        self.columns = columns
+        self.schema = arrow_schema(columns)
         self.arrow_path = stage / f".{split}.arrow"
         self.jsonl = open(stage / f"{split}.jsonl", "wb")  # noqa: SIM115 (closed in close())
         self.parquet = pq.ParquetWriter(stage / f"{split}.parquet", self.schema, compression="zstd")
@@ -202,7 +203,7 @@ class _SplitWriter:
         if not self.buffer and not (last and self.rows == 0):
             return
         self.jsonl.write(jsonl_bytes(self.buffer))
-        table = _arrow_table(self.buffer)
+        table = _arrow_table(self.buffer, self.columns)
         self.parquet.write_table(table)
         if table.num_rows:
             self.arrow.write_table(table)
@@ -240,14 +241,14 @@ def build_rows(
 
 
 # files ----------------------------------------------------------------------------
-def arrow_schema():
+def arrow_schema(columns: tuple[str, ...] = COLUMNS):
     """The Parquet and Arrow schema of the rows (COLUMNS; `messages` a list of role/content)."""
     import pyarrow as pa
 
     message = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
     types = {"messages": pa.list_(message)} | {c: pa.int64() for c in INT_COLUMNS}
     return pa.schema(
-        [pa.field(c, types.get(c, pa.string()), nullable=c in _NULLABLE) for c in COLUMNS]
+        [pa.field(c, types.get(c, pa.string()), nullable=c in _NULLABLE) for c in columns]
     )
 
 
@@ -261,10 +262,10 @@ def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
 
 
-def _arrow_table(rows: list[dict[str, Any]]):
+def _arrow_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS):
     import pyarrow as pa
 
-    return pa.Table.from_pylist(rows, schema=arrow_schema())
+    return pa.Table.from_pylist(rows, schema=arrow_schema(columns))
 
 
 def _write_parquet(path: Path, table) -> None:
@@ -281,11 +282,13 @@ def _save_dataset_dict(path: Path, arrows: dict[str, Path], fingerprints: dict[s
     import datasets
     from datasets.table import MemoryMappedTable
 
-    info = datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(arrow_schema()))
+    tables = {s: MemoryMappedTable.from_file(str(arrows[s])) for s in SPLITS}
+    schema = tables[SPLITS[0]].schema
+    info = datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(schema))
     dd = datasets.DatasetDict(
         {
             s: datasets.Dataset(
-                MemoryMappedTable.from_file(str(arrows[s])),
+                tables[s],
                 info=info,
                 split=datasets.NamedSplit(s),
                 fingerprint=fingerprints[s],
@@ -406,7 +409,10 @@ def write_dataset(
     if source_url:
         store.set_meta("source_url", source_url)
     reviews = decided_reviews(store)
-    project = project or store.majority_repo() or "dataprep"
+    project = (
+        project or store.get_meta("scaleout.project") or store.majority_repo()
+    ) or "dataprep"  # a many-source store names its project (DIR's name), for `export` too
+    columns, source_urls = _export_columns(store)
     render = _renderer(style, project)
     tally = card.RowTally()
     digest = SelectionDigest()
@@ -416,7 +422,7 @@ def write_dataset(
     _remove_own(stage)
     stage.mkdir(parents=True)
     (stage / _PARTIAL_MARK).touch()
-    writers = {split: _SplitWriter(stage, split, tally) for split in SPLITS}
+    writers = {split: _SplitWriter(stage, split, tally, columns) for split in SPLITS}
 
     def state_of(pair: Pair) -> str | None:
         """The pair's review state, None when the export leaves it out."""
@@ -442,6 +448,8 @@ def write_dataset(
             if state == "edited":
                 pair = _apply_edit(pair, reviews[pair.id])
             row = pair_row(pair, render(pair), state)
+            if source_urls is not None:
+                row = _with_source_url(row, columns, source_urls)
             writers[split].add(row)
             tally.see(pair, row, split, state)
             digest.add(pair)
@@ -465,6 +473,7 @@ def write_dataset(
         store, tally, quality, style, split_by, seed, ratios, project, repo_path
     )
     files: list[dict[str, Any]] = []
+    facts["columns"] = list(columns)
     for split in SPLITS:
         files.append(_file_entry(stage / f"{split}.jsonl", tally.splits[split]))
         files.append(_file_entry(stage / f"{split}.parquet", tally.splits[split]))
@@ -494,7 +503,7 @@ def write_dataset(
         "project": project,
         "style": style,
         "format": trainer_files.style_format(style),
-        "columns": list(COLUMNS),
+        "columns": list(columns),
         "system_prompt": prompts.system_prompt(project),
         "source_url": facts["source_url"],
         "commit": facts["commit"],
@@ -601,6 +610,24 @@ def verify_dataset(out_dir: Path) -> str | None:
         if path.stat().st_size != entry["bytes"] or outdir.sha256_file(path) != entry["sha256"]:
             return f"{path} changed since the export"
     return None
+
+
+def _export_columns(store: Store) -> tuple[tuple[str, ...], dict[str, str] | None]:
+    """The columns of the rows, and each source's URL by its name: a many-source store
+    (meta `scaleout.sources`) adds a `source_url` column after `repo` (its name); a
+    one-source export keeps COLUMNS as they are (and None)."""
+    sources = store.get_meta("scaleout.sources") or []
+    urls = {s["name"]: s["url"] for s in sources if s.get("name")}
+    if not urls:
+        return COLUMNS, None
+    at = COLUMNS.index("repo") + 1
+    return (*COLUMNS[:at], "source_url", *COLUMNS[at:]), urls
+
+
+def _with_source_url(
+    row: dict[str, Any], columns: tuple[str, ...], urls: dict[str, str]
+) -> dict[str, Any]:
+    return {c: urls.get(row["repo"]) if c == "source_url" else row[c] for c in columns}
 
 
 def _majority(values: Iterable[str | None]) -> str | None:

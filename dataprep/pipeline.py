@@ -157,10 +157,12 @@ def slice_stage(ctx: Context) -> dict:
     inside = _out_inside_repo(cfg)
     if inside:
         warn(f"--out {cfg.out} lies inside the repository: {inside}/ is left out of the slice")
+    only = info.get("only")  # a work item of a scale-out run slices its bucket of paths
     entries = [
         e
         for e in slicing.iter_files(cfg.path)
         if not (inside and (e.path.rstrip("/") == inside or e.path.startswith(inside + "/")))
+        and (only is None or only(e.path))
     ]  # never slice our own output (the dataset card is Markdown) when --out is in the repo
     files = [e.path for e in entries if e.skip is None]
     if not files:

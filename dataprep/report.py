@@ -188,7 +188,36 @@ def build_report(
         },
         "timings": {"stages": stage_times, "filters": filter_report.get("seconds", {})},
         "run": run_stats or {},
-    }
+    } | ({"sources": per} if (per := _per_source(store, live, kept, splits)) else {})
+
+
+def _per_source(store, live: list, kept: list, splits: dict[str, str]) -> list[dict[str, Any]]:
+    """A many-source store: per source, its commit and licence, units, pairs made and kept,
+    kept rows per split and per task family (empty for one repository)."""
+    sources = store.get_meta("scaleout.sources") or []
+    if not sources:
+        return []
+    units = Counter(u.repo for u in store.units())
+    made, held = Counter(p.repo for p in live), {}
+    for p in kept:
+        entry = held.setdefault(p.repo, {"kept": 0, "splits": Counter(), "tasks": Counter()})
+        entry["kept"] += 1
+        entry["splits"][splits.get(p.id, "(unsplit)")] += 1
+        entry["tasks"][p.task.split(".")[0]] += 1
+    out = []
+    for s in sources:
+        entry = held.get(s.get("name"), {"kept": 0, "splits": Counter(), "tasks": Counter()})
+        out.append(
+            {
+                **{k: s.get(k) for k in ("name", "url", "commit", "license", "status")},
+                "units": units.get(s.get("name"), 0),
+                "pairs": made.get(s.get("name"), 0),
+                "kept": entry["kept"],
+                "splits": dict(sorted(entry["splits"].items())),
+                "families": dict(entry["tasks"].most_common()),
+            }
+        )
+    return out
 
 
 # --- plots ----------------------------------------------------------------------------
@@ -319,6 +348,24 @@ def render_html(data: dict[str, Any], plots: dict[str, str]) -> str:
                 ],
             )
         )
+    if data.get("sources"):
+        parts.append("<h2>Per source</h2>")
+        parts.append(
+            _table(
+                ["source", "url", "commit", "licence", "status", "units", "pairs", "kept",
+                 "per split", "per family"],
+                [
+                    [
+                        x["name"], x["url"], (x["commit"] or "")[:12],
+                        x["license"] if x["license"] not in (None, "other") else "UNKNOWN",
+                        x["status"], x["units"], x["pairs"], x["kept"],
+                        ", ".join(f"{k} {v}" for k, v in x["splits"].items()),
+                        ", ".join(f"{k} {v}" for k, v in x["families"].items()),
+                    ]
+                    for x in data["sources"]
+                ],
+            )
+        )  # fmt: skip
     parts.append("<h2>Distributions before and after balancing</h2>")
     parts += _balance_html(data)
     before, after = data["distributions"]["before_balance"], data["distributions"]["after_balance"]

@@ -255,7 +255,7 @@ def split_by_group(
 ) -> dict[str, tuple[str, str]]:
     """Pair id -> (split, group) by whole groups alone, sized by all their pairs: the rule
     before the two held-out sets."""
-    groups = {p.id: split_group(p, by) for p in pairs}
+    groups = _by_source(pairs, {p.id: split_group(p, by) for p in pairs})
     where = split_groups(dict(Counter(groups.values())), ratios, seed)
     return {pid: (where[group], group) for pid, group in groups.items()}
 
@@ -264,9 +264,22 @@ def pair_groups(pairs: list[Pair], by: SplitBy) -> dict[str, str]:
     """Pair id -> its group (`split_group`); by file, a test file joins its subject's file."""
     groups = {p.id: split_group(p, by) for p in pairs}
     if by == "file":
-        joined = subject_files({p.path for p in pairs})
-        groups = {pid: joined.get(group, group) for pid, group in groups.items()}
-    return groups
+        repo_of = {p.id: p.repo for p in pairs}
+        joined = {
+            repo: subject_files({p.path for p in pairs if p.repo == repo})
+            for repo in set(repo_of.values())
+        }
+        groups = {pid: joined[repo_of[pid]].get(g, g) for pid, g in groups.items()}
+    return _by_source(pairs, groups)
+
+
+def _by_source(pairs: list[Pair], groups: dict[str, str]) -> dict[str, str]:
+    """Pairs of several sources (a many-repository run) are grouped by (source, group): a
+    fork's file is not its original's. One source keeps its groups as they are."""
+    if len({p.repo for p in pairs}) < 2:
+        return groups
+    repo_of = {p.id: p.repo for p in pairs}
+    return {pid: f"{repo_of[pid]}:{group}" for pid, group in groups.items()}
 
 
 def subject_files(paths: Iterable[str]) -> dict[str, str]:

@@ -495,6 +495,21 @@ class Store:
                 self.conn.execute("DELETE FROM units WHERE path = ?", (path,))
                 self.conn.execute("DELETE FROM files WHERE path = ?", (path,))
 
+    def clear_units(self) -> None:
+        """Empty the units table: a many-source run merges its shards into it again (their
+        files and digests live in the shards, not here)."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM units")
+
+    def add_units(self, units: Iterable[Unit]) -> None:
+        """Insert units as they are (no file record, no path replaced): the merge."""
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(u.id, u.path, u.kind, u.qualified_name, _pack_unit(u)) for u in units],
+            )
+
     def units(self, kind: str | None = None) -> list[Unit]:
         sql, args = "SELECT data FROM units", ()
         if kind:

@@ -38,8 +38,87 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
-    path: Annotated[Path, typer.Argument(help="The repository's root folder.")],
-    out: Out,
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="SOURCE...",
+            help="Repositories: local folders or git URLs (https://, git@HOST:, ssh://, "
+            "file://), each with an optional @REF. One local folder is today's one-repository "
+            "run; several make one dataset.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Out = ...,
+    sources_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources",
+            help="A file of sources, one a line (# starts a comment), after those given.",
+        ),
+    ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            metavar="[local|ray|slurm]",
+            help="Where the per-repository work runs (datatrove executors). Default: local "
+            "whenever there is more than one source; give it to split one large repository "
+            "into work items of at most 5,000 files.",
+        ),
+    ] = None,
+    tasks: Annotated[
+        int | None,
+        typer.Option(
+            "--tasks",
+            min=1,
+            help="Tasks per phase (default: one per work item, at most 64; on Ray one per "
+            "worker, as each Ray task starts a process).",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Tasks run at once (default: CPUs, as --jobs)."),
+    ] = None,
+    scratch: Annotated[
+        Path | None,
+        typer.Option(
+            "--scratch",
+            help="Local folder for the work items' SQLite scratch stores (default: DIR/.scratch "
+            "with the local executor, the system temp folder otherwise; never a shared "
+            "filesystem).",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Stop (exit 1) when a source cannot be reached, instead of going on without it.",
+        ),
+    ] = False,
+    licenses: Annotated[
+        str | None,
+        typer.Option(
+            "--licenses",
+            metavar="ALLOW",
+            help="Comma list of SPDX ids (MIT,Apache-2.0,...): keep only sources whose detected "
+            "licence is one of them; sources of unknown licence are left out and named.",
+        ),
+    ] = None,
+    dedup_threshold: Annotated[
+        float,
+        typer.Option(
+            "--dedup-threshold",
+            help="Jaccard similarity above which a unit of a later source is a copy of an "
+            "earlier source's (forks, vendored code): it makes no pairs.",
+        ),
+    ] = 0.85,
+    slurm_partition: Annotated[
+        str | None, typer.Option("--slurm-partition", help="With --executor slurm.")
+    ] = None,
+    slurm_time: Annotated[
+        str | None,
+        typer.Option("--slurm-time", help="With --executor slurm: a task's time limit."),
+    ] = None,
     parser: Parser = "tree-sitter",
     jobs: Jobs = None,
     seed: Seed = 0,
@@ -96,11 +175,23 @@ def run(
     --llm no server or network is needed.
 
     Example: dataprep run fixtures/hotel-booking --out out --style chatml
+
+    Many repositories make one dataset (forks and copies deduplicated across them):
+
+    \b
+      dataprep run ../shop https://github.com/acme/billing@v2 --out out --workers 2
+      dataprep run --sources repos.txt --out out --tasks 8 --workers 2 --licenses MIT,Apache-2.0
+      dataprep run --sources repos.txt --out /shared/out --executor ray --tasks 64
     """
     from dataprep.pipeline import RunConfig, default_jobs, run_pipeline
 
+    if out is ...:
+        raise typer.BadParameter("Missing option '--out' / '-O'.")
+    from dataprep import sources as src
+
+    specs = src.read_specs(list(sources or []), sources_file)
     config = RunConfig(
-        path=path,
+        path=None,
         out=out,
         parser=parser,
         jobs=jobs or default_jobs(),
@@ -130,7 +221,87 @@ def run(
         max_seq_len=max_seq_len,
         tokenizer=tokenizer,
     )
-    print_summary(run_pipeline(config))
+    if len(specs) == 1 and executor is None and not src.is_git_url(specs[0]):
+        config.path = Path(specs[0])  # one folder: today's run, unchanged
+        print_summary(run_pipeline(config))
+        return
+    from dataprep.scaleout.executors import check_executor
+    from dataprep.scaleout.runner import ScaleOptions
+
+    check_executor(executor or "local")  # before any source is fetched
+    options = ScaleOptions(
+        executor=executor or "local",
+        tasks=tasks,
+        workers=workers or jobs or default_jobs(),
+        scratch=scratch,
+        dedup_threshold=dedup_threshold,
+        executor_options={"partition": slurm_partition, "time": slurm_time},
+    )
+    pinned = pin_sources(specs, strict, licenses, options)
+    if len(specs) == 1 and executor is None:  # one git URL: today's run on its checkout
+        from dataprep.source import public_url
+
+        config.path = pinned[0].root
+        config.source_url = config.source_url or public_url(pinned[0].url)
+        print_summary(run_pipeline(config))
+        return
+    from dataprep.scaleout.runner import run_many
+
+    summary = run_many(config, pinned, options)
+    print_summary(summary)
+
+
+def pin_sources(specs: list[str], strict: bool, licenses: str | None, options) -> list:
+    """Pin and fetch every source; one line for each one left out (unreachable, or its
+    licence not allowed), which stops the run with --strict (unreachable) or when none is left.
+    """
+    from dataprep import sources as src
+    from dataprep.errors import InputError
+
+    allowed = {x.strip() for x in licenses.split(",") if x.strip()} if licenses else None
+    if licenses is not None and not allowed:
+        raise InputError("--licenses is empty: pass SPDX ids such as MIT,Apache-2.0")
+    pinned = []
+    for priority, spec in enumerate(specs):
+        try:
+            source = src.resolve(spec, priority)
+            pinned.append(source)
+        except src.SourceError as exc:
+            if strict:
+                raise InputError(f"{exc} (--strict: no source is left out)") from None
+            typer.echo(f"Source left out: {exc}", err=True)
+            options.skipped_sources.append({"url": spec, "status": f"unreachable: {exc}"})
+    src.unique_names(pinned)
+    kept = []
+    for source in pinned:
+        try:
+            src.checkout(source)
+        except src.SourceError as exc:
+            if strict:
+                raise InputError(f"{exc} (--strict: no source is left out)") from None
+            typer.echo(f"Source left out: {exc}", err=True)
+            options.skipped_sources.append({"url": source.url, "status": f"unreachable: {exc}"})
+            continue
+        src.detect(source)
+        if allowed is not None and source.license not in allowed:
+            why = "unknown" if source.license in (None, "other") else source.license
+            typer.echo(
+                f"Source left out: {source.url}: licence {why} is not in --licenses", err=True
+            )
+            options.skipped_sources.append(
+                {
+                    "name": source.name,
+                    "url": source.url,
+                    "commit": source.commit,
+                    "license": source.license,
+                    "status": f"licence {why} not allowed",
+                }
+            )
+            continue
+        kept.append(source)
+    if not kept:
+        raise InputError("no source is left to read: check the lines above, then run again")
+    return kept
 
 
 def _counts(counter: dict) -> str:
@@ -148,6 +319,8 @@ def print_summary(summary: dict) -> None:
         f"{sl.get('unchanged', 0)} unchanged, {sl.get('forgotten', 0)} removed) "
         f"into {sum(units.values())} units: {_counts(units)}"
     )
+    if summary.get("sources"):
+        echo("\n".join(sources_lines(summary)))
     gen = c.get("generate", {})
     if gen:
         echo(
@@ -188,6 +361,32 @@ def print_summary(summary: dict) -> None:
     )
     if summary.get("dataset_dir"):
         echo("\n".join(next_steps(summary)))
+
+
+def sources_lines(summary: dict) -> list[str]:
+    """Many sources: each with its commit and licence (unknown ones flagged), the work items
+    and what the cross-source dedup removed."""
+    c = summary["counters"]
+    used = [s for s in summary["sources"] if s.get("status") == "used"]
+    lines = [f"Sources: {len(used)} used, {len(summary['sources']) - len(used)} left out"]
+    for s in summary["sources"]:
+        licence = s.get("license")
+        licence = "licence UNKNOWN" if licence in (None, "other") else f"licence {licence}"
+        commit = (s.get("commit") or "")[:12] or "-"
+        state = "" if s.get("status") == "used" else f" (left out: {s.get('status')})"
+        lines.append(f"  {s.get('name') or '-'} {s['url']} @ {commit}, {licence}{state}")
+    sl, gen, dd = c.get("slice", {}), c.get("generate", {}), c.get("dedup", {})
+    lines.append(
+        f"Work items: {sl.get('items', 0)} on the {summary.get('executor')} executor "
+        f"({sl.get('items_skipped', 0)} sliced and {gen.get('items_skipped', 0)} generated "
+        "before, skipped)"
+    )
+    by = ", ".join(f"{k} {v}" for k, v in (dd.get("by_source") or {}).items())
+    lines.append(
+        f"Cross-source dedup: {dd.get('dropped', 0)} of {dd.get('units', 0)} units are copies "
+        f"of an earlier source's and make no pairs" + (f" ({by})" if by else "")
+    )
+    return lines
 
 
 DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"

@@ -1,1 +1,2 @@
-"""Many repositories, one dataset: sources, executors, shards, global dedup and merge."""
+"""Many repositories, one dataset: sources, executors, shards, global dedup and merge
+(see runner.py)."""
