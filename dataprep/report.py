@@ -141,11 +141,14 @@ def build_report(
     except Exception:  # the tokenizer of an earlier run may be gone: fall back to the estimate
         count, tokenizer = estimate_tokens, ESTIMATE
     lengths: dict[str, list[int]] = {"prompt": [], "output": []}
+    made: Counter[str] = Counter()  # live pairs per repository (its name), for many sources
+    held: dict[str, dict[str, Any]] = {}
 
     def kept_pairs():
         """The kept pairs, by id, one at a time; counted as they pass (one pass, so the
         report's memory does not grow with the pairs' text)."""
         for pair, split in store.live_pairs():
+            made[pair.repo] += 1
             decision = dropped.get(pair.id)
             if before_counts is not None and (decision is None or decision.stage == BALANCE_STAGE):
                 for c in columns:
@@ -155,6 +158,10 @@ def build_report(
             for c in columns:
                 after_counts[c][column_value(pair, c)] += 1
             split_counts[split or "(unsplit)"] += 1
+            entry = held.setdefault(pair.repo, {"kept": 0, "splits": Counter(), "tasks": Counter()})
+            entry["kept"] += 1
+            entry["splits"][split or "(unsplit)"] += 1
+            entry["tasks"][pair.task.split(".")[0]] += 1
             lengths["prompt"].append(count(alpaca_prompt(pair.instruction, pair.input)))
             lengths["output"].append(count(pair.output))
             yield pair
@@ -188,22 +195,17 @@ def build_report(
         },
         "timings": {"stages": stage_times, "filters": filter_report.get("seconds", {})},
         "run": run_stats or {},
-    } | ({"sources": per} if (per := _per_source(store, live, kept, splits)) else {})
+    } | ({"sources": per} if (per := _per_source(store, made, held)) else {})
 
 
-def _per_source(store, live: list, kept: list, splits: dict[str, str]) -> list[dict[str, Any]]:
+def _per_source(store, made: Counter, held: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """A many-source store: per source, its commit and licence, units, pairs made and kept,
-    kept rows per split and per task family (empty for one repository)."""
+    kept rows per split and per task family (empty for one repository). `made` counts the
+    live pairs per repository name, `held` the kept ones (build_report counts both)."""
     sources = store.get_meta("scaleout.sources") or []
     if not sources:
         return []
-    units = Counter(u.repo for u in store.units())
-    made, held = Counter(p.repo for p in live), {}
-    for p in kept:
-        entry = held.setdefault(p.repo, {"kept": 0, "splits": Counter(), "tasks": Counter()})
-        entry["kept"] += 1
-        entry["splits"][splits.get(p.id, "(unsplit)")] += 1
-        entry["tasks"][p.task.split(".")[0]] += 1
+    units = store.unit_counts("repo")
     out = []
     for s in sources:
         entry = held.get(s.get("name"), {"kept": 0, "splits": Counter(), "tasks": Counter()})

@@ -708,6 +708,15 @@ class Store:
         for *row, split in rows:
             yield _pair(row), split
 
+    def unit_counts(self, field: str) -> dict[str, int]:
+        """Units counted by a field of their JSON (`repo`, `language`...)."""
+        if not field.isidentifier():
+            raise ValueError(f"not a unit field: {field}")
+        rows = self.conn.execute(
+            f"SELECT json_extract(unpack(data), '$.{field}') AS v, COUNT(*) FROM units GROUP BY v"
+        )
+        return {v: n for v, n in rows if v is not None}
+
     def unit_summaries(self, kinds: Iterable[str], fields: Iterable[str]) -> list[dict[str, Any]]:
         """Some fields of the units of some kinds, as dicts (not whole units: their code)."""
         kinds, fields = tuple(kinds), tuple(fields)
