@@ -30,6 +30,7 @@ from dataprep.splits import (
     assign_with_groups,
     split_group,
     split_groups,
+    with_knowledge_rephrasings,
 )
 from dataprep.store import Store
 
@@ -343,6 +344,8 @@ def write_dataset(
     reviews = decided_reviews(store)
     left_out = 0 if include_unreviewed or not reviews else sum(p.id not in reviews for p in kept)
     project = project or _majority(p.repo for p in pairs) or "dataprep"
+    selection = selection_digest(pairs)  # what `push` checks against the store's selection
+    pairs, splits, status = with_knowledge_rephrasings(pairs, splits, status, seed)
     rows = build_rows(pairs, splits, status, style, project)
     facts = card.dataset_facts(
         store, pairs, rows, status, style, split_by, seed, ratios, project, repo_path
@@ -364,9 +367,10 @@ def write_dataset(
     facts["sizes"] = card.split_sizes(tables, {s: (stage / f"{s}.parquet") for s in SPLITS})
     _write_bytes(stage / "README.md", card.render_card(facts).encode("utf-8"))
     card.check_card(stage / "README.md")
-    axolotl = trainer_files.axolotl_entry(style)
+    counts = {split: len(rows[split]) for split in SPLITS}
+    axolotl = trainer_files.axolotl_entry(style, counts)
     _write_bytes(stage / "axolotl-dataset.yml", axolotl.encode("utf-8"))
-    info = trainer_files.llama_factory_info(_slug(project), style)
+    info = trainer_files.llama_factory_info(_slug(project), style, counts)
     _write_bytes(stage / "dataset_info.json", info.encode("utf-8"))
     files += [
         _file_entry(stage / n) for n in ("README.md", "axolotl-dataset.yml", "dataset_info.json")
@@ -396,7 +400,7 @@ def write_dataset(
         "license": facts["license"],
         "include_unreviewed": include_unreviewed,
         "unreviewed_left_out": left_out,
-        "selection": selection_digest(pairs),
+        "selection": selection,
         "files": files,
     }
     (stage / _PARTIAL_MARK).unlink()

@@ -28,8 +28,9 @@ from dataprep.balance import STAGE as BALANCE_STAGE
 from dataprep.balance import distributions, report_columns
 from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens
 from dataprep.prompts import alpaca_prompt
-from dataprep.quality import COVERED_KINDS, measure_quality
+from dataprep.quality import COVERED_KINDS, coverage_targets, measure_quality
 from dataprep.quality import summary_line as quality_line
+from dataprep.splits import held_out_paths
 
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
@@ -134,8 +135,11 @@ def build_report(
         [p for p in live if p.id not in dropped or dropped[p.id].stage == BALANCE_STAGE], columns
     )
     splits = store.splits()
-    after = distributions(kept, columns)
-    after["split"] = dict(sorted(Counter(splits.get(p.id, "(unsplit)") for p in kept).items()))
+    # after balancing: before decontamination, which drops the held-out files' `withheld`
+    # pairs (shown in the split column) and the held-out near-copies of train pairs
+    balanced = store.kept_pairs(before=DECONTAMINATE_STAGE)
+    after = distributions(balanced, columns)
+    after["split"] = dict(sorted(Counter(splits.get(p.id, "(unsplit)") for p in balanced).items()))
     filter_config = store.get_meta("filter_config") or {}
     try:
         count = token_counter(filter_config.get("tokenizer"))
@@ -156,7 +160,7 @@ def build_report(
         },
         "output_first": store.get_meta("fill_report"),
         "decontamination": store.get_meta("decontaminate_report"),
-        "quality": measure_quality(kept, [u for k in COVERED_KINDS for u in store.units(k)]),
+        "quality": _quality(store, kept, held_out_paths(live, splits)),
         "token_lengths": {
             "tokenizer": tokenizer,
             "prompt": _histogram(lengths["prompt"]),
@@ -166,6 +170,15 @@ def build_report(
         "timings": {"stages": stage_times, "filters": filter_report.get("seconds", {})},
         "run": run_stats or {},
     }
+
+
+def _quality(store, kept, held: set[str]) -> dict[str, Any]:
+    """The quality measures of the kept pairs; coverage counts the units of the files in
+    training (a held-out file's code is never trained on, by design)."""
+    units = [u for k in COVERED_KINDS for u in store.units(k)]
+    quality = measure_quality(kept, [u for u in units if u.path not in held])
+    quality["held_out_units"] = len(coverage_targets(u for u in units if u.path in held))
+    return quality
 
 
 # --- plots ----------------------------------------------------------------------------
@@ -332,7 +345,20 @@ def render_html(data: dict[str, Any], plots: dict[str, str]) -> str:
             f"<p>{dec['contaminated']} of {dec['checked']} validation/test pairs nearly copy a "
             f"train pair ({_e(dec['action'])}).</p>"
         )
+        if dec.get("withheld"):
+            parts.append(
+                f"<p>{dec['withheld']} pairs of the held-out files are in no split: they are "
+                "not tasks a model can answer about a file it never saw, and training on them "
+                "would give the file away. The knowledge split is not checked: its rows ask "
+                "about facts of the training files by design.</p>"
+            )
     parts += _quality_html(data.get("quality"))
+    held = (data.get("quality") or {}).get("held_out_units")
+    if held:
+        parts.append(
+            f"<p>Coverage leaves out the {held} methods and types of the held-out files "
+            "(validation, test): their code is never trained on, by design.</p>"
+        )
     parts.append("<h2>Time per stage</h2>")
     times = [[k, round(v, 3)] for k, v in data["timings"]["stages"].items()]
     times += [[f"filter.{k}", round(v, 3)] for k, v in data["timings"]["filters"].items()]

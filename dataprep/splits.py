@@ -192,6 +192,33 @@ def knowledge_enabled() -> bool:
     return KNOWLEDGE in models.SPLITS
 
 
+def empty_reason(split: str) -> str:
+    """Why an exported split can be empty, for the note the export prints.
+
+    Example: empty_reason("knowledge") -> "too few train pairs to hold facts out or ask
+        again, or none of its pairs selected"
+    """
+    if split in GENERALISATION_SPLITS and knowledge_enabled():
+        return "too few files with tasks that generalise, or none of its pairs selected"
+    if split == KNOWLEDGE:
+        return "too few train pairs to hold facts out or ask again, or none of its pairs selected"
+    return "too few files, or none of its pairs selected"
+
+
+def held_out_paths(pairs: Iterable[Pair], splits: dict[str, str]) -> set[str]:
+    """The files held out whole (their pairs in validation, test or withheld): a model tuned
+    on the export never sees their code, so measures of what training covers leave them out.
+    Empty without the two held-out sets (`knowledge_enabled`).
+
+    Example: Money.java's method.implement pair in test, its method.code pair withheld ->
+        {"src/main/java/Money.java"}
+    """
+    if not knowledge_enabled():
+        return set()
+    held = {*GENERALISATION_SPLITS, WITHHELD}
+    return {p.path for p in pairs if splits.get(p.id) in held}
+
+
 def generalises(pair: Pair) -> bool:
     """Whether a pair can be asked about a file the model never saw (`GENERALISATION_TASKS`)."""
     return pair.task in GENERALISATION_TASKS
