@@ -10,6 +10,7 @@ import yaml
 from export_helpers import MIT_TEXT, build_store, drop, make_pair, make_unit
 
 from dataprep import export as ex
+from dataprep import quality as dq
 from dataprep.card import detect_license, license_from_name, size_category
 from dataprep.errors import DataprepError, ExportError
 from dataprep.models import SPLITS, Review
@@ -532,6 +533,29 @@ def test_fixture_card_and_loaders(hotel):
         datasets.load_from_disk(str(hotel / "dataset" / "hf"))["test"].num_rows
         == (manifest["splits"]["test"])
     )
+
+
+def test_fixture_card_and_report_say_what_the_held_out_sets_hold(hotel):
+    knowledge = _read_jsonl(hotel / "dataset" / "knowledge.jsonl")
+    with Store.open(hotel) as store:
+        stored = store.splits()
+        withheld = sum(split == "withheld" for split in stored.values())
+    facts = sum(r["id"] in stored for r in knowledge)
+    assert facts >= 20 and len(knowledge) - facts >= 20 and withheld > 0
+    families = {dq.family_of(r["task"]) for r in knowledge}
+    assert len(families) >= 8  # a set that measures more than one kind of fact
+    card = (hotel / "dataset" / "README.md").read_text()
+    assert f"({withheld}) are in no split" in card
+    assert f"{facts} held-out facts" in card
+    assert f"{len(knowledge) - facts} train pairs asked" in card
+    report = json.loads((hotel / "report.json").read_text())
+    assert report["decontamination"]["withheld"] == withheld
+    assert report["distributions"]["after_balance"]["split"]["withheld"] == withheld
+    coverage = report["quality"]["measures"]["coverage"]
+    assert coverage["passed"] and report["quality"]["held_out_units"] > 0
+    page = (hotel / "report.html").read_text()
+    assert f"<p>{withheld} pairs of the held-out files are in no split" in page
+    assert f"Coverage leaves out the {report['quality']['held_out_units']} methods" in page
 
 
 def test_fixture_split_by_module_and_review(hotel, tmp_path):
