@@ -264,9 +264,9 @@ def distributions(
 
 
 def input_pairs(store) -> list[Pair]:
-    """Pairs every earlier stage kept (the balance stage's own old verdicts ignored)."""
-    dropped = {pid for pid, d in store.dropped().items() if d.stage != STAGE}
-    return [p for p in store.pairs() if p.id not in dropped]
+    """Pairs every earlier stage kept: the balance stage's own old verdicts and those of the
+    stages after it (decontamination, which withholds the held-out files' pairs) set aside."""
+    return store.kept_pairs(before=STAGE)
 
 
 def run_balance(

@@ -29,6 +29,12 @@ from dataprep.licenses import (  # noqa: F401  (re-exported: the card's license 
     license_from_text,
 )
 from dataprep.models import SPLITS, Pair
+from dataprep.splits import (
+    GENERALISATION_TASKS,
+    KNOWLEDGE,
+    WITHHELD,
+    knowledge_enabled,
+)
 from dataprep.store import Store
 
 # config name -> its columns (None: all); TRL needs a row with one format only
@@ -89,6 +95,7 @@ class RowTally:
         self.status: Counter[str] = Counter()
         self.splits: Counter[str] = Counter({s: 0 for s in SPLITS})
         self.num_bytes = {name: {s: 0 for s in SPLITS} for name in CONFIGS}
+        self.rephrased = 0  # knowledge rows that ask a train fact again (not stored pairs)
         # family -> split -> [first row that fits EXAMPLE_CHARS, shortest row, rows]
         self._examples: dict[str, dict[str, list[Any]]] = {}
 
@@ -174,6 +181,7 @@ def dataset_facts(
         "license_file": license_file,
         "languages": _languages(store),
         "splits": {s: tally.splits[s] for s in SPLITS},
+        "held_out": held_out_counts(store, tally),
         "tasks": _count(tally.tasks),
         "generators": _count(tally.generators),
         "templates": _count(tally.templates),
@@ -192,6 +200,18 @@ def dataset_facts(
     }
 
 
+def held_out_counts(store: Store, tally: RowTally) -> dict[str, int]:
+    """How the held-out sets were made (dataprep.splits): knowledge rows that are held-out
+    facts and train facts asked in another phrasing (those are not stored pairs), and the
+    pairs of held-out files in no split (`withheld`)."""
+    knowledge = tally.splits.get(KNOWLEDGE, 0)
+    return {
+        "facts": knowledge - tally.rephrased,
+        "rephrased": tally.rephrased,
+        "withheld": store.split_count(WITHHELD),
+    }
+
+
 def split_sizes(tally: RowTally, parquet: dict[str, Path]) -> dict[str, Any]:
     """Bytes per config and split (the Arrow size in memory, as `push_to_hub` records it)
     and the Parquet bytes a download fetches."""
@@ -202,6 +222,16 @@ def split_sizes(tally: RowTally, parquet: dict[str, Path]) -> dict[str, Any]:
 
 
 # metadata ---------------------------------------------------------------------------
+def loaded_splits(facts: dict[str, Any]) -> list[str]:
+    """The splits the card's configs name: those with rows (a repository without tasks that
+    generalise has no validation or test rows, a tiny one no knowledge rows).
+
+    Example: {"splits": {"train": 9, "validation": 0, "test": 1, "knowledge": 2}} ->
+        ["train", "test", "knowledge"]
+    """
+    return [s for s in SPLITS if facts["splits"].get(s)]
+
+
 def card_data(facts: dict[str, Any]):
     """The card's YAML header as a `huggingface_hub.DatasetCardData`."""
     from huggingface_hub import DatasetCardData
@@ -210,7 +240,9 @@ def card_data(facts: dict[str, Any]):
     tags = ["code", *facts["languages"], "instruction-tuning", "sft", "synthetic", "dataprep"]
     configs = []
     for name, cols in CONFIGS.items():
-        data_files = [{"split": s, "path": f"{s}.parquet"} for s in SPLITS]  # no YAML anchors
+        # no YAML anchors; an empty split's Parquet file is left out, as `load_dataset`
+        # cannot read a file of no rows
+        data_files = [{"split": s, "path": f"{s}.parquet"} for s in loaded_splits(facts)]
         config: dict[str, Any] = {"config_name": name, "data_files": data_files}
         if cols:
             config["columns"] = list(cols)
@@ -247,7 +279,7 @@ def _dataset_infos(facts: dict[str, Any]):
     for name, cols in CONFIGS.items():
         fields = [schema.field(c) for c in (cols or schema.names)]
         splits = datasets.SplitDict()
-        for s in SPLITS:
+        for s in loaded_splits(facts):
             num_bytes = (sizes.get("num_bytes") or {}).get(name, {}).get(s, 0)
             splits.add(
                 datasets.SplitInfo(name=s, num_bytes=num_bytes, num_examples=facts["splits"][s])
@@ -401,6 +433,39 @@ def _examples_section(examples: dict[str, dict[str, Any]]) -> str:
     return "\n\n".join(parts)
 
 
+def _splits_prose(facts: dict[str, Any], ratios: str) -> str:
+    """What each split holds and measures: the two held-out sets, or the plain file split."""
+    by = facts["split_by"]
+    if not knowledge_enabled():
+        return (
+            f"Split by {by} (seed {facts['seed']}, target ratios {ratios} by pair count).\n"
+            f"No {by} contributes rows to two splits,\n"
+            "so validation and test hold code the model never saw in training."
+        )
+    held = facts.get("held_out") or {}
+    tasks = ", ".join(f"`{t}`" for t in sorted(GENERALISATION_TASKS))
+    return "\n".join(
+        [
+            f"Two held-out sets, split by {by} (seed {facts['seed']}); never train on either.",
+            "",
+            f"- `validation` and `test` (generalisation): whole held-out {by}s (a test file "
+            "goes with the file it tests),",
+            f"  cut by the target ratios {ratios} over the pairs of the tasks a model can "
+            "answer about code it never saw:",
+            f"  {tasks}. Only those tasks are asked there; the held-out {by}s' other pairs",
+            f"  ({held.get('withheld', 0)}) are in no split, since training on them would "
+            f"give the code away. No held-out {by} has rows in train.",
+            f"- `knowledge`: facts about the {by}s in train, to measure whether a model learnt "
+            "the repository:",
+            f"  {held.get('facts', 0)} held-out facts (a pair whose unit keeps other pairs in "
+            f"train) and {held.get('rephrased', 0)} train pairs asked",
+            "  again in another of their task's phrasings. These rows are near-copies of train "
+            "rows by design,",
+            "  so decontamination checks validation and test only.",
+        ]
+    )
+
+
 def render_card(facts: dict[str, Any]) -> str:
     """The whole README.md: YAML metadata between `---` lines, then the prose."""
     meta = card_data(facts).to_yaml()
@@ -445,9 +510,7 @@ with the file and line span recorded in every row.
 
 {_sources_section(facts["sources"]) if facts.get("sources") else ""}## Splits
 
-Split by {facts["split_by"]} (seed {facts["seed"]}, target ratios {ratios} by pair count).
-No {facts["split_by"]} contributes rows to two splits,
-so validation and test hold code the model never saw in training.
+{_splits_prose(facts, ratios)}
 
 {_table(("split", "rows"), splits)}
 
@@ -525,8 +588,8 @@ this folder.
 
 - Instructions come from fixed templates (several phrasings per task), so their wording
   is narrower than what people ask; answers are verbatim source, not explanations.
-- Splitting by {facts["split_by"]} stops verbatim leakage between splits, not near-copies
-  of code that lives in several files.
+- Splitting by {facts["split_by"]} stops verbatim leakage into validation and test, not
+  near-copies of code that lives in several files.
 - The rows carry the source repository's code under its license ({facts["license"]}).
 - Secrets are screened with pattern rules (`dataprep filter`, and again before `dataprep push`);
   pattern rules miss some keys, so look before publishing.

@@ -12,6 +12,7 @@ The split rule lives in dataprep.splits (re-exported here).
 """
 
 import hashlib
+import heapq
 import json
 import os
 import shutil
@@ -27,9 +28,13 @@ from dataprep.hashing import content_hash
 from dataprep.models import SPLITS, Pair, Review
 from dataprep.splits import (
     DEFAULT_RATIOS,
+    KNOWLEDGE,
     SplitBy,
     assign_splits,
     assign_with_groups,
+    held_out_paths_of,
+    knowledge_enabled,
+    rephrasings_of,
     split_group,
     split_groups,
 )
@@ -432,11 +437,41 @@ def write_dataset(
             return None
         return state
 
+    def selected() -> Iterator[tuple[Pair, str | None]]:
+        """The exported pairs (edits applied) with their split."""
+        for pair, split in store.export_pairs():
+            state = state_of(pair)
+            if state is not None:
+                yield (_apply_edit(pair, reviews[pair.id]) if state == "edited" else pair), split
+
+    def fetch(pair_id: str) -> Pair:
+        pair = store.pair(pair_id)
+        assert pair is not None
+        return _apply_edit(pair, reviews[pair_id]) if state_of(pair) == "edited" else pair
+
+    # the knowledge split's train facts asked again in another phrasing (not stored pairs),
+    # each with its train pair's review state; merged into the stream in the export's order
+    extra = rephrasings_of(selected(), fetch, seed) if knowledge_enabled() else []
+    again = sorted(
+        ((p, state_of(fetch(src)) or "unreviewed") for p, src in extra), key=lambda x: _order(x[0])
+    )
+    tally.rephrased = len(again)
+
     def rows() -> Iterator[Pair]:
         """The selected pairs, each written to its split's files as the quality measures
         read it (one pass over the store)."""
         nonlocal left_out
-        for pair, split in store.export_pairs():
+        stored = ((pair, split, None) for pair, split in store.export_pairs())
+        asked = ((pair, KNOWLEDGE, state) for pair, state in again)
+        for pair, split, given in heapq.merge(stored, asked, key=lambda x: _order(x[0])):
+            if given is not None:  # a rephrasing: exported, not a stored pair (no digest)
+                row = pair_row(pair, render(pair), given)
+                if source_urls is not None:
+                    row = _with_source_url(row, columns, source_urls)
+                writers[KNOWLEDGE].add(row)
+                tally.see(pair, row, KNOWLEDGE, given)
+                yield pair
+                continue
             state = state_of(pair)
             if state is None:
                 left_out += pair.id not in reviews
@@ -460,7 +495,12 @@ def write_dataset(
         for p, _ in store.export_pairs(tasks=dq.LABEL_CUES)
         if state_of(p) is not None
     )
-    units = store.unit_summaries(dq.COVERED_KINDS, dq.UNIT_FIELDS)
+    held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
+    units = [
+        u
+        for u in store.unit_summaries(dq.COVERED_KINDS, dq.UNIT_FIELDS)
+        if u["path"] not in held_out
+    ]
     try:
         quality = dq.measure_quality(rows(), units, leaks=leaks)
     finally:
@@ -485,9 +525,10 @@ def write_dataset(
     facts["sizes"] = card.split_sizes(tally, {s: (stage / f"{s}.parquet") for s in SPLITS})
     _write_bytes(stage / "README.md", card.render_card(facts).encode("utf-8"))
     card.check_card(stage / "README.md")
-    axolotl = trainer_files.axolotl_entry(style)
+    counts = {split: tally.splits[split] for split in SPLITS}
+    axolotl = trainer_files.axolotl_entry(style, counts)
     _write_bytes(stage / "axolotl-dataset.yml", axolotl.encode("utf-8"))
-    info = trainer_files.llama_factory_info(_slug(project), style)
+    info = trainer_files.llama_factory_info(_slug(project), style, counts)
     _write_bytes(stage / "dataset_info.json", info.encode("utf-8"))
     files += [
         _file_entry(stage / n) for n in ("README.md", "axolotl-dataset.yml", "dataset_info.json")
@@ -610,6 +651,11 @@ def verify_dataset(out_dir: Path) -> str | None:
         if path.stat().st_size != entry["bytes"] or outdir.sha256_file(path) != entry["sha256"]:
             return f"{path} changed since the export"
     return None
+
+
+def _order(pair: Pair) -> tuple:
+    """The export's row order: path, start line, task, id (Store.export_pairs gives it)."""
+    return (pair.path, pair.start_line, pair.task, pair.id)
 
 
 def _export_columns(store: Store) -> tuple[tuple[str, ...], dict[str, str] | None]:

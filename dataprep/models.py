@@ -32,8 +32,10 @@ UnitKind = Literal[
 TYPE_KINDS = ("class", "interface", "enum", "record", "annotation_type", "object")
 MEMBER_KINDS = ("field", "enum_constant", "constructor", "method", "property")
 
-SplitName = Literal["train", "validation", "test"]
-SPLITS: tuple[SplitName, ...] = ("train", "validation", "test")
+SplitName = Literal["train", "validation", "test", "knowledge"]
+# The exported splits (dataprep.splits): train; validation and test, held-out files (the
+# generalisation set); knowledge, held-out facts and phrasings about files in train.
+SPLITS: tuple[SplitName, ...] = ("train", "validation", "test", "knowledge")
 
 
 class Record(BaseModel):

@@ -32,11 +32,13 @@ from dataprep.quality import (
     COVERED_KINDS,
     LABEL_CUES,
     UNIT_FIELDS,
+    coverage_targets,
     leaky_labels,
     measure_quality,
 )
 from dataprep.quality import summary_line as quality_line
 from dataprep.settings import CHARS_PER_TOKEN
+from dataprep.splits import held_out_paths_of
 
 ESTIMATE = f"estimate (chars / {CHARS_PER_TOKEN})"  # the token count without a tokenizer
 
@@ -153,11 +155,14 @@ def build_report(
             if before_counts is not None and (decision is None or decision.stage == BALANCE_STAGE):
                 for c in columns:
                     before_counts[c][column_value(pair, c)] += 1
+            # after balancing: before decontamination, which drops the held-out files'
+            # `withheld` pairs (shown in the split column) and held-out near-copies of train
+            if decision is None or decision.stage == DECONTAMINATE_STAGE:
+                for c in columns:
+                    after_counts[c][column_value(pair, c)] += 1
+                split_counts[split or "(unsplit)"] += 1
             if decision is not None:
                 continue
-            for c in columns:
-                after_counts[c][column_value(pair, c)] += 1
-            split_counts[split or "(unsplit)"] += 1
             entry = held.setdefault(pair.repo, {"kept": 0, "splits": Counter(), "tasks": Counter()})
             entry["kept"] += 1
             entry["splits"][split or "(unsplit)"] += 1
@@ -167,8 +172,14 @@ def build_report(
             yield pair
 
     leaks = leaky_labels(p for p, _ in store.export_pairs(tasks=LABEL_CUES))
+    # coverage counts the units of the files in training (a held-out file's code is never
+    # trained on, by design)
+    held_out = held_out_paths_of(store)
     units = store.unit_summaries(COVERED_KINDS, UNIT_FIELDS)
-    quality = measure_quality(kept_pairs(), units, leaks=leaks)
+    quality = measure_quality(
+        kept_pairs(), [u for u in units if u["path"] not in held_out], leaks=leaks
+    )
+    quality["held_out_units"] = len(coverage_targets(u for u in units if u["path"] in held_out))
     after = {c: dict(sorted(after_counts[c].items())) for c in columns}
     after["split"] = dict(sorted(split_counts.items()))
     if before is None:
@@ -404,7 +415,20 @@ def render_html(data: dict[str, Any], plots: dict[str, str]) -> str:
             f"<p>{dec['contaminated']} of {dec['checked']} validation/test pairs nearly copy a "
             f"train pair ({_e(dec['action'])}).</p>"
         )
+        if dec.get("withheld"):
+            parts.append(
+                f"<p>{dec['withheld']} pairs of the held-out files are in no split: they are "
+                "not tasks a model can answer about a file it never saw, and training on them "
+                "would give the file away. The knowledge split is not checked: its rows ask "
+                "about facts of the training files by design.</p>"
+            )
     parts += _quality_html(data.get("quality"))
+    held = (data.get("quality") or {}).get("held_out_units")
+    if held:
+        parts.append(
+            f"<p>Coverage leaves out the {held} methods and types of the held-out files "
+            "(validation, test): their code is never trained on, by design.</p>"
+        )
     parts.append("<h2>Time per stage</h2>")
     times = [[k, round(v, 3)] for k, v in data["timings"]["stages"].items()]
     times += [[f"filter.{k}", round(v, 3)] for k, v in data["timings"]["filters"].items()]

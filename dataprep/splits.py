@@ -23,7 +23,7 @@ validation and a test split when they have three files with such tasks.
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from dataprep import models
@@ -190,6 +190,40 @@ def knowledge_enabled() -> bool:
     (`split_by_group`: held-out files, every pair of them in validation/test).
     """
     return KNOWLEDGE in models.SPLITS
+
+
+def empty_reason(split: str) -> str:
+    """Why an exported split can be empty, for the note the export prints.
+
+    Example: empty_reason("knowledge") -> "too few train pairs to hold facts out or ask
+        again, or none of its pairs selected"
+    """
+    if split in GENERALISATION_SPLITS and knowledge_enabled():
+        return "too few files with tasks that generalise, or none of its pairs selected"
+    if split == KNOWLEDGE:
+        return "too few train pairs to hold facts out or ask again, or none of its pairs selected"
+    return "too few files, or none of its pairs selected"
+
+
+def held_out_paths(pairs: Iterable[Pair], splits: dict[str, str]) -> set[str]:
+    """The files held out whole (their pairs in validation, test or withheld): a model tuned
+    on the export never sees their code, so measures of what training covers leave them out.
+    Empty without the two held-out sets (`knowledge_enabled`).
+
+    Example: Money.java's method.implement pair in test, its method.code pair withheld ->
+        {"src/main/java/Money.java"}
+    """
+    if not knowledge_enabled():
+        return set()
+    held = {*GENERALISATION_SPLITS, WITHHELD}
+    return {p.path for p in pairs if splits.get(p.id) in held}
+
+
+def held_out_paths_of(store) -> set[str]:
+    """`held_out_paths` of a store's pairs and splits, asked of the store (no pair loaded)."""
+    if not knowledge_enabled():
+        return set()
+    return store.paths_in_splits({*GENERALISATION_SPLITS, WITHHELD})
 
 
 def generalises(pair: Pair) -> bool:
@@ -404,26 +438,48 @@ def knowledge_rephrasings(
     pairs, in seeded hash order. A rephrasing whose instruction and input are already asked
     elsewhere is skipped, so no question gets two answers.
     """
+    by_id = {p.id: p for p in pairs}
+    found = rephrasings_of(((p, splits.get(p.id)) for p in pairs), by_id.__getitem__, seed, share)
+    return [(again, by_id[source]) for again, source in found]
+
+
+def rephrasings_of(
+    selected: Iterable[tuple[Pair, str | None]],
+    fetch: Callable[[str], Pair],
+    seed: int = 0,
+    share: float = REPHRASE_SHARE,
+) -> list[tuple[Pair, str]]:
+    """`knowledge_rephrasings` over a stream: `selected` yields each exported pair with its
+    split once, and `fetch(id)` gives a pair back when it is chosen, so only the questions'
+    hashes and the train pairs' ids are held. Returns (rephrased pair, its train pair's id).
+    """
     from dataprep.generate.templates import load_templates
 
     tasks = load_templates()
-    asked = {(p.instruction, p.input) for p in pairs}
-    by_task: dict[str, list[Pair]] = defaultdict(list)
-    for pair in pairs:
-        if splits.get(pair.id) == "train" and pair.generator == "template" and pair.task in tasks:
-            by_task[pair.task].append(pair)
-    out: list[tuple[Pair, Pair]] = []
+
+    def question(instruction: str, input: str) -> bytes:
+        text = f"{instruction}\0{input}".encode()
+        return hashlib.blake2b(text, digest_size=16).digest()
+
+    asked: set[bytes] = set()
+    by_task: dict[str, list[str]] = defaultdict(list)
+    for pair, split in selected:
+        asked.add(question(pair.instruction, pair.input))
+        if split == "train" and pair.generator == "template" and pair.task in tasks:
+            by_task[pair.task].append(pair.id)
+    out: list[tuple[Pair, str]] = []
     for task in sorted(by_task):
-        members = sorted(by_task[task], key=lambda p: (_rank(seed, "rephrase", p.id), p.id))
+        members = sorted(by_task[task], key=lambda pid: (_rank(seed, "rephrase", pid), pid))
         wanted = _quota(len(members), share)
-        for pair in members:
+        for pid in members:
             if wanted <= 0:
                 break
+            pair = fetch(pid)
             again = rephrase(pair, tasks[task].phrasings, tasks[task].qualifier, seed)
-            if again is None or (again.instruction, again.input) in asked:
+            if again is None or question(again.instruction, again.input) in asked:
                 continue
-            asked.add((again.instruction, again.input))
-            out.append((again, pair))
+            asked.add(question(again.instruction, again.input))
+            out.append((again, pid))
             wanted -= 1
     return out
 

@@ -708,6 +708,23 @@ class Store:
         for *row, split in rows:
             yield _pair(row), split
 
+    def paths_in_splits(self, splits: Iterable[str]) -> set[str]:
+        """The paths of the pairs assigned to any of `splits`."""
+        names = tuple(sorted(set(splits)))
+        marks = ", ".join("?" * len(names))
+        rows = self.conn.execute(
+            f"SELECT DISTINCT p.path FROM splits s JOIN pairs p ON p.id = s.pair_id "
+            f"WHERE s.split IN ({marks})",
+            names,
+        )
+        return {r[0] for r in rows}
+
+    def split_count(self, split: str) -> int:
+        """Pairs assigned to one split (`withheld` included: in no exported file)."""
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM splits WHERE split = ?", (split,)
+        ).fetchone()[0]
+
     def unit_counts(self, field: str) -> dict[str, int]:
         """Units counted by a field of their JSON (`repo`, `language`...)."""
         if not field.isidentifier():

@@ -72,29 +72,32 @@ def axolotl_dataset(fmt: str, path: str, ds_type: str, split: str | None = None)
     return item
 
 
-def axolotl_entry(style: str) -> str:
+def axolotl_entry(style: str, splits: dict[str, int] | None = None) -> str:
     """The `axolotl-dataset.yml` of an export: `datasets:` (train) and `test_datasets:`
-    (validation) over the Parquet files, paths relative to the dataset folder."""
+    (validation, when it has rows: `splits` gives the rows per split) over the Parquet
+    files, paths relative to the dataset folder. The test and knowledge splits are test
+    sets (`dataprep finetune eval`): Axolotl neither trains nor picks checkpoints on them."""
     fmt = style_format(style)
-    doc = {
-        "datasets": [axolotl_dataset(fmt, "train.parquet", "parquet", "train")],
-        "test_datasets": [axolotl_dataset(fmt, "validation.parquet", "parquet", "train")],
-    }
+    doc = {"datasets": [axolotl_dataset(fmt, "train.parquet", "parquet", "train")]}
+    if splits is None or splits.get("validation"):
+        doc["test_datasets"] = [axolotl_dataset(fmt, "validation.parquet", "parquet", "train")]
     model = style.split(":", 1)[1] if fmt == "chat_template" else None
     head = [
         f"# Axolotl dataset entry written by `dataprep export` (prompt style {style}: "
         f"{FORMATS[fmt]}).",
         "# Paths are relative to this folder: run Axolotl here, or put the folder's path in",
         "# front of them; once pushed, use `path: OWNER/NAME` (and no ds_type) instead.",
-        "# The held-out test split is test.parquet.",
+        "# The held-out sets, for evaluation only: test.parquet (held-out files) and",
+        "# knowledge.parquet (facts about the training files); never train on them.",
     ]
     if model:
         head.append(f"# Rendered with the chat template of {model}: use it as base_model.")
     return "\n".join(head) + "\n" + yaml.safe_dump(doc, sort_keys=False)
 
 
-def llama_factory_info(name: str, style: str) -> str:
-    """A LLaMA-Factory `dataset_info.json` naming one dataset per split (`NAME_SPLIT`)."""
+def llama_factory_info(name: str, style: str, splits: dict[str, int] | None = None) -> str:
+    """A LLaMA-Factory `dataset_info.json` naming one dataset per split (`NAME_SPLIT`), each
+    split that has rows when `splits` gives the rows per split."""
     fmt = style_format(style)
     if fmt in ("chatml", "chat_template"):
         described: dict[str, Any] = {
@@ -113,5 +116,9 @@ def llama_factory_info(name: str, style: str) -> str:
             "formatting": "alpaca",
             "columns": {"prompt": "instruction", "query": "input", "response": "output"},
         }
-    info = {f"{name}_{split}": {"file_name": f"{split}.parquet", **described} for split in SPLITS}
+    info = {
+        f"{name}_{split}": {"file_name": f"{split}.parquet", **described}
+        for split in SPLITS
+        if splits is None or splits.get(split)
+    }
     return json.dumps(info, indent=2) + "\n"

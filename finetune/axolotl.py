@@ -61,6 +61,15 @@ def _split_file(directory: Path, split: str) -> tuple[Path, str] | None:
     return None
 
 
+def _has_rows(path: Path, ds_type: str) -> bool:
+    if ds_type == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows > 0
+    with path.open(encoding="utf-8") as fh:
+        return any(line.strip() for line in fh)
+
+
 def is_chat_model(model: str) -> bool:
     """Whether MODEL's name says it is an Instruct or chat model (its own template matters).
 
@@ -140,6 +149,8 @@ def axolotl_config(
     out: dict = {"base_model": model}
     settings = cfg.model_dump(exclude={"base_model", *STAGE_ONLY}, exclude_none=True)
     validation = _split_file(directory, "validation")
+    if validation is not None and not _has_rows(*validation):
+        validation = None  # an export without tasks that generalise: no validation rows
     settings["val_set_size"] = 0.0 if validation else cfg.val_set_size
     out.update(settings)
     if out.get("load_in_4bit"):

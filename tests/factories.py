@@ -152,7 +152,8 @@ def shop_store(
         source = shop_unit(path, f"run{i}", 10 + i)
         store.put_file(path, f"digest{i}", "ok", [source])
         for n in range(pairs_per_file(i)):
-            task = ("method_code", "signature", "declaring_type")[n % 3]
+            # a third of the pairs a task that generalises, so held-out files have rows
+            task = ("method.code", "member.signature", "method.implement")[n % 3]
             all_pairs.append(shop_pair(source, task, n, module))
     store.put_pairs(all_pairs)
     if repo_root is not None:

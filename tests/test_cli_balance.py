@@ -47,9 +47,11 @@ def out(hotel_out):
 
 
 def _kept_labels(out, before_balance: bool = False) -> Counter:
-    """Labels of the kept pairs (or of those the filters kept, before any balancing)."""
+    """Labels of the pairs balancing kept (or of those the filters kept, before any
+    balancing). Decontamination's drops come after balancing and are not counted: most are
+    the held-out files' pairs withheld from every split, redone by the next export."""
     with Store.open(out, create=False) as store:
-        dropped = store.dropped()
+        dropped = {k: d for k, d in store.dropped().items() if d.stage != "decontaminate"}
         if before_balance:
             dropped = {k: d for k, d in dropped.items() if d.stage != "balance"}
         return Counter(p.label or "(none)" for p in store.pairs() if p.id not in dropped)

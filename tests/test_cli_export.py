@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from dataprep.cli import app
 from dataprep.models import Review
+from dataprep.store import Store
 
 runner = CliRunner()
 
@@ -25,7 +26,8 @@ def test_export_prints_a_summary(tmp_path):
     splits = manifest["splits"]
     assert result.stdout == (
         f"Exported {manifest['rows']} rows (train {splits['train']}, validation "
-        f"{splits['validation']}, test {splits['test']}) to {tmp_path / 'out' / 'dataset'}\n"
+        f"{splits['validation']}, test {splits['test']}, knowledge {splits['knowledge']}) to "
+        f"{tmp_path / 'out' / 'dataset'}\n"
         "License: MIT; reviewed by a person: 0\n"
     )
 
@@ -52,11 +54,18 @@ def test_include_unreviewed(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Exported 1 rows (")
     notes = [line for line in result.stdout.splitlines() if line.startswith("Note: the ")]
-    assert len(notes) == 2 and all(
-        n.endswith("split is empty (too few files, or none of its pairs selected)") for n in notes
-    )
+    assert notes == [  # the one accepted pair is in train
+        "Note: the validation split is empty (too few files with tasks that generalise, or "
+        "none of its pairs selected)",
+        "Note: the test split is empty (too few files with tasks that generalise, or none of "
+        "its pairs selected)",
+        "Note: the knowledge split is empty (too few train pairs to hold facts out or ask "
+        "again, or none of its pairs selected)",
+    ]
     result = runner.invoke(app, ["export", "--out", out, "--include-unreviewed"])
-    assert result.stdout.startswith(f"Exported {total} rows (")
+    with Store.open(tmp_path / "out") as store:  # less the held-out files' withheld pairs
+        withheld = sum(split == "withheld" for split in store.splits().values())
+    assert withheld and result.stdout.startswith(f"Exported {total - withheld} rows (")
 
 
 def test_no_store_is_one_line_and_exit_1(tmp_path):

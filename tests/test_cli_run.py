@@ -9,11 +9,11 @@ from conftest import HOTEL, check_golden
 from typer.testing import CliRunner
 
 from dataprep.cli import app
+from dataprep.models import SPLITS
 from dataprep.store import Store
 
 COLUMNS = "instruction input output text task template unit_id path start_line end_line commit"
 COLUMNS = (*COLUMNS.split(), "generator", "module", "repo")
-SPLITS = ("train", "validation", "test")
 GOLDEN_PATHS = (
     "booking/src/main/java/com/example/hotel/booking/BookingController.java",
     "docs/architecture.md",
@@ -79,9 +79,10 @@ def test_no_file_contributes_to_two_splits(run_out):
     out, _ = run_out
     seen = defaultdict(set)
     for split, rows in _rows(out).items():
-        for row in rows:
-            seen[row["path"]].add(split)
+        for row in rows:  # knowledge rows ask about files in train, by design
+            seen[row["path"]].add("train" if split == "knowledge" else split)
     assert {p: s for p, s in seen.items() if len(s) > 1} == {}
+    assert {"validation", "test"} <= {s for splits in seen.values() for s in splits}
 
 
 def test_no_instruction_has_two_outputs_in_the_export(run_out):
@@ -139,7 +140,8 @@ def test_chatml_and_module_splits(tmp_path):
             system = "<|im_start|>system\nYou are an expert on the hotel-booking code base."
             assert row["text"].startswith(system)
             assert "<|im_start|>user\n" + row["instruction"] in row["text"]
-            modules[row["module"]].add(split)
+            # knowledge asks about modules in train: a module is in training or held out
+            modules[row["module"]].add("train" if split == "knowledge" else split)
     assert {m: s for m, s in modules.items() if len(s) > 1} == {}
 
 

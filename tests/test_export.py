@@ -10,6 +10,7 @@ import yaml
 from factories import MIT_TEXT, drop, shop_pair, shop_store, shop_unit
 
 from dataprep import export as ex
+from dataprep import quality as dq
 from dataprep.card import detect_license, license_from_name, size_category
 from dataprep.errors import DataprepError, ExportError
 from dataprep.models import SPLITS, Review
@@ -17,13 +18,19 @@ from dataprep.prompts import render_alpaca, render_chatml, system_prompt
 from dataprep.store import Store
 
 
-def _pairs(n_files=200, per=lambda i: 1 + (i * 7) % 11, modules=0):
+def _pairs(n_files=200, per=lambda i: 1 + (i * 7) % 11, modules=0, task="method.implement"):
+    """Pairs of a task that generalises (held-out files keep them) unless `task` says."""
     pairs = []
     for i in range(n_files):
         module = f"mod{i % modules}" if modules else None
         unit = shop_unit(f"src/C{i:03d}.java", f"m{i}", 1 + i)
-        pairs += [shop_pair(unit, "method_code", n, module) for n in range(per(i))]
+        pairs += [shop_pair(unit, task, n, module) for n in range(per(i))]
     return pairs
+
+
+def _side(split: str) -> str:
+    """In training (train; knowledge asks facts of train files) or held out."""
+    return "training" if split in ("train", "knowledge") else "held out"
 
 
 # splits ---------------------------------------------------------------------------
@@ -32,11 +39,13 @@ def test_no_file_in_two_splits_and_ratios_hold():
     splits = ex.assign_splits(pairs)
     by_file = defaultdict(set)
     for p in pairs:
-        by_file[p.path].add(splits[p.id])
+        by_file[p.path].add(_side(splits[p.id]))
     assert all(len(s) == 1 for s in by_file.values())
     counts = Counter(splits.values())
+    assert counts["knowledge"] > 0 and "withheld" not in counts  # every pair generalises
+    counts["train"] += counts.pop("knowledge")
     biggest = max(Counter(p.path for p in pairs).values())
-    for split, ratio in zip(SPLITS, ex.DEFAULT_RATIOS, strict=True):
+    for split, ratio in zip(("train", "validation", "test"), ex.DEFAULT_RATIOS, strict=True):
         # within one group (the one a cut falls in) of the target
         assert abs(counts[split] - ratio * len(pairs)) <= biggest, (split, counts)
 
@@ -50,7 +59,7 @@ def test_split_is_deterministic_and_the_seed_changes_it():
 def test_adding_a_file_moves_few_others():
     pairs = _pairs()
     before = ex.assign_splits(pairs)
-    extra = shop_pair(shop_unit("src/New.java", "n", 1), "method_code", 0)
+    extra = shop_pair(shop_unit("src/New.java", "n", 1), "method.implement", 0)
     after = ex.assign_splits([*pairs, extra])
     moved = {p.path for p in pairs if before[p.id] != after[p.id]}
     assert len(moved) <= 2  # at most the groups lying on a cut
@@ -60,7 +69,7 @@ def test_adding_a_file_moves_few_others():
 def test_small_repos_get_validation_and_test(n_groups):
     sizes = {f"g{i}": 10 + i for i in range(n_groups)}
     where = ex.split_groups(sizes)
-    assert set(where.values()) == set(SPLITS)
+    assert set(where.values()) == {"train", "validation", "test"}
 
 
 def test_few_big_groups_come_as_close_as_they_can():
@@ -92,9 +101,9 @@ def test_split_by_module_keeps_modules_whole():
     splits = ex.assign_splits(pairs, by="module")
     by_module = defaultdict(set)
     for p in pairs:
-        by_module[p.module].add(splits[p.id])
+        by_module[p.module].add(_side(splits[p.id]))
     assert all(len(s) == 1 for s in by_module.values())
-    assert len(set(splits.values())) == 3
+    assert set(splits.values()) == {"train", "validation", "test", "knowledge"}
 
 
 def test_bad_ratios_and_grouping_are_one_line_errors():
@@ -126,6 +135,8 @@ def test_files_written(exported):
         "dataset_info.json",
         "export.json",
         "hf",
+        "knowledge.jsonl",
+        "knowledge.parquet",
         "test.jsonl",
         "test.parquet",
         "train.jsonl",
@@ -175,7 +186,7 @@ def test_rows_carry_alpaca_fields_text_and_provenance(exported):
 def test_one_row_exactly(exported):
     _, _, ds = exported
     row = json.loads((ds / "train.jsonl").read_text().splitlines()[0])
-    instruction = "How does C000.run0 work? (method_code 0)"
+    instruction = "How does C000.run0 work? (method.code 0)"
     assert row["text"] == (
         "Below is an instruction that describes a task. Write a response that appropriately "
         "completes the request.\n\n### Instruction:\n" + instruction + "\n\n### Response:\n"
@@ -186,7 +197,11 @@ def test_one_row_exactly(exported):
 def test_splits_are_stored(exported):
     store, summary, _ = exported
     stored = store.splits()
-    assert Counter(stored.values()) == Counter({k: v for k, v in summary["splits"].items() if v})
+    counts = Counter(stored.values())
+    withheld = {pid for pid, split in stored.items() if split == "withheld"}
+    assert counts.pop("withheld") == len(withheld) > 0
+    assert counts == Counter({k: v for k, v in summary["splits"].items() if v})
+    assert withheld <= set(store.dropped())  # the held-out files' other pairs: in no split
     groups = {pid: grp for pid, _, grp in store.split_assignments()}
     assert all(groups[p.id] == p.path for p in store.kept_pairs())
 
@@ -273,7 +288,12 @@ def test_trainer_configs(exported):
     ]
     assert axo["test_datasets"][0]["path"] == "validation.parquet"
     info = json.loads((ds / "dataset_info.json").read_text())
-    assert sorted(info) == ["acme_shop_test", "acme_shop_train", "acme_shop_validation"]
+    assert sorted(info) == [
+        "acme_shop_knowledge",
+        "acme_shop_test",
+        "acme_shop_train",
+        "acme_shop_validation",
+    ]
     assert info["acme_shop_train"] == {
         "file_name": "train.parquet",
         "formatting": "alpaca",
@@ -325,7 +345,8 @@ def test_dropped_pairs_are_not_exported(tmp_path):
     ids = {
         r["id"] for s in SPLITS for r in _read_jsonl(tmp_path / "out" / "dataset" / f"{s}.jsonl")
     }
-    assert summary["rows"] == len(ids) == len(store.pairs()) - 3
+    withheld = sum(split == "withheld" for split in store.splits().values())
+    assert summary["rows"] == len(ids) == len(store.pairs()) - 3 - withheld
     assert not ids & {p.id for p in gone}
 
 
@@ -375,7 +396,8 @@ def test_include_unreviewed_widens_but_never_takes_rejected(tmp_path):
     store.put_review(Review(pair_id=pairs[0].id, status="rejected"))
     store.put_review(Review(pair_id=pairs[1].id, status="accepted"))
     summary = ex.export_dataset(store, tmp_path / "out", include_unreviewed=True)
-    assert summary["rows"] == len(pairs) - 1
+    kept = {p.id for p in store.kept_pairs()}  # less the held-out files' withheld pairs
+    assert len(kept) < len(pairs) and summary["rows"] == len(kept - {pairs[0].id})
     selected, _ = ex.select_pairs(store, include_unreviewed=True)
     assert pairs[0].id not in {p.id for p in selected}
 
@@ -460,21 +482,31 @@ def hotel(hotel_run):
 
 
 def test_fixture_export_keeps_files_whole_and_rows_true(hotel):
+    from dataprep.splits import GENERALISATION_TASKS, subject_files
+
     rows = {s: _read_jsonl(hotel / "dataset" / f"{s}.jsonl") for s in SPLITS}
     assert all(rows[s] for s in SPLITS)
+    subject = subject_files({r["path"] for rs in rows.values() for r in rs})
     where = defaultdict(set)
     for split, split_rows in rows.items():
         for row in split_rows:
-            where[row["path"]].add(split)
+            where[subject.get(row["path"], row["path"])].add(_side(split))
             assert row["text"] == render_alpaca(row["instruction"], row["input"], row["output"])
             assert row["repo"] == "hotel-booking" and row["generator"] == "template"
-    assert all(len(s) == 1 for s in where.values())
-    total = sum(len(r) for r in rows.values())
-    biggest = max(Counter(r["path"] for rs in rows.values() for r in rs).values())
-    for split, ratio in zip(SPLITS, ex.DEFAULT_RATIOS, strict=True):
-        assert abs(len(rows[split]) - ratio * total) <= biggest
-    with Store.open(hotel, create=False) as store:
-        assert {r["id"] for rs in rows.values() for r in rs} == {p.id for p in store.kept_pairs()}
+    assert all(len(s) == 1 for s in where.values())  # a file (with its test) is on one side
+    held = [r for s in ("validation", "test") for r in rows[s]]
+    assert {r["task"] for r in held} <= GENERALISATION_TASKS
+    train_files = {r["path"] for r in rows["train"]}
+    assert all(r["path"] in train_files for r in rows["knowledge"])
+    with Store.open(hotel) as store:
+        kept = {p.id: p for p in store.kept_pairs()}
+    exported = {r["id"] for rs in rows.values() for r in rs}
+    assert set(kept) <= exported
+    # the rest are train facts asked in another phrasing: a train row's unit, task and answer
+    train = {(r["unit_id"], r["task"], r["input"], r["output"]) for r in rows["train"]}
+    again = [r for r in rows["knowledge"] if r["id"] not in kept]
+    assert again and len(exported) == len(kept) + len(again)
+    assert all((r["unit_id"], r["task"], r["input"], r["output"]) in train for r in again)
 
 
 def test_fixture_card_and_loaders(hotel):
@@ -496,17 +528,40 @@ def test_fixture_card_and_loaders(hotel):
     )
 
 
+def test_fixture_card_and_report_say_what_the_held_out_sets_hold(hotel):
+    knowledge = _read_jsonl(hotel / "dataset" / "knowledge.jsonl")
+    with Store.open(hotel) as store:
+        stored = store.splits()
+        withheld = sum(split == "withheld" for split in stored.values())
+    facts = sum(r["id"] in stored for r in knowledge)
+    assert facts >= 20 and len(knowledge) - facts >= 20 and withheld > 0
+    families = {dq.family_of(r["task"]) for r in knowledge}
+    assert len(families) >= 8  # a set that measures more than one kind of fact
+    card = (hotel / "dataset" / "README.md").read_text()
+    assert f"({withheld}) are in no split" in card
+    assert f"{facts} held-out facts" in card
+    assert f"{len(knowledge) - facts} train pairs asked" in card
+    report = json.loads((hotel / "report.json").read_text())
+    assert report["decontamination"]["withheld"] == withheld
+    assert report["distributions"]["after_balance"]["split"]["withheld"] == withheld
+    coverage = report["quality"]["measures"]["coverage"]
+    assert coverage["passed"] and report["quality"]["held_out_units"] > 0
+    page = (hotel / "report.html").read_text()
+    assert f"<p>{withheld} pairs of the held-out files are in no split" in page
+    assert f"Coverage leaves out the {report['quality']['held_out_units']} methods" in page
+
+
 def test_fixture_split_by_module_and_review(hotel, tmp_path):
     shutil.copytree(hotel, tmp_path / "out")
     with Store.open(tmp_path / "out") as store:
         ex.export_dataset(store, tmp_path / "out", split_by="module")
-        rows = [r for s in SPLITS for r in _read_jsonl(tmp_path / "out" / "dataset" / f"{s}.jsonl")]
-        splits = store.splits()
+        rows = {s: _read_jsonl(tmp_path / "out" / "dataset" / f"{s}.jsonl") for s in SPLITS}
         where = defaultdict(set)
-        for row in rows:
-            where[row["module"] or row["path"]].add(splits[row["id"]])
+        for split, split_rows in rows.items():
+            for row in split_rows:
+                where[row["module"] or row["path"]].add(_side(split))
         assert all(len(s) == 1 for s in where.values())
-        assert len({r["module"] for r in rows if r["module"]}) > 1
+        assert len({r["module"] for rs in rows.values() for r in rs if r["module"]}) > 1
         chosen = store.kept_pairs()[:5]
         for pair in chosen:
             store.put_review(Review(pair_id=pair.id, status="accepted"))
@@ -524,6 +579,7 @@ def test_fixture_export_passes_the_push_checks(hotel):
         "train.parquet",
         "validation.parquet",
         "test.parquet",
+        "knowledge.parquet",
         "axolotl-dataset.yml",
         "dataset_info.json",
     ]
@@ -540,9 +596,13 @@ def test_export_drops_held_out_copies_of_train_pairs_and_stays_put(tmp_path):
         unit = shop_unit(f"core/src/C{i:03d}.java", f"run{i}", 10)
         store.put_file(unit.path, f"d{i}", "ok", [unit])
         # distinct templates, so the shared words are not discounted as template boilerplate
-        pairs.append(
+        pairs.append(  # a task that generalises, so held-out files keep it
             shop_pair(
-                unit, output=f"{body} variant{i}", instruction=f"Explain run{i}.", template=f"t{i}"
+                unit,
+                "method.implement",
+                output=f"{body} variant{i}",
+                instruction=f"Explain run{i}.",
+                template=f"t{i}",
             )
         )
     store.put_pairs(pairs)

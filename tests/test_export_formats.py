@@ -212,6 +212,41 @@ def test_load_dataset_on_the_folder_gives_no_warning(exported, tmp_path):
         assert {s: loaded[s].num_rows for s in SPLITS} == summary["splits"]
 
 
+def test_an_export_without_tasks_that_generalise_loads_quietly(tmp_path):
+    """No task that generalises: validation and test are empty, and an empty Parquet file
+    is one `load_dataset` cannot read, so the card, the trainer files and axolotl-config
+    leave them out (the files are still written, with no rows)."""
+    from export_helpers import make_pair, make_unit
+
+    from dataprep.store import Store
+    from finetune.axolotl import axolotl_config
+    from finetune.config import FinetuneConfig
+
+    store = Store.open(tmp_path / "out")
+    for i in range(12):
+        unit = make_unit(f"core/src/main/java/acme/C{i:02d}.java", f"run{i}", 10)
+        store.put_file(unit.path, f"d{i}", "ok", [unit])
+        store.put_pairs([make_pair(unit, t, n) for n, t in enumerate(("method.code", "x.y"))])
+    summary = ex.export_dataset(store, tmp_path / "out")
+    store.close()
+    ds = tmp_path / "out" / "dataset"
+    splits = summary["splits"]
+    assert (splits["validation"], splits["test"]) == (0, 0) and splits["knowledge"] > 0
+    assert (ds / "validation.parquet").is_file() and (ds / "test.jsonl").read_text() == ""
+    loaded, said = _load_quietly(ds, None, tmp_path / "cache")
+    assert said == []
+    assert {s: loaded[s].num_rows for s in loaded} == {"train": 22, "knowledge": 2}
+    card = _card(ds)
+    assert [f["split"] for f in card.data.configs[0]["data_files"]] == ["train", "knowledge"]
+    axo = yaml.safe_load((ds / "axolotl-dataset.yml").read_text())
+    assert "test_datasets" not in axo
+    info = json.loads((ds / "dataset_info.json").read_text())
+    assert sorted(info) == ["acme_shop_knowledge", "acme_shop_train"]
+    config = axolotl_config(ds, "HuggingFaceTB/SmolLM2-135M", FinetuneConfig())
+    assert "test_datasets" not in config  # and val_set_size as configured
+    assert config["val_set_size"] == FinetuneConfig().val_set_size
+
+
 def test_the_old_card_did_warn(exported, tmp_path):
     # the check above can fail: a card whose splits lack num_bytes makes datasets warn
     _, _, ds = exported
@@ -225,9 +260,12 @@ def test_the_old_card_did_warn(exported, tmp_path):
 def test_card_shows_the_quality_figures_of_the_report(exported):
     store, _, ds = exported
     text = (ds / "README.md").read_text()
-    q = dq.measure_quality(
-        store.kept_pairs(), [u for k in dq.COVERED_KINDS for u in store.units(k)]
-    )
+    from dataprep.splits import held_out_paths
+
+    held = held_out_paths(store.pairs(), store.splits())  # coverage: the files in training
+    assert held
+    units = [u for k in dq.COVERED_KINDS for u in store.units(k) if u.path not in held]
+    q = dq.measure_quality(store.kept_pairs(), units)
     assert f"**{q['met']} of {q['goals']} goals met**" in text
     for m in q["measures"].values():
         yes = "yes" if m["passed"] else "**no**"

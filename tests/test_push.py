@@ -6,6 +6,7 @@ explicitly, because `huggingface_hub` reads HF_HUB_OFFLINE once, at import; the 
 tests at the end go through the environment variables as a user does.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -77,7 +78,7 @@ def _expected_dry_run(out, repo: str, endpoint: str, visibility: str, token: str
         total += size
         extra = f"  {rows[name]:>8,} rows" if rows[name] is not None else ""
         lines.append(f"  {name:<{width}}  {size:>12,} bytes{extra}")
-    lines.append(f"Total: 6 files, {total:,} bytes, {manifest['rows']:,} rows")
+    lines.append(f"Total: {len(UPLOAD_FILES)} files, {total:,} bytes, {manifest['rows']:,} rows")
     lines.append(f"Secret check: no findings in {manifest['rows']:,} rows")
     return "\n".join(lines) + "\n"
 
@@ -124,8 +125,13 @@ def test_push_uploads_card_parquet_and_trainer_files_in_one_private_commit(out, 
     assert files == {name: (out / "dataset" / name).read_bytes() for name in UPLOAD_FILES}
     assert {"axolotl-dataset.yml", "dataset_info.json"} <= set(files)
     total = sum(len(b) for b in files.values())
+    assert len(files) == 7  # the card, four Parquet splits (knowledge too), two trainer files
+    rows = json.loads((out / "dataset" / "export.json").read_text())["rows"]
+    assert (
+        rows == 138
+    )  # 155 pairs less the 17 withheld (held-out files, tasks that do not generalise)
     assert result.stdout == (
-        f"Pushed 6 files ({total:,} bytes, 155 rows) to {hub.url}/datasets/tester/shop "
+        f"Pushed 7 files ({total:,} bytes, {rows} rows) to {hub.url}/datasets/tester/shop "
         f"(created, private) in commit c0ffee000000\n"
     )
     assert "hf_good" not in result.output
@@ -332,7 +338,7 @@ def test_env_endpoint_and_token_push(out):
             {"HF_ENDPOINT": server.url, "HF_TOKEN": "hf_good"},
         )
         assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.startswith("Pushed 6 files (")
+        assert proc.stdout.startswith("Pushed 7 files (")
         assert len(server.state.commits) == 1
         assert "hf_good" not in proc.stdout + proc.stderr
 
@@ -354,7 +360,7 @@ def test_export_older_than_a_review_is_refused(out):
         store.put_review(Review(pair_id=store.kept_pairs()[1].id, status="accepted"))
     assert runner.invoke(app, ["export", "--out", str(out)]).exit_code == 0
     result = _push(out, "tester/shop", "--dry-run")
-    assert result.exit_code == 0 and "Total: 6 files, " in result.stdout
+    assert result.exit_code == 0 and "Total: 7 files, " in result.stdout
     assert "1 rows" in result.stdout
 
 

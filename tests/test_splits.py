@@ -212,3 +212,51 @@ def test_decontamination_checks_generalisation_only_and_drops_withheld(tmp_path)
     assert copy_in_knowledge.id not in dropped  # a knowledge row copies train by design
     assert isinstance(dropped[withheld.id], Decision)
     store.close()
+
+
+def test_with_rephrasings_adds_train_facts_to_knowledge_with_their_review_state():
+    units = [shop_unit(f"a/C{i}.java", f"m{i}", 1) for i in range(40)]
+    pairs = [
+        shop_pair(
+            u,
+            "method.explain",
+            0,
+            template="method.explain.1",
+            instruction=f"Explain what m{i} in C{i} does.",
+        )
+        for i, u in enumerate(units)
+    ]
+    splits = {p.id: "train" for p in pairs}
+    status = {p.id: "accepted" if i % 2 else "unreviewed" for i, p in enumerate(pairs)}
+    assert sp.knowledge_enabled()  # the data model declares the knowledge split
+    out_pairs, out_splits, out_status = sp.with_knowledge_rephrasings(pairs, splits, status)
+    found = {again.id: src for again, src in sp.knowledge_rephrasings(pairs, splits)}
+    added = out_pairs[len(pairs) :]
+    assert out_pairs[: len(pairs)] == pairs and len(added) == 2  # 5% of 40
+    for again in added:
+        source = found[again.id]
+        assert out_splits[again.id] == sp.KNOWLEDGE
+        assert out_status[again.id] == status[source.id]
+        assert again.output == source.output and again.instruction != source.instruction
+
+
+def test_held_out_paths_are_the_files_of_validation_test_and_withheld():
+    pairs = _repo(60)
+    where = _assign(pairs)
+    held = sp.held_out_paths(pairs, where)
+    assert held == {p.path for p in pairs if where[p.id] in ("validation", "test", "withheld")}
+    assert held and not held & {p.path for p in pairs if where[p.id] in ("train", "knowledge")}
+
+
+def test_held_out_paths_is_empty_without_the_two_sets(monkeypatch):
+    from dataprep import models
+
+    monkeypatch.setattr(models, "SPLITS", ("train", "validation", "test"))
+    pairs = _repo(20)
+    assert sp.held_out_paths(pairs, sp.assign_splits(pairs)) == set()
+    assert sp.empty_reason("test") == "too few files, or none of its pairs selected"
+
+
+def test_an_empty_split_names_its_cause():
+    assert "tasks that generalise" in sp.empty_reason("validation")
+    assert "hold facts out" in sp.empty_reason("knowledge")

@@ -61,8 +61,8 @@ def print_summary(summary: dict) -> None:
         from dataprep.commands.run import left_out_note
 
         typer.echo(left_out_note(summary["unreviewed_left_out"]))
+    from dataprep.splits import empty_reason
+
     for split, n in summary["splits"].items():
         if n == 0:
-            typer.echo(
-                f"Note: the {split} split is empty (too few files, or none of its pairs selected)"
-            )
+            typer.echo(f"Note: the {split} split is empty ({empty_reason(split)})")

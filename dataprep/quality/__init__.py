@@ -54,11 +54,18 @@ from dataprep.quality.answerable import (
 from dataprep.quality.detectors import non_doc_reason
 from dataprep.quality.families import FAMILIES, family_of
 from dataprep.quality.goals import MEASURES, Goal, fmt
-from dataprep.quality.measure import COVERED_KINDS, UNIT_FIELDS, measure_quality, summary_line
+from dataprep.quality.measure import (
+    COVERED_KINDS,
+    UNIT_FIELDS,
+    coverage_targets,
+    measure_quality,
+    summary_line,
+)
 from dataprep.quality.text import text_kind, undedented
 
 __all__ = [
     "COVERED_KINDS",
+    "coverage_targets",
     "LABEL_CUES",
     "UNIT_FIELDS",
     "leaky_labels",
