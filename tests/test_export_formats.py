@@ -216,7 +216,8 @@ def test_an_export_without_tasks_that_generalise_loads_quietly(tmp_path):
     """No task that generalises: validation and test are empty, and an empty Parquet file
     is one `load_dataset` cannot read, so the card, the trainer files and axolotl-config
     leave them out (the files are still written, with no rows)."""
-    from export_helpers import make_pair, make_unit
+    from factories import shop_pair as make_pair
+    from factories import shop_unit as make_unit
 
     from dataprep.store import Store
     from finetune.axolotl import axolotl_config
