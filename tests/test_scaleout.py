@@ -391,3 +391,39 @@ def test_export_of_a_many_source_store_gives_the_same_rows(one_task):
     result = CliRunner().invoke(app, ["export", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert _rows(out) == before  # same project in the system prompt, same source_url column
+
+
+def test_with_llm_forks_cost_no_call(repos, tmp_path):
+    from ollama_harness import Harness, evol_script
+
+    from dataprep.store import Store
+
+    out = tmp_path / "out"
+    with Harness(evol_script()) as harness:
+        args = [*_urls(repos, "hotel", "fork"), "--out", str(out), "--llm", "ollama:smollm2"]
+        args += ["--llm-host", harness.url, "--evol-units", "400", "--evol-rounds", "1"]
+        result = _run(*args, "--evol-questions", "1")
+        calls = harness.calls
+    assert result.exit_code == 0, result.output
+    dedup = json.loads((out / "shards" / "dedup.json").read_text())
+    with Store.open(out) as store:
+        evolved = store.pairs(generator="evol")
+        units = store.units()
+    fork_units = {u.id for u in units if u.repo == "fork"}
+    assert calls > 0 and evolved
+    # --evol-units above the store's units: the LLM may take any, and no fork copy is there
+    assert {p.unit_id for p in evolved if p.repo == "fork"} <= fork_units
+    assert not {f"{p.repo}:{p.unit_id}" for p in evolved} & set(dedup["dropped"])
+    assert len(fork_units) < 40 < len(dedup["dropped"])
+
+
+def test_one_git_url_is_the_one_repository_run_on_its_cached_clone(repos, tmp_path):
+    plain, cloned = tmp_path / "plain", tmp_path / "cloned"
+    assert _run(str(repos["hotel"]), "--out", str(plain)).exit_code == 0
+    result = _run(f"file://{repos['hotel']}", "--out", str(cloned))
+    assert result.exit_code == 0, result.output
+    assert "Work items" not in result.output and not (cloned / "shards").exists()
+    assert _rows(plain) == _rows(cloned)
+    commit = _git(repos["hotel"], "rev-parse", "HEAD")
+    cache = Path(os.environ["XDG_CACHE_HOME"]) / "dataprep" / "sources"
+    assert [p.name for p in cache.glob(f"*/{commit}/*")] == ["hotel"]
