@@ -427,3 +427,28 @@ def test_one_git_url_is_the_one_repository_run_on_its_cached_clone(repos, tmp_pa
     commit = _git(repos["hotel"], "rev-parse", "HEAD")
     cache = Path(os.environ["XDG_CACHE_HOME"]) / "dataprep" / "sources"
     assert [p.name for p in cache.glob(f"*/{commit}/*")] == ["hotel"]
+
+
+def test_a_failing_task_is_one_line_and_the_job_resumes(repos, tmp_path, monkeypatch):
+    from dataprep.scaleout import steps
+
+    out = tmp_path / "out"
+    args = [*_urls(repos, "hotel", "vendor"), "--out", str(out), "--tasks", "2", "--workers", "1"]
+    real = steps.SliceItems.process
+
+    def flaky(self, item, *rest):
+        if item.source["name"] == "vendor":
+            raise RuntimeError("disk on fire")
+        return real(self, item, *rest)
+
+    monkeypatch.setattr(steps.SliceItems, "process", flaky)
+    failed = _run(*args)
+    assert failed.exit_code == 1
+    errors = [x for x in failed.output.splitlines() if x.startswith("Error:")]
+    assert len(errors) == 1 and "RuntimeError: disk on fire" in errors[0]
+    assert "Traceback" not in failed.output
+    assert len(list((out / "shards").glob("*/slice.json"))) == 1  # hotel's item is kept
+    monkeypatch.setattr(steps.SliceItems, "process", real)
+    again = _run(*args)
+    assert again.exit_code == 0, again.output
+    assert "(1 sliced and 0 generated before, skipped)" in again.output

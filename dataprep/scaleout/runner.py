@@ -26,7 +26,7 @@ from typing import Any
 
 from dataprep import outdir
 from dataprep.console import progress
-from dataprep.errors import InputError
+from dataprep.errors import DataprepError, InputError
 from dataprep.hashing import content_hash
 from dataprep.scaleout import items as it
 from dataprep.scaleout import steps
@@ -91,6 +91,14 @@ def _run_phase(
     previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         executor.run()
+    except DataprepError:
+        raise
+    except Exception as exc:  # a task failed: its log says where; finished items are kept
+        what = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        raise InputError(
+            f"a task of the {step.phase} phase failed ({what}): see its log under "
+            f"{logging_dir / 'logs'}; run the same command again to resume"
+        ) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
