@@ -308,6 +308,7 @@ def test_a_killed_job_resumes_without_duplicate_rows(one_task, repos, tmp_path):
 @pytest.mark.skipif(
     __import__("importlib").util.find_spec("ray") is None, reason="ray is not installed"
 )
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # datatrove's Ray placement options
 def test_the_ray_executor_gives_the_same_rows(one_task, repos, tmp_path):
     import ray
 
