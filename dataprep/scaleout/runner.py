@@ -281,6 +281,7 @@ def run_items(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
     check = steps.GenerateItems(*step_args)
     generated = _check_phase(items, out, "generate", check._settings, opts)
     timings["generate"] = round(time.perf_counter() - start, 3)
+    _remove_empty(scratch, items)
     return {
         "items": items,
         "sliced": sliced,
@@ -290,6 +291,16 @@ def run_items(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
         "todo_gen": todo_gen,
         "timings": timings,
     }
+
+
+def _remove_empty(scratch: Path, items: list[it.Item]) -> None:
+    """Every item is in its shards now: drop the scratch folders left empty (on this
+    machine; a cluster's nodes keep theirs in their temp folder)."""
+    for path in [*(scratch / i.key for i in items), scratch]:
+        try:
+            path.rmdir()
+        except OSError:
+            pass
 
 
 def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
