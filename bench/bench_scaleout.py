@@ -15,7 +15,8 @@ an original under `lib/`. Then prints, side by side in one run:
 - LLM throughput against N fake servers: `--llm-servers N` calls the endpoint pool's
   benchmark hook when that module is installed (it is built apart from this one).
 
-    .venv/bin/python bench/bench_scaleout.py [--repos 100] [--files 50] [--ray] [--keep DIR]
+    .venv/bin/python bench/bench_scaleout.py [--repos 100] [--files 50] [--ray] [--kill-half]
+        [--keep DIR]
 """
 
 from __future__ import annotations
@@ -234,7 +235,7 @@ if __name__ == "__main__":
     for s in sources:
         src.checkout(s)
     quiet_logs()
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     with outdir.locked(out):
         Store.open(out).close()  # the store first, as `dataprep run` makes it
         opts = ScaleOptions(workers=workers, executor=executor)
@@ -297,6 +298,33 @@ def dedup_quality(out: Path, copies: dict) -> dict:
     }
 
 
+def kill_and_resume(work: Path, listing: Path, env: dict) -> None:
+    """SIGKILL the 2-worker phases once half the items are sliced, run them again, and
+    compare every shard with the uninterrupted run's (out-w2)."""
+    import signal
+
+    out = work / "out-killed"
+    cmd = [sys.executable, "-c", PHASES, str(listing), str(out), "2"]
+    items = len(json.loads((work / "out-w2" / "shards" / "plan.json").read_text()))
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    while proc.poll() is None and len(list(out.glob("shards/*/slice.json"))) < items // 2:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at, done = time.perf_counter() - start, len(list(out.glob("shards/*/slice.json")))
+    wall, _, _ = measure(cmd, env)
+    same = all(
+        (out / "shards" / p.relative_to(work / "out-w2" / "shards")).read_bytes() == p.read_bytes()
+        for p in (work / "out-w2" / "shards").glob("*/*.parquet")
+    )
+    print(
+        f"killed after {killed_at:.1f} s with {done} of {items} items sliced; the resumed job "
+        f"took {wall:.1f} s; every shard byte-identical to the uninterrupted run's: {same}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repos", type=int, default=100)
@@ -306,6 +334,10 @@ def main() -> None:
     )
     parser.add_argument("--skip-full", action="store_true", help="only the per-item phases")
     parser.add_argument("--ray", action="store_true", help="the phases on Ray too (2 CPUs)")
+    parser.add_argument(
+        "--kill-half", action="store_true",
+        help="kill the 2-worker phases at half the items sliced, resume, compare the shards",
+    )  # fmt: skip
     parser.add_argument(
         "--llm-servers", type=int, default=0,
         help="also measure LLM throughput against N fake servers (the endpoint pool's hook)",
@@ -350,6 +382,8 @@ def main() -> None:
                 else ""
             )
         )
+        if args.kill_half:
+            kill_and_resume(work, listing, env)
         if args.ray:
             out = work / "out-ray"
             cmd = [sys.executable, "-c", PHASES, str(listing), str(out), "2", "ray"]

@@ -308,6 +308,7 @@ def test_a_killed_job_resumes_without_duplicate_rows(one_task, repos, tmp_path):
 @pytest.mark.skipif(
     __import__("importlib").util.find_spec("ray") is None, reason="ray is not installed"
 )
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # datatrove's Ray placement options
 def test_the_ray_executor_gives_the_same_rows(one_task, repos, tmp_path):
     import ray
 
@@ -391,3 +392,64 @@ def test_export_of_a_many_source_store_gives_the_same_rows(one_task):
     result = CliRunner().invoke(app, ["export", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert _rows(out) == before  # same project in the system prompt, same source_url column
+
+
+def test_with_llm_forks_cost_no_call(repos, tmp_path):
+    from ollama_harness import Harness, evol_script
+
+    from dataprep.store import Store
+
+    out = tmp_path / "out"
+    with Harness(evol_script()) as harness:
+        args = [*_urls(repos, "hotel", "fork"), "--out", str(out), "--llm", "ollama:smollm2"]
+        args += ["--llm-host", harness.url, "--evol-units", "400", "--evol-rounds", "1"]
+        result = _run(*args, "--evol-questions", "1")
+        calls = harness.calls
+    assert result.exit_code == 0, result.output
+    dedup = json.loads((out / "shards" / "dedup.json").read_text())
+    with Store.open(out) as store:
+        evolved = store.pairs(generator="evol")
+        units = store.units()
+    fork_units = {u.id for u in units if u.repo == "fork"}
+    assert calls > 0 and evolved
+    # --evol-units above the store's units: the LLM may take any, and no fork copy is there
+    assert {p.unit_id for p in evolved if p.repo == "fork"} <= fork_units
+    assert not {f"{p.repo}:{p.unit_id}" for p in evolved} & set(dedup["dropped"])
+    assert len(fork_units) < 40 < len(dedup["dropped"])
+
+
+def test_one_git_url_is_the_one_repository_run_on_its_cached_clone(repos, tmp_path):
+    plain, cloned = tmp_path / "plain", tmp_path / "cloned"
+    assert _run(str(repos["hotel"]), "--out", str(plain)).exit_code == 0
+    result = _run(f"file://{repos['hotel']}", "--out", str(cloned))
+    assert result.exit_code == 0, result.output
+    assert "Work items" not in result.output and not (cloned / "shards").exists()
+    assert _rows(plain) == _rows(cloned)
+    commit = _git(repos["hotel"], "rev-parse", "HEAD")
+    cache = Path(os.environ["XDG_CACHE_HOME"]) / "dataprep" / "sources"
+    assert [p.name for p in cache.glob(f"*/{commit}/*")] == ["hotel"]
+
+
+def test_a_failing_task_is_one_line_and_the_job_resumes(repos, tmp_path, monkeypatch):
+    from dataprep.scaleout import steps
+
+    out = tmp_path / "out"
+    args = [*_urls(repos, "hotel", "vendor"), "--out", str(out), "--tasks", "2", "--workers", "1"]
+    real = steps.SliceItems.process
+
+    def flaky(self, item, *rest):
+        if item.source["name"] == "vendor":
+            raise RuntimeError("disk on fire")
+        return real(self, item, *rest)
+
+    monkeypatch.setattr(steps.SliceItems, "process", flaky)
+    failed = _run(*args)
+    assert failed.exit_code == 1
+    errors = [x for x in failed.output.splitlines() if x.startswith("Error:")]
+    assert len(errors) == 1 and "RuntimeError: disk on fire" in errors[0]
+    assert "Traceback" not in failed.output
+    assert len(list((out / "shards").glob("*/slice.json"))) == 1  # hotel's item is kept
+    monkeypatch.setattr(steps.SliceItems, "process", real)
+    again = _run(*args)
+    assert again.exit_code == 0, again.output
+    assert "(1 sliced and 0 generated before, skipped)" in again.output

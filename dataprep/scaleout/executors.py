@@ -41,7 +41,7 @@ def quiet_logs() -> None:
         logger.remove()  # datatrove's own, less its INFO lines on stderr
         logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
         logger.add(logfile, level="DEBUG", colorize=False)
-        logger.add(sys.stderr, level="WARNING", colorize=False)
+        logger.add(sys.stderr, level="WARNING", colorize=False, filter=_no_traceback)
         logger.info(f"Launching pipeline for {rank=}")
         return logfile
 
@@ -54,6 +54,11 @@ def quiet_logs() -> None:
     add_task_logger.__dataprep__ = True
     base.add_task_logger = add_task_logger
     base.close_task_logger = close_task_logger
+
+
+def _no_traceback(record) -> bool:
+    """A failed task's traceback goes to its log file; the run says it in one line."""
+    return record["exception"] is None
 
 
 def ray_available() -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 
 from dataprep import outdir
 from dataprep.console import progress
-from dataprep.errors import InputError
+from dataprep.errors import DataprepError, InputError
 from dataprep.hashing import content_hash
 from dataprep.scaleout import items as it
 from dataprep.scaleout import steps
@@ -91,6 +91,14 @@ def _run_phase(
     previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         executor.run()
+    except DataprepError:
+        raise
+    except Exception as exc:  # a task failed: its log says where; finished items are kept
+        what = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        raise InputError(
+            f"a task of the {step.phase} phase failed ({what}): see its log under "
+            f"{logging_dir / 'logs'}; run the same command again to resume"
+        ) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -273,6 +281,7 @@ def run_items(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
     check = steps.GenerateItems(*step_args)
     generated = _check_phase(items, out, "generate", check._settings, opts)
     timings["generate"] = round(time.perf_counter() - start, 3)
+    _remove_empty(scratch, items)
     return {
         "items": items,
         "sliced": sliced,
@@ -282,6 +291,16 @@ def run_items(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
         "todo_gen": todo_gen,
         "timings": timings,
     }
+
+
+def _remove_empty(scratch: Path, items: list[it.Item]) -> None:
+    """Every item is in its shards now: drop the scratch folders left empty (on this
+    machine; a cluster's nodes keep theirs in their temp folder)."""
+    for path in [*(scratch / i.key for i in items), scratch]:
+        try:
+            path.rmdir()
+        except OSError:
+            pass
 
 
 def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:

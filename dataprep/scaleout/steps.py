@@ -150,6 +150,7 @@ class SliceItems(ItemStep):
         it.write_manifest(
             out, item_dir, "slice", item.key, settings, counts, {"units.parquet": sha}
         )
+        shutil.rmtree(work, ignore_errors=True)  # the shard holds it all now
         return counts
 
 
