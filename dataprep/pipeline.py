@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import typing
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,58 +33,15 @@ from dataprep.hashing import content_hash
 from dataprep.models import Pair, Unit
 from dataprep.procs import default_jobs
 from dataprep.secrets import Redactor
+from dataprep.settings import BalanceMode, RunConfig, SplitMode
 from dataprep.slicing.config import follow_redaction
 from dataprep.stages import Context, Stage, run_stages
 from dataprep.store import Store
 
 PIPELINE_VERSION = "1"
-SPLIT_BY = ("file", "module")
-BALANCE_MODES = ("trivia", "off")
+SPLIT_BY = typing.get_args(SplitMode)
+BALANCE_MODES = typing.get_args(BalanceMode)
 _MODULE_MARKERS = ("pom.xml", "build.gradle", "build.gradle.kts")
-
-
-@dataclass
-class RunConfig:
-    """Everything `dataprep run` needs; the CLI fills it from its options."""
-
-    path: Path | None
-    """The repository (None for the stages after `run`, which read only the store)."""
-    out: Path
-    parser: str = "tree-sitter"
-    jobs: int = 1
-    seed: int = 0
-    style: str = "alpaca"
-    """Prompt style of `text`: alpaca, chatml, a style file, or chat-template:MODEL."""
-    source_url: str | None = None
-    """The repository's public URL for the card (default: the checkout's git remote)."""
-    split_by: str = "file"
-    include_unreviewed: bool = False
-    force: bool = False
-    """Write into a non-empty --out without a store, or one made from another repository."""
-    balance: str = "trivia"
-    """`trivia`: cap only the trivia tasks; `off`: keep every pair the filters kept."""
-    trivia_share: float = 0.25
-    """With --balance trivia: the largest share of the rows the trivia tasks may make."""
-    templates: bool = True
-    # LLM generator (issue 4); None: templates only
-    llm: str | None = None
-    llm_host: str | None = None
-    llm_endpoints: list[str] = field(default_factory=list)
-    """`--llm-endpoint` values: URL[,max_inflight] of each server of the model."""
-    llm_timeout: float = 120.0
-    llm_concurrency: int = 4
-    evol_units: int | None = None
-    dry_run: bool = False
-    llm_options: dict[str, Any] = field(default_factory=dict)
-    """Further keywords of `generate_with_llm` (rounds, questions, temperature, ...)."""
-    # filters (issue 7)
-    max_seq_len: int | None = None
-    tokenizer: str | None = None
-    filter_options: dict[str, Any] = field(default_factory=dict)
-
-    def args(self) -> dict[str, Any]:
-        data = asdict(self)
-        return {k: str(v) if isinstance(v, Path) else v for k, v in data.items()}
 
 
 # -- small helpers -----------------------------------------------------------------------

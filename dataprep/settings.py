@@ -14,8 +14,9 @@ from __future__ import annotations
 import ast
 import sys
 import typing
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 NearDupScope = Literal["task", "all"]
@@ -172,6 +173,60 @@ class EvolConfig:
         return asdict(self)
 
 
+SplitMode = Literal["file", "module"]
+BalanceMode = Literal["trivia", "off"]
+
+
+@dataclass
+class RunConfig:
+    """Everything `dataprep run` needs; the CLI fills it from its options."""
+
+    path: Path | None
+    """The repository (None for the stages after `run`, which read only the store)."""
+    out: Path
+    parser: str = "tree-sitter"
+    """The Java parser: tree-sitter (default) or javalang (pure Python, Java 8)."""
+    jobs: int = 1
+    """Worker processes (`dataprep run` gives the usable CPUs by default)."""
+    seed: int = 0
+    """Seed of the splits, the balancing sample and the phrasings."""
+    style: str = "alpaca"
+    """Prompt style of `text`: alpaca, chatml, a style file, or chat-template:MODEL."""
+    source_url: str | None = None
+    """The repository's public URL for the card (default: the checkout's git remote)."""
+    split_by: SplitMode = "file"
+    """Keep whole files (or Maven/Gradle modules) in one split."""
+    include_unreviewed: bool = False
+    force: bool = False
+    """Write into a non-empty --out without a store, or one made from another repository."""
+    balance: BalanceMode = "trivia"
+    """trivia: cap only the trivia tasks (signatures, owners, names, declarations); off:
+    keep every pair the filters kept."""
+    trivia_share: float = 0.25
+    """With --balance trivia: the largest share of the rows the trivia tasks may make (one
+    cap for every trivia task; knowledge tasks are never cut)."""
+    templates: bool = True
+    # LLM generator; None: templates only
+    llm: str | None = None
+    llm_host: str | None = None
+    llm_endpoints: list[str] = field(default_factory=list)
+    """`--llm-endpoint` values: URL[,max_inflight] of each server of the model."""
+    llm_timeout: float = DEFAULT_TIMEOUT
+    llm_concurrency: int = EvolConfig.concurrency
+    evol_units: int | None = EvolConfig.units
+    dry_run: bool = EvolConfig.dry_run
+    llm_options: dict[str, Any] = field(default_factory=dict)
+    """Further keywords of `generate_with_llm` (rounds, questions, temperature, ...)."""
+    # filters
+    max_seq_len: int | None = None
+    tokenizer: str | None = None
+    filter_options: dict[str, Any] = field(default_factory=dict)
+
+    def args(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {k: str(v) if isinstance(v, Path) else v for k, v in data.items()}
+
+
 @lru_cache(maxsize=32)
 def field_docs(cls: type) -> dict[str, str]:
     """Each field's attribute docstring (the string under it in the class body), as one line.
@@ -185,15 +240,15 @@ def field_docs(cls: type) -> dict[str, str]:
     tree = _module_tree(module.__file__)
     (node,) = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == cls.__name__]
     docs = {}
-    for field, after in zip(node.body, node.body[1:], strict=False):
+    for node_, after in zip(node.body, node.body[1:], strict=False):
         if (
-            isinstance(field, ast.AnnAssign)
-            and isinstance(field.target, ast.Name)
+            isinstance(node_, ast.AnnAssign)
+            and isinstance(node_.target, ast.Name)
             and isinstance(after, ast.Expr)
             and isinstance(after.value, ast.Constant)
             and isinstance(after.value.value, str)
         ):
-            docs[field.target.id] = " ".join(after.value.value.split())
+            docs[node_.target.id] = " ".join(after.value.value.split())
     return docs
 
 

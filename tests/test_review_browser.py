@@ -285,7 +285,7 @@ def test_fixture_javadoc_flows_through_slicing_into_the_page_as_text(tmp_path, p
         assert {pid: r.status for pid, r in store.reviews().items()} == {pair.id: "accepted"}
     rows = [
         json.loads(line)
-        for split in ("train", "validation", "test")
+        for split in ("train", "validation", "test", "knowledge")
         for line in (tmp_path / "dataset" / f"{split}.jsonl").read_text().splitlines()
     ]
     assert [(r["instruction"], r["review"]) for r in rows] == [(pair.instruction, "accepted")]

@@ -20,10 +20,10 @@ from conftest import FIXTURES
 from typer.testing import CliRunner
 
 from dataprep.cli import app
+from dataprep.models import SPLITS
 
 HOTEL = FIXTURES / "hotel-booking"
 PARTS = ("pom.xml", "LICENSE", "README.md", "room", "common", "docs/architecture.md")
-SPLITS = ("train", "validation", "test")
 
 
 def _git(repo: Path, *args: str) -> str:

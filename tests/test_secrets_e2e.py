@@ -15,6 +15,7 @@ import yaml
 from conftest import FIXTURES
 from store_text import store_text
 
+from dataprep.models import SPLITS
 from dataprep.pipeline import RunConfig, run_pipeline
 from dataprep.secrets import scan_rows
 
@@ -88,7 +89,7 @@ def test_no_planted_secret_reaches_any_file_under_the_output_folder(tmp_path):
         if value.encode("utf-8") in data
     ]
     assert leaks == []
-    rows = [json.loads(line) for s in ("train", "validation", "test")
+    rows = [json.loads(line) for s in SPLITS
             for line in (out / "dataset" / f"{s}.jsonl").read_text().splitlines()]  # fmt: skip
     assert rows and scan_rows(rows, fields=("instruction", "input", "output")) == []
     assert any("<SECRET:" in row["output"] or "<SECRET:" in row["input"] for row in rows)

@@ -29,7 +29,9 @@ from dataprep.commands.options import (
     SplitBy,
     Style,
     Tokenizer,
+    from_config,
 )
+from dataprep.settings import DEFAULT_TIMEOUT, EvolConfig, LLMOptions, RunConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -119,45 +121,30 @@ def run(
         str | None,
         typer.Option("--slurm-time", help="With --executor slurm: a task's time limit."),
     ] = None,
-    parser: Parser = "tree-sitter",
+    parser: Parser = RunConfig.parser,
     jobs: Jobs = None,
-    seed: Seed = 0,
-    style: Style = "alpaca",
+    seed: Seed = RunConfig.seed,
+    style: Style = RunConfig.style,
     source_url: SourceURL = None,
-    split_by: SplitBy = "file",
-    include_unreviewed: IncludeUnreviewed = False,
+    split_by: SplitBy = RunConfig.split_by,
+    include_unreviewed: IncludeUnreviewed = RunConfig.include_unreviewed,
     llm: LLMSpec = None,
     llm_host: LLMHost = None,
     llm_endpoint: LLMEndpoint = None,
-    llm_timeout: LLMTimeout = 120.0,
-    llm_concurrency: LLMConcurrency = 4,
-    evol_units: EvolUnits = None,
-    evol_rounds: EvolRounds = 3,
-    evol_questions: EvolQuestions = 2,
-    llm_temperature: LLMTemperature = 0.7,
-    llm_seed: LLMSeed = 0,
-    llm_num_ctx: LLMNumCtx = 4096,
-    llm_max_tokens: LLMMaxTokens = 512,
-    dry_run: DryRun = False,
+    llm_timeout: LLMTimeout = DEFAULT_TIMEOUT,
+    llm_concurrency: LLMConcurrency = EvolConfig.concurrency,
+    evol_units: EvolUnits = EvolConfig.units,
+    evol_rounds: EvolRounds = EvolConfig.rounds,
+    evol_questions: EvolQuestions = EvolConfig.questions_per_unit,
+    llm_temperature: LLMTemperature = LLMOptions.temperature,
+    llm_seed: LLMSeed = LLMOptions.seed,
+    llm_num_ctx: LLMNumCtx = LLMOptions.num_ctx,
+    llm_max_tokens: LLMMaxTokens = LLMOptions.max_tokens,
+    dry_run: DryRun = EvolConfig.dry_run,
     max_seq_len: MaxSeqLen = None,
     tokenizer: Tokenizer = None,
-    balance: Annotated[
-        str,
-        typer.Option(
-            "--balance",
-            metavar="[trivia|off]",
-            help="trivia (default): cap only the trivia tasks (signatures, owners, names, "
-            "declarations); off: keep every pair the filters kept.",
-        ),
-    ] = "trivia",
-    trivia_share: Annotated[
-        float,
-        typer.Option(
-            "--trivia-share",
-            help="With --balance trivia: the largest share of the rows the trivia tasks may "
-            "make (one cap for every trivia task; knowledge tasks are never cut).",
-        ),
-    ] = 0.25,
+    balance: str = from_config(RunConfig, "balance"),
+    trivia_share: float = from_config(RunConfig, "trivia_share"),
     force: Annotated[
         bool,
         typer.Option(
@@ -183,7 +170,7 @@ def run(
       dataprep run --sources repos.txt --out out --tasks 8 --workers 2 --licenses MIT,Apache-2.0
       dataprep run --sources repos.txt --out /shared/out --executor ray --tasks 64
     """
-    from dataprep.pipeline import RunConfig, default_jobs, run_pipeline
+    from dataprep.pipeline import default_jobs, run_pipeline
 
     if out is ...:
         raise typer.BadParameter("Missing option '--out' / '-O'.")
