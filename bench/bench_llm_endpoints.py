@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_generate import harness_process, synthetic_store  # noqa: E402
 
-from dataprep.generate.endpoints import Endpoint  # noqa: E402
 from dataprep.generate.evol import EvolConfig, run_evol  # noqa: E402
 from dataprep.generate.llm import LLMOptions, parse_llm_spec  # noqa: E402
+from dataprep.generate.llm.endpoints import Endpoint  # noqa: E402
 
 
 def measure(urls: list[str], inflight: int, rounds: int, seeds_per_slot: int, work: Path) -> dict:

@@ -21,7 +21,6 @@ import yaml
 from dataprep import quality as dq
 from dataprep import source, trainer_files
 from dataprep.errors import ExportError
-from dataprep.export import decided_reviews
 from dataprep.licenses import (  # noqa: F401  (re-exported: the card's license helpers)
     HUB_LICENSE,
     detect_license,
@@ -29,6 +28,7 @@ from dataprep.licenses import (  # noqa: F401  (re-exported: the card's license 
     license_from_text,
 )
 from dataprep.models import SPLITS, Pair
+from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.splits import (
     GENERALISATION_TASKS,
     KNOWLEDGE,
@@ -161,7 +161,7 @@ def dataset_facts(
     their `quality` (dq.measure_quality), and what the store and the checkout tell."""
     root = _repo_root(store, repo_path)
     spdx, license_file = detect_license(root)
-    reviews = decided_reviews(store)
+    reviews = store.decided_reviews()
     commits = tally.commits
     given_url = store.get_meta("source_url")
     source_url = given_url if isinstance(given_url, str) else source.remote_url(root)
@@ -270,8 +270,6 @@ def _dataset_infos(facts: dict[str, Any]):
     import datasets
     import pyarrow as pa
     from datasets.info import DatasetInfosDict
-
-    from dataprep.export import COLUMNS, arrow_schema
 
     schema = arrow_schema(tuple(facts.get("columns") or COLUMNS))
     sizes = facts.get("sizes") or {}

@@ -26,6 +26,7 @@ from dataprep import quality as dq
 from dataprep.errors import ExportError
 from dataprep.hashing import content_hash
 from dataprep.models import SPLITS, Pair, Review
+from dataprep.rows import COLUMNS, INT_COLUMNS, arrow_schema  # noqa: F401 (re-exported)
 from dataprep.splits import (
     DEFAULT_RATIOS,
     KNOWLEDGE,
@@ -54,37 +55,6 @@ DATASET_DIR = "dataset"
 MANIFEST = "export.json"
 HF_DIR = "hf"
 
-# Row columns, in file order. Metadata after the Alpaca fields, `text` and the trainer forms.
-COLUMNS: tuple[str, ...] = (
-    "id",
-    "instruction",
-    "input",
-    "output",
-    "text",
-    "prompt",
-    "completion",
-    "messages",
-    "task",
-    "template",
-    "generator",
-    "unit_id",
-    "unit_kind",
-    "path",
-    "start_line",
-    "end_line",
-    "commit",
-    "repo",
-    "module",
-    "label",
-    "operation",
-    "round",
-    "parent_id",
-    "model",
-    "review",
-)
-INT_COLUMNS = {"start_line", "end_line", "round"}
-_NULLABLE = {"commit", "source_url", "module", "label", "operation", "round", "parent_id", "model"}
-
 
 # selection ------------------------------------------------------------------------
 def select_pairs(
@@ -111,8 +81,8 @@ def select_pairs(
 
 
 def decided_reviews(store: Store) -> dict[str, Review]:
-    """Reviews that carry a person's verdict (a flag or a note alone is not one)."""
-    return {pid: r for pid, r in store.reviews().items() if r.status != "unreviewed"}
+    """Reviews that carry a person's verdict (`Store.decided_reviews`)."""
+    return store.decided_reviews()
 
 
 class SelectionDigest:
@@ -246,17 +216,6 @@ def build_rows(
 
 
 # files ----------------------------------------------------------------------------
-def arrow_schema(columns: tuple[str, ...] = COLUMNS):
-    """The Parquet and Arrow schema of the rows (COLUMNS; `messages` a list of role/content)."""
-    import pyarrow as pa
-
-    message = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
-    types = {"messages": pa.list_(message)} | {c: pa.int64() for c in INT_COLUMNS}
-    return pa.schema(
-        [pa.field(c, types.get(c, pa.string()), nullable=c in _NULLABLE) for c in columns]
-    )
-
-
 def _write_bytes(path: Path, data: bytes) -> None:
     """Write through a temporary file and rename, so a reader sees all of it or none."""
     outdir.write_file(path.parent, path, data)

@@ -972,6 +972,10 @@ class Store:
             for pair_id, data in self.conn.execute("SELECT pair_id, data FROM reviews")
         }
 
+    def decided_reviews(self) -> dict[str, Review]:
+        """Reviews that carry a person's verdict (a flag or a note alone is not one)."""
+        return {pid: r for pid, r in self.reviews().items() if r.status != "unreviewed"}
+
     def review(self, pair_id: str) -> Review | None:
         row = self.conn.execute("SELECT data FROM reviews WHERE pair_id = ?", (pair_id,)).fetchone()
         return Review.model_validate_json(row[0]) if row else None

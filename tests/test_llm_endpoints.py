@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from dataprep.cli import app
 from dataprep.errors import LLMError
-from dataprep.generate.endpoints import Endpoint, EndpointPool, parse_endpoint, parse_endpoints
 from dataprep.generate.evol import EVOL_STAGE_VERSION, EvolConfig, run_evol
 from dataprep.generate.llm import CachedLLM, OllamaLLM, parse_llm_spec
+from dataprep.generate.llm.endpoints import Endpoint, EndpointPool, parse_endpoint, parse_endpoints
 
 FAST = {"timeout": 5, "retries": 2, "backoff": 0.02}
 

@@ -34,9 +34,9 @@ def generate_with_llm(
     `endpoints` are `--llm-endpoint` values (URL[,max_inflight], `concurrency` where no
     cap is given); requests then run up to the sum of their caps at once.
     """
-    from dataprep.generate.endpoints import parse_endpoints
     from dataprep.generate.evol import plan_evol, run_evol
     from dataprep.generate.llm import parse_llm_spec
+    from dataprep.generate.llm.endpoints import parse_endpoints
 
     servers = parse_endpoints(endpoints or [], concurrency)
     if servers:

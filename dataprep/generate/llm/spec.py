@@ -45,7 +45,7 @@ def parse_llm_spec(
     endpoints: list | None = None,
     **kwargs: Any,
 ) -> LLM:
-    """Build a backend from its spec string; with `endpoints` (`dataprep.generate.endpoints.
+    """Build a backend from its spec string; with `endpoints` (`dataprep.generate.llm.endpoints.
     Endpoint`s), one backend per server behind an `EndpointPool`.
 
     Example: parse_llm_spec("ollama:llama3.2:3b") -> OllamaLLM(model="llama3.2:3b");
@@ -72,7 +72,7 @@ def parse_llm_spec(
 
 
 def _pool(kind: str, rest: str, spec: str, host: str | None, endpoints: list, common: dict):
-    from dataprep.generate.endpoints import build_pool
+    from dataprep.generate.llm.endpoints import build_pool
 
     if kind not in ("ollama", "openai"):
         raise LLMError(

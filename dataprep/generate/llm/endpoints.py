@@ -26,7 +26,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from dataprep.errors import LLMError
-from dataprep.generate.llm import LLM, Completion, LLMOptions, Messages, TransientError
+from dataprep.generate.llm.base import LLM, Completion, Messages, TransientError
+from dataprep.settings import LLMOptions
 
 ENDPOINT_HELP = "give --llm-endpoint as URL[,max_inflight], e.g. http://10.0.0.5:11434,4"
 MAX_BACKOFF = 30.0
@@ -215,7 +216,8 @@ def build_pool(
     kind: str, model: str, endpoints: list[Endpoint], common: dict[str, Any]
 ) -> EndpointPool:
     """An `EndpointPool` of `kind` ("ollama" or "openai") backends, one per endpoint."""
-    from dataprep.generate.llm import OllamaLLM, OpenAILLM
+    from dataprep.generate.llm.ollama import OllamaLLM
+    from dataprep.generate.llm.openai_compat import OpenAILLM
 
     if kind == "ollama":
         backends: list[LLM] = [OllamaLLM(model, host=e.url, **common) for e in endpoints]

@@ -1,0 +1,44 @@
+"""The dataset's rows: their columns, in file order, and their Arrow and Parquet schema
+(shared by the export, which writes them, and the card, which describes them)."""
+
+# Row columns, in file order. Metadata after the Alpaca fields, `text` and the trainer forms.
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "instruction",
+    "input",
+    "output",
+    "text",
+    "prompt",
+    "completion",
+    "messages",
+    "task",
+    "template",
+    "generator",
+    "unit_id",
+    "unit_kind",
+    "path",
+    "start_line",
+    "end_line",
+    "commit",
+    "repo",
+    "module",
+    "label",
+    "operation",
+    "round",
+    "parent_id",
+    "model",
+    "review",
+)
+INT_COLUMNS = {"start_line", "end_line", "round"}
+_NULLABLE = {"commit", "source_url", "module", "label", "operation", "round", "parent_id", "model"}
+
+
+def arrow_schema(columns: tuple[str, ...] = COLUMNS):
+    """The Parquet and Arrow schema of the rows (COLUMNS; `messages` a list of role/content)."""
+    import pyarrow as pa
+
+    message = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
+    types = {"messages": pa.list_(message)} | {c: pa.int64() for c in INT_COLUMNS}
+    return pa.schema(
+        [pa.field(c, types.get(c, pa.string()), nullable=c in _NULLABLE) for c in columns]
+    )
