@@ -697,3 +697,28 @@ def test_templates_fingerprint_changes_with_the_templates(tmp_path):
     assert tg.templates_fingerprint() == tg.templates_fingerprint(
         Path(templates_dir() / "instructions")
     )
+
+
+def test_a_fill_in_answer_starts_at_column_0(monkeypatch):
+    """A span that starts on a continuation line (`.anyMatch(...)`) would dedent to an answer
+    starting with spaces, which merges with the prompt's last newline into one token."""
+    from dataprep.generate import code_text
+
+    code = (
+        "boolean f(List<B> bs) {\n"
+        "    int n = 0;\n"
+        "    boolean taken = bs.stream()\n"
+        "        .anyMatch(b -> b.ok());\n"
+        "    if (taken) {\n"
+        "        n++;\n"
+        "    }\n"
+        "    return taken;\n"
+        "}"
+    )
+
+    def answers() -> list[str]:
+        return [code_text.fim_split(code, f"key{i}")[1] for i in range(60)]
+
+    assert not any(a[:1].isspace() for a in answers())
+    monkeypatch.setattr(code_text, "_leads", lambda lines: True)  # without the rule
+    assert any(a[:1].isspace() for a in answers())

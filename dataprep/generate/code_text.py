@@ -104,7 +104,9 @@ def fim_split(code: str, key: str) -> tuple[str, str] | None:
         (start, size)
         for size in range(1, 5)
         for start in body[1:-1]
-        if start + size <= body[-1] and _balanced_span(lines, shapes, start, size)
+        if start + size <= body[-1]
+        and _balanced_span(lines, shapes, start, size)
+        and _leads(lines[start : start + size])
     ]
     if not spans:
         return None
@@ -135,6 +137,19 @@ def _shape(line: str) -> tuple[tuple[int, int], ...]:
                 low = min(low, depth)
         out.append((depth, low))
     return tuple(out)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _leads(lines: list[str]) -> bool:
+    """The span's first line is its least indented, so the dedented answer starts at column
+    0: an answer that starts with spaces merges with the prompt's last newline into one
+    token, which a prompt/completion trainer can then neither mask nor train cleanly (a
+    continuation line such as `.anyMatch(...)` first)."""
+    first = _indent(lines[0])
+    return all(_indent(line) >= first for line in lines[1:] if line.strip())
 
 
 def _balanced_span(lines: list[str], shapes: list, start: int, size: int) -> bool:
