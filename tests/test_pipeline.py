@@ -15,10 +15,11 @@ import pytest
 from conftest import FIXTURES
 
 from dataprep.errors import InputError, TemplateError
+from dataprep.models import SPLITS
 from dataprep.pipeline import RunConfig, module_finder, run_pipeline
 from dataprep.store import Store
 
-SPLIT_FILES = ("train.jsonl", "validation.jsonl", "test.jsonl")
+SPLIT_FILES = tuple(f"{split}.jsonl" for split in SPLITS)
 MONEY = "common/src/main/java/com/example/hotel/common/Money.java"
 
 
@@ -247,7 +248,7 @@ def test_verdicts_of_the_exports_own_decontamination_do_not_export_again(tmp_pat
     run_pipeline(RunConfig(path=repo, out=out, jobs=1))
     with Store.open(out) as store:  # as if the export had found a held-out near-copy
         (pair_id,) = store.conn.execute(
-            "SELECT pair_id FROM splits WHERE split != 'train' LIMIT 1"
+            "SELECT pair_id FROM splits WHERE split IN ('validation', 'test') LIMIT 1"
         ).fetchone()
         store.conn.execute(
             "INSERT OR REPLACE INTO decisions (pair_id, stage, kept, reason) "
