@@ -47,6 +47,7 @@ def run(repo: Path, out: Path, jobs: int) -> tuple[float, dict]:
     the same OUT shows the current measures even when the report stage is skipped."""
     from dataprep.pipeline import RunConfig, run_pipeline
     from dataprep.quality import COVERED_KINDS, measure_quality
+    from dataprep.splits import held_out_paths
     from dataprep.store import Store
 
     start = time.perf_counter()
@@ -56,7 +57,10 @@ def run(repo: Path, out: Path, jobs: int) -> tuple[float, dict]:
     assert "quality" in report, "report.json has no quality section"
     with Store.open(out, create=False) as store:
         pairs = store.kept_pairs()
-        units = [u for kind in COVERED_KINDS for u in store.units(kind)]
+        # coverage of the files in training, as the report measures it: a held-out file's
+        # code is never trained on
+        held = held_out_paths(store.pairs(), store.splits())
+        units = [u for kind in COVERED_KINDS for u in store.units(kind) if u.path not in held]
     return seconds, measure_quality(pairs, units)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from factories import XSS_IMG, XSS_SCRIPT, review_store
 
+from dataprep.models import SPLITS
 from dataprep.store import Store
 
 pytestmark = pytest.mark.slow
@@ -253,6 +254,9 @@ def test_fixture_javadoc_flows_through_slicing_into_the_page_as_text(tmp_path, p
     """The real path: fixture -> `dataprep run` -> review page -> accept -> export."""
     fixture = ROOT / "fixtures" / "hotel-booking"
     run = [sys.executable, "-c", "from dataprep.cli import main; main()", "run", str(fixture)]
+    # seed 1 keeps BookingController.java in training (seed 0 holds it out, and withholds
+    # every pair of its class unit, whose Javadoc this test looks at)
+    run += ["--seed", "1"]
     done = subprocess.run([*run, "--out", str(tmp_path), "-j", "1"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     with Store.open(tmp_path, create=False) as store:
@@ -285,7 +289,7 @@ def test_fixture_javadoc_flows_through_slicing_into_the_page_as_text(tmp_path, p
         assert {pid: r.status for pid, r in store.reviews().items()} == {pair.id: "accepted"}
     rows = [
         json.loads(line)
-        for split in ("train", "validation", "test", "knowledge")
+        for split in SPLITS
         for line in (tmp_path / "dataset" / f"{split}.jsonl").read_text().splitlines()
     ]
     assert [(r["instruction"], r["review"]) for r in rows] == [(pair.instruction, "accepted")]
