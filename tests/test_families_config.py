@@ -4,10 +4,10 @@ in configuration stay out of every pair."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 from conftest import FIXTURES
+from store_text import store_rows
 
 from dataprep.generate import templates as tg
 from dataprep.generate.families.config import placeholder_note, prefixes
@@ -335,10 +335,9 @@ def test_a_password_is_redacted_in_every_pair_and_store_row_and_placeholders_sta
         (repo / path).write_text(text)
     out = tmp_path / "out"
     run_pipeline(RunConfig(path=repo, out=out))
-    db = sqlite3.connect(out / "dataprep.db")
-    units = [json.loads(row[0]) for row in db.execute("SELECT data FROM units")]
-    pairs = [row[0] for row in db.execute("SELECT data FROM pairs")]
-    db.close()
+    # every stored row, unpacked (tests/store_text.py): units' and pairs' JSON
+    units = [json.loads(row[4]) for _, row in store_rows(out / "dataprep.db", ("units",))]
+    pairs = [row[5] for _, row in store_rows(out / "dataprep.db", ("pairs",))]
     texts = [json.dumps(u) for u in units] + pairs
     for secret in ("Pg-Url-Pa55!word", "Hunter2-Db-Pa55!", "Ld4p-Yaml-Pa55!"):
         assert not any(secret in text for text in texts), secret
