@@ -400,7 +400,8 @@ def _export(ctx: Context) -> dict:
 def _export_check(ctx: Context) -> str | None:
     from dataprep import export
 
-    problem = export.verify_dataset(ctx.config.out)  # every file, by size and sha256
+    # every file by size and sha256, unless its size and mtime are those it was written with
+    problem = export.verify_dataset(ctx.config.out, ctx.store.get_meta("export_files"))
     if problem is None:
         ctx.info["exported"] = export.load_manifest(ctx.config.out)
     return problem

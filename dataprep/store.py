@@ -354,6 +354,22 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path):
         self.conn = conn
         self.path = path
+        self._memo: dict[tuple, tuple[tuple[int, int], Any]] = {}
+
+    def _remembered(self, key: tuple, compute: Any) -> Any:
+        """`compute()`, remembered until the store changes: a row written by this
+        connection (`total_changes`) or a commit by another (`PRAGMA data_version`). The
+        stages' fingerprints read the same large states several times in a run."""
+        stamp = (
+            self.conn.total_changes,
+            self.conn.execute("PRAGMA data_version").fetchone()[0],
+        )
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        value = compute()
+        self._memo[key] = (stamp, value)
+        return value
 
     @classmethod
     def open(cls, out_dir: Path, create: bool = True) -> "Store":
@@ -753,12 +769,28 @@ class Store:
 
         Example: kept_ids(before="balance") -> the pairs the filters kept
         """
-        return [r[0] for r in self._alive("p.id", before)]
+        ids = self._remembered(
+            ("kept_ids", stage_rank(before)),
+            lambda: tuple(r[0] for r in self._alive("p.id", before)),
+        )
+        return list(ids)
 
     def kept_counts(self, column: str, before: str | None = None) -> dict[str, int]:
         """Kept pairs (alive when `before` starts) counted by `column` (task, generator...)."""
         if column not in ("task", "generator", "path", "unit_id"):
             raise ValueError(f"not a pairs column: {column}")
+        if column in ("task", "generator"):  # one query gives both (the run's summary)
+            groups = self._remembered(
+                ("kept_groups", stage_rank(before)),
+                lambda: tuple(
+                    self._alive("p.task, p.generator, COUNT(*)", before, tail=" GROUP BY 1, 2")
+                ),
+            )
+            counts: dict[str, int] = {}
+            for task, generator, n in groups:
+                key = task if column == "task" else generator
+                counts[key] = counts.get(key, 0) + n
+            return dict(sorted(counts.items()))
         rows = self._alive(f"p.{column}, COUNT(*)", before, tail=f" GROUP BY p.{column}")
         return dict(sorted(rows))
 
@@ -772,7 +804,11 @@ class Store:
         return list(self.conn.execute("SELECT pair_id, updated_at FROM reviews ORDER BY pair_id"))
 
     def splits_state(self) -> list[tuple[str, str]]:
-        return list(self.conn.execute("SELECT pair_id, split FROM splits ORDER BY pair_id"))
+        rows = self._remembered(
+            ("splits_state",),
+            lambda: tuple(self.conn.execute("SELECT pair_id, split FROM splits ORDER BY pair_id")),
+        )
+        return list(rows)
 
     def units_by_kind(self) -> dict[str, int]:
         return dict(sorted(self.conn.execute("SELECT kind, COUNT(*) FROM units GROUP BY kind")))
