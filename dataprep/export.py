@@ -199,22 +199,6 @@ class _SplitWriter:
         self.arrow.close()
 
 
-def build_rows(
-    pairs: list[Pair],
-    splits: dict[str, str],
-    status: dict[str, str],
-    style: str = "alpaca",
-    project: str | None = None,
-) -> dict[str, list[dict[str, Any]]]:
-    """Split -> rows, ordered by (path, start line, id) so the files are deterministic."""
-    render = _renderer(style, project)
-    out: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
-    for pair in sorted(pairs, key=lambda p: (p.path, p.start_line, p.task, p.id)):
-        rendered = render(pair)
-        out[splits[pair.id]].append(pair_row(pair, rendered, status.get(pair.id, "unreviewed")))
-    return out
-
-
 # files ----------------------------------------------------------------------------
 def _write_bytes(path: Path, data: bytes) -> None:
     """Write through a temporary file and rename, so a reader sees all of it or none."""
@@ -230,14 +214,6 @@ def _arrow_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS)
     import pyarrow as pa
 
     return pa.Table.from_pylist(rows, schema=arrow_schema(columns))
-
-
-def _write_parquet(path: Path, table) -> None:
-    import pyarrow.parquet as pq
-
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
 
 
 def _save_dataset_dict(path: Path, arrows: dict[str, Path], fingerprints: dict[str, str]) -> None:
@@ -388,9 +364,9 @@ def write_dataset(
     (stage / _PARTIAL_MARK).touch()
     writers = {split: _SplitWriter(stage, split, tally, columns) for split in SPLITS}
 
-    def state_of(pair: Pair) -> str | None:
-        """The pair's review state, None when the export leaves it out."""
-        review = reviews.get(pair.id)
+    def state_of(pair: Pair | str) -> str | None:
+        """A pair's (or pair id's) review state, None when the export leaves it out."""
+        review = reviews.get(pair if isinstance(pair, str) else pair.id)
         state = review.status if review else "unreviewed"
         if state == "rejected" or (state == "unreviewed" and reviews and not include_unreviewed):
             return None
@@ -412,7 +388,7 @@ def write_dataset(
     # each with its train pair's review state; merged into the stream in the export's order
     extra = rephrasings_of(selected(), fetch, seed) if knowledge_enabled() else []
     again = sorted(
-        ((p, state_of(fetch(src)) or "unreviewed") for p, src in extra), key=lambda x: _order(x[0])
+        ((p, state_of(src) or "unreviewed") for p, src in extra), key=lambda x: _order(x[0])
     )
     tally.rephrased = len(again)
 
@@ -654,11 +630,6 @@ def _with_source_url(
     row: dict[str, Any], columns: tuple[str, ...], urls: dict[str, str]
 ) -> dict[str, Any]:
     return {c: urls.get(row["repo"]) if c == "source_url" else row[c] for c in columns}
-
-
-def _majority(values: Iterable[str | None]) -> str | None:
-    counts = Counter(v for v in values if v)
-    return min(counts, key=lambda v: (-counts[v], v)) if counts else None
 
 
 def _remove_own(path: Path) -> None:

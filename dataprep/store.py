@@ -619,14 +619,6 @@ class Store:
             )
         return len(gone) + len(changed)
 
-    def decision_details(self, stage: str) -> dict[str, str]:
-        """Pair id -> the detail (JSON) of `stage`'s decisions that have one."""
-        rows = self.conn.execute(
-            "SELECT pair_id, detail FROM decisions WHERE stage = ? AND detail IS NOT NULL",
-            (stage,),
-        )
-        return dict(rows)
-
     def dropped(self, ignore: tuple[str, ...] = ()) -> dict[str, Decision]:
         """Pair id -> the first decision that dropped it (by stage name), `ignore`d stages aside."""
         out: dict[str, Decision] = {}
@@ -708,11 +700,8 @@ class Store:
 
     def majority_repo(self) -> str | None:
         """The repository most units come from (ties: the first by name)."""
-        row = self.conn.execute(
-            "SELECT json_extract(unpack(data), '$.repo') AS repo, COUNT(*) AS n FROM units "
-            "WHERE repo IS NOT NULL AND repo != '' GROUP BY repo ORDER BY n DESC, repo LIMIT 1"
-        ).fetchone()
-        return row[0] if row else None
+        counts = {r: n for r, n in self.unit_counts("repo").items() if r}
+        return min(counts, key=lambda r: (-counts[r], r)) if counts else None
 
     def live_pairs(self) -> Iterator[tuple[Pair, str | None]]:
         """Every live pair (its unit exists; whatever the stages decided) with its split
@@ -829,10 +818,7 @@ class Store:
         return self.conn.execute(sql).fetchone()[0]
 
     def unit_languages(self) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT DISTINCT json_extract(unpack(data), '$.language') FROM units"
-        )
-        return sorted(r[0] for r in rows if r[0])
+        return sorted(lang for lang in self.unit_counts("language") if lang)
 
     def decision_counts(self) -> list[tuple[str, int, int]]:
         """(stage, kept, count) of every decision stage's verdicts, by stage (kept: the pairs
