@@ -181,7 +181,7 @@ def trivia_targets(counts: Mapping[str, int], share: float) -> dict[str, int]:
                         "member.signature": 40}, 0.25) -> {..., "member.owner": 27,
                         "member.signature": 27}   (66 trivia rows of 266: 25%)
     """
-    from dataprep.generate.templates import trivia_tasks
+    from dataprep.generate.tasks import trivia_tasks
 
     trivia = trivia_tasks()
     knowledge = sum(n for v, n in counts.items() if v not in trivia)
@@ -363,7 +363,7 @@ def fill_labels(
     """
     from dataprep.generate.code_text import strip_annotations
     from dataprep.generate.llm import CachedLLM, LLMOptions
-    from dataprep.generate.templates import input_kind, label_reader
+    from dataprep.generate.tasks import input_kind, label_reader
 
     labelled = [p for p in input_pairs(store) if p.task == task and p.label]
     if not labelled:

@@ -28,7 +28,9 @@ from typing import Any
 from dataprep import outdir
 from dataprep.console import console, progress, warn
 from dataprep.errors import InputError
+from dataprep.generate import candidates as gcand
 from dataprep.generate import templates as tgen
+from dataprep.generate.tasks import templates_fingerprint
 from dataprep.hashing import content_hash
 from dataprep.models import Pair, Unit
 from dataprep.procs import default_jobs
@@ -65,7 +67,7 @@ def module_finder(root: Path) -> Callable[[str], str | None]:
 
     def module_of(path: str) -> str | None:
         found = module_dir(str(PurePosixPath(path).parent))
-        return found if found is not None else tgen.default_module(path)
+        return found if found is not None else gcand.default_module(path)
 
     return module_of
 
@@ -213,7 +215,7 @@ def generate_stage(ctx: Context) -> dict:
     """Template pairs: regenerate candidates of changed files only, then resolve conflicts."""
     store, cfg = ctx.store, ctx.config
     module_of = module_finder(cfg.path)
-    fingerprint = tgen.templates_fingerprint()
+    fingerprint = templates_fingerprint()
     ids = store.unit_ids_by_path()
     keys = {
         path: content_hash("template-file", fingerprint, cfg.seed, module_of(path), unit_ids)
@@ -276,12 +278,12 @@ def _module_finder(root: str) -> Callable[[str], str | None]:
 def _candidates_one(job: tuple) -> tuple[str, int, str]:
     """Worker: one file's template candidates, as the per-file cache stores them."""
     root, path, units, seed = job
-    cands = tgen.file_candidates(units, seed, module_of=_module_finder(root))
-    return path, len(units), tgen.dump_candidates(cands)
+    cands = gcand.file_candidates(units, seed, module_of=_module_finder(root))
+    return path, len(units), gcand.dump_candidates(cands)
 
 
 def _resolve_all(store: Store, cfg: RunConfig, module_of) -> tuple[list[Pair], dict[str, int]]:
-    candidates = [cand for blob in store.template_blobs() for cand in tgen.load_candidates(blob)]
+    candidates = [cand for blob in store.template_blobs() for cand in gcand.load_candidates(blob)]
     candidates += tgen.repo_level_candidates(store.units(), cfg.seed, module_of=module_of)
     return tgen.resolve(candidates)
 
@@ -457,7 +459,7 @@ BALANCE = Stage(
     run=_balance,
     reads=lambda ctx: (ctx.store.kept_ids(before="balance"), ctx.store.reviews_state()),
     settings=lambda ctx: (ctx.config.seed, ctx.config.balance, ctx.config.trivia_share),
-    modules=("dataprep.balance", "dataprep.generate.templates"),
+    modules=("dataprep.balance", "dataprep.generate.tasks"),
 )
 SPLIT = Stage(
     "split",

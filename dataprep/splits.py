@@ -453,7 +453,7 @@ def rephrasings_of(
     split once, and `fetch(id)` gives a pair back when it is chosen, so only the questions'
     hashes and the train pairs' ids are held. Returns (rephrased pair, its train pair's id).
     """
-    from dataprep.generate.templates import load_templates
+    from dataprep.generate.tasks import load_templates
 
     tasks = load_templates()
 

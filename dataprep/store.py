@@ -868,7 +868,7 @@ class Store:
         rows = self.conn.execute("SELECT id FROM pairs WHERE generator = ?", (generator,))
         return {r[0] for r in rows}
 
-    # template candidates per file (dataprep.generate.templates) ---------------------
+    # template candidates per file (dataprep.generate.candidates) ---------------------
     def template_keys(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT path, key FROM template_cache"))
 

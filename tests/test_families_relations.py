@@ -4,8 +4,8 @@ type, and the flow of an HTTP route, on small repositories written inline."""
 from collections import defaultdict
 
 from dataprep.generate import templates as tg
-from dataprep.generate.families import RepoView
 from dataprep.generate.families.relations import RelationGraph
+from dataprep.generate.families.repo import RepoView
 from dataprep.generate.java_calls import Call, calls, local_types, strip_noise, type_words
 from dataprep.languages.java.slicer import slice_java
 

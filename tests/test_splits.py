@@ -9,7 +9,7 @@ from factories import shop_pair, shop_unit
 from dataprep import splits as sp
 from dataprep.filters import decontaminate
 from dataprep.filters.decontam import WITHHELD_REASON
-from dataprep.generate.templates import load_templates
+from dataprep.generate.tasks import load_templates
 from dataprep.models import Decision
 from dataprep.store import Store
 

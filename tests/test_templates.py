@@ -11,7 +11,9 @@ import pytest
 from conftest import FIXTURES, check_golden
 
 from dataprep.errors import TemplateError
+from dataprep.generate import candidates as gc
 from dataprep.generate import java_facts as jf
+from dataprep.generate import tasks as tk
 from dataprep.generate import templates as tg
 from dataprep.generate.code_text import dedent_code
 from dataprep.languages.java.slicer import slice_java
@@ -74,14 +76,14 @@ def pairs(units):
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_every_shipped_template_file_parses(path):
-    parsed = tg.load_template_file(path)
+    parsed = tk.load_template_file(path)
     assert parsed.tasks
     for task in parsed.tasks.values():
         assert len(task.phrasings) >= 5
 
 
 def test_the_shipped_tasks():
-    assert set(tg.load_templates()) == {
+    assert set(tk.load_templates()) == {
         "type.declaration", "type.explain", "type.methods", "type.fields", "type.constructors",
         "type.annotations", "field.declaration", "field.initializer", "method.explain",
         "method.code", "method.implement", "method.name", "constructor.code",
@@ -133,25 +135,25 @@ def test_a_bad_template_file_names_the_file_and_the_fix(tmp_path, change, messag
     path = tmp_path / "bad.yaml"
     path.write_text(GOOD_TASK.replace(*change))
     with pytest.raises(TemplateError, match=message) as info:
-        tg.load_templates(tmp_path)
+        tk.load_templates(tmp_path)
     assert str(path) in str(info.value)
 
 
 def test_the_good_file_loads(tmp_path):
     (tmp_path / "good.yaml").write_text(GOOD_TASK)
-    assert list(tg.load_templates(tmp_path)) == ["x.ask"]
+    assert list(tk.load_templates(tmp_path)) == ["x.ask"]
 
 
 def test_a_task_defined_twice_is_an_error(tmp_path):
     (tmp_path / "a.yaml").write_text(GOOD_TASK)
     (tmp_path / "b.yaml").write_text(GOOD_TASK)
     with pytest.raises(TemplateError, match=r"b.yaml: task x.ask is defined twice; rename one"):
-        tg.load_templates(tmp_path)
+        tk.load_templates(tmp_path)
 
 
 def test_an_empty_template_folder_is_an_error(tmp_path):
     with pytest.raises(TemplateError, match="no instruction templates"):
-        tg.load_templates(tmp_path)
+        tk.load_templates(tmp_path)
 
 
 # -- pairs on the fixture project ----------------------------------------------------------
@@ -166,7 +168,7 @@ def test_every_shipped_task_fires_on_the_fixture(pairs):
     # the fixture's paths all show their package, so its package is never asked; its
     # overrides all have Javadoc of their own (tests/test_families.py covers the inherited)
     unfired = {"file.package", "method.explain_inherited"}
-    assert {p.task for p in pairs} == set(tg.load_templates()) - unfired
+    assert {p.task for p in pairs} == set(tk.load_templates()) - unfired
 
 
 def test_no_answer_can_be_read_from_the_prompt():
@@ -430,12 +432,12 @@ def test_is_test_reads_junit5_and_testng_annotations_and_skips_what_it_cannot_te
 )
 def test_is_test_answer_of_code(code, label):
     assert jf.is_test_answer_of_code(code) == label
-    assert tg.label_reader("method.is_test")(code) == label
+    assert tk.label_reader("method.is_test")(code) == label
 
 
 def test_label_reader_is_only_for_classification_tasks():
-    assert tg.label_reader("method.explain") is None and tg.label_reader("nope") is None
-    assert tg.input_kind("method.is_test") == "bare_code" and tg.input_kind("nope") is None
+    assert tk.label_reader("method.explain") is None and tk.label_reader("nope") is None
+    assert tk.input_kind("method.is_test") == "bare_code" and tk.input_kind("nope") is None
 
 
 def _made_of(output: str, pieces: set[str]) -> bool:
@@ -612,13 +614,13 @@ def test_enum_constants_are_asked_as_constants_never_as_fields():
 
 
 def test_an_enum_lists_at_most_max_constants():
-    names = [f"C{i:02}" for i in range(tg.MAX_CONSTANTS + 3)]  # on one line: by name
+    names = [f"C{i:02}" for i in range(gc.MAX_CONSTANTS + 3)]  # on one line: by name
     source = "package p;\n\nenum Many { " + ", ".join(reversed(names)) + " }\n"
     (listed,) = [p for p in tg.generate_template_pairs(_slice({"p/Many.java": source}))
                  if p.task == "enum.constants"]  # fmt: skip
     lines = listed.output.split("\n")
-    assert lines[: tg.MAX_CONSTANTS] == [f"- `{n}`" for n in names[: tg.MAX_CONSTANTS]]
-    assert lines[tg.MAX_CONSTANTS :] == ["- and 3 more constants"]
+    assert lines[: gc.MAX_CONSTANTS] == [f"- `{n}`" for n in names[: gc.MAX_CONSTANTS]]
+    assert lines[gc.MAX_CONSTANTS :] == ["- and 3 more constants"]
 
 
 def test_resolve_drops_what_cannot_be_qualified():
@@ -690,11 +692,11 @@ def test_mapping_annotations(annotation, path, method):
 
 def test_templates_fingerprint_changes_with_the_templates(tmp_path):
     (tmp_path / "good.yaml").write_text(GOOD_TASK)
-    first = tg.templates_fingerprint(tmp_path)
+    first = tk.templates_fingerprint(tmp_path)
     (tmp_path / "good.yaml").write_text(GOOD_TASK.replace('"a {member}"', '"z {member}"'))
-    tg._shipped.cache_clear()
-    assert tg.templates_fingerprint(tmp_path) != first
-    assert tg.templates_fingerprint() == tg.templates_fingerprint(
+    tk._shipped.cache_clear()
+    assert tk.templates_fingerprint(tmp_path) != first
+    assert tk.templates_fingerprint() == tk.templates_fingerprint(
         Path(templates_dir() / "instructions")
     )
 

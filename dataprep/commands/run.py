@@ -437,7 +437,7 @@ def templates(
 
     Example: dataprep templates
     """
-    from dataprep.generate.templates import load_templates
+    from dataprep.generate.tasks import load_templates
     from dataprep.prompts import style_names
 
     tasks = load_templates(directory)

@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 
 from dataprep.filters.core import Context, FilterConfig, register
-from dataprep.generate.templates import input_kind, label_reader
+from dataprep.generate.tasks import input_kind, label_reader
 from dataprep.models import Pair
 
 FENCE_RE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.S)

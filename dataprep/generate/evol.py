@@ -387,7 +387,7 @@ def _template_seeds(
     sample drawn from the pairs they kept would differ on the next run and send prompts
     the first run never sent. The evolved pairs go through the filters themselves.
     """
-    from dataprep.generate.templates import trivia_tasks
+    from dataprep.generate.tasks import trivia_tasks
 
     trivia = trivia_tasks()  # seeds come from knowledge questions, never from trivia
     by_unit: dict[str, list[Pair]] = {}

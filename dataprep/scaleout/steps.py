@@ -44,12 +44,12 @@ def slice_settings(item: it.Item, parser: str) -> str:
 
 
 def generate_settings(item: it.Item, units_sha: str, dropped: list[str], seed: int) -> str:
-    from dataprep.generate import templates as tgen
+    from dataprep.generate.tasks import templates_fingerprint
     from dataprep.stages import code_version
 
     return content_hash(
         "scaleout-generate", item.key, units_sha, sorted(dropped), seed,
-        tgen.templates_fingerprint(), code_version(GENERATE_MODULES),
+        templates_fingerprint(), code_version(GENERATE_MODULES),
     )  # fmt: skip
 
 

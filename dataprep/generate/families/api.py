@@ -18,7 +18,8 @@ import hashlib
 import re
 from collections import defaultdict
 
-from dataprep.generate.families import RepoView, family
+from dataprep.generate.families import family
+from dataprep.generate.families.repo import RepoView
 from dataprep.generate.java_facts import is_test_path, signature_of
 from dataprep.generate.javadoc import parse_javadoc
 from dataprep.models import TYPE_KINDS, Unit

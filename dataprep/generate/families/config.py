@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from dataprep.generate.families import RepoView, family
+from dataprep.generate.families import family
+from dataprep.generate.families.repo import RepoView
 from dataprep.generate.java_facts import is_test_path
 from dataprep.models import Unit
 from dataprep.secrets import PLACEHOLDER_RE

@@ -5,8 +5,9 @@ Javadoc, found in a supertype in the repository with the same name and parameter
 
 from __future__ import annotations
 
-from dataprep.generate.families import RepoView, family
+from dataprep.generate.families import family
 from dataprep.generate.families.api import _supertypes
+from dataprep.generate.families.repo import RepoView
 from dataprep.generate.java_facts import annotation_name, is_test_path, signature_of
 from dataprep.generate.javadoc import has_prose, parse_javadoc, render_markdown
 from dataprep.models import Unit

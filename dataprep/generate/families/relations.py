@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from dataprep.generate.families import RepoView, family
+from dataprep.generate.families import family
+from dataprep.generate.families.repo import RepoView
 from dataprep.generate.java_calls import (
     body_of,
     calls,

@@ -18,8 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from dataprep.generate.families import RepoView, family
+from dataprep.generate.families import family
 from dataprep.generate.families.config import emit, values_with
+from dataprep.generate.families.repo import RepoView
 from dataprep.generate.java_facts import is_test_path
 from dataprep.models import Unit
 from dataprep.slicing import sql

@@ -20,7 +20,8 @@ import re
 from collections import defaultdict
 
 from dataprep.generate.code_text import dedent_code
-from dataprep.generate.families import RepoView, family
+from dataprep.generate.families import family
+from dataprep.generate.families.repo import RepoView
 from dataprep.generate.java_facts import close_paren, is_test_path, skip_literal
 from dataprep.models import Unit
 

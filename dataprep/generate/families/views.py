@@ -14,8 +14,9 @@ import re
 from collections import defaultdict
 from functools import lru_cache
 
-from dataprep.generate.families import RepoView, family
+from dataprep.generate.families import family
 from dataprep.generate.families.config import emit
+from dataprep.generate.families.repo import RepoView
 from dataprep.generate.java_facts import annotation_name, is_test_path, mapping_method
 from dataprep.models import Unit
 
