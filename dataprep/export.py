@@ -25,6 +25,7 @@ from dataprep import outdir, prompts, trainer_files
 from dataprep import quality as dq
 from dataprep.errors import ExportError
 from dataprep.hashing import content_hash
+from dataprep.knowledge import rephrasings_of
 from dataprep.models import SPLITS, Pair, Review
 from dataprep.rows import COLUMNS, INT_COLUMNS, arrow_schema  # noqa: F401 (re-exported)
 from dataprep.splits import (
@@ -35,7 +36,6 @@ from dataprep.splits import (
     assign_with_groups,
     held_out_paths_of,
     knowledge_enabled,
-    rephrasings_of,
     split_group,
     split_groups,
 )

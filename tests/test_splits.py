@@ -1,11 +1,13 @@
 """The two held-out sets of dataprep.splits: generalisation (held-out files, the tasks that
 generalise) and knowledge (held-out facts and phrasings about files in train)."""
 
+import json
 from collections import Counter, defaultdict
 
 import pytest
 from factories import shop_pair, shop_unit
 
+from dataprep import knowledge as kn
 from dataprep import splits as sp
 from dataprep.filters import decontaminate
 from dataprep.filters.decontam import WITHHELD_REASON
@@ -62,7 +64,7 @@ def test_knowledge_holds_out_facts_whose_unit_stays_in_train():
 
 def test_a_unit_with_one_pair_never_gives_it_to_knowledge():
     units = [shop_unit(f"a/A{i}.java", "only", 1) for i in range(40)]
-    assert sp.hold_out_facts([shop_pair(u, "method.code", 0) for u in units]) == []
+    assert kn.hold_out_facts([shop_pair(u, "method.code", 0) for u in units]) == []
 
 
 def test_assignment_is_deterministic_and_seeded():
@@ -124,7 +126,7 @@ def test_rephrase_asks_the_same_fact_in_another_phrasing(template, instruction, 
     task = template.rsplit(".", 1)[0]
     unit = shop_unit("a/AuthController.java", "login", 1)
     pair = shop_pair(unit, task, 0, template=template, instruction=instruction, input="x")
-    again = sp.rephrase(pair, tasks[task].phrasings, tasks[task].qualifier)
+    again = kn.rephrase(pair, tasks[task].phrasings, tasks[task].qualifier)
     assert again.template in expected and again.template != template
     assert (again.output, again.input, again.unit_id, again.task) == (
         pair.output,
@@ -145,9 +147,15 @@ def test_rephrase_gives_up_on_an_edited_instruction():
     tasks = load_templates()
     unit = shop_unit("a/A.java", "login", 1)
     pair = shop_pair(unit, "method.explain", 0, template="method.explain.1", instruction="Hm?")
-    assert sp.rephrase(pair, tasks["method.explain"].phrasings, None) is None
+    assert kn.rephrase(pair, tasks["method.explain"].phrasings, None) is None
     evolved = shop_pair(unit, "evol", 0, template="evol.deepen", generator="evol")
-    assert sp.rephrase(evolved, tasks["method.explain"].phrasings, None) is None
+    assert kn.rephrase(evolved, tasks["method.explain"].phrasings, None) is None
+
+
+def _rephrasings(pairs, splits):
+    by_id = {p.id: p for p in pairs}
+    found = kn.rephrasings_of(((p, splits.get(p.id)) for p in pairs), by_id.__getitem__)
+    return [(again, by_id[source]) for again, source in found]
 
 
 def test_rephrasings_come_from_train_only_and_never_ask_twice():
@@ -163,25 +171,18 @@ def test_rephrasings_come_from_train_only_and_never_ask_twice():
         for i, u in enumerate(units)
     ]
     splits = {p.id: "train" if i < 30 else "test" for i, p in enumerate(pairs)}
-    found = sp.knowledge_rephrasings(pairs, splits)
+    found = _rephrasings(pairs, splits)
     assert len(found) == 2  # 5% of 30, rounded
     assert all(splits[src.id] == "train" for _, src in found)
+    assert all(a.output == s.output and a.instruction != s.instruction for a, s in found)
     # a rephrasing that would repeat an existing question is skipped
     taken = [
         shop_pair(units[0], "x.y", 0, instruction=again.instruction, input=again.input)
         for again, _ in found
     ]
-    again = sp.knowledge_rephrasings([*pairs, *taken], splits)
+    again = _rephrasings([*pairs, *taken], splits)
     asked = {(p.instruction, p.input) for p in taken}
     assert all((a.instruction, a.input) not in asked for a, _ in again)
-
-
-def test_with_rephrasings_is_a_no_op_until_the_export_writes_knowledge(monkeypatch):
-    from dataprep import models
-
-    monkeypatch.setattr(models, "SPLITS", ("train", "validation", "test"))
-    pairs, splits, status = _repo(3), {}, {}
-    assert sp.with_knowledge_rephrasings(pairs, splits, status) == (pairs, splits, status)
 
 
 def test_decontamination_checks_generalisation_only_and_drops_withheld(tmp_path):
@@ -214,49 +215,36 @@ def test_decontamination_checks_generalisation_only_and_drops_withheld(tmp_path)
     store.close()
 
 
-def test_with_rephrasings_adds_train_facts_to_knowledge_with_their_review_state():
-    units = [shop_unit(f"a/C{i}.java", f"m{i}", 1) for i in range(40)]
-    pairs = [
-        shop_pair(
-            u,
-            "method.explain",
-            0,
-            template="method.explain.1",
-            instruction=f"Explain what m{i} in C{i} does.",
+def test_the_export_gives_each_rephrasing_its_train_pairs_review_state(tmp_path):
+    from dataprep.export import export_dataset
+    from dataprep.models import Review
+
+    store = Store.open(tmp_path / "out")
+    pairs = []
+    for i in range(40):
+        unit = shop_unit(f"a/C{i:02}.java", f"m{i}", 1)
+        store.put_file(unit.path, f"d{i}", "ok", [unit])
+        instruction = f"Explain what m{i} in C{i:02} does."
+        pairs.append(
+            shop_pair(
+                unit, "method.explain", 0, template="method.explain.1", instruction=instruction
+            )
         )
-        for i, u in enumerate(units)
-    ]
-    splits = {p.id: "train" for p in pairs}
-    status = {p.id: "accepted" if i % 2 else "unreviewed" for i, p in enumerate(pairs)}
-    assert sp.knowledge_enabled()  # the data model declares the knowledge split
-    out_pairs, out_splits, out_status = sp.with_knowledge_rephrasings(pairs, splits, status)
-    found = {again.id: src for again, src in sp.knowledge_rephrasings(pairs, splits)}
-    added = out_pairs[len(pairs) :]
-    assert out_pairs[: len(pairs)] == pairs and len(added) == 2  # 5% of 40
-    for again in added:
-        source = found[again.id]
-        assert out_splits[again.id] == sp.KNOWLEDGE
-        assert out_status[again.id] == status[source.id]
-        assert again.output == source.output and again.instruction != source.instruction
-
-
-def test_held_out_paths_are_the_files_of_validation_test_and_withheld():
-    pairs = _repo(60)
-    where = _assign(pairs)
-    held = sp.held_out_paths(pairs, where)
-    assert held == {p.path for p in pairs if where[p.id] in ("validation", "test", "withheld")}
-    assert held and not held & {p.path for p in pairs if where[p.id] in ("train", "knowledge")}
-
-
-def test_held_out_paths_is_empty_without_the_two_sets(monkeypatch):
-    from dataprep import models
-
-    monkeypatch.setattr(models, "SPLITS", ("train", "validation", "test"))
-    pairs = _repo(20)
-    assert sp.held_out_paths(pairs, sp.assign_splits(pairs)) == set()
-    assert sp.empty_reason("test") == "too few files, or none of its pairs selected"
-
-
-def test_an_empty_split_names_its_cause():
-    assert "tasks that generalise" in sp.empty_reason("validation")
-    assert "hold facts out" in sp.empty_reason("knowledge")
+    store.put_pairs(pairs)
+    for pair in pairs[::2]:
+        store.put_review(Review(pair_id=pair.id, status="accepted"))
+    export_dataset(store, tmp_path / "out", include_unreviewed=True)
+    rows = {}
+    for split in ("train", "knowledge"):
+        path = tmp_path / "out" / "dataset" / f"{split}.jsonl"
+        rows[split] = (
+            [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        )
+    again = [r for r in rows["knowledge"] if r["template"] != "method.explain.1"]
+    assert again, "no train fact was asked again"
+    train = {(r["path"], r["output"]): r for r in rows["train"]}
+    for row in again:
+        source = train[(row["path"], row["output"])]
+        assert row["instruction"] != source["instruction"]
+        assert row["review"] == source["review"]
+    store.close()
