@@ -466,7 +466,7 @@ SPLIT = Stage(
     run=_split,
     reads=lambda ctx: ctx.store.kept_ids(before="decontaminate"),
     settings=lambda ctx: (ctx.config.seed, ctx.config.split_by),
-    modules=("dataprep.splits", "dataprep.export"),
+    modules=("dataprep.splits", "dataprep.knowledge", "dataprep.export"),
 )
 DECONTAMINATE = Stage(
     "decontaminate",
@@ -498,6 +498,7 @@ EXPORT = Stage(
         "dataprep.source",
         "dataprep.quality",
         "dataprep.splits",
+        "dataprep.knowledge",
     ),
     check=_export_check,
 )
@@ -508,7 +509,7 @@ REPORT = Stage(
         [ctx.store.get_meta(f"stage.{s}") for s in ("filter", "balance", "decontaminate", "export")]
         + [ctx.store.get_meta("pipeline.templates")]
     ),
-    modules=("dataprep.report", "dataprep.quality"),
+    modules=("dataprep.report", "dataprep.report_html", "dataprep.quality"),
     check=_report_check,
 )
 

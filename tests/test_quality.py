@@ -451,7 +451,7 @@ def test_report_of_a_pipeline_run_has_the_quality_section(tmp_path):
 
 
 def test_quality_html_escapes_the_examples():
-    from dataprep.report import _quality_html
+    from dataprep.report_html import _quality_html
 
     q = measure_quality([row("Explain add.", "<script>alert(1)</script> adds an item to a cart.")])
     assert q["measures"]["markup_in_prose"]["count"] == 1

@@ -1,0 +1,277 @@
+"""The report page: `DIR/report.html` as one self-contained file (inline PNG plots drawn with
+matplotlib's Agg backend, no script, no remote resource; every text HTML-escaped), from the
+data dataprep.report builds.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def render_plots(data: dict[str, Any]) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plots: dict[str, str] = {}
+    funnel = data["funnel"]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(funnel) + 1))
+    ax.barh([s["stage"] for s in funnel][::-1], [s["count"] for s in funnel][::-1], color="#4c78a8")
+    ax.set_xlabel("count")
+    ax.set_title("Funnel")
+    plots["funnel"] = _png(fig)
+    values = data["token_lengths"]["_values"]
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.hist(
+        [values["prompt"], values["output"]],
+        bins=30,
+        label=["prompt", "output"],
+        color=["#4c78a8", "#f58518"],
+    )
+    ax.set_xlabel(f"tokens ({data['token_lengths']['tokenizer']})")
+    ax.set_ylabel("pairs")
+    ax.legend()
+    ax.set_title("Token lengths of kept pairs")
+    plots["tokens"] = _png(fig)
+    before, after = data["distributions"]["before_balance"], data["distributions"]["after_balance"]
+    for column in ("task", "kind", "generator", *(c for c in before if c == "label")):
+        names = sorted(set(before.get(column, {})) | set(after.get(column, {})))
+        if not names:
+            continue
+        fig, ax = plt.subplots(figsize=(8, 0.3 * len(names) + 1))
+        y = range(len(names))
+        ax.barh(
+            [i + 0.2 for i in y],
+            [before.get(column, {}).get(n, 0) for n in names],
+            0.4,
+            label="before",
+        )
+        ax.barh(
+            [i - 0.2 for i in y],
+            [after.get(column, {}).get(n, 0) for n in names],
+            0.4,
+            label="after",
+        )
+        ax.set_yticks(list(y), names)
+        ax.legend()
+        ax.set_title(f"Pairs per {column}, before and after balancing")
+        plots[column] = _png(fig)
+    return plots
+
+
+CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
+th{background:#f3f3f3}td.n{text-align:right}code{font-size:12px;background:#f6f6f6}
+img{max-width:100%}h2{border-bottom:1px solid #ddd;margin-top:1.8em}
+td.q{white-space:pre-wrap;font:12px monospace;max-width:420px;vertical-align:top}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{_e(c)}</td>' if isinstance(c, int | float) else f"<td>{_e(c)}</td>"
+            for c in r
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _img(plots: dict[str, str], name: str, alt: str) -> str:
+    return (
+        f'<img alt="{_e(alt)}" src="data:image/png;base64,{plots[name]}">' if name in plots else ""
+    )
+
+
+def render_html(data: dict[str, Any], plots: dict[str, str]) -> str:
+    """The report page: one file, no script, no remote resource."""
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
+        "style-src 'unsafe-inline'\">",
+        f"<title>dataprep report</title><style>{CSS}</style></head><body>",
+        "<h1>dataprep funnel report</h1>",
+        f"<p>Generated {_e(data['generated_at'])}; {data['kept']} pairs kept.</p>",
+        "<h2>Counts at every stage</h2>",
+        _table(
+            ["stage", "count", "dropped"],
+            [[s["stage"], s["count"], s.get("dropped", "")] for s in data["funnel"]],
+        ),
+        _img(plots, "funnel", "funnel"),
+        "<h2>Drops per filter</h2>",
+    ]
+    for stage, entry in sorted(data["drops"].items()):
+        parts.append(f"<h3>{_e(stage)}: {entry['dropped']} of {entry['seen']} dropped</h3>")
+        parts.append(
+            _table(
+                ["pair", "reason", "instruction", "output"],
+                [
+                    [x["pair_id"], x["reason"], x["instruction"], x["output"]]
+                    for x in entry["examples"]
+                ],
+            )
+        )
+    if data.get("sources"):
+        parts.append("<h2>Per source</h2>")
+        parts.append(
+            _table(
+                ["source", "url", "commit", "licence", "status", "units", "pairs", "kept",
+                 "per split", "per family"],
+                [
+                    [
+                        x["name"], x["url"], (x["commit"] or "")[:12],
+                        x["license"] if x["license"] not in (None, "other") else "UNKNOWN",
+                        x["status"], x["units"], x["pairs"], x["kept"],
+                        ", ".join(f"{k} {v}" for k, v in x["splits"].items()),
+                        ", ".join(f"{k} {v}" for k, v in x["families"].items()),
+                    ]
+                    for x in data["sources"]
+                ],
+            )
+        )  # fmt: skip
+    parts.append("<h2>Distributions before and after balancing</h2>")
+    parts += _balance_html(data)
+    before, after = data["distributions"]["before_balance"], data["distributions"]["after_balance"]
+    extra = [c for c in before if c not in ("task", "kind", "generator", "split")]
+    for column in ("task", "kind", "generator", "split", *extra):
+        names = sorted(set(before.get(column, {})) | set(after.get(column, {})))
+        parts.append(f"<h3>{_e(column)}</h3>")
+        parts.append(
+            _table(
+                [column, "before", "after"],
+                [
+                    [n, before.get(column, {}).get(n, "—"), after.get(column, {}).get(n, 0)]
+                    for n in names
+                ],
+            )
+        )
+        parts.append(_img(plots, column, f"pairs per {column}"))
+    tl = data["token_lengths"]
+    parts.append(f"<h2>Token lengths</h2><p>Counted with {_e(tl['tokenizer'])}.</p>")
+    parts.append(
+        _table(
+            ["", "min", "p50", "mean", "p95", "max"],
+            [
+                [k, tl[k]["min"], tl[k]["p50"], tl[k]["mean"], tl[k]["p95"], tl[k]["max"]]
+                for k in ("prompt", "output")
+            ],
+        )
+    )
+    parts.append(_img(plots, "tokens", "token length histogram"))
+    dec = data.get("decontamination")
+    if dec:
+        parts.append("<h2>Decontamination</h2>")
+        parts.append(
+            f"<p>{dec['contaminated']} of {dec['checked']} validation/test pairs nearly copy a "
+            f"train pair ({_e(dec['action'])}).</p>"
+        )
+        if dec.get("withheld"):
+            parts.append(
+                f"<p>{dec['withheld']} pairs of the held-out files are in no split: they are "
+                "not tasks a model can answer about a file it never saw, and training on them "
+                "would give the file away. The knowledge split is not checked: its rows ask "
+                "about facts of the training files by design.</p>"
+            )
+    parts += _quality_html(data.get("quality"))
+    held = (data.get("quality") or {}).get("held_out_units")
+    if held:
+        parts.append(
+            f"<p>Coverage leaves out the {held} methods and types of the held-out files "
+            "(validation, test): their code is never trained on, by design.</p>"
+        )
+    parts.append("<h2>Time per stage</h2>")
+    times = [[k, round(v, 3)] for k, v in data["timings"]["stages"].items()]
+    times += [[f"filter.{k}", round(v, 3)] for k, v in data["timings"]["filters"].items()]
+    parts.append(_table(["stage", "seconds"], times))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _balance_html(data: dict[str, Any]) -> list[str]:
+    """The balanced column's targets, and what output-first generation added."""
+    parts = []
+    bal = data.get("balance") or {}
+    if bal.get("by") and bal.get("before"):
+        parts.append(f"<p>Balanced by {_e(bal['by'])} (seed {_e(bal['seed'])}).</p>")
+        rows = [
+            [v, n, (bal.get("targets") or {}).get(v, ""), (bal.get("after") or {}).get(v, "")]
+            for v, n in bal["before"].items()
+        ]
+        parts.append(_table([bal["by"], "before", "target", "after"], rows))
+    fill = data.get("output_first")
+    if fill:
+        parts.append(f"<p>Output-first generation for {_e(fill['task'])}:</p>")
+        rows = [
+            [v, n, fill["targets"].get(v, ""), fill["generated"].get(v, 0)]
+            for v, n in fill["before"].items()
+        ]
+        parts.append(_table(["label", "before", "target", "generated"], rows))
+    return parts
+
+
+def _quality_html(quality: dict[str, Any] | None) -> list[str]:
+    """The quality measures against their goals, the examples of each defect, the families."""
+    if not quality:
+        return []
+    measures = quality["measures"]
+    parts = [
+        "<h2>Quality</h2>",
+        f"<p>{quality['met']} of {quality['goals']} goals met over {quality['rows']} rows.</p>",
+        _table(
+            ["measure", "value", "count", "of", "goal", "status"],
+            [
+                [m["title"], m["display"], m["count"], m["of"], m["goal"], _status(m)]
+                for m in measures.values()
+            ],
+        ),
+    ]
+    for m in measures.values():
+        if not m["examples"]:
+            continue
+        parts.append(f"<h3>{_e(m['title'])}: examples</h3>")
+        headers = list(dict.fromkeys(k for x in m["examples"] for k in x))
+        rows = [[x.get(h, "") for h in headers] for x in m["examples"]]
+        parts.append(_table(headers, rows).replace("<td>", '<td class="q">'))
+    parts.append("<h3>Families</h3>")
+    parts.append(
+        _table(
+            ["family", "rows", "share", "kind"],
+            [
+                [
+                    f,
+                    v["rows"],
+                    f"{v['share'] * 100:.1f}%",
+                    "knowledge" if v["knowledge"] else "trivia",
+                ]
+                for f, v in quality["families"].items()
+            ],
+        )
+    )
+    return parts
+
+
+def _status(measure: dict[str, Any]) -> str:
+    return "met" if measure["passed"] else "missed"
