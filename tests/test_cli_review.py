@@ -13,7 +13,8 @@ from typer.testing import CliRunner  # noqa: E402
 
 from dataprep.cli import app  # noqa: E402
 from dataprep.errors import StoreError  # noqa: E402
-from dataprep.review.app import CSP, create_app  # noqa: E402
+from dataprep.review.app import create_app
+from dataprep.review.guards import CSP  # noqa: E402
 
 
 def test_help_has_an_example():

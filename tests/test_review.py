@@ -18,7 +18,8 @@ from store_text import store_rows  # noqa: E402
 from dataprep.errors import InputError  # noqa: E402
 from dataprep.export import select_pairs  # noqa: E402
 from dataprep.review import queue, server  # noqa: E402
-from dataprep.review.app import CSP, MAX_BODY, _reindent, create_app  # noqa: E402
+from dataprep.review.app import MAX_BODY, _reindent, create_app
+from dataprep.review.guards import CSP  # noqa: E402
 from dataprep.store import Store  # noqa: E402
 
 TOKEN = "test-token"

@@ -1,13 +1,12 @@
 """The review web app: a Starlette application over one working store.
 
-Safety: the app answers only to the hosts 127.0.0.1 and localhost (DNS rebinding), every
+Safety (the middleware in dataprep.review.guards): the app answers only to the hosts 127.0.0.1 and localhost (DNS rebinding), every
 POST needs the per-server CSRF token in `X-CSRF-Token` (403 otherwise), everything from the
 repository or an LLM goes through Jinja's autoescape (or Pygments, which escapes), the
 Content-Security-Policy allows scripts from the app's own static files only, and a request
 body over MAX_BODY bytes is refused (413) before it is read.
 """
 
-import hmac
 import json
 import secrets
 import sqlite3
@@ -35,127 +34,16 @@ from starlette.templating import Jinja2Templates
 from dataprep.errors import DataprepError
 from dataprep.models import TYPE_KINDS, Pair, Unit
 from dataprep.review import actions, queue
+from dataprep.review.guards import ALLOWED_HOSTS, BodyLimit, Guard, error_response
 from dataprep.secrets import Redactor
 from dataprep.store import Store
 
 HERE = Path(__file__).resolve().parent
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-CSRF_HEADER = "x-csrf-token"
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = {
-    "content-security-policy": CSP,
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-    "cache-control": "no-store",
-}
 MAX_BODY = 4 * actions.MAX_TEXT
 MAX_CHAIN = 20
 MAX_SELECTED = 10_000  # pair ids in one bulk action on selected rows
 CACHE_MB = 256  # the store's pages the server may keep in memory (at most)
 _FORMATTER = HtmlFormatter(cssclass="highlight", wrapcode=True)
-
-
-class _Guard:
-    """ASGI middleware: security headers on every response, CSRF check on every POST."""
-
-    def __init__(self, app, token: str):
-        self.app = app
-        self.token = token
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def send_secured(message):
-            if message["type"] == "http.response.start":
-                headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.decode() not in SECURITY_HEADERS
-                ]
-                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        if scope["method"] not in ("GET", "HEAD") and not self._authorised(scope):
-            refusal = _error("missing or wrong CSRF token: reload the page", 403)
-            return await refusal(scope, receive, send_secured)
-        await self.app(scope, receive, send_secured)
-
-    def _authorised(self, scope) -> bool:
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        given = headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return False
-        origin = headers.get("origin")
-        # A browser sends Origin on a cross-site POST; it must be this very server.
-        return origin is None or origin == f"http://{headers.get('host', '')}"
-
-
-class _BodyTooLarge(Exception):
-    """Raised by _BodyLimit's receive when a streamed body passes the limit."""
-
-
-class _BodyLimit:
-    """ASGI middleware: a request body over `limit` bytes is a 413 (and the connection
-    closed), from its Content-Length before any of it is read, or as soon as a body sent
-    without one (chunked) passes the limit, so memory holds at most the limit and a chunk.
-    """
-
-    def __init__(self, app, limit: int):
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        length = _content_length(scope)
-        if length is not None and length > self.limit:
-            return await self._refuse(scope, receive, send)
-        received, started = 0, False
-
-        async def receive_limited():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _BodyTooLarge
-            return message
-
-        async def send_started(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive_limited, send_started)
-        except _BodyTooLarge:
-            if started:
-                raise
-            await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope, receive, send):
-        refusal = _error(
-            f"the request body is larger than {self.limit} bytes: shorten the text", 413
-        )
-        refusal.headers["connection"] = "close"  # the rest of the body is never read
-        await refusal(scope, receive, send)
-
-
-def _content_length(scope) -> int | None:
-    """The request's Content-Length as a number, or None when absent or not a number."""
-    for key, value in scope["headers"]:
-        if key.lower() == b"content-length":
-            text = value.decode("latin-1").strip()
-            if not text.isdigit():
-                return None  # the HTTP server refuses these before the app sees them
-            return int(text) if len(text) < 19 else 10**18  # int() of 5,000 digits fails
-    return None
 
 
 class ReviewApp:
@@ -339,7 +227,7 @@ class ReviewApp:
         with self.lock:
             pair = self.store.pair(pair_id)
             if pair is None:
-                return _error(f"no pair {pair_id}: reload the queue", 404)
+                return error_response(f"no pair {pair_id}: reload the queue", 404)
             if action == "undo":
                 undone = self.store.undo_review(pair_id)
                 self._changed()
@@ -349,7 +237,7 @@ class ReviewApp:
             try:
                 review = actions.next_review(self.store.review(pair_id), pair, action, payload)
             except DataprepError as exc:
-                return _error(str(exc), 400)
+                return error_response(str(exc), 400)
             with self.store.transaction():  # the placeholders' numbering with the review
                 self.store.put_review(review)
                 redactor.save()
@@ -377,10 +265,10 @@ class ReviewApp:
             return payload
         action = payload.get("action")
         if action not in actions.BULK_ACTIONS:
-            return _error("bulk action must be accept or reject", 400)
+            return error_response("bulk action must be accept or reject", 400)
         ids = payload.get("ids")
         if ids is not None and not _ids(ids):
-            return _error(f"ids must be a list of at most {MAX_SELECTED} pair ids", 400)
+            return error_response(f"ids must be a list of at most {MAX_SELECTED} pair ids", 400)
         filters = queue.Filters.from_query(dict(parse_qsl(str(payload.get("query") or ""))))
         expected = payload.get("expected")
         with self.lock:
@@ -390,7 +278,7 @@ class ReviewApp:
             try:
                 status, reason = actions.bulk_review(action, payload)
             except DataprepError as exc:
-                return _error(str(exc), 400)
+                return error_response(str(exc), 400)
             if ids is not None:
                 filters, expected = queue.Filters(flag="all"), len(ids)
             else:
@@ -400,7 +288,7 @@ class ReviewApp:
                     filters, status, reason, uuid.uuid4().hex, ids=ids, expected=expected
                 )
                 if matched != expected:
-                    return _error(_stale(matched, expected, picked=payload.get("ids")), 409)
+                    return error_response(_stale(matched, expected, picked=payload.get("ids")), 409)
                 redactor.save()
             self._changed()
         answer = {"ok": True, "matched": matched, "changed": changed, "redacted": len(rules)}
@@ -440,9 +328,9 @@ def create_app(out_dir: Path, token: str | None = None) -> Starlette:
         routes=routes,
         exception_handlers={sqlite3.OperationalError: _store_busy},
         middleware=[
-            Middleware(_Guard, token=token),
+            Middleware(Guard, token=token),
             Middleware(TrustedHostMiddleware, allowed_hosts=ALLOWED_HOSTS),
-            Middleware(_BodyLimit, limit=MAX_BODY),
+            Middleware(BodyLimit, limit=MAX_BODY),
         ],
     )
     app.state.review = handlers
@@ -482,25 +370,27 @@ def _highlight(text: str, language: str | None, first_line: int | None) -> Marku
 
 async def _json(request: Request) -> dict | Response:
     try:
-        body = await request.body()  # at most MAX_BODY bytes: _BodyLimit refuses a larger one
+        body = await request.body()  # at most MAX_BODY bytes: BodyLimit refuses a larger one
     except ClientDisconnect:  # the browser went away mid-body: nobody reads the answer
-        return _error("the client disconnected", 400)
+        return error_response("the client disconnected", 400)
     if not body:
         return {}
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):  # RecursionError: arrays or objects nested too deep
-        return _error("the request body must be a JSON object of a few fields", 400)
-    return data if isinstance(data, dict) else _error("the request body must be a JSON object", 400)
+        return error_response("the request body must be a JSON object of a few fields", 400)
+    return (
+        data
+        if isinstance(data, dict)
+        else error_response("the request body must be a JSON object", 400)
+    )
 
 
 async def _store_busy(request: Request, exc: Exception) -> JSONResponse:
     """Another dataprep command holds the store's write lock past the busy timeout."""
-    return _error(f"the store is busy ({exc}): another dataprep command is writing; try again", 503)
-
-
-def _error(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": message}, status_code=status)
+    return error_response(
+        f"the store is busy ({exc}): another dataprep command is writing; try again", 503
+    )
 
 
 def _qs(filters: queue.Filters, **overrides: object) -> str:
