@@ -9,26 +9,21 @@ from conftest import check_golden
 from ollama_harness import Harness, evol_script, evol_store, scripted
 
 from dataprep.errors import LLMError
-from dataprep.generate.evol import (
+from dataprep.generate.evol import EvolConfig, plan_evol, run_evol
+from dataprep.generate.evol_plan import build_contexts, fit_context, pick_operation, sample_units
+from dataprep.generate.evol_tasks import (
     AnswerTask,
     Eliminated,
-    EvolConfig,
     EvolveTask,
     JudgeTask,
     Seed,
     SeedQuestionTask,
     UnitContext,
-    build_contexts,
     copies_prompt_words,
-    fit_context,
     format_context,
     is_sorry_short,
     load_operations,
     only_punctuation_and_stop_words,
-    pick_operation,
-    plan_evol,
-    run_evol,
-    sample_units,
 )
 from dataprep.generate.llm import LLMOptions, parse_llm_spec
 

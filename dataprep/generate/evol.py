@@ -27,7 +27,14 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from dataprep.errors import ConfigError
-from dataprep.generate.evol_tasks import (  # noqa: F401  (re-exported: the stage's API)
+from dataprep.generate.evol_plan import (
+    build_contexts,
+    fit_context,
+    int_seed,
+    pick_operation,
+    sample_units,
+)
+from dataprep.generate.evol_tasks import (
     AnswerTask,
     Eliminated,
     EvolveTask,
@@ -38,34 +45,17 @@ from dataprep.generate.evol_tasks import (  # noqa: F401  (re-exported: the stag
     SeedQuestionTask,
     UnitContext,
     Verdict,
-    check_answer,
-    check_instruction,
-    copies_prompt_words,
     format_context,
-    is_sorry_short,
     load_operations,
-    load_templates,
-    only_punctuation_and_stop_words,
-    render,
 )
 from dataprep.generate.llm import CachedLLM, Completion, LLMOptions, Messages
 from dataprep.hashing import content_hash
-from dataprep.models import Pair, Unit
-from dataprep.settings import CHARS_PER_TOKEN, EvolConfig
+from dataprep.models import Pair
+from dataprep.settings import EvolConfig
 
 STAGE = "evol"
 #: bump when the stage's output changes for the same prompts (part of every cache key)
 EVOL_STAGE_VERSION = 1
-EVOL_KINDS = (
-    "class",
-    "interface",
-    "enum",
-    "record",
-    "annotation_type",
-    "constructor",
-    "method",
-    "doc_section",
-)
 
 
 # --- configuration and summary -------------------------------------------------------------
@@ -114,85 +104,6 @@ class EvolSummary(BaseModel):
             skipped = ", ".join(f"{k} {v}" for k, v in self.skipped_units.items()) or "none"
             out.append(f"context: {self.shortened_units} units shortened; skipped: {skipped}")
         return out
-
-
-# --- planning -----------------------------------------------------------------------------
-
-
-def _int_seed(*parts: Any) -> int:
-    return int(content_hash("evol-rng", *parts), 16)
-
-
-def pick_operation(ops: list[Operation], seed: int, instruction_key: str, round_: int) -> Operation:
-    """One operation per instruction per round, weighted, reproducible from the seed."""
-    rng = random.Random(_int_seed(seed, instruction_key, round_))
-    return rng.choices(ops, weights=[op.weight for op in ops], k=1)[0]
-
-
-def sample_units(units: list[Unit], n: int | None, seed: int) -> list[Unit]:
-    """A seeded sample of n units (all when n is None), in a stable order. Units whose
-    Javadoc says nothing come first: the LLM explains what the source does not."""
-    from dataprep.generate.javadoc import has_prose, parse_javadoc
-
-    pool = sorted((u for u in units if u.kind in EVOL_KINDS), key=lambda u: u.id)
-    if n is not None and n < len(pool):
-        bare = [u for u in pool if not (u.javadoc and has_prose(parse_javadoc(u.javadoc)))]
-        bare_ids = {u.id for u in bare}
-        documented = [u for u in pool if u.id not in bare_ids]
-        rng = random.Random(seed)
-        chosen = rng.sample(bare, min(n, len(bare)))
-        chosen += rng.sample(documented, n - len(chosen))
-        pool = sorted(chosen, key=lambda u: u.id)
-    return pool
-
-
-def build_contexts(units: list[Unit]) -> dict[str, UnitContext]:
-    """Unit id -> its context: enclosing type header (parent's declaration), file imports."""
-    by_id = {u.id: u for u in units}
-    types = {
-        u.qualified_name: u
-        for u in units
-        if u.kind in ("class", "interface", "enum", "record", "annotation_type")
-    }
-    files = {u.path: u for u in units if u.kind == "file"}
-    out = {}
-    for u in units:
-        parent = by_id.get(u.parent or "") or _enclosing_type(types, u.parent)
-        header = (parent.declaration or parent.code) if parent else None
-        file_unit = files.get(u.path)
-        out[u.id] = UnitContext(u, header=header, imports=file_unit.code if file_unit else None)
-    return out
-
-
-def _enclosing_type(types: dict[str, Unit], name: str | None) -> Unit | None:
-    """The nearest type unit enclosing `name`, for members of anonymous classes and enum
-    constant bodies, which have no type unit of their own.
-
-    Example: "a.Notifier$1" -> the unit of "a.Notifier"; "a.RoomType.SUITE" -> "a.RoomType"
-    """
-    while name:
-        if name in types:
-            return types[name]
-        cut = max(name.rfind("$"), name.rfind("."))
-        name = name[:cut] if cut > 0 else None
-    return None
-
-
-def fit_context(ctx: UnitContext, options: LLMOptions) -> tuple[UnitContext | None, str | None]:
-    """Shorten a context that would not fit num_ctx (drop imports, then header), or skip it.
-
-    Returns (context or None, what was done or None).
-    """
-    budget = (options.num_ctx - options.max_tokens - 200) * CHARS_PER_TOKEN  # 200: prompt frame
-    steps = [
-        (ctx, None),
-        (UnitContext(ctx.unit, ctx.header, None), "dropped imports"),
-        (UnitContext(ctx.unit, None, None), "dropped imports and header"),
-    ]
-    for candidate, note in steps:
-        if len(format_context(candidate)) <= budget:
-            return candidate, note
-    return None, "context_too_long"
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -396,7 +307,7 @@ def _template_seeds(
             by_unit.setdefault(p.unit_id, []).append(p)
     out = {}
     for uid, pairs in by_unit.items():
-        chosen = random.Random(_int_seed(seed, uid)).sample(pairs, min(per_unit, len(pairs)))
+        chosen = random.Random(int_seed(seed, uid)).sample(pairs, min(per_unit, len(pairs)))
         out[uid] = [
             Seed(p.instruction, p.input, uid, p.id, p.module)
             for p in sorted(chosen, key=lambda p: p.id)

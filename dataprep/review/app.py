@@ -2,9 +2,10 @@
 
 Safety (the middleware is dataprep.review.guards): the app answers only to the hosts
 127.0.0.1 and localhost (DNS rebinding), every POST needs the per-server CSRF token in
-`X-CSRF-Token` (403 otherwise), everything from the repository or an LLM goes through Jinja's autoescape (or Pygments, which escapes), the
-Content-Security-Policy allows scripts from the app's own static files only, and a request
-body over MAX_BODY bytes is refused (413) before it is read.
+`X-CSRF-Token` (403 otherwise), everything from the repository or an LLM goes through
+Jinja's autoescape (or Pygments, which escapes), the Content-Security-Policy allows
+scripts from the app's own static files only, and a request body over MAX_BODY bytes is
+refused (413) before it is read.
 """
 
 import json
