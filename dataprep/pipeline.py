@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from dataprep import outdir
+from dataprep import dataset_dir, outdir
 from dataprep.console import console, progress, warn
 from dataprep.errors import InputError
 from dataprep.generate import candidates as gcand
@@ -400,12 +400,11 @@ def _export(ctx: Context) -> dict:
 
 
 def _export_check(ctx: Context) -> str | None:
-    from dataprep import export
 
     # every file by size and sha256, unless its size and mtime are those it was written with
-    problem = export.verify_dataset(ctx.config.out, ctx.store.get_meta("export_files"))
+    problem = dataset_dir.verify_dataset(ctx.config.out, ctx.store.get_meta("export_files"))
     if problem is None:
-        ctx.info["exported"] = export.load_manifest(ctx.config.out)
+        ctx.info["exported"] = dataset_dir.load_manifest(ctx.config.out)
     return problem
 
 
@@ -490,6 +489,7 @@ EXPORT = Stage(
     ),
     modules=(
         "dataprep.export",
+        "dataprep.dataset_dir",
         "dataprep.card",
         "dataprep.prompts",
         "dataprep.chat_template",
@@ -563,10 +563,10 @@ def check_config(cfg: RunConfig) -> None:
 
 def _check_outputs(store: Store, cfg: RunConfig) -> None:
     """Before any work: the reports and the dataset folder must be dataprep's to replace."""
-    from dataprep import export, report
+    from dataprep import report
 
     report.check_outputs(store, cfg.out)
-    export.check_dataset_dir(cfg.out / export.DATASET_DIR)
+    dataset_dir.check_dataset_dir(cfg.out / dataset_dir.DATASET_DIR)
 
 
 def _repo_info(path: Path) -> dict:

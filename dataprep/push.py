@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dataprep.dataset_dir import DATASET_DIR, load_manifest
 from dataprep.errors import ExportError
-from dataprep.export import DATASET_DIR, load_manifest
 from dataprep.models import SPLITS
 
 UPLOAD_FILES = (

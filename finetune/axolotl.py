@@ -100,7 +100,7 @@ def dataset_format(directory: Path, model: str) -> tuple[str, str]:
 
 
 def _export_style(directory: Path) -> str:
-    from dataprep.export import MANIFEST
+    from dataprep.dataset_dir import MANIFEST
 
     try:
         return json.loads((directory / MANIFEST).read_text(encoding="utf-8")).get("style", "alpaca")

@@ -12,6 +12,7 @@ from factories import MIT_TEXT, drop, shop_pair, shop_store, shop_unit
 from dataprep import export as ex
 from dataprep import quality as dq
 from dataprep.card import detect_license, license_from_name, size_category
+from dataprep.dataset_dir import load_manifest
 from dataprep.errors import DataprepError, ExportError
 from dataprep.models import SPLITS, Review
 from dataprep.prompts import render_alpaca, render_chatml, system_prompt
@@ -513,7 +514,7 @@ def test_fixture_card_and_loaders(hotel):
     import datasets
     from huggingface_hub import DatasetCard
 
-    manifest = ex.load_manifest(hotel)
+    manifest = load_manifest(hotel)
     card = DatasetCard.load(hotel / "dataset" / "README.md")
     assert card.data.license == "mit"
     assert _card_splits(card) == manifest["splits"]
@@ -583,7 +584,7 @@ def test_fixture_export_passes_the_push_checks(hotel):
         "axolotl-dataset.yml",
         "dataset_info.json",
     ]
-    assert check_secrets(plan) == ex.load_manifest(hotel)["rows"]
+    assert check_secrets(plan) == load_manifest(hotel)["rows"]
 
 
 def test_export_drops_held_out_copies_of_train_pairs_and_stays_put(tmp_path):

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from dataprep import export as ex
 from dataprep import quality as dq
 from dataprep.cli import app
+from dataprep.dataset_dir import load_manifest
 from dataprep.errors import InputError
 from dataprep.models import SPLITS
 from dataprep.prompts import alpaca_prompt, render_alpaca, system_prompt
@@ -298,7 +299,7 @@ def test_card_names_the_url_and_commit_of_a_git_checkout(tmp_path):
     assert "ghp_secret" not in text and "bob" not in text
     assert "[acme/shop](https://github.com/acme/shop), at commit `0123abc`" in text
     assert _card(tmp_path / "out" / "dataset").data.pretty_name == "acme/shop instructions"
-    manifest = ex.load_manifest(tmp_path / "out")
+    manifest = load_manifest(tmp_path / "out")
     assert manifest["source_url"] == "https://github.com/acme/shop" == summary["source_url"]
 
 
@@ -313,7 +314,7 @@ def test_source_url_option_is_recorded_and_remembered(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"[acme/shop]({url})" in (tmp_path / "out" / "dataset" / "README.md").read_text()
     assert CliRunner().invoke(app, ["export", "--out", out]).exit_code == 0  # remembered
-    assert ex.load_manifest(tmp_path / "out")["source_url"] == url
+    assert load_manifest(tmp_path / "out")["source_url"] == url
 
 
 def test_a_source_url_with_a_token_is_refused(tmp_path):

@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 
 from dataprep import outdir
 from dataprep.cli import app
+from dataprep.dataset_dir import DATASET_DIR, MANIFEST, verify_dataset
 from dataprep.errors import ExportError, InputError
-from dataprep.export import DATASET_DIR, MANIFEST, export_dataset, verify_dataset
+from dataprep.export import export_dataset
 from dataprep.store import Store
 
 DATAPREP = str(Path(sys.executable).parent / "dataprep")
