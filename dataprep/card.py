@@ -21,12 +21,7 @@ import yaml
 from dataprep import quality as dq
 from dataprep import source, trainer_files
 from dataprep.errors import ExportError
-from dataprep.licenses import (  # noqa: F401  (re-exported: the card's license helpers)
-    HUB_LICENSE,
-    detect_license,
-    license_from_name,
-    license_from_text,
-)
+from dataprep.licenses import HUB_LICENSE, detect_license
 from dataprep.models import SPLITS, Pair
 from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.splits import (

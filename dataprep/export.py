@@ -36,7 +36,7 @@ from dataprep.errors import ExportError
 from dataprep.hashing import content_hash
 from dataprep.knowledge import rephrasings_of
 from dataprep.models import SPLITS, Pair, Review
-from dataprep.rows import COLUMNS, INT_COLUMNS, arrow_schema  # noqa: F401 (re-exported)
+from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.splits import (
     DEFAULT_RATIOS,
     KNOWLEDGE,

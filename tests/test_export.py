@@ -11,11 +11,13 @@ from factories import MIT_TEXT, drop, shop_pair, shop_store, shop_unit
 
 from dataprep import export as ex
 from dataprep import quality as dq
-from dataprep.card import detect_license, license_from_name, size_category
+from dataprep.card import size_category
 from dataprep.dataset_dir import load_manifest
 from dataprep.errors import DataprepError, ExportError
+from dataprep.licenses import detect_license, license_from_name
 from dataprep.models import SPLITS, Review
 from dataprep.prompts import render_alpaca, render_chatml, system_prompt
+from dataprep.rows import COLUMNS
 from dataprep.store import Store
 
 
@@ -158,7 +160,7 @@ def test_rows_carry_alpaca_fields_text_and_provenance(exported):
         assert len(rows) == summary["splits"][split]
         total += len(rows)
         for row in rows:
-            assert list(row) == list(ex.COLUMNS)
+            assert list(row) == list(COLUMNS)
             pair = pairs[row["id"]]
             assert row["text"] == render_alpaca(pair.instruction, pair.input, pair.output)
             for key in (
@@ -234,7 +236,7 @@ def test_load_from_disk_and_load_dataset_read_the_export(exported):
     _, summary, ds = exported
     dd = datasets.load_from_disk(str(ds / "hf"))
     assert {s: dd[s].num_rows for s in SPLITS} == summary["splits"]
-    assert dd["train"].column_names == list(ex.COLUMNS)
+    assert dd["train"].column_names == list(COLUMNS)
     files = {s: str(ds / f"{s}.jsonl") for s in SPLITS}
     js = datasets.load_dataset("json", data_files=files)
     assert {s: js[s].num_rows for s in SPLITS} == summary["splits"]

@@ -20,6 +20,7 @@ from dataprep.dataset_dir import load_manifest
 from dataprep.errors import InputError
 from dataprep.models import SPLITS
 from dataprep.prompts import alpaca_prompt, render_alpaca, system_prompt
+from dataprep.rows import COLUMNS
 from dataprep.source import check_source_url, public_url
 
 SYSTEM = system_prompt("acme/shop")
@@ -68,7 +69,7 @@ def test_parquet_and_the_datasetdict_hold_the_same_forms(exported):
     _, _, ds = exported
     first = _jsonl(ds / "train.jsonl")[0]
     table = pq.read_table(ds / "train.parquet")
-    assert table.column_names == list(ex.COLUMNS)
+    assert table.column_names == list(COLUMNS)
     messages = table.schema.field("messages").type
     assert str(messages.value_type) == "struct<role: string, content: string>"
     assert table.slice(0, 1).to_pylist()[0] == first
@@ -92,7 +93,7 @@ def test_chatml_completion_ends_with_the_end_of_turn_token(tmp_path):
 def test_the_manifest_describes_the_columns(exported):
     _, summary, ds = exported
     manifest = json.loads((ds / "export.json").read_text())
-    assert manifest["columns"] == list(ex.COLUMNS)
+    assert manifest["columns"] == list(COLUMNS)
     assert (manifest["format"], manifest["system_prompt"]) == ("alpaca", SYSTEM)
     assert manifest["commit"] == "0123abc" and manifest["source_url"] is None
 
@@ -203,7 +204,7 @@ def _load_quietly(path, name=None, cache=None):
 def test_load_dataset_on_the_folder_gives_no_warning(exported, tmp_path):
     _, summary, ds = exported
     for name, columns in [
-        (None, list(ex.COLUMNS)),
+        (None, list(COLUMNS)),
         ("prompt_completion", ["prompt", "completion"]),
         ("messages", ["messages"]),
     ]:
