@@ -16,7 +16,9 @@ from starlette.testclient import TestClient  # noqa: E402
 from dataprep.models import Decision, Review  # noqa: E402
 from dataprep.review import actions, queue  # noqa: E402
 from dataprep.review.app import create_app  # noqa: E402
-from dataprep.store import MIGRATIONS, Store, _statements, search_query  # noqa: E402
+from dataprep.store import Store  # noqa: E402
+from dataprep.store_review import search_query  # noqa: E402
+from dataprep.store_schema import MIGRATIONS, statements  # noqa: E402
 
 TOKEN = "test-token"
 TASKS = ("explain_method", "method.code", "type.name")
@@ -452,7 +454,7 @@ def test_a_store_of_before_6_or_of_a_draft_of_5_gets_the_review_tables(tmp_path,
         store.conn.execute("DROP TABLE review_rows")
         store.conn.execute("DROP TABLE review_search")
         if version == 5:  # a draft of migration 5 left a table of its own and a trigger
-            for statement in _statements(DRAFT):
+            for statement in statements(DRAFT):
                 store.conn.execute(statement)
         store.conn.execute(f"PRAGMA user_version = {version}")
     with Store.open(tmp_path) as store:
@@ -468,12 +470,12 @@ def test_migration_scripts_split_into_statements_with_trigger_bodies_whole():
     script = (
         "CREATE TABLE t (a); CREATE TRIGGER x AFTER INSERT ON t BEGIN SELECT 1; SELECT ';'; END;"
     )
-    assert [s.strip() for s in _statements(script)] == [
+    assert [s.strip() for s in statements(script)] == [
         "CREATE TABLE t (a);",
         "CREATE TRIGGER x AFTER INSERT ON t BEGIN SELECT 1; SELECT ';'; END;",
     ]
     for script in (m for m in MIGRATIONS if isinstance(m, str)):  # between the ';'
-        assert [s.strip() for s in _statements(script)] == [
+        assert [s.strip() for s in statements(script)] == [
             f"{part.strip()};" for part in script.split(";") if part.strip()
         ]
 

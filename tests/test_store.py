@@ -5,7 +5,8 @@ from factories import pair, unit
 
 from dataprep.errors import StoreError
 from dataprep.models import Decision, Pair, Review, Unit
-from dataprep.store import MIGRATIONS, Store
+from dataprep.store import Store
+from dataprep.store_schema import MIGRATIONS
 
 
 def make_unit(path="A.java", name="f", code="void f() {}") -> Unit:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from dataprep.models import Pair
-from dataprep.store import NOT_NULL, REVIEW_SORTS, Store
+from dataprep.store import Store
+from dataprep.store_review import NOT_NULL, REVIEW_SORTS
 
 PAGE_SIZE = 50
 STATUSES = ("unreviewed", "accepted", "rejected", "edited")
@@ -51,7 +52,7 @@ class Row:
 
     @classmethod
     def of(cls, values: tuple, reasons: list[str] | None = None) -> "Row":
-        """A row from a `store.REVIEW_ROW` tuple."""
+        """A row from a `store_review.REVIEW_ROW` tuple."""
         pid, instruction, output, gen, task, kind, path, start, end = values[:9]
         split, status, flagged, dropped, judge = values[9:]
         return cls(
@@ -204,7 +205,8 @@ def progress(groups: Iterable[Group], filters: Filters) -> dict[str, int]:
 
 
 def rows(store: Store, values: list[tuple]) -> list[Row]:
-    """Rows from `store.REVIEW_ROW` tuples, with the reasons of the stages that dropped them."""
+    """Rows from `store_review.REVIEW_ROW` tuples, with the reasons of the stages that
+    dropped them."""
     dropped = [v[0] for v in values if v[12]]
     reasons = store.review_reasons(dropped) if dropped else {}
     return [Row.of(v, reasons.get(v[0])) for v in values]
@@ -256,7 +258,7 @@ def blocks(groups: Iterable[Group], filters: Filters, value: object = None) -> l
 def page(
     store: Store, filters: Filters, groups: list[Group], offset: int, walk: bool
 ) -> list[tuple]:
-    """The `store.REVIEW_ROW` tuples of one page of the queue, from `offset` on."""
+    """The `store_review.REVIEW_ROW` tuples of one page of the queue, from `offset` on."""
     sort, desc = filters.order
     found: list[tuple] = []
     order = blocks(groups, filters)
@@ -320,7 +322,7 @@ def _block_of(values: tuple, sort: str) -> dict:
     return {column: values[_ROW_INDEX[column]]}
 
 
-# Where a facet's value is in a `store.REVIEW_ROW` tuple.
+# Where a facet's value is in a `store_review.REVIEW_ROW` tuple.
 _ROW_INDEX = {"generator": 3, "task": 4, "kind": 5, "split": 9, "status": 10, "dropped": 12}
 
 
