@@ -449,35 +449,45 @@ _FILTERS = ("dataprep.filters", "dataprep.secrets")
 FILTER = Stage(
     "filter",
     run=_filter,
-    reads=lambda ctx: ctx.store.live_ids(),
+    reads=lambda ctx: ctx.store.state_digest("live"),
     settings=_filter_settings,
     modules=_FILTERS,
 )
 BALANCE = Stage(
     "balance",
     run=_balance,
-    reads=lambda ctx: (ctx.store.kept_ids(before="balance"), ctx.store.reviews_state()),
+    reads=lambda ctx: (
+        ctx.store.state_digest("kept", before="balance"),
+        ctx.store.state_digest("reviews"),
+    ),
     settings=lambda ctx: (ctx.config.seed, ctx.config.balance, ctx.config.trivia_share),
     modules=("dataprep.balance", "dataprep.generate.tasks"),
 )
 SPLIT = Stage(
     "split",
     run=_split,
-    reads=lambda ctx: ctx.store.kept_ids(before="decontaminate"),
+    reads=lambda ctx: ctx.store.state_digest("kept", before="decontaminate"),
     settings=lambda ctx: (ctx.config.seed, ctx.config.split_by),
     modules=("dataprep.splits", "dataprep.knowledge", "dataprep.export"),
 )
 DECONTAMINATE = Stage(
     "decontaminate",
     run=_decontaminate,
-    reads=lambda ctx: (ctx.store.kept_ids(before="decontaminate"), ctx.store.splits_state()),
+    reads=lambda ctx: (
+        ctx.store.state_digest("kept", before="decontaminate"),
+        ctx.store.state_digest("splits"),
+    ),
     settings=_filter_settings,
     modules=_FILTERS,
 )
 EXPORT = Stage(
     "export",
     run=_export,
-    reads=lambda ctx: (ctx.store.kept_ids(), ctx.store.splits_state(), ctx.store.reviews_state()),
+    reads=lambda ctx: (
+        ctx.store.state_digest("kept"),
+        ctx.store.state_digest("splits"),
+        ctx.store.state_digest("reviews"),
+    ),
     settings=lambda ctx: (
         ctx.config.style,
         _style_state(ctx.config),

@@ -6,6 +6,7 @@ JSON (the `data` column, compressed: `dataprep.codec`) beside the columns the pi
 queries on; SQL reads a stored JSON through the `unpack(data)` function of the connection.
 """
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -22,10 +23,13 @@ from dataprep.store_schema import (
     COMPACT,
     MIGRATIONS,
     PAIR_SQL,
+    RANK_SQL,
     pack_pair,
     pack_unit,
     read_pair,
     read_unit,
+    stage_rank,
+    state_counters,
     statements,
     verdict_key,
 )
@@ -37,28 +41,6 @@ _LAST_OPENED: Path | None = None
 def last_opened() -> Path | None:
     """The store this process opened last (named in errors about a damaged store)."""
     return _LAST_OPENED
-
-
-# The stages that write decisions, in pipeline order; "filter.NAME" ranks as "filter", and
-# any other stage (one before the filters, e.g. "evol.eliminate") ranks before them all.
-STAGE_ORDER = ("filter", "balance", "decontaminate")
-_RANK = (
-    "(CASE WHEN stage = 'balance' THEN 2 WHEN stage = 'decontaminate' THEN 3"
-    " WHEN substr(stage, 1, 7) = 'filter.' THEN 1 ELSE 0 END)"
-)
-
-
-def stage_rank(stage: str | None) -> int:
-    """A decision stage's rank: 0 before the filters, then 1 + its place in `STAGE_ORDER`
-    (None: after every stage). `_RANK` is the same rule in SQL.
-
-    Example: stage_rank("evol.eliminate") -> 0; stage_rank("filter.length") -> 1;
-    stage_rank("decontaminate") -> 3
-    """
-    if stage is None:
-        return len(STAGE_ORDER) + 1
-    head = "filter" if stage.startswith("filter.") else stage
-    return STAGE_ORDER.index(head) + 1 if head in STAGE_ORDER else 0
 
 
 class Store(ReviewQueries):
@@ -381,7 +363,7 @@ class Store(ReviewQueries):
         (`stage_rank`) dropped. Rows of `columns`, by pair id unless `tail` says otherwise."""
         sql = (
             f"SELECT {columns} FROM pairs p JOIN units u ON u.id = p.unit_id{join} "
-            f"WHERE p.id NOT IN (SELECT pair_id FROM decisions WHERE kept = 0 AND {_RANK} < ?)"
+            f"WHERE p.id NOT IN (SELECT pair_id FROM decisions WHERE kept = 0 AND {RANK_SQL} < ?)"
         )
         args: tuple[Any, ...] = (stage_rank(before),)
         if generator:
@@ -488,11 +470,16 @@ class Store(ReviewQueries):
         if column not in ("task", "generator", "path", "unit_id"):
             raise ValueError(f"not a pairs column: {column}")
         if column in ("task", "generator"):  # one query gives both (the run's summary)
-            groups = self._remembered(
-                ("kept_groups", stage_rank(before)),
-                lambda: tuple(
-                    self._alive("p.task, p.generator, COUNT(*)", before, tail=" GROUP BY 1, 2")
-                ),
+            rank = stage_rank(before)
+            groups = self._cached_state(
+                f"kept_groups:{rank}",
+                ("units", "pairs", *(f"decisions.{r}" for r in range(rank))),
+                lambda: [
+                    list(row)
+                    for row in self._alive(
+                        "p.task, p.generator, COUNT(*)", before, tail=" GROUP BY 1, 2"
+                    )
+                ],
             )
             counts: dict[str, int] = {}
             for task, generator, n in groups:
@@ -502,21 +489,54 @@ class Store(ReviewQueries):
         rows = self._alive(f"p.{column}, COUNT(*)", before, tail=f" GROUP BY p.{column}")
         return dict(sorted(rows))
 
-    def live_ids(self) -> list[str]:
-        """Ids of the pairs whose unit still exists, whatever the stages decided."""
-        sql = "SELECT p.id FROM pairs p JOIN units u ON u.id = p.unit_id ORDER BY p.id"
-        return [r[0] for r in self.conn.execute(sql)]
+    def state_digest(self, state: str, before: str | None = None) -> str:
+        """A digest of one state the stages' fingerprints read: "live" (the pairs whose
+        unit exists), "kept" (the pairs alive when stage `before` starts: `kept_ids`),
+        "splits" (each pair's split) or "reviews" (each review's last change).
 
-    def reviews_state(self) -> list[tuple[str, float]]:
-        """(pair id, last change) of every review: changes when a person decides."""
-        return list(self.conn.execute("SELECT pair_id, updated_at FROM reviews ORDER BY pair_id"))
+        Computed from the rows once, then kept in `state_cache` with the write counters of
+        the tables it depends on (`changes`, bumped by triggers): while they stand still it
+        is read back, not computed (an unchanged re-run of a repository of 250k pairs reads
+        a few rows instead of every pair id several times).
 
-    def splits_state(self) -> list[tuple[str, str]]:
-        rows = self._remembered(
-            ("splits_state",),
-            lambda: tuple(self.conn.execute("SELECT pair_id, split FROM splits ORDER BY pair_id")),
+        Example: state_digest("kept", before="balance") -> "9f86d081..." (the same until a
+        unit, a pair or a verdict of the filters changes)
+        """
+        rank = stage_rank(before)
+        if state == "live":
+            names: tuple[str, ...] = ("units", "pairs")
+            sql = "SELECT p.id FROM pairs p JOIN units u ON u.id = p.unit_id ORDER BY p.id"
+        elif state == "kept":
+            names = ("units", "pairs", *(f"decisions.{r}" for r in range(rank)))
+            sql = None
+        elif state == "splits":
+            names, sql = ("splits",), "SELECT pair_id || ' ' || split FROM splits ORDER BY pair_id"
+        elif state == "reviews":
+            names = ("reviews",)
+            sql = "SELECT pair_id || ' ' || updated_at FROM reviews ORDER BY pair_id"
+        else:
+            raise ValueError(f"not a store state: {state}")
+
+        def digest() -> str:
+            rows = self._alive("p.id", before) if sql is None else self.conn.execute(sql)
+            return hashlib.sha256("\n".join(r[0] for r in rows).encode()).hexdigest()
+
+        return self._cached_state(f"{state}:{rank}", names, digest)
+
+    def _cached_state(self, key: str, names: tuple[str, ...], compute: Any) -> Any:
+        """`compute()` (JSON), kept in `state_cache` with the counters of `names`."""
+        counters = json.dumps(state_counters(self.conn, names))
+        found = self.conn.execute(
+            "SELECT counters, value FROM state_cache WHERE key = ?", (key,)
+        ).fetchone()
+        if found is not None and found[0] == counters:
+            return json.loads(found[1])
+        value = compute()
+        self.conn.execute(
+            "INSERT OR REPLACE INTO state_cache (key, counters, value) VALUES (?, ?, ?)",
+            (key, counters, json.dumps(value)),
         )
-        return list(rows)
+        return value
 
     def units_by_kind(self) -> dict[str, int]:
         return dict(sorted(self.conn.execute("SELECT kind, COUNT(*) FROM units GROUP BY kind")))

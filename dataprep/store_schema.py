@@ -11,6 +11,28 @@ from typing import Any
 from dataprep.codec import pack, unpack
 from dataprep.models import Pair, Unit
 
+# The stages that write decisions, in pipeline order; "filter.NAME" ranks as "filter", and
+# any other stage (one before the filters, e.g. "evol.eliminate") ranks before them all.
+STAGE_ORDER = ("filter", "balance", "decontaminate")
+RANK_SQL = (
+    "(CASE WHEN stage = 'balance' THEN 2 WHEN stage = 'decontaminate' THEN 3"
+    " WHEN substr(stage, 1, 7) = 'filter.' THEN 1 ELSE 0 END)"
+)
+
+
+def stage_rank(stage: str | None) -> int:
+    """A decision stage's rank: 0 before the filters, then 1 + its place in `STAGE_ORDER`
+    (None: after every stage). `RANK_SQL` is the same rule in SQL.
+
+    Example: stage_rank("evol.eliminate") -> 0; stage_rank("filter.length") -> 1;
+    stage_rank("decontaminate") -> 3
+    """
+    if stage is None:
+        return len(STAGE_ORDER) + 1
+    head = "filter" if stage.startswith("filter.") else stage
+    return STAGE_ORDER.index(head) + 1 if head in STAGE_ORDER else 0
+
+
 # Append only: a shipped migration never changes. Each runs in one transaction; a migration
 # is a SQL script or a function of the connection.
 MIGRATIONS: list[Any] = [
@@ -176,6 +198,8 @@ MIGRATIONS: list[Any] = [
     """,
     # 7: a compact store (`_compact`)
     lambda conn: _compact(conn),
+    # 8: change counters (`state_counters`)
+    lambda conn: _change_counters(conn),
 ]
 
 COMPACT = 7  # the migration that compacts the store
@@ -300,3 +324,44 @@ def statements(script: str) -> Iterator[str]:
             if buffer.strip(" \n;"):
                 yield buffer
             buffer = ""
+
+
+# The tables whose writes a stage's fingerprint cares about; decisions count per stage rank.
+COUNTED = ("units", "pairs", "splits", "reviews")
+
+
+def _change_counters(conn: sqlite3.Connection) -> None:
+    """Migration 8: `changes` counts the writes to each table a fingerprint reads (and to
+    decisions per stage rank), bumped by triggers, so no writer can forget; `state_cache`
+    keeps a state's digest with the counters it was computed at (`Store.state_digest`).
+    A migration that rebuilds one of these tables must create its triggers again."""
+    ranks = [f"decisions.{r}" for r in range(len(STAGE_ORDER) + 1)]
+    conn.execute("CREATE TABLE changes (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID")
+    conn.executemany("INSERT INTO changes VALUES (?, 0)", [(n,) for n in (*COUNTED, *ranks)])
+    conn.execute(
+        "CREATE TABLE state_cache (key TEXT PRIMARY KEY, counters TEXT NOT NULL, "
+        "value TEXT NOT NULL) WITHOUT ROWID"
+    )
+    bump = "UPDATE changes SET n = n + 1 WHERE name = {name};"
+    for table in COUNTED:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            conn.execute(
+                f"CREATE TRIGGER changes_{table}_{event.lower()} AFTER {event} ON {table} "
+                f"BEGIN {bump.format(name=repr(table))} END"
+            )
+    for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
+        body = " ".join(
+            bump.format(name=f"'decisions.' || {RANK_SQL.replace('stage', f'{row}.stage')}")
+            for row in rows
+        )
+        conn.execute(
+            f"CREATE TRIGGER changes_decisions_{event.lower()} AFTER {event} ON decisions "
+            f"BEGIN {body} END"
+        )
+
+
+def state_counters(conn: sqlite3.Connection, names: tuple[str, ...]) -> list[int]:
+    """The write counters of `names` (tables, or `decisions.R` for stage rank R)."""
+    marks = ", ".join("?" * len(names))
+    found = dict(conn.execute(f"SELECT name, n FROM changes WHERE name IN ({marks})", names))
+    return [found.get(name, 0) for name in names]

@@ -89,3 +89,56 @@ def test_reviews_log_every_change(tmp_path):
     assert store.reviews()["p"].output == "new"
     events = store.conn.execute("SELECT before IS NULL FROM review_events ORDER BY id").fetchall()
     assert events == [(1,), (0,)]
+
+
+def test_state_digests_follow_the_writes_they_depend_on(tmp_path, monkeypatch):
+    store = Store.open(tmp_path)
+    units = [make_unit(name=f"f{i}", code=f"void f{i}() {{}}") for i in range(3)]
+    store.put_file("A.java", "d", "parsed", units)
+    pairs = [make_pair(u, output=u.code) for u in units]
+    store.put_pairs(pairs)
+    kept = store.state_digest("kept", before="balance")
+    live, splits = store.state_digest("live"), store.state_digest("splits")
+
+    def drop(stage, p):
+        store.put_decisions(stage, [Decision(pair_id=p.id, stage=stage, kept=False, reason="x")])
+
+    drop("balance", pairs[0])  # a later stage's verdict: not what balance starts from
+    assert store.state_digest("kept", before="balance") == kept
+    assert store.state_digest("kept") != kept
+    drop("filter.length", pairs[1])
+    assert store.state_digest("kept", before="balance") != kept
+    assert store.state_digest("live") == live  # live ignores every verdict
+    store.put_splits([(pairs[2].id, "train", "A.java")])
+    assert store.state_digest("splits") != splits
+
+    # read back from the cache while the counters stand still: nothing is recomputed
+    before = store.state_digest("kept", before="balance")
+    monkeypatch.setattr(Store, "_alive", lambda *a, **k: pytest.fail("recomputed"))
+    assert store.state_digest("kept", before="balance") == before
+    monkeypatch.undo()
+
+    # another connection's write (the review server, an older dataprep) bumps the counters
+    reviews = store.state_digest("reviews")
+    other = sqlite3.connect(tmp_path / "dataprep.db")
+    other.execute(
+        'INSERT INTO reviews (pair_id, data, updated_at) VALUES (?, \'{"status": "accepted"}\', 1)',
+        (pairs[2].id,),
+    )
+    other.commit()
+    other.close()
+    assert store.state_digest("reviews") != reviews
+    store.close()
+
+
+def test_the_change_counters_survive_reopening_and_start_at_their_migration(tmp_path):
+    store = Store.open(tmp_path)
+    unit = make_unit()
+    store.put_file("A.java", "d", "parsed", [unit])
+    digest = store.state_digest("live")
+    store.close()
+    again = Store.open(tmp_path)
+    assert again.state_digest("live") == digest
+    again.put_pairs([make_pair(unit)])
+    assert again.state_digest("live") != digest
+    again.close()
