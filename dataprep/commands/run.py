@@ -373,6 +373,12 @@ def sources_lines(summary: dict) -> list[str]:
         f"Cross-source dedup: {dd.get('dropped', 0)} of {dd.get('units', 0)} units are copies "
         f"of an earlier source's and make no pairs" + (f" ({by})" if by else "")
     )
+    shards = c.get("llm_shards") or {}
+    if shards.get("loaded") or shards.get("exported"):
+        lines.append(
+            f"LLM answers in the shards: {shards.get('loaded', 0)} loaded into the store's "
+            f"cache, {shards.get('exported', 0)} kept with their work items (llm.parquet)"
+        )
     return lines
 
 

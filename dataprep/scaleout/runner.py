@@ -29,7 +29,7 @@ from dataprep.console import progress
 from dataprep.errors import DataprepError, InputError
 from dataprep.hashing import content_hash
 from dataprep.scaleout import items as it
-from dataprep.scaleout import steps
+from dataprep.scaleout import llmshards, steps
 
 SOURCES_META = "scaleout.sources"
 MERGED_META = "scaleout.merged"
@@ -366,12 +366,23 @@ def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
                         *pipeline.EXPORT_STAGES,
                         pipeline.REPORT,
                     ]
+                    # the items' exported answers first: a store without them calls nothing
+                    ctx.counters["llm_shards"] = llmshards.load(store, items, out)
+                    dropped = dedup.get("dropped", {})
                     if cfg.llm:
                         from dataprep.stages import Stage
 
-                        llm = [Stage("llm", run=pipeline.llm_stage, always=True)]
+                        def llm_stage(ctx: Context) -> dict:
+                            data = pipeline.llm_stage(ctx)
+                            if not cfg.dry_run:  # the answers travel with the shards now
+                                llmshards.export(store, items, out, dropped)
+                            return data
+
+                        llm = [Stage("llm", run=llm_stage, always=True)]
                         stages = llm if cfg.dry_run else [*llm, *stages]
                     run_stages(ctx, stages)
+                    exported = llmshards.export(store, items, out, dropped)  # judge, balance
+                    ctx.counters["llm_shards"].update(exported=exported["answers"])
                 summary = pipeline._summary(ctx)
                 summary["sources"] = _sources_meta(sources, opts)
                 summary["items"] = len(items)
