@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from dataprep.commands.options import (
+    DecontaminateAgainst,
     DryRun,
     EvolQuestions,
     EvolRounds,
@@ -143,6 +144,7 @@ def run(
     dry_run: DryRun = EvolConfig.dry_run,
     max_seq_len: MaxSeqLen = None,
     tokenizer: Tokenizer = None,
+    decontaminate_against: DecontaminateAgainst = None,
     balance: str = from_config(RunConfig, "balance"),
     trivia_share: float = from_config(RunConfig, "trivia_share"),
     force: Annotated[
@@ -169,6 +171,11 @@ def run(
       dataprep run ../shop https://github.com/acme/billing@v2 --out out --workers 2
       dataprep run --sources repos.txt --out out --tasks 8 --workers 2 --licenses MIT,Apache-2.0
       dataprep run --sources repos.txt --out /shared/out --executor ray --tasks 64
+
+    No pair may copy a benchmark's problems or solutions:
+
+    \b
+      dataprep run ../shop --out out --decontaminate-against bench/humaneval-x-java.jsonl
     """
     from dataprep.pipeline import default_jobs, run_pipeline
 
@@ -177,6 +184,10 @@ def run(
     from dataprep import sources as src
 
     specs = src.read_specs(list(sources or []), sources_file)
+    if decontaminate_against:  # a bad index is one line before any work
+        from dataprep.filters.benchmarks import BenchmarkIndex
+
+        BenchmarkIndex.load(decontaminate_against)
     config = RunConfig(
         path=None,
         out=out,
@@ -207,6 +218,7 @@ def run(
         },
         max_seq_len=max_seq_len,
         tokenizer=tokenizer,
+        decontaminate_against=[str(p) for p in decontaminate_against or []],
     )
     if len(specs) == 1 and executor is None and not src.is_git_url(specs[0]):
         config.path = Path(specs[0])  # one folder: today's run, unchanged
@@ -326,6 +338,11 @@ def print_summary(summary: dict) -> None:
             f"Balancing dropped {bal['dropped']:,} trivia pairs ({shown}{more}); "
             "--balance off keeps them"
         )
+    bench = c.get("decontaminate", {}).get("benchmark")
+    if bench:
+        from dataprep.commands.filter import benchmark_line
+
+        echo(benchmark_line(bench))
     tasks = summary["pairs_by_task"]
     echo(f"Pairs kept: {sum(tasks.values())}; by task: {_counts(tasks)}")
     splits = summary["rows_per_split"]
