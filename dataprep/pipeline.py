@@ -370,6 +370,19 @@ def _split(ctx: Context) -> dict:
 
 
 BENCHMARKS_META = "decontaminate_against"
+APPEND_META = "decontaminate_append"
+
+
+def recorded_append(store) -> str | None:
+    """The earlier output folder the last run appended to (`--append`), if any; one that is
+    gone is a one-line error."""
+    path = store.get_meta(APPEND_META)
+    if path and not Path(path).is_dir():
+        raise InputError(
+            f"{path}, the dataset the last run appended to (--append), is gone: restore it "
+            "to decontaminate against it again"
+        )
+    return path or None
 
 
 def recorded_benchmarks(store) -> list[str]:
@@ -396,11 +409,21 @@ def _decontaminate(ctx: Context) -> dict:
         from dataprep.filters.benchmarks import BenchmarkIndex
 
         index = BenchmarkIndex.load(paths)
+    published = None
+    if ctx.config.append:
+        from dataprep.scaleout.append import Published
+
+        published = Published.load(ctx.config.append)
     # `dataprep export` and `dataprep filter` check against the same files unless told
     ctx.store.set_meta(BENCHMARKS_META, paths)
+    ctx.store.set_meta(APPEND_META, str(published.dir) if published else None)
     with ctx.task("decontaminate"):
         report = filters.decontaminate(
-            ctx.store, filter_config(ctx.config), run_id=ctx.run_id, benchmarks=index
+            ctx.store,
+            filter_config(ctx.config),
+            run_id=ctx.run_id,
+            benchmarks=index,
+            published=published,
         )
     return report.to_dict()
 
@@ -417,11 +440,16 @@ def _benchmark_state(ctx: Context) -> tuple:
 def _decontaminate_settings(ctx: Context) -> Any:
     """The filter settings, and the benchmark snippet files' contents when there are any."""
     paths = [str(Path(p).resolve()) for p in ctx.config.decontaminate_against]
-    if not paths:
-        return _filter_settings(ctx)
-    from dataprep.filters.benchmarks import fingerprint
+    extra: tuple = ()
+    if paths:
+        from dataprep.filters.benchmarks import fingerprint
 
-    return (_filter_settings(ctx), fingerprint(paths))
+        extra += (fingerprint(paths),)
+    if ctx.config.append:
+        from dataprep.scaleout import append
+
+        extra += (("append", append.state(Path(ctx.config.append).resolve())),)
+    return (_filter_settings(ctx), *extra) if extra else _filter_settings(ctx)
 
 
 def _export(ctx: Context) -> dict:

@@ -61,9 +61,10 @@ def export(
         include_unreviewed=include_unreviewed,
     )
     with locked(out, create=False), Store.open(out, create=False) as store:
-        from dataprep.pipeline import recorded_benchmarks
+        from dataprep.pipeline import recorded_append, recorded_benchmarks
 
         config.decontaminate_against = paths or recorded_benchmarks(store)
+        config.append = recorded_append(store)
         ctx = Context(store=store, config=config)
         with console.status("exporting"):
             run_stages(ctx, EXPORT_STAGES, force=True)

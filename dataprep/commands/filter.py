@@ -75,9 +75,10 @@ def filter_(
         BenchmarkIndex.load(paths)
     run = RunConfig(path=None, out=out, filter_options=asdict(config), decontaminate_against=paths)
     with locked(out, create=False), Store.open(out, create=False) as store:
-        from dataprep.pipeline import recorded_benchmarks
+        from dataprep.pipeline import recorded_append, recorded_benchmarks
 
         run.decontaminate_against = paths or recorded_benchmarks(store)
+        run.append = recorded_append(store)
         ctx = Context(store=store, config=run)
         with console.status("filtering") as status:
 

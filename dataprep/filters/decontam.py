@@ -42,6 +42,8 @@ class DecontamReport:
     by_split: dict[str, int] = field(default_factory=dict)
     examples: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    append: dict[str, Any] | None = None
+    """With `--append DIR1`: its published rows, and the pairs dropped as copies of one."""
     benchmark: dict[str, Any] | None = None
     """With an index of benchmark snippets: snippets, files, pairs checked and dropped (by
     split and by file), examples."""
@@ -107,7 +109,11 @@ def benchmark_copies(pairs: list[Pair], index: Any) -> dict[str, tuple[str, str,
 
 
 def decontaminate(
-    store, config: FilterConfig | None = None, run_id: int | None = None, benchmarks: Any = None
+    store,
+    config: FilterConfig | None = None,
+    run_id: int | None = None,
+    benchmarks: Any = None,
+    published: Any = None,
 ) -> DecontamReport:
     """Check the stored splits: drop (or move to train) validation/test pairs that nearly
     copy a train pair. Call it right after the splits are written (`store.put_splits`).
@@ -123,8 +129,17 @@ def decontaminate(
     copies, checked = {}, [p for p in pairs if splits[p.id] != WITHHELD]
     if benchmarks is not None:  # any split: a benchmark's solution is never trained on
         copies = benchmark_copies(checked, benchmarks)
+    repeats = {}
+    if published is not None:  # --append: what DIR1 published already is not made again
+        from dataprep.scaleout.append import published_copies
+
+        rest = [p for p in checked if p.id not in copies]
+        repeats = published_copies(
+            rest, published.rows, config.near_dup_threshold, config.num_perm, config.shingle_size
+        )
+    repeated = [p for p in pairs if p.id in repeats]
     copied = [p for p in pairs if p.id in copies]
-    pairs = [p for p in pairs if p.id not in copies]
+    pairs = [p for p in pairs if p.id not in copies and p.id not in repeats]
     train = [p for p in pairs if splits[p.id] == "train"]
     held = [p for p in pairs if splits[p.id] in GENERALISATION_SPLITS]
     withheld = [p for p in pairs if splits[p.id] == WITHHELD]
@@ -144,6 +159,25 @@ def decontaminate(
     ]
     if benchmarks is not None:
         report.benchmark = _benchmark_report(benchmarks, len(checked), copied, copies, splits)
+    if published is not None:
+        report.append = {
+            "dir": str(published.dir),
+            "rows": len(published.rows),
+            "checked": len(checked) - len(copied),
+            "dropped": len(repeated),
+        }
+    for pair in repeated:
+        row, score = repeats[pair.id]
+        what = "is" if row == pair.id else f"nearly copies (Jaccard {score})"
+        decisions.append(
+            Decision(
+                pair_id=pair.id,
+                stage=DECONTAMINATE_STAGE,
+                kept=False,
+                reason=f"{what} row {row} published in {published.dir} (--append)",
+                detail=json.dumps({"published_row": row, "jaccard": score}),
+            )
+        )
     for pair in copied:
         name, where, score = copies[pair.id]
         decisions.append(
