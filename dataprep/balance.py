@@ -404,7 +404,9 @@ def fill_labels(
                 example.output,
                 example.model_copy(update={"input": shown}),
             )
-            text = OutputFirstTask.format_output(cached.chat(messages, options).text)
+            text = OutputFirstTask.format_output(
+                cached.chat(messages, options, unit=example.unit_id).text
+            )
             if not text:
                 report.empty += 1
                 continue

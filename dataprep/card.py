@@ -177,6 +177,7 @@ def dataset_facts(
         "languages": _languages(store),
         "splits": {s: tally.splits[s] for s in SPLITS},
         "held_out": held_out_counts(store, tally),
+        "benchmark": (store.get_meta("decontaminate_report") or {}).get("benchmark"),
         "tasks": _count(tally.tasks),
         "generators": _count(tally.generators),
         "templates": _count(tally.templates),
@@ -426,6 +427,19 @@ def _examples_section(examples: dict[str, dict[str, Any]]) -> str:
     return "\n\n".join(parts)
 
 
+def _benchmark_prose(facts: dict[str, Any]) -> str:
+    """With `--decontaminate-against`: the benchmark files checked and the pairs dropped."""
+    bench = facts.get("benchmark")
+    if not bench:
+        return ""
+    files = ", ".join(f"`{Path(f).name}`" for f in bench.get("files", []))
+    return (
+        "\n\nBenchmark decontamination: every split was checked against "
+        f"{bench['snippets']} benchmark snippets ({files});\n{bench['dropped']} of "
+        f"{bench['checked']} pairs nearly copied one (word 10-gram overlap) and were dropped."
+    )
+
+
 def _splits_prose(facts: dict[str, Any], ratios: str) -> str:
     """What each split holds and measures: the two held-out sets, or the plain file split."""
     by = facts["split_by"]
@@ -503,7 +517,7 @@ with the file and line span recorded in every row.
 
 {_sources_section(facts["sources"]) if facts.get("sources") else ""}## Splits
 
-{_splits_prose(facts, ratios)}
+{_splits_prose(facts, ratios)}{_benchmark_prose(facts)}
 
 {_table(("split", "rows"), splits)}
 

@@ -62,7 +62,10 @@ def check_out_dir(out: Path, repo: Path, force: bool = False) -> None:
         raise InputError(f"{db} is a symbolic link: dataprep keeps its store there itself")
     if force or not out.is_dir() or db.is_file():
         return
-    others = sorted(p.name for p in out.iterdir() if p.name not in _OWN_NAMES)
+    own = set(_OWN_NAMES)
+    if (out / "shards" / "plan.json").is_file():  # a many-source run's shards, copied here
+        own.add("shards")
+    others = sorted(p.name for p in out.iterdir() if p.name not in own)
     if others:
         shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
         raise InputError(

@@ -371,12 +371,87 @@ def _split(ctx: Context) -> dict:
         return export.split_pairs(ctx.store, cfg.seed, cfg.split_by)
 
 
+BENCHMARKS_META = "decontaminate_against"
+APPEND_META = "decontaminate_append"
+
+
+def recorded_append(store) -> str | None:
+    """The earlier output folder the last run appended to (`--append`), if any; one that is
+    gone is a one-line error."""
+    path = store.get_meta(APPEND_META)
+    if path and not Path(path).is_dir():
+        raise InputError(
+            f"{path}, the dataset the last run appended to (--append), is gone: restore it "
+            "to decontaminate against it again"
+        )
+    return path or None
+
+
+def recorded_benchmarks(store) -> list[str]:
+    """The benchmark snippet files the last decontamination used (`--decontaminate-against`),
+    for a command that re-runs it without the option; one that is gone is a one-line error."""
+    from dataprep.filters.benchmarks import OPTION
+
+    paths = list(store.get_meta(BENCHMARKS_META) or [])
+    for path in paths:
+        if not Path(path).exists():
+            raise InputError(
+                f"{path}, the benchmark snippets the last run decontaminated against, is "
+                f"gone: restore it, or pass {OPTION} again"
+            )
+    return paths
+
+
 def _decontaminate(ctx: Context) -> dict:
     from dataprep import filters
 
+    index = None
+    paths = [str(Path(p).resolve()) for p in ctx.config.decontaminate_against]
+    if paths:
+        from dataprep.filters.benchmarks import BenchmarkIndex
+
+        index = BenchmarkIndex.load(paths)
+    published = None
+    if ctx.config.append:
+        from dataprep.scaleout.append import Published
+
+        published = Published.load(ctx.config.append)
+    # `dataprep export` and `dataprep filter` check against the same files unless told
+    ctx.store.set_meta(BENCHMARKS_META, paths)
+    ctx.store.set_meta(APPEND_META, str(published.dir) if published else None)
     with ctx.task("decontaminate"):
-        report = filters.decontaminate(ctx.store, filter_config(ctx.config), run_id=ctx.run_id)
+        report = filters.decontaminate(
+            ctx.store,
+            filter_config(ctx.config),
+            run_id=ctx.run_id,
+            benchmarks=index,
+            published=published,
+        )
     return report.to_dict()
+
+
+def _benchmark_state(ctx: Context) -> tuple:
+    """What the card says of the benchmark check (nothing without one)."""
+    report = ctx.store.get_meta("decontaminate_report") or {}
+    bench = report.get("benchmark")
+    if not bench:
+        return ()
+    return ((bench["snippets"], bench["files"], bench["checked"], bench["dropped"]),)
+
+
+def _decontaminate_settings(ctx: Context) -> Any:
+    """The filter settings, and the benchmark snippet files' contents when there are any."""
+    paths = [str(Path(p).resolve()) for p in ctx.config.decontaminate_against]
+    extra: tuple = ()
+    if paths:
+        from dataprep.filters.benchmarks import fingerprint
+
+        extra += (fingerprint(paths),)
+    if ctx.config.append:
+        from dataprep.scaleout import append
+
+        extra += (("append", append.state(Path(ctx.config.append).resolve())),)
+    return (_filter_settings(ctx), *extra) if extra else _filter_settings(ctx)
 
 
 def _export(ctx: Context) -> dict:
@@ -477,7 +552,7 @@ DECONTAMINATE = Stage(
         ctx.store.state_digest("kept", before="decontaminate"),
         ctx.store.state_digest("splits"),
     ),
-    settings=_filter_settings,
+    settings=_decontaminate_settings,
     modules=_FILTERS,
 )
 EXPORT = Stage(
@@ -489,13 +564,16 @@ EXPORT = Stage(
         ctx.store.state_digest("reviews"),
     ),
     settings=lambda ctx: (
-        ctx.config.style,
-        _style_state(ctx.config),
-        ctx.config.seed,
-        ctx.config.split_by,
-        ctx.config.include_unreviewed,
-        ctx.info.get("repo"),
-        ctx.config.source_url or ctx.store.get_meta("source_url"),
+        (
+            ctx.config.style,
+            _style_state(ctx.config),
+            ctx.config.seed,
+            ctx.config.split_by,
+            ctx.config.include_unreviewed,
+            ctx.info.get("repo"),
+            ctx.config.source_url or ctx.store.get_meta("source_url"),
+        )
+        + _benchmark_state(ctx)
     ),
     modules=(
         "dataprep.export",

@@ -188,6 +188,22 @@ def render_html(data: dict[str, Any], plots: dict[str, str]) -> str:
             f"<p>{dec['contaminated']} of {dec['checked']} validation/test pairs nearly copy a "
             f"train pair ({_e(dec['action'])}).</p>"
         )
+        appended = dec.get("append")
+        if appended:
+            parts.append(
+                f"<p>Append: {appended['dropped']} of {appended['checked']} pairs are equal or "
+                f"near to one of the {appended['rows']} rows published in "
+                f"{_e(appended['dir'])}, and were dropped.</p>"
+            )
+        bench = dec.get("benchmark")
+        if bench:
+            by = ", ".join(f"{_e(k)} {v}" for k, v in bench.get("by_file", {}).items())
+            parts.append(
+                f"<p>Benchmark snippets: {bench['dropped']} of {bench['checked']} pairs (every "
+                f"split) nearly copy one of {bench['snippets']} snippets and were dropped"
+                + (f" ({by})" if by else "")
+                + ".</p>"
+            )
         if dec.get("withheld"):
             parts.append(
                 f"<p>{dec['withheld']} pairs of the held-out files are in no split: they are "

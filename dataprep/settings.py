@@ -221,6 +221,12 @@ class RunConfig:
     max_seq_len: int | None = None
     tokenizer: str | None = None
     filter_options: dict[str, Any] = field(default_factory=dict)
+    decontaminate_against: list[str] = field(default_factory=list)
+    """Files or folders of benchmark snippets (.jsonl, .json, .parquet records, or one
+    snippet per .java/.txt file): pairs of any split that nearly copy one are dropped."""
+    append: str | None = None
+    """An earlier output folder (`--append DIR1`): pairs equal or near to its published rows
+    are dropped, and its units are deduplicated against before generation."""
 
     def args(self) -> dict[str, Any]:
         data = asdict(self)

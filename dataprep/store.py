@@ -658,6 +658,26 @@ class Store(ReviewQueries):
                 ),
             )
 
+    def cache_rows(self) -> Iterator[tuple[str, str, str, str]]:
+        """Every cached answer as (key, model, request JSON, response JSON), by key."""
+        yield from self.conn.execute(
+            "SELECT key, model, request, response FROM llm_cache ORDER BY key"
+        )
+
+    def cache_import(self, rows: Iterable[tuple[str, str, str, str]]) -> int:
+        """Add cached answers (key, model, request JSON, response JSON) the store lacks;
+        returns how many were new. An answer already there is kept as it is."""
+        now, added = time.time(), 0
+        with self.transaction():
+            for key, model, request, response in rows:
+                cur = self.conn.execute(
+                    "INSERT OR IGNORE INTO llm_cache (key, model, request, response, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (key, model, request, response, now),
+                )
+                added += cur.rowcount
+        return added
+
     # per-pair filter verdicts (dataprep.filters.cache.VerdictCache) -----------------
     def filter_verdicts(self) -> dict[str, dict[str, str]]:
         """Cache key -> {filter name: reason, "" when kept} of every stored verdict."""

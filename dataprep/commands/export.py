@@ -4,7 +4,14 @@ from typing import Annotated
 
 import typer
 
-from dataprep.commands.options import IncludeUnreviewed, SourceURL, SplitBy, StoreOut, Style
+from dataprep.commands.options import (
+    DecontaminateAgainst,
+    IncludeUnreviewed,
+    SourceURL,
+    SplitBy,
+    StoreOut,
+    Style,
+)
 from dataprep.console import console
 
 
@@ -19,10 +26,14 @@ def export(
     seed: Annotated[int, typer.Option(help="Seed of the split assignment.")] = 0,
     include_unreviewed: IncludeUnreviewed = False,
     source_url: SourceURL = None,
+    decontaminate_against: DecontaminateAgainst = None,
 ) -> None:
     """Write train/validation/test (JSONL, Parquet, DatasetDict), the card and trainer configs.
 
     Example: dataprep export --out out --style chat-template:HuggingFaceTB/SmolLM2-135M-Instruct
+
+    Decontamination runs again before the export, against the benchmark snippets the last
+    run used unless --decontaminate-against names others.
     """
     from dataprep.errors import InputError
     from dataprep.outdir import locked
@@ -35,6 +46,11 @@ def export(
     if split_by not in ("file", "module"):
         raise InputError(f"--split-by {split_by!r} is not known: use file or module")
     load_style(style)  # a bad style or a missing model fails before the lock is taken
+    paths = [str(p) for p in decontaminate_against or []]
+    if paths:
+        from dataprep.filters.benchmarks import BenchmarkIndex
+
+        BenchmarkIndex.load(paths)
     config = RunConfig(
         path=None,
         out=out,
@@ -45,11 +61,20 @@ def export(
         include_unreviewed=include_unreviewed,
     )
     with locked(out, create=False), Store.open(out, create=False) as store:
+        from dataprep.pipeline import recorded_append, recorded_benchmarks
+
+        config.decontaminate_against = paths or recorded_benchmarks(store)
+        config.append = recorded_append(store)
         ctx = Context(store=store, config=config)
         with console.status("exporting"):
             run_stages(ctx, EXPORT_STAGES, force=True)
     summary = ctx.info["exported"]
     print_summary(summary)
+    bench = ctx.counters.get("decontaminate", {}).get("benchmark")
+    if bench:
+        from dataprep.commands.filter import benchmark_line
+
+        typer.echo(benchmark_line(bench))
 
 
 def print_summary(summary: dict) -> None:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from dataprep.commands.options import StoreOut, from_config
+from dataprep.commands.options import DecontaminateAgainst, StoreOut, from_config
 from dataprep.console import console
 from dataprep.settings import FilterConfig
 
@@ -28,6 +28,7 @@ def filter_(
     judge: str | None = from_config(FilterConfig, "judge"),
     judge_threshold: int = from_config(FilterConfig, "judge_threshold", min=0, max=100),
     disable: str | None = from_config(FilterConfig, "disabled", "--disable", default=None),
+    decontaminate_against: DecontaminateAgainst = None,
     report: Annotated[bool, typer.Option(help="Write DIR/report.html and DIR/report.json.")] = True,
 ) -> None:
     """Filter the stored pairs: quality, code validity, grounding, context length, secrets,
@@ -35,6 +36,7 @@ def filter_(
     pairs stay in the store with their reason.
 
     Example: dataprep filter --out out --max-seq-len 1024 --tokenizer ./my-model
+    Example: dataprep filter --out out --decontaminate-against bench/mbpp.jsonl
     """
     from dataprep.errors import InputError
     from dataprep.filters import describe_filters
@@ -66,8 +68,17 @@ def filter_(
     from dataprep.pipeline import DECONTAMINATE, FILTER, REPORT, RunConfig
     from dataprep.stages import Context, run_stages
 
-    run = RunConfig(path=None, out=out, filter_options=asdict(config))
+    paths = [str(p) for p in decontaminate_against or []]
+    if paths:  # a bad index is one line before any work
+        from dataprep.filters.benchmarks import BenchmarkIndex
+
+        BenchmarkIndex.load(paths)
+    run = RunConfig(path=None, out=out, filter_options=asdict(config), decontaminate_against=paths)
     with locked(out, create=False), Store.open(out, create=False) as store:
+        from dataprep.pipeline import recorded_append, recorded_benchmarks
+
+        run.decontaminate_against = paths or recorded_benchmarks(store)
+        run.append = recorded_append(store)
         ctx = Context(store=store, config=run)
         with console.status("filtering") as status:
 
@@ -88,6 +99,8 @@ def filter_(
                 f"Decontamination: {dec['contaminated']} of {dec['checked']} validation/test "
                 f"pairs nearly copy a train pair ({dec['action']})"
             )
+            if dec.get("benchmark"):
+                typer.echo(benchmark_line(dec["benchmark"]))
         if report:
             with console.status("writing the report"):
                 run_stages(ctx, [REPORT], force=True)
@@ -103,3 +116,13 @@ def print_filters(rows: list[dict]) -> None:
         typer.echo(f"{row['name']} ({state}): {row['description']}")
         for key, value in row["settings"].items():
             typer.echo(f"    {key} = {value!r}")
+
+
+def benchmark_line(bench: dict) -> str:
+    """The benchmark decontamination's one line: pairs dropped, by file."""
+    by = ", ".join(f"{k} {v}" for k, v in bench.get("by_file", {}).items())
+    return (
+        f"Benchmark decontamination: {bench['dropped']} of {bench['checked']} pairs nearly "
+        f"copy one of {bench['snippets']} benchmark snippets and were dropped"
+        + (f" ({by})" if by else "")
+    )

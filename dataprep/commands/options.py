@@ -59,6 +59,18 @@ LLMEndpoint = Annotated[
         "with the fewest in flight, and a failing one is skipped and probed again later.",
     ),
 ]
+DecontaminateAgainst = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--decontaminate-against",
+        metavar="PATH",
+        help="Benchmark problems and solutions no pair may copy (HumanEval-X, MBPP-style): "
+        ".jsonl/.json/.parquet records, a .java/.txt file per snippet, or a folder of them; "
+        "repeat for several. Pairs of any split whose instruction, input or output shares "
+        "half its word 10-grams with a snippet are dropped, the reason naming the snippet "
+        "(FILE#INDEX). Example: --decontaminate-against bench/humaneval-x-java.jsonl",
+    ),
+]
 LLMTimeout = Annotated[
     float,
     typer.Option(

@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from dataprep.commands.options import (
+    DecontaminateAgainst,
     DryRun,
     EvolQuestions,
     EvolRounds,
@@ -114,6 +115,17 @@ def run(
             "earlier source's (forks, vendored code): it makes no pairs.",
         ),
     ] = 0.85,
+    append: Annotated[
+        Path | None,
+        typer.Option(
+            "--append",
+            metavar="DIR1",
+            help="An earlier run's --out whose dataset is published: the new sources' units "
+            "that copy its units (exactly or near, as --dedup-threshold) make no pairs and no "
+            "LLM call, and pairs equal or near to its rows are dropped. DIR1 is only read. "
+            "Example: dataprep run ../billing --out out-2 --append out-1",
+        ),
+    ] = None,
     slurm_partition: Annotated[
         str | None, typer.Option("--slurm-partition", help="With --executor slurm.")
     ] = None,
@@ -143,6 +155,7 @@ def run(
     dry_run: DryRun = EvolConfig.dry_run,
     max_seq_len: MaxSeqLen = None,
     tokenizer: Tokenizer = None,
+    decontaminate_against: DecontaminateAgainst = None,
     balance: str = from_config(RunConfig, "balance"),
     trivia_share: float = from_config(RunConfig, "trivia_share"),
     force: Annotated[
@@ -169,6 +182,12 @@ def run(
       dataprep run ../shop https://github.com/acme/billing@v2 --out out --workers 2
       dataprep run --sources repos.txt --out out --tasks 8 --workers 2 --licenses MIT,Apache-2.0
       dataprep run --sources repos.txt --out /shared/out --executor ray --tasks 64
+      dataprep run ../billing ../search --out out-2 --append out-1   # no copy of out-1's
+
+    No pair may copy a benchmark's problems or solutions:
+
+    \b
+      dataprep run ../shop --out out --decontaminate-against bench/humaneval-x-java.jsonl
     """
     from dataprep.pipeline import default_jobs, run_pipeline
 
@@ -177,6 +196,10 @@ def run(
     from dataprep import sources as src
 
     specs = src.read_specs(list(sources or []), sources_file)
+    if decontaminate_against:  # a bad index is one line before any work
+        from dataprep.filters.benchmarks import BenchmarkIndex
+
+        BenchmarkIndex.load(decontaminate_against)
     config = RunConfig(
         path=None,
         out=out,
@@ -207,8 +230,13 @@ def run(
         },
         max_seq_len=max_seq_len,
         tokenizer=tokenizer,
+        decontaminate_against=[str(p) for p in decontaminate_against or []],
     )
-    if len(specs) == 1 and executor is None and not src.is_git_url(specs[0]):
+    if append is not None:  # the earlier dataset's units go through the many-source dedup
+        from dataprep.scaleout import append as appending
+
+        config.append = str(appending.check(append, out))
+    if len(specs) == 1 and executor is None and not append and not src.is_git_url(specs[0]):
         config.path = Path(specs[0])  # one folder: today's run, unchanged
         print_summary(run_pipeline(config))
         return
@@ -223,9 +251,10 @@ def run(
         scratch=scratch,
         dedup_threshold=dedup_threshold,
         executor_options={"partition": slurm_partition, "time": slurm_time},
+        append=Path(config.append) if config.append else None,
     )
     pinned = pin_sources(specs, strict, licenses, options)
-    if len(specs) == 1 and executor is None:  # one git URL: today's run on its checkout
+    if len(specs) == 1 and executor is None and not append:  # one git URL: today's run
         from dataprep.source import public_url
 
         config.path = pinned[0].root
@@ -326,6 +355,17 @@ def print_summary(summary: dict) -> None:
             f"Balancing dropped {bal['dropped']:,} trivia pairs ({shown}{more}); "
             "--balance off keeps them"
         )
+    appended = c.get("decontaminate", {}).get("append")
+    if appended:
+        echo(
+            f"Append: {appended['dropped']} of {appended['checked']} pairs are equal or near to "
+            f"one of the {appended['rows']} rows published in {appended['dir']}, and were dropped"
+        )
+    bench = c.get("decontaminate", {}).get("benchmark")
+    if bench:
+        from dataprep.commands.filter import benchmark_line
+
+        echo(benchmark_line(bench))
     tasks = summary["pairs_by_task"]
     echo(f"Pairs kept: {sum(tasks.values())}; by task: {_counts(tasks)}")
     splits = summary["rows_per_split"]
@@ -373,6 +413,18 @@ def sources_lines(summary: dict) -> list[str]:
         f"Cross-source dedup: {dd.get('dropped', 0)} of {dd.get('units', 0)} units are copies "
         f"of an earlier source's and make no pairs" + (f" ({by})" if by else "")
     )
+    published = dd.get("published")
+    if published:
+        lines.append(
+            f"Append to {published['dir']}: {published['dropped']} new units copy one of its "
+            f"{published['units']} published units and make no pairs"
+        )
+    shards = c.get("llm_shards") or {}
+    if shards.get("loaded") or shards.get("exported"):
+        lines.append(
+            f"LLM answers in the shards: {shards.get('loaded', 0)} loaded into the store's "
+            f"cache, {shards.get('exported', 0)} kept with their work items (llm.parquet)"
+        )
     return lines
 
 

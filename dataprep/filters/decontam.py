@@ -5,6 +5,10 @@ Only the generalisation splits (validation, test) are checked. The knowledge spl
 alone by design: its rows ask about facts that are in train (dataprep.splits), so they are
 near-copies of train rows on purpose. The `withheld` pairs (a held-out file's pairs that
 are not generalisation tasks) are dropped here, each with its reason.
+
+With an index of benchmark snippets (`dataprep.filters.benchmarks`, `--decontaminate-against`),
+pairs of every split whose instruction, input or output nearly copies a snippet are dropped
+first, each with a reason naming the snippet's file and index.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dataprep.filters.benchmarks import SIZE
 from dataprep.filters.core import DECONTAMINATE_STAGE, FilterConfig, check_config
 from dataprep.filters.dedup import Shingler, _SetCache, band_buckets, jaccard
 from dataprep.models import Decision, Pair
@@ -37,6 +42,11 @@ class DecontamReport:
     by_split: dict[str, int] = field(default_factory=dict)
     examples: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    append: dict[str, Any] | None = None
+    """With `--append DIR1`: its published rows, and the pairs dropped as copies of one."""
+    benchmark: dict[str, Any] | None = None
+    """With an index of benchmark snippets: snippets, files, pairs checked and dropped (by
+    split and by file), examples."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,8 +95,25 @@ def contaminated_pairs(
     return found
 
 
+def benchmark_copies(pairs: list[Pair], index: Any) -> dict[str, tuple[str, str, float]]:
+    """Pair id -> (snippet name, field, overlap) for every pair whose instruction, input or
+    output nearly copies a snippet of `index` (a `benchmarks.BenchmarkIndex`)."""
+    found: dict[str, tuple[str, str, float]] = {}
+    for pair in pairs:
+        for name in ("instruction", "input", "output"):
+            hit = index.match(getattr(pair, name) or "")
+            if hit is not None:
+                found[pair.id] = (hit[0], name, hit[1])
+                break
+    return found
+
+
 def decontaminate(
-    store, config: FilterConfig | None = None, run_id: int | None = None
+    store,
+    config: FilterConfig | None = None,
+    run_id: int | None = None,
+    benchmarks: Any = None,
+    published: Any = None,
 ) -> DecontamReport:
     """Check the stored splits: drop (or move to train) validation/test pairs that nearly
     copy a train pair. Call it right after the splits are written (`store.put_splits`).
@@ -99,6 +126,18 @@ def decontaminate(
     started = time.perf_counter()
     splits = store.splits()
     pairs = [p for p in store.kept_pairs(before=DECONTAMINATE_STAGE) if p.id in splits]
+    copies, checked = {}, [p for p in pairs if splits[p.id] != WITHHELD]
+    if benchmarks is not None:  # any split: a benchmark's solution is never trained on
+        copies = benchmark_copies(checked, benchmarks)
+    repeats = {}
+    if published is not None:  # --append: what DIR1 published already is not made again
+        rest = [p for p in checked if p.id not in copies]
+        repeats = published_copies(
+            rest, published.rows, config.near_dup_threshold, config.num_perm, config.shingle_size
+        )
+    repeated = [p for p in pairs if p.id in repeats]
+    copied = [p for p in pairs if p.id in copies]
+    pairs = [p for p in pairs if p.id not in copies and p.id not in repeats]
     train = [p for p in pairs if splits[p.id] == "train"]
     held = [p for p in pairs if splits[p.id] in GENERALISATION_SPLITS]
     withheld = [p for p in pairs if splits[p.id] == WITHHELD]
@@ -116,6 +155,39 @@ def decontaminate(
         Decision(pair_id=p.id, stage=DECONTAMINATE_STAGE, kept=False, reason=WITHHELD_REASON)
         for p in withheld
     ]
+    if benchmarks is not None:
+        report.benchmark = _benchmark_report(benchmarks, len(checked), copied, copies, splits)
+    if published is not None:
+        report.append = {
+            "dir": str(published.dir),
+            "rows": len(published.rows),
+            "checked": len(checked) - len(copied),
+            "dropped": len(repeated),
+        }
+    for pair in repeated:
+        row, score = repeats[pair.id]
+        what = "is" if row == pair.id else f"nearly copies (Jaccard {score})"
+        decisions.append(
+            Decision(
+                pair_id=pair.id,
+                stage=DECONTAMINATE_STAGE,
+                kept=False,
+                reason=f"{what} row {row} published in {published.dir} (--append)",
+                detail=json.dumps({"published_row": row, "jaccard": score}),
+            )
+        )
+    for pair in copied:
+        name, where, score = copies[pair.id]
+        decisions.append(
+            Decision(
+                pair_id=pair.id,
+                stage=DECONTAMINATE_STAGE,
+                kept=False,
+                reason=f"{where} nearly copies benchmark snippet {name} "
+                f"(word {SIZE}-gram overlap {score})",
+                detail=json.dumps({"benchmark": name, "field": where, "overlap": score}),
+            )
+        )
     for pair in held:
         if pair.id not in found:
             decisions.append(Decision(pair_id=pair.id, stage=DECONTAMINATE_STAGE, kept=True))
@@ -147,3 +219,36 @@ def decontaminate(
     report.seconds = round(time.perf_counter() - started, 4)
     store.set_meta("decontaminate_report", report.to_dict())
     return report
+
+
+def _benchmark_report(index, checked: int, copied, copies, splits) -> dict[str, Any]:
+    by_split: dict[str, int] = {}
+    by_file: dict[str, int] = {}
+    for pair in copied:
+        split = splits[pair.id]
+        by_split[split] = by_split.get(split, 0) + 1
+        file = copies[pair.id][0].split("#", 1)[0]
+        by_file[file] = by_file.get(file, 0) + 1
+    return {
+        "snippets": len(index.snippets),
+        "files": [path for path, _ in index.files],
+        "checked": checked,
+        "dropped": len(copied),
+        "by_split": dict(sorted(by_split.items())),
+        "by_file": dict(sorted(by_file.items())),
+        "examples": [
+            {"pair_id": p.id, "snippet": copies[p.id][0], "field": copies[p.id][1]}
+            for p in copied[:3]
+        ],
+    }
+
+
+def published_copies(
+    pairs: list, rows: list, threshold: float, num_perm: int, size: int
+) -> dict[str, tuple[str, float]]:
+    """Pair id -> (published row id, Jaccard) for every pair equal or near to a row."""
+    same = {r.id for r in rows}
+    found = {p.id: (p.id, 1.0) for p in pairs if p.id in same}
+    rest = [p for p in pairs if p.id not in same]
+    found.update(contaminated_pairs(rows, rest, threshold, num_perm, size))
+    return found

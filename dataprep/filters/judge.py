@@ -88,7 +88,9 @@ def make_judge(store, config: FilterConfig, llm=None):
     def judge_pair(pair: Pair) -> tuple[int | None, str]:
         if pair.unit_id not in units:
             units[pair.unit_id] = store.unit(pair.unit_id)
-        completion = cached.chat(JudgeTask.format_input(pair, units[pair.unit_id]))
+        completion = cached.chat(
+            JudgeTask.format_input(pair, units[pair.unit_id]), unit=pair.unit_id
+        )
         return JudgeTask.format_output(completion.text)
 
     return judge_pair

@@ -127,11 +127,15 @@ class _Run:
 
     # each LLM call goes through here: cached, counted, shown
     def call(
-        self, messages: Messages, schema=None, options: LLMOptions | None = None
+        self,
+        messages: Messages,
+        schema=None,
+        options: LLMOptions | None = None,
+        unit: str | None = None,
     ) -> Completion:
         if self.stop.is_set():
             raise _Stopped
-        c = self.llm.chat(messages, options, schema=schema)
+        c = self.llm.chat(messages, options, schema=schema, unit=unit)
         self._tick(1)
         return c
 
@@ -170,7 +174,7 @@ class _Run:
         if n == 0:
             return []
         messages = SeedQuestionTask.format_input(ctx, n)
-        c = self.call(messages, SeedQuestions)
+        c = self.call(messages, SeedQuestions, unit=ctx.unit.id)
         try:
             qs = self.checked(c, SeedQuestionTask.format_output, n)
         except Eliminated as e:
@@ -184,7 +188,7 @@ class _Run:
         return [Seed(q, "", ctx.unit.id, None) for q in qs]
 
     def answer(self, instruction: str, input: str, ctx: UnitContext) -> str:
-        c = self.call(AnswerTask.format_input(instruction, input, ctx))
+        c = self.call(AnswerTask.format_input(instruction, input, ctx), unit=ctx.unit.id)
         try:
             return self.checked(c, AnswerTask.format_output)
         except Eliminated as e:
@@ -243,10 +247,14 @@ class _Run:
             # failure: each round samples with its own seed, as a fresh request would
             options = self.llm.llm.options
             options = replace(options, seed=options.seed + round_)
-            c = self.call(EvolveTask.format_input(op, cur, ctx.unit), options=options)
+            c = self.call(
+                EvolveTask.format_input(op, cur, ctx.unit), options=options, unit=cur.unit_id
+            )
             calls, raw = 1, c.text
             instruction = self.checked(c, EvolveTask.format_output)
-            c = self.call(JudgeTask.format_input(cur.instruction, instruction), Verdict)
+            c = self.call(
+                JudgeTask.format_input(cur.instruction, instruction), Verdict, unit=cur.unit_id
+            )
             calls, raw = 2, c.text
             if self.checked(c, JudgeTask.format_output):
                 raise Eliminated("no_information_gain")

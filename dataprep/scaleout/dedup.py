@@ -241,3 +241,11 @@ class _Index:
         for slot, unit_id in self.copies:
             dropped[unit_id] = self.ids[kept_slot[rank[slot]]]
         return dropped
+
+
+def unit_text(kind: str, qualified_name: str, code: str) -> str:
+    """What dedup compares: the code, with the kind and the qualified name (a file header's
+    is its path: its file name only), so one-line getters of unrelated classes stay apart
+    and a vendored copy of a file at another path is still a copy."""
+    name = qualified_name.rsplit("/", 1)[-1] if kind == "file" else qualified_name
+    return f"{kind} {name}\n{code}"

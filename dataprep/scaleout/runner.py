@@ -29,7 +29,7 @@ from dataprep.console import progress
 from dataprep.errors import DataprepError, InputError
 from dataprep.hashing import content_hash
 from dataprep.scaleout import items as it
-from dataprep.scaleout import steps
+from dataprep.scaleout import llmshards, steps
 
 SOURCES_META = "scaleout.sources"
 MERGED_META = "scaleout.merged"
@@ -47,6 +47,9 @@ class ScaleOptions:
     executor_options: dict[str, Any] = field(default_factory=dict)
     skipped_sources: list[dict[str, str]] = field(default_factory=list)
     """Sources left out before the run (unreachable, licence), for the summary and card."""
+    append: Path | None = None
+    """`--append DIR1`: an earlier output folder whose units the new sources' are
+    deduplicated against (scaleout.append); only read."""
 
 
 def default_scratch(out: Path, executor: str) -> Path:
@@ -132,17 +135,17 @@ def _check_phase(
 # -- dedup -----------------------------------------------------------------------------------
 
 
-def unit_text(kind: str, qualified_name: str, code: str) -> str:
-    """What dedup compares: the code, with the kind and the qualified name (a file header's
-    is its path: its file name only), so one-line getters of unrelated classes stay apart
-    and a vendored copy of a file at another path is still a copy."""
-    name = qualified_name.rsplit("/", 1)[-1] if kind == "file" else qualified_name
-    return f"{kind} {name}\n{code}"
-
-
-def run_dedup(items: list[it.Item], manifests: list[dict], out: Path, threshold: float) -> dict:
-    """The global dedup over all units; cached in DIR/shards/dedup.json by its inputs."""
-    from dataprep.scaleout import dedup
+def run_dedup(
+    items: list[it.Item],
+    manifests: list[dict],
+    out: Path,
+    threshold: float,
+    published: Path | None = None,
+) -> dict:
+    """The global dedup over all units; cached in DIR/shards/dedup.json by its inputs.
+    With `published` (--append DIR1), DIR1's units come ahead of every source: a new unit
+    that copies one is dropped."""
+    from dataprep.scaleout import append, dedup
     from dataprep.stages import code_version
 
     state = content_hash(
@@ -151,6 +154,7 @@ def run_dedup(items: list[it.Item], manifests: list[dict], out: Path, threshold:
         [(i.key, i.source["priority"], i.source["url"]) for i in items],
         threshold,
         code_version(("dataprep.scaleout.dedup",)),
+        *([append.units_state(published)] if published else []),
     )
     path = out / it.SHARDS_DIR / it.DEDUP_FILE
     try:
@@ -161,6 +165,10 @@ def run_dedup(items: list[it.Item], manifests: list[dict], out: Path, threshold:
     except (OSError, ValueError):
         pass
     refs, source_of = [], {}
+    if published is not None:
+        refs = append.published_units(published)
+        source_of = {r.unit_id: append.PUBLISHED for r in refs}
+    n_published = len(refs)
     for item in items:
         rows = it.read_table(
             out / it.SHARDS_DIR / item.key / "units.parquet",
@@ -174,24 +182,32 @@ def run_dedup(items: list[it.Item], manifests: list[dict], out: Path, threshold:
                 dedup.UnitRef(
                     key=(src["priority"], src["url"], row["path"], row["id"]),
                     unit_id=ref,
-                    code=unit_text(row["kind"], row["qualified_name"], row["code"]),
+                    code=dedup.unit_text(row["kind"], row["qualified_name"], row["code"]),
                 )
             )
     start = time.perf_counter()
     found = dedup.find_duplicates(refs, threshold=threshold)
     seconds = round(time.perf_counter() - start, 3)
     dropped = {
-        d: k for d, k in sorted(found.items()) if source_of.get(d) != source_of.get(k)
+        d: k
+        for d, k in sorted(found.items())
+        if source_of.get(d) != source_of.get(k) and source_of.get(d) != append.PUBLISHED
     }  # within one source, units stay as a one-source run makes them
     by_source = Counter(source_of[d] for d in dropped)
     result = {
         "state": state,
         "threshold": threshold,
-        "units": len(refs),
+        "units": len(refs) - n_published,
         "dropped": dropped,
         "dropped_by_source": dict(sorted(by_source.items())),
         "seconds": seconds,
     }
+    if published is not None:
+        result["published"] = {
+            "dir": str(published),
+            "units": n_published,
+            "dropped": sum(1 for k in dropped.values() if source_of[k] == append.PUBLISHED),
+        }
     data = (json.dumps(result, indent=1, sort_keys=True) + "\n").encode("utf-8")
     outdir.write_file(out, path, data)
     return result
@@ -267,7 +283,7 @@ def run_items(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
     timings["slice"] = round(time.perf_counter() - start, 3)
     # 2. dedup across sources
     start = time.perf_counter()
-    dedup = run_dedup(items, sliced, out, opts.dedup_threshold)
+    dedup = run_dedup(items, sliced, out, opts.dedup_threshold, opts.append)
     timings["dedup"] = round(time.perf_counter() - start, 3)
     # 3. generate per item
     start = time.perf_counter()
@@ -357,6 +373,7 @@ def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
                             "units": dedup["units"],
                             "dropped": len(dedup["dropped"]),
                             "by_source": dedup["dropped_by_source"],
+                            "published": dedup.get("published"),
                         },
                     )
                     ctx.timings.update(timings)
@@ -366,12 +383,23 @@ def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
                         *pipeline.EXPORT_STAGES,
                         pipeline.REPORT,
                     ]
+                    # the items' exported answers first: a store without them calls nothing
+                    ctx.counters["llm_shards"] = llmshards.load(store, items, out)
+                    dropped = dedup.get("dropped", {})
                     if cfg.llm:
                         from dataprep.stages import Stage
 
-                        llm = [Stage("llm", run=pipeline.llm_stage, always=True)]
+                        def llm_stage(ctx: Context) -> dict:
+                            data = pipeline.llm_stage(ctx)
+                            if not cfg.dry_run:  # the answers travel with the shards now
+                                llmshards.export(store, items, out, dropped)
+                            return data
+
+                        llm = [Stage("llm", run=llm_stage, always=True)]
                         stages = llm if cfg.dry_run else [*llm, *stages]
                     run_stages(ctx, stages)
+                    exported = llmshards.export(store, items, out, dropped)  # judge, balance
+                    ctx.counters["llm_shards"].update(exported=exported["answers"])
                 summary = pipeline._summary(ctx)
                 summary["sources"] = _sources_meta(sources, opts)
                 summary["items"] = len(items)

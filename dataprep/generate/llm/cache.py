@@ -115,10 +115,14 @@ class CachedLLM:
         messages: Messages,
         options: LLMOptions | None = None,
         schema: type[BaseModel] | None = None,
+        unit: str | None = None,
     ) -> Completion:
+        """One request, answered from the cache when it can be. `unit` names the unit the
+        request is about: it is stored beside the answer (never part of the key), so a
+        many-source run can export each work item's answers with its shards."""
         options = options or self.llm.options
         key = self.key(messages, options, schema)
-        hit = self._lookup(key, messages, options, schema)
+        hit = self._lookup(key, messages, options, schema, unit)
         if hit is not None:
             return hit
         with self._inflight_lock:  # the same request already in flight: wait for its answer
@@ -128,11 +132,11 @@ class CachedLLM:
                 event = self._inflight[key] = threading.Event()
         if not owner:
             event.wait()
-            hit = self._lookup(key, messages, options, schema)
+            hit = self._lookup(key, messages, options, schema, unit)
             if hit is not None:
                 return hit
         try:
-            return self._call(key, messages, options, schema)
+            return self._call(key, messages, options, schema, unit)
         finally:
             if owner:
                 with self._inflight_lock:
@@ -140,7 +144,7 @@ class CachedLLM:
                 event.set()
 
     def _lookup(
-        self, key: str, messages: Messages, options: LLMOptions, schema
+        self, key: str, messages: Messages, options: LLMOptions, schema, unit: str | None = None
     ) -> Completion | None:
         with self.lock:
             hit = self.store.cache_get(key)
@@ -151,7 +155,7 @@ class CachedLLM:
             if text != hit["text"]:
                 hit["text"] = text
                 self.store.cache_put(
-                    key, self.llm.name, self._request(messages, options, schema), hit
+                    key, self.llm.name, self._request(messages, options, schema, unit), hit
                 )
         c = Completion(**hit, cached=True, num_ctx=options.num_ctx)
         self.stats.add(c, 0.0)
@@ -169,10 +173,17 @@ class CachedLLM:
         return text
 
     @staticmethod
-    def _request(messages: Messages, options: LLMOptions, schema) -> dict[str, Any]:
-        return {"messages": messages, "options": options.as_dict(), "schema": bool(schema)}
+    def _request(
+        messages: Messages, options: LLMOptions, schema, unit: str | None = None
+    ) -> dict[str, Any]:
+        request = {"messages": messages, "options": options.as_dict(), "schema": bool(schema)}
+        if unit is not None:
+            request["unit"] = unit
+        return request
 
-    def _call(self, key: str, messages: Messages, options: LLMOptions, schema) -> Completion:
+    def _call(
+        self, key: str, messages: Messages, options: LLMOptions, schema, unit: str | None = None
+    ) -> Completion:
         with self._check_lock:  # fail early on a missing model, but only if a call is needed
             if not self._checked:
                 self.llm.check()
@@ -182,7 +193,7 @@ class CachedLLM:
         with self.lock:
             c.text = self._redact(c.text, schema)
             self.store.cache_put(
-                key, self.llm.name, self._request(messages, options, schema), c.to_cache()
+                key, self.llm.name, self._request(messages, options, schema, unit), c.to_cache()
             )
         self.stats.add(c, time.monotonic() - start)
         return c

@@ -1,0 +1,127 @@
+"""LLM answers travel with the shards: each work item's cached answers in its own file.
+
+The LLM stages (Evol-Instruct, the judge, output-first balancing) run on the merged store
+DIR/dataprep.db, whose `llm_cache` is keyed by (model, messages, sampling options with
+seed, schema, stage version), never by a server's URL. Each cached answer also names the
+unit it was about, so after the LLM stage every work item gets the answers of its own
+units as `DIR/shards/<item>/llm.parquet` (sorted by key; columns key, model, request,
+response), with a manifest `llm.json` (settings, counts, sha256) written after it. A run
+whose merged store lacks them (the store deleted, DIR copied to another machine without
+it) loads them back into the cache before any LLM stage, so it makes no call.
+
+An item's file is rewritten only when its answers change (another model, more units);
+answers are only ever added, since the store loads the shards before it exports them.
+
+Example:
+    loaded = load(store, items, out)         # answers the store did not hold
+    written = export(store, items, out, dropped)   # {"items": 3, "answers": 120, ...}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from dataprep import outdir
+from dataprep.scaleout import items as it
+from dataprep.scaleout import steps
+
+PHASE = "llm"
+FILE = "llm.parquet"
+COLUMNS = ("key", "model", "request", "response")
+SETTINGS = "llm-answers-1"
+"""The manifest's settings: an answer is valid whatever the run's settings (its key holds
+every input of the request), so only the file format is named."""
+
+
+def _owners(items: list[it.Item], out: Path, dropped: dict) -> dict[str, str]:
+    """Unit id -> the key of the first item whose surviving units hold it (the merged
+    store's unit ids, which copies in several sources share)."""
+    owner: dict[str, str] = {}
+    for item in items:
+        path = out / it.SHARDS_DIR / item.key / "units.parquet"
+        for row in it.read_table(path, ["id"]):
+            if steps.unit_ref(item.source, row["id"]) not in dropped:
+                owner.setdefault(row["id"], item.key)
+    return owner
+
+
+def _unit_of(request: str) -> str | None:
+    try:
+        data = json.loads(request)
+    except ValueError:
+        return None
+    return data.get("unit") if isinstance(data, dict) else None
+
+
+def export(store: Any, items: list[it.Item], out: Path, dropped: dict) -> dict[str, int]:
+    """Write each item's cached answers beside its shards; returns the counts (items
+    written, answers exported, answers whose unit is in no item)."""
+    owner = _owners(items, out, dropped)
+    by_item: dict[str, list[dict[str, str]]] = {}
+    orphans = 0
+    for key, model, request, response in store.cache_rows():
+        item = owner.get(_unit_of(request) or "")
+        if item is None:
+            orphans += 1
+            continue
+        by_item.setdefault(item, []).append(
+            {"key": key, "model": model, "request": request, "response": response}
+        )
+    written = answers = 0
+    for item in items:
+        rows = by_item.get(item.key)
+        if not rows:
+            continue
+        answers += len(rows)
+        item_dir = out / it.SHARDS_DIR / item.key
+        data = _parquet(rows)
+        digest = hashlib.sha256(data).hexdigest()
+        manifest = it.verify(item_dir, PHASE, SETTINGS)
+        if manifest is not None and manifest["files"].get(FILE) == digest:
+            continue  # unchanged: the file stays as it is
+        outdir.write_file(out, item_dir / FILE, data)
+        it.write_manifest(
+            out, item_dir, PHASE, item.key, SETTINGS, {"answers": len(rows)}, {FILE: digest}
+        )
+        written += 1
+    return {"items_written": written, "answers": answers, "unattributed": orphans}
+
+
+def _parquet(rows: list[dict[str, str]]) -> bytes:
+    """The rows as Parquet bytes: the same rows give the same bytes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(
+        [{c: r[c] for c in COLUMNS} for r in rows],
+        schema=pa.schema([pa.field(c, pa.string()) for c in COLUMNS]),
+    )
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+def load(store: Any, items: list[it.Item], out: Path) -> dict[str, int]:
+    """Add every verified item's answers the store lacks to its LLM cache; an item whose
+    file does not match its manifest is passed over (its answers are asked again)."""
+    loaded = found = bad = 0
+    for item in items:
+        item_dir = out / it.SHARDS_DIR / item.key
+        if not (item_dir / f"{PHASE}.json").is_file():
+            continue
+        if it.verify(item_dir, PHASE, SETTINGS) is None:
+            bad += 1
+            continue
+        rows = it.read_table(item_dir / FILE, list(COLUMNS))
+        found += len(rows)
+        loaded += store.cache_import(
+            (r["key"], r["model"], r["request"], r["response"]) for r in rows
+        )
+    return {"answers": found, "loaded": loaded, "items_unverified": bad}
+
+
+__all__ = ["export", "load", "FILE", "PHASE"]
