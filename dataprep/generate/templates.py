@@ -1,16 +1,18 @@
 """Grounded template pairs: questions about units whose answers are the source itself.
 
-Instruction phrasings live in `templates/instructions/*.yaml` (data); what each task
-answers is code here, from a fixed set of answer builders, so every output is text the
-source says: a unit's code, a name, a header, an annotation as written.
+Instruction phrasings live in `templates/instructions/*.yaml` (data, dataprep.generate.tasks);
+what each task answers is code (dataprep.generate.candidates), from a fixed set of answer
+builders, so every output is text the source says: a unit's code, a name, a header, an
+annotation as written.
 
 Generation runs in two steps, so that the pipeline can redo only what changed:
-1. `file_candidates(units_of_one_file)`: per-file candidates, each carrying its
+1. `candidates.file_candidates(units_of_one_file)`: per-file candidates, each carrying its
    instruction at four qualification levels (0 simple names, 1 qualified type names,
    2 member signatures, 3 the file's path);
-2. `resolve(candidates)`: cross-file tasks aside, raises the level of every candidate
-   whose subject collides with another one that has a different answer, until each
-   (instruction, input) has one output; whatever still conflicts is dropped.
+2. `resolve(candidates)` (here), with the repository-level families' candidates: raises
+   the level of every candidate whose subject collides with another one that has a
+   different answer, until each (instruction, input) has one output; whatever still
+   conflicts is dropped.
 
 `generate_template_pairs(units)` is both steps over a whole repository.
 """
