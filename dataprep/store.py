@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from dataprep.codec import pack, unpack
 from dataprep.errors import StoreError, system_error
@@ -216,6 +216,26 @@ def _pair(row: tuple) -> Pair:
     fields = json.loads(rest)  # then validated as a dict: 40% quicker than splicing JSON
     fields.update(zip(_PAIR_COLUMNS, columns, strict=True))
     return Pair.model_validate(fields)
+
+
+class PairText(NamedTuple):
+    """What the set filters read of a pair, without building the model (3x quicker)."""
+
+    id: str
+    generator: str
+    task: str
+    instruction: str
+    input: str
+    output: str
+
+
+def _pair_text(row: tuple) -> PairText:
+    """A PairText from a pair's columns and JSON (`_PAIR_SQL`)."""
+    pair_id, _, generator, task, _, data = row
+    fields = json.loads(unpack(data))
+    return PairText(
+        pair_id, generator, task, fields["instruction"], fields.get("input", ""), fields["output"]
+    )
 
 
 def _pack_unit(unit: Unit) -> bytes:
@@ -532,6 +552,11 @@ class Store:
             sql, args = sql + " WHERE kind = ?", (kind,)
         return [_unit(row[0]) for row in self.conn.execute(sql + " ORDER BY path, id", args)]
 
+    def iter_units(self) -> Iterator[Unit]:
+        """Every unit, one at a time (by path and id)."""
+        for (data,) in self.conn.execute("SELECT data FROM units ORDER BY path, id"):
+            yield _unit(data)
+
     def unit(self, unit_id: str) -> Unit | None:
         row = self.conn.execute("SELECT data FROM units WHERE id = ?", (unit_id,)).fetchone()
         return _unit(row[0]) if row else None
@@ -646,6 +671,33 @@ class Store:
             dropped = self.dropped(ignore)
             return [p for p in self.pairs(generator) if p.id not in dropped]
         return [_pair(r) for r in self._alive(_PAIR_SQL, before, generator=generator)]
+
+    def iter_kept_pairs(self, before: str | None = None) -> Iterator[Pair]:
+        """`kept_pairs(before=...)` one at a time, by id: memory holds one pair."""
+        for row in self._alive(_PAIR_SQL, before):
+            yield _pair(row)
+
+    def iter_kept_texts(self, before: str | None = None) -> Iterator[PairText]:
+        """`iter_kept_pairs`, as `PairText`s (what the set filters read)."""
+        for row in self._alive(_PAIR_SQL, before):
+            yield _pair_text(row)
+
+    def pair_texts(self, pair_ids: Iterable[str]) -> dict[str, PairText]:
+        """`PairText`s of these ids (those that exist), by id."""
+        ids = list(dict.fromkeys(pair_ids))
+        out: dict[str, PairText] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self.conn.execute(
+                f"SELECT {_PAIR_SQL} FROM pairs p WHERE p.id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update((row[0], _pair_text(row)) for row in rows)
+        return out
+
+    def kept_count(self, before: str | None = None) -> int:
+        """How many pairs `kept_pairs(before=...)` lists."""
+        return self._alive("count(*)", before, tail=" ").fetchone()[0]
 
     def _alive(
         self,
@@ -924,6 +976,24 @@ class Store:
         """Cache key -> {filter name: reason, "" when kept} of every stored verdict."""
         rows = self.conn.execute("SELECT key, data FROM filter_cache")
         return {key.hex(): json.loads(unpack(data)) for key, data in rows}
+
+    def filter_verdicts_of(self, keys: Iterable[str]) -> dict[str, dict[str, str]]:
+        """`filter_verdicts` of these keys only (those stored)."""
+        wanted = [_key(k) for k in dict.fromkeys(keys)]
+        out: dict[str, dict[str, str]] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            rows = self.conn.execute(
+                f"SELECT key, data FROM filter_cache WHERE key IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update((key.hex(), json.loads(unpack(data))) for key, data in rows)
+        return out
+
+    def filter_verdict_keys(self) -> Iterator[str]:
+        """The keys of every stored filter verdict, one at a time."""
+        for (key,) in self.conn.execute("SELECT key FROM filter_cache"):
+            yield key.hex()
 
     def put_filter_verdicts(
         self, verdicts: dict[str, dict[str, str]], forget: Iterable[str] = ()

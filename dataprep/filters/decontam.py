@@ -14,8 +14,17 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from dataprep.filters.core import DECONTAMINATE_STAGE, FilterConfig, check_config
-from dataprep.filters.dedup import Shingler, _SetCache, band_buckets, jaccard
+from dataprep.filters.dedup import (
+    InstructionFrequency,
+    Shingler,
+    _FetchedSets,
+    _Listed,
+    jaccard,
+    lsh_params,
+)
 from dataprep.models import Decision, Pair
 from dataprep.splits import GENERALISATION_SPLITS, GENERALISATION_TASKS, WITHHELD
 
@@ -56,14 +65,35 @@ def contaminated_pairs(
     """
     if not train or not held_out:
         return {}
-    shingler = Shingler([*train, *held_out], size)
-    all_sets = _SetCache(shingler)
-    n = len(train)
-    buckets = band_buckets(
-        shingler.signatures(num_perm), round(max(0.05, threshold * 0.6), 2), num_perm
+    both = _Listed([*train, *held_out])
+    return _contaminated(
+        both, [p.id for p in train], [p.id for p in held_out], threshold, num_perm, size
     )
+
+
+def _contaminated(
+    source, train: list[str], held_out: list[str], threshold: float, num_perm: int, size: int
+) -> dict[str, tuple[str, float]]:
+    """`contaminated_pairs` over a source of pairs (iterable again, `fetch` by id) whose
+    pairs are those of `train` and `held_out` (ids, each in the source's order): memory
+    holds ids and LSH band keys, and the pairs that share a bucket are read again by id."""
+    frequency = InstructionFrequency(size)
+    order: list[str] = []
+    for pair in source:
+        frequency.add(pair)
+        order.append(pair.id)
+    shingler = Shingler([], size, common=frequency.common())
+    del frequency
+    bands, rows = lsh_params(round(min(round(max(0.05, threshold * 0.6), 2), 0.9), 2), num_perm)
+    keys = shingler.band_keys(source, len(order), num_perm, bands, rows, np.zeros(len(order)))
+    position = {pid: i for i, pid in enumerate(order)}
+    ids = [*train, *held_out]
+    keys = keys[np.asarray([position[pid] for pid in ids], dtype=np.int64)]
+    del position, order
+    n = len(train)
     candidates: list[set[int]] = [set() for _ in held_out]
-    for bucket in buckets:
+    for band in range(bands):
+        bucket = np.unique(keys[:, band], return_inverse=True)[1].reshape(-1)
         wanted = set(bucket[n:].tolist())
         table: dict[int, list[int]] = {}
         for row, key in enumerate(bucket[:n].tolist()):
@@ -73,16 +103,38 @@ def contaminated_pairs(
             found = table.get(key)
             if found:
                 candidates[j].update(found)
+    del keys
+    sets = _FetchedSets(shingler, source, ids)
     found: dict[str, tuple[str, float]] = {}
-    for j, pair in enumerate(held_out):
+    for j, pair_id in enumerate(held_out):
+        if not candidates[j]:
+            continue
+        sets.want([n + j, *candidates[j]])
         best = max(
-            ((jaccard(all_sets[n + j], all_sets[c]), train[c].id) for c in candidates[j]),
+            ((jaccard(sets[n + j], sets[c]), train[c]) for c in candidates[j]),
             default=None,
             key=lambda x: (x[0], x[1]),
         )
         if best and best[0] >= threshold:
-            found[pair.id] = (best[1], round(best[0], 3))
+            found[pair_id] = (best[1], round(best[0], 3))
     return found
+
+
+class _Held:
+    """The pairs alive before decontamination that are in train or a generalisation split,
+    read from the store on each pass (as `PairText`s)."""
+
+    def __init__(self, store, splits: dict[str, str]):
+        self.store, self.splits = store, splits
+
+    def __iter__(self):
+        checked = {"train", *GENERALISATION_SPLITS}
+        for pair in self.store.iter_kept_texts(before=DECONTAMINATE_STAGE):
+            if self.splits.get(pair.id) in checked:
+                yield pair
+
+    def fetch(self, pair_ids):
+        return self.store.pair_texts(pair_ids)
 
 
 def decontaminate(
@@ -98,13 +150,21 @@ def decontaminate(
     check_config(config)
     started = time.perf_counter()
     splits = store.splits()
-    pairs = [p for p in store.kept_pairs(before=DECONTAMINATE_STAGE) if p.id in splits]
-    train = [p for p in pairs if splits[p.id] == "train"]
-    held = [p for p in pairs if splits[p.id] in GENERALISATION_SPLITS]
-    withheld = [p for p in pairs if splits[p.id] == WITHHELD]
-    found = contaminated_pairs(
-        train, held, config.decontam_threshold, config.num_perm, config.shingle_size
-    )
+    ids = [pid for pid in store.kept_ids(before=DECONTAMINATE_STAGE) if pid in splits]
+    train = [pid for pid in ids if splits[pid] == "train"]
+    held = [pid for pid in ids if splits[pid] in GENERALISATION_SPLITS]
+    withheld = [pid for pid in ids if splits[pid] == WITHHELD]
+    del ids
+    found = {}
+    if train and held:
+        found = _contaminated(
+            _Held(store, splits),
+            train,
+            held,
+            config.decontam_threshold,
+            config.num_perm,
+            config.shingle_size,
+        )
     report = DecontamReport(
         checked=len(held),
         train=len(train),
@@ -113,22 +173,22 @@ def decontaminate(
         action=config.decontam_action,
     )
     decisions = [
-        Decision(pair_id=p.id, stage=DECONTAMINATE_STAGE, kept=False, reason=WITHHELD_REASON)
-        for p in withheld
+        Decision(pair_id=pid, stage=DECONTAMINATE_STAGE, kept=False, reason=WITHHELD_REASON)
+        for pid in withheld
     ]
-    for pair in held:
-        if pair.id not in found:
-            decisions.append(Decision(pair_id=pair.id, stage=DECONTAMINATE_STAGE, kept=True))
+    for pair_id in held:
+        if pair_id not in found:
+            decisions.append(Decision(pair_id=pair_id, stage=DECONTAMINATE_STAGE, kept=True))
             continue
-        twin, score = found[pair.id]
-        split = splits[pair.id]
+        twin, score = found[pair_id]
+        split = splits[pair_id]
         report.by_split[split] = report.by_split.get(split, 0) + 1
         reason = f"{split} pair nearly copies train pair {twin} (Jaccard {score})"
         detail = json.dumps({"train_pair": twin, "jaccard": score, "split": split})
         moved = config.decontam_action == "move"
         decisions.append(
             Decision(
-                pair_id=pair.id,
+                pair_id=pair_id,
                 stage=DECONTAMINATE_STAGE,
                 kept=moved,
                 reason=("moved to train: " if moved else "") + reason,
@@ -136,7 +196,7 @@ def decontaminate(
             )
         )
         if len(report.examples) < 3:
-            report.examples.append({"pair_id": pair.id, "reason": reason})
+            report.examples.append({"pair_id": pair_id, "reason": reason})
     with store.transaction():
         store.put_decisions(DECONTAMINATE_STAGE, decisions, run_id=run_id)
         if config.decontam_action == "move" and found:
