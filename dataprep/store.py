@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -235,6 +236,45 @@ def _pair_text(row: tuple) -> PairText:
     fields = json.loads(unpack(data))
     return PairText(
         pair_id, generator, task, fields["instruction"], fields.get("input", ""), fields["output"]
+    )
+
+
+class PairFacts(NamedTuple):
+    """A pair without its texts: what the split reads (provenance and task)."""
+
+    id: str
+    unit_id: str
+    generator: str
+    task: str
+    path: str
+    template: str
+    unit_kind: str
+    repo: str
+    module: str | None
+    label: str | None
+    start_line: int
+    end_line: int
+
+
+def _pair_facts(row: tuple) -> PairFacts:
+    """PairFacts from a pair's columns and JSON (`_PAIR_SQL`); repeated values shared."""
+    pair_id, unit_id, generator, task, path, data = row
+    f = json.loads(unpack(data))
+    intern = sys.intern
+    module, label = f.get("module"), f.get("label")
+    return PairFacts(
+        pair_id,
+        unit_id,
+        intern(generator),
+        intern(task),
+        intern(path),
+        intern(f["template"]),
+        intern(f["unit_kind"]),
+        intern(f["repo"]),
+        intern(module) if module else module,
+        intern(label) if label else label,
+        f["start_line"],
+        f["end_line"],
     )
 
 
@@ -676,6 +716,17 @@ class Store:
         """`kept_pairs(before=...)` one at a time, by id: memory holds one pair."""
         for row in self._alive(_PAIR_SQL, before):
             yield _pair(row)
+
+    def kept_facts(self, ignore: tuple[str, ...] = ()) -> list[PairFacts]:
+        """`kept_pairs(ignore=...)` without their texts (`PairFacts`), by id."""
+        marks = ", ".join("?" * len(ignore))
+        rows = self.conn.execute(
+            f"SELECT {_PAIR_SQL} FROM pairs p JOIN units u ON u.id = p.unit_id WHERE p.id NOT IN "
+            f"(SELECT pair_id FROM decisions WHERE kept = 0 AND stage NOT IN ({marks})) "
+            "ORDER BY p.id",
+            ignore,
+        )
+        return [_pair_facts(row) for row in rows]
 
     def iter_kept_texts(self, before: str | None = None) -> Iterator[PairText]:
         """`iter_kept_pairs`, as `PairText`s (what the set filters read)."""
