@@ -21,8 +21,9 @@ from __future__ import annotations
 import hashlib
 import math
 import statistics
+import sys
 import typing
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -269,6 +270,31 @@ def input_pairs(store) -> list[Pair]:
     return store.kept_pairs(before=STAGE)
 
 
+def _slim_pairs(store, columns: Iterable[str]) -> list:
+    """`input_pairs` read one at a time, each kept as its id and the values of `columns`
+    only (a named tuple `column_value` reads like a pair): memory holds no texts."""
+    for column in columns:
+        column_value(_NO_PAIR, column)  # an unknown column fails before any reading
+    names = sorted({COLUMN_ALIASES.get(c, c) for c in columns} - {"id"})
+    slim = namedtuple("SlimPair", ["id", *names])
+    return [
+        slim(p.id, *(_intern(getattr(p, n)) for n in names))
+        for p in store.iter_kept_pairs(before=STAGE)
+    ]
+
+
+def _intern(value: Any) -> Any:
+    return sys.intern(value) if isinstance(value, str) else value
+
+
+class _NoPair:
+    def __getattr__(self, name: str) -> None:
+        return None
+
+
+_NO_PAIR = _NoPair()
+
+
 def run_balance(
     store, config: BalanceConfig | None = None, seed: int | None = None, run_id: int | None = None
 ) -> BalanceReport:
@@ -280,17 +306,18 @@ def run_balance(
     config = config or BalanceConfig(trivia_share=DEFAULT_TRIVIA_SHARE)
     if seed is not None:
         config.seed = seed
-    pairs = input_pairs(store)
-    kept, dropped, report = balance_pairs(pairs, config)
     columns = report_columns(config.by)
+    pairs = _slim_pairs(store, (config.by, *columns))
+    kept, dropped, report = balance_pairs(pairs, config)
     report.distributions = {
         "before": distributions(pairs, columns),
         "after": distributions(kept, columns),
     }
-    decisions = [
+    del kept
+    decisions = (
         Decision(pair_id=p.id, stage=STAGE, kept=p.id not in dropped, reason=dropped.get(p.id))
         for p in pairs
-    ]
+    )
     store.put_decisions(STAGE, decisions, run_id=run_id)
     store.set_meta("balance_report", report.to_dict())
     return report

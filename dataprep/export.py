@@ -318,7 +318,7 @@ def split_pairs(
     """
     from dataprep.filters import DECONTAMINATE_STAGE
 
-    candidates = store.kept_pairs(ignore=(DECONTAMINATE_STAGE,))
+    candidates = store.kept_facts(ignore=(DECONTAMINATE_STAGE,))  # no texts held
     assignment = assign_with_groups(candidates, ratios, seed, split_by)
     store.put_splits((pid, split, group) for pid, (split, group) in sorted(assignment.items()))
     counts = Counter(split for split, _ in assignment.values())

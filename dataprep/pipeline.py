@@ -20,19 +20,15 @@ import hashlib
 import json
 import typing
 from collections import Counter
-from collections.abc import Callable, Iterator
-from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from dataprep import dataset_dir, outdir
 from dataprep.console import console, progress, warn
 from dataprep.errors import InputError
-from dataprep.generate import candidates as gcand
-from dataprep.generate import templates as tgen
-from dataprep.generate.tasks import templates_fingerprint
-from dataprep.hashing import content_hash
-from dataprep.models import Pair, Unit
+from dataprep.generate.template_stage import generate_stage, module_finder
+from dataprep.models import Unit
 from dataprep.procs import default_jobs
 from dataprep.secrets import Redactor
 from dataprep.settings import BalanceMode, RunConfig, SplitMode
@@ -40,36 +36,8 @@ from dataprep.slicing.config import follow_redaction
 from dataprep.stages import Context, Stage, run_stages
 from dataprep.store import Store
 
-PIPELINE_VERSION = "1"
 SPLIT_BY = typing.get_args(SplitMode)
 BALANCE_MODES = typing.get_args(BalanceMode)
-_MODULE_MARKERS = ("pom.xml", "build.gradle", "build.gradle.kts")
-
-
-# -- small helpers -----------------------------------------------------------------------
-
-
-def module_finder(root: Path) -> Callable[[str], str | None]:
-    """`path -> module`: the nearest Maven/Gradle module directory below the root, else the
-    first path component.
-
-    Example: with auth/pom.xml present, "auth/src/main/java/A.java" -> "auth".
-    """
-    root = Path(root)
-
-    @lru_cache(maxsize=4096)
-    def module_dir(directory: str) -> str | None:
-        if directory in ("", "."):
-            return None
-        if any((root / directory / m).is_file() for m in _MODULE_MARKERS):
-            return directory
-        return module_dir(str(PurePosixPath(directory).parent))
-
-    def module_of(path: str) -> str | None:
-        found = module_dir(str(PurePosixPath(path).parent))
-        return found if found is not None else gcand.default_module(path)
-
-    return module_of
 
 
 # -- slice ---------------------------------------------------------------------------------
@@ -206,86 +174,6 @@ def _map(func, jobs: list, workers: int) -> Iterator:
             yield from pool.map(func, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
     else:
         yield from map(func, jobs)
-
-
-# -- generate (templates) --------------------------------------------------------------------
-
-
-def generate_stage(ctx: Context) -> dict:
-    """Template pairs: regenerate candidates of changed files only, then resolve conflicts."""
-    store, cfg = ctx.store, ctx.config
-    module_of = module_finder(cfg.path)
-    fingerprint = templates_fingerprint()
-    ids = store.unit_ids_by_path()
-    keys = {
-        path: content_hash("template-file", fingerprint, cfg.seed, module_of(path), unit_ids)
-        for path, unit_ids in ids.items()
-    }
-    cached = store.template_keys()
-    stale = sorted(p for p in keys if cached.get(p) != keys[p])
-    gone = sorted(set(cached) - set(keys))
-    state = content_hash("template-state", PIPELINE_VERSION, sorted(keys.items()))
-    counts = Counter(files_generated=0, units_generated=0, pairs_new=0, pairs_removed=0)
-    if not stale and not gone and store.get_meta("pipeline.templates") == state:
-        return dict(counts, skipped=True)
-    with ctx.task("generate", total=len(stale)) as task:
-        store.forget_templates(gone)  # before resolving: a deleted file's candidates must go
-        for path, n_units, blob in _file_candidates(store, cfg, stale):
-            store.put_templates(path, keys[path], blob)
-            counts["files_generated"] += 1
-            counts["units_generated"] += n_units
-            ctx.advance(task)
-        pairs, stats = _resolve_all(store, cfg, module_of)
-        counts.update(stats)
-        with store.transaction():
-            new_ids = {p.id for p in pairs}
-            old_ids = store.pair_ids("template")
-            removed = sorted(old_ids - new_ids)
-            store.delete_pairs(removed)
-            fresh = [p for p in pairs if p.id not in old_ids]  # the rest are stored already
-            counts["pairs_new"] = store.put_pairs(fresh, run_id=ctx.run_id)
-            counts["pairs_removed"] = len(removed)
-            store.set_meta("pipeline.templates", state)
-    counts["pairs"] = len(pairs)
-    return dict(counts)
-
-
-GENERATE_WINDOW = 64  # files whose units are in flight at once
-
-
-def _file_candidates(store: Store, cfg: RunConfig, paths: list[str]) -> Iterator[tuple]:
-    """(path, units, candidates JSON) of each file, in order; in a process pool when --jobs
-    allows, a window of files at a time (memory holds one window's units)."""
-    root = str(cfg.path)
-    windows = [paths[i : i + GENERATE_WINDOW] for i in range(0, len(paths), GENERATE_WINDOW)]
-    if cfg.jobs <= 1 or len(paths) < 8:
-        for path in paths:
-            yield _candidates_one((root, path, store.units_in(path), cfg.seed))
-        return
-    from dataprep.procs import process_pool
-
-    with process_pool(cfg.jobs) as pool:
-        for window in windows:
-            jobs = [(root, path, store.units_in(path), cfg.seed) for path in window]
-            yield from pool.map(_candidates_one, jobs)
-
-
-@lru_cache(maxsize=4)
-def _module_finder(root: str) -> Callable[[str], str | None]:
-    return module_finder(Path(root))
-
-
-def _candidates_one(job: tuple) -> tuple[str, int, str]:
-    """Worker: one file's template candidates, as the per-file cache stores them."""
-    root, path, units, seed = job
-    cands = gcand.file_candidates(units, seed, module_of=_module_finder(root))
-    return path, len(units), gcand.dump_candidates(cands)
-
-
-def _resolve_all(store: Store, cfg: RunConfig, module_of) -> tuple[list[Pair], dict[str, int]]:
-    candidates = [cand for blob in store.template_blobs() for cand in gcand.load_candidates(blob)]
-    candidates += tgen.repo_level_candidates(store.units(), cfg.seed, module_of=module_of)
-    return tgen.resolve(candidates)
 
 
 # -- LLM generator (issue 4) ---------------------------------------------------------------

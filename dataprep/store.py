@@ -24,9 +24,13 @@ from dataprep.store_schema import (
     MIGRATIONS,
     PAIR_SQL,
     RANK_SQL,
+    PairFacts,
+    PairText,
     pack_pair,
     pack_unit,
     read_pair,
+    read_pair_facts,
+    read_pair_text,
     read_unit,
     stage_rank,
     state_counters,
@@ -233,6 +237,11 @@ class Store(ReviewQueries):
             sql, args = sql + " WHERE kind = ?", (kind,)
         return [read_unit(row[0]) for row in self.conn.execute(sql + " ORDER BY path, id", args)]
 
+    def iter_units(self) -> Iterator[Unit]:
+        """Every unit, one at a time (by path and id)."""
+        for (data,) in self.conn.execute("SELECT data FROM units ORDER BY path, id"):
+            yield read_unit(data)
+
     def unit(self, unit_id: str) -> Unit | None:
         row = self.conn.execute("SELECT data FROM units WHERE id = ?", (unit_id,)).fetchone()
         return read_unit(row[0]) if row else None
@@ -347,6 +356,44 @@ class Store(ReviewQueries):
             dropped = self.dropped(ignore)
             return [p for p in self.pairs(generator) if p.id not in dropped]
         return [read_pair(r) for r in self._alive(PAIR_SQL, before, generator=generator)]
+
+    def iter_kept_pairs(self, before: str | None = None) -> Iterator[Pair]:
+        """`kept_pairs(before=...)` one at a time, by id: memory holds one pair."""
+        for row in self._alive(PAIR_SQL, before):
+            yield read_pair(row)
+
+    def kept_facts(self, ignore: tuple[str, ...] = ()) -> list[PairFacts]:
+        """`kept_pairs(ignore=...)` without their texts (`PairFacts`), by id."""
+        marks = ", ".join("?" * len(ignore))
+        rows = self.conn.execute(
+            f"SELECT {PAIR_SQL} FROM pairs p JOIN units u ON u.id = p.unit_id WHERE p.id NOT IN "
+            f"(SELECT pair_id FROM decisions WHERE kept = 0 AND stage NOT IN ({marks})) "
+            "ORDER BY p.id",
+            ignore,
+        )
+        return [read_pair_facts(row) for row in rows]
+
+    def iter_kept_texts(self, before: str | None = None) -> Iterator[PairText]:
+        """`iter_kept_pairs`, as `PairText`s (what the set filters read)."""
+        for row in self._alive(PAIR_SQL, before):
+            yield read_pair_text(row)
+
+    def pair_texts(self, pair_ids: Iterable[str]) -> dict[str, PairText]:
+        """`PairText`s of these ids (those that exist), by id."""
+        ids = list(dict.fromkeys(pair_ids))
+        out: dict[str, PairText] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self.conn.execute(
+                f"SELECT {PAIR_SQL} FROM pairs p WHERE p.id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update((row[0], read_pair_text(row)) for row in rows)
+        return out
+
+    def kept_count(self, before: str | None = None) -> int:
+        """How many pairs `kept_pairs(before=...)` lists."""
+        return self._alive("count(*)", before, tail=" ").fetchone()[0]
 
     def _alive(
         self,
@@ -683,6 +730,24 @@ class Store(ReviewQueries):
         """Cache key -> {filter name: reason, "" when kept} of every stored verdict."""
         rows = self.conn.execute("SELECT key, data FROM filter_cache")
         return {key.hex(): json.loads(unpack(data)) for key, data in rows}
+
+    def filter_verdicts_of(self, keys: Iterable[str]) -> dict[str, dict[str, str]]:
+        """`filter_verdicts` of these keys only (those stored)."""
+        wanted = [verdict_key(k) for k in dict.fromkeys(keys)]
+        out: dict[str, dict[str, str]] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            rows = self.conn.execute(
+                f"SELECT key, data FROM filter_cache WHERE key IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update((key.hex(), json.loads(unpack(data))) for key, data in rows)
+        return out
+
+    def filter_verdict_keys(self) -> Iterator[str]:
+        """The keys of every stored filter verdict, one at a time."""
+        for (key,) in self.conn.execute("SELECT key FROM filter_cache"):
+            yield key.hex()
 
     def put_filter_verdicts(
         self, verdicts: dict[str, dict[str, str]], forget: Iterable[str] = ()

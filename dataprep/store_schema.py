@@ -5,8 +5,9 @@ compressed JSON: dataprep.codec).
 
 import json
 import sqlite3
+import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from dataprep.codec import pack, unpack
 from dataprep.models import Pair, Unit
@@ -222,6 +223,65 @@ def read_pair(row: tuple) -> Pair:
     fields = json.loads(rest)  # then validated as a dict: 40% quicker than splicing JSON
     fields.update(zip(PAIR_COLUMNS, columns, strict=True))
     return Pair.model_validate(fields)
+
+
+class PairText(NamedTuple):
+    """What the set filters read of a pair, without building the model (3x quicker)."""
+
+    id: str
+    generator: str
+    task: str
+    instruction: str
+    input: str
+    output: str
+
+
+def read_pair_text(row: tuple) -> PairText:
+    """A PairText from a pair's columns and JSON (`PAIR_SQL`)."""
+    pair_id, _, generator, task, _, data = row
+    fields = json.loads(unpack(data))
+    return PairText(
+        pair_id, generator, task, fields["instruction"], fields.get("input", ""), fields["output"]
+    )
+
+
+class PairFacts(NamedTuple):
+    """A pair without its texts: what the split reads (provenance and task)."""
+
+    id: str
+    unit_id: str
+    generator: str
+    task: str
+    path: str
+    template: str
+    unit_kind: str
+    repo: str
+    module: str | None
+    label: str | None
+    start_line: int
+    end_line: int
+
+
+def read_pair_facts(row: tuple) -> PairFacts:
+    """PairFacts from a pair's columns and JSON (`PAIR_SQL`); repeated values shared."""
+    pair_id, unit_id, generator, task, path, data = row
+    f = json.loads(unpack(data))
+    intern = sys.intern
+    module, label = f.get("module"), f.get("label")
+    return PairFacts(
+        pair_id,
+        unit_id,
+        intern(generator),
+        intern(task),
+        intern(path),
+        intern(f["template"]),
+        intern(f["unit_kind"]),
+        intern(f["repo"]),
+        intern(module) if module else module,
+        intern(label) if label else label,
+        f["start_line"],
+        f["end_line"],
+    )
 
 
 def pack_unit(unit: Unit) -> bytes:

@@ -14,6 +14,7 @@ LARGE = {
     "export.py",
     "card.py",
     "pipeline.py",
+    "filters/dedup.py",
     "languages/java/slicer.py",
     "languages/java/javalang_backend.py",
     "languages/kotlin/slicer.py",

@@ -45,34 +45,54 @@ class VerdictCache:
     task, unit kind, generator, label), all the filter settings and the source of the filters
     and the redactor; the value maps a filter name to its reason ("" when kept). A pair only
     gets verdicts for the filters the chain showed it, so each is looked up lazily.
+
+    With a store, verdicts are read a batch of pairs at a time and new ones written as the
+    chain goes (`flush`): memory holds the keys in use (16 bytes each), not the verdicts.
     """
 
-    def __init__(self, config: FilterConfig, stored: dict[str, dict[str, str]] | None = None):
+    FLUSH_EVERY = 4096
+
+    def __init__(
+        self, config: FilterConfig, stored: dict[str, dict[str, str]] | None = None, store=None
+    ):
         self.names = {
             spec.name
             for spec in REGISTRY.values()
             if spec.cacheable and not (config.tokenizer and "tokenizer" in spec.settings)
         }
         self.salt = json.dumps([code_fingerprint(), config.settings()], sort_keys=True)
-        self.stored = stored if stored is not None else {}
-        self.keys: dict[str, str] = {}  # pair id -> key
+        self.store = store
+        self.stored = stored if stored is not None else {}  # the verdicts read or made lately
+        self.used: set[bytes] = set()  # the keys of every pair looked at
         self.dirty: set[str] = set()
+        self._keys: dict[str, str] = {}  # pair id -> key, of the pairs of the last batches
         self.hits = self.misses = 0
 
     def key(self, pair: Pair) -> str:
-        key = self.keys.get(pair.id)
-        if key is None:
-            fields_ = (pair.instruction, pair.input, pair.output, pair.task, pair.unit_kind,
-                       pair.generator, pair.label)  # fmt: skip
-            blob = json.dumps([self.salt, fields_], ensure_ascii=False)
-            key = self.keys[pair.id] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+        known = self._keys.get(pair.id)
+        if known is not None:
+            return known
+        fields_ = (pair.instruction, pair.input, pair.output, pair.task, pair.unit_kind,
+                   pair.generator, pair.label)  # fmt: skip
+        blob = json.dumps([self.salt, fields_], ensure_ascii=False)
+        key = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+        self._keys[pair.id] = key
+        self.used.add(bytes.fromhex(key))
         return key
+
+    def _verdicts(self, key: str) -> dict[str, str]:
+        found = self.stored.get(key)
+        if found is None:
+            if self.store is not None:
+                found = self.store.filter_verdicts_of([key]).get(key)
+            found = self.stored[key] = found or {}
+        return found
 
     def check(self, spec: FilterSpec, pair: Pair, ctx: Context) -> str | None:
         if spec.name not in self.names:
             return spec.check(pair, ctx)
         key = self.key(pair)
-        verdicts = self.stored.setdefault(key, {})
+        verdicts = self._verdicts(key)
         if spec.name in verdicts:
             self.hits += 1
             return verdicts[spec.name] or None
@@ -82,14 +102,35 @@ class VerdictCache:
         self.dirty.add(key)
         return reason
 
+    def flush(self) -> None:
+        """Write the new verdicts to the store and let go of those read (with a store)."""
+        if self.store is None:
+            return
+        if self.dirty:
+            self.store.put_filter_verdicts({k: self.stored[k] for k in self.dirty})
+        self.dirty.clear()
+        self.stored.clear()
+
+    def prefetch(self, pairs: list[Pair]) -> None:
+        """Read the stored verdicts of these pairs in one go (with a store); first write
+        the new ones made since the last batch."""
+        if self.store is None:
+            return
+        if len(self.stored) >= self.FLUSH_EVERY:
+            self.flush()
+            self._keys.clear()
+        keys = [self.key(p) for p in pairs]
+        found = self.store.filter_verdicts_of(k for k in keys if k not in self.stored)
+        for key in keys:
+            self.stored.setdefault(key, found.get(key, {}))
+
     @classmethod
     def load(cls, store, config: FilterConfig) -> VerdictCache:
-        return cls(config, store.filter_verdicts())
+        return cls(config, store=store)
 
     def save(self, store) -> None:
         """Write new verdicts and forget those of pairs this run did not look at."""
-        used = set(self.keys.values())
-        store.put_filter_verdicts(
-            {k: self.stored[k] for k in self.dirty if k in used},
-            forget=[k for k in self.stored if k not in used],
-        )
+        self.store = self.store or store
+        self.flush()
+        stale = [k for k in store.filter_verdict_keys() if bytes.fromhex(k) not in self.used]
+        store.put_filter_verdicts({}, forget=stale)

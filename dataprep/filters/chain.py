@@ -11,6 +11,7 @@ in CHAIN.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from dataprep.filters import code, dedup, secrets, text  # noqa: F401 (they register filters)
@@ -28,6 +29,7 @@ from dataprep.filters.core import (
 from dataprep.filters.grounding import RepoIndex
 from dataprep.filters.judge import make_judge
 from dataprep.models import Pair
+from dataprep.store_schema import PairText
 
 # The chain order: cheap per-pair checks first, the set filters over what survives, the
 # (optional, slow) LLM judge last.
@@ -78,6 +80,69 @@ class Verdict:
     detail: str | None = None
 
 
+class ListPairs:
+    """Pairs in a list, as the chain reads them (`StorePairs` reads them from a store)."""
+
+    def __init__(self, pairs: list[Pair]):
+        self.items = pairs
+        self._by_id: dict[str, Pair] | None = None
+
+    def __iter__(self) -> Iterator[Pair]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def texts(self) -> Iterator[Pair]:
+        return iter(self.items)
+
+    def fetch(self, pair_ids: Iterable[str]) -> dict[str, Pair]:
+        if self._by_id is None:
+            self._by_id = {p.id: p for p in self.items}
+        return {i: self._by_id[i] for i in pair_ids}
+
+
+class StorePairs:
+    """The pairs alive before a stage, read from the store on each pass, by id: as `Pair`s
+    for the per-pair filters, as `PairText`s for the set filters (`texts`, `fetch`)."""
+
+    def __init__(self, store, before: str):
+        self.store, self.before = store, before
+        self.count = store.kept_count(before=before)
+
+    def __iter__(self) -> Iterator[Pair]:
+        return self.store.iter_kept_pairs(before=self.before)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def texts(self) -> Iterator[PairText]:
+        return self.store.iter_kept_texts(before=self.before)
+
+    def fetch(self, pair_ids: Iterable[str]) -> dict[str, PairText]:
+        return self.store.pair_texts(pair_ids)
+
+
+class Alive:
+    """The pairs of a source that no filter dropped yet: what a set filter is given. Each
+    `iter` is a new pass over the source (`texts`: the fields the set filters read);
+    `fetch` reads some by id."""
+
+    def __init__(self, source, gone: set[str]):
+        self.source, self.gone = source, gone
+        self.count = len(source) - len(gone)
+
+    def __iter__(self) -> Iterator[Pair]:
+        gone = self.gone
+        return (p for p in self.source.texts() if p.id not in gone)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def fetch(self, pair_ids: Iterable[str]) -> dict[str, Pair]:
+        return self.source.fetch(pair_ids)
+
+
 def apply_filters(
     pairs: list[Pair], config: FilterConfig, ctx: Context, on_stage=None, cache=None
 ) -> tuple[list[Pair], FilterReport, dict[str, list[Verdict]]]:
@@ -87,45 +152,112 @@ def apply_filters(
 
     `cache` (a VerdictCache) returns stored per-pair verdicts instead of recomputing them.
     """
-    report = FilterReport(total=len(pairs))
+    report, decisions, gone = chain_filters(ListPairs(pairs), config, ctx, on_stage, cache)
+    return [p for p in pairs if p.id not in gone], report, decisions
+
+
+def chain_filters(
+    source, config: FilterConfig, ctx: Context, on_stage=None, cache=None
+) -> tuple[FilterReport, dict[str, list[Verdict]], set[str]]:
+    """The chain over a source of pairs (`ListPairs`, `StorePairs`), in passes: each run of
+    consecutive per-pair filters is one pass (a pair goes through them in chain order until
+    one drops it), each set filter is given the pairs still alive (`Alive`). Memory holds
+    the dropped ids and the set filters' keys, never every pair. Returns the report, each
+    stage's notable decisions and the dropped ids."""
+    report = FilterReport(total=len(source))
     decisions: dict[str, list[Verdict]] = {}
-    alive = list(pairs)
-    for spec in active_filters(config, judge=ctx.judge is not None):
-        started = time.perf_counter()
-        stage = STAGE_PREFIX + spec.name
-        if spec.check_all is not None:
+    gone: set[str] = set()
+    specs = active_filters(config, judge=ctx.judge is not None)
+    start = 0
+    while start < len(specs):
+        if specs[start].check_all is not None:
+            spec = specs[start]
+            started = time.perf_counter()
+            alive = Alive(source, gone)
             reasons = spec.check_all(alive, ctx)
-        else:
-            reasons = {}
-            for pair in alive:
-                reason = cache.check(spec, pair, ctx) if cache else spec.check(pair, ctx)
-                if reason:
-                    reasons[pair.id] = reason
-        judged = spec.name == "judge"
-        decisions[stage] = [
-            Verdict(
-                p.id,
-                stage,
-                p.id not in reasons,
-                reasons.get(p.id),
-                ctx.details.get(p.id) if judged else None,
-            )  # fmt: skip
-            for p in alive
-            if p.id in reasons or (judged and p.id in ctx.details)
-        ]
-        report.examples[spec.name] = [
-            {"pair_id": p.id, "reason": reasons[p.id]} for p in alive if p.id in reasons
-        ][:3]
-        report.dropped[spec.name] = len(reasons)
-        report.stages.append(
-            {"stage": spec.name, "in": len(alive), "out": len(alive) - len(reasons)}
-        )
-        alive = [p for p in alive if p.id not in reasons]
-        report.seconds[spec.name] = round(time.perf_counter() - started, 4)
+            ordered = sorted(reasons, key=_position(source))
+            _record(report, decisions, spec, len(alive), ordered, reasons, {})
+            gone.update(reasons)
+            report.seconds[spec.name] = round(time.perf_counter() - started, 4)
+            if on_stage:
+                on_stage(spec.name, len(source) - len(gone))
+            start += 1
+            continue
+        end = start
+        while end < len(specs) and specs[end].check_all is None:
+            end += 1
+        _per_pair(source, specs[start:end], ctx, cache, report, decisions, gone, on_stage)
+        start = end
+    report.kept = len(source) - len(gone)
+    return report, decisions, gone
+
+
+def _position(source):
+    """Sort key of pair ids in the source's order (a store's pairs come by id)."""
+    if isinstance(source, ListPairs):
+        where = {p.id: i for i, p in enumerate(source.items)}
+        return where.__getitem__
+    return None
+
+
+def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage) -> None:
+    """One pass of per-pair filters over the alive pairs of `source`."""
+    seen = [0] * len(specs)
+    seconds = [0.0] * len(specs)
+    reasons: list[dict[str, str]] = [{} for _ in specs]
+    order: list[list[str]] = [[] for _ in specs]  # ids with a verdict, in pass order
+    judged = [spec.name == "judge" for spec in specs]
+    clock = time.perf_counter
+    for pair in _prefetched(source, gone, cache):
+        for k, spec in enumerate(specs):
+            seen[k] += 1
+            started = clock()
+            reason = cache.check(spec, pair, ctx) if cache else spec.check(pair, ctx)
+            seconds[k] += clock() - started
+            if reason:
+                reasons[k][pair.id] = reason
+                order[k].append(pair.id)
+                break
+            if judged[k] and pair.id in ctx.details:
+                order[k].append(pair.id)
+    for k, spec in enumerate(specs):
+        details = ctx.details if judged[k] else {}
+        _record(report, decisions, spec, seen[k], order[k], reasons[k], details)
+        gone.update(reasons[k])
+        report.seconds[spec.name] = round(seconds[k], 4)
         if on_stage:
-            on_stage(spec.name, len(alive))
-    report.kept = len(alive)
-    return alive, report, decisions
+            on_stage(spec.name, len(source) - len(gone))
+
+
+def _prefetched(source, gone: set[str], cache, batch: int = 1024) -> Iterator[Pair]:
+    """The alive pairs of `source`, a batch at a time, their cached verdicts read first."""
+    chunk: list[Pair] = []
+    for pair in source:
+        if pair.id in gone:
+            continue
+        chunk.append(pair)
+        if len(chunk) >= batch:
+            if cache is not None:
+                cache.prefetch(chunk)
+            yield from chunk
+            chunk = []
+    if cache is not None:
+        cache.prefetch(chunk)
+    yield from chunk
+
+
+def _record(report, decisions, spec, seen, ordered, reasons, details) -> None:
+    """A stage's notable verdicts (`ordered`: their ids in the alive order) and counts."""
+    stage = STAGE_PREFIX + spec.name
+    decisions[stage] = [
+        Verdict(pid, stage, pid not in reasons, reasons.get(pid), details.get(pid))
+        for pid in ordered
+    ]
+    report.examples[spec.name] = [
+        {"pair_id": pid, "reason": reasons[pid]} for pid in ordered if pid in reasons
+    ][:3]
+    report.dropped[spec.name] = len(reasons)
+    report.stages.append({"stage": spec.name, "in": seen, "out": seen - len(reasons)})
 
 
 def run_filters(
@@ -135,17 +267,17 @@ def run_filters(
 
     The pairs are the live ones no earlier stage dropped (`Store.kept_pairs(before=
     "filter")`): the chain's own earlier verdicts, and those of balance and
-    decontamination, are set aside. `judge` is an optional LLM backend object for the
+    decontamination, are set aside. They are read from the store a pass at a time
+    (`chain_filters`). `judge` is an optional LLM backend object for the
     judge filter (else built from `config.judge`). Returns the FilterReport (also saved in
     the store's meta as `filter_report`). `on_stage(name, alive)` is called after each
     filter (progress).
     """
     config = config or FilterConfig()
     check_config(config)
-    pairs = store.kept_pairs(before="filter")
     ctx = Context(
         config=config,
-        index=RepoIndex.from_units(store.units()),
+        index=RepoIndex.from_units(store.iter_units()),
         count_tokens=token_counter(config.tokenizer),
     )
     if config.judge or judge is not None:
@@ -155,7 +287,8 @@ def run_filters(
             else make_judge(store, config, judge)
         )
     cache = VerdictCache.load(store, config)
-    _, report, decisions = apply_filters(pairs, config, ctx, on_stage=on_stage, cache=cache)
+    source = StorePairs(store, "filter")
+    report, decisions, _ = chain_filters(source, config, ctx, on_stage=on_stage, cache=cache)
     cache.save(store)
     seen = {s["stage"]: s["in"] for s in report.stages}
     with store.transaction():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from dataprep.filters.core import Context, FilterConfig, register
+from dataprep.filters.core import Context, DigestMemo, FilterConfig, register
 from dataprep.generate.tasks import input_kind, label_reader
 from dataprep.models import Pair
 
@@ -42,12 +42,15 @@ def _parses(source: str) -> bool:
     return not _java_parser().parse(source.encode("utf-8")).root_node.has_error
 
 
-@lru_cache(maxsize=65536)  # a unit's code is the output of several phrasings
 def java_parses(code: str) -> bool:
     """Does `code` parse as Java as a file, a type header, a member or statements?
 
     Example: java_parses("int x = 1;") -> True; java_parses("int x = ;") -> False.
     """
+    return _JAVA_PARSES.get_or(code, _java_parses)  # a unit's code is in several pairs
+
+
+def _java_parses(code: str) -> bool:
     stripped = code.strip()
     if not stripped:
         return False
@@ -93,7 +96,11 @@ def _language_of(pair: Pair):
 
 @lru_cache(maxsize=16)
 def _cached(parses):
-    return lru_cache(maxsize=65536)(parses)
+    memo = DigestMemo()
+    return lambda text: memo.get_or(text, parses)
+
+
+_JAVA_PARSES = DigestMemo()
 
 
 def _input_code(pair: Pair, config: FilterConfig) -> list[str]:

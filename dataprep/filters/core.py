@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
+from hashlib import blake2b
 from typing import TYPE_CHECKING, Any
 
 from dataprep.errors import ConfigError
@@ -37,7 +38,29 @@ class Context:
     count_tokens: Callable[[str], int] = field(default=lambda text: estimate_tokens(text))
     judge: Any = None  # a callable (pair) -> (score, why), set when the judge is on
     details: dict[str, str] = field(default_factory=dict)  # pair id -> JSON detail of a decision
-    scans: dict[str, list[str]] = field(default_factory=dict)  # text -> secret rules found in it
+    scans: DigestMemo = field(default_factory=lambda: DigestMemo())  # text -> secret rules
+
+
+class DigestMemo:
+    """Values memoised by a 16-byte hash of their text, at most `size` of them (then
+    started afresh): a unit's code is the input or output of many pairs, and memory holds
+    hashes, not the texts.
+
+    Example: memo.get_or(text, scan_text) -> scan_text(text), computed once per text.
+    """
+
+    def __init__(self, size: int = 1 << 18):
+        self.size = size
+        self._values: dict[bytes, Any] = {}
+
+    def get_or(self, text: str, compute: Callable[[str], Any]) -> Any:
+        key = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if key in self._values:
+            return self._values[key]
+        if len(self._values) >= self.size:
+            self._values.clear()
+        value = self._values[key] = compute(text)
+        return value
 
 
 PairFilter = Callable[[Pair, Context], str | None]

@@ -5,10 +5,6 @@ Only the generalisation splits (validation, test) are checked. The knowledge spl
 alone by design: its rows ask about facts that are in train (dataprep.splits), so they are
 near-copies of train rows on purpose. The `withheld` pairs (a held-out file's pairs that
 are not generalisation tasks) are dropped here, each with its reason.
-
-With an index of benchmark snippets (`dataprep.filters.benchmarks`, `--decontaminate-against`),
-pairs of every split whose instruction, input or output nearly copies a snippet are dropped
-first, each with a reason naming the snippet's file and index.
 """
 
 from __future__ import annotations
@@ -18,9 +14,18 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from dataprep.filters.benchmarks import SIZE
 from dataprep.filters.core import DECONTAMINATE_STAGE, FilterConfig, check_config
-from dataprep.filters.dedup import Shingler, _SetCache, band_buckets, jaccard
+from dataprep.filters.dedup import (
+    InstructionFrequency,
+    Shingler,
+    _FetchedSets,
+    _Listed,
+    jaccard,
+    lsh_params,
+)
 from dataprep.models import Decision, Pair
 from dataprep.splits import GENERALISATION_SPLITS, GENERALISATION_TASKS, WITHHELD
 
@@ -66,14 +71,35 @@ def contaminated_pairs(
     """
     if not train or not held_out:
         return {}
-    shingler = Shingler([*train, *held_out], size)
-    all_sets = _SetCache(shingler)
-    n = len(train)
-    buckets = band_buckets(
-        shingler.signatures(num_perm), round(max(0.05, threshold * 0.6), 2), num_perm
+    both = _Listed([*train, *held_out])
+    return _contaminated(
+        both, [p.id for p in train], [p.id for p in held_out], threshold, num_perm, size
     )
+
+
+def _contaminated(
+    source, train: list[str], held_out: list[str], threshold: float, num_perm: int, size: int
+) -> dict[str, tuple[str, float]]:
+    """`contaminated_pairs` over a source of pairs (iterable again, `fetch` by id) whose
+    pairs are those of `train` and `held_out` (ids, each in the source's order): memory
+    holds ids and LSH band keys, and the pairs that share a bucket are read again by id."""
+    frequency = InstructionFrequency(size)
+    order: list[str] = []
+    for pair in source:
+        frequency.add(pair)
+        order.append(pair.id)
+    shingler = Shingler([], size, common=frequency.common())
+    del frequency
+    bands, rows = lsh_params(round(min(round(max(0.05, threshold * 0.6), 2), 0.9), 2), num_perm)
+    keys = shingler.band_keys(source, len(order), num_perm, bands, rows, np.zeros(len(order)))
+    position = {pid: i for i, pid in enumerate(order)}
+    ids = [*train, *held_out]
+    keys = keys[np.asarray([position[pid] for pid in ids], dtype=np.int64)]
+    del position, order
+    n = len(train)
     candidates: list[set[int]] = [set() for _ in held_out]
-    for bucket in buckets:
+    for band in range(bands):
+        bucket = np.unique(keys[:, band], return_inverse=True)[1].reshape(-1)
         wanted = set(bucket[n:].tolist())
         table: dict[int, list[int]] = {}
         for row, key in enumerate(bucket[:n].tolist()):
@@ -83,19 +109,41 @@ def contaminated_pairs(
             found = table.get(key)
             if found:
                 candidates[j].update(found)
+    del keys
+    sets = _FetchedSets(shingler, source, ids)
     found: dict[str, tuple[str, float]] = {}
-    for j, pair in enumerate(held_out):
+    for j, pair_id in enumerate(held_out):
+        if not candidates[j]:
+            continue
+        sets.want([n + j, *candidates[j]])
         best = max(
-            ((jaccard(all_sets[n + j], all_sets[c]), train[c].id) for c in candidates[j]),
+            ((jaccard(sets[n + j], sets[c]), train[c]) for c in candidates[j]),
             default=None,
             key=lambda x: (x[0], x[1]),
         )
         if best and best[0] >= threshold:
-            found[pair.id] = (best[1], round(best[0], 3))
+            found[pair_id] = (best[1], round(best[0], 3))
     return found
 
 
-def benchmark_copies(pairs: list[Pair], index: Any) -> dict[str, tuple[str, str, float]]:
+class _Held:
+    """The pairs alive before decontamination that are in train or a generalisation split,
+    read from the store on each pass (as `PairText`s)."""
+
+    def __init__(self, store, splits: dict[str, str], dropped: set[str] | frozenset = frozenset()):
+        self.store, self.splits, self.dropped = store, splits, dropped
+
+    def __iter__(self):
+        checked = {"train", *GENERALISATION_SPLITS}
+        for pair in self.store.iter_kept_texts(before=DECONTAMINATE_STAGE):
+            if self.splits.get(pair.id) in checked and pair.id not in self.dropped:
+                yield pair
+
+    def fetch(self, pair_ids):
+        return self.store.pair_texts(pair_ids)
+
+
+def benchmark_copies(pairs, index: Any) -> dict[str, tuple[str, str, float]]:
     """Pair id -> (snippet name, field, overlap) for every pair whose instruction, input or
     output nearly copies a snippet of `index` (a `benchmarks.BenchmarkIndex`)."""
     found: dict[str, tuple[str, str, float]] = {}
@@ -120,30 +168,44 @@ def decontaminate(
 
     Every held-out pair gets a `decontaminate` decision; a dropped one says which train
     pair it copies and the Jaccard similarity. Its own earlier verdicts are set aside.
+    With `benchmarks` (a `benchmarks.BenchmarkIndex`), a pair of any split that nearly
+    copies a benchmark snippet is dropped; with `published` (`--append`), one equal or near
+    to a row DIR1 published already.
     """
     config = config or FilterConfig()
     check_config(config)
     started = time.perf_counter()
     splits = store.splits()
-    pairs = [p for p in store.kept_pairs(before=DECONTAMINATE_STAGE) if p.id in splits]
-    copies, checked = {}, [p for p in pairs if splits[p.id] != WITHHELD]
+    ids = [pid for pid in store.kept_ids(before=DECONTAMINATE_STAGE) if pid in splits]
+    checked = [pid for pid in ids if splits[pid] != WITHHELD]
+    copies: dict[str, tuple[str, str, float]] = {}
     if benchmarks is not None:  # any split: a benchmark's solution is never trained on
-        copies = benchmark_copies(checked, benchmarks)
-    repeats = {}
+        copies = benchmark_copies(_Checked(store, splits), benchmarks)
+    repeats: dict[str, tuple[str, float]] = {}
     if published is not None:  # --append: what DIR1 published already is not made again
-        rest = [p for p in checked if p.id not in copies]
+        rest = [p for p in _Checked(store, splits) if p.id not in copies]
         repeats = published_copies(
             rest, published.rows, config.near_dup_threshold, config.num_perm, config.shingle_size
         )
-    repeated = [p for p in pairs if p.id in repeats]
-    copied = [p for p in pairs if p.id in copies]
-    pairs = [p for p in pairs if p.id not in copies and p.id not in repeats]
-    train = [p for p in pairs if splits[p.id] == "train"]
-    held = [p for p in pairs if splits[p.id] in GENERALISATION_SPLITS]
-    withheld = [p for p in pairs if splits[p.id] == WITHHELD]
-    found = contaminated_pairs(
-        train, held, config.decontam_threshold, config.num_perm, config.shingle_size
-    )
+        del rest
+    repeated = [pid for pid in ids if pid in repeats]
+    copied = [pid for pid in ids if pid in copies]
+    dropped = set(copies) | set(repeats)
+    ids = [pid for pid in ids if pid not in dropped]
+    train = [pid for pid in ids if splits[pid] == "train"]
+    held = [pid for pid in ids if splits[pid] in GENERALISATION_SPLITS]
+    withheld = [pid for pid in ids if splits[pid] == WITHHELD]
+    del ids
+    found = {}
+    if train and held:
+        found = _contaminated(
+            _Held(store, splits, dropped),
+            train,
+            held,
+            config.decontam_threshold,
+            config.num_perm,
+            config.shingle_size,
+        )
     report = DecontamReport(
         checked=len(held),
         train=len(train),
@@ -152,8 +214,8 @@ def decontaminate(
         action=config.decontam_action,
     )
     decisions = [
-        Decision(pair_id=p.id, stage=DECONTAMINATE_STAGE, kept=False, reason=WITHHELD_REASON)
-        for p in withheld
+        Decision(pair_id=pid, stage=DECONTAMINATE_STAGE, kept=False, reason=WITHHELD_REASON)
+        for pid in withheld
     ]
     if benchmarks is not None:
         report.benchmark = _benchmark_report(benchmarks, len(checked), copied, copies, splits)
@@ -164,23 +226,23 @@ def decontaminate(
             "checked": len(checked) - len(copied),
             "dropped": len(repeated),
         }
-    for pair in repeated:
-        row, score = repeats[pair.id]
-        what = "is" if row == pair.id else f"nearly copies (Jaccard {score})"
+    for pair_id in repeated:
+        row, score = repeats[pair_id]
+        what = "is" if row == pair_id else f"nearly copies (Jaccard {score})"
         decisions.append(
             Decision(
-                pair_id=pair.id,
+                pair_id=pair_id,
                 stage=DECONTAMINATE_STAGE,
                 kept=False,
                 reason=f"{what} row {row} published in {published.dir} (--append)",
                 detail=json.dumps({"published_row": row, "jaccard": score}),
             )
         )
-    for pair in copied:
-        name, where, score = copies[pair.id]
+    for pair_id in copied:
+        name, where, score = copies[pair_id]
         decisions.append(
             Decision(
-                pair_id=pair.id,
+                pair_id=pair_id,
                 stage=DECONTAMINATE_STAGE,
                 kept=False,
                 reason=f"{where} nearly copies benchmark snippet {name} "
@@ -188,19 +250,19 @@ def decontaminate(
                 detail=json.dumps({"benchmark": name, "field": where, "overlap": score}),
             )
         )
-    for pair in held:
-        if pair.id not in found:
-            decisions.append(Decision(pair_id=pair.id, stage=DECONTAMINATE_STAGE, kept=True))
+    for pair_id in held:
+        if pair_id not in found:
+            decisions.append(Decision(pair_id=pair_id, stage=DECONTAMINATE_STAGE, kept=True))
             continue
-        twin, score = found[pair.id]
-        split = splits[pair.id]
+        twin, score = found[pair_id]
+        split = splits[pair_id]
         report.by_split[split] = report.by_split.get(split, 0) + 1
         reason = f"{split} pair nearly copies train pair {twin} (Jaccard {score})"
         detail = json.dumps({"train_pair": twin, "jaccard": score, "split": split})
         moved = config.decontam_action == "move"
         decisions.append(
             Decision(
-                pair_id=pair.id,
+                pair_id=pair_id,
                 stage=DECONTAMINATE_STAGE,
                 kept=moved,
                 reason=("moved to train: " if moved else "") + reason,
@@ -208,7 +270,7 @@ def decontaminate(
             )
         )
         if len(report.examples) < 3:
-            report.examples.append({"pair_id": pair.id, "reason": reason})
+            report.examples.append({"pair_id": pair_id, "reason": reason})
     with store.transaction():
         store.put_decisions(DECONTAMINATE_STAGE, decisions, run_id=run_id)
         if config.decontam_action == "move" and found:
@@ -221,13 +283,26 @@ def decontaminate(
     return report
 
 
+class _Checked:
+    """The pairs alive before decontamination in any split but `withheld`, read from the
+    store one at a time (as `PairText`s): what the benchmark and --append checks read."""
+
+    def __init__(self, store, splits: dict[str, str]):
+        self.store, self.splits = store, splits
+
+    def __iter__(self):
+        for pair in self.store.iter_kept_texts(before=DECONTAMINATE_STAGE):
+            if self.splits.get(pair.id, WITHHELD) != WITHHELD:
+                yield pair
+
+
 def _benchmark_report(index, checked: int, copied, copies, splits) -> dict[str, Any]:
     by_split: dict[str, int] = {}
     by_file: dict[str, int] = {}
-    for pair in copied:
-        split = splits[pair.id]
+    for pair_id in copied:
+        split = splits[pair_id]
         by_split[split] = by_split.get(split, 0) + 1
-        file = copies[pair.id][0].split("#", 1)[0]
+        file = copies[pair_id][0].split("#", 1)[0]
         by_file[file] = by_file.get(file, 0) + 1
     return {
         "snippets": len(index.snippets),
@@ -237,8 +312,8 @@ def _benchmark_report(index, checked: int, copied, copies, splits) -> dict[str, 
         "by_split": dict(sorted(by_split.items())),
         "by_file": dict(sorted(by_file.items())),
         "examples": [
-            {"pair_id": p.id, "snippet": copies[p.id][0], "field": copies[p.id][1]}
-            for p in copied[:3]
+            {"pair_id": pid, "snippet": copies[pid][0], "field": copies[pid][1]}
+            for pid in copied[:3]
         ],
     }
 

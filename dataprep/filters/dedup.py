@@ -16,19 +16,24 @@ datasketch itself.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable
 from functools import lru_cache
-from hashlib import sha1
+from hashlib import blake2b, sha1
 from struct import unpack_from
+from typing import NamedTuple
 
 import numpy as np
 
 from dataprep import procs
-from dataprep.filters.core import WORD_RE, Context, normalize, preference, register
+from dataprep.filters.core import GENERATOR_RANK, WORD_RE, Context, normalize, preference, register
 from dataprep.models import Pair
 
 MINHASH_SEED = 1
+
+
+def _digest(text: str) -> bytes:
+    return blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
 @register(
@@ -36,15 +41,23 @@ MINHASH_SEED = 1
     "same instruction, input and output (whitespace-normalised); one kept",
     on_set=True,
 )
-def exact_duplicate(pairs: list[Pair], ctx: Context) -> dict[str, str]:
-    seen: dict[str, Pair] = {}
+def exact_duplicate(pairs: Iterable[Pair], ctx: Context) -> dict[str, str]:
+    """One pass; memory holds each pair's id, rank and a 16-byte hash of its texts."""
+    rows = [
+        (
+            *preference(p),
+            _digest("\x00".join(normalize(x) for x in (p.instruction, p.input, p.output))),
+        )
+        for p in pairs
+    ]
+    rows.sort(key=lambda row: row[:2])
+    seen: dict[bytes, str] = {}
     dropped: dict[str, str] = {}
-    for pair in sorted(pairs, key=preference):
-        key = "\x00".join(normalize(x) for x in (pair.instruction, pair.input, pair.output))
+    for _, pair_id, key in rows:
         if key in seen:
-            dropped[pair.id] = f"exact duplicate of {seen[key].id}"
+            dropped[pair_id] = f"exact duplicate of {seen[key]}"
         else:
-            seen[key] = pair
+            seen[key] = pair_id
     return dropped
 
 
@@ -53,20 +66,33 @@ def exact_duplicate(pairs: list[Pair], ctx: Context) -> dict[str, str]:
     "same instruction and input with different outputs: all of them dropped",
     on_set=True,
 )
-def conflict(pairs: list[Pair], ctx: Context) -> dict[str, str]:
-    groups: dict[str, list[Pair]] = defaultdict(list)
-    for pair in pairs:
-        groups[normalize(pair.instruction) + "\x00" + normalize(pair.input)].append(pair)
+def conflict(pairs: Iterable[Pair], ctx: Context) -> dict[str, str]:
+    """One pass; memory holds each pair's id and 16-byte hashes of its question and answer."""
+    rows = [
+        (
+            _digest(normalize(p.instruction) + "\x00" + normalize(p.input)),
+            _digest(normalize(p.output)),
+            p.id,
+        )
+        for p in pairs
+    ]
+    rows.sort(key=lambda row: row[0])
     dropped: dict[str, str] = {}
-    for group in groups.values():
-        outputs = {normalize(p.output) for p in group}
-        if len(outputs) > 1:
-            for pair in group:
-                others = sorted(p.id for p in group if p.id != pair.id)
-                dropped[pair.id] = (
+    start = 0
+    while start < len(rows):
+        end = start + 1
+        while end < len(rows) and rows[end][0] == rows[start][0]:
+            end += 1
+        group = rows[start:end]
+        if len({output for _, output, _ in group}) > 1:
+            ids = sorted(pair_id for _, _, pair_id in group)
+            for pair_id in ids:
+                others = [o for o in ids if o != pair_id]
+                dropped[pair_id] = (
                     f"conflict: same instruction and input as {len(others)} other pair(s) with "
                     f"different outputs ({', '.join(others[:3])})"
                 )
+        start = end
     return dropped
 
 
@@ -120,28 +146,36 @@ class Shingler:
     that straddle the instruction's end (`shingles(pair_text(pair))`, computed in parts).
     """
 
-    def __init__(self, pairs: list[Pair], size: int = 5, max_df: float = 0.01, min_df: int = 5):
+    def __init__(
+        self,
+        pairs: list[Pair],
+        size: int = 5,
+        max_df: float = 0.01,
+        min_df: int = 5,
+        common: set[int] | None = None,
+    ):
         self.pairs, self.size = pairs, size
-        # document frequency of instruction shingles, counted over their hashes
-        hashed = [
-            np.fromiter({hash(sh) for sh in _grams(_words(p.instruction), size)}, dtype=np.int64)
-            for p in pairs
-        ]
-        values, counts = np.unique(
-            np.concatenate(hashed) if hashed else np.zeros(0), return_counts=True
-        )
-        limit = max(min_df, max_df * len(pairs))
-        self.common = set(values[counts > limit].tolist())
+        if common is None:
+            frequency = InstructionFrequency(size)
+            for pair in pairs:
+                frequency.add(pair)
+            common = frequency.common(max_df, min_df)
+        self.common = common
+        self.memo_size = 1024  # (input, output) texts whose words and shingles are kept
         self._memo: dict[tuple[str, str], tuple[list[str], set[str]]] = {}
 
     def shingles(self, i: int) -> set[str]:
         """The shingle set of pair `i`."""
-        pair, size = self.pairs[i], self.size
+        return self.shingles_of(self.pairs[i])
+
+    def shingles_of(self, pair: Pair) -> set[str]:
+        """The shingle set of a pair."""
+        size = self.size
         wi = _words(pair.instruction)
         a = _grams(wi, size)
         key = (pair.input, pair.output)
         if key not in self._memo:
-            if len(self._memo) > 4096:
+            if len(self._memo) > self.memo_size:
                 self._memo.clear()
             wio = _words(pair.input) + _words(pair.output)
             self._memo[key] = (wio, _grams(wio, size))
@@ -184,12 +218,132 @@ class Shingler:
         self._memo.clear()
         return np.concatenate(parts)
 
+    def band_keys(
+        self,
+        source,
+        n: int,
+        num_perm: int,
+        bands: int,
+        rows: int,
+        groups: np.ndarray,
+        batch: int = 2048,
+    ) -> np.ndarray:
+        """Per pair of `source` (in its order), a 64-bit key of each LSH band of its
+        MinHash signature (and its `groups` value): equal keys are equal bands (`band_buckets`
+        compares the rows themselves; a 64-bit collision is not expected in a repository's
+        pairs). Signatures are computed a batch at a time, in forked workers when
+        `procs.jobs()` allows; only the keys are kept."""
+        out = np.zeros((n, bands), dtype=np.uint64)
+        spec = (num_perm, bands, rows)
+        workers = procs.jobs() if n > batch else 1
+
+        def batches():
+            texts, start = [], 0
+            for pair in source:
+                texts.append((pair.instruction, pair.input, pair.output))
+                if len(texts) >= batch:
+                    yield start, texts
+                    start, texts = start + len(texts), []
+            if texts:
+                yield start, texts
+
+        def put(start: int, keys: np.ndarray) -> None:
+            out[start : start + len(keys)] = keys
+
+        if workers > 1 and hasattr(os, "fork"):
+            global _FORKED
+            _FORKED = self
+            try:
+                with procs.process_pool(workers) as pool:
+                    window: list = []
+                    for start, texts in batches():
+                        job = (texts, groups[start : start + len(texts)], spec)
+                        window.append((start, pool.submit(_forked_band_keys, job)))
+                        if len(window) >= 2 * workers:
+                            first, future = window.pop(0)
+                            put(first, future.result())
+                    for first, future in window:
+                        put(first, future.result())
+            finally:
+                _FORKED = None
+        else:
+            for start, texts in batches():
+                put(start, self._band_keys((texts, groups[start : start + len(texts)], spec)))
+        self._memo.clear()
+        return out
+
+    def _band_keys(self, job) -> np.ndarray:
+        texts, groups, (num_perm, bands, rows) = job
+        sigs = signatures([self.shingles_of(_Texts(*t)) for t in texts], num_perm)
+        keys = np.empty((len(texts), bands), dtype=np.uint64)
+        for band in range(bands):
+            block = sigs[:, band * rows : (band + 1) * rows].astype(np.uint64)
+            keys[:, band] = _mix(np.column_stack([groups.astype(np.uint64), block]))
+        return keys
+
     def _signatures(self, span: tuple[int, int, int]) -> np.ndarray:
         start, end, num_perm = span
         return signatures([self.shingles(i) for i in range(start, end)], num_perm)
 
 
+class InstructionFrequency:
+    """The document frequency of instruction shingles (over their hashes), counted a pair at
+    a time: memory holds each distinct shingle's hash and count, never the texts."""
+
+    def __init__(self, size: int = 5, batch: int = 4096):
+        self.size, self.batch = size, batch
+        self.n = 0
+        self._pending: list[np.ndarray] = []
+        self._values = np.zeros(0, dtype=np.int64)
+        self._counts = np.zeros(0, dtype=np.int64)
+
+    def add(self, pair: Pair) -> None:
+        grams = {hash(sh) for sh in _grams(_words(pair.instruction), self.size)}
+        self._pending.append(np.fromiter(grams, dtype=np.int64, count=len(grams)))
+        self.n += 1
+        if len(self._pending) >= self.batch:
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self._pending:
+            return
+        values = np.concatenate([self._values, *self._pending])
+        weights = np.concatenate(
+            [self._counts, np.ones(len(values) - len(self._values), dtype=np.int64)]
+        )
+        self._pending = []
+        self._values, inverse = np.unique(values, return_inverse=True)
+        self._counts = np.bincount(inverse.reshape(-1), weights=weights).astype(np.int64)
+
+    def common(self, max_df: float = 0.01, min_df: int = 5) -> set[int]:
+        """The shingles found in more than max(min_df, max_df * pairs) instructions."""
+        self._merge()
+        limit = max(min_df, max_df * self.n)
+        return set(self._values[self._counts > limit].tolist())
+
+
 _FORKED: Shingler | None = None  # the Shingler forked workers compute for
+
+
+class _Texts(NamedTuple):
+    instruction: str
+    input: str
+    output: str
+
+
+def _forked_band_keys(job) -> np.ndarray:
+    """Worker: one batch's band keys from the Shingler the parent forked with."""
+    assert _FORKED is not None
+    return _FORKED._band_keys(job)
+
+
+def _mix(block: np.ndarray) -> np.ndarray:
+    """One 64-bit mix per row of a uint64 block (`band_buckets`' bucket key)."""
+    mixed = np.zeros(len(block), dtype=np.uint64)
+    for column in block.T:
+        mixed = (mixed ^ column) * np.uint64(0x9E3779B97F4A7C15)
+        mixed ^= mixed >> np.uint64(29)
+    return mixed
 
 
 def _forked_signatures(span: tuple[int, int, int]) -> np.ndarray:
@@ -345,10 +499,7 @@ def band_buckets(
             block = np.column_stack([groups.astype(np.uint64), block])
         # One 64-bit mix per row sorts fast; rows are then compared with their bucket's
         # first row, and a (never seen) collision falls back to sorting the rows themselves.
-        mixed = np.zeros(len(block), dtype=np.uint64)
-        for column in block.T:
-            mixed = (mixed ^ column) * np.uint64(0x9E3779B97F4A7C15)
-            mixed ^= mixed >> np.uint64(29)
+        mixed = _mix(block)
         _, first, inverse = np.unique(mixed, return_index=True, return_inverse=True)
         inverse = inverse.reshape(-1)
         if not (block == block[first[inverse]]).all():
@@ -358,25 +509,49 @@ def band_buckets(
     return out
 
 
-class _SetCache:
-    """`cache[i]`: pair i's shingle set, recomputed when not among the recent ones (the
-    greedy pass looks at few pairs, and each one's candidates are few)."""
+class _Listed:
+    """A list of pairs as the chain's sources look (iterable again, `fetch` by id)."""
 
-    def __init__(self, shingler: Shingler, size: int = 8192):
-        self.shingler, self.size = shingler, size
+    def __init__(self, pairs: list[Pair]):
+        self.items = pairs
+        self.by_id = {p.id: p for p in pairs}
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def fetch(self, pair_ids: Iterable[str]) -> dict[str, Pair]:
+        return {i: self.by_id[i] for i in pair_ids}
+
+
+class _FetchedSets:
+    """`sets[i]`: the shingle set of the i-th pair of `ids`, its pair read from `source`
+    when not among the recent sets; `want` reads the missing ones of many in one go."""
+
+    def __init__(self, shingler: Shingler, source, ids: list[str], size: int = 4096):
+        self.shingler, self.source, self.ids, self.size = shingler, source, ids, size
         self._sets: dict[int, set[str]] = {}
 
-    def __getitem__(self, i: int) -> set[str]:
-        found = self._sets.get(i)
-        if found is None:
+    def want(self, rows: Iterable[int]) -> None:
+        missing = [i for i in rows if i not in self._sets]
+        if not missing:
+            return
+        found = self.source.fetch([self.ids[i] for i in missing])
+        for i in missing:
             if len(self._sets) >= self.size:
                 self._sets.pop(next(iter(self._sets)))
-            found = self._sets[i] = self.shingler.shingles(i)
-        return found
+            self._sets[i] = self.shingler.shingles_of(found[self.ids[i]])
+
+    def __getitem__(self, i: int) -> set[str]:
+        if i not in self._sets:
+            self.want([i])
+        return self._sets[i]
 
 
 def near_duplicate_groups(
-    pairs: list[Pair],
+    pairs,
     threshold: float = 0.7,
     num_perm: int = 256,
     size: int = 5,
@@ -387,32 +562,52 @@ def near_duplicate_groups(
     Pairs are visited in preference order; each is compared with the pairs kept so far
     (of the same task when `scope` is "task"). LSH looks for candidates 0.2 below the
     threshold: at the threshold itself it finds only about half of the true pairs.
+
+    `pairs` is a list or a source the chain gives (iterable again, `fetch` by id): two
+    passes over it (instruction shingle frequencies, then signatures a batch at a time,
+    each reduced at once to its LSH band keys), and the pairs that share a bucket are read
+    again by id for the exact Jaccard. Memory holds ids and band keys, not texts.
     """
-    ordered = sorted(pairs, key=preference)
-    if not ordered:
-        return {}
-    shingler = Shingler(ordered, size)
-    sets = _SetCache(shingler)
+    source = pairs if hasattr(pairs, "fetch") else _Listed(list(pairs))
+    ids: list[str] = []
+    ranks, scoped = array("q"), array("q")
     scopes: dict[str, int] = {}
-    groups = np.array(
-        [scopes.setdefault(p.task if scope == "task" else "", len(scopes)) for p in ordered],
-        dtype=np.int64,
-    )
-    sigs = shingler.signatures(num_perm)
-    buckets = band_buckets(sigs, max(0.1, threshold - 0.2), num_perm, groups)
-    del sigs
+    frequency = InstructionFrequency(size)
+    for pair in source:
+        ids.append(pair.id)
+        ranks.append(GENERATOR_RANK.get(pair.generator, 9))
+        scoped.append(scopes.setdefault(pair.task if scope == "task" else "", len(scopes)))
+        frequency.add(pair)
+    if not ids:
+        return {}
+    shingler = Shingler([], size, common=frequency.common())
+    del frequency
+    bands, rows = lsh_params(round(min(max(0.1, threshold - 0.2), 0.9), 2), num_perm)
+    groups = np.frombuffer(scoped, dtype=np.int64)
+    keys = shingler.band_keys(source, len(ids), num_perm, bands, rows, groups)
+    order = sorted(range(len(ids)), key=lambda i: (ranks[i], ids[i]))  # `preference`
+    keys = keys[np.asarray(order, dtype=np.int64)]
+    buckets = [
+        np.unique(keys[:, b], return_inverse=True)[1].reshape(-1).astype(np.int32)
+        for b in range(bands)
+    ]
+    del keys
+    ordered = [ids[i] for i in order]
+    del order
+    sets = _FetchedSets(shingler, source, ordered)
 
     def match(i: int, candidates: set[int]) -> int | None:
+        sets.want([i, *candidates])
         return next(
             (
                 o
-                for o in sorted(candidates, key=lambda o: ordered[o].id)
+                for o in sorted(candidates, key=lambda o: ordered[o])
                 if jaccard(sets[i], sets[o]) >= threshold
             ),
             None,
         )
 
-    return {ordered[i].id: ordered[o].id for i, o in greedy_near_duplicates(buckets, match).items()}
+    return {ordered[i]: ordered[o] for i, o in greedy_near_duplicates(buckets, match).items()}
 
 
 def greedy_near_duplicates(
@@ -426,25 +621,32 @@ def greedy_near_duplicates(
     dropped one. Example: rows 0, 1, 2 all alike -> {1: 0, 2: 0}.
     """
     # A row alone in its bucket in every band has no LSH candidate and none has it: kept
-    # without a look (most rows). The others go through the greedy pass in order.
-    shared = np.zeros(len(buckets[0]) if buckets else 0, dtype=bool)
-    for bucket in buckets:
-        shared |= np.bincount(bucket)[bucket] > 1
+    # without a look (most rows). The others go through the greedy pass in order, each
+    # looking only at the bands where its bucket holds another row: memory holds their
+    # bucket numbers and tables, not every row's.
+    n = len(buckets[0]) if buckets else 0
+    many = np.zeros((n, len(buckets)), dtype=bool)
+    for band, bucket in enumerate(buckets):
+        many[:, band] = np.bincount(bucket)[bucket] > 1
+    rows = np.flatnonzero(many.any(axis=1))
+    many = many[rows]
+    keys = np.stack([bucket[rows] for bucket in buckets], axis=1) if n else many
     tables: list[dict[int, list[int]]] = [{} for _ in buckets]
-    columns = [bucket.tolist() for bucket in buckets]
     dropped: dict[int, int] = {}
-    for i in np.flatnonzero(shared).tolist():
+    for k, i in enumerate(rows.tolist()):
+        bands = np.flatnonzero(many[k]).tolist()
+        row_keys = keys[k].tolist()
         candidates: set[int] = set()
-        for table, column in zip(tables, columns, strict=True):
-            found = table.get(column[i])
+        for band in bands:
+            found = tables[band].get(row_keys[band])
             if found:
                 candidates.update(found)
         kept = match(i, candidates) if candidates else None
         if kept is not None:
             dropped[i] = kept
         else:
-            for table, column in zip(tables, columns, strict=True):
-                table.setdefault(column[i], []).append(i)
+            for band in bands:
+                tables[band].setdefault(row_keys[band], []).append(i)
     return dropped
 
 

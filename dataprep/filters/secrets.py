@@ -17,9 +17,7 @@ def leaked_secret(pair: Pair, ctx: Context) -> str | None:
 
     for name in ("instruction", "input", "output"):
         text = getattr(pair, name)
-        rules = ctx.scans.get(text)  # a unit's code is the input or output of many pairs
-        if rules is None:
-            rules = ctx.scans[text] = scan_text(text)
+        rules = ctx.scans.get_or(text, scan_text)  # a unit's code is in many pairs
         if rules:
             return f"{rules[0]} in the {name}"  # the rule, never the value
     return None

@@ -19,11 +19,15 @@ Generation runs in two steps, so that the pipeline can redo only what changed:
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
 
 from dataprep.generate.candidates import Candidate, default_module, file_candidates
-from dataprep.generate.tasks import TaskTemplate, shipped_tasks
+from dataprep.generate.tasks import LEVELS, TaskTemplate, shipped_tasks
 from dataprep.models import Pair, Unit
 
 
@@ -33,57 +37,98 @@ def resolve(candidates: list[Candidate]) -> tuple[list[Pair], dict[str, int]]:
     Returns the pairs (sorted by id) and counters: `qualified` (candidates raised above
     level 0) and `conflicts_dropped`.
     """
-    keys = [[c.key(level) for level in range(c.max_level + 1)] for c in candidates]
+    resolved = plan(candidates)
+    pairs = {p.id: p for p in resolved.pairs(candidates)}
+    return sorted(pairs.values(), key=lambda p: p.id), resolved.stats
+
+
+def plan(candidates: Iterable[Candidate]) -> Plan:
+    """Each candidate's level and whether it becomes a pair, from one pass over them that
+    keeps only their conflict keys (hashes), never the candidates: `Plan.pairs` then
+    builds the pairs in a second pass over the same candidates in the same order.
+
+    The rules, over all candidates at once:
+    1. while two candidates at their levels ask the same (`Candidate.key`) with different
+       outputs, every one of them that can is raised a level;
+    2. what still collides (in any phrasing) is an ambiguous question: dropped;
+    3. a classification task whose remaining candidates all carry one label is dropped
+       (a repository with no tests gives only `no` to "is this a test?");
+    4. pairs whose (instruction, input) still has several outputs are dropped.
+    """
+    keys, asks, outputs = array("q"), array("q"), array("q")
+    tops, tasks, labels = array("b"), array("q"), array("q")
+    task_ids: dict[str, int] = {}
+    label_ids: dict[str, int] = {}
     for cand in candidates:
-        cand.level = 0
+        top = cand.max_level
+        for level in range(LEVELS):
+            at = min(level, top)
+            keys.append(hash(cand.key(at)))
+            asks.append(hash((cand.instruction(at), cand.input)))
+        outputs.append(hash(cand.output))
+        tops.append(top)
+        tasks.append(task_ids.setdefault(cand.task, len(task_ids)))
+        named = cand.label is not None
+        labels.append(label_ids.setdefault(cand.label, len(label_ids)) if named else -1)
+    n = len(outputs)
+    key = np.frombuffer(keys, dtype=np.int64).reshape(n, LEVELS)
+    ask = np.frombuffer(asks, dtype=np.int64).reshape(n, LEVELS)
+    output = np.frombuffer(outputs, dtype=np.int64)
+    top = np.frombuffer(tops, dtype=np.int8)
+    rows = np.arange(n)
+    level = np.zeros(n, dtype=np.int8)
     while True:
-        groups: dict[tuple, list[int]] = defaultdict(list)
-        for i, cand in enumerate(candidates):
-            groups[keys[i][cand.level]].append(i)
-        raised = False
-        for group in groups.values():
-            if len({candidates[i].output for i in group}) < 2:
-                continue
-            for i in group:
-                if candidates[i].level < candidates[i].max_level:
-                    candidates[i].level += 1
-                    raised = True
-        if not raised:
+        colliding = _several_outputs(key[rows, level], output)
+        raise_ = colliding & (level < top)
+        if not raise_.any():
             break
-    # Subjects that still collide (in any phrasing) are ambiguous questions: drop them all.
-    answers: dict[tuple, set[str]] = defaultdict(set)
-    for i, cand in enumerate(candidates):
-        answers[keys[i][cand.level]].add(cand.output)
-    clear = [c for i, c in enumerate(candidates) if len(answers[keys[i][c.level]]) == 1]
-    clear = _with_both_labels(clear)
-    pairs, stats = _final_check(clear)
-    stats["conflicts_dropped"] += len(candidates) - len(clear)
-    stats["qualified"] = sum(1 for c in candidates if c.level > 0)
-    return pairs, stats
-
-
-def _with_both_labels(candidates: list[Candidate]) -> list[Candidate]:
-    """Drop a classification task whose candidates all carry one label: a repository with
-    no tests gives only `no` to "is this a test?", which teaches nothing."""
-    labels: dict[str, set[str]] = defaultdict(set)
-    for cand in candidates:
-        if cand.label is not None:
-            labels[cand.task].add(cand.label)
-    one = {task for task, seen in labels.items() if len(seen) < 2}
-    return [c for c in candidates if c.task not in one] if one else candidates
-
-
-def _final_check(candidates: list[Candidate]) -> tuple[list[Pair], dict[str, int]]:
-    pairs = [c.to_pair() for c in candidates]
-    outputs: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for pair in pairs:
-        outputs[(pair.instruction, pair.input)].add(pair.output)
-    kept = {p.id: p for p in pairs if len(outputs[(p.instruction, p.input)]) == 1}
+        level[raise_] += 1
+    clear = ~colliding
+    task = np.frombuffer(tasks, dtype=np.int64)
+    label = np.frombuffer(labels, dtype=np.int64)
+    for t in np.unique(task[clear & (label >= 0)]).tolist():
+        if len(np.unique(label[clear & (label >= 0) & (task == t)])) < 2:
+            clear &= task != t
+    keep = clear.copy()
+    if clear.any():
+        keep[clear] = ~_several_outputs(ask[rows, level][clear], output[clear])
     stats = {
-        "qualified": sum(1 for c in candidates if c.level > 0),
-        "conflicts_dropped": len(pairs) - sum(1 for p in pairs if p.id in kept),
+        "qualified": int((level > 0).sum()),
+        "conflicts_dropped": int(n - keep.sum()),
     }
-    return sorted(kept.values(), key=lambda p: p.id), stats
+    return Plan(level, keep, stats)
+
+
+def _several_outputs(key: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """Per row, whether another row with its key has a different output."""
+    if not len(key):
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((output, key))
+    k, o = key[order], output[order]
+    starts = np.r_[True, k[1:] != k[:-1]]
+    distinct = np.r_[True, starts[1:] | (o[1:] != o[:-1])]
+    group = np.cumsum(starts) - 1
+    several = np.bincount(group, weights=distinct)[group] > 1
+    out = np.empty(len(key), dtype=bool)
+    out[order] = several
+    return out
+
+
+@dataclass
+class Plan:
+    """What `plan` decided: each candidate's level, which become pairs, the counters."""
+
+    level: np.ndarray
+    keep: np.ndarray
+    stats: dict[str, int]
+
+    def pairs(self, candidates: Iterable[Candidate]) -> Iterator[Pair]:
+        """The kept candidates' pairs (a pair id may repeat), from the candidates `plan` saw,
+        in the same order."""
+        for i, cand in enumerate(candidates):
+            cand.level = int(self.level[i])
+            if self.keep[i]:
+                yield cand.to_pair()
 
 
 def generate_template_pairs(
