@@ -221,6 +221,8 @@ def test_inherit_doc_and_undocumented_overrides_are_explained_by_the_supertype()
         ("/** Adds {@code n} to {@link java.util.List#add(Object) the list}. */",
          "Adds `n` to `the list`."),
         ("/** See {@link #size()} and {@linkplain Foo foo}. */", "See `size` and foo."),
+        ("/** Makes an {@link java.io.OutputStreamWriter\n * OutputStreamWriter}. */",
+         "Makes an `OutputStreamWriter`."),
         ("/** <p>One.</p><p>Two &amp; three.</p> */", "One.\n\nTwo & three."),
         ("/** <ul><li>a</li>\n * <li>b</li></ul> */", "- a\n- b"),
         ("/** Runs <script>x</script> as text. */", "Runs `<script>`x`</script>` as text."),

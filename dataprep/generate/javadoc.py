@@ -71,7 +71,7 @@ def parse_javadoc(raw: str) -> Doc:
     for tag, body in zip(parts[1::2], parts[2::2], strict=True):
         body = body.strip()
         if tag == "param":
-            name, _, rest = body.partition(" ")
+            name, rest = _head(body)
             name = name.strip()
             if name.startswith("<") and name.endswith(">"):
                 name = name  # a type parameter: keep the brackets
@@ -79,7 +79,7 @@ def parse_javadoc(raw: str) -> Doc:
         elif tag == "return":
             doc.returns = to_markdown(body)
         elif tag in ("throws", "exception"):
-            name, _, rest = body.partition(" ")
+            name, rest = _head(body)
             doc.throws.append((name.strip().rsplit(".", 1)[-1], to_markdown(rest)))
         elif tag == "deprecated":
             doc.deprecated = to_markdown(body) or "Deprecated."
@@ -94,7 +94,7 @@ def _inline(match: re.Match[str]) -> str:
         body = html.unescape(body)
         return f"`{body}`" if tag == "code" else body
     if tag in ("link", "linkplain", "value"):
-        target, _, label = body.partition(" ")
+        target, label = _head(body)
         if label.strip():
             return label.strip() if tag == "linkplain" else f"`{label.strip()}`"
         return f"`{_reference(target)}`" if target else ""
@@ -103,6 +103,16 @@ def _inline(match: re.Match[str]) -> str:
     if tag in ("docRoot",):
         return ""
     return body  # {@index word}, {@summary text}, {@systemProperty x}
+
+
+def _head(body: str) -> tuple[str, str]:
+    """A tag's first word and the rest, split at any whitespace: a line break may part them
+    (`{@link java.io.OutputStreamWriter` on one line, its label on the next).
+
+    Example: _head("java.io.Writer\n Writer") -> ("java.io.Writer", "Writer")
+    """
+    parts = body.split(None, 1)
+    return (parts[0], parts[1]) if len(parts) == 2 else (body.strip(), "")
 
 
 def _reference(target: str) -> str:
