@@ -343,7 +343,7 @@ def write_dataset(
     `source_url` (the repository's public URL) is remembered for later exports; without it
     the card takes the URL from the checkout's git remote.
     """
-    from dataprep import card
+    from dataprep import card, card_facts
 
     out_dir = Path(out_dir)
     final = out_dir / DATASET_DIR
@@ -358,7 +358,7 @@ def write_dataset(
     ) or "dataprep"  # a many-source store names its project (DIR's name), for `export` too
     columns, source_urls = _export_columns(store)
     render = _renderer(style, project)
-    tally = card.RowTally()
+    tally = card_facts.RowTally()
     digest = SelectionDigest()
     left_out = 0
 
@@ -448,7 +448,7 @@ def write_dataset(
     if not sum(tally.splits.values()):
         remove_own(stage)
         raise ExportError(nothing_to_export(store, out_dir))
-    facts = card.dataset_facts(
+    facts = card_facts.dataset_facts(
         store, tally, quality, style, split_by, seed, ratios, project, repo_path
     )
     files: list[dict[str, Any]] = []
@@ -461,7 +461,7 @@ def write_dataset(
     _save_dataset_dict(stage / HF_DIR, arrows, fingerprints)
     for path in arrows.values():
         path.unlink()
-    facts["sizes"] = card.split_sizes(tally, {s: (stage / f"{s}.parquet") for s in SPLITS})
+    facts["sizes"] = card_facts.split_sizes(tally, {s: (stage / f"{s}.parquet") for s in SPLITS})
     _write_bytes(stage / "README.md", card.render_card(facts).encode("utf-8"))
     card.check_card(stage / "README.md")
     counts = {split: tally.splits[split] for split in SPLITS}

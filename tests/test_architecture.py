@@ -12,8 +12,6 @@ LARGE = {
     "store.py",
     "store_review.py",
     "export.py",
-    "card.py",
-    "pipeline.py",
     "filters/dedup.py",
     "languages/java/slicer.py",
     "languages/java/javalang_backend.py",

@@ -3,7 +3,7 @@
 Each step is a `PipelineStep` whose `run(data, rank, world_size)` takes the items
 `rank, rank + world_size, ...` of the plan, so any executor (local, Ray, Slurm) runs it
 and the number of tasks never changes what an item holds. Each item works in a SQLite
-scratch store on local disk (today's schema and stage code: `pipeline.slice_stage`,
+scratch store on local disk (today's schema and stage code: `slicing.stage.slice_stage`,
 `pipeline.generate_stage`) and ends with immutable Parquet shards plus a manifest under
 `DIR/shards/<item key>/`; an item whose manifest verifies is skipped, so a killed job
 resumes where it stopped.
@@ -117,7 +117,7 @@ class SliceItems(ItemStep):
 
     def process(self, item, item_dir, root, scratch):
         from dataprep.errors import InputError
-        from dataprep.pipeline import slice_stage
+        from dataprep.slicing.stage import slice_stage
         from dataprep.stages import Context
         from dataprep.store import Store
 

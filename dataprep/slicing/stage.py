@@ -1,0 +1,154 @@
+"""The slice stage of `dataprep run`: walk the repository, re-slice the files whose digest
+(bytes, parser, slicer version) changed, forget deleted ones, and redact secrets as units
+enter the store. Files are sliced in a process pool when --jobs allows; detection, the
+costly half of redaction, runs in the workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dataprep.console import warn
+from dataprep.errors import InputError
+from dataprep.models import Unit
+from dataprep.secrets import Redactor
+from dataprep.settings import RunConfig
+from dataprep.slicing.config import follow_redaction
+from dataprep.stages import Context
+
+
+def _digest(data: bytes, parser: str, slicer_version: str) -> str:
+    return hashlib.sha256(data + f"\x00{parser}\x00{slicer_version}".encode()).hexdigest()
+
+
+def _slice_one(job: tuple) -> tuple[str, Any]:
+    """Worker: slice one file's bytes (runs in a process pool when --jobs > 1)."""
+    from dataprep import slicing
+
+    root, relpath, data, parser, repo, commit = job
+    result = slicing.slice_file(root, relpath, data, parser, repo, commit)
+    return relpath, result, _may_hold_secrets(result.units)
+
+
+def _may_hold_secrets(units: list[Unit]) -> bool:
+    """Detection is the costly half of redaction: run it in the worker, redact in the parent
+    (which numbers placeholders in the store) only the files where something was found."""
+    if not units:
+        return False
+    from dataprep import secrets
+
+    for unit in units:
+        for name in secrets.UNIT_TEXT_FIELDS:
+            value = getattr(unit, name)
+            if isinstance(value, str) and value and secrets.find_secrets(value):
+                return True
+        for name in secrets.UNIT_LIST_FIELDS:
+            if any(secrets.find_secrets(v) for v in getattr(unit, name)):
+                return True
+    return False
+
+
+def slice_stage(ctx: Context) -> dict:
+    """Re-slice new and changed files, forget deleted ones; redact units as they enter."""
+    from dataprep import slicing
+
+    store, cfg, run_id, info = ctx.store, ctx.config, ctx.run_id, ctx.info
+    slicing.java_backend(cfg.parser)  # an unknown or missing parser fails before any work
+    version = getattr(slicing, "SLICER_VERSION", "1")
+    inside = _out_inside_repo(cfg)
+    if inside:
+        warn(f"--out {cfg.out} lies inside the repository: {inside}/ is left out of the slice")
+    only = info.get("only")  # a work item of a scale-out run slices its bucket of paths
+    entries = [
+        e
+        for e in slicing.iter_files(cfg.path)
+        if not (inside and (e.path.rstrip("/") == inside or e.path.startswith(inside + "/")))
+        and (only is None or only(e.path))
+    ]  # never slice our own output (the dataset card is Markdown) when --out is in the repo
+    files = [e.path for e in entries if e.skip is None]
+    if not files:
+        raise InputError(_nothing_to_slice(cfg.path, entries))
+    known = store.file_digests()
+    data, digests, todo = {}, {}, []
+    for relpath in files:
+        data[relpath] = _read(cfg.path, relpath)
+        digests[relpath] = _digest(data[relpath], cfg.parser, version)
+        if known.get(relpath) != digests[relpath]:
+            todo.append(relpath)
+    gone = sorted(set(known) - set(digests))
+    if gone:
+        store.forget_files(gone)
+    redactor = Redactor(store)
+    counts = Counter(files=len(files), skipped=len(entries) - len(files), sliced=0)
+    counts.update(forgotten=len(gone), errors=0, secrets=0, units_sliced=0)
+    root = str(cfg.path.resolve())
+    jobs = [(root, r, data.pop(r), cfg.parser, info["repo"], info.get("commit")) for r in todo]
+    with ctx.task("slice", total=len(todo)) as task:
+        for relpath, result, flagged in _map(_slice_one, jobs, cfg.jobs):
+            units = result.units
+            if flagged:
+                units, findings = redactor.redact_units(units)
+                units = follow_redaction(units)  # a config value follows its redacted line
+                counts["secrets"] += len(findings)
+            for message in [*result.warnings, *result.errors][:3]:
+                warn(message)
+            status = "skipped" if result.skipped else ("error" if result.errors else "ok")
+            reason = result.skipped or ("; ".join(result.errors[:3]) or None)
+            store.put_file(relpath, digests[relpath], status, units, reason, run_id)
+            counts["sliced"] += 1
+            counts["units_sliced"] += len(units)
+            counts["errors"] += bool(result.errors)
+            ctx.advance(task)
+    counts["unchanged"] = len(files) - len(todo)
+    return dict(counts)
+
+
+def _nothing_to_slice(root: Path, entries: list) -> str:
+    """Why the walk found nothing, naming a .gitignore that excludes everything."""
+    from dataprep.slicing import walk
+
+    reasons = Counter(e.skip for e in entries)
+    if reasons and reasons[walk.IGNORED] == sum(reasons.values()):
+        return (
+            f"{root}: every file is excluded by .gitignore ({reasons[walk.IGNORED]} paths, "
+            f"see {root / '.gitignore'}): fix its patterns, or point dataprep at another folder"
+        )
+    if reasons:
+        top = ", ".join(f"{reason} {n}" for reason, n in reasons.most_common(3))
+        return f"{root}: no Java or documentation file to slice (skipped: {top})"
+    return (
+        f"{root}: no Java or documentation files to slice: "
+        "point dataprep at a repository with Java or docs"
+    )
+
+
+def _out_inside_repo(cfg: RunConfig) -> str | None:
+    """--out relative to the repository (POSIX) when it lies inside it, else None."""
+    try:
+        return cfg.out.resolve().relative_to(cfg.path.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def _read(root: Path, relpath: str) -> bytes:
+    from dataprep.slicing import walk
+
+    try:
+        return walk.read_bytes(root, relpath)
+    except OSError:
+        return b""  # gone or unreadable since the walk: sliced as empty
+
+
+def _map(func, jobs: list, workers: int) -> Iterator:
+    """`map` in a process pool when it pays (several workers, enough files), in order."""
+    if workers > 1 and len(jobs) >= 8:
+        from dataprep.procs import process_pool
+
+        with process_pool(workers) as pool:
+            yield from pool.map(func, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+    else:
+        yield from map(func, jobs)
