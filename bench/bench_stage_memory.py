@@ -123,7 +123,7 @@ def main() -> None:
         print("anonymous peak, smaller -> larger size:")
         for stage in STAGES:
             a, b = small[stage]["RssAnon"], large[stage]["RssAnon"]
-            print(f"  {stage:14s} {a:6d} -> {b:6d} MB  (+{b - a} MB, {b / max(a, 1):.2f}x)")
+            print(f"  {stage:14s} {a:6d} -> {b:6d} MB  ({b - a:+d} MB, {b / max(a, 1):.2f}x)")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -29,6 +29,7 @@ from dataprep.filters.core import (
 from dataprep.filters.grounding import RepoIndex
 from dataprep.filters.judge import make_judge
 from dataprep.models import Pair
+from dataprep.procs import give_back_memory
 from dataprep.store_schema import PairText
 
 # The chain order: cheap per-pair checks first, the set filters over what survives, the
@@ -299,4 +300,6 @@ def run_filters(
             )
     store.set_meta("filter_report", report.to_dict())
     store.set_meta("filter_config", config.settings())
+    del decisions, cache
+    give_back_memory()
     return report

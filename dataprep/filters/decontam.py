@@ -27,6 +27,7 @@ from dataprep.filters.dedup import (
     lsh_params,
 )
 from dataprep.models import Decision, Pair
+from dataprep.procs import give_back_memory
 from dataprep.splits import GENERALISATION_SPLITS, GENERALISATION_TASKS, WITHHELD
 
 WITHHELD_REASON = (
@@ -280,6 +281,8 @@ def decontaminate(
             )
     report.seconds = round(time.perf_counter() - started, 4)
     store.set_meta("decontaminate_report", report.to_dict())
+    del decisions, found, splits
+    give_back_memory()
     return report
 
 

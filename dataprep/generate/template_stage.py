@@ -23,6 +23,7 @@ from dataprep.generate import templates as tgen
 from dataprep.generate.tasks import templates_fingerprint
 from dataprep.hashing import content_hash
 from dataprep.models import Pair
+from dataprep.procs import give_back_memory
 from dataprep.settings import RunConfig
 from dataprep.stages import Context
 from dataprep.store import Store
@@ -104,6 +105,8 @@ def generate_stage(ctx: Context) -> dict:
             counts["pairs_removed"] = len(removed)
             store.set_meta("pipeline.templates", state)
     counts["pairs"] = len(new_ids)
+    del plan, repo_chunks, old_ids, new_ids
+    give_back_memory()
     return dict(counts)
 
 
