@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -142,10 +143,12 @@ def _candidates_one(job: tuple) -> tuple[str, int, str]:
 
 def _repo_chunks(store: Store, cfg: RunConfig, module_of) -> list[bytes]:
     """The repository-level families' candidates (they look at every unit at once),
-    compressed in chunks. Where processes fork, a child process loads the units and runs
-    the families, so that this process never holds them (its freed heap would stay with
-    it for the later stages); elsewhere they run here."""
-    if hasattr(os, "fork") and store.path.is_file():
+    compressed in chunks. With --jobs above 1, where processes fork, a child process
+    loads the units and runs the families, so that this process never holds them (its
+    freed heap would stay with it for the later stages); otherwise they run here (and in
+    a daemonic worker, which may not start processes)."""
+    forks = hasattr(os, "fork") and not multiprocessing.current_process().daemon
+    if cfg.jobs > 1 and forks and store.path.is_file():
         from dataprep.procs import process_pool
 
         with process_pool(1) as pool:
