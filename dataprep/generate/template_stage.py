@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import lru_cache
@@ -141,9 +143,29 @@ def _candidates_one(job: tuple) -> tuple[str, int, str]:
 
 def _repo_chunks(store: Store, cfg: RunConfig, module_of) -> list[bytes]:
     """The repository-level families' candidates (they look at every unit at once),
-    compressed in chunks: the units and the families' indexes are let go before the
-    resolution passes."""
-    cands = tgen.repo_level_candidates(store.units(), cfg.seed, module_of=module_of)
+    compressed in chunks. With --jobs above 1, where processes fork, a child process
+    loads the units and runs the families, so that this process never holds them (its
+    freed heap would stay with it for the later stages); otherwise they run here (and in
+    a daemonic worker, which may not start processes)."""
+    forks = hasattr(os, "fork") and not multiprocessing.current_process().daemon
+    if cfg.jobs > 1 and forks and store.path.is_file():
+        from dataprep.procs import process_pool
+
+        with process_pool(1) as pool:
+            job = (str(store.path.parent), str(cfg.path), cfg.seed)
+            return pool.submit(_repo_chunks_one, job).result()
+    return _chunks(tgen.repo_level_candidates(store.units(), cfg.seed, module_of=module_of))
+
+
+def _repo_chunks_one(job: tuple) -> list[bytes]:
+    """Worker: `_repo_chunks` from its own connection to the store."""
+    out_dir, root, seed = job
+    with Store.open(Path(out_dir), create=False) as store:
+        units = store.units()
+    return _chunks(tgen.repo_level_candidates(units, seed, module_of=_module_finder(root)))
+
+
+def _chunks(cands: list[gcand.Candidate]) -> list[bytes]:
     return [
         pack(gcand.dump_candidates(cands[i : i + _REPO_CHUNK]))
         for i in range(0, len(cands), _REPO_CHUNK)
