@@ -221,32 +221,38 @@ def _arrow_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS)
 
 
 def _save_dataset_dict(path: Path, arrows: dict[str, Path], fingerprints: dict[str, str]) -> None:
-    """Save the splits (Arrow stream files, memory-mapped: never all in memory) as a
-    DatasetDict; fingerprints from the content keep it stable."""
+    """Lay the splits' Arrow stream files out as `DatasetDict.save_to_disk` does (one data
+    file per split, `state.json`, `dataset_info.json`, `dataset_dict.json`), moving each
+    file into place: nothing is read, so memory does not grow with the dataset (saving
+    through `datasets` mapped every page of every split). `load_from_disk` reads it; the
+    fingerprints from the content keep it stable.
+    """
     import datasets
-    from datasets.table import MemoryMappedTable
+    import pyarrow as pa
+    from datasets.utils.py_utils import asdict  # what save_to_disk writes the info with
 
-    tables = {s: MemoryMappedTable.from_file(str(arrows[s])) for s in SPLITS}
-    schema = tables[SPLITS[0]].schema
-    info = datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(schema))
-    dd = datasets.DatasetDict(
-        {
-            s: datasets.Dataset(
-                tables[s],
-                info=info,
-                split=datasets.NamedSplit(s),
-                fingerprint=fingerprints[s],
-            )
-            for s in SPLITS
+    with pa.ipc.open_stream(str(arrows[SPLITS[0]])) as reader:
+        schema = reader.schema
+    info = asdict(datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(schema)))
+    info_json = json.dumps({key: info[key] for key in sorted(info)}, indent=2)
+    path.mkdir(parents=True, exist_ok=True)
+    _write_bytes(path / "dataset_dict.json", json.dumps({"splits": list(SPLITS)}).encode())
+    for split in SPLITS:
+        folder = path / split
+        folder.mkdir()
+        data = "data-00000-of-00001.arrow"
+        os.replace(arrows[split], folder / data)
+        state = {
+            "_data_files": [{"filename": data}],
+            "_fingerprint": fingerprints[split],
+            "_format_columns": None,
+            "_format_kwargs": {},
+            "_format_type": None,
+            "_output_all_columns": False,
+            "_split": split,
         }
-    )
-    quiet = datasets.utils.are_progress_bars_disabled()
-    datasets.disable_progress_bars()  # our own progress display owns the terminal
-    try:
-        dd.save_to_disk(str(path))
-    finally:
-        if not quiet:
-            datasets.enable_progress_bars()
+        _write_bytes(folder / "state.json", json.dumps(state, indent=2, sort_keys=True).encode())
+        _write_bytes(folder / "dataset_info.json", info_json.encode("utf-8"))
 
 
 def _file_entry(path: Path, rows: int | None = None, name: str | None = None) -> dict[str, Any]:
@@ -458,9 +464,7 @@ def write_dataset(
         files.append(_file_entry(stage / f"{split}.parquet", tally.splits[split]))
     fingerprints = {f["path"].split(".")[0]: f["sha256"][:16] for f in files}
     arrows = {split: writers[split].arrow_path for split in SPLITS}
-    _save_dataset_dict(stage / HF_DIR, arrows, fingerprints)
-    for path in arrows.values():
-        path.unlink()
+    _save_dataset_dict(stage / HF_DIR, arrows, fingerprints)  # moves the Arrow files
     facts["sizes"] = card_facts.split_sizes(tally, {s: (stage / f"{s}.parquet") for s in SPLITS})
     _write_bytes(stage / "README.md", card.render_card(facts).encode("utf-8"))
     card.check_card(stage / "README.md")
