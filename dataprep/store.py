@@ -705,6 +705,14 @@ class Store(ReviewQueries):
                 ),
             )
 
+    def decision_rows(self) -> Iterator[tuple[str, str, str, int, str | None, str | None]]:
+        """Every stored decision with its pair's unit: (pair id, unit id, stage, kept,
+        reason, detail), by pair id and stage."""
+        yield from self.conn.execute(
+            "SELECT d.pair_id, p.unit_id, d.stage, d.kept, d.reason, d.detail FROM decisions d "
+            "JOIN pairs p ON p.id = d.pair_id ORDER BY d.pair_id, d.stage"
+        )
+
     def cache_rows(self) -> Iterator[tuple[str, str, str, str]]:
         """Every cached answer as (key, model, request JSON, response JSON), by key."""
         yield from self.conn.execute(

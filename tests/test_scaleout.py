@@ -162,6 +162,32 @@ def test_tasks_and_workers_do_not_change_the_rows(one_task, repos, tmp_path):
     assert units(out1) == units(out4)
 
 
+def test_each_items_decisions_are_a_shard_of_its_own(one_task):
+    from dataprep.scaleout import items as it
+    from dataprep.scaleout import llmshards
+    from dataprep.store import Store
+
+    out, _ = one_task
+    shards = sorted((out / "shards").glob(f"*/{llmshards.DECISIONS_FILE}"))
+    assert len(shards) == 3  # one per work item (a source each here)
+    rows = []
+    for path in shards:
+        assert it.verify(path.parent, llmshards.DECISIONS_PHASE, llmshards.DECISIONS_SETTINGS)
+        rows += pq.read_table(path).to_pylist()
+    with Store.open(out, create=False) as store:
+        stored = {
+            (pid, stage): (bool(kept), reason)
+            for pid, _, stage, kept, reason, _ in store.decision_rows()
+        }
+    assert rows and {(r["pair_id"], r["stage"]): (r["kept"], r["reason"]) for r in rows} == stored
+    assert any(not r["kept"] and r["stage"].startswith("filter.") for r in rows)
+    # a tampered shard no longer verifies, so it is never taken for the record
+    shards[0].write_bytes(shards[0].read_bytes()[:-8] + b"tampered")
+    assert (
+        it.verify(shards[0].parent, llmshards.DECISIONS_PHASE, llmshards.DECISIONS_SETTINGS) is None
+    )
+
+
 def test_provenance_card_and_report_name_every_source(one_task, repos):
     out, result = one_task
     rows = [json.loads(x) for s in SPLITS for x in _rows(out)[s]]

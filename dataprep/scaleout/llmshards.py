@@ -1,4 +1,5 @@
-"""LLM answers travel with the shards: each work item's cached answers in its own file.
+"""LLM answers and decisions travel with the shards: each work item's cached answers, and
+the verdicts on its pairs, in files of its own.
 
 The LLM stages (Evol-Instruct, the judge, output-first balancing) run on the merged store
 DIR/dataprep.db, whose `llm_cache` is keyed by (model, messages, sampling options with
@@ -124,4 +125,64 @@ def load(store: Any, items: list[it.Item], out: Path) -> dict[str, int]:
     return {"answers": found, "loaded": loaded, "items_unverified": bad}
 
 
-__all__ = ["export", "load", "FILE", "PHASE"]
+DECISIONS_PHASE = "decisions"
+DECISIONS_FILE = "decisions.parquet"
+DECISION_COLUMNS = ("pair_id", "stage", "kept", "reason", "detail")
+DECISIONS_SETTINGS = "decisions-1"
+
+
+def export_decisions(store: Any, items: list[it.Item], out: Path, dropped: dict) -> dict[str, int]:
+    """Write each item's decisions (the filters', balance's and decontamination's verdicts
+    on the pairs of its units, made on the merged store) beside its shards as
+    `decisions.parquet` with a manifest `decisions.json`: the durable record of what was
+    dropped and why, per item. A file is rewritten only when its rows change."""
+    owner = _owners(items, out, dropped)
+    by_item: dict[str, list[dict[str, Any]]] = {}
+    for pair_id, unit_id, stage, kept, reason, detail in store.decision_rows():
+        item = owner.get(unit_id)
+        if item is not None:
+            by_item.setdefault(item, []).append(
+                {"pair_id": pair_id, "stage": stage, "kept": bool(kept), "reason": reason,
+                 "detail": detail}
+            )  # fmt: skip
+    written = rows_out = 0
+    for item in items:
+        rows = by_item.get(item.key, [])
+        rows_out += len(rows)
+        item_dir = out / it.SHARDS_DIR / item.key
+        if not item_dir.is_dir():
+            continue
+        data = _decisions_parquet(rows)
+        digest = hashlib.sha256(data).hexdigest()
+        manifest = it.verify(item_dir, DECISIONS_PHASE, DECISIONS_SETTINGS)
+        if manifest is not None and manifest["files"].get(DECISIONS_FILE) == digest:
+            continue
+        outdir.write_file(out, item_dir / DECISIONS_FILE, data)
+        counts = {"decisions": len(rows), "dropped": sum(not r["kept"] for r in rows)}
+        it.write_manifest(
+            out, item_dir, DECISIONS_PHASE, item.key, DECISIONS_SETTINGS, counts,
+            {DECISIONS_FILE: digest},
+        )  # fmt: skip
+        written += 1
+    return {"items_written": written, "decisions": rows_out}
+
+
+def _decisions_parquet(rows: list[dict[str, Any]]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema(
+        [
+            pa.field("pair_id", pa.string()),
+            pa.field("stage", pa.string()),
+            pa.field("kept", pa.bool_()),
+            pa.field("reason", pa.string()),
+            pa.field("detail", pa.string()),
+        ]
+    )
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf, compression="zstd")
+    return buf.getvalue()
+
+
+__all__ = ["export", "export_decisions", "load", "FILE", "PHASE", "DECISIONS_FILE"]

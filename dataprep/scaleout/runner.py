@@ -400,6 +400,10 @@ def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
                     run_stages(ctx, stages)
                     exported = llmshards.export(store, items, out, dropped)  # judge, balance
                     ctx.counters["llm_shards"].update(exported=exported["answers"])
+                    if not cfg.dry_run:  # the verdicts on each item's pairs, as shards
+                        ctx.counters["decision_shards"] = llmshards.export_decisions(
+                            store, items, out, dropped
+                        )
                 summary = pipeline._summary(ctx)
                 summary["sources"] = _sources_meta(sources, opts)
                 summary["items"] = len(items)
