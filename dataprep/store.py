@@ -47,6 +47,11 @@ def last_opened() -> Path | None:
     return _LAST_OPENED
 
 
+def _alive_inputs(rank: int) -> tuple[str, ...]:
+    """The write counters the pairs alive before stage rank `rank` depend on."""
+    return ("units", "pairs", *(f"decisions.{r}" for r in range(rank)))
+
+
 class Store(ReviewQueries):
     """The working store of one output directory.
 
@@ -520,7 +525,7 @@ class Store(ReviewQueries):
             rank = stage_rank(before)
             groups = self._cached_state(
                 f"kept_groups:{rank}",
-                ("units", "pairs", *(f"decisions.{r}" for r in range(rank))),
+                _alive_inputs(rank),
                 lambda: [
                     list(row)
                     for row in self._alive(
@@ -554,8 +559,7 @@ class Store(ReviewQueries):
             names: tuple[str, ...] = ("units", "pairs")
             sql = "SELECT p.id FROM pairs p JOIN units u ON u.id = p.unit_id ORDER BY p.id"
         elif state == "kept":
-            names = ("units", "pairs", *(f"decisions.{r}" for r in range(rank)))
-            sql = None
+            names, sql = _alive_inputs(rank), None
         elif state == "splits":
             names, sql = ("splits",), "SELECT pair_id || ' ' || split FROM splits ORDER BY pair_id"
         elif state == "reviews":

@@ -78,32 +78,41 @@ def export(store: Any, items: list[it.Item], out: Path, dropped: dict) -> dict[s
         if not rows:
             continue
         answers += len(rows)
-        item_dir = out / it.SHARDS_DIR / item.key
-        data = _parquet(rows)
-        digest = hashlib.sha256(data).hexdigest()
-        manifest = it.verify(item_dir, PHASE, SETTINGS)
-        if manifest is not None and manifest["files"].get(FILE) == digest:
-            continue  # unchanged: the file stays as it is
-        outdir.write_file(out, item_dir / FILE, data)
-        it.write_manifest(
-            out, item_dir, PHASE, item.key, SETTINGS, {"answers": len(rows)}, {FILE: digest}
-        )
-        written += 1
+        data = _parquet(rows, _string_schema(COLUMNS))
+        written += _write_shard(out, item, PHASE, SETTINGS, FILE, data, {"answers": len(rows)})
     return {"items_written": written, "answers": answers, "unattributed": orphans}
 
 
-def _parquet(rows: list[dict[str, str]]) -> bytes:
-    """The rows as Parquet bytes: the same rows give the same bytes."""
+def _string_schema(columns: tuple[str, ...]):
+    import pyarrow as pa
+
+    return pa.schema([pa.field(c, pa.string()) for c in columns])
+
+
+def _parquet(rows: list[dict[str, Any]], schema) -> bytes:
+    """The rows as Parquet bytes (the schema's columns): the same rows give the same bytes."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pylist(
-        [{c: r[c] for c in COLUMNS} for r in rows],
-        schema=pa.schema([pa.field(c, pa.string()) for c in COLUMNS]),
-    )
+    table = pa.Table.from_pylist([{c: r[c] for c in schema.names} for r in rows], schema=schema)
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")
     return buf.getvalue()
+
+
+def _write_shard(
+    out: Path, item: it.Item, phase: str, settings: str, name: str, data: bytes, counts: dict
+) -> int:
+    """Write one of an item's shard files and its manifest, unless the manifest already
+    verifies with these very bytes (the file stays as it is); returns 1 if written."""
+    item_dir = out / it.SHARDS_DIR / item.key
+    digest = hashlib.sha256(data).hexdigest()
+    manifest = it.verify(item_dir, phase, settings)
+    if manifest is not None and manifest["files"].get(name) == digest:
+        return 0
+    outdir.write_file(out, item_dir / name, data)
+    it.write_manifest(out, item_dir, phase, item.key, settings, counts, {name: digest})
+    return 1
 
 
 def load(store: Any, items: list[it.Item], out: Path) -> dict[str, int]:
@@ -149,40 +158,21 @@ def export_decisions(store: Any, items: list[it.Item], out: Path, dropped: dict)
     for item in items:
         rows = by_item.get(item.key, [])
         rows_out += len(rows)
-        item_dir = out / it.SHARDS_DIR / item.key
-        if not item_dir.is_dir():
+        if not (out / it.SHARDS_DIR / item.key).is_dir():
             continue
-        data = _decisions_parquet(rows)
-        digest = hashlib.sha256(data).hexdigest()
-        manifest = it.verify(item_dir, DECISIONS_PHASE, DECISIONS_SETTINGS)
-        if manifest is not None and manifest["files"].get(DECISIONS_FILE) == digest:
-            continue
-        outdir.write_file(out, item_dir / DECISIONS_FILE, data)
+        data = _parquet(rows, _decision_schema())
         counts = {"decisions": len(rows), "dropped": sum(not r["kept"] for r in rows)}
-        it.write_manifest(
-            out, item_dir, DECISIONS_PHASE, item.key, DECISIONS_SETTINGS, counts,
-            {DECISIONS_FILE: digest},
-        )  # fmt: skip
-        written += 1
+        written += _write_shard(
+            out, item, DECISIONS_PHASE, DECISIONS_SETTINGS, DECISIONS_FILE, data, counts
+        )
     return {"items_written": written, "decisions": rows_out}
 
 
-def _decisions_parquet(rows: list[dict[str, Any]]) -> bytes:
+def _decision_schema():
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    schema = pa.schema(
-        [
-            pa.field("pair_id", pa.string()),
-            pa.field("stage", pa.string()),
-            pa.field("kept", pa.bool_()),
-            pa.field("reason", pa.string()),
-            pa.field("detail", pa.string()),
-        ]
-    )
-    buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf, compression="zstd")
-    return buf.getvalue()
+    types = {"kept": pa.bool_()}
+    return pa.schema([pa.field(c, types.get(c, pa.string())) for c in DECISION_COLUMNS])
 
 
 __all__ = ["export", "export_decisions", "load", "FILE", "PHASE", "DECISIONS_FILE"]
