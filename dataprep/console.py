@@ -18,6 +18,11 @@ def warn(message: str) -> None:
     console.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
 
 
+def note(message: str) -> None:
+    """Print a one-line notice on stderr (what dataprep chose for the user, and why)."""
+    console.print(message, highlight=False, soft_wrap=True, markup=False)
+
+
 def progress(*extra_columns) -> Progress:
     """A progress display for long work; it hides itself when stderr is not a terminal.
 

@@ -35,8 +35,11 @@ from dataprep.errors import InputError, StoreError
 
 LOCK_NAME = ".dataprep.lock"
 DB_NAME = "dataprep.db"  # also dataprep.store.DB_NAME (the store imports nothing from here)
+POINTER_NAME = "store.json"  # also dataprep.store.POINTER_NAME: where DIR's store lives
 # Files dataprep itself keeps in DIR; a folder holding only these counts as empty.
-_OWN_NAMES = {LOCK_NAME, DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal"}
+_OWN_NAMES = {
+    LOCK_NAME, DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", POINTER_NAME
+}  # fmt: skip
 
 
 class LockError(InputError):
@@ -60,7 +63,7 @@ def check_out_dir(out: Path, repo: Path, force: bool = False) -> None:
     db = out / DB_NAME
     if db.is_symlink():
         raise InputError(f"{db} is a symbolic link: dataprep keeps its store there itself")
-    if force or not out.is_dir() or db.is_file():
+    if force or not out.is_dir() or db.is_file() or (out / POINTER_NAME).is_file():
         return
     own = set(_OWN_NAMES)
     if (out / "shards" / "plan.json").is_file():  # a many-source run's shards, copied here
@@ -120,7 +123,7 @@ def locked(out: Path, command: str | None = None, create: bool = True) -> Iterat
     Example: with locked(Path("out")): ...   # another `dataprep run --out out` now fails
     """
     out = Path(out)
-    if not create and not (out / DB_NAME).is_file():
+    if not create and not (out / DB_NAME).is_file() and not (out / POINTER_NAME).is_file():
         raise StoreError(
             f"no working store at {out / DB_NAME}: run `dataprep run PATH --out {out}` first"
         )

@@ -22,7 +22,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from dataprep import dataset_dir, outdir
+from dataprep import dataset_dir, outdir, store_home
 from dataprep.console import console, progress
 from dataprep.errors import InputError
 from dataprep.generate.template_stage import generate_stage, module_finder
@@ -419,21 +419,26 @@ def run_pipeline(cfg: RunConfig) -> dict[str, Any]:
     check_config(cfg)
     outdir.check_out_dir(cfg.out, cfg.path, cfg.force)
     info = _repo_info(cfg.path)
-    with outdir.locked(cfg.out), Store.open(cfg.out) as store:
-        source = str(cfg.path.resolve())
-        outdir.check_same_source(
-            store.get_meta("source") or store.get_meta("repo_root"), cfg.path, cfg.out, cfg.force
-        )
-        store.set_meta("source", source)
-        _check_outputs(store, cfg)
-        run_id = store.start_run("run", cfg.args())
-        try:
-            summary = _run_stages(store, cfg, run_id, info)
-        except BaseException as exc:
-            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            store.finish_run(run_id, status, {"error": " ".join(str(exc).split())[:500]})
-            raise
-        store.finish_run(run_id, "done", summary)
+    with outdir.locked(cfg.out):
+        store_home.settle(cfg.out, cfg.store)  # on local disk, never a network filesystem
+        with Store.open(cfg.out) as store:
+            source = str(cfg.path.resolve())
+            outdir.check_same_source(
+                store.get_meta("source") or store.get_meta("repo_root"),
+                cfg.path,
+                cfg.out,
+                cfg.force,
+            )
+            store.set_meta("source", source)
+            _check_outputs(store, cfg)
+            run_id = store.start_run("run", cfg.args())
+            try:
+                summary = _run_stages(store, cfg, run_id, info)
+            except BaseException as exc:
+                status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+                store.finish_run(run_id, status, {"error": " ".join(str(exc).split())[:500]})
+                raise
+            store.finish_run(run_id, "done", summary)
     return summary
 
 
@@ -458,6 +463,7 @@ def _summary(ctx: Context) -> dict[str, Any]:
         "repo": info.get("repo"),
         "commit": info.get("commit"),
         "out": str(cfg.out),
+        "store": str(store.path),
         "units_by_kind": store.units_by_kind(),
         "pairs_by_task": store.kept_counts("task"),
         "pairs_by_generator": store.kept_counts("generator"),

@@ -110,9 +110,9 @@ def check_current(out_dir: Path, manifest: dict[str, Any]) -> None:
     """Refuse an export older than the store's reviews, filters or edits (a rejected pair
     must never reach the Hub because the export predates the rejection)."""
     from dataprep.export import select_pairs, selection_digest
-    from dataprep.store import DB_NAME, Store
+    from dataprep.store import Store, locate
 
-    if not (Path(out_dir) / DB_NAME).exists() or "selection" not in manifest:
+    if not locate(out_dir).exists() or "selection" not in manifest:
         return
     with Store.open(out_dir, create=False) as store:
         pairs, _ = select_pairs(store, manifest.get("include_unreviewed", False))

@@ -199,6 +199,9 @@ class RunConfig:
     include_unreviewed: bool = False
     force: bool = False
     """Write into a non-empty --out without a store, or one made from another repository."""
+    store: Path | None = None
+    """A folder on local disk for the working store (default: --out itself, or a cache
+    folder when --out is on a network filesystem: `dataprep.store_home`)."""
     balance: BalanceMode = "trivia"
     """trivia: cap only the trivia tasks (signatures, owners, names, declarations); off:
     keep every pair the filters kept."""

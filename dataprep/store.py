@@ -8,6 +8,7 @@ queries on; SQL reads a stored JSON through the `unpack(data)` function of the c
 
 import hashlib
 import json
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -39,12 +40,44 @@ from dataprep.store_schema import (
 )
 
 DB_NAME = "dataprep.db"
+POINTER_NAME = "store.json"  # DIR/store.json: DIR's store lives elsewhere (store_home)
 _LAST_OPENED: Path | None = None
 
 
 def last_opened() -> Path | None:
     """The store this process opened last (named in errors about a damaged store)."""
     return _LAST_OPENED
+
+
+def read_pointer(out_dir: Path) -> dict[str, Any] | None:
+    """`out_dir/store.json` (where the store of `out_dir` lives, when not in it), or None."""
+    path = Path(out_dir) / POINTER_NAME
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data.get("path"), str):
+            raise ValueError("no path")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise StoreError(
+            f"{path} is damaged ({exc}): it names where the store of {out_dir} lives; "
+            f"write it again with `dataprep run ... --out {out_dir} --store FOLDER`"
+        ) from None
+    return data
+
+
+def locate(out_dir: Path) -> Path:
+    """The store file of output folder `out_dir`: `out_dir/dataprep.db`, or the one its
+    `store.json` names (a store kept on local disk while `out_dir` is on a network
+    filesystem: `dataprep.store_home`).
+
+    Example: locate(Path("out")) -> Path("out/dataprep.db")
+    """
+    inside = Path(out_dir) / DB_NAME
+    if inside.exists() or inside.is_symlink():
+        return inside
+    pointer = read_pointer(out_dir)
+    return Path(pointer["path"]) if pointer is not None else inside
 
 
 def _alive_inputs(rank: int) -> tuple[str, ...]:
@@ -83,15 +116,29 @@ class Store(ReviewQueries):
 
     @classmethod
     def open(cls, out_dir: Path, create: bool = True) -> "Store":
-        """Open (or create) `out_dir/dataprep.db` and apply pending migrations."""
+        """Open (or create) the store of output folder `out_dir` (`out_dir/dataprep.db`, or
+        where its `store.json` says: `locate`) and apply pending migrations."""
         out_dir = Path(out_dir)
-        db_path = out_dir / DB_NAME
-        if not create and not db_path.exists():
+        db_path = locate(out_dir)
+        pointed = db_path.parent != out_dir
+        if not db_path.exists() and (not create or (pointed and not db_path.parent.is_dir())):
+            host = (read_pointer(out_dir) or {}).get("host")
+            if pointed and host == socket.gethostname():
+                raise StoreError(
+                    f"the store of {out_dir} ({db_path}) is gone: run `dataprep run ... --out "
+                    f"{out_dir}` again to make it anew (the dataset and shards are kept)"
+                )
+            if pointed:
+                raise StoreError(
+                    f"the store of {out_dir} is {db_path} on host {host}, not on this machine: "
+                    f"run there, or make a new one here with `dataprep run ... --out {out_dir} "
+                    "--store FOLDER`"
+                )
             raise StoreError(
                 f"no working store at {db_path}: run `dataprep run PATH --out {out_dir}` first"
             )
         try:
-            out_dir.mkdir(parents=True, exist_ok=True)
+            db_path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
                 db_path, timeout=30, isolation_level=None, check_same_thread=False
             )

@@ -91,6 +91,17 @@ def run(
             "filesystem).",
         ),
     ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            metavar="FOLDER",
+            help="A folder on this machine's disk for the working SQLite store "
+            "(FOLDER/dataprep.db; DIR/store.json says where it is, and every command given "
+            "--out DIR finds it). Default: DIR itself, or a cache folder when DIR is on a "
+            "network filesystem (NFS, Lustre, SMB, ...), where SQLite must not live.",
+        ),
+    ] = None,
     strict: Annotated[
         bool,
         typer.Option(
@@ -181,7 +192,7 @@ def run(
     \b
       dataprep run ../shop https://github.com/acme/billing@v2 --out out --workers 2
       dataprep run --sources repos.txt --out out --tasks 8 --workers 2 --licenses MIT,Apache-2.0
-      dataprep run --sources repos.txt --out /shared/out --executor ray --tasks 64
+      dataprep run --sources repos.txt --out /shared/out --store ~/dataprep-store --executor ray
       dataprep run ../billing ../search --out out-2 --append out-1   # no copy of out-1's
 
     No pair may copy a benchmark's problems or solutions:
@@ -211,6 +222,7 @@ def run(
         split_by=split_by,
         include_unreviewed=include_unreviewed,
         force=force,
+        store=store,
         balance=balance,
         trivia_share=trivia_share,
         llm=llm,
@@ -381,8 +393,9 @@ def print_summary(summary: dict) -> None:
     if summary.get("report"):
         echo(f"Report: {Path(summary['report']).with_suffix('.html')} (and .json)")
     timings = summary["timings"]
+    store = summary.get("store") or Path(summary["out"]) / "dataprep.db"
     echo(
-        f"Store: {Path(summary['out']) / 'dataprep.db'}; took {sum(timings.values()):.1f} s ("
+        f"Store: {store}; took {sum(timings.values()):.1f} s ("
         + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
         + ")"
     )

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dataprep import outdir
+from dataprep import outdir, store_home
 from dataprep.console import progress
 from dataprep.errors import DataprepError, InputError
 from dataprep.hashing import content_hash
@@ -54,8 +54,8 @@ class ScaleOptions:
 
 def default_scratch(out: Path, executor: str) -> Path:
     """Local disk for the items' SQLite stores: DIR/.scratch for the local executor, the
-    system temp folder otherwise (DIR may be a shared filesystem on a cluster)."""
-    if executor == "local":
+    system temp folder otherwise or when DIR is on a network filesystem (a cluster's)."""
+    if executor == "local" and not store_home.is_network(out):
         return Path(out) / ".scratch"
     key = content_hash("scratch", str(Path(out).resolve()))
     return Path(tempfile.gettempdir()) / f"dataprep-scratch-{key}"
@@ -336,6 +336,7 @@ def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
     cfg.path = None
     quiet_logs()
     with outdir.locked(out):
+        store_home.settle(out, cfg.store)  # on local disk: --out may be a shared filesystem
         with Store.open(out) as store:
             recorded = store.get_meta("source")
             if recorded and not str(recorded).startswith("sources:") and not cfg.force:
