@@ -167,14 +167,18 @@ def _decontaminate(ctx: Context) -> dict:
     # `dataprep export` and `dataprep filter` check against the same files unless told
     ctx.store.set_meta(BENCHMARKS_META, paths)
     ctx.store.set_meta(APPEND_META, str(published.dir) if published else None)
-    with ctx.task("decontaminate"):
-        report = filters.decontaminate(
-            ctx.store,
-            filter_config(ctx.config),
-            run_id=ctx.run_id,
-            benchmarks=index,
-            published=published,
-        )
+    try:
+        with ctx.task("decontaminate"):
+            report = filters.decontaminate(
+                ctx.store,
+                filter_config(ctx.config),
+                run_id=ctx.run_id,
+                benchmarks=index,
+                published=published,
+            )
+    finally:
+        if published is not None:
+            published.close()  # its memory-mapped copy of DIR1's rows
     return report.to_dict()
 
 

@@ -324,7 +324,9 @@ def test_a_killed_job_resumes_without_duplicate_rows(one_task, repos, tmp_path):
         "1",
     )
     assert result.exit_code == 0, result.output
-    assert "(1 sliced" in result.output or "(2 sliced" in result.output
+    assert "(1 sliced" in result.output or "(2 sliced" in result.output, [
+        line for line in result.output.splitlines() if "slice" in line
+    ]
     rows = _rows(out)
     ids = [json.loads(r)["id"] for s in SPLITS for r in rows[s]]
     assert len(ids) == len(set(ids))

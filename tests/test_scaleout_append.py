@@ -4,6 +4,7 @@ never writes to DIR1. Real git repositories read through `file://` URLs."""
 
 import hashlib
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -84,3 +85,38 @@ def test_append_bad_folder_is_one_line(repos, tmp_path):  # noqa: F811
         result = _run(*_urls(repos, "hotel"), "--out", str(out), "--append", str(bad))
         assert result.exit_code == 1, result.output
         assert result.output.count("\n") == 1 and message in result.output
+
+
+def test_published_rows_are_read_from_a_private_memory_mapped_copy(tmp_path):
+    from dataprep.filters.decontam import published_copies
+    from dataprep.filters.dedup import _Listed
+    from dataprep.scaleout.append import Published
+    from dataprep.scaleout.append import Row as Pair
+
+    data = tmp_path / "out-1" / "dataset"
+    data.mkdir(parents=True)
+    code = "public int add(int a, int b) { int sum = a + b; log(sum); return sum; }"
+    rows = {
+        "train": [("r1", "Write add.", "", code), ("r2", "Name it.", "x", "add")],
+        "test": [("r1", "again, another split", "", "later copy of the id is ignored")],
+    }
+    for split, records in rows.items():
+        columns = zip(*records, strict=True)
+        table = pa.table(dict(zip(["id", "instruction", "input", "output"], columns, strict=True)))
+        pq.write_table(table, data / f"{split}.parquet")
+    with Published.load(tmp_path / "out-1") as published:
+        assert len(published) == 2
+        assert [r.id for r in published] == ["r1", "r2"]
+        assert published.fetch(["r2"])["r2"].input == "x"
+        assert published.fetch(["r1"])["r1"].instruction == "Write add."  # the first split's
+        folder = published._tmp.name
+        pairs = [
+            Pair("r2", "Name it.", "x", "add"),
+            Pair("n1", "Write add.", "", code + " "),
+            Pair("n2", "Something else entirely.", "", "return a * b * c * d * e * f;"),
+        ]
+        found = published_copies(_Listed(pairs), published, 0.7, 128, 5)
+    assert found["r2"] == ("r2", 1.0)
+    assert found["n1"][0] == "r1" and found["n1"][1] >= 0.7
+    assert "n2" not in found
+    assert not Path(folder).exists()  # the copy is gone with the stage

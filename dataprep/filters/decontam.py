@@ -184,11 +184,13 @@ def decontaminate(
         copies = benchmark_copies(_Checked(store, splits), benchmarks)
     repeats: dict[str, tuple[str, float]] = {}
     if published is not None:  # --append: what DIR1 published already is not made again
-        rest = [p for p in _Checked(store, splits) if p.id not in copies]
         repeats = published_copies(
-            rest, published.rows, config.near_dup_threshold, config.num_perm, config.shingle_size
+            _Checked(store, splits, set(copies)),
+            published,
+            config.near_dup_threshold,
+            config.num_perm,
+            config.shingle_size,
         )
-        del rest
     repeated = [pid for pid in ids if pid in repeats]
     copied = [pid for pid in ids if pid in copies]
     dropped = set(copies) | set(repeats)
@@ -223,7 +225,7 @@ def decontaminate(
     if published is not None:
         report.append = {
             "dir": str(published.dir),
-            "rows": len(published.rows),
+            "rows": len(published),
             "checked": len(checked) - len(copied),
             "dropped": len(repeated),
         }
@@ -290,13 +292,16 @@ class _Checked:
     """The pairs alive before decontamination in any split but `withheld`, read from the
     store one at a time (as `PairText`s): what the benchmark and --append checks read."""
 
-    def __init__(self, store, splits: dict[str, str]):
-        self.store, self.splits = store, splits
+    def __init__(self, store, splits: dict[str, str], skip: set[str] | frozenset = frozenset()):
+        self.store, self.splits, self.skip = store, splits, skip
 
     def __iter__(self):
         for pair in self.store.iter_kept_texts(before=DECONTAMINATE_STAGE):
-            if self.splits.get(pair.id, WITHHELD) != WITHHELD:
+            if self.splits.get(pair.id, WITHHELD) != WITHHELD and pair.id not in self.skip:
                 yield pair
+
+    def fetch(self, pair_ids):
+        return self.store.pair_texts(pair_ids)
 
 
 def _benchmark_report(index, checked: int, copied, copies, splits) -> dict[str, Any]:
@@ -322,11 +327,62 @@ def _benchmark_report(index, checked: int, copied, copies, splits) -> dict[str, 
 
 
 def published_copies(
-    pairs: list, rows: list, threshold: float, num_perm: int, size: int
+    pairs, published, threshold: float, num_perm: int, size: int
 ) -> dict[str, tuple[str, float]]:
-    """Pair id -> (published row id, Jaccard) for every pair equal or near to a row."""
-    same = {r.id for r in rows}
-    found = {p.id: (p.id, 1.0) for p in pairs if p.id in same}
-    rest = [p for p in pairs if p.id not in same]
-    found.update(contaminated_pairs(rows, rest, threshold, num_perm, size))
+    """Pair id -> (published row id, Jaccard) for every pair equal or near to a row.
+
+    `pairs` is iterable again and has `fetch` by id (`_Checked`, `_Listed`); `published` the
+    same over the rows (`append.Published`). Memory holds ids and LSH band keys."""
+    same = published.position if hasattr(published, "position") else {r.id for r in published}
+    found: dict[str, tuple[str, float]] = {}
+    rest: list[str] = []
+    for pair in pairs:
+        if pair.id in same:
+            found[pair.id] = (pair.id, 1.0)
+        else:
+            rest.append(pair.id)
+    if not rest or not len(same):
+        return found
+    both = _RowsThenPairs(published, pairs, set(found))
+    rows = [_ROW + r.id for r in published]
+    near = _contaminated(both, rows, rest, threshold, num_perm, size)
+    found.update({pid: (row[len(_ROW) :], score) for pid, (row, score) in near.items()})
     return found
+
+
+_ROW = "\0row:"  # published row ids, kept apart from the new pairs' ids in one source
+
+
+class _RowsThenPairs:
+    """The published rows (ids prefixed with `_ROW`), then the pairs not in `skip`: one
+    source for `_contaminated`, iterable again, `fetch` by id."""
+
+    def __init__(self, rows, pairs, skip: set[str]):
+        self.rows, self.pairs, self.skip = rows, pairs, skip
+
+    def __iter__(self):
+        for row in self.rows:
+            yield _Renamed(_ROW + row.id, row.instruction, row.input, row.output)
+        for pair in self.pairs:
+            if pair.id not in self.skip:
+                yield pair
+
+    def fetch(self, ids):
+        ids = list(ids)
+        rows = [i[len(_ROW) :] for i in ids if i.startswith(_ROW)]
+        found = {
+            _ROW + r.id: _Renamed(_ROW + r.id, r.instruction, r.input, r.output)
+            for r in self.rows.fetch(rows).values()
+        } if rows else {}  # fmt: skip
+        others = [i for i in ids if not i.startswith(_ROW)]
+        if others:
+            found.update(self.pairs.fetch(others))
+        return found
+
+
+@dataclass(frozen=True)
+class _Renamed:
+    id: str
+    instruction: str
+    input: str
+    output: str

@@ -15,11 +15,14 @@ run, and never writes to it:
 Example:
     check(Path("out-2025"), Path("out-2026"))        # DIR1 resolved, or a one-line error
     refs, state = published_units(Path("out-2025"))   # dedup.UnitRef of each published unit
+    with Published.load(Path("out-2025")) as rows: ...  # its rows, memory-mapped
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,27 +123,70 @@ def rows_state(dir1: Path) -> list[tuple[str, int, int]]:
     return [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in _row_files(dir1)]
 
 
-def published_rows(dir1: Path) -> list[Row]:
-    import pyarrow.parquet as pq
-
-    rows: dict[str, Row] = {}
-    for path in _row_files(dir1):
-        table = pq.read_table(path, columns=["id", "instruction", "input", "output"])
-        for r in table.to_pylist():
-            rows.setdefault(r["id"], Row(r["id"], r["instruction"], r["input"] or "", r["output"]))
-    return list(rows.values())
+_COLUMNS = ["id", "instruction", "input", "output"]
 
 
-@dataclass
 class Published:
-    """DIR1 and its published rows, as the decontaminate stage takes them."""
+    """DIR1 and its published rows (each id once, the first split's), as the decontaminate
+    stage takes them: copied a batch at a time from DIR1's Parquet files into an Arrow
+    file in a private temporary folder (local disk), then memory-mapped. Iterating them
+    or reading some by id holds no Python copy of them all, only their ids.
 
-    dir: Path
-    rows: list[Row]
+    Example: with Published.load("out-1") as published: len(published), published.fetch(["a"])
+    """
+
+    def __init__(self, dir1: Path):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.dir = Path(dir1)
+        self._tmp = tempfile.TemporaryDirectory(prefix="dataprep-published-")
+        path = Path(self._tmp.name) / "rows.arrow"
+        schema = pa.schema([(name, pa.string()) for name in _COLUMNS])
+        seen: set[str] = set()
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+            for file in _row_files(self.dir):
+                for batch in pq.ParquetFile(file).iter_batches(4096, columns=_COLUMNS):
+                    ids = batch.column("id").to_pylist()
+                    keep = [i for i, pid in enumerate(ids) if pid not in seen]
+                    seen.update(ids)
+                    if keep:
+                        batch = batch.select(_COLUMNS).take(pa.array(keep))
+                        writer.write_batch(pa.record_batch(batch.columns, schema=schema))
+        self.table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+        self.position = {pid: i for i, pid in enumerate(self.table.column("id").to_pylist())}
 
     @classmethod
     def load(cls, dir1: str | Path) -> Published:
-        return cls(Path(dir1), published_rows(Path(dir1)))
+        return cls(Path(dir1))
+
+    def __len__(self) -> int:
+        return len(self.position)
+
+    def __iter__(self) -> Iterator[Row]:
+        for batch in self.table.to_batches(4096):
+            for r in batch.to_pylist():
+                yield Row(r["id"], r["instruction"] or "", r["input"] or "", r["output"] or "")
+
+    def fetch(self, ids: Iterable[str]) -> dict[str, Row]:
+        import pyarrow as pa
+
+        ids = list(ids)
+        taken = self.table.take(pa.array([self.position[i] for i in ids], type=pa.int64()))
+        return {
+            r["id"]: Row(r["id"], r["instruction"] or "", r["input"] or "", r["output"] or "")
+            for r in taken.to_pylist()
+        }
+
+    def close(self) -> None:
+        self.table = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Published:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def state(dir1: Path | None) -> Any:
@@ -150,4 +196,4 @@ def state(dir1: Path | None) -> Any:
     return content_hash("append", str(dir1), rows_state(dir1))
 
 
-__all__ = ["check", "published_units", "published_rows", "units_state"]
+__all__ = ["check", "published_units", "Published", "units_state"]
