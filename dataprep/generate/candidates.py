@@ -148,6 +148,7 @@ def load_candidates(text: str) -> list[Candidate]:
     ]
 
 
+@lru_cache(maxsize=1 << 16)
 def default_module(path: str) -> str | None:
     """The first path component, when the file is not at the top: `auth/src/A.java` -> `auth`."""
     parts = PurePosixPath(path).parts
@@ -266,6 +267,12 @@ def _doc(javadoc: str):
     return parse_javadoc(javadoc)
 
 
+@lru_cache(maxsize=64)
+def _fim_split(code: str, key: str) -> tuple[str, str] | None:
+    """`fim_split`, once a unit: its task's input and its answer both ask for it."""
+    return fim_split(code, key)
+
+
 def _in_scope(scope: str, unit: Unit) -> bool:
     if scope == "any":
         return True
@@ -344,7 +351,7 @@ def _answer(kind: str, unit: Unit, ctx: FileContext) -> tuple[str, int, int] | N
     if kind == "code":
         text = dedent_code(unit.code)
     elif kind == "fim_middle":
-        split = fim_split(unit.code, unit.id)
+        split = _fim_split(unit.code, unit.id)
         text = split[1] if split else ""
     elif kind == "prose":
         text = render_markdown(_doc(unit.javadoc)) if unit.javadoc else ""
@@ -404,7 +411,7 @@ def _input(kind: str, unit: Unit) -> str | None:
     if kind == "code":
         return dedent_code(unit.code)
     if kind == "fim_code":
-        split = fim_split(unit.code, unit.id)
+        split = _fim_split(unit.code, unit.id)
         return split[0] if split else None
     if kind == "masked_code":
         return mask_name(dedent_code(unit.code), unit.name)

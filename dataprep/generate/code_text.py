@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import textwrap
+from functools import lru_cache
 
 from dataprep.generate.java_facts import skip_annotations
 
@@ -42,6 +43,7 @@ def _base_indent(lines: list[str]) -> int:
     return max(0, min(_indent(ln) for ln in rest) - _CONTINUATION)
 
 
+@lru_cache(maxsize=256)  # one unit's code is dedented for several tasks
 def dedent_code(code: str) -> str:
     """`code` with the indentation its first line had removed from every other line."""
     lines = code.split("\n")
@@ -81,7 +83,12 @@ def mask_name(code: str, name: str, mask: str = "____") -> str:
     """
     if not name:
         return code
-    return re.sub(rf"(?<![\w$]){re.escape(name)}(?![\w$])", mask, code)
+    return _whole_word(name).sub(mask, code)
+
+
+@lru_cache(maxsize=4096)  # more names than `re`'s own cache holds
+def _whole_word(name: str) -> re.Pattern:
+    return re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])")
 
 
 FIM_MARK = "    // <FILL: the missing lines go here>"

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
@@ -53,6 +54,7 @@ def module_finder(root: Path) -> Callable[[str], str | None]:
             return directory
         return module_dir(str(PurePosixPath(directory).parent))
 
+    @lru_cache(maxsize=1 << 16)
     def module_of(path: str) -> str | None:
         found = module_dir(str(PurePosixPath(path).parent))
         return found if found is not None else gcand.default_module(path)
@@ -80,12 +82,21 @@ def generate_stage(ctx: Context) -> dict:
         return dict(counts, skipped=True)
     with ctx.task("generate", total=len(stale)) as task:
         store.forget_templates(gone)  # before resolving: a deleted file's candidates must go
-        for path, n_units, blob in _file_candidates(store, cfg, stale):
-            store.put_templates(path, keys[path], blob)
-            counts["files_generated"] += 1
-            counts["units_generated"] += n_units
-            ctx.advance(task)
-        repo_chunks = _repo_chunks(store, cfg, module_of)
+        with _workers(store, cfg, len(stale)) as (pool, in_child):
+            # the families start first: they run beside the per-file candidates
+            repo_job = pool.submit(_repo_chunks_one, _repo_job(store, cfg)) if in_child else None
+            for path, n_units, blob in _file_candidates(store, cfg, stale, pool):
+                store.put_templates(path, keys[path], blob)
+                counts["files_generated"] += 1
+                counts["units_generated"] += n_units
+                ctx.advance(task)
+            if repo_job is not None:
+                repo_chunks = repo_job.result()
+            else:
+                units = store.units()
+                cands = tgen.repo_level_candidates(units, cfg.seed, module_of=module_of)
+                repo_chunks = _chunks(cands)
+                del units, cands
         plan = tgen.plan(_all_candidates(store, repo_chunks))
         counts.update(plan.stats)
         with store.transaction():
@@ -112,21 +123,44 @@ def generate_stage(ctx: Context) -> dict:
     return dict(counts)
 
 
-def _file_candidates(store: Store, cfg: RunConfig, paths: list[str]) -> Iterator[tuple]:
-    """(path, units, candidates JSON) of each file, in order; in a process pool when --jobs
-    allows, a window of files at a time (memory holds one window's units)."""
-    root = str(cfg.path)
-    windows = [paths[i : i + GENERATE_WINDOW] for i in range(0, len(paths), GENERATE_WINDOW)]
-    if cfg.jobs <= 1 or len(paths) < 8:
-        for path in paths:
-            yield _candidates_one((root, path, store.units_in(path), cfg.seed))
+@contextmanager
+def _workers(store: Store, cfg: RunConfig, n_stale: int) -> Iterator[tuple]:
+    """(process pool or None, whether the families run in it) for one generation.
+
+    With --jobs above 1, the per-file candidates of 8 files or more are built in a pool
+    of --jobs processes. The repository-level families (they look at every unit at once)
+    run in one of its processes too, where processes fork, started before the files so
+    that both go on at once: that process opens the store and loads the units, so this
+    one never holds them (its freed heap would stay with it for the later stages).
+    Otherwise, and in a daemonic worker (which may not start processes), they run here
+    after the files, as everything does with --jobs 1.
+    """
+    forks = hasattr(os, "fork") and not multiprocessing.current_process().daemon
+    in_child = cfg.jobs > 1 and forks and store.path.is_file()
+    files_in_pool = cfg.jobs > 1 and n_stale >= 8
+    if not (in_child or files_in_pool):
+        yield None, False
         return
     from dataprep.procs import process_pool
 
-    with process_pool(cfg.jobs) as pool:
-        for window in windows:
-            jobs = [(root, path, store.units_in(path), cfg.seed) for path in window]
-            yield from pool.map(_candidates_one, jobs)
+    with process_pool(cfg.jobs if files_in_pool else 1) as pool:
+        yield pool, in_child
+
+
+def _file_candidates(store: Store, cfg: RunConfig, paths: list[str], pool) -> Iterator[tuple]:
+    """(path, units, candidates JSON) of each file, in order; in the process pool when
+    there is one and there are 8 files or more, a window of files at a time (memory holds
+    one window's units)."""
+    root = str(cfg.path)
+    if pool is None or cfg.jobs <= 1 or len(paths) < 8:
+        for path in paths:
+            yield _candidates_one((root, path, store.units_in(path), cfg.seed))
+        return
+    for i in range(0, len(paths), GENERATE_WINDOW):
+        jobs = [
+            (root, path, store.units_in(path), cfg.seed) for path in paths[i : i + GENERATE_WINDOW]
+        ]
+        yield from pool.map(_candidates_one, jobs)
 
 
 @lru_cache(maxsize=4)
@@ -141,24 +175,13 @@ def _candidates_one(job: tuple) -> tuple[str, int, str]:
     return path, len(units), gcand.dump_candidates(cands)
 
 
-def _repo_chunks(store: Store, cfg: RunConfig, module_of) -> list[bytes]:
-    """The repository-level families' candidates (they look at every unit at once),
-    compressed in chunks. With --jobs above 1, where processes fork, a child process
-    loads the units and runs the families, so that this process never holds them (its
-    freed heap would stay with it for the later stages); otherwise they run here (and in
-    a daemonic worker, which may not start processes)."""
-    forks = hasattr(os, "fork") and not multiprocessing.current_process().daemon
-    if cfg.jobs > 1 and forks and store.path.is_file():
-        from dataprep.procs import process_pool
-
-        with process_pool(1) as pool:
-            job = (str(store.path.parent), str(cfg.path), cfg.seed)
-            return pool.submit(_repo_chunks_one, job).result()
-    return _chunks(tgen.repo_level_candidates(store.units(), cfg.seed, module_of=module_of))
+def _repo_job(store: Store, cfg: RunConfig) -> tuple:
+    return (str(store.path.parent), str(cfg.path), cfg.seed)
 
 
 def _repo_chunks_one(job: tuple) -> list[bytes]:
-    """Worker: `_repo_chunks` from its own connection to the store."""
+    """Worker: the repository-level families' candidates (they look at every unit at
+    once), compressed in chunks, from its own connection to the store."""
     out_dir, root, seed = job
     with Store.open(Path(out_dir), create=False) as store:
         units = store.units()
