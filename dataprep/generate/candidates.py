@@ -143,9 +143,19 @@ def dump_candidates(candidates: list[Candidate]) -> str:
 def load_candidates(text: str) -> list[Candidate]:
     """The inverse of `dump_candidates`."""
     data = json.loads(text)
-    return [
-        Candidate(**{**row, "values": data["values"][row["values"]]}) for row in data["candidates"]
-    ]
+    values, out = data["values"], []
+    for row in data["candidates"]:
+        row["values"] = values[row["values"]]
+        if len(row) == _N_FIELDS:  # every field, as `to_json` writes them: no __init__ needed
+            cand = object.__new__(Candidate)
+            cand.__dict__ = row
+        else:
+            cand = Candidate(**row)
+        out.append(cand)
+    return out
+
+
+_N_FIELDS = len(fields(Candidate))
 
 
 @lru_cache(maxsize=1 << 16)
