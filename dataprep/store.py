@@ -682,10 +682,6 @@ class Store(ReviewQueries):
         for (blob,) in self.conn.execute("SELECT data FROM template_cache ORDER BY path"):
             yield unpack(blob)
 
-    def template_paths(self) -> list[str]:
-        """The files with cached candidates, in `template_blobs` order."""
-        return [p for (p,) in self.conn.execute("SELECT path FROM template_cache ORDER BY path")]
-
     def template_blob(self, path: str) -> str | None:
         row = self.conn.execute("SELECT data FROM template_cache WHERE path = ?", (path,))
         found = row.fetchone()

@@ -86,19 +86,18 @@ def generate_stage(ctx: Context) -> dict:
     with ctx.task("generate", total=len(stale)) as task, _workers(store, cfg, stale) as work:
         store.forget_templates(gone)  # before resolving: a deleted file's candidates must go
         families = work.families(cfg, module_of)  # first: they run beside the files
-        fresh: dict[str, tgen.ConflictKeys] = {}
-        for path, n_units, blob, found in _file_candidates(store, cfg, stale, work):
-            store.put_templates(path, keys[path], blob)
-            fresh[path] = found if found.usable() else _keys_of(unpack(blob))
+        paths = sorted(keys)  # the cache's files, as it orders them, once the stale are in
+        repo_chunks: list[bytes] = []
+        sizes: list[int] = []  # each part's candidates, noted as `plan_keys` reads them
+
+        def written(n_units: int) -> None:
             counts["files_generated"] += 1
             counts["units_generated"] += n_units
             ctx.advance(task)
-        repo_chunks, repo_keys = families()
-        paths = store.template_paths()
-        sizes: list[int] = []  # each part's candidates, noted as `plan_keys` reads them
-        plan = tgen.plan_keys(_parts(work, paths, fresh, repo_keys, sizes))
+
+        parts = _Parts(store, cfg, work, paths, stale, keys, families, repo_chunks, sizes)
+        plan = tgen.plan_keys(parts.each(written))
         counts.update(plan.stats)
-        del fresh, repo_keys
         with store.transaction():
             old_ids = store.pair_ids("template")
             new_ids: set[str] = set()
@@ -251,18 +250,38 @@ def _keys_of(blob: str) -> tgen.ConflictKeys:
     return tgen.conflict_keys(gcand.load_candidates(blob))
 
 
-def _parts(work: _Work, paths: list[str], fresh: dict, repo_keys, sizes: list[int]) -> Iterator:
-    """The conflict keys of every candidate, in `_pair_jobs` order: each file's (those of
-    the files just generated are at hand, the cached ones are read again), then the
-    families'. Notes each part's size in `sizes`."""
-    cached = [(p,) for p in paths if p not in fresh]  # before `fresh` empties
-    found = work.map(_keys_one, cached)
-    for path in paths:
-        part = fresh.pop(path) if path in fresh else next(found)
-        sizes.append(len(part))
+class _Parts:
+    """The conflict keys of every candidate, in `_pair_jobs` order, while the stale files'
+    candidates are built and written: each file's (a stale file's come with its
+    candidates, a cached file's are read again), then the families' (their chunks go to
+    `repo_chunks`). Each part's size goes to `sizes`; memory holds a few files' keys, not
+    all of them, beside what `plan_keys` keeps."""
+
+    def __init__(self, store, cfg, work, paths, stale, keys, families, repo_chunks, sizes):
+        self.store, self.cfg, self.work, self.paths = store, cfg, work, paths
+        self.stale, self.keys, self.families = stale, keys, families
+        self.repo_chunks, self.sizes = repo_chunks, sizes
+
+    def each(self, written: Callable[[int], None]) -> Iterator[tgen.ConflictKeys]:
+        """The parts; `written(units)` after each stale file is written."""
+        store, work, fresh = self.store, self.work, set(self.stale)
+        built = _file_candidates(store, self.cfg, self.stale, work)
+        cached = work.map(_keys_one, [(p,) for p in self.paths if p not in fresh])
+        for path in self.paths:
+            if path in fresh:
+                _, n_units, blob, part = next(built)
+                store.put_templates(path, self.keys[path], blob)
+                if not part.usable():  # hashed in a process that does not share our seed
+                    part = _keys_of(unpack(blob))
+                written(n_units)
+            else:
+                part = next(cached)
+            self.sizes.append(len(part))
+            yield part
+        chunks, part = self.families()
+        self.repo_chunks.extend(chunks)
+        self.sizes.append(len(part))
         yield part
-    sizes.append(len(repo_keys))
-    yield repo_keys
 
 
 class _PoolStore:
