@@ -90,14 +90,15 @@ class Candidate:
     def key(self, level: int) -> tuple:
         """What the instruction asks about at a level, whatever the phrasing: the values of
         the placeholders the task's phrasings use (and its qualifier's, above level 0)."""
-        names = self.subject + (self.qualifier_subject if level else [])
+        names = self.subject + self.qualifier_subject if level else self.subject
         values = self.values[level]
-        return (self.task, tuple(values.get(n, "") for n in names), self.input)
+        return (self.task, tuple([values.get(n, "") for n in names]), self.input)
 
     def instruction(self, level: int) -> str:
-        text = self.phrasing.format(**self.values[level])
-        if level and self.qualifier and text == self.phrasing.format(**self.values[0]):
-            text = f"{text} {self.qualifier.format(**self.values[level])}"
+        values = self.values[level]
+        text = self.phrasing.format_map(values)
+        if level and self.qualifier and text == self.phrasing.format_map(self.values[0]):
+            text = f"{text} {self.qualifier.format_map(values)}"
         return text
 
     def to_pair(self) -> Pair:
