@@ -27,8 +27,8 @@ from dataprep.store_schema import (
     RANK_SQL,
     PairFacts,
     PairText,
-    pack_pair,
     pack_unit,
+    pair_row,
     read_pair,
     read_pair_facts,
     read_pair_text,
@@ -301,14 +301,16 @@ class Store(ReviewQueries):
     # pairs ------------------------------------------------------------------------
     def put_pairs(self, pairs: Iterable[Pair], run_id: int | None = None) -> int:
         """Insert pairs not yet stored; returns how many were new."""
+        return self.put_pair_rows([pair_row(p) for p in pairs], run_id)
+
+    def put_pair_rows(self, rows: list[tuple], run_id: int | None = None) -> int:
+        """`put_pairs` of pairs already made rows (`store_schema.pair_row`, wherever they
+        were built: a worker process packs them)."""
         with self.transaction():
             cur = self.conn.executemany(
                 "INSERT OR IGNORE INTO pairs (id, unit_id, generator, task, path, data, run_id) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (p.id, p.unit_id, p.generator, p.task, p.path, pack_pair(p), run_id)
-                    for p in pairs
-                ],
+                [(*row, run_id) for row in rows],
             )
             return cur.rowcount  # the rows this statement inserted, not its triggers' (FTS)
 
@@ -715,16 +717,22 @@ class Store(ReviewQueries):
                 "DELETE FROM template_cache WHERE path = ?", [(p,) for p in paths]
             )
 
-    def put_templates(self, path: str, key: str, data: str) -> None:
+    def put_templates(self, path: str, key: str, data: str | bytes) -> None:
+        """A file's candidates: JSON, or JSON already `pack`ed (by a worker process)."""
         with self.transaction():
             self.conn.execute(
                 "INSERT OR REPLACE INTO template_cache (path, key, data) VALUES (?, ?, ?)",
-                (path, key, pack(data)),
+                (path, key, data if isinstance(data, bytes) else pack(data)),
             )
 
     def template_blobs(self) -> Iterator[str]:
         for (blob,) in self.conn.execute("SELECT data FROM template_cache ORDER BY path"):
             yield unpack(blob)
+
+    def template_blob(self, path: str) -> str | None:
+        row = self.conn.execute("SELECT data FROM template_cache WHERE path = ?", (path,))
+        found = row.fetchone()
+        return unpack(found[0]) if found else None
 
     # candidates (eliminated LLM output, kept with its reason) ---------------------
     def put_candidate(

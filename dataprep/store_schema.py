@@ -214,6 +214,11 @@ def pack_pair(pair: Pair) -> bytes:
     return pack(pair.model_dump_json(exclude_defaults=True, exclude=set(PAIR_COLUMNS)))
 
 
+def pair_row(pair: Pair) -> tuple:
+    """A pair as `pairs` keeps it: its `PAIR_COLUMNS`, then its packed JSON."""
+    return (pair.id, pair.unit_id, pair.generator, pair.task, pair.path, pack_pair(pair))
+
+
 def read_pair(row: tuple) -> Pair:
     """A pair from its columns and JSON (`PAIR_SQL`)."""
     *columns, data = row

@@ -636,6 +636,26 @@ def test_resolve_drops_what_cannot_be_qualified():
     assert [p for p in pairs if p.task == "member.owner"] == []
 
 
+def test_resolution_in_parts_is_resolution_over_all(units):
+    """The stage hashes each file's conflict keys where it builds its candidates and
+    resolves on the parts: the same levels and pairs as one pass over every candidate, and
+    keys hashed with another hash seed are refused, not mixed."""
+    by_path = defaultdict(list)
+    for unit in units:
+        by_path[unit.path].append(unit)
+    files = [gc.file_candidates(by_path[p]) for p in sorted(by_path)]
+    files.append(tg.repo_level_candidates(units))
+    whole = tg.plan([c for found in files for c in found])
+    parts = tg.plan_keys(tg.conflict_keys(found) for found in files)
+    assert parts.stats == whole.stats and whole.stats["qualified"] > 0
+    assert (parts.level == whole.level).all() and (parts.keep == whole.keep).all()
+    assert 0 < whole.keep.sum() < len(whole.keep)
+    foreign = tg.conflict_keys(files[0])._replace(probe=hash("another seed"))
+    assert not foreign.usable()
+    with pytest.raises(ValueError, match="hash seed"):
+        tg.plan_keys([foreign])
+
+
 # -- helpers ---------------------------------------------------------------------------------
 
 

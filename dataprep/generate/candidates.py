@@ -90,14 +90,15 @@ class Candidate:
     def key(self, level: int) -> tuple:
         """What the instruction asks about at a level, whatever the phrasing: the values of
         the placeholders the task's phrasings use (and its qualifier's, above level 0)."""
-        names = self.subject + (self.qualifier_subject if level else [])
+        names = self.subject + self.qualifier_subject if level else self.subject
         values = self.values[level]
-        return (self.task, tuple(values.get(n, "") for n in names), self.input)
+        return (self.task, tuple([values.get(n, "") for n in names]), self.input)
 
     def instruction(self, level: int) -> str:
-        text = self.phrasing.format(**self.values[level])
-        if level and self.qualifier and text == self.phrasing.format(**self.values[0]):
-            text = f"{text} {self.qualifier.format(**self.values[level])}"
+        values = self.values[level]
+        text = self.phrasing.format_map(values)
+        if level and self.qualifier and text == self.phrasing.format_map(self.values[0]):
+            text = f"{text} {self.qualifier.format_map(values)}"
         return text
 
     def to_pair(self) -> Pair:
@@ -123,7 +124,8 @@ class Candidate:
 
     def to_json(self) -> dict:
         # shallow: the values are plain JSON already (dataclasses.asdict deep-copies, 10x slower)
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        data = self.__dict__
+        return {name: data[name] for name in _FIELD_NAMES}
 
 
 def dump_candidates(candidates: list[Candidate]) -> str:
@@ -143,11 +145,23 @@ def dump_candidates(candidates: list[Candidate]) -> str:
 def load_candidates(text: str) -> list[Candidate]:
     """The inverse of `dump_candidates`."""
     data = json.loads(text)
-    return [
-        Candidate(**{**row, "values": data["values"][row["values"]]}) for row in data["candidates"]
-    ]
+    values, out = data["values"], []
+    for row in data["candidates"]:
+        row["values"] = values[row["values"]]
+        if len(row) == _N_FIELDS:  # every field, as `to_json` writes them: no __init__ needed
+            cand = object.__new__(Candidate)
+            cand.__dict__ = row
+        else:
+            cand = Candidate(**row)
+        out.append(cand)
+    return out
 
 
+_FIELD_NAMES = tuple(f.name for f in fields(Candidate))
+_N_FIELDS = len(_FIELD_NAMES)
+
+
+@lru_cache(maxsize=1 << 16)
 def default_module(path: str) -> str | None:
     """The first path component, when the file is not at the top: `auth/src/A.java` -> `auth`."""
     parts = PurePosixPath(path).parts
@@ -266,6 +280,12 @@ def _doc(javadoc: str):
     return parse_javadoc(javadoc)
 
 
+@lru_cache(maxsize=64)
+def _fim_split(code: str, key: str) -> tuple[str, str] | None:
+    """`fim_split`, once a unit: its task's input and its answer both ask for it."""
+    return fim_split(code, key)
+
+
 def _in_scope(scope: str, unit: Unit) -> bool:
     if scope == "any":
         return True
@@ -344,7 +364,7 @@ def _answer(kind: str, unit: Unit, ctx: FileContext) -> tuple[str, int, int] | N
     if kind == "code":
         text = dedent_code(unit.code)
     elif kind == "fim_middle":
-        split = fim_split(unit.code, unit.id)
+        split = _fim_split(unit.code, unit.id)
         text = split[1] if split else ""
     elif kind == "prose":
         text = render_markdown(_doc(unit.javadoc)) if unit.javadoc else ""
@@ -404,7 +424,7 @@ def _input(kind: str, unit: Unit) -> str | None:
     if kind == "code":
         return dedent_code(unit.code)
     if kind == "fim_code":
-        split = fim_split(unit.code, unit.id)
+        split = _fim_split(unit.code, unit.id)
         return split[0] if split else None
     if kind == "masked_code":
         return mask_name(dedent_code(unit.code), unit.name)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import textwrap
+from functools import lru_cache
 
 from dataprep.generate.java_facts import skip_annotations
 
@@ -42,6 +43,7 @@ def _base_indent(lines: list[str]) -> int:
     return max(0, min(_indent(ln) for ln in rest) - _CONTINUATION)
 
 
+@lru_cache(maxsize=256)  # one unit's code is dedented for several tasks
 def dedent_code(code: str) -> str:
     """`code` with the indentation its first line had removed from every other line."""
     lines = code.split("\n")
@@ -81,7 +83,22 @@ def mask_name(code: str, name: str, mask: str = "____") -> str:
     """
     if not name:
         return code
-    return re.sub(rf"(?<![\w$]){re.escape(name)}(?![\w$])", mask, code)
+    # what re.sub(rf"(?<![\w$]){re.escape(name)}(?![\w$])", mask, code) does, without
+    # compiling a pattern for each name (more names than re's cache holds)
+    out, start, size = [], 0, len(name)
+    at = code.find(name)
+    while at >= 0:
+        end = at + size
+        if (at == 0 or not _WORD_CHAR.match(code, at - 1)) and not _WORD_CHAR.match(code, end):
+            out += [code[start:at], mask]
+            start = end
+            at = code.find(name, end)
+        else:
+            at = code.find(name, at + 1)
+    return "".join(out) + code[start:] if out else code
+
+
+_WORD_CHAR = re.compile(r"[\w$]")
 
 
 FIM_MARK = "    // <FILL: the missing lines go here>"
@@ -122,18 +139,21 @@ def fim_split(code: str, key: str) -> tuple[str, str] | None:
 
 _LITERAL_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
 _BRACKETS = ("{}", "()", "[]")
+_BRACKET_RE = re.compile(r"[{}()\[\]]")
 
 
 def _shape(line: str) -> tuple[tuple[int, int], ...]:
     """Per bracket kind, a line's net depth and the lowest depth it reaches (literals left
     out; none spans lines), so a span's balance is a sum over its lines, not a rescan."""
-    text = _LITERAL_RE.sub("", line)
+    found = _BRACKET_RE.findall(_LITERAL_RE.sub("", line))  # depths change only at these
     out = []
     for open_, close in _BRACKETS:
         depth = low = 0
-        if open_ in text or close in text:
-            for ch in text:
-                depth += (ch == open_) - (ch == close)
+        for ch in found:
+            if ch == open_:
+                depth += 1
+            elif ch == close:
+                depth -= 1
                 low = min(low, depth)
         out.append((depth, low))
     return tuple(out)

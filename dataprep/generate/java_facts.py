@@ -172,6 +172,7 @@ def join_route(prefix: str, path: str) -> str:
     return route
 
 
+@lru_cache(maxsize=1 << 16)
 def is_test_path(path: str) -> bool:
     parts = PurePosixPath(path).parts
     return "test" in parts or "tests" in parts

@@ -344,6 +344,12 @@ class TypeIndex:
     def summary(self, unit: Unit) -> str:
         """The first sentence of a unit's Javadoc; for a method without one (or with only
         `{@inheritDoc}`), that of the method it overrides, as the javadoc tool does."""
+        key = ("s", unit.id)  # a unit is listed in many answers: its Javadoc is parsed once
+        if key not in self._cache:
+            self._cache[key] = self._summary(unit)
+        return self._cache[key]
+
+    def _summary(self, unit: Unit) -> str:
         text = parse_javadoc(unit.javadoc).summary if unit.javadoc else ""
         text = text.replace("{@inheritDoc}", "").strip()
         if not text and unit.kind == "method":

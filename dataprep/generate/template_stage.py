@@ -2,9 +2,11 @@
 
 Candidates are built per file (cached in the store, keyed by the file's unit ids) and the
 repository-level families add theirs; `resolve` then qualifies colliding instructions
-over all of them. Memory holds one file's candidates at a time: a first pass keeps only
-each candidate's conflict keys (hashes, `templates.CandidateKeys`), levels are resolved on
-those, and a second pass builds the pairs file by file and writes them in batches.
+over all of them. Memory holds a few files' candidates at a time: a first pass keeps only
+each candidate's conflict keys (hashes, `templates.ConflictKeys`), levels are resolved on
+those, and a second pass builds the pairs file by file and writes them in batches. With
+--jobs above 1 (where processes fork) the work is done in a process pool, file by file,
+and this process only resolves and writes.
 
 Example:
     generate_stage(ctx) -> {"files_generated": 3, "pairs_new": 120, "pairs": 120, ...}
@@ -14,8 +16,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
@@ -24,14 +27,15 @@ from dataprep.generate import candidates as gcand
 from dataprep.generate import templates as tgen
 from dataprep.generate.tasks import templates_fingerprint
 from dataprep.hashing import content_hash
-from dataprep.models import Pair
 from dataprep.procs import give_back_memory
 from dataprep.settings import RunConfig
 from dataprep.stages import Context
 from dataprep.store import Store
+from dataprep.store_schema import pair_row
 
 STATE_VERSION = "1"  # part of the hash of the stage's state (meta pipeline.templates)
-GENERATE_WINDOW = 64  # files whose units are in flight at once
+GENERATE_WINDOW = 64  # files (or jobs) in flight at once
+JOB_BATCH = 8  # jobs a pool task runs (a task's round trip costs more than a small job)
 WRITE_BATCH = 2000  # pairs written to the store at a time
 _REPO_CHUNK = 2000  # repository-level candidates kept per compressed chunk
 _MODULE_MARKERS = ("pom.xml", "build.gradle", "build.gradle.kts")
@@ -53,6 +57,7 @@ def module_finder(root: Path) -> Callable[[str], str | None]:
             return directory
         return module_dir(str(PurePosixPath(directory).parent))
 
+    @lru_cache(maxsize=1 << 16)
     def module_of(path: str) -> str | None:
         found = module_dir(str(PurePosixPath(path).parent))
         return found if found is not None else gcand.default_module(path)
@@ -78,30 +83,36 @@ def generate_stage(ctx: Context) -> dict:
     counts = Counter(files_generated=0, units_generated=0, pairs_new=0, pairs_removed=0)
     if not stale and not gone and store.get_meta("pipeline.templates") == state:
         return dict(counts, skipped=True)
-    with ctx.task("generate", total=len(stale)) as task:
+    with ctx.task("generate", total=len(stale)) as task, _workers(store, cfg, stale) as work:
         store.forget_templates(gone)  # before resolving: a deleted file's candidates must go
-        for path, n_units, blob in _file_candidates(store, cfg, stale):
-            store.put_templates(path, keys[path], blob)
+        families = work.families(cfg, module_of)  # first: they run beside the files
+        paths = sorted(keys)  # the cache's files, as it orders them, once the stale are in
+        repo_chunks: list[bytes] = []
+        sizes: list[int] = []  # each part's candidates, noted as `plan_keys` reads them
+
+        def written(n_units: int) -> None:
             counts["files_generated"] += 1
             counts["units_generated"] += n_units
             ctx.advance(task)
-        repo_chunks = _repo_chunks(store, cfg, module_of)
-        plan = tgen.plan(_all_candidates(store, repo_chunks))
+
+        parts = _Parts(store, cfg, work, paths, stale, keys, families, repo_chunks, sizes)
+        plan = tgen.plan_keys(parts.each(written))
         counts.update(plan.stats)
         with store.transaction():
             old_ids = store.pair_ids("template")
             new_ids: set[str] = set()
-            fresh: list[Pair] = []
-            for pair in plan.pairs(_all_candidates(store, repo_chunks)):
-                if pair.id in new_ids:
-                    continue
-                new_ids.add(pair.id)
-                if pair.id not in old_ids:  # the rest are stored already
-                    fresh.append(pair)
-                    if len(fresh) >= WRITE_BATCH:
-                        counts["pairs_new"] += store.put_pairs(fresh, run_id=ctx.run_id)
-                        fresh = []
-            counts["pairs_new"] += store.put_pairs(fresh, run_id=ctx.run_id)
+            rows: list[tuple] = []
+            for found_rows in work.map(_pairs_one, _pair_jobs(paths, repo_chunks, sizes, plan)):
+                for row in found_rows:  # a pair id may repeat: the first one stands
+                    if row[0] in new_ids:
+                        continue
+                    new_ids.add(row[0])
+                    if row[0] not in old_ids:  # the rest are stored already
+                        rows.append(row)
+                if len(rows) >= WRITE_BATCH:
+                    counts["pairs_new"] += store.put_pair_rows(rows, run_id=ctx.run_id)
+                    rows = []
+            counts["pairs_new"] += store.put_pair_rows(rows, run_id=ctx.run_id)
             removed = sorted(old_ids - new_ids)
             store.delete_pairs(removed)
             counts["pairs_removed"] = len(removed)
@@ -112,21 +123,94 @@ def generate_stage(ctx: Context) -> dict:
     return dict(counts)
 
 
-def _file_candidates(store: Store, cfg: RunConfig, paths: list[str]) -> Iterator[tuple]:
-    """(path, units, candidates JSON) of each file, in order; in a process pool when --jobs
-    allows, a window of files at a time (memory holds one window's units)."""
-    root = str(cfg.path)
-    windows = [paths[i : i + GENERATE_WINDOW] for i in range(0, len(paths), GENERATE_WINDOW)]
-    if cfg.jobs <= 1 or len(paths) < 8:
-        for path in paths:
-            yield _candidates_one((root, path, store.units_in(path), cfg.seed))
+class _Work:
+    """Where one generation's work runs: in a process pool, or here. `shared`: the pool's
+    processes are forked from this one, so they hash as it does (conflict keys) and open
+    the store themselves; the jobs then name the output folder, and each process reads
+    what it needs."""
+
+    def __init__(self, store: Store, pool=None, shared: bool = False, files: bool = False):
+        self.store, self.pool, self.shared, self.files_in_pool = store, pool, shared, files
+
+    def map(self, func: Callable, jobs: Iterable[tuple]) -> Iterator:
+        """`func(job, store)` over the jobs, results in order: in the pool when it is
+        shared, JOB_BATCH jobs to a task (at most GENERATE_WINDOW jobs in flight, so
+        memory holds a bounded number of them; a worker opens its own store), else here
+        with this process's store."""
+        if not self.shared:
+            yield from (func(job, self.store) for job in jobs)
+            return
+        pending: deque = deque()
+        for batch in _batches(jobs, JOB_BATCH):
+            pending.append(self.pool.submit(_run_batch, func, batch))
+            if len(pending) * JOB_BATCH >= GENERATE_WINDOW:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+    def families(self, cfg: RunConfig, module_of) -> Callable[[], tuple]:
+        """Start the repository-level families (in the pool when shared); the returned
+        call waits for their (compressed chunks, conflict keys)."""
+        if self.shared:
+            return self.pool.submit(_families_one, (str(cfg.path), cfg.seed)).result
+        return lambda: _families(self.store.units(), cfg.seed, module_of)
+
+
+@contextmanager
+def _workers(store: Store, cfg: RunConfig, stale: list[str]) -> Iterator[_Work]:
+    """Where one generation runs (`_Work`).
+
+    With --jobs above 1, the per-file candidates of 8 files or more are built in a pool
+    of --jobs processes. Where processes fork, the pool also runs the repository-level
+    families (they look at every unit at once), started before the files so that both
+    go on at once, then the conflict keys of the cached files and the pairs, file by
+    file. Its processes open the store themselves, so this one never holds the units
+    (its freed heap would stay with it for the later stages) and mostly writes.
+    Otherwise, and in a daemonic worker (which may not start processes), all of it runs
+    here.
+    """
+    forks = hasattr(os, "fork") and not multiprocessing.current_process().daemon
+    shared = cfg.jobs > 1 and forks and store.path.is_file()
+    files = cfg.jobs > 1 and len(stale) >= 8
+    if not (shared or files):
+        yield _Work(store)
         return
     from dataprep.procs import process_pool
 
     with process_pool(cfg.jobs) as pool:
-        for window in windows:
-            jobs = [(root, path, store.units_in(path), cfg.seed) for path in window]
-            yield from pool.map(_candidates_one, jobs)
+        _pool_store.out_dir = str(store.path.parent)
+        yield _Work(store, pool, shared, files)
+
+
+def _file_candidates(store: Store, cfg: RunConfig, paths: list[str], work: _Work) -> Iterator:
+    """(path, units, packed candidates JSON, their conflict keys) of each file, in order;
+    in the process pool when there is one and there are 8 files or more (memory holds
+    the units of a bounded number of files)."""
+    root = str(cfg.path)
+    jobs = ((root, path, store.units_in(path), cfg.seed) for path in paths)
+    if not work.files_in_pool:
+        yield from (_candidates_one(job) for job in jobs)
+    elif work.shared:
+        yield from work.map(_candidates_one, jobs)
+    else:  # a pool that does not fork (its hashes are its own): a window of files at a time
+        for window in _batches(jobs, GENERATE_WINDOW):
+            yield from work.pool.map(_candidates_one, window)
+
+
+def _batches(jobs: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
+    batch: list[tuple] = []
+    for job in jobs:
+        batch.append(job)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _run_batch(func: Callable, batch: list[tuple]) -> list:
+    """Worker: `func` over a batch of jobs, with the worker's own store."""
+    return [func(job) for job in batch]
 
 
 @lru_cache(maxsize=4)
@@ -134,48 +218,116 @@ def _module_finder(root: str) -> Callable[[str], str | None]:
     return module_finder(Path(root))
 
 
-def _candidates_one(job: tuple) -> tuple[str, int, str]:
-    """Worker: one file's template candidates, as the per-file cache stores them."""
+def _candidates_one(job: tuple, store: Store | None = None) -> tuple:
+    """Worker: one file's template candidates, as the per-file cache stores them (packed),
+    and their conflict keys."""
     root, path, units, seed = job
     cands = gcand.file_candidates(units, seed, module_of=_module_finder(root))
-    return path, len(units), gcand.dump_candidates(cands)
+    return path, len(units), pack(gcand.dump_candidates(cands)), tgen.conflict_keys(cands)
 
 
-def _repo_chunks(store: Store, cfg: RunConfig, module_of) -> list[bytes]:
-    """The repository-level families' candidates (they look at every unit at once),
-    compressed in chunks. With --jobs above 1, where processes fork, a child process
-    loads the units and runs the families, so that this process never holds them (its
-    freed heap would stay with it for the later stages); otherwise they run here (and in
-    a daemonic worker, which may not start processes)."""
-    forks = hasattr(os, "fork") and not multiprocessing.current_process().daemon
-    if cfg.jobs > 1 and forks and store.path.is_file():
-        from dataprep.procs import process_pool
-
-        with process_pool(1) as pool:
-            job = (str(store.path.parent), str(cfg.path), cfg.seed)
-            return pool.submit(_repo_chunks_one, job).result()
-    return _chunks(tgen.repo_level_candidates(store.units(), cfg.seed, module_of=module_of))
-
-
-def _repo_chunks_one(job: tuple) -> list[bytes]:
-    """Worker: `_repo_chunks` from its own connection to the store."""
-    out_dir, root, seed = job
-    with Store.open(Path(out_dir), create=False) as store:
+def _families_one(job: tuple) -> tuple[list[bytes], tgen.ConflictKeys]:
+    """Worker: `_families` from its own connection to the store."""
+    root, seed = job
+    with Store.open(Path(_pool_store.out_dir), create=False) as store:
         units = store.units()
-    return _chunks(tgen.repo_level_candidates(units, seed, module_of=_module_finder(root)))
+    return _families(units, seed, _module_finder(root))
 
 
-def _chunks(cands: list[gcand.Candidate]) -> list[bytes]:
-    return [
+def _families(units, seed: int, module_of) -> tuple[list[bytes], tgen.ConflictKeys]:
+    """The repository-level families' candidates (they look at every unit at once),
+    compressed in chunks, and their conflict keys."""
+    cands = tgen.repo_level_candidates(units, seed, module_of=module_of)
+    del units
+    chunks = [
         pack(gcand.dump_candidates(cands[i : i + _REPO_CHUNK]))
         for i in range(0, len(cands), _REPO_CHUNK)
     ]
+    return chunks, tgen.conflict_keys(cands)
 
 
-def _all_candidates(store: Store, repo_chunks: list[bytes]) -> Iterator[gcand.Candidate]:
-    """Every candidate, one file (or chunk) loaded at a time, always in the same order:
-    the files' by path, then the repository-level ones."""
-    for blob in store.template_blobs():
-        yield from gcand.load_candidates(blob)
-    for chunk in repo_chunks:
-        yield from gcand.load_candidates(unpack(chunk))
+def _keys_of(blob: str) -> tgen.ConflictKeys:
+    return tgen.conflict_keys(gcand.load_candidates(blob))
+
+
+class _Parts:
+    """The conflict keys of every candidate, in `_pair_jobs` order, while the stale files'
+    candidates are built and written: each file's (a stale file's come with its
+    candidates, a cached file's are read again), then the families' (their chunks go to
+    `repo_chunks`). Each part's size goes to `sizes`; memory holds a few files' keys, not
+    all of them, beside what `plan_keys` keeps."""
+
+    def __init__(self, store, cfg, work, paths, stale, keys, families, repo_chunks, sizes):
+        self.store, self.cfg, self.work, self.paths = store, cfg, work, paths
+        self.stale, self.keys, self.families = stale, keys, families
+        self.repo_chunks, self.sizes = repo_chunks, sizes
+
+    def each(self, written: Callable[[int], None]) -> Iterator[tgen.ConflictKeys]:
+        """The parts; `written(units)` after each stale file is written."""
+        store, work, fresh = self.store, self.work, set(self.stale)
+        built = _file_candidates(store, self.cfg, self.stale, work)
+        cached = work.map(_keys_one, [(p,) for p in self.paths if p not in fresh])
+        for path in self.paths:
+            if path in fresh:
+                _, n_units, blob, part = next(built)
+                store.put_templates(path, self.keys[path], blob)
+                if not part.usable():  # hashed in a process that does not share our seed
+                    part = _keys_of(unpack(blob))
+                written(n_units)
+            else:
+                part = next(cached)
+            self.sizes.append(len(part))
+            yield part
+        chunks, part = self.families()
+        self.repo_chunks.extend(chunks)
+        self.sizes.append(len(part))
+        yield part
+
+
+class _PoolStore:
+    """The output folder of the pool's jobs (set before its processes fork), and each
+    process's own connection to its store."""
+
+    out_dir: str = ""
+    _open: dict[str, Store] = {}
+
+    def get(self, store: Store | None) -> Store:
+        if store is not None:
+            return store
+        if self.out_dir not in self._open:
+            self._open[self.out_dir] = Store.open(Path(self.out_dir), create=False)
+        return self._open[self.out_dir]
+
+
+_pool_store = _PoolStore()
+
+
+def _keys_one(job: tuple, store: Store | None = None) -> tgen.ConflictKeys:
+    """Worker: the conflict keys of a cached file's candidates."""
+    return _keys_of(_pool_store.get(store).template_blob(job[0]))
+
+
+def _pair_jobs(paths: list[str], repo_chunks: list[bytes], sizes: list[int], plan) -> Iterator:
+    """(file or None, chunk or None, levels, which become pairs) for each file with a
+    pair, then for each chunk of the families' candidates with one."""
+    start = 0
+    parts = [(path, None) for path in paths] + [(None, chunk) for chunk in repo_chunks]
+    chunk_sizes = [min(_REPO_CHUNK, sizes[-1] - i) for i in range(0, sizes[-1], _REPO_CHUNK)]
+    for (path, chunk), size in zip(parts, sizes[:-1] + chunk_sizes, strict=True):
+        keep = plan.keep[start : start + size]
+        if keep.any():
+            yield path, chunk, plan.level[start : start + size].tobytes(), keep.tobytes()
+        start += size
+
+
+def _pairs_one(job: tuple, store: Store | None = None) -> list[tuple]:
+    """Worker: the pair rows (`store_schema.pair_row`) of a file's (or chunk's) kept
+    candidates, in order (an id may repeat)."""
+    path, chunk, levels, keeps = job
+    blob = unpack(chunk) if chunk is not None else _pool_store.get(store).template_blob(path)
+    rows = []
+    for cand, level, keep in zip(gcand.load_candidates(blob), levels, keeps, strict=True):
+        if keep:
+            cand.level = level
+            rows.append(pair_row(cand.to_pair()))
+    return rows

@@ -23,6 +23,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -55,22 +56,81 @@ def plan(candidates: Iterable[Candidate]) -> Plan:
        (a repository with no tests gives only `no` to "is this a test?");
     4. pairs whose (instruction, input) still has several outputs are dropped.
     """
-    keys, asks, outputs = array("q"), array("q"), array("q")
-    tops, tasks, labels = array("b"), array("q"), array("q")
-    task_ids: dict[str, int] = {}
-    label_ids: dict[str, int] = {}
+    return plan_keys([conflict_keys(candidates)])
+
+
+_PROBE = "dataprep conflict keys"
+
+
+class ConflictKeys(NamedTuple):
+    """What `plan` keeps of some candidates, in their order: hashes (`hash`, so only keys
+    hashed in processes that share this one's hash seed, forked ones, go together: `probe`
+    tells) and their tasks and labels."""
+
+    keys: bytes  # int64, LEVELS a candidate: `Candidate.key` at each level
+    asks: bytes  # int64, LEVELS a candidate: (instruction, input) at each level
+    outputs: bytes  # int64 a candidate
+    tops: bytes  # int8 a candidate: its highest level
+    tasks: list[str]
+    labels: list[str | None]
+    probe: int  # hash(_PROBE) where these were hashed
+
+    def __len__(self) -> int:
+        return len(self.tops)
+
+    def usable(self) -> bool:
+        """Hashed with this process's hash seed."""
+        return self.probe == hash(_PROBE)
+
+
+def conflict_keys(candidates: Iterable[Candidate]) -> ConflictKeys:
+    """The conflict keys of candidates (see `plan`): wherever the candidates are, once."""
+    keys, asks, outputs, tops = array("q"), array("q"), array("q"), array("b")
+    tasks: list[str] = []
+    labels: list[str | None] = []
     for cand in candidates:
         top = cand.max_level
-        for level in range(LEVELS):
-            at = min(level, top)
-            keys.append(hash(cand.key(at)))
-            asks.append(hash((cand.instruction(at), cand.input)))
+        for at in range(min(top, LEVELS - 1) + 1):
+            key, ask = hash(cand.key(at)), hash((cand.instruction(at), cand.input))
+            keys.append(key)
+            asks.append(ask)
+        for _ in range(at + 1, LEVELS):  # above its top a candidate asks as at its top
+            keys.append(key)
+            asks.append(ask)
         outputs.append(hash(cand.output))
         tops.append(top)
-        tasks.append(task_ids.setdefault(cand.task, len(task_ids)))
-        named = cand.label is not None
-        labels.append(label_ids.setdefault(cand.label, len(label_ids)) if named else -1)
-    n = len(outputs)
+        tasks.append(cand.task)
+        labels.append(cand.label)
+    return ConflictKeys(
+        keys.tobytes(),
+        asks.tobytes(),
+        outputs.tobytes(),
+        tops.tobytes(),
+        tasks,
+        labels,
+        hash(_PROBE),
+    )
+
+
+def plan_keys(parts: Iterable[ConflictKeys]) -> Plan:
+    """`plan` from the conflict keys of all candidates, in parts, in their order."""
+    keys, asks, outputs, tops = bytearray(), bytearray(), bytearray(), bytearray()
+    tasks, labels = array("q"), array("q")
+    task_ids: dict[str, int] = {}
+    label_ids: dict[str, int] = {}
+    for part in parts:
+        if not part.usable():
+            raise ValueError("conflict keys hashed with another hash seed")
+        keys += part.keys
+        asks += part.asks
+        outputs += part.outputs
+        tops += part.tops
+        tasks.extend(task_ids.setdefault(t, len(task_ids)) for t in part.tasks)
+        labels.extend(
+            -1 if label is None else label_ids.setdefault(label, len(label_ids))
+            for label in part.labels
+        )
+    n = len(tops)
     key = np.frombuffer(keys, dtype=np.int64).reshape(n, LEVELS)
     ask = np.frombuffer(asks, dtype=np.int64).reshape(n, LEVELS)
     output = np.frombuffer(outputs, dtype=np.int64)

@@ -27,6 +27,8 @@ def _arity(unit: Unit) -> int:
 
 def _needs_inherited(unit: Unit) -> bool:
     if unit.javadoc:
+        if "{@inheritDoc}" not in unit.javadoc:
+            return False  # what parse_javadoc would say, without parsing
         doc = parse_javadoc(unit.javadoc)
         return doc.inherits and not has_prose(doc)
     return any(annotation_name(a) == "Override" for a in unit.annotations)
