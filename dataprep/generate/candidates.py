@@ -124,8 +124,7 @@ class Candidate:
 
     def to_json(self) -> dict:
         # shallow: the values are plain JSON already (dataclasses.asdict deep-copies, 10x slower)
-        data = self.__dict__
-        return {name: data[name] for name in _FIELD_NAMES}
+        return {name: self.__dict__[name] for name in _FIELD_NAMES}
 
 
 def dump_candidates(candidates: list[Candidate]) -> str:
