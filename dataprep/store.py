@@ -378,6 +378,11 @@ class Store(ReviewQueries):
         )
         return [read_pair_facts(row) for row in rows]
 
+    def iter_kept_rows(self, before: str | None = None) -> Iterator[tuple]:
+        """`iter_kept_pairs` as their stored rows (`PAIR_SQL`: `read_pair` and
+        `read_pair_text` make them), by id: for workers that decode them themselves."""
+        return iter(self._alive(PAIR_SQL, before))
+
     def iter_kept_texts(self, before: str | None = None) -> Iterator[PairText]:
         """`iter_kept_pairs`, as `PairText`s (what the set filters read)."""
         for row in self._alive(PAIR_SQL, before):

@@ -10,10 +10,14 @@ in CHAIN.
 
 from __future__ import annotations
 
+import os
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+from dataprep import procs
 from dataprep.filters import code, dedup, secrets, text  # noqa: F401 (they register filters)
 from dataprep.filters.cache import VerdictCache
 from dataprep.filters.core import (
@@ -30,7 +34,7 @@ from dataprep.filters.grounding import RepoIndex
 from dataprep.filters.judge import make_judge
 from dataprep.models import Pair
 from dataprep.procs import give_back_memory
-from dataprep.store_schema import PairText
+from dataprep.store_schema import PairText, read_pair
 
 # The chain order: cheap per-pair checks first, the set filters over what survives, the
 # (optional, slow) LLM judge last.
@@ -67,6 +71,10 @@ def _order_registry() -> None:
 
 
 _order_registry()
+
+_FORK_BATCH = 512  # stored rows per job of a forked per-pair pass
+_PASS: tuple | None = None  # (specs, ctx, cache, store path) the forked workers check with
+_WORKER_STORE = None  # a forked worker's own connection to the store
 
 
 @dataclass(slots=True)
@@ -123,6 +131,10 @@ class StorePairs:
     def fetch(self, pair_ids: Iterable[str]) -> dict[str, PairText]:
         return self.store.pair_texts(pair_ids)
 
+    def rows(self) -> Iterator[tuple]:
+        """The pairs as stored rows, for workers that decode them (`Store.iter_kept_rows`)."""
+        return self.store.iter_kept_rows(before=self.before)
+
 
 class Alive:
     """The pairs of a source that no filter dropped yet: what a set filter is given. Each
@@ -142,6 +154,14 @@ class Alive:
 
     def fetch(self, pair_ids: Iterable[str]) -> dict[str, Pair]:
         return self.source.fetch(pair_ids)
+
+    def stored_rows(self) -> Iterator[tuple] | None:
+        """The alive pairs as stored rows (`StorePairs.rows`), or None for a list."""
+        rows = getattr(self.source, "rows", None)
+        if rows is None:
+            return None
+        gone = self.gone
+        return (row for row in rows() if row[0] not in gone)
 
 
 def apply_filters(
@@ -202,14 +222,26 @@ def _position(source):
 
 
 def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage) -> None:
-    """One pass of per-pair filters over the alive pairs of `source`."""
+    """One pass of per-pair filters over the alive pairs of `source` (in forked workers
+    when `_forkable`: the same verdicts, in the same order)."""
     seen = [0] * len(specs)
     seconds = [0.0] * len(specs)
     reasons: list[dict[str, str]] = [{} for _ in specs]
     order: list[list[str]] = [[] for _ in specs]  # ids with a verdict, in pass order
     judged = [spec.name == "judge" for spec in specs]
     clock = time.perf_counter
-    for pair in _prefetched(source, gone, cache):
+    if _forkable(source, specs, cache):
+        for dropped, batch_seen, batch_seconds in _forked_checks(source, specs, ctx, cache, gone):
+            for k in range(len(specs)):
+                seen[k] += batch_seen[k]
+                seconds[k] += batch_seconds[k]
+            for pair_id, k, reason in dropped:
+                reasons[k][pair_id] = reason
+                order[k].append(pair_id)
+        pairs: Iterable[Pair] = ()
+    else:
+        pairs = _prefetched(source, gone, cache)
+    for pair in pairs:
         for k, spec in enumerate(specs):
             seen[k] += 1
             started = clock()
@@ -228,6 +260,89 @@ def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage) -> N
         report.seconds[spec.name] = round(seconds[k], 4)
         if on_stage:
             on_stage(spec.name, len(source) - len(gone))
+
+
+def _forkable(source, specs, cache, batch: int = _FORK_BATCH) -> bool:
+    """Whether a per-pair pass runs in forked workers: several jobs, a store to read (the
+    workers decode its rows and read its cached verdicts themselves), enough pairs, and no
+    judge (its backend and its details stay in this process)."""
+    return (
+        procs.jobs() > 1
+        and hasattr(os, "fork")
+        and hasattr(source, "rows")
+        and cache is not None
+        and cache.store is not None
+        and len(source) > 2 * batch
+        and all(spec.name != "judge" for spec in specs)
+    )
+
+
+def _forked_checks(source, specs, ctx, cache, gone, batch: int = _FORK_BATCH):
+    """The per-pair pass in `procs.jobs()` forked workers, a batch of stored rows each
+    (`_check_rows`); per batch, in the source's order: the dropped (id, filter index,
+    reason), and the pairs each filter saw and its seconds. The workers' new verdicts go
+    into `cache` (written with its next flush)."""
+    global _PASS
+    workers = procs.jobs()
+    _PASS = (specs, ctx, cache.detached(), str(source.store.path))
+    try:
+        with procs.process_pool(workers) as pool:
+            window: deque = deque()
+            chunk: list[tuple] = []
+
+            def done():
+                dropped, seen, seconds, keys, made, hits, misses = window.popleft().result()
+                cache.absorb(keys, made, hits, misses)
+                return dropped, seen, seconds
+
+            for row in source.rows():
+                if row[0] in gone:
+                    continue
+                chunk.append(row)
+                if len(chunk) >= batch:
+                    window.append(pool.submit(_check_rows, chunk))
+                    chunk = []
+                    if len(window) >= 2 * workers:
+                        yield done()
+            if chunk:
+                window.append(pool.submit(_check_rows, chunk))
+            while window:
+                yield done()
+    finally:
+        _PASS = None
+
+
+def _check_rows(rows: list[tuple]):
+    """Worker: the per-pair filters over a batch of stored rows, with the cached verdicts
+    read through this worker's own connection to the store (`_forked_checks`)."""
+    global _WORKER_STORE
+    assert _PASS is not None
+    specs, ctx, template, path = _PASS
+    if _WORKER_STORE is None:  # never the parent's connection: it does not survive a fork
+        from dataprep.store import Store
+
+        _WORKER_STORE = Store.open(Path(path).parent, create=False)
+    cache = template.detached()
+    pairs = [read_pair(row) for row in rows]
+    keys = [cache.key(p) for p in pairs]
+    found = _WORKER_STORE.filter_verdicts_of(keys)
+    for key in keys:
+        cache.stored.setdefault(key, found.get(key, {}))
+    seen = [0] * len(specs)
+    seconds = [0.0] * len(specs)
+    dropped: list[tuple[str, int, str]] = []
+    clock = time.perf_counter
+    for pair in pairs:
+        for k, spec in enumerate(specs):
+            seen[k] += 1
+            started = clock()
+            reason = cache.check(spec, pair, ctx)
+            seconds[k] += clock() - started
+            if reason:
+                dropped.append((pair.id, k, reason))
+                break
+    made = {key: cache.stored[key] for key in cache.dirty}
+    return dropped, seen, seconds, keys, made, cache.hits, cache.misses
 
 
 def _prefetched(source, gone: set[str], cache, batch: int = 1024) -> Iterator[Pair]:
