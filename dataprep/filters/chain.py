@@ -262,7 +262,7 @@ def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage) -> N
             on_stage(spec.name, len(source) - len(gone))
 
 
-def _forkable(source, specs, cache, batch: int = _FORK_BATCH) -> bool:
+def _forkable(source, specs, cache) -> bool:
     """Whether a per-pair pass runs in forked workers: several jobs, a store to read (the
     workers decode its rows and read its cached verdicts themselves), enough pairs, and no
     judge (its backend and its details stay in this process)."""
@@ -272,12 +272,12 @@ def _forkable(source, specs, cache, batch: int = _FORK_BATCH) -> bool:
         and hasattr(source, "rows")
         and cache is not None
         and cache.store is not None
-        and len(source) > 2 * batch
+        and len(source) > 2 * _FORK_BATCH
         and all(spec.name != "judge" for spec in specs)
     )
 
 
-def _forked_checks(source, specs, ctx, cache, gone, batch: int = _FORK_BATCH):
+def _forked_checks(source, specs, ctx, cache, gone):
     """The per-pair pass in `procs.jobs()` forked workers, a batch of stored rows each
     (`_check_rows`); per batch, in the source's order: the dropped (id, filter index,
     reason), and the pairs each filter saw and its seconds. The workers' new verdicts go
@@ -299,7 +299,7 @@ def _forked_checks(source, specs, ctx, cache, gone, batch: int = _FORK_BATCH):
                 if row[0] in gone:
                     continue
                 chunk.append(row)
-                if len(chunk) >= batch:
+                if len(chunk) >= _FORK_BATCH:
                     window.append(pool.submit(_check_rows, chunk))
                     chunk = []
                     if len(window) >= 2 * workers:

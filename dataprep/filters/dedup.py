@@ -237,7 +237,7 @@ class Shingler:
         bands: int,
         rows: int,
         groups: np.ndarray,
-        batch: int = 2048,
+        batch: int | None = None,
     ) -> np.ndarray:
         """Per pair of `source` (in its order), a 64-bit key of each LSH band of its
         MinHash signature (and its `groups` value): equal keys are equal bands (`band_buckets`

@@ -23,6 +23,7 @@ from typing import Any
 from dataprep import procs
 from dataprep.store_schema import read_pair_text
 
+BATCH = 2048  # pairs per batch unless a pass says otherwise
 _WORK: Callable[[int, list], Any] | None = None  # what the forked workers run
 
 
@@ -41,16 +42,18 @@ def stored_rows(pairs) -> Iterable[tuple] | None:
 def map_batches(
     pairs,
     work: Callable[[int, list], Any],
-    size: int = 2048,
+    size: int | None = None,
     light: Callable[[Any], Any] | None = None,
     count: int | None = None,
 ) -> Iterator[Any]:
-    """`work(start, batch)` over `pairs` in consecutive batches of `size` (`start`: the
+    """`work(start, batch)` over `pairs` in consecutive batches of `size` (`BATCH` unless
+    given; `start`: the
     position of the batch's first pair), its results in order; in `procs.jobs()` forked
     workers when there are several batches and either the pairs have stored rows (the
     workers decode them) or `light` makes a small picklable stand-in of a pair (the
     workers get those). `count`: how many pairs, when `pairs` has no length."""
     workers = procs.jobs()
+    size = size or BATCH
     if count is None:
         count = len(pairs) if hasattr(pairs, "__len__") else 0
     forked = workers > 1 and count > size and hasattr(os, "fork")
