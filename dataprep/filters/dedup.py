@@ -598,20 +598,59 @@ def near_duplicate_groups(
     del keys
     ordered = [ids[i] for i in order]
     del order
-    sets = _FetchedSets(shingler, source, ordered)
+    sets = _shingle_hashes(shingler, source, ordered, np.flatnonzero(_shared(buckets).any(axis=1)))
 
     def match(i: int, candidates: set[int]) -> int | None:
-        sets.want([i, *candidates])
+        mine = sets[i]
         return next(
             (
                 o
-                for o in sorted(candidates, key=lambda o: ordered[o])
-                if jaccard(sets[i], sets[o]) >= threshold
+                for o in sorted(candidates, key=ordered.__getitem__)
+                if _hashed_jaccard(mine, sets[o]) >= threshold
             ),
             None,
         )
 
     return {ordered[i]: ordered[o] for i, o in greedy_near_duplicates(buckets, match).items()}
+
+
+def _shared(buckets: list[np.ndarray]) -> np.ndarray:
+    """Per row and band, whether its bucket holds another row too."""
+    n = len(buckets[0]) if buckets else 0
+    many = np.zeros((n, len(buckets)), dtype=bool)
+    for band, bucket in enumerate(buckets):
+        many[:, band] = np.bincount(bucket)[bucket] > 1
+    return many
+
+
+def _shingle_hashes(
+    shingler: Shingler, source, ids: list[str], rows: np.ndarray, chunk: int = 4096
+) -> dict[int, np.ndarray]:
+    """Row -> the sorted 64-bit hashes of its shingle set, for `rows` (of `ids`), read from
+    `source` by id once each, in id order: the rows that share an LSH bucket, the only
+    ones the greedy pass compares (a few in ten). Hashes, not texts, stay in memory: about
+    as much as their MinHash signatures would take. A 64-bit collision between two of a
+    pair's shingles is not expected (the band keys make the same assumption)."""
+    wanted = sorted(rows.tolist(), key=ids.__getitem__)
+    out: dict[int, np.ndarray] = {}
+    for start in range(0, len(wanted), chunk):
+        part = wanted[start : start + chunk]
+        found = source.fetch([ids[row] for row in part])
+        for row in part:
+            shingle_set = shingler.shingles_of(found[ids[row]])
+            values = np.fromiter(map(hash, shingle_set), dtype=np.int64, count=len(shingle_set))
+            values.sort()
+            out[row] = values
+    shingler._memo.clear()
+    return out
+
+
+def _hashed_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """`jaccard` of two sets given as their sorted distinct hashes."""
+    if not len(a) and not len(b):
+        return 1.0
+    both = len(np.intersect1d(a, b, assume_unique=True))
+    return both / (len(a) + len(b) - both)
 
 
 def greedy_near_duplicates(
@@ -629,9 +668,7 @@ def greedy_near_duplicates(
     # looking only at the bands where its bucket holds another row: memory holds their
     # bucket numbers and tables, not every row's.
     n = len(buckets[0]) if buckets else 0
-    many = np.zeros((n, len(buckets)), dtype=bool)
-    for band, bucket in enumerate(buckets):
-        many[:, band] = np.bincount(bucket)[bucket] > 1
+    many = _shared(buckets)
     rows = np.flatnonzero(many.any(axis=1))
     many = many[rows]
     keys = np.stack([bucket[rows] for bucket in buckets], axis=1) if n else many
