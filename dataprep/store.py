@@ -378,10 +378,22 @@ class Store(ReviewQueries):
         )
         return [read_pair_facts(row) for row in rows]
 
-    def iter_kept_rows(self, before: str | None = None) -> Iterator[tuple]:
+    def iter_kept_rows(
+        self, before: str | None = None, first: str | None = None, last: str | None = None
+    ) -> Iterator[tuple]:
         """`iter_kept_pairs` as their stored rows (`PAIR_SQL`: `read_pair` and
-        `read_pair_text` make them), by id: for workers that decode them themselves."""
-        return iter(self._alive(PAIR_SQL, before))
+        `read_pair_text` make them), by id, for workers that read and decode them
+        themselves; with `first` and `last`, only the ids between them (both included)."""
+        if first is None or last is None:
+            return iter(self._alive(PAIR_SQL, before))
+        return iter(
+            self._alive(PAIR_SQL, before, where="p.id BETWEEN ? AND ?", where_args=(first, last))
+        )
+
+    def iter_kept_ids(self, before: str | None = None) -> Iterator[str]:
+        """The ids of `iter_kept_pairs`, in order, without reading the pairs."""
+        for (pair_id,) in self._alive("p.id", before):
+            yield pair_id
 
     def iter_kept_texts(self, before: str | None = None) -> Iterator[PairText]:
         """`iter_kept_pairs`, as `PairText`s (what the set filters read)."""

@@ -15,7 +15,6 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from dataprep import procs
 from dataprep.filters import code, dedup, secrets, text  # noqa: F401 (they register filters)
@@ -32,6 +31,7 @@ from dataprep.filters.core import (
 )
 from dataprep.filters.grounding import RepoIndex
 from dataprep.filters.judge import make_judge
+from dataprep.filters.passes import id_ranges, read_rows, reading, stored, worker_store
 from dataprep.models import Pair
 from dataprep.procs import give_back_memory
 from dataprep.store_schema import PairText, read_pair
@@ -73,8 +73,7 @@ def _order_registry() -> None:
 _order_registry()
 
 _FORK_BATCH = 512  # stored rows per job of a forked per-pair pass
-_PASS: tuple | None = None  # (specs, ctx, cache, store path) the forked workers check with
-_WORKER_STORE = None  # a forked worker's own connection to the store
+_PASS: tuple | None = None  # (specs, ctx, cache) the forked workers check with
 
 
 @dataclass(slots=True)
@@ -131,9 +130,9 @@ class StorePairs:
     def fetch(self, pair_ids: Iterable[str]) -> dict[str, PairText]:
         return self.store.pair_texts(pair_ids)
 
-    def rows(self) -> Iterator[tuple]:
-        """The pairs as stored rows, for workers that decode them (`Store.iter_kept_rows`)."""
-        return self.store.iter_kept_rows(before=self.before)
+    def stored(self) -> tuple:
+        """(store, stage, ids to skip): where workers read these pairs (`passes.read_rows`)."""
+        return self.store, self.before, frozenset()
 
 
 class Alive:
@@ -155,13 +154,11 @@ class Alive:
     def fetch(self, pair_ids: Iterable[str]) -> dict[str, Pair]:
         return self.source.fetch(pair_ids)
 
-    def stored_rows(self) -> Iterator[tuple] | None:
-        """The alive pairs as stored rows (`StorePairs.rows`), or None for a list."""
-        rows = getattr(self.source, "rows", None)
-        if rows is None:
-            return None
-        gone = self.gone
-        return (row for row in rows() if row[0] not in gone)
+    def stored(self) -> tuple | None:
+        """(store, stage, ids to skip) of the alive pairs (`StorePairs.stored`), or None
+        for a list."""
+        found = stored(self.source)
+        return None if found is None else (found[0], found[1], self.gone)
 
 
 def apply_filters(
@@ -263,13 +260,13 @@ def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage) -> N
 
 
 def _forkable(source, specs, cache) -> bool:
-    """Whether a per-pair pass runs in forked workers: several jobs, a store to read (the
-    workers decode its rows and read its cached verdicts themselves), enough pairs, and no
-    judge (its backend and its details stay in this process)."""
+    """Whether a per-pair pass runs in forked workers: several jobs, a store's pairs (the
+    workers read and decode them, and their cached verdicts, themselves), enough of them,
+    and no judge (its backend and its details stay in this process)."""
     return (
         procs.jobs() > 1
         and hasattr(os, "fork")
-        and hasattr(source, "rows")
+        and stored(source) is not None
         and cache is not None
         and cache.store is not None
         and len(source) > 2 * _FORK_BATCH
@@ -278,54 +275,42 @@ def _forkable(source, specs, cache) -> bool:
 
 
 def _forked_checks(source, specs, ctx, cache, gone):
-    """The per-pair pass in `procs.jobs()` forked workers, a batch of stored rows each
+    """The per-pair pass in `procs.jobs()` forked workers, a batch of ids each
     (`_check_rows`); per batch, in the source's order: the dropped (id, filter index,
     reason), and the pairs each filter saw and its seconds. The workers' new verdicts go
     into `cache` (written with its next flush)."""
     global _PASS
     workers = procs.jobs()
-    _PASS = (specs, ctx, cache.detached(), str(source.store.path))
+    store, before, _ = stored(source)
+    _PASS = (specs, ctx, cache.detached())
     try:
-        with procs.process_pool(workers) as pool:
+        with reading((store, before, gone)), procs.process_pool(workers) as pool:
             window: deque = deque()
-            chunk: list[tuple] = []
-
-            def done():
-                dropped, seen, seconds, keys, made, hits, misses = window.popleft().result()
-                cache.absorb(keys, made, hits, misses)
-                return dropped, seen, seconds
-
-            for row in source.rows():
-                if row[0] in gone:
-                    continue
-                chunk.append(row)
-                if len(chunk) >= _FORK_BATCH:
-                    window.append(pool.submit(_check_rows, chunk))
-                    chunk = []
-                    if len(window) >= 2 * workers:
-                        yield done()
-            if chunk:
-                window.append(pool.submit(_check_rows, chunk))
+            for _, first, last in id_ranges(store, before, gone, _FORK_BATCH):
+                window.append(pool.submit(_check_rows, first, last))
+                if len(window) >= 2 * workers:
+                    yield _absorbed(window.popleft().result(), cache)
             while window:
-                yield done()
+                yield _absorbed(window.popleft().result(), cache)
     finally:
         _PASS = None
 
 
-def _check_rows(rows: list[tuple]):
-    """Worker: the per-pair filters over a batch of stored rows, with the cached verdicts
-    read through this worker's own connection to the store (`_forked_checks`)."""
-    global _WORKER_STORE
-    assert _PASS is not None
-    specs, ctx, template, path = _PASS
-    if _WORKER_STORE is None:  # never the parent's connection: it does not survive a fork
-        from dataprep.store import Store
+def _absorbed(result, cache):
+    dropped, seen, seconds, keys, made, hits, misses = result
+    cache.absorb(keys, made, hits, misses)
+    return dropped, seen, seconds
 
-        _WORKER_STORE = Store.open(Path(path).parent, create=False)
+
+def _check_rows(first: str, last: str):
+    """Worker: the per-pair filters over the alive pairs with ids from `first` to `last`,
+    their cached verdicts read through this worker's own connection (`passes.read_rows`)."""
+    assert _PASS is not None
+    specs, ctx, template = _PASS
     cache = template.detached()
-    pairs = [read_pair(row) for row in rows]
+    pairs = [read_pair(row) for row in read_rows(first, last)]
     keys = [cache.key(p) for p in pairs]
-    found = _WORKER_STORE.filter_verdicts_of(keys)
+    found = worker_store().filter_verdicts_of(keys)
     for key in keys:
         cache.stored.setdefault(key, found.get(key, {}))
     seen = [0] * len(specs)
