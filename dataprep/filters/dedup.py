@@ -559,8 +559,10 @@ def near_duplicate_groups(
 
     `pairs` is a list or a source the chain gives (iterable again, `fetch` by id): two
     passes over it (instruction shingle frequencies, then signatures a batch at a time,
-    each reduced at once to its LSH band keys), and the pairs that share a bucket are read
-    again by id for the exact Jaccard. Memory holds ids and band keys, not texts.
+    each reduced at once to its LSH band keys; both in forked workers where `map_batches`
+    can), and the pairs that share a bucket are read again by id, once each, for the exact
+    Jaccard (`_shingle_hashes`). Memory holds ids, band keys and those pairs' shingle
+    hashes, not texts.
     """
     source = pairs if hasattr(pairs, "fetch") else _Listed(list(pairs))
     ids: list[str] = []
