@@ -31,7 +31,7 @@ from dataprep.filters.core import (
 )
 from dataprep.filters.grounding import RepoIndex
 from dataprep.filters.judge import make_judge
-from dataprep.filters.passes import id_ranges, read_rows, reading, stored, worker_store
+from dataprep.filters.passes import read_rows, reading, stored, unit_ranges, worker_store
 from dataprep.models import Pair
 from dataprep.procs import give_back_memory
 from dataprep.store_schema import PairText, read_pair
@@ -235,6 +235,8 @@ def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage) -> N
             for pair_id, k, reason in dropped:
                 reasons[k][pair_id] = reason
                 order[k].append(pair_id)
+        for ids in order:  # the workers went by unit: the pass order is by id
+            ids.sort()
         pairs: Iterable[Pair] = ()
     else:
         pairs = _prefetched(source, gone, cache)
@@ -275,9 +277,9 @@ def _forkable(source, specs, cache) -> bool:
 
 
 def _forked_checks(source, specs, ctx, cache, gone):
-    """The per-pair pass in `procs.jobs()` forked workers, a batch of ids each
-    (`_check_rows`); per batch, in the source's order: the dropped (id, filter index,
-    reason), and the pairs each filter saw and its seconds. The workers' new verdicts go
+    """The per-pair pass in `procs.jobs()` forked workers, a batch of whole units each
+    (`_check_rows`, `unit_ranges`); per batch: the dropped (id, filter index, reason), and
+    the pairs each filter saw and its seconds. The workers' new verdicts go
     into `cache` (written with its next flush)."""
     global _PASS
     workers = procs.jobs()
@@ -286,7 +288,7 @@ def _forked_checks(source, specs, ctx, cache, gone):
     try:
         with reading((store, before, gone)), procs.process_pool(workers) as pool:
             window: deque = deque()
-            for _, first, last in id_ranges(store, before, gone, _FORK_BATCH):
+            for _, first, last in unit_ranges(store, before, gone, _FORK_BATCH):
                 window.append(pool.submit(_check_rows, first, last))
                 if len(window) >= 2 * workers:
                     yield _absorbed(window.popleft().result(), cache)
@@ -303,7 +305,7 @@ def _absorbed(result, cache):
 
 
 def _check_rows(first: str, last: str):
-    """Worker: the per-pair filters over the alive pairs with ids from `first` to `last`,
+    """Worker: the per-pair filters over the alive pairs of the units `first` to `last`,
     their cached verdicts read through this worker's own connection (`passes.read_rows`)."""
     assert _PASS is not None
     specs, ctx, template = _PASS

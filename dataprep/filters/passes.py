@@ -5,10 +5,11 @@ A set filter reads every pair it is given once or twice and keeps a little of ea
 hash, a band key). `map_batches(pairs, work)` runs `work(start, batch)` over consecutive
 batches and yields its results in order. When `procs.jobs()` allows and the pairs are those
 of a store alive before a stage (`Alive.stored`), forked workers each read a batch's rows
-through their own connection (the parent sends a range of ids), decode them and run
-`work`: reading and decoding, most of a pass's cost, are shared out too, and only id
-ranges and results cross between processes. `work` is never pickled: the workers inherit
-it (and what it reads) when the pool forks.
+through their own connection (the parent sends a range of whole units: `unit_ranges`),
+decode them and run `work`: reading and decoding, most of a pass's cost, are shared out
+too, and only unit ranges and results cross between processes. The pairs then come by
+unit, not by id: what `work` gives must not depend on their order beyond `start`. `work`
+is never pickled: the workers inherit it (and what it reads) when the pool forks.
 
 Example: [len(b) for b in map_batches(pairs, lambda start, b: b, size=2)] -> [2, 2, 1]
 """
@@ -45,19 +46,25 @@ def stored(pairs) -> tuple | None:
     return find() if find is not None else None
 
 
-def id_ranges(store, before: str, gone, size: int) -> Iterator[tuple[int, str, str]]:
-    """(position, first id, last id) of consecutive batches of `size` of the pairs alive
-    before stage `before` less `gone`: what a worker reads (`read_rows`)."""
-    start, chunk = 0, []
-    for pair_id in store.iter_kept_ids(before):
+def unit_ranges(store, before: str, gone, size: int) -> Iterator[tuple[int, str, str]]:
+    """(position, first unit id, last unit id) of consecutive batches of whole units, about
+    `size` pairs each, of the pairs alive before stage `before` less `gone`, by unit then
+    id: what a worker reads (`read_rows`). A unit's pairs share its code: in one batch, its
+    words, shingles and secret scans are computed once."""
+    start = count = 0
+    first = unit = None
+    for unit_id, pair_id in store.iter_kept_units(before):
         if pair_id in gone:
             continue
-        chunk.append(pair_id)
-        if len(chunk) >= size:
-            yield start, chunk[0], chunk[-1]
-            start, chunk = start + len(chunk), []
-    if chunk:
-        yield start, chunk[0], chunk[-1]
+        if unit_id != unit:
+            if count >= size:
+                yield start, first, unit
+                start, count, first = start + count, 0, None
+            unit = unit_id
+            first = first or unit_id
+        count += 1
+    if count:
+        yield start, first, unit
 
 
 @contextmanager
@@ -123,7 +130,7 @@ def map_batches(
     _WORK = work
     if source is not None:
         jobs = (
-            (_work_rows, (start, first, last)) for start, first, last in id_ranges(*source, size)
+            (_work_rows, (start, first, last)) for start, first, last in unit_ranges(*source, size)
         )
     else:
         jobs = _light_jobs(map(light, pairs), size)
