@@ -72,7 +72,7 @@ def _order_registry() -> None:
 
 _order_registry()
 
-_FORK_BATCH = 512  # stored rows per job of a forked per-pair pass
+_FORK_BATCH = 512  # pairs (in whole units) per job of a forked per-pair pass
 _PASS: tuple | None = None  # (specs, ctx, cache) the forked workers check with
 
 
@@ -279,8 +279,8 @@ def _forkable(source, specs, cache) -> bool:
 def _forked_checks(source, specs, ctx, cache, gone):
     """The per-pair pass in `procs.jobs()` forked workers, a batch of whole units each
     (`_check_rows`, `unit_ranges`); per batch: the dropped (id, filter index, reason), and
-    the pairs each filter saw and its seconds. The workers' new verdicts go
-    into `cache` (written with its next flush)."""
+    the pairs each filter saw and its seconds. The workers' new verdicts go into `cache`
+    (written with its next flush)."""
     global _PASS
     workers = procs.jobs()
     store, before, _ = stored(source)
