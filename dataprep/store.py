@@ -427,6 +427,30 @@ class Store(ReviewQueries):
         )
         return [read_pair_facts(row) for row in rows]
 
+    def iter_kept_rows(
+        self, before: str | None = None, first: str | None = None, last: str | None = None
+    ) -> Iterator[tuple]:
+        """`iter_kept_pairs` as their stored rows (`PAIR_SQL`: `read_pair` and
+        `read_pair_text` make them), for workers that read and decode them themselves:
+        by id, or with `first` and `last` only the pairs of the units with ids between
+        them (both included), by unit then id (`iter_kept_units`)."""
+        if first is None or last is None:
+            return iter(self._alive(PAIR_SQL, before))
+        return iter(
+            self._alive(
+                PAIR_SQL,
+                before,
+                tail=" ORDER BY p.unit_id, p.id",
+                where="p.unit_id BETWEEN ? AND ?",
+                where_args=(first, last),
+            )
+        )
+
+    def iter_kept_units(self, before: str | None = None) -> Iterator[tuple[str, str]]:
+        """(unit id, pair id) of `iter_kept_pairs`, by unit then id, without reading the
+        pairs: a unit's pairs share its code, so workers are given whole units."""
+        return iter(self._alive("p.unit_id, p.id", before, tail=" ORDER BY p.unit_id, p.id"))
+
     def iter_kept_texts(self, before: str | None = None) -> Iterator[PairText]:
         """`iter_kept_pairs`, as `PairText`s (what the set filters read)."""
         for row in self._alive(PAIR_SQL, before):

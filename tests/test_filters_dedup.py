@@ -252,3 +252,46 @@ def test_signatures_from_worker_processes_equal_those_of_one_process():
     finally:
         procs.set_jobs(1)
     assert one.shape == (40, 64) and np.array_equal(one, two)
+
+
+def test_the_chain_in_forked_workers_decides_as_one_process(tmp_path, monkeypatch):
+    from dataprep import procs
+    from dataprep.filters import chain, passes
+
+    units = [unit(), unit(name="rateFor"), *(unit(name=f"m{i}") for i in range(60))]
+    pairs = [
+        *_variants(60),
+        pair("Explain capacity.", "It returns the capacity.", generator="evol"),
+        pair("Explain  capacity.", "It returns the capacity. "),
+        pair("Name the method.", "capacity", task="method.name"),
+        pair("Name the method.", "rateFor", task="method.name", source=unit(name="rateFor")),
+        pair("Explain rateFor.", ""),
+        pair("Who keeps the rates?", "Write to ops@grandhotel.io for the rates of each room."),
+    ]
+
+    def run(where, jobs):
+        store = store_with(where, pairs, units)
+        procs.set_jobs(jobs)
+        try:
+            first = run_filters(store).to_dict()
+            again = run_filters(store).to_dict()  # the verdicts come from the cache
+        finally:
+            procs.set_jobs(1)
+        for report in (first, again):
+            report.pop("seconds")
+        dropped = {p: (d.stage, d.reason) for p, d in store.dropped().items()}
+        return dropped, first, again
+
+    one = run(tmp_path / "one", 1)
+    pools = []
+    real_pool = procs.process_pool
+    monkeypatch.setattr(procs, "process_pool", lambda n: pools.append(n) or real_pool(n))
+    monkeypatch.setattr(chain, "_FORK_BATCH", 8)  # 66 pairs: several batches per pass
+    monkeypatch.setattr(passes, "BATCH", 8)
+    two = run(tmp_path / "two", 2)
+    # per run: the per-pair pass, exact duplicates, conflicts, near-duplicate facts and keys
+    assert pools == [2] * 10
+    stages = {stage for stage, _ in one[0].values()}
+    assert {"filter.exact_duplicate", "filter.conflict", "filter.near_duplicate"} <= stages
+    assert {"filter.empty_output", "filter.secrets"} <= stages
+    assert two == one and one[1] == one[2]

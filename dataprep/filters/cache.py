@@ -124,6 +124,27 @@ class VerdictCache:
         for key in keys:
             self.stored.setdefault(key, found.get(key, {}))
 
+    def detached(self) -> VerdictCache:
+        """A cache of the same filters and key, without a store or verdicts: a worker's,
+        filled with `stored` and read back with `absorb`."""
+        other = VerdictCache.__new__(VerdictCache)
+        other.names, other.salt, other.store = self.names, self.salt, None
+        other.stored, other.used, other.dirty, other._keys = {}, set(), set(), {}
+        other.hits = other.misses = 0
+        return other
+
+    def absorb(self, keys: list[str], made: dict[str, dict[str, str]], hits: int, misses: int):
+        """Take in what a worker's cache did for a batch of pairs (`keys`: theirs, `made`:
+        the verdicts it added to, whole): as if this cache had checked them; new verdicts
+        are written with the next `flush`."""
+        self.used.update(map(bytes.fromhex, keys))
+        self.stored.update(made)
+        self.dirty.update(made)
+        self.hits += hits
+        self.misses += misses
+        if len(self.stored) >= self.FLUSH_EVERY:
+            self.flush()
+
     @classmethod
     def load(cls, store, config: FilterConfig) -> VerdictCache:
         return cls(config, store=store)

@@ -10,10 +10,13 @@ in CHAIN.
 
 from __future__ import annotations
 
+import os
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from dataprep import procs
 from dataprep.filters import code, dedup, secrets, text  # noqa: F401 (they register filters)
 from dataprep.filters.cache import VerdictCache
 from dataprep.filters.core import (
@@ -28,9 +31,10 @@ from dataprep.filters.core import (
 )
 from dataprep.filters.grounding import RepoIndex
 from dataprep.filters.judge import make_judge
+from dataprep.filters.passes import read_rows, reading, stored, unit_ranges, worker_store
 from dataprep.models import Pair
 from dataprep.procs import give_back_memory
-from dataprep.store_schema import PairText
+from dataprep.store_schema import PairText, read_pair
 
 # The chain order: cheap per-pair checks first, the set filters over what survives, the
 # (optional, slow) LLM judge last.
@@ -67,6 +71,9 @@ def _order_registry() -> None:
 
 
 _order_registry()
+
+_FORK_BATCH = 512  # pairs (in whole units) per job of a forked per-pair pass
+_PASS: tuple | None = None  # (specs, ctx, cache) the forked workers check with
 
 
 @dataclass(slots=True)
@@ -123,6 +130,10 @@ class StorePairs:
     def fetch(self, pair_ids: Iterable[str]) -> dict[str, PairText]:
         return self.store.pair_texts(pair_ids)
 
+    def stored(self) -> tuple:
+        """(store, stage, ids to skip): where workers read these pairs (`passes.read_rows`)."""
+        return self.store, self.before, frozenset()
+
 
 class Alive:
     """The pairs of a source that no filter dropped yet: what a set filter is given. Each
@@ -142,6 +153,12 @@ class Alive:
 
     def fetch(self, pair_ids: Iterable[str]) -> dict[str, Pair]:
         return self.source.fetch(pair_ids)
+
+    def stored(self) -> tuple | None:
+        """(store, stage, ids to skip) of the alive pairs (`StorePairs.stored`), or None
+        for a list."""
+        found = stored(self.source)
+        return None if found is None else (found[0], found[1], self.gone)
 
 
 def apply_filters(
@@ -202,14 +219,28 @@ def _position(source):
 
 
 def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage) -> None:
-    """One pass of per-pair filters over the alive pairs of `source`."""
+    """One pass of per-pair filters over the alive pairs of `source` (in forked workers
+    when `_forkable`: the same verdicts, in the same order)."""
     seen = [0] * len(specs)
     seconds = [0.0] * len(specs)
     reasons: list[dict[str, str]] = [{} for _ in specs]
     order: list[list[str]] = [[] for _ in specs]  # ids with a verdict, in pass order
     judged = [spec.name == "judge" for spec in specs]
     clock = time.perf_counter
-    for pair in _prefetched(source, gone, cache):
+    if _forkable(source, specs, cache):
+        for dropped, batch_seen, batch_seconds in _forked_checks(source, specs, ctx, cache, gone):
+            for k in range(len(specs)):
+                seen[k] += batch_seen[k]
+                seconds[k] += batch_seconds[k]
+            for pair_id, k, reason in dropped:
+                reasons[k][pair_id] = reason
+                order[k].append(pair_id)
+        for ids in order:  # the workers went by unit: the pass order is by id
+            ids.sort()
+        pairs: Iterable[Pair] = ()
+    else:
+        pairs = _prefetched(source, gone, cache)
+    for pair in pairs:
         for k, spec in enumerate(specs):
             seen[k] += 1
             started = clock()
@@ -228,6 +259,77 @@ def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage) -> N
         report.seconds[spec.name] = round(seconds[k], 4)
         if on_stage:
             on_stage(spec.name, len(source) - len(gone))
+
+
+def _forkable(source, specs, cache) -> bool:
+    """Whether a per-pair pass runs in forked workers: several jobs, a store's pairs (the
+    workers read and decode them, and their cached verdicts, themselves), enough of them,
+    and no judge (its backend and its details stay in this process)."""
+    return (
+        procs.jobs() > 1
+        and hasattr(os, "fork")
+        and stored(source) is not None
+        and cache is not None
+        and cache.store is not None
+        and len(source) > 2 * _FORK_BATCH
+        and all(spec.name != "judge" for spec in specs)
+    )
+
+
+def _forked_checks(source, specs, ctx, cache, gone):
+    """The per-pair pass in `procs.jobs()` forked workers, a batch of whole units each
+    (`_check_rows`, `unit_ranges`); per batch: the dropped (id, filter index, reason), and
+    the pairs each filter saw and its seconds. The workers' new verdicts go into `cache`
+    (written with its next flush)."""
+    global _PASS
+    workers = procs.jobs()
+    store, before, _ = stored(source)
+    _PASS = (specs, ctx, cache.detached())
+    try:
+        with reading((store, before, gone)), procs.process_pool(workers) as pool:
+            window: deque = deque()
+            for _, first, last in unit_ranges(store, before, gone, _FORK_BATCH):
+                window.append(pool.submit(_check_rows, first, last))
+                if len(window) >= 2 * workers:
+                    yield _absorbed(window.popleft().result(), cache)
+            while window:
+                yield _absorbed(window.popleft().result(), cache)
+    finally:
+        _PASS = None
+
+
+def _absorbed(result, cache):
+    dropped, seen, seconds, keys, made, hits, misses = result
+    cache.absorb(keys, made, hits, misses)
+    return dropped, seen, seconds
+
+
+def _check_rows(first: str, last: str):
+    """Worker: the per-pair filters over the alive pairs of the units `first` to `last`,
+    their cached verdicts read through this worker's own connection (`passes.read_rows`)."""
+    assert _PASS is not None
+    specs, ctx, template = _PASS
+    cache = template.detached()
+    pairs = [read_pair(row) for row in read_rows(first, last)]
+    keys = [cache.key(p) for p in pairs]
+    found = worker_store().filter_verdicts_of(keys)
+    for key in keys:
+        cache.stored.setdefault(key, found.get(key, {}))
+    seen = [0] * len(specs)
+    seconds = [0.0] * len(specs)
+    dropped: list[tuple[str, int, str]] = []
+    clock = time.perf_counter
+    for pair in pairs:
+        for k, spec in enumerate(specs):
+            seen[k] += 1
+            started = clock()
+            reason = cache.check(spec, pair, ctx)
+            seconds[k] += clock() - started
+            if reason:
+                dropped.append((pair.id, k, reason))
+                break
+    made = {key: cache.stored[key] for key in cache.dirty}
+    return dropped, seen, seconds, keys, made, cache.hits, cache.misses
 
 
 def _prefetched(source, gone: set[str], cache, batch: int = 1024) -> Iterator[Pair]:

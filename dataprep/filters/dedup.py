@@ -27,6 +27,7 @@ import numpy as np
 
 from dataprep import procs
 from dataprep.filters.core import GENERATOR_RANK, WORD_RE, Context, normalize, preference, register
+from dataprep.filters.passes import map_batches
 from dataprep.models import Pair
 
 MINHASH_SEED = 1
@@ -42,14 +43,19 @@ def _digest(text: str) -> bytes:
     on_set=True,
 )
 def exact_duplicate(pairs: Iterable[Pair], ctx: Context) -> dict[str, str]:
-    """One pass; memory holds each pair's id, rank and a 16-byte hash of its texts."""
-    rows = [
-        (
-            *preference(p),
-            _digest("\x00".join(normalize(x) for x in (p.instruction, p.input, p.output))),
-        )
-        for p in pairs
-    ]
+    """One pass (`map_batches`); memory holds each pair's id, rank and a 16-byte hash of
+    its texts."""
+
+    def work(start: int, batch: list) -> list[tuple[int, str, bytes]]:
+        return [
+            (
+                *preference(p),
+                _digest("\x00".join(normalize(x) for x in (p.instruction, p.input, p.output))),
+            )
+            for p in batch
+        ]
+
+    rows = [row for part in map_batches(pairs, work) for row in part]
     rows.sort(key=lambda row: row[:2])
     seen: dict[bytes, str] = {}
     dropped: dict[str, str] = {}
@@ -67,15 +73,20 @@ def exact_duplicate(pairs: Iterable[Pair], ctx: Context) -> dict[str, str]:
     on_set=True,
 )
 def conflict(pairs: Iterable[Pair], ctx: Context) -> dict[str, str]:
-    """One pass; memory holds each pair's id and 16-byte hashes of its question and answer."""
-    rows = [
-        (
-            _digest(normalize(p.instruction) + "\x00" + normalize(p.input)),
-            _digest(normalize(p.output)),
-            p.id,
-        )
-        for p in pairs
-    ]
+    """One pass (`map_batches`); memory holds each pair's id and 16-byte hashes of its
+    question and answer."""
+
+    def work(start: int, batch: list) -> list[tuple[bytes, bytes, str]]:
+        return [
+            (
+                _digest(normalize(p.instruction) + "\x00" + normalize(p.input)),
+                _digest(normalize(p.output)),
+                p.id,
+            )
+            for p in batch
+        ]
+
+    rows = [row for part in map_batches(pairs, work) for row in part]
     rows.sort(key=lambda row: row[0])
     dropped: dict[str, str] = {}
     start = 0
@@ -124,7 +135,7 @@ def _grams(words: list[str], size: int) -> set[str]:
     """`shingles` over a word list already split and lower-cased."""
     if len(words) <= size:
         return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+    return set(map(" ".join, zip(*[words[k:] for k in range(size)], strict=False)))
 
 
 class Shingler:
@@ -226,7 +237,7 @@ class Shingler:
         bands: int,
         rows: int,
         groups: np.ndarray,
-        batch: int = 2048,
+        batch: int | None = None,
     ) -> np.ndarray:
         """Per pair of `source` (in its order), a 64-bit key of each LSH band of its
         MinHash signature (and its `groups` value): equal keys are equal bands (`band_buckets`
@@ -235,47 +246,19 @@ class Shingler:
         `procs.jobs()` allows; only the keys are kept."""
         out = np.zeros((n, bands), dtype=np.uint64)
         spec = (num_perm, bands, rows)
-        workers = procs.jobs() if n > batch else 1
 
-        def batches():
-            texts, start = [], 0
-            for pair in source:
-                texts.append((pair.instruction, pair.input, pair.output))
-                if len(texts) >= batch:
-                    yield start, texts
-                    start, texts = start + len(texts), []
-            if texts:
-                yield start, texts
+        def work(start: int, pairs: list) -> tuple[int, np.ndarray]:
+            return start, self._band_keys((pairs, groups[start : start + len(pairs)], spec))
 
-        def put(start: int, keys: np.ndarray) -> None:
+        for start, keys in map_batches(source, work, batch, light=_light, count=n):
             out[start : start + len(keys)] = keys
-
-        if workers > 1 and hasattr(os, "fork"):
-            global _FORKED
-            _FORKED = self
-            try:
-                with procs.process_pool(workers) as pool:
-                    window: list = []
-                    for start, texts in batches():
-                        job = (texts, groups[start : start + len(texts)], spec)
-                        window.append((start, pool.submit(_forked_band_keys, job)))
-                        if len(window) >= 2 * workers:
-                            first, future = window.pop(0)
-                            put(first, future.result())
-                    for first, future in window:
-                        put(first, future.result())
-            finally:
-                _FORKED = None
-        else:
-            for start, texts in batches():
-                put(start, self._band_keys((texts, groups[start : start + len(texts)], spec)))
         self._memo.clear()
         return out
 
     def _band_keys(self, job) -> np.ndarray:
-        texts, groups, (num_perm, bands, rows) = job
-        sigs = signatures([self.shingles_of(_Texts(*t)) for t in texts], num_perm)
-        keys = np.empty((len(texts), bands), dtype=np.uint64)
+        pairs, groups, (num_perm, bands, rows) = job
+        sigs = signatures([self.shingles_of(p) for p in pairs], num_perm)
+        keys = np.empty((len(pairs), bands), dtype=np.uint64)
         for band in range(bands):
             block = sigs[:, band * rows : (band + 1) * rows].astype(np.uint64)
             keys[:, band] = _mix(np.column_stack([groups.astype(np.uint64), block]))
@@ -286,6 +269,13 @@ class Shingler:
         return signatures([self.shingles(i) for i in range(start, end)], num_perm)
 
 
+def instruction_hashes(pair: Pair, size: int = 5) -> np.ndarray:
+    """The distinct hashes of a pair's instruction shingles (what `InstructionFrequency`
+    counts)."""
+    grams = {hash(sh) for sh in _grams(_words(pair.instruction), size)}
+    return np.fromiter(grams, dtype=np.int64, count=len(grams))
+
+
 class InstructionFrequency:
     """The document frequency of instruction shingles (over their hashes), counted a pair at
     a time: memory holds each distinct shingle's hash and count, never the texts."""
@@ -294,14 +284,19 @@ class InstructionFrequency:
         self.size, self.batch = size, batch
         self.n = 0
         self._pending: list[np.ndarray] = []
+        self._pending_values = 0
         self._values = np.zeros(0, dtype=np.int64)
         self._counts = np.zeros(0, dtype=np.int64)
 
     def add(self, pair: Pair) -> None:
-        grams = {hash(sh) for sh in _grams(_words(pair.instruction), self.size)}
-        self._pending.append(np.fromiter(grams, dtype=np.int64, count=len(grams)))
-        self.n += 1
-        if len(self._pending) >= self.batch:
+        self.add_hashes(instruction_hashes(pair, self.size), 1)
+
+    def add_hashes(self, values: np.ndarray, pairs: int) -> None:
+        """Count `pairs` pairs whose `hashes` together are `values`."""
+        self._pending.append(values)
+        self._pending_values += len(values)
+        self.n += pairs
+        if len(self._pending) >= self.batch or self._pending_values >= 64 * self.batch:
             self._merge()
 
     def _merge(self) -> None:
@@ -311,7 +306,7 @@ class InstructionFrequency:
         weights = np.concatenate(
             [self._counts, np.ones(len(values) - len(self._values), dtype=np.int64)]
         )
-        self._pending = []
+        self._pending, self._pending_values = [], 0
         self._values, inverse = np.unique(values, return_inverse=True)
         self._counts = np.bincount(inverse.reshape(-1), weights=weights).astype(np.int64)
 
@@ -331,10 +326,9 @@ class _Texts(NamedTuple):
     output: str
 
 
-def _forked_band_keys(job) -> np.ndarray:
-    """Worker: one batch's band keys from the Shingler the parent forked with."""
-    assert _FORKED is not None
-    return _FORKED._band_keys(job)
+def _light(pair) -> _Texts:
+    """What the band keys read of a pair, sent to a worker (`map_batches`)."""
+    return _Texts(pair.instruction, pair.input, pair.output)
 
 
 def _mix(block: np.ndarray) -> np.ndarray:
@@ -565,19 +559,31 @@ def near_duplicate_groups(
 
     `pairs` is a list or a source the chain gives (iterable again, `fetch` by id): two
     passes over it (instruction shingle frequencies, then signatures a batch at a time,
-    each reduced at once to its LSH band keys), and the pairs that share a bucket are read
-    again by id for the exact Jaccard. Memory holds ids and band keys, not texts.
+    each reduced at once to its LSH band keys; both in forked workers where `map_batches`
+    can), and the pairs that share a bucket are read again by id, once each, for the exact
+    Jaccard (`_shingle_hashes`). Memory holds ids, band keys and those pairs' shingle
+    hashes, not texts.
     """
     source = pairs if hasattr(pairs, "fetch") else _Listed(list(pairs))
     ids: list[str] = []
     ranks, scoped = array("q"), array("q")
     scopes: dict[str, int] = {}
     frequency = InstructionFrequency(size)
-    for pair in source:
-        ids.append(pair.id)
-        ranks.append(GENERATOR_RANK.get(pair.generator, 9))
-        scoped.append(scopes.setdefault(pair.task if scope == "task" else "", len(scopes)))
-        frequency.add(pair)
+
+    def facts(start: int, batch: list) -> tuple[list[str], list[str], list[str], np.ndarray]:
+        grams = [instruction_hashes(pair, size) for pair in batch]
+        return (
+            [p.id for p in batch],
+            [p.generator for p in batch],
+            [p.task if scope == "task" else "" for p in batch],
+            np.concatenate(grams) if grams else np.zeros(0, dtype=np.int64),
+        )
+
+    for batch_ids, generators, tasks, hashes in map_batches(source, facts):
+        ids.extend(batch_ids)
+        ranks.extend(GENERATOR_RANK.get(g, 9) for g in generators)
+        scoped.extend(scopes.setdefault(t, len(scopes)) for t in tasks)
+        frequency.add_hashes(hashes, len(batch_ids))
     if not ids:
         return {}
     shingler = Shingler([], size, common=frequency.common())
@@ -594,20 +600,59 @@ def near_duplicate_groups(
     del keys
     ordered = [ids[i] for i in order]
     del order
-    sets = _FetchedSets(shingler, source, ordered)
+    sets = _shingle_hashes(shingler, source, ordered, np.flatnonzero(_shared(buckets).any(axis=1)))
 
     def match(i: int, candidates: set[int]) -> int | None:
-        sets.want([i, *candidates])
+        mine = sets[i]
         return next(
             (
                 o
-                for o in sorted(candidates, key=lambda o: ordered[o])
-                if jaccard(sets[i], sets[o]) >= threshold
+                for o in sorted(candidates, key=ordered.__getitem__)
+                if _hashed_jaccard(mine, sets[o]) >= threshold
             ),
             None,
         )
 
     return {ordered[i]: ordered[o] for i, o in greedy_near_duplicates(buckets, match).items()}
+
+
+def _shared(buckets: list[np.ndarray]) -> np.ndarray:
+    """Per row and band, whether its bucket holds another row too."""
+    n = len(buckets[0]) if buckets else 0
+    many = np.zeros((n, len(buckets)), dtype=bool)
+    for band, bucket in enumerate(buckets):
+        many[:, band] = np.bincount(bucket)[bucket] > 1
+    return many
+
+
+def _shingle_hashes(
+    shingler: Shingler, source, ids: list[str], rows: np.ndarray, chunk: int = 4096
+) -> dict[int, np.ndarray]:
+    """Row -> the sorted 64-bit hashes of its shingle set, for `rows` (of `ids`), read from
+    `source` by id once each, in id order: the rows that share an LSH bucket, the only
+    ones the greedy pass compares (a few in ten). Hashes, not texts, stay in memory: about
+    as much as their MinHash signatures would take. A 64-bit collision between two of a
+    pair's shingles is not expected (the band keys make the same assumption)."""
+    wanted = sorted(rows.tolist(), key=ids.__getitem__)
+    out: dict[int, np.ndarray] = {}
+    for start in range(0, len(wanted), chunk):
+        part = wanted[start : start + chunk]
+        found = source.fetch([ids[row] for row in part])
+        for row in part:
+            shingle_set = shingler.shingles_of(found[ids[row]])
+            values = np.fromiter(map(hash, shingle_set), dtype=np.int64, count=len(shingle_set))
+            values.sort()
+            out[row] = values
+    shingler._memo.clear()
+    return out
+
+
+def _hashed_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """`jaccard` of two sets given as their sorted distinct hashes."""
+    if not len(a) and not len(b):
+        return 1.0
+    both = len(np.intersect1d(a, b, assume_unique=True))
+    return both / (len(a) + len(b) - both)
 
 
 def greedy_near_duplicates(
@@ -625,9 +670,7 @@ def greedy_near_duplicates(
     # looking only at the bands where its bucket holds another row: memory holds their
     # bucket numbers and tables, not every row's.
     n = len(buckets[0]) if buckets else 0
-    many = np.zeros((n, len(buckets)), dtype=bool)
-    for band, bucket in enumerate(buckets):
-        many[:, band] = np.bincount(bucket)[bucket] > 1
+    many = _shared(buckets)
     rows = np.flatnonzero(many.any(axis=1))
     many = many[rows]
     keys = np.stack([bucket[rows] for bucket in buckets], axis=1) if n else many

@@ -1,0 +1,166 @@
+"""Passes of the set filters over their pairs, a batch at a time, in forked workers when
+the pairs come from a store.
+
+A set filter reads every pair it is given once or twice and keeps a little of each (a
+hash, a band key). `map_batches(pairs, work)` runs `work(start, batch)` over consecutive
+batches and yields its results in order. When `procs.jobs()` allows and the pairs are those
+of a store alive before a stage (`Alive.stored`), forked workers each read a batch's rows
+through their own connection (the parent sends a range of whole units: `unit_ranges`),
+decode them and run `work`: reading and decoding, most of a pass's cost, are shared out
+too, and only unit ranges and results cross between processes. The pairs then come by
+unit, not by id: what `work` gives must not depend on their order beyond `start`. `work`
+is never pickled: the workers inherit it (and what it reads) when the pool forks.
+
+Example: [len(b) for b in map_batches(pairs, lambda start, b: b, size=2)] -> [2, 2, 1]
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from dataprep import procs
+from dataprep.store_schema import read_pair_text
+
+BATCH = 2048  # pairs per batch unless a pass says otherwise
+_WORK: Callable[[int, list], Any] | None = None  # what the forked workers run
+_READ: tuple | None = None  # (store path, stage, ids to skip) the forked workers read
+_STORE = None  # a forked worker's own connection to the store
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def stored(pairs) -> tuple | None:
+    """(store, stage, ids to skip) when `pairs` are the pairs of a store alive before that
+    stage, less those ids (`Alive.stored`); else None."""
+    find = getattr(pairs, "stored", None)
+    return find() if find is not None else None
+
+
+def unit_ranges(store, before: str, gone, size: int) -> Iterator[tuple[int, str, str]]:
+    """(position, first unit id, last unit id) of consecutive batches of whole units, about
+    `size` pairs each, of the pairs alive before stage `before` less `gone`, by unit then
+    id: what a worker reads (`read_rows`). A unit's pairs share its code: in one batch, its
+    words, shingles and secret scans are computed once."""
+    start = count = 0
+    first = unit = None
+    for unit_id, pair_id in store.iter_kept_units(before):
+        if pair_id in gone:
+            continue
+        if unit_id != unit:
+            if count >= size:
+                yield start, first, unit
+                start, count, first = start + count, 0, None
+            unit = unit_id
+            first = first or unit_id
+        count += 1
+    if count:
+        yield start, first, unit
+
+
+@contextmanager
+def reading(source: tuple | None) -> Iterator[None]:
+    """Within the block, forked workers read the pairs of `source` (`stored`) with
+    `read_rows`: a pool made inside it inherits what to read."""
+    global _READ
+    if source is not None:
+        store, before, gone = source
+        _READ = (str(store.path), before, gone)
+    try:
+        yield
+    finally:
+        _READ = None
+
+
+def read_rows(first: str, last: str) -> list[tuple]:
+    """Worker: the stored rows of the alive pairs with ids from `first` to `last`, through
+    this worker's own connection (never the parent's: it does not survive a fork)."""
+    assert _READ is not None
+    _, before, gone = _READ
+    rows = worker_store().iter_kept_rows(before, first, last)
+    return [row for row in rows if row[0] not in gone]
+
+
+def worker_store():
+    """Worker: its own connection to the store of `reading`, opened once."""
+    global _STORE
+    assert _READ is not None
+    if _STORE is None:
+        from dataprep.store import Store
+
+        _STORE = Store.open(Path(_READ[0]).parent, create=False)
+    return _STORE
+
+
+def map_batches(
+    pairs,
+    work: Callable[[int, list], Any],
+    size: int | None = None,
+    light: Callable[[Any], Any] | None = None,
+    count: int | None = None,
+) -> Iterator[Any]:
+    """`work(start, batch)` over `pairs` in consecutive batches of `size` (`BATCH` unless
+    given; `start`: the position of the batch's first pair), its results in order; in
+    `procs.jobs()` forked workers when there are several batches and either the pairs are
+    a store's (each worker reads and decodes its batches' rows) or `light` makes a small
+    picklable stand-in of a pair (the workers get those). `count`: how many pairs, when
+    `pairs` has no length."""
+    workers = procs.jobs()
+    size = size or BATCH
+    if count is None:
+        count = len(pairs) if hasattr(pairs, "__len__") else 0
+    forked = workers > 1 and count > size and hasattr(os, "fork")
+    source = stored(pairs) if forked else None
+    if source is None and (not forked or light is None):
+        start = 0
+        for batch in _chunks(pairs, size):
+            yield work(start, batch)
+            start += len(batch)
+        return
+    global _WORK
+    _WORK = work
+    if source is not None:
+        jobs = (
+            (_work_rows, (start, first, last)) for start, first, last in unit_ranges(*source, size)
+        )
+    else:
+        jobs = _light_jobs(map(light, pairs), size)
+    try:
+        with reading(source), procs.process_pool(workers) as pool:
+            window: deque = deque()
+            for job, args in jobs:
+                window.append(pool.submit(job, *args))
+                if len(window) >= 2 * workers:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+    finally:
+        _WORK = None
+
+
+def _light_jobs(items: Iterable, size: int) -> Iterator[tuple]:
+    start = 0
+    for chunk in _chunks(items, size):
+        yield _work, (start, chunk)
+        start += len(chunk)
+
+
+def _work_rows(start: int, first: str, last: str) -> Any:
+    """Worker: one batch of stored rows, read and decoded, through the parent's `work`."""
+    assert _WORK is not None
+    return _WORK(start, [read_pair_text(row) for row in read_rows(first, last)])
+
+
+def _work(start: int, batch: list) -> Any:
+    """Worker: one batch of stand-ins (`light`) through the parent's `work`."""
+    assert _WORK is not None
+    return _WORK(start, batch)
