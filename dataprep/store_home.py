@@ -32,9 +32,10 @@ from dataprep.hashing import content_hash
 from dataprep.store import DB_NAME, POINTER_NAME, read_pointer
 
 # Filesystems whose files other machines share (or that go over the network): no SQLite.
+# Not 9p: sandboxes (gVisor) and VMs show their own local disk as 9p.
 NETWORK_FS = frozenset(
     {
-        "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "9p", "lustre", "gpfs",
+        "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "lustre", "gpfs",
         "beegfs", "glusterfs", "ceph", "ocfs2", "gfs2", "panfs", "wekafs", "pvfs2",
         "orangefs", "davfs", "fuse.glusterfs", "fuse.ceph", "fuse.cephfs", "fuse.sshfs",
         "fuse.s3fs", "fuse.gcsfuse", "fuse.juicefs", "fuse.rclone", "fuse.lxcfs_remote",
@@ -79,10 +80,13 @@ def filesystem_type(path: Path) -> str | None:
     except OSError:
         return None
     points = mount_types(text)
-    here = Path(path).absolute()
-    while not here.exists() and here != here.parent:
-        here = here.parent
-    here = here.resolve()
+    try:
+        here = Path(path).absolute()
+        while not here.exists() and here != here.parent:
+            here = here.parent
+        here = here.resolve()
+    except OSError:  # a folder above it that cannot be read: no answer, not an error
+        return None
     for candidate in (here, *here.parents):
         if str(candidate) in points:
             return points[str(candidate)]
