@@ -111,18 +111,21 @@ class VerdictCache:
         self.dirty.clear()
         self.stored.clear()
 
-    def prefetch(self, pairs: list[Pair]) -> None:
-        """Read the stored verdicts of these pairs in one go (with a store); first write
-        the new ones made since the last batch."""
-        if self.store is None:
-            return
+    def prefetch(self, pairs: list[Pair], store=None) -> list[str]:
+        """Read the stored verdicts of these pairs in one go (from this cache's store, or
+        `store`: a forked worker's own connection); first write the new ones made since
+        the last batch. Returns the pairs' keys."""
+        store = store or self.store
+        if store is None:
+            return []
         if len(self.stored) >= self.FLUSH_EVERY:
             self.flush()
             self._keys.clear()
         keys = [self.key(p) for p in pairs]
-        found = self.store.filter_verdicts_of(k for k in keys if k not in self.stored)
+        found = store.filter_verdicts_of(k for k in keys if k not in self.stored)
         for key in keys:
             self.stored.setdefault(key, found.get(key, {}))
+        return keys
 
     def detached(self) -> VerdictCache:
         """A cache of the same filters and key, without a store or verdicts: a worker's,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -31,7 +30,14 @@ from dataprep.filters.core import (
 )
 from dataprep.filters.grounding import RepoIndex
 from dataprep.filters.judge import make_judge
-from dataprep.filters.passes import read_rows, reading, stored, unit_ranges, worker_store
+from dataprep.filters.passes import (
+    in_order,
+    read_rows,
+    reading,
+    stored,
+    unit_ranges,
+    worker_store,
+)
 from dataprep.models import Pair
 from dataprep.procs import give_back_memory
 from dataprep.store_schema import PairText, read_pair
@@ -226,7 +232,6 @@ def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage) -> N
     reasons: list[dict[str, str]] = [{} for _ in specs]
     order: list[list[str]] = [[] for _ in specs]  # ids with a verdict, in pass order
     judged = [spec.name == "judge" for spec in specs]
-    clock = time.perf_counter
     if _forkable(source, specs, cache):
         for dropped, batch_seen, batch_seconds in _forked_checks(source, specs, ctx, cache, gone):
             for k in range(len(specs)):
@@ -241,17 +246,12 @@ def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage) -> N
     else:
         pairs = _prefetched(source, gone, cache)
     for pair in pairs:
-        for k, spec in enumerate(specs):
-            seen[k] += 1
-            started = clock()
-            reason = cache.check(spec, pair, ctx) if cache else spec.check(pair, ctx)
-            seconds[k] += clock() - started
-            if reason:
-                reasons[k][pair.id] = reason
-                order[k].append(pair.id)
-                break
-            if judged[k] and pair.id in ctx.details:
-                order[k].append(pair.id)
+        k, reason = _check_pair(pair, specs, ctx, cache, seen, seconds)
+        if reason:
+            reasons[k][pair.id] = reason
+            order[k].append(pair.id)
+        elif judged[k] and pair.id in ctx.details:
+            order[k].append(pair.id)
     for k, spec in enumerate(specs):
         details = ctx.details if judged[k] else {}
         _record(report, decisions, spec, seen[k], order[k], reasons[k], details)
@@ -259,6 +259,20 @@ def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage) -> N
         report.seconds[spec.name] = round(seconds[k], 4)
         if on_stage:
             on_stage(spec.name, len(source) - len(gone))
+
+
+def _check_pair(pair, specs, ctx, cache, seen, seconds) -> tuple[int, str | None]:
+    """`specs` in order on `pair` until one drops it: (index of the last one run, its
+    reason or None). Counts what each saw and its seconds in `seen` and `seconds`."""
+    reason = None
+    for k, spec in enumerate(specs):
+        seen[k] += 1
+        started = time.perf_counter()
+        reason = cache.check(spec, pair, ctx) if cache else spec.check(pair, ctx)
+        seconds[k] += time.perf_counter() - started
+        if reason:
+            break
+    return k, reason
 
 
 def _forkable(source, specs, cache) -> bool:
@@ -287,13 +301,12 @@ def _forked_checks(source, specs, ctx, cache, gone):
     _PASS = (specs, ctx, cache.detached())
     try:
         with reading((store, before, gone)), procs.process_pool(workers) as pool:
-            window: deque = deque()
-            for _, first, last in unit_ranges(store, before, gone, _FORK_BATCH):
-                window.append(pool.submit(_check_rows, first, last))
-                if len(window) >= 2 * workers:
-                    yield _absorbed(window.popleft().result(), cache)
-            while window:
-                yield _absorbed(window.popleft().result(), cache)
+            jobs = (
+                (_check_rows, (first, last))
+                for _, first, last in unit_ranges(store, before, gone, _FORK_BATCH)
+            )
+            for result in in_order(pool, jobs, workers):
+                yield _absorbed(result, cache)
     finally:
         _PASS = None
 
@@ -311,23 +324,14 @@ def _check_rows(first: str, last: str):
     specs, ctx, template = _PASS
     cache = template.detached()
     pairs = [read_pair(row) for row in read_rows(first, last)]
-    keys = [cache.key(p) for p in pairs]
-    found = worker_store().filter_verdicts_of(keys)
-    for key in keys:
-        cache.stored.setdefault(key, found.get(key, {}))
+    keys = cache.prefetch(pairs, worker_store())
     seen = [0] * len(specs)
     seconds = [0.0] * len(specs)
     dropped: list[tuple[str, int, str]] = []
-    clock = time.perf_counter
     for pair in pairs:
-        for k, spec in enumerate(specs):
-            seen[k] += 1
-            started = clock()
-            reason = cache.check(spec, pair, ctx)
-            seconds[k] += clock() - started
-            if reason:
-                dropped.append((pair.id, k, reason))
-                break
+        k, reason = _check_pair(pair, specs, ctx, cache, seen, seconds)
+        if reason:
+            dropped.append((pair.id, k, reason))
     made = {key: cache.stored[key] for key in cache.dirty}
     return dropped, seen, seconds, keys, made, cache.hits, cache.misses
 

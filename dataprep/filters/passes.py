@@ -136,15 +136,21 @@ def map_batches(
         jobs = _light_jobs(map(light, pairs), size)
     try:
         with reading(source), procs.process_pool(workers) as pool:
-            window: deque = deque()
-            for job, args in jobs:
-                window.append(pool.submit(job, *args))
-                if len(window) >= 2 * workers:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
+            yield from in_order(pool, jobs, workers)
     finally:
         _WORK = None
+
+
+def in_order(pool, jobs: Iterable[tuple], workers: int) -> Iterator[Any]:
+    """The results of `jobs` ((function, args) each) run in `pool`, in their order, with
+    at most 2 * `workers` submitted ahead (memory holds a window of results, not all)."""
+    window: deque = deque()
+    for job, args in jobs:
+        window.append(pool.submit(job, *args))
+        if len(window) >= 2 * workers:
+            yield window.popleft().result()
+    while window:
+        yield window.popleft().result()
 
 
 def _light_jobs(items: Iterable, size: int) -> Iterator[tuple]:
