@@ -451,6 +451,35 @@ class Store(ReviewQueries):
         pairs: a unit's pairs share its code, so workers are given whole units."""
         return iter(self._alive("p.unit_id, p.id", before, tail=" ORDER BY p.unit_id, p.id"))
 
+    def kept_unit_sizes(self, before: str | None = None) -> tuple[list[str], list[int]]:
+        """(unit ids in order, how many pairs alive before `before` each has): what the
+        passes of a stage cut into batches of whole units. Kept in memory while the pairs
+        alive before `before` stay the same (their change counters), so the several passes
+        of a stage do not sort every pair again."""
+        rank = stage_rank(before)
+        counters = tuple(state_counters(self.conn, _alive_inputs(rank)))
+        hit = self._memo.get(("unit_sizes", rank))
+        if hit is not None and hit[0] == counters:
+            return hit[1]
+        rows = self._alive("p.unit_id, COUNT(*)", before, tail=" GROUP BY 1 ORDER BY 1")
+        value: tuple[list[str], list[int]] = ([], [])
+        for unit_id, size in rows:
+            value[0].append(unit_id)
+            value[1].append(size)
+        self._memo[("unit_sizes", rank)] = (counters, value)
+        return value
+
+    def units_of(self, pair_ids: Iterable[str]) -> dict[str, str]:
+        """Pair id -> its unit id, for the ids that exist."""
+        ids = list(pair_ids)
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT id, unit_id FROM pairs WHERE id IN ({marks})"
+            out.update(self.conn.execute(sql, chunk))
+        return out
+
     def iter_kept_texts(self, before: str | None = None) -> Iterator[PairText]:
         """`iter_kept_pairs`, as `PairText`s (what the set filters read)."""
         for row in self._alive(PAIR_SQL, before):
@@ -843,17 +872,25 @@ class Store(ReviewQueries):
     def put_filter_verdicts(
         self, verdicts: dict[str, dict[str, str]], forget: Iterable[str] = ()
     ) -> None:
-        """Store (replace) the verdicts of some keys and forget others, in one transaction."""
+        """Store (replace) the verdicts of some keys and forget others, in one transaction.
+        Most pairs get the same few verdicts (every filter kept them): each distinct one is
+        encoded once per call."""
+        packed: dict[tuple, bytes] = {}
+
+        def encoded(verdict: dict[str, str]) -> bytes:
+            key = tuple(sorted(verdict.items()))
+            found = packed.get(key)
+            if found is None:
+                found = packed[key] = pack(json.dumps(dict(key)))
+            return found
+
         with self.transaction():
             self.conn.executemany(
                 "DELETE FROM filter_cache WHERE key = ?", [(verdict_key(k),) for k in forget]
             )
             self.conn.executemany(
                 "INSERT OR REPLACE INTO filter_cache (key, data) VALUES (?, ?)",
-                [
-                    (verdict_key(k), pack(json.dumps(v, sort_keys=True)))
-                    for k, v in verdicts.items()
-                ],
+                sorted((verdict_key(k), encoded(v)) for k, v in verdicts.items()),
             )
 
     # splits -----------------------------------------------------------------------

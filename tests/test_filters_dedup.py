@@ -219,8 +219,9 @@ def test_signatures_fall_back_to_datasketch_when_the_fast_path_differs(monkeypat
 
 
 def test_lsh_params_are_the_bands_and_rows_datasketch_chooses():
-    lsh = MinHashLSH(threshold=0.5, num_perm=256)
-    assert dedup.lsh_params(0.5, 256) == (lsh.b, lsh.r)
+    for threshold, num_perm in [*dedup.KNOWN_LSH_PARAMS, (0.6, 128)]:
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        assert dedup.lsh_params(threshold, num_perm) == (lsh.b, lsh.r)
 
 
 def test_decontaminate_sets_aside_its_own_verdicts_but_not_earlier_stages(tmp_path):
