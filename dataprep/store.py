@@ -27,7 +27,6 @@ from dataprep.store_schema import (
     RANK_SQL,
     PairFacts,
     PairText,
-    pack_unit,
     pair_row,
     read_pair,
     read_pair_facts,
@@ -36,6 +35,7 @@ from dataprep.store_schema import (
     stage_rank,
     state_counters,
     statements,
+    unit_row,
     verdict_key,
 )
 
@@ -248,17 +248,30 @@ class Store(ReviewQueries):
         run_id: int | None = None,
     ) -> None:
         """Replace everything known about one file (its record and its units) atomically."""
+        self.put_file_rows(path, digest, status, [unit_row(u) for u in units], reason, run_id)
+
+    def put_file_rows(
+        self,
+        path: str,
+        digest: str | None,
+        status: str,
+        rows: list[tuple],
+        reason: str | None = None,
+        run_id: int | None = None,
+    ) -> None:
+        """`put_file` with the units already packed (`store_schema.unit_row`: a slicing
+        worker packs them)."""
         with self.transaction():
             self.conn.execute("DELETE FROM units WHERE path = ?", (path,))
             self.conn.executemany(
                 "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(u.id, u.path, u.kind, u.qualified_name, pack_unit(u)) for u in units],
+                rows,
             )
             self.conn.execute(
                 "INSERT OR REPLACE INTO files (path, digest, status, reason, n_units, run_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (path, digest, status, reason, len(units), run_id),
+                (path, digest, status, reason, len(rows), run_id),
             )
 
     def forget_files(self, paths: Iterable[str]) -> None:
@@ -280,7 +293,7 @@ class Store(ReviewQueries):
             self.conn.executemany(
                 "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(u.id, u.path, u.kind, u.qualified_name, pack_unit(u)) for u in units],
+                [unit_row(u) for u in units],
             )
 
     def units(self, kind: str | None = None) -> list[Unit]:

@@ -293,6 +293,11 @@ def pack_unit(unit: Unit) -> bytes:
     return pack(unit.model_dump_json(exclude_defaults=True))
 
 
+def unit_row(unit: Unit) -> tuple:
+    """A unit as `units` keeps it: id, path, kind, qualified name, packed JSON."""
+    return (unit.id, unit.path, unit.kind, unit.qualified_name, pack_unit(unit))
+
+
 def read_unit(data: bytes | str) -> Unit:
     return Unit.model_validate_json(unpack(data))
 
