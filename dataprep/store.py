@@ -23,6 +23,7 @@ from dataprep.store_review import ReviewQueries
 from dataprep.store_schema import (
     COMPACT,
     MIGRATIONS,
+    PAIR_COLUMNS,
     PAIR_SQL,
     RANK_SQL,
     PairFacts,
@@ -83,6 +84,19 @@ def locate(out_dir: Path) -> Path:
 def _alive_inputs(rank: int) -> tuple[str, ...]:
     """The write counters the pairs alive before stage rank `rank` depend on."""
     return ("units", "pairs", *(f"decisions.{r}" for r in range(rank)))
+
+
+def _field_sql(field: str, none: str) -> str:
+    """SQL for a pair's value of `field`: its column, or else its JSON's field; NULL and ''
+    read `none`."""
+    if field in PAIR_COLUMNS:
+        expr = f"p.{field}"
+    elif field.isidentifier():
+        expr = f"json_extract(unpack(p.data), '$.{field}')"
+    else:
+        raise ValueError(f"not a pair field: {field}")
+    quoted = none.replace("'", "''")
+    return f"coalesce(nullif({expr}, ''), '{quoted}')"
 
 
 class Store(ReviewQueries):
@@ -613,6 +627,35 @@ class Store(ReviewQueries):
             return dict(sorted(counts.items()))
         rows = self._alive(f"p.{column}, COUNT(*)", before, tail=f" GROUP BY p.{column}")
         return dict(sorted(rows))
+
+    def kept_field_counts(
+        self, fields: Iterable[str], before: str | None = None, none: str = ""
+    ) -> list[tuple]:
+        """The pairs alive when `before` starts, counted by the values of `fields` (a pair
+        column or a field of its JSON; a missing or empty value reads `none`): rows of
+        (value, ..., count). Example: kept_field_counts(["task"]) -> [("method.code", 12)]"""
+        exprs = [_field_sql(f, none) for f in fields]
+        groups = ", ".join(str(i + 1) for i in range(len(exprs)))
+        return self._alive(
+            f"{', '.join(exprs)}, COUNT(*)", before, tail=f" GROUP BY {groups}"
+        ).fetchall()
+
+    def kept_fields_where(
+        self,
+        field: str,
+        values: Iterable[str],
+        fields: Iterable[str],
+        before: str | None = None,
+        none: str = "",
+    ) -> Iterator[tuple]:
+        """(pair id, `field`, then the values of `fields`) of the pairs alive when `before`
+        starts whose `field` is one of `values` (read as `kept_field_counts` reads them)."""
+        values = tuple(sorted(set(values)))
+        if not values:
+            return iter(())
+        where = f"{_field_sql(field, none)} IN ({', '.join('?' * len(values))})"
+        columns = ", ".join(_field_sql(f, none) for f in (field, *fields))
+        return iter(self._alive(f"p.id, {columns}", before, where=where, where_args=values))
 
     def state_digest(self, state: str, before: str | None = None) -> str:
         """A digest of one state the stages' fingerprints read: "live" (the pairs whose
