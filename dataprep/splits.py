@@ -22,9 +22,10 @@ validation and a test split when they have three files with such tasks.
 """
 
 import hashlib
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from dataprep import models
 from dataprep.errors import ExportError
@@ -200,6 +201,36 @@ def empty_reason(split: str) -> str:
     if split == KNOWLEDGE:
         return "too few train pairs to hold facts out or ask again, or none of its pairs selected"
     return "too few files, or none of its pairs selected"
+
+
+class SplitFacts(NamedTuple):
+    """What the split reads of a pair (`assign_with_groups`), without its texts."""
+
+    id: str
+    unit_id: str
+    task: str
+    path: str
+    repo: str
+    module: str | None
+
+
+def split_facts(store, by: SplitBy = "file", before: str | None = None) -> list[SplitFacts]:
+    """`SplitFacts` of the pairs alive when stage `before` starts, by id, read in SQL; the
+    module only when the split is by module. Repeated values are shared."""
+    intern = sys.intern
+    return [
+        SplitFacts(
+            pair_id,
+            intern(unit_id),
+            intern(task),
+            intern(path),
+            intern(repo),
+            intern(module) if module else module,
+        )
+        for pair_id, unit_id, task, path, repo, module in store.kept_split_facts(
+            before, module=by == "module"
+        )
+    ]
 
 
 def held_out_paths(pairs: Iterable[Pair], splits: dict[str, str]) -> set[str]:

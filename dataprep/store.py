@@ -441,6 +441,14 @@ class Store(ReviewQueries):
         )
         return [read_pair_facts(row) for row in rows]
 
+    def kept_split_facts(self, before: str | None = None, module: bool = False) -> Iterator[tuple]:
+        """(id, unit id, task, path, repo, module) of the pairs alive when `before` starts,
+        by id: what the split reads of a pair, its repo and module (None unless `module`)
+        from its JSON in SQL."""
+        extra = "json_extract(unpack(p.data), '$.module')" if module else "NULL"
+        repo = "json_extract(unpack(p.data), '$.repo')"
+        return iter(self._alive(f"p.id, p.unit_id, p.task, p.path, {repo}, {extra}", before))
+
     def iter_kept_rows(
         self, before: str | None = None, first: str | None = None, last: str | None = None
     ) -> Iterator[tuple]:
@@ -910,6 +918,33 @@ class Store(ReviewQueries):
                 "(SELECT path FROM pairs WHERE id = ?1) THEN NULL ELSE ?3 END)",
                 assignments,
             )
+
+    def put_split_rows(self, rows: Iterable[tuple[str, str, str | None]]) -> None:
+        """Replace split assignments: (pair_id, split, group), the group None where it is
+        the pair's own path (`put_splits` without looking the path up)."""
+        with self.transaction(), self._counted_once("splits"):
+            self.conn.execute("DELETE FROM splits")
+            self.conn.executemany("INSERT INTO splits (pair_id, split, grp) VALUES (?, ?, ?)", rows)
+
+    @contextmanager
+    def _counted_once(self, table: str) -> Iterator[None]:
+        """Inside a transaction: the triggers that count the writes to `table` (`changes`)
+        set aside, and its counter bumped once at the end, so that a bulk write does not
+        run them once per row (4x its own time). The triggers are made again before the
+        commit, and a rollback restores them: no other writer ever sees them missing."""
+        assert self.conn.in_transaction
+        triggers = self.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
+            "AND name LIKE 'changes!_%' ESCAPE '!'",
+            (table,),
+        ).fetchall()
+        for name, _ in triggers:
+            self.conn.execute(f'DROP TRIGGER "{name}"')
+        yield
+        if triggers:
+            self.conn.execute("UPDATE changes SET n = n + 1 WHERE name = ?", (table,))
+        for _, sql in triggers:
+            self.conn.execute(sql)
 
     def splits(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT pair_id, split FROM splits"))
