@@ -25,10 +25,10 @@ import typing
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from dataprep.errors import ConfigError
-from dataprep.models import Decision, Pair
+from dataprep.models import Pair
 from dataprep.settings import BalanceColumn, BalanceConfig
 
 STAGE = "balance"
@@ -247,14 +247,8 @@ def _reason(config: BalanceConfig, value: str, goal: int, count: int) -> str:
 def _report(
     config: BalanceConfig, counts: Mapping[str, int], goal: Mapping[str, int], dropped: int
 ) -> BalanceReport:
-    return BalanceReport(
-        by=config.by,
-        seed=config.seed,
-        before=dict(counts),
-        targets=dict(goal),
-        after={v: min(counts[v], goal[v]) for v in counts},
-        dropped=dropped,
-    )
+    after = {v: min(counts[v], goal[v]) for v in counts}
+    return BalanceReport(config.by, config.seed, dict(counts), dict(goal), after, dropped)
 
 
 def report_columns(by: str | None = None) -> tuple[str, ...]:
@@ -325,6 +319,15 @@ def balance_store(store, config: BalanceConfig) -> tuple[dict[str, str], Balance
     return dropped, report
 
 
+class _Dropped(NamedTuple):
+    """A `balance` decision that drops a pair, as `Store.put_decisions` reads it."""
+
+    pair_id: str
+    reason: str
+    kept: bool = False
+    detail: str | None = None
+
+
 class _NoPair:
     def __getattr__(self, name: str) -> None:
         return None
@@ -345,10 +348,7 @@ def run_balance(
     if seed is not None:
         config.seed = seed
     dropped, report = balance_store(store, config)
-    decisions = (
-        Decision(pair_id=pid, stage=STAGE, kept=False, reason=reason)
-        for pid, reason in sorted(dropped.items())
-    )
+    decisions = (_Dropped(pid, reason) for pid, reason in sorted(dropped.items()))
     store.put_decisions(STAGE, decisions, run_id=run_id, seen=sum(report.before.values()))
     store.set_meta("balance_report", report.to_dict())
     return report

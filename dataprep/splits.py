@@ -215,19 +215,21 @@ class SplitFacts(NamedTuple):
 
 
 def split_facts(store, by: SplitBy = "file", before: str | None = None) -> list[SplitFacts]:
-    """`SplitFacts` of the pairs alive when stage `before` starts, by id, read in SQL; the
-    module only when the split is by module. Repeated values are shared."""
+    """`SplitFacts` of the pairs alive when stage `before` starts, by id, read in SQL
+    without decompressing a pair (the module, when the split is by module, aside); the
+    repo is the pair's unit's. Repeated values are shared."""
     intern = sys.intern
+    repos = store.unit_repos()
     return [
         SplitFacts(
             pair_id,
             intern(unit_id),
             intern(task),
             intern(path),
-            intern(repo),
+            repos[unit_id],
             intern(module) if module else module,
         )
-        for pair_id, unit_id, task, path, repo, module in store.kept_split_facts(
+        for pair_id, unit_id, task, path, module in store.kept_split_facts(
             before, module=by == "module"
         )
     ]

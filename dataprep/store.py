@@ -12,7 +12,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +87,14 @@ def _alive_inputs(rank: int) -> tuple[str, ...]:
 
 
 def _field_sql(field: str, none: str) -> str:
-    """SQL for a pair's value of `field`: its column, or else its JSON's field; NULL and ''
-    read `none`."""
+    """SQL for a pair's value of `field` (pairs `p` joined with their units `u`): its
+    column, or else its JSON's field; NULL and '' read `none`. A pair's `unit_kind` is its
+    unit's `kind` (`Pair.from_unit` copies it, and a unit's id hashes it): read from the
+    unit's column, without decompressing the pair."""
     if field in PAIR_COLUMNS:
         expr = f"p.{field}"
+    elif field == "unit_kind":
+        expr = "u.kind"
     elif field.isidentifier():
         expr = f"json_extract(unpack(p.data), '$.{field}')"
     else:
@@ -389,12 +393,15 @@ class Store(ReviewQueries):
                 for d in new.values()
                 if old.get(d.pair_id) != (bool(d.kept), d.reason, d.detail)
             ]
-            self.conn.executemany("DELETE FROM decisions WHERE stage = ? AND pair_id = ?", gone)
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO decisions (pair_id, stage, kept, reason, detail, run_id) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                changed,
-            )
+            bulk = len(gone) + len(changed) > 1000  # every row of one stage: one counter
+            counted = f"decisions.{stage_rank(stage)}"
+            with self._counted_once("decisions", counted) if bulk else nullcontext():
+                self.conn.executemany("DELETE FROM decisions WHERE stage = ? AND pair_id = ?", gone)
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO decisions (pair_id, stage, kept, reason, detail, "
+                    "run_id) VALUES (?, ?, ?, ?, ?, ?)",
+                    changed,
+                )
         return len(gone) + len(changed)
 
     def dropped(self, ignore: tuple[str, ...] = ()) -> dict[str, Decision]:
@@ -442,12 +449,17 @@ class Store(ReviewQueries):
         return [read_pair_facts(row) for row in rows]
 
     def kept_split_facts(self, before: str | None = None, module: bool = False) -> Iterator[tuple]:
-        """(id, unit id, task, path, repo, module) of the pairs alive when `before` starts,
-        by id: what the split reads of a pair, its repo and module (None unless `module`)
-        from its JSON in SQL."""
+        """(id, unit id, task, path, module) of the pairs alive when `before` starts, by id:
+        what the split reads of a pair, the module (None unless `module`) from its JSON in
+        SQL; no other pair is decompressed. The repo is its unit's (`unit_repos`)."""
         extra = "json_extract(unpack(p.data), '$.module')" if module else "NULL"
-        repo = "json_extract(unpack(p.data), '$.repo')"
-        return iter(self._alive(f"p.id, p.unit_id, p.task, p.path, {repo}, {extra}", before))
+        return iter(self._alive(f"p.id, p.unit_id, p.task, p.path, {extra}", before))
+
+    def unit_repos(self) -> dict[str, str]:
+        """Unit id -> its repository (a pair's `repo` is its unit's: `Pair.from_unit`)."""
+        rows = self.conn.execute("SELECT id, json_extract(unpack(data), '$.repo') FROM units")
+        names: dict[str, str] = {}
+        return {unit_id: names.setdefault(repo, repo) for unit_id, repo in rows}
 
     def iter_kept_rows(
         self, before: str | None = None, first: str | None = None, last: str | None = None
@@ -927,11 +939,12 @@ class Store(ReviewQueries):
             self.conn.executemany("INSERT INTO splits (pair_id, split, grp) VALUES (?, ?, ?)", rows)
 
     @contextmanager
-    def _counted_once(self, table: str) -> Iterator[None]:
+    def _counted_once(self, table: str, counter: str | None = None) -> Iterator[None]:
         """Inside a transaction: the triggers that count the writes to `table` (`changes`)
-        set aside, and its counter bumped once at the end, so that a bulk write does not
-        run them once per row (4x its own time). The triggers are made again before the
-        commit, and a rollback restores them: no other writer ever sees them missing."""
+        set aside, and its counter (`counter`: the one every row written bumps, `table`
+        unless said) bumped once at the end, so that a bulk write does not run them once
+        per row (4x its own time). The triggers are made again before the commit, and a
+        rollback restores them: no other writer ever sees them missing."""
         assert self.conn.in_transaction
         triggers = self.conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
@@ -942,7 +955,7 @@ class Store(ReviewQueries):
             self.conn.execute(f'DROP TRIGGER "{name}"')
         yield
         if triggers:
-            self.conn.execute("UPDATE changes SET n = n + 1 WHERE name = ?", (table,))
+            self.conn.execute("UPDATE changes SET n = n + 1 WHERE name = ?", (counter or table,))
         for _, sql in triggers:
             self.conn.execute(sql)
 
