@@ -299,13 +299,14 @@ def assign_with_groups(
     if not (knowledge_enabled() if knowledge is None else knowledge):
         return split_by_group(pairs, ratios, seed, by)
     groups = pair_groups(pairs, by)
-    sizes = Counter(groups[p.id] for p in pairs if generalises(p))
+    tasks = GENERALISATION_TASKS  # `generalises`, inlined: it runs once a pair
+    sizes = Counter(groups[p.id] for p in pairs if p.task in tasks)
     where = split_groups(dict(sorted(sizes.items())), ratios, seed) if sizes else {}
     out: dict[str, tuple[str, str]] = {}
     for pair in pairs:
         group = groups[pair.id]
         split = where.get(group, "train")
-        if split != "train" and not generalises(pair):
+        if split != "train" and pair.task not in tasks:
             split = WITHHELD
         out[pair.id] = (split, group)
     train = [p for p in pairs if out[p.id][0] == "train"]
@@ -326,15 +327,13 @@ def split_by_group(
 
 def pair_groups(pairs: list[Pair], by: SplitBy) -> dict[str, str]:
     """Pair id -> its group (`split_group`); by file, a test file joins its subject's file."""
-    groups = {p.id: split_group(p, by) for p in pairs}
-    if by == "file":
-        repo_of = {p.id: p.repo for p in pairs}
-        joined = {
-            repo: subject_files({p.path for p in pairs if p.repo == repo})
-            for repo in set(repo_of.values())
-        }
-        groups = {pid: joined[repo_of[pid]].get(g, g) for pid, g in groups.items()}
-    return _by_source(pairs, groups)
+    if by != "file":
+        return _by_source(pairs, {p.id: split_group(p, by) for p in pairs})
+    paths: dict[str, set[str]] = defaultdict(set)  # by repo
+    for pair in pairs:
+        paths[pair.repo].add(pair.path)
+    joined = {repo: subject_files(files) for repo, files in paths.items()}
+    return _by_source(pairs, {p.id: joined[p.repo].get(p.path, p.path) for p in pairs})
 
 
 def _by_source(pairs: list[Pair], groups: dict[str, str]) -> dict[str, str]:
