@@ -45,6 +45,7 @@ from dataprep.splits import (
     assign_with_groups,
     held_out_paths_of,
     knowledge_enabled,
+    split_facts,
     split_group,
     split_groups,
 )
@@ -324,10 +325,14 @@ def split_pairs(
     """
     from dataprep.filters import DECONTAMINATE_STAGE
 
-    candidates = store.kept_facts(ignore=(DECONTAMINATE_STAGE,))  # no texts held
-    assignment = assign_with_groups(candidates, ratios, seed, split_by)
-    store.put_splits((pid, split, group) for pid, (split, group) in sorted(assignment.items()))
+    facts = split_facts(store, split_by, before=DECONTAMINATE_STAGE)  # no texts held
+    assignment = assign_with_groups(facts, ratios, seed, split_by)
     counts = Counter(split for split, _ in assignment.values())
+    store.put_split_rows(
+        (f.id, split, None if group == f.path else group)
+        for f in facts
+        for split, group in (assignment.pop(f.id),)
+    )
     return {split: counts.get(split, 0) for split in SPLITS}
 
 

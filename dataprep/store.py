@@ -12,7 +12,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from dataprep.store_review import ReviewQueries
 from dataprep.store_schema import (
     COMPACT,
     MIGRATIONS,
+    PAIR_COLUMNS,
     PAIR_SQL,
     RANK_SQL,
     PairFacts,
@@ -83,6 +84,23 @@ def locate(out_dir: Path) -> Path:
 def _alive_inputs(rank: int) -> tuple[str, ...]:
     """The write counters the pairs alive before stage rank `rank` depend on."""
     return ("units", "pairs", *(f"decisions.{r}" for r in range(rank)))
+
+
+def _field_sql(field: str, none: str) -> str:
+    """SQL for a pair's value of `field` (pairs `p` joined with their units `u`): its
+    column, or else its JSON's field; NULL and '' read `none`. A pair's `unit_kind` is its
+    unit's `kind` (`Pair.from_unit` copies it, and a unit's id hashes it): read from the
+    unit's column, without decompressing the pair."""
+    if field in PAIR_COLUMNS:
+        expr = f"p.{field}"
+    elif field == "unit_kind":
+        expr = "u.kind"
+    elif field.isidentifier():
+        expr = f"json_extract(unpack(p.data), '$.{field}')"
+    else:
+        raise ValueError(f"not a pair field: {field}")
+    quoted = none.replace("'", "''")
+    return f"coalesce(nullif({expr}, ''), '{quoted}')"
 
 
 class Store(ReviewQueries):
@@ -388,12 +406,15 @@ class Store(ReviewQueries):
                 for d in new.values()
                 if old.get(d.pair_id) != (bool(d.kept), d.reason, d.detail)
             ]
-            self.conn.executemany("DELETE FROM decisions WHERE stage = ? AND pair_id = ?", gone)
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO decisions (pair_id, stage, kept, reason, detail, run_id) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                changed,
-            )
+            bulk = len(gone) + len(changed) > 1000  # every row of one stage: one counter
+            counted = f"decisions.{stage_rank(stage)}"
+            with self._counted_once("decisions", counted) if bulk else nullcontext():
+                self.conn.executemany("DELETE FROM decisions WHERE stage = ? AND pair_id = ?", gone)
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO decisions (pair_id, stage, kept, reason, detail, "
+                    "run_id) VALUES (?, ?, ?, ?, ?, ?)",
+                    changed,
+                )
         return len(gone) + len(changed)
 
     def dropped(self, ignore: tuple[str, ...] = ()) -> dict[str, Decision]:
@@ -439,6 +460,19 @@ class Store(ReviewQueries):
             ignore,
         )
         return [read_pair_facts(row) for row in rows]
+
+    def kept_split_facts(self, before: str | None = None, module: bool = False) -> Iterator[tuple]:
+        """(id, unit id, task, path, module) of the pairs alive when `before` starts, by id:
+        what the split reads of a pair, the module (None unless `module`) from its JSON in
+        SQL; no other pair is decompressed. The repo is its unit's (`unit_repos`)."""
+        extra = "json_extract(unpack(p.data), '$.module')" if module else "NULL"
+        return iter(self._alive(f"p.id, p.unit_id, p.task, p.path, {extra}", before))
+
+    def unit_repos(self) -> dict[str, str]:
+        """Unit id -> its repository (a pair's `repo` is its unit's: `Pair.from_unit`)."""
+        rows = self.conn.execute("SELECT id, json_extract(unpack(data), '$.repo') FROM units")
+        names: dict[str, str] = {}
+        return {unit_id: names.setdefault(repo, repo) for unit_id, repo in rows}
 
     def iter_kept_rows(
         self, before: str | None = None, first: str | None = None, last: str | None = None
@@ -655,6 +689,35 @@ class Store(ReviewQueries):
             return dict(sorted(counts.items()))
         rows = self._alive(f"p.{column}, COUNT(*)", before, tail=f" GROUP BY p.{column}")
         return dict(sorted(rows))
+
+    def kept_field_counts(
+        self, fields: Iterable[str], before: str | None = None, none: str = ""
+    ) -> list[tuple]:
+        """The pairs alive when `before` starts, counted by the values of `fields` (a pair
+        column or a field of its JSON; a missing or empty value reads `none`): rows of
+        (value, ..., count). Example: kept_field_counts(["task"]) -> [("method.code", 12)]"""
+        exprs = [_field_sql(f, none) for f in fields]
+        groups = ", ".join(str(i + 1) for i in range(len(exprs)))
+        return self._alive(
+            f"{', '.join(exprs)}, COUNT(*)", before, tail=f" GROUP BY {groups}"
+        ).fetchall()
+
+    def kept_fields_where(
+        self,
+        field: str,
+        values: Iterable[str],
+        fields: Iterable[str],
+        before: str | None = None,
+        none: str = "",
+    ) -> Iterator[tuple]:
+        """(pair id, `field`, then the values of `fields`) of the pairs alive when `before`
+        starts whose `field` is one of `values` (read as `kept_field_counts` reads them)."""
+        values = tuple(sorted(set(values)))
+        if not values:
+            return iter(())
+        where = f"{_field_sql(field, none)} IN ({', '.join('?' * len(values))})"
+        columns = ", ".join(_field_sql(f, none) for f in (field, *fields))
+        return iter(self._alive(f"p.id, {columns}", before, where=where, where_args=values))
 
     def state_digest(self, state: str, before: str | None = None) -> str:
         """A digest of one state the stages' fingerprints read: "live" (the pairs whose
@@ -917,6 +980,34 @@ class Store(ReviewQueries):
                 "(SELECT path FROM pairs WHERE id = ?1) THEN NULL ELSE ?3 END)",
                 assignments,
             )
+
+    def put_split_rows(self, rows: Iterable[tuple[str, str, str | None]]) -> None:
+        """Replace split assignments: (pair_id, split, group), the group None where it is
+        the pair's own path (`put_splits` without looking the path up)."""
+        with self.transaction(), self._counted_once("splits"):
+            self.conn.execute("DELETE FROM splits")
+            self.conn.executemany("INSERT INTO splits (pair_id, split, grp) VALUES (?, ?, ?)", rows)
+
+    @contextmanager
+    def _counted_once(self, table: str, counter: str | None = None) -> Iterator[None]:
+        """Inside a transaction: the triggers that count the writes to `table` (`changes`)
+        set aside, and its counter (`counter`: the one every row written bumps, `table`
+        unless said) bumped once at the end, so that a bulk write does not run them once
+        per row (4x its own time). The triggers are made again before the commit, and a
+        rollback restores them: no other writer ever sees them missing."""
+        assert self.conn.in_transaction
+        triggers = self.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
+            "AND name LIKE 'changes!_%' ESCAPE '!'",
+            (table,),
+        ).fetchall()
+        for name, _ in triggers:
+            self.conn.execute(f'DROP TRIGGER "{name}"')
+        yield
+        if triggers:
+            self.conn.execute("UPDATE changes SET n = n + 1 WHERE name = ?", (counter or table,))
+        for _, sql in triggers:
+            self.conn.execute(sql)
 
     def splits(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT pair_id, split FROM splits"))
