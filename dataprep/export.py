@@ -12,11 +12,11 @@ The split rule lives in dataprep.splits (re-exported here).
 """
 
 import hashlib
-import heapq
 import json
 import os
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +33,14 @@ from dataprep.dataset_dir import (
     swap_in,
 )
 from dataprep.errors import ExportError
+from dataprep.export_rows import Rendered, RowMaker, Rows, arrow_table
+from dataprep.generate.tasks import load_templates
 from dataprep.hashing import content_hash
-from dataprep.knowledge import rephrasings_of
+from dataprep.knowledge import choose_rephrasings
 from dataprep.models import SPLITS, Pair, Review
 from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.splits import (
     DEFAULT_RATIOS,
-    KNOWLEDGE,
     SplitBy,
     assign_splits,
     assign_with_groups,
@@ -125,39 +126,30 @@ def _apply_edit(pair: Pair, review: Review | None) -> Pair:
 
 
 # rows -----------------------------------------------------------------------------
-Rendered = dict[str, Any]  # text, prompt, completion, messages
-
-
-def _renderer(style: str, project: str | None) -> Callable[[Pair], Rendered]:
-    """The renderer of a prompt style (name, file or chat template), loaded once: a pair ->
-    its `text`, `prompt`, `completion` and `messages`."""
+def _renderer(style: str, project: str | None) -> Callable[[Mapping[str, Any]], Rendered]:
+    """The renderer of a prompt style (name, file or chat template), loaded once: a pair's
+    fields -> its `text`, `prompt`, `completion` and `messages`."""
     loaded = prompts.load_style(style)
     project = project or ""
     system = prompts.system_prompt(project)
 
-    def render(pair: Pair) -> Rendered:
+    def render(pair: Mapping[str, Any]) -> Rendered:
         text, prompt, completion = prompts.prompt_completion(loaded, pair, project, system)
-        messages = prompts.chat_messages(pair.instruction, pair.input or "", pair.output, system)
+        messages = prompts.chat_messages(
+            pair["instruction"], pair["input"] or "", pair["output"], system
+        )
         return {"text": text, "prompt": prompt, "completion": completion, "messages": messages}
 
     return render
 
 
-def pair_row(pair: Pair, rendered: Rendered | str, review: str = "unreviewed") -> dict[str, Any]:
-    """One dataset row: the Alpaca fields, the rendered forms (or just `text`), provenance."""
-    data = pair.model_dump()
-    row = {col: data.get(col) for col in COLUMNS}
-    row.update({"text": rendered} if isinstance(rendered, str) else rendered)
-    row["review"] = review
-    return row
-
-
-BATCH_ROWS = 5000  # rows a split's writers buffer before a Parquet row group
+BATCH_ROWS = 5000  # rows of a Parquet row group (and of a record batch of the Arrow stream)
 
 
 class _SplitWriter:
-    """One split's files written as rows stream in: JSONL, Parquet (a row group per
-    BATCH_ROWS rows) and an Arrow stream the DatasetDict is built from (memory-mapped)."""
+    """One split's files written as batches of rows stream in (JSON Lines and an Arrow
+    table each, `export_rows.Batch`): JSONL, Parquet (a row group per BATCH_ROWS rows) and
+    an Arrow stream the DatasetDict is built from (memory-mapped)."""
 
     def __init__(self, stage: Path, split: str, tally: Any, columns: tuple[str, ...] = COLUMNS):
         import pyarrow as pa
@@ -170,32 +162,46 @@ class _SplitWriter:
         self.jsonl = open(stage / f"{split}.jsonl", "wb")  # noqa: SIM115 (closed in close())
         self.parquet = pq.ParquetWriter(stage / f"{split}.parquet", self.schema, compression="zstd")
         self.arrow = pa.ipc.new_stream(str(self.arrow_path), self.schema)
-        self.buffer: list[dict[str, Any]] = []
+        self.waiting: list[Any] = []  # tables of rows not in a row group yet
+        self.left = 0  # their rows
         self.rows = 0
 
-    def add(self, row: dict[str, Any]) -> None:
-        self.buffer.append(row)
-        if len(self.buffer) >= BATCH_ROWS:
-            self.flush()
+    def add(self, jsonl: bytes, table: Any) -> None:
+        """A batch of rows: as JSON Lines (written now) and as an Arrow table."""
+        import pyarrow as pa
 
-    def flush(self, last: bool = False) -> None:
-        if not self.buffer and not (last and self.rows == 0):
-            return
-        self.jsonl.write(jsonl_bytes(self.buffer))
-        table = _arrow_table(self.buffer, self.columns)
-        self.parquet.write_table(table)
+        self.jsonl.write(jsonl)
+        self.waiting.append(table)
+        self.left += table.num_rows
+        while self.left >= BATCH_ROWS:
+            whole = pa.concat_tables(self.waiting)
+            self._write(whole.slice(0, BATCH_ROWS))
+            rest = whole.slice(BATCH_ROWS)
+            self.waiting, self.left = [rest], rest.num_rows
+
+    def _write(self, table: Any) -> None:
+        """One row group (and record batch) of rows, copied into buffers of their own (a
+        slice would count the bytes of what it leaves out in `add_bytes`)."""
+        import pyarrow as pa
+
         if table.num_rows:
+            batch = pa.concat_batches(table.to_batches())
+            table = pa.Table.from_batches([batch], schema=self.schema)
             self.arrow.write_table(table)
         else:  # an empty split: one empty batch, so the stream reads back as a table
-            import pyarrow as pa
-
+            table = arrow_table([], self.columns)
             self.arrow.write_batch(pa.RecordBatch.from_pylist([], schema=self.schema))
+        self.parquet.write_table(table)
         self.tally.add_bytes(self.split, table)
-        self.rows += len(self.buffer)
-        self.buffer = []
+        self.rows += table.num_rows
 
     def close(self) -> None:
-        self.flush(last=True)
+        import pyarrow as pa
+
+        if self.left or not self.rows:
+            self._write(
+                pa.concat_tables(self.waiting) if self.waiting else arrow_table([], self.columns)
+            )
         self.jsonl.flush()
         os.fsync(self.jsonl.fileno())
         self.jsonl.close()
@@ -207,17 +213,6 @@ class _SplitWriter:
 def _write_bytes(path: Path, data: bytes) -> None:
     """Write through a temporary file and rename, so a reader sees all of it or none."""
     outdir.write_file(path.parent, path, data)
-
-
-def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
-    """Rows as JSON Lines: keys in column order, UTF-8, one row per line."""
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
-
-
-def _arrow_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS):
-    import pyarrow as pa
-
-    return pa.Table.from_pylist(rows, schema=arrow_schema(columns))
 
 
 def _save_dataset_dict(path: Path, arrows: dict[str, Path], fingerprints: dict[str, str]) -> None:
@@ -363,16 +358,9 @@ def write_dataset(
         project or store.get_meta("scaleout.project") or store.majority_repo()
     ) or "dataprep"  # a many-source store names its project (DIR's name), for `export` too
     columns, source_urls = _export_columns(store)
-    render = _renderer(style, project)
     tally = card_facts.RowTally()
     digest = SelectionDigest()
     left_out = 0
-
-    stage = out_dir / f".{DATASET_DIR}.partial"
-    remove_own(stage)
-    stage.mkdir(parents=True)
-    (stage / PARTIAL_MARK).touch()
-    writers = {split: _SplitWriter(stage, split, tally, columns) for split in SPLITS}
 
     def state_of(pair: Pair | str) -> str | None:
         """A pair's (or pair id's) review state, None when the export leaves it out."""
@@ -382,75 +370,65 @@ def write_dataset(
             return None
         return state
 
-    def selected() -> Iterator[tuple[Pair, str | None]]:
-        """The exported pairs (edits applied) with their split."""
-        for pair, split in store.export_pairs():
-            state = state_of(pair)
-            if state is not None:
-                yield (_apply_edit(pair, reviews[pair.id]) if state == "edited" else pair), split
-
     def fetch(pair_id: str) -> Pair:
         pair = store.pair(pair_id)
         assert pair is not None
         return _apply_edit(pair, reviews[pair_id]) if state_of(pair) == "edited" else pair
-
-    # the knowledge split's train facts asked again in another phrasing (not stored pairs),
-    # each with its train pair's review state; merged into the stream in the export's order
-    extra = rephrasings_of(selected(), fetch, seed) if knowledge_enabled() else []
-    again = sorted(
-        ((p, state_of(src) or "unreviewed") for p, src in extra), key=lambda x: _order(x[0])
-    )
-    tally.rephrased = len(again)
-
-    def rows() -> Iterator[Pair]:
-        """The selected pairs, each written to its split's files as the quality measures
-        read it (one pass over the store)."""
-        nonlocal left_out
-        stored = ((pair, split, None) for pair, split in store.export_pairs())
-        asked = ((pair, KNOWLEDGE, state) for pair, state in again)
-        for pair, split, given in heapq.merge(stored, asked, key=lambda x: _order(x[0])):
-            if given is not None:  # a rephrasing: exported, not a stored pair (no digest)
-                row = pair_row(pair, render(pair), given)
-                if source_urls is not None:
-                    row = _with_source_url(row, columns, source_urls)
-                writers[KNOWLEDGE].add(row)
-                tally.see(pair, row, KNOWLEDGE, given)
-                yield pair
-                continue
-            state = state_of(pair)
-            if state is None:
-                left_out += pair.id not in reviews
-                continue
-            if split not in writers:
-                raise ExportError(
-                    f"pair {pair.id} has no split: run `dataprep export --out {out_dir}`"
-                )
-            if state == "edited":
-                pair = _apply_edit(pair, reviews[pair.id])
-            row = pair_row(pair, render(pair), state)
-            if source_urls is not None:
-                row = _with_source_url(row, columns, source_urls)
-            writers[split].add(row)
-            tally.see(pair, row, split, state)
-            digest.add(pair)
-            yield pair
 
     leaks = dq.leaky_labels(
         _apply_edit(p, reviews.get(p.id))
         for p, _ in store.export_pairs(tasks=dq.LABEL_CUES)
         if state_of(p) is not None
     )
+    knowledge = knowledge_enabled()
+    maker = RowMaker(
+        reviews=reviews,
+        include_unreviewed=include_unreviewed,
+        render=_renderer(style, project),
+        columns=columns,
+        urls=source_urls,
+        leaks=leaks,
+        tasks=frozenset(load_templates()) if knowledge else frozenset(),
+        splits=SPLITS,
+        out_dir=out_dir,
+    )
+    stage = out_dir / f".{DATASET_DIR}.partial"
+    remove_own(stage)
+    stage.mkdir(parents=True)
+    (stage / PARTIAL_MARK).touch()
+    writers = {split: _SplitWriter(stage, split, tally, columns) for split in SPLITS}
+    quality = dq.QualityTally(leaks)
+    start = time.perf_counter()
+    try:
+        with Rows(store, maker) as passes:
+            # the knowledge split's train facts asked again in another phrasing (not stored
+            # pairs), each with its train pair's review state; merged into the rows in the
+            # export's order
+            again: list[tuple[Pair, str]] = []
+            if knowledge:
+                extra = choose_rephrasings(*passes.questions(), fetch, seed)
+                again = sorted(
+                    ((p, state_of(src) or "unreviewed") for p, src in extra),
+                    key=lambda x: _order(x[0]),
+                )
+            tally.rephrased = len(again)
+            for batch in passes.batches(again):  # in order: each split's files as they go
+                for split, data in batch.jsonl.items():
+                    writers[split].add(data, batch.tables[split])
+                tally.merge(batch.tally)
+                quality.merge(batch.quality)
+                digest.total += batch.digest
+                left_out += batch.left_out
+    finally:
+        for writer in writers.values():
+            writer.close()
     held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
     units = [
         u
         for u in store.unit_summaries(dq.COVERED_KINDS, dq.UNIT_FIELDS)
         if u["path"] not in held_out
     ]
-    try:
-        quality = dq.measure_quality(rows(), units, leaks=leaks)
-    finally:
-        for writer in writers.values():
-            writer.close()
+    quality = quality.result(units, start)
     if not sum(tally.splits.values()):
         remove_own(stage)
         raise ExportError(nothing_to_export(store, out_dir))
@@ -556,9 +534,3 @@ def _export_columns(store: Store) -> tuple[tuple[str, ...], dict[str, str] | Non
         return COLUMNS, None
     at = COLUMNS.index("repo") + 1
     return (*COLUMNS[:at], "source_url", *COLUMNS[at:]), urls
-
-
-def _with_source_url(
-    row: dict[str, Any], columns: tuple[str, ...], urls: dict[str, str]
-) -> dict[str, Any]:
-    return {c: urls.get(row["repo"]) if c == "source_url" else row[c] for c in columns}

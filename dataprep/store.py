@@ -524,6 +524,19 @@ class Store(ReviewQueries):
             batch.append((read_pair(row), split))
         yield from sorted(batch, key=lambda b: (b[0].start_line, b[0].task, b[0].id))
 
+    def export_rows(self, by_path: bool = True) -> Iterator[tuple]:
+        """`export_pairs` as stored rows (the `PAIR_SQL` columns, then the split), for
+        workers that decode them: by path then id (a file's rows are sorted by start line,
+        task and id once decoded), or by id."""
+        return iter(
+            self._alive(
+                f"{PAIR_SQL}, s.split",
+                None,
+                tail=" ORDER BY p.path, p.id" if by_path else "",
+                join=" LEFT JOIN splits s ON s.pair_id = p.id",
+            )
+        )
+
     def majority_repo(self) -> str | None:
         """The repository most units come from (ties: the first by name)."""
         counts = {r: n for r, n in self.unit_counts("repo").items() if r}
@@ -538,6 +551,40 @@ class Store(ReviewQueries):
         )
         for *row, split in rows:
             yield read_pair(row), split
+
+    def live_id_ranges(self, size: int) -> Iterator[tuple[str, str]]:
+        """(first id, last id) of consecutive batches of `size` live pairs (the last one
+        smaller), by id: what `live_rows` reads a batch at a time."""
+        rows = self.conn.execute(
+            "SELECT p.id FROM pairs p JOIN units u ON u.id = p.unit_id ORDER BY p.id"
+        )
+        first = last = None
+        count = 0
+        for (pair_id,) in rows:
+            if count == size:
+                yield first, last
+                first, count = None, 0
+            first = first or pair_id
+            last, count = pair_id, count + 1
+        if count:
+            yield first, last
+
+    def live_rows(self, first: str | None = None, last: str | None = None) -> Iterator[tuple]:
+        """`live_pairs` as stored rows, by id: the `PAIR_SQL` columns, the split (None: not
+        split) and the stage whose decision dropped the pair (the first by name, as
+        `dropped` picks; None: kept); with `first` and `last` the ids between them only."""
+        where, args = "", ()
+        if first is not None and last is not None:
+            where, args = "WHERE p.id BETWEEN ? AND ? ", (first, last)
+        return iter(
+            self.conn.execute(
+                f"SELECT {PAIR_SQL}, s.split, (SELECT min(d.stage) FROM decisions d "
+                "WHERE d.pair_id = p.id AND d.kept = 0) FROM pairs p "
+                "JOIN units u ON u.id = p.unit_id LEFT JOIN splits s ON s.pair_id = p.id "
+                f"{where}ORDER BY p.id",
+                args,
+            )
+        )
 
     def paths_in_splits(self, splits: Iterable[str]) -> set[str]:
         """The paths of the pairs assigned to any of `splits`."""

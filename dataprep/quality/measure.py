@@ -104,6 +104,9 @@ def _spread(items: list, k: int = EXAMPLES) -> list:
     return [items[i * len(items) // k] for i in range(k)]
 
 
+KEPT_EXAMPLES = 50  # a measure keeps its first defects' examples (`_spread` picks from them)
+
+
 class _Tally:
     """Count, denominator and examples of one measure."""
 
@@ -114,8 +117,14 @@ class _Tally:
         self.of += 1
         if defect:
             self.count += 1
-            if row is not None and len(self.examples) < 50:
+            if row is not None and len(self.examples) < KEPT_EXAMPLES:
                 self.examples.append(_example(row, why))
+
+    def merge(self, later: _Tally) -> None:
+        """Add the tally of later rows: its counts, and its examples while there is room."""
+        self.count += later.count
+        self.of += later.of
+        self.examples += later.examples[: KEPT_EXAMPLES - len(self.examples)]
 
 
 def measure_quality(
@@ -132,15 +141,30 @@ def measure_quality(
     if leaks is None:
         pairs = _rows(pairs)
         leaks = leaky_labels(pairs)
-    n_rows = 0
-    t = {name: _Tally() for name in MEASURES if name not in ("coverage", "families")}
-    families: Counter[str] = Counter()
-    knowledge_units: set[str] = set()
+    tally = QualityTally(leaks)
     for row in pairs:
+        tally.see(row)
+    return tally.result(units, start)
+
+
+class QualityTally:
+    """The measures' counts over rows seen one at a time (`see`); tallies of consecutive
+    parts of the rows, made apart (in forked workers), `merge` in order into the tally of
+    all of them, examples included. `result` is `measure_quality`'s answer."""
+
+    def __init__(self, leaks: set[str]) -> None:
+        self.leaks = leaks
+        self.rows = 0
+        self.t = {name: _Tally() for name in MEASURES if name not in ("coverage", "families")}
+        self.families: Counter[str] = Counter()
+        self.knowledge_units: set[str] = set()
+
+    def see(self, row: Any) -> None:
         row = row if isinstance(row, dict) else row.__dict__
-        n_rows += 1
+        t = self.t
+        self.rows += 1
         out_kind = text_kind(row["output"])
-        why = answerable(row, leaks)
+        why = answerable(row, self.leaks)
         t["answerable"].see(bool(why), row, why)
         _undedented(t["undedented"], row, out_kind)
         if asks_explanation(row["instruction"]):
@@ -151,7 +175,7 @@ def measure_quality(
         family = family_of(row["task"])
         if family in PROSE_FAMILIES and out_kind != "prose":
             family = "code"
-        families[family] += 1
+        self.families[family] += 1
         trivia = is_test_path(row["path"]) and family not in TEST_FAMILIES
         t["test_trivia"].see(trivia, row, family)
         bare = bool(BARE_ANNOTATIONS_RE.fullmatch(row["output"].strip()))
@@ -167,21 +191,33 @@ def measure_quality(
         t["replacement_chars"].see(fffd, row)
         if FAMILIES[family][0] and not why:
             if out_kind == "prose" or (out_kind == "code" and "\n" in row["output"].strip()):
-                knowledge_units.add(row["unit_id"])
-    measures = {name: _share_measure(name, tally) for name, tally in t.items()}
-    for name in ("non_doc_docs", "replacement_chars"):
-        measures[name] = _count_measure(name, t[name])
-    measures["coverage"] = _coverage(units, knowledge_units)
-    measures["families"], family_table = _families(families, n_rows)
-    ordered = {name: measures[name] for name in MEASURES}
-    return {
-        "rows": n_rows,
-        "met": sum(m["passed"] for m in ordered.values()),
-        "goals": len(ordered),
-        "measures": ordered,
-        "families": family_table,
-        "seconds": round(time.perf_counter() - start, 3),
-    }
+                self.knowledge_units.add(row["unit_id"])
+
+    def merge(self, later: QualityTally) -> None:
+        """Add the tally of the rows that come after this one's."""
+        self.rows += later.rows
+        for name, tally in self.t.items():
+            tally.merge(later.t[name])
+        self.families.update(later.families)
+        self.knowledge_units |= later.knowledge_units
+
+    def result(self, units: Iterable[Any] | None, start: float) -> dict[str, Any]:
+        """The measures (coverage of `units`), timed from `start` (`time.perf_counter`)."""
+        t = self.t
+        measures = {name: _share_measure(name, tally) for name, tally in t.items()}
+        for name in ("non_doc_docs", "replacement_chars"):
+            measures[name] = _count_measure(name, t[name])
+        measures["coverage"] = _coverage(units, self.knowledge_units)
+        measures["families"], family_table = _families(self.families, self.rows)
+        ordered = {name: measures[name] for name in MEASURES}
+        return {
+            "rows": self.rows,
+            "met": sum(m["passed"] for m in ordered.values()),
+            "goals": len(ordered),
+            "measures": ordered,
+            "families": family_table,
+            "seconds": round(time.perf_counter() - start, 3),
+        }
 
 
 def _undedented(tally: _Tally, row: dict, out_kind: str) -> None:

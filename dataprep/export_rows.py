@@ -1,0 +1,270 @@
+"""The export's rows, made a batch of files at a time: each stored pair decoded (a dict, no
+model built), its review state and edit applied, rendered three ways, written as JSON Lines
+and an Arrow table per split, counted for the card (`RowTally`) and measured
+(`QualityTally`). With `procs.jobs()` above 1 the batches are made in forked workers: the
+parent reads the stored rows (still packed) in the export's order, hands out batches of
+whole files, and takes the results back in order, so it only writes the files and merges
+the counts. The batches are the same in one process.
+
+Example:
+    maker = RowMaker(reviews, False, render, COLUMNS, None, leaks, frozenset(), SPLITS, out)
+    with Rows(store, maker) as rows:
+        for batch in rows.batches(rephrased=[]):
+            batch.jsonl["train"]  # -> the train rows of these files, as JSON Lines
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dataprep import procs
+from dataprep.card_facts import RowTally
+from dataprep.errors import ExportError
+from dataprep.filters.passes import in_order
+from dataprep.knowledge import question
+from dataprep.models import Pair, Review
+from dataprep.quality import QualityTally
+from dataprep.rows import COLUMNS, arrow_schema
+from dataprep.store_schema import read_pair_fields
+
+BATCH = 2048  # stored pairs per batch (whole files: a file's rows are sorted together)
+KNOWLEDGE = "knowledge"
+
+Rendered = dict[str, Any]  # text, prompt, completion, messages
+
+
+def pair_row(
+    pair: Pair | Mapping[str, Any], rendered: Rendered | str, review: str = "unreviewed"
+) -> dict[str, Any]:
+    """One dataset row: the Alpaca fields, the rendered forms (or just `text`), provenance."""
+    data = pair if isinstance(pair, Mapping) else pair.model_dump()
+    row = {col: data.get(col) for col in COLUMNS}
+    row.update({"text": rendered} if isinstance(rendered, str) else rendered)
+    row["review"] = review
+    return row
+
+
+def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
+    """Rows as JSON Lines: keys in column order, UTF-8, one row per line."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+def arrow_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS):
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(rows, schema=arrow_schema(columns))
+
+
+def digest_of(pair_id: str, instruction: str, input: str, output: str) -> int:
+    """A pair's share of `export.SelectionDigest` (the sum of these)."""
+    item = json.dumps([pair_id, instruction, input, output])
+    return int.from_bytes(hashlib.sha256(item.encode("utf-8")).digest(), "big")
+
+
+@dataclass(frozen=True)
+class RowMaker:
+    """What making a row needs (the forked workers inherit it): the reviews with a person's
+    verdict, whether unreviewed pairs go out once there are reviews, the renderer, the
+    columns (a many-source export adds `source_url`: `urls` by source name), the label
+    tasks whose cue leaks (`leaky_labels`), the template tasks (for the knowledge split's
+    rephrasings), the splits written and DIR (for messages)."""
+
+    reviews: dict[str, Review]
+    include_unreviewed: bool
+    render: Callable[[Mapping[str, Any]], Rendered]
+    columns: tuple[str, ...]
+    urls: dict[str, str] | None
+    leaks: set[str]
+    tasks: frozenset[str]
+    splits: tuple[str, ...]
+    out_dir: Path
+
+    def state_of(self, pair_id: str) -> str | None:
+        """A pair's review state, None when the export leaves it out."""
+        review = self.reviews.get(pair_id)
+        state = review.status if review else "unreviewed"
+        if state == "rejected" or (
+            state == "unreviewed" and self.reviews and not self.include_unreviewed
+        ):
+            return None
+        return state
+
+    def edited(self, pair: dict[str, Any]) -> dict[str, Any]:
+        """The pair with its review's edits (instruction, input, output) applied."""
+        review = self.reviews[pair["id"]]
+        for key in ("instruction", "input", "output"):
+            value = getattr(review, key)
+            if value is not None:
+                pair[key] = value
+        return pair
+
+    def row(self, pair: Mapping[str, Any], state: str) -> dict[str, Any]:
+        row = pair_row(pair, self.render(pair), state)
+        if self.urls is None:
+            return row
+        return {
+            c: self.urls.get(row["repo"]) if c == "source_url" else row[c] for c in self.columns
+        }
+
+
+@dataclass
+class Batch:
+    """A batch's rows (JSON Lines and an Arrow table per split), counts and measures."""
+
+    jsonl: dict[str, bytes] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
+    tally: RowTally = field(default_factory=RowTally)
+    quality: QualityTally | None = None
+    digest: int = 0  # the sum of `digest_of` of its stored pairs
+    left_out: int = 0  # unreviewed pairs left out (reviews exist)
+
+
+_MAKER: RowMaker | None = None  # what the forked workers make rows with
+
+
+def _order(pair: Mapping[str, Any]) -> tuple:
+    """The export's row order: path, start line, task, id (Store.export_pairs gives it)."""
+    return (pair["path"], pair["start_line"], pair["task"], pair["id"])
+
+
+def _stored(maker: RowMaker, rows: Iterable[tuple], out: Batch | None = None):
+    """(pair, split, state) of the stored rows (`Store.export_rows`) the export holds,
+    edits applied; the unreviewed pairs it leaves out are counted in `out`."""
+    for *packed, split in rows:
+        pair = read_pair_fields(packed)
+        state = maker.state_of(pair["id"])
+        if state is None:
+            if out is not None:
+                out.left_out += pair["id"] not in maker.reviews
+            continue
+        yield (maker.edited(pair) if state == "edited" else pair), split, state
+
+
+def questions(rows: list[tuple]) -> tuple[list[bytes], list[tuple[str, str]]]:
+    """The knowledge pass over stored rows: each exported pair's `question`, and (task, id)
+    of its train pairs of template tasks (`knowledge.choose_rephrasings` reads both)."""
+    maker = _MAKER
+    assert maker is not None
+    asked, candidates = [], []
+    for pair, split, _ in _stored(maker, rows):
+        asked.append(question(pair["instruction"], pair["input"]))
+        if split == "train" and pair["generator"] == "template" and pair["task"] in maker.tasks:
+            candidates.append((pair["task"], pair["id"]))
+    return asked, candidates
+
+
+def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
+    """The rows of a batch of whole files (`Store.export_rows`, by path), each file's sorted
+    by start line, task and id, merged in that order with the knowledge split's rephrasings
+    of those files (`rephrased`: (pair, its train pair's review state), in order)."""
+    maker = _MAKER
+    assert maker is not None
+    out = Batch(quality=QualityTally(maker.leaks))
+    by_split: dict[str, list[dict[str, Any]]] = {}
+    stored = sorted(
+        ((pair, split, state, True) for pair, split, state in _stored(maker, rows, out)),
+        key=lambda x: _order(x[0]),
+    )
+    asked = ((p.model_dump(), KNOWLEDGE, state, False) for p, state in rephrased)
+    for pair, split, state, kept in heapq.merge(stored, asked, key=lambda x: _order(x[0])):
+        if split not in maker.splits:
+            raise ExportError(
+                f"pair {pair['id']} has no split: run `dataprep export --out {maker.out_dir}`"
+            )
+        row = maker.row(pair, state)
+        by_split.setdefault(split, []).append(row)
+        out.tally.see(row, split, state)
+        if kept:  # a rephrasing is exported, not a stored pair: not in the digest
+            out.digest += digest_of(pair["id"], pair["instruction"], pair["input"], pair["output"])
+        out.quality.see(row)
+    for split, split_rows in by_split.items():
+        out.jsonl[split] = jsonl_bytes(split_rows)
+        out.tables[split] = arrow_table(split_rows, maker.columns)
+    return out
+
+
+def _file_batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
+    """Consecutive batches of at least `size` stored rows (by path), whole files each."""
+    batch: list[tuple] = []
+    for row in rows:
+        if len(batch) >= size and row[4] != batch[-1][4]:  # PAIR_SQL: the path is 5th
+            yield batch
+            batch = []
+        batch.append(row)
+    if batch:
+        yield batch
+
+
+def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class Rows:
+    """The export's passes over the stored rows, in forked workers when `procs.jobs()` is
+    above 1 (they inherit `maker`); use as a context manager (it holds the pool)."""
+
+    def __init__(self, store, maker: RowMaker) -> None:
+        self.store, self.maker = store, maker
+        self.workers = procs.jobs() if hasattr(os, "fork") else 1
+        self.pool = None
+
+    def __enter__(self) -> Rows:
+        global _MAKER
+        _MAKER = self.maker
+        if self.workers > 1 and self.store.kept_count() > BATCH:
+            self.pool = procs.process_pool(self.workers)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _MAKER
+        _MAKER = None
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def _run(self, jobs: Iterator[tuple]) -> Iterator[Any]:
+        if self.pool is None:
+            return (job(*args) for job, args in jobs)
+        return in_order(self.pool, jobs, self.workers)
+
+    def questions(self) -> tuple[set[bytes], list[tuple[str, str]]]:
+        """`questions` of every stored row: the questions asked and the candidates."""
+        asked: set[bytes] = set()
+        candidates: list[tuple[str, str]] = []
+        rows = self.store.export_rows(by_path=False)
+        for found, chosen in self._run((questions, (b,)) for b in _batches(rows, BATCH)):
+            asked.update(found)
+            candidates += chosen
+        return asked, candidates
+
+    def batches(self, rephrased: list[tuple[Pair, str]]) -> Iterator[Batch]:
+        """`make_batch` of every stored row, in the export's order, with the rephrasings
+        (sorted in that order) of each batch's files."""
+        at = 0
+
+        def jobs() -> Iterator[tuple]:
+            nonlocal at
+            for batch in _file_batches(self.store.export_rows(), BATCH):
+                last = batch[-1][4]
+                end = at
+                while end < len(rephrased) and rephrased[end][0].path <= last:
+                    end += 1
+                yield make_batch, (batch, rephrased[at:end])
+                at = end
+
+        yield from self._run(jobs())
+        if at < len(rephrased):  # none are left: each file of theirs has a train pair
+            yield make_batch([], rephrased[at:])
