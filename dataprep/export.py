@@ -33,7 +33,7 @@ from dataprep.dataset_dir import (
     swap_in,
 )
 from dataprep.errors import ExportError
-from dataprep.export_rows import Rendered, RowMaker, Rows, arrow_table
+from dataprep.export_rows import Rendered, RowMaker, Rows, arrow_table, hand_over
 from dataprep.generate.tasks import load_templates
 from dataprep.hashing import content_hash
 from dataprep.knowledge import choose_rephrasings
@@ -388,6 +388,7 @@ def write_dataset(
         columns=columns,
         urls=source_urls,
         leaks=leaks,
+        by_id=not reviews,  # the stored rows are the kept pairs: the report's measure too
         tasks=frozenset(load_templates()) if knowledge else frozenset(),
         splits=SPLITS,
         out_dir=out_dir,
@@ -398,6 +399,7 @@ def write_dataset(
     (stage / PARTIAL_MARK).touch()
     writers = {split: _SplitWriter(stage, split, tally, columns) for split in SPLITS}
     quality = dq.QualityTally(leaks)
+    kept = dq.QualityTally(leaks, by_id=True) if maker.by_id else None
     start = time.perf_counter()
     try:
         with Rows(store, maker) as passes:
@@ -417,6 +419,8 @@ def write_dataset(
                     writers[split].add(data, batch.tables[split])
                 tally.merge(batch.tally)
                 quality.merge(batch.quality)
+                if kept is not None:
+                    kept.merge(batch.kept)
                 digest.total += batch.digest
                 left_out += batch.left_out
     finally:
@@ -428,6 +432,7 @@ def write_dataset(
         for u in store.unit_summaries(dq.COVERED_KINDS, dq.UNIT_FIELDS)
         if u["path"] not in held_out
     ]
+    kept_quality = None if kept is None else kept.result(units, start)
     quality = quality.result(units, start)
     if not sum(tally.splits.values()):
         remove_own(stage)
@@ -489,6 +494,7 @@ def write_dataset(
         "export", {k: summary[k] for k in ("style", "seed", "split_by", "rows", "splits")}
     )
     store.set_meta("export_files", file_stats(out_dir))  # verify_dataset trusts these
+    hand_over(store, kept_quality, leaks)
     return summary
 
 

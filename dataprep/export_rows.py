@@ -7,7 +7,7 @@ whole files, and takes the results back in order, so it only writes the files an
 the counts. The batches are the same in one process.
 
 Example:
-    maker = RowMaker(reviews, False, render, COLUMNS, None, leaks, frozenset(), SPLITS, out)
+    maker = RowMaker(reviews, False, render, COLUMNS, None, leaks, True, frozenset(), SPLITS, out)
     with Rows(store, maker) as rows:
         for batch in rows.batches(rephrased=[]):
             batch.jsonl["train"]  # -> the train rows of these files, as JSON Lines
@@ -20,6 +20,7 @@ import heapq
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 from dataprep import procs
 from dataprep.card_facts import RowTally
 from dataprep.errors import ExportError
-from dataprep.filters.passes import in_order
+from dataprep.filters.passes import in_order, reading, worker_store
 from dataprep.knowledge import question
 from dataprep.models import Pair, Review
 from dataprep.quality import QualityTally
@@ -73,8 +74,9 @@ class RowMaker:
     """What making a row needs (the forked workers inherit it): the reviews with a person's
     verdict, whether unreviewed pairs go out once there are reviews, the renderer, the
     columns (a many-source export adds `source_url`: `urls` by source name), the label
-    tasks whose cue leaks (`leaky_labels`), the template tasks (for the knowledge split's
-    rephrasings), the splits written and DIR (for messages)."""
+    tasks whose cue leaks (`leaky_labels`), whether to measure the stored rows apart (the
+    report's measure, `QualityTally(by_id=True)`), the template tasks (for the knowledge
+    split's rephrasings), the splits written and DIR (for messages)."""
 
     reviews: dict[str, Review]
     include_unreviewed: bool
@@ -82,6 +84,7 @@ class RowMaker:
     columns: tuple[str, ...]
     urls: dict[str, str] | None
     leaks: set[str]
+    by_id: bool  # also measure the stored rows as the report does (by id): no reviews
     tasks: frozenset[str]
     splits: tuple[str, ...]
     out_dir: Path
@@ -122,11 +125,13 @@ class Batch:
     tables: dict[str, Any] = field(default_factory=dict)
     tally: RowTally = field(default_factory=RowTally)
     quality: QualityTally | None = None
+    kept: QualityTally | None = None  # the stored rows' measure, as by id (`RowMaker.by_id`)
     digest: int = 0  # the sum of `digest_of` of its stored pairs
     left_out: int = 0  # unreviewed pairs left out (reviews exist)
 
 
 _MAKER: RowMaker | None = None  # what the forked workers make rows with
+_STORE = None  # the store when the rows are made in this process (else `worker_store`)
 
 
 def _order(pair: Mapping[str, Any]) -> tuple:
@@ -147,13 +152,18 @@ def _stored(maker: RowMaker, rows: Iterable[tuple], out: Batch | None = None):
         yield (maker.edited(pair) if state == "edited" else pair), split, state
 
 
-def questions(rows: list[tuple]) -> tuple[list[bytes], list[tuple[str, str]]]:
-    """The knowledge pass over stored rows: each exported pair's `question`, and (task, id)
-    of its train pairs of template tasks (`knowledge.choose_rephrasings` reads both)."""
-    maker = _MAKER
+def questions(ids: tuple[str, str] | None) -> tuple[list[bytes], list[tuple[str, str]]]:
+    """The knowledge pass over the pairs with ids from the first of `ids` to the last (all
+    when None), read through this process's store: each exported pair's `question`, and
+    (task, id) of its train pairs of template tasks (`knowledge.choose_rephrasings`)."""
+    maker, store = _MAKER, _STORE
     assert maker is not None
+    if store is None:
+        store = worker_store()
+    rows = store.live_rows(*(ids or (None, None)))  # with the stage that dropped each
+    kept = (row[:-1] for row in rows if row[-1] is None)
     asked, candidates = [], []
-    for pair, split, _ in _stored(maker, rows):
+    for pair, split, _ in _stored(maker, kept):
         asked.append(question(pair["instruction"], pair["input"]))
         if split == "train" and pair["generator"] == "template" and pair["task"] in maker.tasks:
             candidates.append((pair["task"], pair["id"]))
@@ -167,6 +177,8 @@ def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
     maker = _MAKER
     assert maker is not None
     out = Batch(quality=QualityTally(maker.leaks))
+    if maker.by_id:
+        out.kept = QualityTally(maker.leaks, by_id=True)
     by_split: dict[str, list[dict[str, Any]]] = {}
     stored = sorted(
         ((pair, split, state, True) for pair, split, state in _stored(maker, rows, out)),
@@ -183,7 +195,7 @@ def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
         out.tally.see(row, split, state)
         if kept:  # a rephrasing is exported, not a stored pair: not in the digest
             out.digest += digest_of(pair["id"], pair["instruction"], pair["input"], pair["output"])
-        out.quality.see(row)
+        out.quality.see(row, also=out.kept if kept else None)
     for split, split_rows in by_split.items():
         out.jsonl[split] = jsonl_bytes(split_rows)
         out.tables[split] = arrow_table(split_rows, maker.columns)
@@ -202,17 +214,6 @@ def _file_batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
         yield batch
 
 
-def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 class Rows:
     """The export's passes over the stored rows, in forked workers when `procs.jobs()` is
     above 1 (they inherit `maker`); use as a context manager (it holds the pool)."""
@@ -223,17 +224,21 @@ class Rows:
         self.pool = None
 
     def __enter__(self) -> Rows:
-        global _MAKER
+        global _MAKER, _STORE
         _MAKER = self.maker
+        self.stack = ExitStack()
         if self.workers > 1 and self.store.kept_count() > BATCH:
+            self.stack.enter_context(reading((self.store, None, frozenset())))  # workers open it
             self.pool = procs.process_pool(self.workers)
+            self.stack.callback(self.pool.shutdown, cancel_futures=True)
+        else:
+            _STORE = self.store
         return self
 
     def __exit__(self, *exc: object) -> None:
-        global _MAKER
-        _MAKER = None
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+        global _MAKER, _STORE
+        _MAKER = _STORE = None
+        self.stack.close()
 
     def _run(self, jobs: Iterator[tuple]) -> Iterator[Any]:
         if self.pool is None:
@@ -244,8 +249,8 @@ class Rows:
         """`questions` of every stored row: the questions asked and the candidates."""
         asked: set[bytes] = set()
         candidates: list[tuple[str, str]] = []
-        rows = self.store.export_rows(by_path=False)
-        for found, chosen in self._run((questions, (b,)) for b in _batches(rows, BATCH)):
+        ranges = self.store.pair_id_ranges(BATCH) if self.pool is not None else [None]
+        for found, chosen in self._run((questions, (ids,)) for ids in ranges):
             asked.update(found)
             candidates += chosen
         return asked, candidates
@@ -268,3 +273,32 @@ class Rows:
         yield from self._run(jobs())
         if at < len(rephrased):  # none are left: each file of theirs has a train pair
             yield make_batch([], rephrased[at:])
+
+
+# The report measures the kept pairs; an export without reviews writes exactly those (and
+# the knowledge split's rephrasings, measured apart): it hands the measure over, keyed by
+# what it read, so the report does not measure every pair again.
+KEPT_QUALITY = "kept_quality"  # meta: the kept pairs' measure, from the last export
+
+
+def _handover_key(store, leaks: set[str]) -> list:
+    from dataprep.stages import code_version
+
+    return [store.write_marks(), sorted(leaks), code_version(("dataprep.quality", __name__))]
+
+
+def hand_over(store, quality: dict[str, Any] | None, leaks: set[str]) -> None:
+    """Keep the export's measure of the kept pairs (`QualityTally(by_id=True).result`) for
+    the report, or forget the last one (None: reviews, so the rows are not the kept pairs)."""
+    found = None if quality is None else {"key": _handover_key(store, leaks), "quality": quality}
+    store.set_meta(KEPT_QUALITY, found)
+
+
+def handed_quality(store, leaks: set[str]) -> dict[str, Any] | None:
+    """The measure of the kept pairs the last export handed over, when nothing it read was
+    written since (units, pairs, decisions, splits, reviews), the label leaks are the same
+    and so is the code that measured; else None."""
+    found = store.get_meta(KEPT_QUALITY)
+    if not found or found.get("key") != _handover_key(store, leaks):
+        return None
+    return found["quality"]

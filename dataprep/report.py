@@ -26,6 +26,7 @@ from typing import Any
 from dataprep import outdir, procs
 from dataprep.balance import COLUMN_ALIASES, NONE_VALUE, column_value, report_columns
 from dataprep.balance import STAGE as BALANCE_STAGE
+from dataprep.export_rows import handed_quality
 from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens, passes
 from dataprep.models import Pair
 from dataprep.prompts import alpaca_prompt
@@ -142,13 +143,17 @@ def build_report(
     except Exception:  # the tokenizer of an earlier run may be gone: fall back to the estimate
         count, tokenizer = estimate_tokens, ESTIMATE
     leaks = leaky_labels(p for p, _ in store.export_pairs(tasks=LABEL_CUES))
+    handed = handed_quality(store, leaks)  # the export measured the kept pairs already
     start = time.perf_counter()
-    counts = _count_live(store, _LivePass(columns, before is None, count, leaks))
+    counts = _count_live(store, _LivePass(columns, before is None, count, leaks, handed is None))
     # coverage counts the units of the files in training (a held-out file's code is never
     # trained on, by design)
     held_out = held_out_paths_of(store)
     units = store.unit_summaries(COVERED_KINDS, UNIT_FIELDS)
-    quality = counts.quality.result([u for u in units if u["path"] not in held_out], start)
+    if handed is None:
+        quality = counts.quality.result([u for u in units if u["path"] not in held_out], start)
+    else:
+        quality = handed
     quality["held_out_units"] = len(coverage_targets(u for u in units if u["path"] in held_out))
     lengths = counts.lengths
     after = {c: dict(sorted(counts.after[c].items())) for c in columns}
@@ -191,6 +196,7 @@ class _LivePass:
     before: bool  # count the distributions before balancing too (balance did not keep them)
     count: Callable[[str], int]  # tokens of a text
     leaks: set[str]  # `leaky_labels` of the kept pairs
+    measure: bool  # measure the kept pairs' quality (unless the export handed it over)
 
 
 class _LiveCounts:
@@ -242,7 +248,7 @@ def _count_live(store, how: _LivePass) -> _LiveCounts:
         return _count_rows(how, store.live_rows())
     _PASS = how
     try:
-        jobs = ((_count_batch, ids) for ids in store.live_id_ranges(BATCH))
+        jobs = ((_count_batch, ids) for ids in store.pair_id_ranges(BATCH))
         total = _LiveCounts(how)
         with passes.reading((store, None, frozenset())), procs.process_pool(workers) as pool:
             for part in passes.in_order(pool, jobs, workers):
@@ -287,7 +293,8 @@ def _count_rows(how: _LivePass, rows: Iterable[tuple]) -> _LiveCounts:
         entry["tasks"][pair["task"].split(".")[0]] += 1
         out.lengths["prompt"].append(count(alpaca_prompt(pair["instruction"], pair["input"])))
         out.lengths["output"].append(count(pair["output"]))
-        out.quality.see(pair)
+        if how.measure:
+            out.quality.see(pair)
     return out
 
 

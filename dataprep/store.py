@@ -524,15 +524,15 @@ class Store(ReviewQueries):
             batch.append((read_pair(row), split))
         yield from sorted(batch, key=lambda b: (b[0].start_line, b[0].task, b[0].id))
 
-    def export_rows(self, by_path: bool = True) -> Iterator[tuple]:
-        """`export_pairs` as stored rows (the `PAIR_SQL` columns, then the split), for
-        workers that decode them: by path then id (a file's rows are sorted by start line,
-        task and id once decoded), or by id."""
+    def export_rows(self) -> Iterator[tuple]:
+        """`export_pairs` as stored rows (the `PAIR_SQL` columns, then the split), by path
+        then id, for workers that decode them (and sort a file's rows by start line, task
+        and id)."""
         return iter(
             self._alive(
                 f"{PAIR_SQL}, s.split",
                 None,
-                tail=" ORDER BY p.path, p.id" if by_path else "",
+                tail=" ORDER BY p.path, p.id",
                 join=" LEFT JOIN splits s ON s.pair_id = p.id",
             )
         )
@@ -552,15 +552,13 @@ class Store(ReviewQueries):
         for *row, split in rows:
             yield read_pair(row), split
 
-    def live_id_ranges(self, size: int) -> Iterator[tuple[str, str]]:
-        """(first id, last id) of consecutive batches of `size` live pairs (the last one
-        smaller), by id: what `live_rows` reads a batch at a time."""
-        rows = self.conn.execute(
-            "SELECT p.id FROM pairs p JOIN units u ON u.id = p.unit_id ORDER BY p.id"
-        )
+    def pair_id_ranges(self, size: int) -> Iterator[tuple[str, str]]:
+        """(first id, last id) of consecutive batches of `size` stored pairs (the last one
+        smaller), by id, read off the id index alone: what `live_rows` reads a batch at a
+        time (the live ones among them)."""
         first = last = None
         count = 0
-        for (pair_id,) in rows:
+        for (pair_id,) in self.conn.execute("SELECT id FROM pairs ORDER BY id"):
             if count == size:
                 yield first, last
                 first, count = None, 0
@@ -693,6 +691,12 @@ class Store(ReviewQueries):
             return hashlib.sha256("\n".join(r[0] for r in rows).encode()).hexdigest()
 
         return self._cached_state(f"{state}:{rank}", names, digest)
+
+    def write_marks(self) -> list[int]:
+        """The write counters (`changes`) of the units, pairs, every stage's decisions,
+        the splits and the reviews: the same twice when none of them was written between."""
+        names = (*_alive_inputs(stage_rank(None)), "splits", "reviews")
+        return state_counters(self.conn, names)
 
     def _cached_state(self, key: str, names: tuple[str, ...], compute: Any) -> Any:
         """`compute()` (JSON), kept in `state_cache` with the counters of `names`."""

@@ -2,14 +2,18 @@
 process gives in one batch: the same files byte for byte, the same report."""
 
 import json
+import random
 import shutil
 from pathlib import Path
 
 import pytest
 
 from dataprep import export, export_rows, procs, report
+from dataprep import quality as dq
 from dataprep.models import Review
+from dataprep.quality import measure
 from dataprep.store import Store
+from dataprep.store_schema import read_pair_fields
 
 
 def _reviewed(out: Path) -> None:
@@ -68,3 +72,41 @@ def test_forked_batches_give_the_files_and_report_of_one_process(
     assert sorted(mine) == sorted(theirs)
     for name in mine:  # the Parquet and Arrow files too: the same row groups
         assert mine[name] == theirs[name], name
+
+
+def test_the_report_takes_the_exports_measure_of_the_kept_pairs(hotel_out):
+    with Store.open(hotel_out) as store:
+        export.write_dataset(store, hotel_out, project="hotel-booking")
+        leaks = dq.leaky_labels(p for p, _ in store.export_pairs(tasks=dq.LABEL_CUES))
+        assert export_rows.handed_quality(store, leaks) is not None
+        handed = report.build_report(store)["quality"]
+        store.set_meta(export_rows.KEPT_QUALITY, None)  # measured by the report itself
+        measured = report.build_report(store)["quality"]
+        assert {**handed, "seconds": 0} == {**measured, "seconds": 0}
+        assert export_rows.handed_quality(store, leaks) is None
+        export.write_dataset(store, hotel_out, project="hotel-booking")
+        pair = next(p for p, _ in store.export_pairs())
+        store.put_review(Review(pair_id=pair.id, status="rejected", reason="wrong"))
+        assert export_rows.handed_quality(store, leaks) is None  # a write since the export
+
+
+def test_a_tally_by_id_keeps_what_one_pass_in_id_order_keeps(hotel_out, monkeypatch):
+    monkeypatch.setattr(measure, "KEPT_EXAMPLES", 2)  # the fixture has few defects
+    with Store.open(hotel_out) as store:
+        rows = [read_pair_fields(r[:-2]) for r in store.live_rows() if r[-1] is None]
+    leaks = dq.leaky_labels(rows)
+    in_order = dq.QualityTally(leaks)
+    for row in rows:  # live_rows: by id
+        in_order.see(row)
+    shuffled = random.Random(7).sample(rows, len(rows))
+    parts = []
+    for at in range(0, len(shuffled), 97):
+        part = dq.QualityTally(leaks, by_id=True)
+        for row in shuffled[at : at + 97]:
+            part.see(row)
+        parts.append(part)
+    whole = parts[0]
+    for part in parts[1:]:
+        whole.merge(part)
+    assert max(t.count for t in in_order.t.values()) > 2 * measure.KEPT_EXAMPLES  # trimmed
+    assert whole.result([], 0.0) | {"seconds": 0} == in_order.result([], 0.0) | {"seconds": 0}
