@@ -17,10 +17,11 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from dataprep import outdir, prompts, trainer_files
+from dataprep import outdir, procs, prompts, trainer_files
 from dataprep import quality as dq
 from dataprep.dataset_dir import (
     DATASET_DIR,
@@ -33,7 +34,14 @@ from dataprep.dataset_dir import (
     swap_in,
 )
 from dataprep.errors import ExportError
-from dataprep.export_rows import Rendered, RowMaker, Rows, arrow_table, hand_over
+from dataprep.export_rows import (
+    Rendered,
+    RowMaker,
+    Rows,
+    arrow_table,
+    hand_over,
+    unit_summaries,
+)
 from dataprep.generate.tasks import load_templates
 from dataprep.hashing import content_hash
 from dataprep.knowledge import choose_rephrasings
@@ -215,21 +223,27 @@ def _write_bytes(path: Path, data: bytes) -> None:
     outdir.write_file(path.parent, path, data)
 
 
-def _save_dataset_dict(path: Path, arrows: dict[str, Path], fingerprints: dict[str, str]) -> None:
-    """Lay the splits' Arrow stream files out as `DatasetDict.save_to_disk` does (one data
-    file per split, `state.json`, `dataset_info.json`, `dataset_dict.json`), moving each
-    file into place: nothing is read, so memory does not grow with the dataset (saving
-    through `datasets` mapped every page of every split). `load_from_disk` reads it; the
-    fingerprints from the content keep it stable.
-    """
+def _dataset_info_json(columns: tuple[str, ...]) -> str:
+    """The `dataset_info.json` of a split of rows with these columns, as `save_to_disk`
+    writes it (made where `datasets` is imported: a worker, beside the rows)."""
     import datasets
-    import pyarrow as pa
     from datasets.utils.py_utils import asdict  # what save_to_disk writes the info with
 
-    with pa.ipc.open_stream(str(arrows[SPLITS[0]])) as reader:
-        schema = reader.schema
-    info = asdict(datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(schema)))
-    info_json = json.dumps({key: info[key] for key in sorted(info)}, indent=2)
+    features = datasets.Features.from_arrow_schema(arrow_schema(columns))
+    info = asdict(datasets.DatasetInfo(features=features))
+    return json.dumps({key: info[key] for key in sorted(info)}, indent=2)
+
+
+def _save_dataset_dict(
+    path: Path, arrows: dict[str, Path], fingerprints: dict[str, str], info_json: str
+) -> dict[str, Path]:
+    """Lay the splits' Arrow stream files out as `DatasetDict.save_to_disk` does (one data
+    file per split, `state.json`, `dataset_info.json` (`info_json`), `dataset_dict.json`),
+    moving each file into place: nothing is read, so memory does not grow with the dataset
+    (saving through `datasets` mapped every page of every split). `load_from_disk` reads
+    it; the fingerprints from the content keep it stable. Returns where each split's file
+    went.
+    """
     path.mkdir(parents=True, exist_ok=True)
     _write_bytes(path / "dataset_dict.json", json.dumps({"splits": list(SPLITS)}).encode())
     for split in SPLITS:
@@ -248,10 +262,15 @@ def _save_dataset_dict(path: Path, arrows: dict[str, Path], fingerprints: dict[s
         }
         _write_bytes(folder / "state.json", json.dumps(state, indent=2, sort_keys=True).encode())
         _write_bytes(folder / "dataset_info.json", info_json.encode("utf-8"))
+    return {split: path / split / "data-00000-of-00001.arrow" for split in SPLITS}
 
 
-def _file_entry(path: Path, rows: int | None = None, name: str | None = None) -> dict[str, Any]:
-    digest = outdir.sha256_file(path)
+def _file_entry(
+    path: Path, rows: int | None = None, name: str | None = None, digest: str | None = None
+) -> dict[str, Any]:
+    """A file of the manifest: its path in the folder, size, sha256 (`digest` when known)
+    and rows."""
+    digest = digest or outdir.sha256_file(path)
     entry: dict[str, Any] = {
         "path": name or path.name,
         "bytes": path.stat().st_size,
@@ -407,8 +426,12 @@ def write_dataset(
             # pairs), each with its train pair's review state; merged into the rows in the
             # export's order
             again: list[tuple[Pair, str]] = []
-            if knowledge:
-                extra = choose_rephrasings(*passes.questions(), fetch, seed)
+            asked = passes.questions() if knowledge else None
+            # read and made by the workers while this process picks the rephrasings
+            units_read = passes.beside(unit_summaries)
+            info_made = passes.beside(_dataset_info_json, columns)
+            if asked is not None:
+                extra = choose_rephrasings(*asked, fetch, seed)
                 again = sorted(
                     ((p, state_of(src) or "unreviewed") for p, src in extra),
                     key=lambda x: _order(x[0]),
@@ -423,15 +446,12 @@ def write_dataset(
                     kept.merge(batch.kept)
                 digest.total += batch.digest
                 left_out += batch.left_out
+            units, info_json = units_read(), info_made()
     finally:
         for writer in writers.values():
             writer.close()
     held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
-    units = [
-        u
-        for u in store.unit_summaries(dq.COVERED_KINDS, dq.UNIT_FIELDS)
-        if u["path"] not in held_out
-    ]
+    units = [u for u in units if u["path"] not in held_out]
     kept_quality = None if kept is None else kept.result(units, start)
     quality = quality.result(units, start)
     if not sum(tally.splits.values()):
@@ -442,12 +462,18 @@ def write_dataset(
     )
     files: list[dict[str, Any]] = []
     facts["columns"] = list(columns)
-    for split in SPLITS:
-        files.append(_file_entry(stage / f"{split}.jsonl", tally.splits[split]))
-        files.append(_file_entry(stage / f"{split}.parquet", tally.splits[split]))
-    fingerprints = {f["path"].split(".")[0]: f["sha256"][:16] for f in files}
     arrows = {split: writers[split].arrow_path for split in SPLITS}
-    _save_dataset_dict(stage / HF_DIR, arrows, fingerprints)  # moves the Arrow files
+    big = [stage / f"{s}.{kind}" for s in SPLITS for kind in ("jsonl", "parquet")]
+    big += arrows.values()
+    with ThreadPoolExecutor(max(2, procs.jobs())) as hashing:  # sha256 lets go of the GIL
+        digests = dict(zip(big, hashing.map(outdir.sha256_file, big), strict=True))
+    for split in SPLITS:
+        for kind in ("jsonl", "parquet"):
+            path = stage / f"{split}.{kind}"
+            files.append(_file_entry(path, tally.splits[split], digest=digests[path]))
+    fingerprints = {f["path"].split(".")[0]: f["sha256"][:16] for f in files}
+    moved = _save_dataset_dict(stage / HF_DIR, arrows, fingerprints, info_json)  # moves them
+    digests.update((moved[split], digests[arrows[split]]) for split in SPLITS)
     facts["sizes"] = card_facts.split_sizes(tally, {s: (stage / f"{s}.parquet") for s in SPLITS})
     _write_bytes(stage / "README.md", card.render_card(facts).encode("utf-8"))
     card.check_card(stage / "README.md")
@@ -460,7 +486,7 @@ def write_dataset(
         _file_entry(stage / n) for n in ("README.md", "axolotl-dataset.yml", "dataset_info.json")
     ]
     files += [
-        _file_entry(f, name=f.relative_to(stage).as_posix())
+        _file_entry(f, name=f.relative_to(stage).as_posix(), digest=digests.get(f))
         for f in sorted((stage / HF_DIR).rglob("*"))
         if f.is_file()
     ]

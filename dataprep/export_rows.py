@@ -31,7 +31,7 @@ from dataprep.errors import ExportError
 from dataprep.filters.passes import in_order, reading, worker_store
 from dataprep.knowledge import question
 from dataprep.models import Pair, Review
-from dataprep.quality import QualityTally
+from dataprep.quality import COVERED_KINDS, UNIT_FIELDS, QualityTally
 from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.store_schema import read_pair_fields
 
@@ -170,6 +170,12 @@ def questions(ids: tuple[str, str] | None) -> tuple[list[bytes], list[tuple[str,
     return asked, candidates
 
 
+def unit_summaries() -> list[dict[str, Any]]:
+    """The units coverage counts (`quality.coverage_targets` reads these fields), read
+    through this process's store."""
+    return (_STORE or worker_store()).unit_summaries(COVERED_KINDS, UNIT_FIELDS)
+
+
 def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
     """The rows of a batch of whole files (`Store.export_rows`, by path), each file's sorted
     by start line, task and id, merged in that order with the knowledge split's rephrasings
@@ -244,6 +250,14 @@ class Rows:
         if self.pool is None:
             return (job(*args) for job, args in jobs)
         return in_order(self.pool, jobs, self.workers)
+
+    def beside(self, work: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+        """`work(*args)` run by a worker beside the rows when there are workers (here, now,
+        when not): call what this returns for its result."""
+        if self.pool is None:
+            done = work(*args)
+            return lambda: done
+        return self.pool.submit(work, *args).result
 
     def questions(self) -> tuple[set[bytes], list[tuple[str, str]]]:
         """`questions` of every stored row: the questions asked and the candidates."""

@@ -26,7 +26,7 @@ from typing import Any
 from dataprep import outdir, procs
 from dataprep.balance import COLUMN_ALIASES, NONE_VALUE, column_value, report_columns
 from dataprep.balance import STAGE as BALANCE_STAGE
-from dataprep.export_rows import handed_quality
+from dataprep.export_rows import handed_quality, unit_summaries
 from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens, passes
 from dataprep.models import Pair
 from dataprep.prompts import alpaca_prompt
@@ -145,11 +145,11 @@ def build_report(
     leaks = leaky_labels(p for p, _ in store.export_pairs(tasks=LABEL_CUES))
     handed = handed_quality(store, leaks)  # the export measured the kept pairs already
     start = time.perf_counter()
-    counts = _count_live(store, _LivePass(columns, before is None, count, leaks, handed is None))
+    how = _LivePass(columns, before is None, count, leaks, handed is None)
+    counts, units = _count_live(store, how)
     # coverage counts the units of the files in training (a held-out file's code is never
     # trained on, by design)
     held_out = held_out_paths_of(store)
-    units = store.unit_summaries(COVERED_KINDS, UNIT_FIELDS)
     if handed is None:
         quality = counts.quality.result([u for u in units if u["path"] not in held_out], start)
     else:
@@ -236,24 +236,27 @@ class _LiveCounts:
 _PASS: _LivePass | None = None  # the pass the forked workers run
 
 
-def _count_live(store, how: _LivePass) -> _LiveCounts:
+def _count_live(store, how: _LivePass) -> tuple[_LiveCounts, list[dict[str, Any]]]:
     """`_LiveCounts` of every live pair (by id, its split and the decision that dropped it,
-    if one did), in `procs.jobs()` forked workers that read batches of pairs themselves."""
+    if one did), in `procs.jobs()` forked workers that read batches of pairs themselves;
+    and the units coverage counts (`Store.unit_summaries`, read by a worker beside them)."""
     global _PASS
     for c in how.columns:  # a column that is not a pair field: the one-line error of balance
         if COLUMN_ALIASES.get(c, c) not in Pair.model_fields:
             column_value(None, c)
     workers = procs.jobs()
     if workers < 2 or not hasattr(os, "fork") or store.live_count() <= BATCH:
-        return _count_rows(how, store.live_rows())
+        units = store.unit_summaries(COVERED_KINDS, UNIT_FIELDS)
+        return _count_rows(how, store.live_rows()), units
     _PASS = how
     try:
         jobs = ((_count_batch, ids) for ids in store.pair_id_ranges(BATCH))
         total = _LiveCounts(how)
         with passes.reading((store, None, frozenset())), procs.process_pool(workers) as pool:
+            units = pool.submit(unit_summaries)
             for part in passes.in_order(pool, jobs, workers):
                 total.merge(part)
-        return total
+            return total, units.result()
     finally:
         _PASS = None
 
