@@ -600,6 +600,19 @@ class Store(ReviewQueries):
             batch.append((read_pair(row), split))
         yield from sorted(batch, key=lambda b: (b[0].start_line, b[0].task, b[0].id))
 
+    def export_rows(self) -> Iterator[tuple]:
+        """`export_pairs` as stored rows (the `PAIR_SQL` columns, then the split), by path
+        then id, for workers that decode them (and sort a file's rows by start line, task
+        and id)."""
+        return iter(
+            self._alive(
+                f"{PAIR_SQL}, s.split",
+                None,
+                tail=" ORDER BY p.path, p.id",
+                join=" LEFT JOIN splits s ON s.pair_id = p.id",
+            )
+        )
+
     def majority_repo(self) -> str | None:
         """The repository most units come from (ties: the first by name)."""
         counts = {r: n for r, n in self.unit_counts("repo").items() if r}
@@ -614,6 +627,38 @@ class Store(ReviewQueries):
         )
         for *row, split in rows:
             yield read_pair(row), split
+
+    def pair_id_ranges(self, size: int) -> Iterator[tuple[str, str]]:
+        """(first id, last id) of consecutive batches of `size` stored pairs (the last one
+        smaller), by id, read off the id index alone: what `live_rows` reads a batch at a
+        time (the live ones among them)."""
+        first = last = None
+        count = 0
+        for (pair_id,) in self.conn.execute("SELECT id FROM pairs ORDER BY id"):
+            if count == size:
+                yield first, last
+                first, count = None, 0
+            first = first or pair_id
+            last, count = pair_id, count + 1
+        if count:
+            yield first, last
+
+    def live_rows(self, first: str | None = None, last: str | None = None) -> Iterator[tuple]:
+        """`live_pairs` as stored rows, by id: the `PAIR_SQL` columns, the split (None: not
+        split) and the stage whose decision dropped the pair (the first by name, as
+        `dropped` picks; None: kept); with `first` and `last` the ids between them only."""
+        where, args = "", ()
+        if first is not None and last is not None:
+            where, args = "WHERE p.id BETWEEN ? AND ? ", (first, last)
+        return iter(
+            self.conn.execute(
+                f"SELECT {PAIR_SQL}, s.split, (SELECT min(d.stage) FROM decisions d "
+                "WHERE d.pair_id = p.id AND d.kept = 0) FROM pairs p "
+                "JOIN units u ON u.id = p.unit_id LEFT JOIN splits s ON s.pair_id = p.id "
+                f"{where}ORDER BY p.id",
+                args,
+            )
+        )
 
     def paths_in_splits(self, splits: Iterable[str]) -> set[str]:
         """The paths of the pairs assigned to any of `splits`."""
@@ -751,6 +796,12 @@ class Store(ReviewQueries):
             return hashlib.sha256("\n".join(r[0] for r in rows).encode()).hexdigest()
 
         return self._cached_state(f"{state}:{rank}", names, digest)
+
+    def write_marks(self) -> list[int]:
+        """The write counters (`changes`) of the units, pairs, every stage's decisions,
+        the splits and the reviews: the same twice when none of them was written between."""
+        names = (*_alive_inputs(stage_rank(None)), "splits", "reviews")
+        return state_counters(self.conn, names)
 
     def _cached_state(self, key: str, names: tuple[str, ...], compute: Any) -> Any:
         """`compute()` (JSON), kept in `state_cache` with the counters of `names`."""
