@@ -233,7 +233,7 @@ class Rows:
         global _MAKER, _STORE
         _MAKER = self.maker
         self.stack = ExitStack()
-        if self.workers > 1 and self.store.kept_count() > BATCH:
+        if self.workers > 1 and self.store.live_count() > BATCH:
             self.stack.enter_context(reading((self.store, None, frozenset())))  # workers open it
             self.pool = procs.process_pool(self.workers)
             self.stack.callback(self.pool.shutdown, cancel_futures=True)
