@@ -11,7 +11,6 @@ killed export leaves the previous dataset or none, never a half file that looks 
 The split rule lives in dataprep.splits (re-exported here).
 """
 
-import hashlib
 import json
 import os
 import time
@@ -39,6 +38,7 @@ from dataprep.export_rows import (
     RowMaker,
     Rows,
     arrow_table,
+    digest_of,
     hand_over,
     unit_summaries,
 )
@@ -108,8 +108,7 @@ class SelectionDigest:
         self.total = 0
 
     def add(self, pair: Pair) -> None:
-        item = json.dumps([pair.id, pair.instruction, pair.input, pair.output])
-        self.total += int.from_bytes(hashlib.sha256(item.encode("utf-8")).digest(), "big")
+        self.total += digest_of(pair.id, pair.instruction, pair.input, pair.output)
 
     def hexdigest(self) -> str:
         return content_hash("selection", self.total % (1 << 256))
@@ -437,6 +436,7 @@ def write_dataset(
             info_made = passes.beside(_dataset_info_json, columns)
             if asked is not None:
                 extra = choose_rephrasings(*asked, fetch, seed)
+                del asked  # the questions' hashes: not held while the rows are made
                 again = sorted(
                     ((p, state_of(src) or "unreviewed") for p, src in extra),
                     key=lambda x: _order(x[0]),

@@ -33,10 +33,10 @@ from dataprep.knowledge import question
 from dataprep.models import Pair, Review
 from dataprep.quality import COVERED_KINDS, UNIT_FIELDS, QualityTally
 from dataprep.rows import COLUMNS, arrow_schema
+from dataprep.splits import KNOWLEDGE
 from dataprep.store_schema import read_pair_fields
 
 BATCH = 2048  # stored pairs per batch (whole files: a file's rows are sorted together)
-KNOWLEDGE = "knowledge"
 
 Rendered = dict[str, Any]  # text, prompt, completion, messages
 
@@ -233,7 +233,7 @@ class Rows:
         global _MAKER, _STORE
         _MAKER = self.maker
         self.stack = ExitStack()
-        if self.workers > 1 and self.store.kept_count() > BATCH:
+        if self.workers > 1 and self.store.live_count() > BATCH:
             self.stack.enter_context(reading((self.store, None, frozenset())))  # workers open it
             self.pool = procs.process_pool(self.workers)
             self.stack.callback(self.pool.shutdown, cancel_futures=True)
