@@ -21,10 +21,14 @@ from dataprep.errors import StoreError, system_error
 from dataprep.models import Decision, Pair, Review, Unit
 from dataprep.store_review import ReviewQueries
 from dataprep.store_schema import (
-    COMPACT,
     MIGRATIONS,
+    PAIR_PATH,
+    PAIR_PATH_LOOKUP,
     PAIR_SQL,
     RANK_SQL,
+    REASON_SQL,
+    SHARED,
+    STORED_PATH,
     PairFacts,
     PairText,
     pack_unit,
@@ -83,6 +87,12 @@ def locate(out_dir: Path) -> Path:
 def _alive_inputs(rank: int) -> tuple[str, ...]:
     """The write counters the pairs alive before stage rank `rank` depend on."""
     return ("units", "pairs", *(f"decisions.{r}" for r in range(rank)))
+
+
+def _verdict(data: bytes | int, values: dict[int, str]) -> dict[str, str]:
+    """A filter verdict from `filter_cache.data`: the id of its JSON in `verdict_values`,
+    or (stored before `store_schema.SHARED`) its packed JSON."""
+    return json.loads(values[data] if isinstance(data, int) else unpack(data))
 
 
 class Store(ReviewQueries):
@@ -187,7 +197,7 @@ class Store(ReviewQueries):
                     for statement in statements(script):
                         self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version={number}")
-        if 0 < version < COMPACT <= len(MIGRATIONS):
+        if 0 < version < SHARED <= len(MIGRATIONS):
             self.conn.execute("VACUUM")  # a compacted store gives its old pages back
 
     @contextmanager
@@ -249,12 +259,14 @@ class Store(ReviewQueries):
     ) -> None:
         """Replace everything known about one file (its record and its units) atomically."""
         with self.transaction():
-            self.conn.execute("DELETE FROM units WHERE path = ?", (path,))
+            gone = self.conn.execute("DELETE FROM units WHERE path = ?", (path,)).rowcount
             self.conn.executemany(
                 "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",
                 [(u.id, u.path, u.kind, u.qualified_name, pack_unit(u)) for u in units],
             )
+            if gone:
+                self._share_paths(units)
             self.conn.execute(
                 "INSERT OR REPLACE INTO files (path, digest, status, reason, n_units, run_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -276,12 +288,22 @@ class Store(ReviewQueries):
 
     def add_units(self, units: Iterable[Unit]) -> None:
         """Insert units as they are (no file record, no path replaced): the merge."""
+        units = list(units)
         with self.transaction():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",
                 [(u.id, u.path, u.kind, u.qualified_name, pack_unit(u)) for u in units],
             )
+            self._share_paths(units)
+
+    def _share_paths(self, units: list[Unit]) -> None:
+        """The pairs of `units` that hold their unit's path (a trigger wrote it back when
+        the unit was deleted) store it as '' again (`PAIR_PATH`)."""
+        self.conn.executemany(
+            "UPDATE pairs SET path = '' WHERE unit_id = ? AND path = ?",
+            [(u.id, u.path) for u in units],
+        )
 
     def units(self, kind: str | None = None) -> list[Unit]:
         sql, args = "SELECT data FROM units", ()
@@ -309,7 +331,7 @@ class Store(ReviewQueries):
         with self.transaction():
             cur = self.conn.executemany(
                 "INSERT OR IGNORE INTO pairs (id, unit_id, generator, task, path, data, run_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"VALUES (?1, ?2, ?3, ?4, {STORED_PATH}, ?6, ?7)",
                 [(*row, run_id) for row in rows],
             )
             return cur.rowcount  # the rows this statement inserted, not its triggers' (FTS)
@@ -317,8 +339,11 @@ class Store(ReviewQueries):
     def pairs(self, generator: str | None = None, live_only: bool = True) -> list[Pair]:
         """Stored pairs, by id; `live_only` keeps those whose unit still exists."""
         sql = f"SELECT {PAIR_SQL} FROM pairs p"
-        if live_only:
-            sql += " JOIN units u ON u.id = p.unit_id"
+        sql += (
+            " JOIN units u ON u.id = p.unit_id"
+            if live_only
+            else " LEFT JOIN units u ON u.id = p.unit_id"
+        )
         args: tuple[str, ...] = ()
         if generator:
             sql, args = sql + " WHERE p.generator = ?", (generator,)
@@ -326,7 +351,8 @@ class Store(ReviewQueries):
 
     def pair(self, pair_id: str) -> Pair | None:
         row = self.conn.execute(
-            f"SELECT {PAIR_SQL} FROM pairs p WHERE p.id = ?", (pair_id,)
+            f"SELECT {PAIR_SQL} FROM pairs p LEFT JOIN units u ON u.id = p.unit_id WHERE p.id = ?",
+            (pair_id,),
         ).fetchone()
         return read_pair(row) if row else None
 
@@ -365,29 +391,50 @@ class Store(ReviewQueries):
             old = {
                 pid: (bool(kept), reason, detail)
                 for pid, kept, reason, detail in self.conn.execute(
-                    "SELECT pair_id, kept, reason, detail FROM decisions WHERE stage = ?", (stage,)
+                    f"SELECT pair_id, kept, {REASON_SQL}, detail FROM decisions d WHERE stage = ?",
+                    (stage,),
                 )
             }
             new = {d.pair_id: d for d in notable}
             gone = [(stage, pid) for pid in old if pid not in new]
             changed = [
-                (d.pair_id, stage, int(d.kept), d.reason, d.detail, run_id)
-                for d in new.values()
-                if old.get(d.pair_id) != (bool(d.kept), d.reason, d.detail)
+                d for d in new.values() if old.get(d.pair_id) != (bool(d.kept), d.reason, d.detail)
             ]
+            reasons = self._reason_ids({d.reason for d in changed if d.reason is not None})
             self.conn.executemany("DELETE FROM decisions WHERE stage = ? AND pair_id = ?", gone)
             self.conn.executemany(
-                "INSERT OR REPLACE INTO decisions (pair_id, stage, kept, reason, detail, run_id) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                changed,
+                "INSERT OR REPLACE INTO decisions "
+                "(pair_id, stage, kept, reason, reason_id, detail, run_id) "
+                "VALUES (?, ?, ?, NULL, ?, ?, ?)",
+                [
+                    (d.pair_id, stage, int(d.kept), reasons.get(d.reason), d.detail, run_id)
+                    for d in changed
+                ],
             )
         return len(gone) + len(changed)
+
+    def _reason_ids(self, texts: set[str]) -> dict[str, int]:
+        """The ids of these reasons in `reasons` (added where new), by text."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO reasons (text) VALUES (?)", [(t,) for t in sorted(texts)]
+        )
+        out: dict[str, int] = {}
+        wanted = list(texts)
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            rows = self.conn.execute(
+                f"SELECT text, id FROM reasons WHERE text IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update(rows)
+        return out
 
     def dropped(self, ignore: tuple[str, ...] = ()) -> dict[str, Decision]:
         """Pair id -> the first decision that dropped it (by stage name), `ignore`d stages aside."""
         out: dict[str, Decision] = {}
         rows = self.conn.execute(
-            "SELECT pair_id, stage, reason, detail FROM decisions WHERE kept = 0 ORDER BY stage"
+            f"SELECT pair_id, stage, {REASON_SQL}, detail FROM decisions d WHERE kept = 0 "
+            "ORDER BY stage"
         )
         for pair_id, stage, reason, detail in rows:
             if stage in ignore:
@@ -463,7 +510,8 @@ class Store(ReviewQueries):
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             rows = self.conn.execute(
-                f"SELECT {PAIR_SQL} FROM pairs p WHERE p.id IN ({', '.join('?' * len(chunk))})",
+                f"SELECT {PAIR_SQL} FROM pairs p LEFT JOIN units u ON u.id = p.unit_id "
+                f"WHERE p.id IN ({', '.join('?' * len(chunk))})",
                 chunk,
             )
             out.update((row[0], read_pair_text(row)) for row in rows)
@@ -511,7 +559,7 @@ class Store(ReviewQueries):
         rows = self._alive(
             f"{PAIR_SQL}, s.split",
             None,
-            tail=" ORDER BY p.path, p.id",
+            tail=f" ORDER BY {PAIR_PATH}, p.id",
             join=" LEFT JOIN splits s ON s.pair_id = p.id",
             where=where,
             where_args=args,
@@ -544,7 +592,7 @@ class Store(ReviewQueries):
         names = tuple(sorted(set(splits)))
         marks = ", ".join("?" * len(names))
         rows = self.conn.execute(
-            f"SELECT DISTINCT p.path FROM splits s JOIN pairs p ON p.id = s.pair_id "
+            f"SELECT DISTINCT {PAIR_PATH_LOOKUP} FROM splits s JOIN pairs p ON p.id = s.pair_id "
             f"WHERE s.split IN ({marks})",
             names,
         )
@@ -611,7 +659,8 @@ class Store(ReviewQueries):
                 key = task if column == "task" else generator
                 counts[key] = counts.get(key, 0) + n
             return dict(sorted(counts.items()))
-        rows = self._alive(f"p.{column}, COUNT(*)", before, tail=f" GROUP BY p.{column}")
+        value = PAIR_PATH if column == "path" else f"p.{column}"
+        rows = self._alive(f"{value}, COUNT(*)", before, tail=" GROUP BY 1")
         return dict(sorted(rows))
 
     def state_digest(self, state: str, before: str | None = None) -> str:
@@ -696,8 +745,8 @@ class Store(ReviewQueries):
     def dropped_examples(self, stage: str, limit: int) -> list[tuple[str, str | None, Pair]]:
         """(pair id, reason, pair) of the first `limit` pairs `stage` dropped, by id."""
         rows = self.conn.execute(
-            f"SELECT d.pair_id, d.reason, {PAIR_SQL} FROM decisions d "
-            "JOIN pairs p ON p.id = d.pair_id "
+            f"SELECT d.pair_id, {REASON_SQL}, {PAIR_SQL} FROM decisions d "
+            "JOIN pairs p ON p.id = d.pair_id LEFT JOIN units u ON u.id = p.unit_id "
             "WHERE d.stage = ? AND d.kept = 0 ORDER BY d.pair_id LIMIT ?",
             (stage, limit),
         )
@@ -706,14 +755,15 @@ class Store(ReviewQueries):
     def decisions_of(self, pair_id: str) -> list[tuple[str, int, str | None, str | None]]:
         """(stage, kept, reason, detail) of every decision about one pair, by stage."""
         return self.conn.execute(
-            "SELECT stage, kept, reason, detail FROM decisions WHERE pair_id = ? ORDER BY stage",
+            f"SELECT stage, kept, {REASON_SQL}, detail FROM decisions d WHERE pair_id = ? "
+            "ORDER BY stage",
             (pair_id,),
         ).fetchall()
 
     def notable_decisions(self) -> Iterator[tuple[str, str, int, str | None, str | None]]:
         """(pair, stage, kept, reason, detail) of drops and of verdicts that carry a score."""
         yield from self.conn.execute(
-            "SELECT pair_id, stage, kept, reason, detail FROM decisions "
+            f"SELECT pair_id, stage, kept, {REASON_SQL}, detail FROM decisions d "
             "WHERE kept = 0 OR detail LIKE '%score%' ORDER BY stage"
         )
 
@@ -792,8 +842,8 @@ class Store(ReviewQueries):
         """Every stored decision with its pair's unit: (pair id, unit id, stage, kept,
         reason, detail), by pair id and stage."""
         yield from self.conn.execute(
-            "SELECT d.pair_id, p.unit_id, d.stage, d.kept, d.reason, d.detail FROM decisions d "
-            "JOIN pairs p ON p.id = d.pair_id ORDER BY d.pair_id, d.stage"
+            f"SELECT d.pair_id, p.unit_id, d.stage, d.kept, {REASON_SQL}, d.detail "
+            "FROM decisions d JOIN pairs p ON p.id = d.pair_id ORDER BY d.pair_id, d.stage"
         )
 
     def cache_rows(self) -> Iterator[tuple[str, str, str, str]]:
@@ -819,12 +869,18 @@ class Store(ReviewQueries):
     # per-pair filter verdicts (dataprep.filters.cache.VerdictCache) -----------------
     def filter_verdicts(self) -> dict[str, dict[str, str]]:
         """Cache key -> {filter name: reason, "" when kept} of every stored verdict."""
+        values = self._verdict_values()
         rows = self.conn.execute("SELECT key, data FROM filter_cache")
-        return {key.hex(): json.loads(unpack(data)) for key, data in rows}
+        return {key.hex(): _verdict(data, values) for key, data in rows}
+
+    def _verdict_values(self) -> dict[int, str]:
+        """Id -> JSON of every verdict `filter_cache.data` names (`store_schema.SHARED`)."""
+        return dict(self.conn.execute("SELECT id, text FROM verdict_values"))
 
     def filter_verdicts_of(self, keys: Iterable[str]) -> dict[str, dict[str, str]]:
         """`filter_verdicts` of these keys only (those stored)."""
         wanted = [verdict_key(k) for k in dict.fromkeys(keys)]
+        values = self._verdict_values()
         out: dict[str, dict[str, str]] = {}
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
@@ -832,7 +888,7 @@ class Store(ReviewQueries):
                 f"SELECT key, data FROM filter_cache WHERE key IN ({', '.join('?' * len(chunk))})",
                 chunk,
             )
-            out.update((key.hex(), json.loads(unpack(data))) for key, data in rows)
+            out.update((key.hex(), _verdict(data, values)) for key, data in rows)
         return out
 
     def filter_verdict_keys(self) -> Iterator[str]:
@@ -844,16 +900,19 @@ class Store(ReviewQueries):
         self, verdicts: dict[str, dict[str, str]], forget: Iterable[str] = ()
     ) -> None:
         """Store (replace) the verdicts of some keys and forget others, in one transaction."""
+        texts = {k: json.dumps(v, sort_keys=True) for k, v in verdicts.items()}
         with self.transaction():
             self.conn.executemany(
                 "DELETE FROM filter_cache WHERE key = ?", [(verdict_key(k),) for k in forget]
             )
             self.conn.executemany(
+                "INSERT OR IGNORE INTO verdict_values (text) VALUES (?)",
+                [(t,) for t in sorted(set(texts.values()))],
+            )
+            ids = {text: n for n, text in self._verdict_values().items()}
+            self.conn.executemany(
                 "INSERT OR REPLACE INTO filter_cache (key, data) VALUES (?, ?)",
-                [
-                    (verdict_key(k), pack(json.dumps(v, sort_keys=True)))
-                    for k, v in verdicts.items()
-                ],
+                [(verdict_key(k), ids[t]) for k, t in texts.items()],
             )
 
     # splits -----------------------------------------------------------------------
@@ -864,7 +923,7 @@ class Store(ReviewQueries):
             self.conn.execute("DELETE FROM splits")
             self.conn.executemany(
                 "INSERT INTO splits (pair_id, split, grp) VALUES (?1, ?2, CASE WHEN ?3 = "
-                "(SELECT path FROM pairs WHERE id = ?1) THEN NULL ELSE ?3 END)",
+                f"(SELECT {PAIR_PATH_LOOKUP} FROM pairs p WHERE p.id = ?1) THEN NULL ELSE ?3 END)",
                 assignments,
             )
 
@@ -874,7 +933,7 @@ class Store(ReviewQueries):
     def split_assignments(self) -> list[tuple[str, str, str]]:
         """(pair_id, split, group) of every assignment, as `put_splits` takes them."""
         return self.conn.execute(
-            "SELECT s.pair_id, s.split, coalesce(s.grp, p.path) FROM splits s "
+            f"SELECT s.pair_id, s.split, coalesce(s.grp, {PAIR_PATH_LOOKUP}) FROM splits s "
             "LEFT JOIN pairs p ON p.id = s.pair_id"
         ).fetchall()
 

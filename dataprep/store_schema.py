@@ -201,13 +201,25 @@ MIGRATIONS: list[Any] = [
     lambda conn: _compact(conn),
     # 8: change counters (`state_counters`)
     lambda conn: _change_counters(conn),
+    # 9: values stored once, not once a row (`_shared_values`)
+    lambda conn: _shared_values(conn),
 ]
 
 COMPACT = 7  # the migration that compacts the store
+SHARED = 9  # the migration that stores repeated values once
 
 # The pair fields kept in columns of `pairs`, not in its JSON.
 PAIR_COLUMNS = ("id", "unit_id", "generator", "task", "path")
-PAIR_SQL = "p.id, p.unit_id, p.generator, p.task, p.path, p.data"
+# A pair's path: `pairs.path` is '' when it is the path of the pair's unit (nearly always),
+# read from the unit, joined as `u` (`PAIR_PATH`) or looked up (`PAIR_PATH_LOOKUP`).
+PAIR_PATH = "coalesce(nullif(p.path, ''), u.path)"
+PAIR_PATH_LOOKUP = "coalesce(nullif(p.path, ''), (SELECT path FROM units WHERE id = p.unit_id))"
+# A pair's columns and JSON (`read_pair`), its unit joined as `u` (LEFT JOIN for any pair).
+PAIR_SQL = f"p.id, p.unit_id, p.generator, p.task, {PAIR_PATH}, p.data"
+# A pair's path as `put_pair_rows` stores it (parameters 2: unit id, 5: path).
+STORED_PATH = "CASE WHEN ?5 = (SELECT path FROM units WHERE id = ?2) THEN '' ELSE ?5 END"
+# A decision's reason (`decisions` as `d`): its text, or the one of `reasons` it names.
+REASON_SQL = "coalesce(d.reason, (SELECT text FROM reasons WHERE id = d.reason_id))"
 
 
 def pack_pair(pair: Pair) -> bytes:
@@ -423,6 +435,56 @@ def _change_counters(conn: sqlite3.Connection) -> None:
             f"CREATE TRIGGER changes_decisions_{event.lower()} AFTER {event} ON decisions "
             f"BEGIN {body} END"
         )
+
+
+def _shared_values(conn: sqlite3.Connection) -> None:
+    """Migration 9, values stored once: a pair's path is '' when it is its unit's
+    (`PAIR_PATH`; a trigger writes the path back into the unit's pairs when the unit is
+    deleted, so a pair whose unit is gone keeps it); a decision's reason is a row of
+    `reasons` that `decisions.reason_id` names (`REASON_SQL`; a balance or decontamination
+    reason repeats over thousands of pairs); a filter verdict is a row of `verdict_values`
+    that `filter_cache.data` names by its id (99% of the verdicts are the same "all kept").
+    Measured on every 4th java.base file (773 files): a run's store went from 58.5 MB to
+    50.6 (pairs 26.1 -> 22.9, decisions 4.7 -> 1.4, filter_cache 3.7 -> 2.0). The steps
+    are written so that running them on a store that had them already changes nothing.
+    """
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(decisions)")]
+    for statement in statements(
+        f"""
+        UPDATE pairs SET path = '' WHERE path != ''
+            AND path = (SELECT u.path FROM units u WHERE u.id = pairs.unit_id);
+        CREATE TRIGGER IF NOT EXISTS pairs_keep_path AFTER DELETE ON units BEGIN
+            UPDATE pairs SET path = OLD.path WHERE unit_id = OLD.id AND path = '';
+        END;
+        CREATE TABLE IF NOT EXISTS reasons (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+        {"" if "reason_id" in columns else "ALTER TABLE decisions ADD COLUMN reason_id INTEGER;"}
+        INSERT OR IGNORE INTO reasons (text)
+            SELECT DISTINCT reason FROM decisions WHERE reason IS NOT NULL ORDER BY reason;
+        UPDATE decisions SET reason = NULL,
+            reason_id = (SELECT id FROM reasons WHERE text = decisions.reason)
+            WHERE reason IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS verdict_values (
+            id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+        CREATE TEMP TABLE verdict_ids (data BLOB PRIMARY KEY, id INTEGER NOT NULL);
+        """
+    ):
+        conn.execute(statement)
+    blobs = conn.execute(
+        "SELECT DISTINCT data FROM filter_cache WHERE typeof(data) != 'integer'"
+    ).fetchall()
+    conn.executemany(
+        "INSERT OR IGNORE INTO verdict_values (text) VALUES (?)",
+        [(unpack(blob),) for (blob,) in blobs],
+    )
+    conn.executemany(
+        "INSERT INTO temp.verdict_ids (data, id) SELECT ?, id FROM verdict_values WHERE text = ?",
+        [(blob, unpack(blob)) for (blob,) in blobs],
+    )
+    conn.execute(
+        "UPDATE filter_cache SET data = (SELECT id FROM temp.verdict_ids v "
+        "WHERE v.data = filter_cache.data) WHERE typeof(data) != 'integer'"
+    )
+    conn.execute("DROP TABLE temp.verdict_ids")
 
 
 def state_counters(conn: sqlite3.Connection, names: tuple[str, ...]) -> list[int]:
