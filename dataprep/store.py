@@ -29,6 +29,8 @@ from dataprep.store_schema import (
     REASON_SQL,
     SHARED,
     STORED_PATH,
+    UNIT_COLUMNS,
+    UNIT_SQL,
     PairFacts,
     PairText,
     pack_unit,
@@ -40,6 +42,7 @@ from dataprep.store_schema import (
     stage_rank,
     state_counters,
     statements,
+    unit_fields,
     verdict_key,
 )
 
@@ -89,10 +92,12 @@ def _alive_inputs(rank: int) -> tuple[str, ...]:
     return ("units", "pairs", *(f"decisions.{r}" for r in range(rank)))
 
 
-def _verdict(data: bytes | int, values: dict[int, str]) -> dict[str, str]:
-    """A filter verdict from `filter_cache.data`: the id of its JSON in `verdict_values`,
-    or (stored before `store_schema.SHARED`) its packed JSON."""
-    return json.loads(values[data] if isinstance(data, int) else unpack(data))
+# A filter verdict's row (`filter_cache` as `f`): key, and the JSON of `verdict_values` that
+# `data` names by id, else (a row stored before `store_schema.SHARED`) the packed JSON.
+VERDICT_SQL = (
+    "SELECT f.key, coalesce(v.text, f.data) FROM filter_cache f "
+    "LEFT JOIN verdict_values v ON typeof(f.data) = 'integer' AND v.id = f.data"
+)
 
 
 class Store(ReviewQueries):
@@ -306,19 +311,20 @@ class Store(ReviewQueries):
         )
 
     def units(self, kind: str | None = None) -> list[Unit]:
-        sql, args = "SELECT data FROM units", ()
+        sql, args = f"SELECT {UNIT_SQL} FROM units", ()
         if kind:
             sql, args = sql + " WHERE kind = ?", (kind,)
-        return [read_unit(row[0]) for row in self.conn.execute(sql + " ORDER BY path, id", args)]
+        return [read_unit(row) for row in self.conn.execute(sql + " ORDER BY path, id", args)]
 
     def iter_units(self) -> Iterator[Unit]:
         """Every unit, one at a time (by path and id)."""
-        for (data,) in self.conn.execute("SELECT data FROM units ORDER BY path, id"):
-            yield read_unit(data)
+        for row in self.conn.execute(f"SELECT {UNIT_SQL} FROM units ORDER BY path, id"):
+            yield read_unit(row)
 
     def unit(self, unit_id: str) -> Unit | None:
-        row = self.conn.execute("SELECT data FROM units WHERE id = ?", (unit_id,)).fetchone()
-        return read_unit(row[0]) if row else None
+        row = self.conn.execute(f"SELECT {UNIT_SQL} FROM units WHERE id = ?", (unit_id,))
+        found = row.fetchone()
+        return read_unit(found) if found else None
 
     # pairs ------------------------------------------------------------------------
     def put_pairs(self, pairs: Iterable[Pair], run_id: int | None = None) -> int:
@@ -608,19 +614,18 @@ class Store(ReviewQueries):
         """Units counted by a field of their JSON (`repo`, `language`...)."""
         if not field.isidentifier():
             raise ValueError(f"not a unit field: {field}")
-        rows = self.conn.execute(
-            f"SELECT json_extract(unpack(data), '$.{field}') AS v, COUNT(*) FROM units GROUP BY v"
-        )
+        value = field if field in UNIT_COLUMNS else f"json_extract(unpack(data), '$.{field}')"
+        rows = self.conn.execute(f"SELECT {value} AS v, COUNT(*) FROM units GROUP BY v")
         return {v: n for v, n in rows if v is not None}
 
     def unit_summaries(self, kinds: Iterable[str], fields: Iterable[str]) -> list[dict[str, Any]]:
         """Some fields of the units of some kinds, as dicts (not whole units: their code)."""
         kinds, fields = tuple(kinds), tuple(fields)
         marks = ", ".join("?" * len(kinds))
-        sql = f"SELECT data FROM units WHERE kind IN ({marks}) ORDER BY path, id"
+        sql = f"SELECT {UNIT_SQL} FROM units WHERE kind IN ({marks}) ORDER BY path, id"
         out = []
-        for (data,) in self.conn.execute(sql, kinds):
-            unit = json.loads(unpack(data))
+        for row in self.conn.execute(sql, kinds):
+            unit = unit_fields(row)
             out.append({f: unit.get(f) for f in fields})
         return out
 
@@ -774,8 +779,10 @@ class Store(ReviewQueries):
         return out
 
     def units_in(self, path: str) -> list[Unit]:
-        rows = self.conn.execute("SELECT data FROM units WHERE path = ? ORDER BY id", (path,))
-        return [read_unit(r[0]) for r in rows]
+        rows = self.conn.execute(
+            f"SELECT {UNIT_SQL} FROM units WHERE path = ? ORDER BY id", (path,)
+        )
+        return [read_unit(r) for r in rows]
 
     def pair_ids(self, generator: str) -> set[str]:
         rows = self.conn.execute("SELECT id FROM pairs WHERE generator = ?", (generator,))
@@ -869,26 +876,19 @@ class Store(ReviewQueries):
     # per-pair filter verdicts (dataprep.filters.cache.VerdictCache) -----------------
     def filter_verdicts(self) -> dict[str, dict[str, str]]:
         """Cache key -> {filter name: reason, "" when kept} of every stored verdict."""
-        values = self._verdict_values()
-        rows = self.conn.execute("SELECT key, data FROM filter_cache")
-        return {key.hex(): _verdict(data, values) for key, data in rows}
-
-    def _verdict_values(self) -> dict[int, str]:
-        """Id -> JSON of every verdict `filter_cache.data` names (`store_schema.SHARED`)."""
-        return dict(self.conn.execute("SELECT id, text FROM verdict_values"))
+        rows = self.conn.execute(VERDICT_SQL)
+        return {key.hex(): json.loads(unpack(data)) for key, data in rows}
 
     def filter_verdicts_of(self, keys: Iterable[str]) -> dict[str, dict[str, str]]:
         """`filter_verdicts` of these keys only (those stored)."""
         wanted = [verdict_key(k) for k in dict.fromkeys(keys)]
-        values = self._verdict_values()
         out: dict[str, dict[str, str]] = {}
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             rows = self.conn.execute(
-                f"SELECT key, data FROM filter_cache WHERE key IN ({', '.join('?' * len(chunk))})",
-                chunk,
+                f"{VERDICT_SQL} WHERE f.key IN ({', '.join('?' * len(chunk))})", chunk
             )
-            out.update((key.hex(), _verdict(data, values)) for key, data in rows)
+            out.update((key.hex(), json.loads(unpack(data))) for key, data in rows)
         return out
 
     def filter_verdict_keys(self) -> Iterator[str]:
@@ -909,7 +909,7 @@ class Store(ReviewQueries):
                 "INSERT OR IGNORE INTO verdict_values (text) VALUES (?)",
                 [(t,) for t in sorted(set(texts.values()))],
             )
-            ids = {text: n for n, text in self._verdict_values().items()}
+            ids = dict(self.conn.execute("SELECT text, id FROM verdict_values"))
             self.conn.executemany(
                 "INSERT OR REPLACE INTO filter_cache (key, data) VALUES (?, ?)",
                 [(verdict_key(k), ids[t]) for k, t in texts.items()],

@@ -301,12 +301,27 @@ def read_pair_facts(row: tuple) -> PairFacts:
     )
 
 
+# The unit fields kept in columns of `units`, not in its JSON (a row written before
+# `SHARED` has them in both; the columns win, and they are the same).
+UNIT_COLUMNS = ("id", "path", "kind", "qualified_name")
+UNIT_SQL = "id, path, kind, qualified_name, data"
+
+
 def pack_unit(unit: Unit) -> bytes:
-    return pack(unit.model_dump_json(exclude_defaults=True))
+    return pack(unit.model_dump_json(exclude_defaults=True, exclude=set(UNIT_COLUMNS)))
 
 
-def read_unit(data: bytes | str) -> Unit:
-    return Unit.model_validate_json(unpack(data))
+def unit_fields(row: tuple) -> dict[str, Any]:
+    """A unit's fields (those stored: no defaults) from its columns and JSON (`UNIT_SQL`)."""
+    *columns, data = row
+    fields = json.loads(unpack(data))
+    fields.update(zip(UNIT_COLUMNS, columns, strict=True))  # a row from before: the same
+    return fields
+
+
+def read_unit(row: tuple) -> Unit:
+    """A unit from its columns and JSON (`UNIT_SQL`)."""
+    return Unit.model_validate(unit_fields(row))
 
 
 def verdict_key(key: str | bytes) -> bytes:

@@ -3,10 +3,11 @@ its unit's, a decision's reason, a filter verdict; and a store of the schema bef
 
 import json
 
+import pytest
 from factories import pair, unit
 
 import dataprep.store as store_module
-from dataprep.codec import pack
+from dataprep.codec import FORMAT_1, FORMAT_2, _codecs, pack, unpack
 from dataprep.models import Decision, Unit
 from dataprep.store import Store
 from dataprep.store_schema import MIGRATIONS, SHARED, pack_pair
@@ -181,4 +182,36 @@ def test_the_migration_run_again_changes_nothing(tmp_path):
     assert store.pairs() == sorted(pairs, key=lambda p: p.id)
     assert store.dropped()[pairs[0].id].reason == BALANCE
     assert store.filter_verdicts() == {"0" * 32: {"length": ""}}
+    store.close()
+
+
+def test_values_are_packed_with_the_second_dictionary_and_the_first_still_reads():
+    text = json.dumps({"instruction": "What does Room.capacity(int) return?", "output": "int"})
+    assert pack(text)[:1] == FORMAT_2 and unpack(pack(text)) == text
+    compressor = _codecs(FORMAT_1)[0]  # a row written before zdict-2
+    assert unpack(FORMAT_1 + compressor.compress(text.encode())) == text
+    assert unpack(text) == text  # plain JSON, from before the store was compacted
+    with pytest.raises(ValueError, match="upgrade dataprep"):
+        unpack(b"\x09" + compressor.compress(text.encode()))
+
+
+def test_a_unit_keeps_its_columns_out_of_its_json_and_an_older_row_reads_the_same(tmp_path):
+    store = Store.open(tmp_path)
+    new, old = units_of("a/A.java", 2)
+    store.put_file("a/A.java", "d", "parsed", [new])
+    (data,) = store.conn.execute("SELECT data FROM units").fetchone()
+    assert not {"id", "path", "kind", "qualified_name"} & set(json.loads(unpack(data)))
+    store.conn.execute(  # a row as the code before wrote it: every field in its JSON
+        "INSERT INTO units (id, path, kind, qualified_name, data) VALUES (?, ?, ?, ?, ?)",
+        (old.id, old.path, old.kind, old.qualified_name, pack(old.model_dump_json())),
+    )
+    assert store.units() == sorted([new, old], key=lambda u: u.id)
+    assert store.unit(old.id) == old and store.units_in("a/A.java") == store.units()
+    assert store.unit_counts("repo") == {"hotel": 2}
+    assert store.unit_counts("kind") == {"method": 2}
+    summaries = store.unit_summaries(["method"], ["qualified_name", "path", "javadoc"])
+    assert summaries == [
+        {"qualified_name": u.qualified_name, "path": u.path, "javadoc": None}
+        for u in sorted([new, old], key=lambda u: u.id)
+    ]
     store.close()
