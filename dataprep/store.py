@@ -30,10 +30,10 @@ from dataprep.store_schema import (
     SHARED,
     STORED_PATH,
     UNIT_COLUMNS,
+    UNIT_OF_PAIR,
     UNIT_SQL,
     PairFacts,
     PairText,
-    pack_unit,
     pair_row,
     read_pair,
     read_pair_facts,
@@ -43,6 +43,7 @@ from dataprep.store_schema import (
     state_counters,
     statements,
     unit_fields,
+    unit_row,
     verdict_key,
 )
 
@@ -268,7 +269,7 @@ class Store(ReviewQueries):
             self.conn.executemany(
                 "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(u.id, u.path, u.kind, u.qualified_name, pack_unit(u)) for u in units],
+                [unit_row(u) for u in units],
             )
             if gone:
                 self._share_paths(units)
@@ -298,7 +299,7 @@ class Store(ReviewQueries):
             self.conn.executemany(
                 "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(u.id, u.path, u.kind, u.qualified_name, pack_unit(u)) for u in units],
+                [unit_row(u) for u in units],
             )
             self._share_paths(units)
 
@@ -345,11 +346,7 @@ class Store(ReviewQueries):
     def pairs(self, generator: str | None = None, live_only: bool = True) -> list[Pair]:
         """Stored pairs, by id; `live_only` keeps those whose unit still exists."""
         sql = f"SELECT {PAIR_SQL} FROM pairs p"
-        sql += (
-            " JOIN units u ON u.id = p.unit_id"
-            if live_only
-            else " LEFT JOIN units u ON u.id = p.unit_id"
-        )
+        sql += f" JOIN {UNIT_OF_PAIR}" if live_only else f" LEFT JOIN {UNIT_OF_PAIR}"
         args: tuple[str, ...] = ()
         if generator:
             sql, args = sql + " WHERE p.generator = ?", (generator,)
@@ -357,7 +354,7 @@ class Store(ReviewQueries):
 
     def pair(self, pair_id: str) -> Pair | None:
         row = self.conn.execute(
-            f"SELECT {PAIR_SQL} FROM pairs p LEFT JOIN units u ON u.id = p.unit_id WHERE p.id = ?",
+            f"SELECT {PAIR_SQL} FROM pairs p LEFT JOIN {UNIT_OF_PAIR} WHERE p.id = ?",
             (pair_id,),
         ).fetchone()
         return read_pair(row) if row else None
@@ -473,7 +470,7 @@ class Store(ReviewQueries):
         """`kept_pairs(ignore=...)` without their texts (`PairFacts`), by id."""
         marks = ", ".join("?" * len(ignore))
         rows = self.conn.execute(
-            f"SELECT {PAIR_SQL} FROM pairs p JOIN units u ON u.id = p.unit_id WHERE p.id NOT IN "
+            f"SELECT {PAIR_SQL} FROM pairs p JOIN {UNIT_OF_PAIR} WHERE p.id NOT IN "
             f"(SELECT pair_id FROM decisions WHERE kept = 0 AND stage NOT IN ({marks})) "
             "ORDER BY p.id",
             ignore,
@@ -516,7 +513,7 @@ class Store(ReviewQueries):
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             rows = self.conn.execute(
-                f"SELECT {PAIR_SQL} FROM pairs p LEFT JOIN units u ON u.id = p.unit_id "
+                f"SELECT {PAIR_SQL} FROM pairs p LEFT JOIN {UNIT_OF_PAIR} "
                 f"WHERE p.id IN ({', '.join('?' * len(chunk))})",
                 chunk,
             )
@@ -540,8 +537,10 @@ class Store(ReviewQueries):
         """The one rule for the pairs alive when stage `before` starts (None: after every
         stage): live pairs (their unit exists) that no decision of an earlier-ranked stage
         (`stage_rank`) dropped. Rows of `columns`, by pair id unless `tail` says otherwise."""
+        reads_path = "u.path" in columns or "u.path" in tail  # else the id's own index
+        unit = UNIT_OF_PAIR if reads_path else "units u ON u.id = p.unit_id"
         sql = (
-            f"SELECT {columns} FROM pairs p JOIN units u ON u.id = p.unit_id{join} "
+            f"SELECT {columns} FROM pairs p JOIN {unit}{join} "
             f"WHERE p.id NOT IN (SELECT pair_id FROM decisions WHERE kept = 0 AND {RANK_SQL} < ?)"
         )
         args: tuple[Any, ...] = (stage_rank(before),)
@@ -587,7 +586,7 @@ class Store(ReviewQueries):
         """Every live pair (its unit exists; whatever the stages decided) with its split
         (None: not split), one at a time by id: what `pairs()` lists, streamed."""
         rows = self.conn.execute(
-            f"SELECT {PAIR_SQL}, s.split FROM pairs p JOIN units u ON u.id = p.unit_id "
+            f"SELECT {PAIR_SQL}, s.split FROM pairs p JOIN {UNIT_OF_PAIR} "
             "LEFT JOIN splits s ON s.pair_id = p.id ORDER BY p.id"
         )
         for *row, split in rows:
@@ -751,7 +750,7 @@ class Store(ReviewQueries):
         """(pair id, reason, pair) of the first `limit` pairs `stage` dropped, by id."""
         rows = self.conn.execute(
             f"SELECT d.pair_id, {REASON_SQL}, {PAIR_SQL} FROM decisions d "
-            "JOIN pairs p ON p.id = d.pair_id LEFT JOIN units u ON u.id = p.unit_id "
+            f"JOIN pairs p ON p.id = d.pair_id LEFT JOIN {UNIT_OF_PAIR} "
             "WHERE d.stage = ? AND d.kept = 0 ORDER BY d.pair_id LIMIT ?",
             (stage, limit),
         )

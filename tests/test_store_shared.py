@@ -10,7 +10,7 @@ import dataprep.store as store_module
 from dataprep.codec import FORMAT_1, FORMAT_2, _codecs, pack, unpack
 from dataprep.models import Decision, Unit
 from dataprep.store import Store
-from dataprep.store_schema import MIGRATIONS, SHARED, pack_pair
+from dataprep.store_schema import MIGRATIONS, PAIR_SQL, SHARED, UNIT_OF_PAIR, pack_pair
 
 BALANCE = "task=t (a trivia task) over its target 1 (3 available, seed 0)"
 
@@ -199,8 +199,9 @@ def test_a_unit_keeps_its_columns_out_of_its_json_and_an_older_row_reads_the_sam
     store = Store.open(tmp_path)
     new, old = units_of("a/A.java", 2)
     store.put_file("a/A.java", "d", "parsed", [new])
-    (data,) = store.conn.execute("SELECT data FROM units").fetchone()
-    assert not {"id", "path", "kind", "qualified_name"} & set(json.loads(unpack(data)))
+    (name, data) = store.conn.execute("SELECT qualified_name, data FROM units").fetchone()
+    assert name == "" and json.loads(unpack(data))["qualified_name"] == new.qualified_name
+    assert not {"id", "path", "kind"} & set(json.loads(unpack(data)))
     store.conn.execute(  # a row as the code before wrote it: every field in its JSON
         "INSERT INTO units (id, path, kind, qualified_name, data) VALUES (?, ?, ?, ?, ?)",
         (old.id, old.path, old.kind, old.qualified_name, pack(old.model_dump_json())),
@@ -214,4 +215,11 @@ def test_a_unit_keeps_its_columns_out_of_its_json_and_an_older_row_reads_the_sam
         {"qualified_name": u.qualified_name, "path": u.path, "javadoc": None}
         for u in sorted([new, old], key=lambda u: u.id)
     ]
+    store.close()
+
+
+def test_a_pair_reads_its_unit_path_from_an_index_not_the_unit_row(tmp_path):
+    store = Store.open(tmp_path)
+    plan = stored(store, f"EXPLAIN QUERY PLAN SELECT {PAIR_SQL} FROM pairs p JOIN {UNIT_OF_PAIR}")
+    assert any("COVERING INDEX units_id_path" in row[-1] for row in plan), plan
     store.close()
