@@ -464,16 +464,12 @@ def _change_counters(conn: sqlite3.Connection) -> None:
 
 def _shared_values(conn: sqlite3.Connection) -> None:
     """Migration 9, values stored once: a pair's path is '' when it is its unit's
-    (`PAIR_PATH`, read through the index units_id_path; a trigger writes the path back
-    into the unit's pairs when the unit is deleted, so a pair whose unit is gone keeps it);
-    a decision's reason is a row of `reasons` that `decisions.reason_id` names
-    (`REASON_SQL`; a balance or decontamination reason repeats over thousands of pairs); a
-    filter verdict is a row of `verdict_values` that `filter_cache.data` names by its id
-    (99% of the verdicts are the same "all kept"). Measured on every 4th java.base file
-    (773 files): a run's store went from 58.5 MB to 50.6 (pairs 26.1 -> 22.9, decisions
-    4.7 -> 1.4, filter_cache 3.7 -> 2.0). The steps are written so that running them on a
-    store that had them already changes nothing.
-    """
+    (`PAIR_PATH`, read through the index units_id_path; a trigger writes it back into the
+    pairs of a deleted unit); a decision's reason is a row of `reasons` that
+    `decisions.reason_id` names (`REASON_SQL`); a filter verdict is a row of
+    `verdict_values` that `filter_cache.data` names by id (99% are one "all kept"). On
+    every 4th java.base file: pairs 26.1 -> 22.9 MB, decisions 4.7 -> 1.4, filter_cache
+    3.7 -> 2.0. Run again on a store that has them, the steps change nothing."""
     columns = [row[1] for row in conn.execute("PRAGMA table_info(decisions)")]
     for statement in statements(
         f"""
