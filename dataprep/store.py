@@ -11,6 +11,7 @@ import json
 import socket
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -403,23 +404,27 @@ class Store(ReviewQueries):
             changed = [
                 d for d in new.values() if old.get(d.pair_id) != (bool(d.kept), d.reason, d.detail)
             ]
-            reasons = self._reason_ids({d.reason for d in changed if d.reason is not None})
+            texts = Counter(d.reason for d in changed if d.reason is not None)
+            reasons = self._reason_ids({t for t, n in texts.items() if n > 1}, set(texts))
             self.conn.executemany("DELETE FROM decisions WHERE stage = ? AND pair_id = ?", gone)
             self.conn.executemany(
                 "INSERT OR REPLACE INTO decisions "
                 "(pair_id, stage, kept, reason, reason_id, detail, run_id) "
-                "VALUES (?, ?, ?, NULL, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (d.pair_id, stage, int(d.kept), reasons.get(d.reason), d.detail, run_id)
+                    (d.pair_id, stage, int(d.kept), None, reasons[d.reason], d.detail, run_id)
+                    if d.reason in reasons
+                    else (d.pair_id, stage, int(d.kept), d.reason, None, d.detail, run_id)
                     for d in changed
                 ],
             )
         return len(gone) + len(changed)
 
-    def _reason_ids(self, texts: set[str]) -> dict[str, int]:
-        """The ids of these reasons in `reasons` (added where new), by text."""
+    def _reason_ids(self, repeated: set[str], texts: set[str]) -> dict[str, int]:
+        """The ids in `reasons` of those of `texts` it holds, `repeated` ones added (a reason
+        given once is kept in its decision's row: in `reasons` it would take twice that)."""
         self.conn.executemany(
-            "INSERT OR IGNORE INTO reasons (text) VALUES (?)", [(t,) for t in sorted(texts)]
+            "INSERT OR IGNORE INTO reasons (text) VALUES (?)", [(t,) for t in sorted(repeated)]
         )
         out: dict[str, int] = {}
         wanted = list(texts)
@@ -537,10 +542,8 @@ class Store(ReviewQueries):
         """The one rule for the pairs alive when stage `before` starts (None: after every
         stage): live pairs (their unit exists) that no decision of an earlier-ranked stage
         (`stage_rank`) dropped. Rows of `columns`, by pair id unless `tail` says otherwise."""
-        reads_path = "u.path" in columns or "u.path" in tail  # else the id's own index
-        unit = UNIT_OF_PAIR if reads_path else "units u ON u.id = p.unit_id"
         sql = (
-            f"SELECT {columns} FROM pairs p JOIN {unit}{join} "
+            f"SELECT {columns} FROM pairs p JOIN {UNIT_OF_PAIR}{join} "
             f"WHERE p.id NOT IN (SELECT pair_id FROM decisions WHERE kept = 0 AND {RANK_SQL} < ?)"
         )
         args: tuple[Any, ...] = (stage_rank(before),)

@@ -210,17 +210,13 @@ SHARED = 9  # the migration that stores repeated values once
 
 # The pair fields kept in columns of `pairs`, not in its JSON.
 PAIR_COLUMNS = ("id", "unit_id", "generator", "task", "path")
-# A pair's path: `pairs.path` is '' when it is the path of the pair's unit (nearly always),
-# read from the unit, joined as `u` (`PAIR_PATH`, `UNIT_OF_PAIR`) or looked up
-# (`PAIR_PATH_LOOKUP`), through the index units_id_path: the id's own index does not hold
-# the path, and a look-up of the unit's row costs 3 us a pair (split: +25% CPU).
+# `pairs.path` is '' when it is the pair's unit's (nearly always): read from the unit,
+# joined as `u` (`PAIR_PATH`) or looked up, through the index on (id, path) (no row read).
 PAIR_PATH = "coalesce(nullif(p.path, ''), u.path)"
-UNIT_PATH = "(SELECT path FROM units INDEXED BY units_id_path WHERE id = {unit_id})"
+UNIT_PATH = "(SELECT path FROM units WHERE id = {unit_id})"
 PAIR_PATH_LOOKUP = f"coalesce(nullif(p.path, ''), {UNIT_PATH.format(unit_id='p.unit_id')})"
-UNIT_OF_PAIR = "units u INDEXED BY units_id_path ON u.id = p.unit_id"
-# A pair's columns and JSON (`read_pair`), its unit joined as `u` (LEFT JOIN for any pair).
-PAIR_SQL = f"p.id, p.unit_id, p.generator, p.task, {PAIR_PATH}, p.data"
-# A pair's path as `put_pair_rows` stores it (parameters 2: unit id, 5: path).
+UNIT_OF_PAIR = "units u ON u.id = p.unit_id"
+PAIR_SQL = f"p.id, p.unit_id, p.generator, p.task, {PAIR_PATH}, p.data"  # u joined
 STORED_PATH = f"CASE WHEN ?5 = {UNIT_PATH.format(unit_id='?2')} THEN '' ELSE ?5 END"
 # A decision's reason (`decisions` as `d`): its text, or the one of `reasons` it names.
 REASON_SQL = "coalesce(d.reason, (SELECT text FROM reasons WHERE id = d.reason_id))"
@@ -305,9 +301,8 @@ def read_pair_facts(row: tuple) -> PairFacts:
     )
 
 
-# The unit fields kept in columns of `units`, not in its JSON (a row written before
-# `SHARED` has them in both; the columns win, and they are the same). `qualified_name` lives
-# in the JSON and its column is '' (no query reads it; compressed it takes 7 bytes, not 46).
+# The unit fields in columns of `units` only (an older row has them in its JSON too);
+# `qualified_name` is in the JSON only, its column '' (7 bytes compressed, not 46).
 UNIT_COLUMNS = ("id", "path", "kind")
 UNIT_SQL = "id, path, kind, data"
 
@@ -317,15 +312,14 @@ def pack_unit(unit: Unit) -> bytes:
 
 
 def unit_row(unit: Unit) -> tuple:
-    """A unit as `units` keeps it: id, path, kind, qualified_name (''), packed JSON."""
-    return (unit.id, unit.path, unit.kind, "", pack_unit(unit))
+    return (unit.id, unit.path, unit.kind, "", pack_unit(unit))  # qualified_name ''
 
 
 def unit_fields(row: tuple) -> dict[str, Any]:
     """A unit's fields (those stored: no defaults) from its columns and JSON (`UNIT_SQL`)."""
     *columns, data = row
     fields = json.loads(unpack(data))
-    fields.update(zip(UNIT_COLUMNS, columns, strict=True))  # a row from before: the same
+    fields.update(zip(UNIT_COLUMNS, columns, strict=True))
     return fields
 
 
@@ -462,18 +456,38 @@ def _change_counters(conn: sqlite3.Connection) -> None:
         )
 
 
+_UNITS_9 = """
+    CREATE TABLE units_9 (id TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL,
+        qualified_name TEXT NOT NULL, data TEXT NOT NULL);
+    INSERT INTO units_9 SELECT id, path, kind, qualified_name, data FROM units ORDER BY rowid;
+    DROP TABLE units;
+    ALTER TABLE units_9 RENAME TO units;
+    CREATE UNIQUE INDEX units_id_path ON units(id, path);
+    CREATE INDEX units_path ON units(path);
+"""
+
+
 def _shared_values(conn: sqlite3.Connection) -> None:
     """Migration 9, values stored once: a pair's path is '' when it is its unit's
-    (`PAIR_PATH`, read through the index units_id_path; a trigger writes it back into the
-    pairs of a deleted unit); a decision's reason is a row of `reasons` that
+    (`PAIR_PATH`; units are rebuilt keyed by an index on (id, path) alone, so the path
+    comes from it without a row read; a trigger writes it back into the pairs of a
+    deleted unit); a decision's reason given more than once is a row of `reasons` that
     `decisions.reason_id` names (`REASON_SQL`); a filter verdict is a row of
     `verdict_values` that `filter_cache.data` names by id (99% are one "all kept"). On
     every 4th java.base file: pairs 26.1 -> 22.9 MB, decisions 4.7 -> 1.4, filter_cache
     3.7 -> 2.0. Run again on a store that has them, the steps change nothing."""
     columns = [row[1] for row in conn.execute("PRAGMA table_info(decisions)")]
+    keyed = conn.execute("SELECT 1 FROM pragma_index_list('units') WHERE origin = 'pk'")
+    if keyed.fetchone():  # units keyed by the index on (id, path) alone: no index on id
+        for statement in statements(_UNITS_9):
+            conn.execute(statement)
+        for event in ("INSERT", "UPDATE", "DELETE"):  # migration 8's, gone with the table
+            conn.execute(
+                f"CREATE TRIGGER changes_units_{event.lower()} AFTER {event} ON units "
+                "BEGIN UPDATE changes SET n = n + 1 WHERE name = 'units'; END"
+            )
     for statement in statements(
         f"""
-        CREATE INDEX IF NOT EXISTS units_id_path ON units(id, path);
         UPDATE pairs SET path = '' WHERE path != ''
             AND path = (SELECT u.path FROM units u WHERE u.id = pairs.unit_id);
         CREATE TRIGGER IF NOT EXISTS pairs_keep_path AFTER DELETE ON units BEGIN
@@ -481,33 +495,20 @@ def _shared_values(conn: sqlite3.Connection) -> None:
         END;
         CREATE TABLE IF NOT EXISTS reasons (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
         {"" if "reason_id" in columns else "ALTER TABLE decisions ADD COLUMN reason_id INTEGER;"}
-        INSERT OR IGNORE INTO reasons (text)
-            SELECT DISTINCT reason FROM decisions WHERE reason IS NOT NULL ORDER BY reason;
+        INSERT OR IGNORE INTO reasons (text) SELECT reason FROM decisions
+            WHERE reason IS NOT NULL GROUP BY reason HAVING count(*) > 1 ORDER BY reason;
         UPDATE decisions SET reason = NULL,
             reason_id = (SELECT id FROM reasons WHERE text = decisions.reason)
-            WHERE reason IS NOT NULL;
+            WHERE reason IN (SELECT text FROM reasons);
         CREATE TABLE IF NOT EXISTS verdict_values (
             id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
-        CREATE TEMP TABLE verdict_ids (data BLOB PRIMARY KEY, id INTEGER NOT NULL);
+        INSERT OR IGNORE INTO verdict_values (text) SELECT DISTINCT unpack(data)
+            FROM filter_cache WHERE typeof(data) != 'integer';
+        UPDATE filter_cache SET data = (SELECT id FROM verdict_values
+            WHERE text = unpack(filter_cache.data)) WHERE typeof(data) != 'integer';
         """
     ):
         conn.execute(statement)
-    blobs = conn.execute(
-        "SELECT DISTINCT data FROM filter_cache WHERE typeof(data) != 'integer'"
-    ).fetchall()
-    conn.executemany(
-        "INSERT OR IGNORE INTO verdict_values (text) VALUES (?)",
-        [(unpack(blob),) for (blob,) in blobs],
-    )
-    conn.executemany(
-        "INSERT INTO temp.verdict_ids (data, id) SELECT ?, id FROM verdict_values WHERE text = ?",
-        [(blob, unpack(blob)) for (blob,) in blobs],
-    )
-    conn.execute(
-        "UPDATE filter_cache SET data = (SELECT id FROM temp.verdict_ids v "
-        "WHERE v.data = filter_cache.data) WHERE typeof(data) != 'integer'"
-    )
-    conn.execute("DROP TABLE temp.verdict_ids")
 
 
 def state_counters(conn: sqlite3.Connection, names: tuple[str, ...]) -> list[int]:
