@@ -11,6 +11,7 @@ import json
 import socket
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -21,11 +22,18 @@ from dataprep.errors import StoreError, system_error
 from dataprep.models import Decision, Pair, Review, Unit
 from dataprep.store_review import ReviewQueries
 from dataprep.store_schema import (
-    COMPACT,
     MIGRATIONS,
     PAIR_COLUMNS,
+    PAIR_PATH,
+    PAIR_PATH_LOOKUP,
     PAIR_SQL,
     RANK_SQL,
+    REASON_SQL,
+    SHARED,
+    STORED_PATH,
+    UNIT_COLUMNS,
+    UNIT_OF_PAIR,
+    UNIT_SQL,
     PairFacts,
     PairText,
     pair_row,
@@ -36,6 +44,7 @@ from dataprep.store_schema import (
     stage_rank,
     state_counters,
     statements,
+    unit_fields,
     unit_row,
     verdict_key,
 )
@@ -91,7 +100,9 @@ def _field_sql(field: str, none: str) -> str:
     column, or else its JSON's field; NULL and '' read `none`. A pair's `unit_kind` is its
     unit's `kind` (`Pair.from_unit` copies it, and a unit's id hashes it): read from the
     unit's column, without decompressing the pair."""
-    if field in PAIR_COLUMNS:
+    if field == "path":
+        expr = PAIR_PATH
+    elif field in PAIR_COLUMNS:
         expr = f"p.{field}"
     elif field == "unit_kind":
         expr = "u.kind"
@@ -101,6 +112,14 @@ def _field_sql(field: str, none: str) -> str:
         raise ValueError(f"not a pair field: {field}")
     quoted = none.replace("'", "''")
     return f"coalesce(nullif({expr}, ''), '{quoted}')"
+
+
+# A filter verdict's row (`filter_cache` as `f`): key, and the JSON of `verdict_values` that
+# `data` names by id, else (a row stored before `store_schema.SHARED`) the packed JSON.
+VERDICT_SQL = (
+    "SELECT f.key, coalesce(v.text, f.data) FROM filter_cache f "
+    "LEFT JOIN verdict_values v ON typeof(f.data) = 'integer' AND v.id = f.data"
+)
 
 
 class Store(ReviewQueries):
@@ -205,7 +224,7 @@ class Store(ReviewQueries):
                     for statement in statements(script):
                         self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version={number}")
-        if 0 < version < COMPACT <= len(MIGRATIONS):
+        if 0 < version < SHARED <= len(MIGRATIONS):
             self.conn.execute("VACUUM")  # a compacted store gives its old pages back
 
     @contextmanager
@@ -280,12 +299,14 @@ class Store(ReviewQueries):
         """`put_file` with the units already packed (`store_schema.unit_row`: a slicing
         worker packs them)."""
         with self.transaction():
-            self.conn.execute("DELETE FROM units WHERE path = ?", (path,))
+            gone = self.conn.execute("DELETE FROM units WHERE path = ?", (path,)).rowcount
             self.conn.executemany(
                 "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
+            if gone:
+                self._share_paths([(row[0], row[1]) for row in rows])
             self.conn.execute(
                 "INSERT OR REPLACE INTO files (path, digest, status, reason, n_units, run_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -307,27 +328,35 @@ class Store(ReviewQueries):
 
     def add_units(self, units: Iterable[Unit]) -> None:
         """Insert units as they are (no file record, no path replaced): the merge."""
+        units = list(units)
         with self.transaction():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",
                 [unit_row(u) for u in units],
             )
+            self._share_paths([(u.id, u.path) for u in units])
+
+    def _share_paths(self, units: list[tuple[str, str]]) -> None:
+        """The pairs of these units ((id, path) each) that hold their unit's path (a trigger
+        wrote it back when the unit was deleted) store it as '' again (`PAIR_PATH`)."""
+        self.conn.executemany("UPDATE pairs SET path = '' WHERE unit_id = ? AND path = ?", units)
 
     def units(self, kind: str | None = None) -> list[Unit]:
-        sql, args = "SELECT data FROM units", ()
+        sql, args = f"SELECT {UNIT_SQL} FROM units", ()
         if kind:
             sql, args = sql + " WHERE kind = ?", (kind,)
-        return [read_unit(row[0]) for row in self.conn.execute(sql + " ORDER BY path, id", args)]
+        return [read_unit(row) for row in self.conn.execute(sql + " ORDER BY path, id", args)]
 
     def iter_units(self) -> Iterator[Unit]:
         """Every unit, one at a time (by path and id)."""
-        for (data,) in self.conn.execute("SELECT data FROM units ORDER BY path, id"):
-            yield read_unit(data)
+        for row in self.conn.execute(f"SELECT {UNIT_SQL} FROM units ORDER BY path, id"):
+            yield read_unit(row)
 
     def unit(self, unit_id: str) -> Unit | None:
-        row = self.conn.execute("SELECT data FROM units WHERE id = ?", (unit_id,)).fetchone()
-        return read_unit(row[0]) if row else None
+        row = self.conn.execute(f"SELECT {UNIT_SQL} FROM units WHERE id = ?", (unit_id,))
+        found = row.fetchone()
+        return read_unit(found) if found else None
 
     # pairs ------------------------------------------------------------------------
     def put_pairs(self, pairs: Iterable[Pair], run_id: int | None = None) -> int:
@@ -340,7 +369,7 @@ class Store(ReviewQueries):
         with self.transaction():
             cur = self.conn.executemany(
                 "INSERT OR IGNORE INTO pairs (id, unit_id, generator, task, path, data, run_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"VALUES (?1, ?2, ?3, ?4, {STORED_PATH}, ?6, ?7)",
                 [(*row, run_id) for row in rows],
             )
             return cur.rowcount  # the rows this statement inserted, not its triggers' (FTS)
@@ -348,8 +377,7 @@ class Store(ReviewQueries):
     def pairs(self, generator: str | None = None, live_only: bool = True) -> list[Pair]:
         """Stored pairs, by id; `live_only` keeps those whose unit still exists."""
         sql = f"SELECT {PAIR_SQL} FROM pairs p"
-        if live_only:
-            sql += " JOIN units u ON u.id = p.unit_id"
+        sql += f" JOIN {UNIT_OF_PAIR}" if live_only else f" LEFT JOIN {UNIT_OF_PAIR}"
         args: tuple[str, ...] = ()
         if generator:
             sql, args = sql + " WHERE p.generator = ?", (generator,)
@@ -357,7 +385,8 @@ class Store(ReviewQueries):
 
     def pair(self, pair_id: str) -> Pair | None:
         row = self.conn.execute(
-            f"SELECT {PAIR_SQL} FROM pairs p WHERE p.id = ?", (pair_id,)
+            f"SELECT {PAIR_SQL} FROM pairs p LEFT JOIN {UNIT_OF_PAIR} WHERE p.id = ?",
+            (pair_id,),
         ).fetchone()
         return read_pair(row) if row else None
 
@@ -396,32 +425,57 @@ class Store(ReviewQueries):
             old = {
                 pid: (bool(kept), reason, detail)
                 for pid, kept, reason, detail in self.conn.execute(
-                    "SELECT pair_id, kept, reason, detail FROM decisions WHERE stage = ?", (stage,)
+                    f"SELECT pair_id, kept, {REASON_SQL}, detail FROM decisions d WHERE stage = ?",
+                    (stage,),
                 )
             }
             new = {d.pair_id: d for d in notable}
             gone = [(stage, pid) for pid in old if pid not in new]
             changed = [
-                (d.pair_id, stage, int(d.kept), d.reason, d.detail, run_id)
-                for d in new.values()
-                if old.get(d.pair_id) != (bool(d.kept), d.reason, d.detail)
+                d for d in new.values() if old.get(d.pair_id) != (bool(d.kept), d.reason, d.detail)
             ]
             bulk = len(gone) + len(changed) > 1000  # every row of one stage: one counter
             counted = f"decisions.{stage_rank(stage)}"
+            texts = Counter(d.reason for d in changed if d.reason is not None)
+            reasons = self._reason_ids({t for t, n in texts.items() if n > 1}, set(texts))
             with self._counted_once("decisions", counted) if bulk else nullcontext():
                 self.conn.executemany("DELETE FROM decisions WHERE stage = ? AND pair_id = ?", gone)
                 self.conn.executemany(
-                    "INSERT OR REPLACE INTO decisions (pair_id, stage, kept, reason, detail, "
-                    "run_id) VALUES (?, ?, ?, ?, ?, ?)",
-                    changed,
+                    "INSERT OR REPLACE INTO decisions "
+                    "(pair_id, stage, kept, reason, reason_id, detail, run_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (d.pair_id, stage, int(d.kept), None, reasons[d.reason], d.detail, run_id)
+                        if d.reason in reasons
+                        else (d.pair_id, stage, int(d.kept), d.reason, None, d.detail, run_id)
+                        for d in changed
+                    ],
                 )
         return len(gone) + len(changed)
+
+    def _reason_ids(self, repeated: set[str], texts: set[str]) -> dict[str, int]:
+        """The ids in `reasons` of those of `texts` it holds, `repeated` ones added (a reason
+        given once is kept in its decision's row: in `reasons` it would take twice that)."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO reasons (text) VALUES (?)", [(t,) for t in sorted(repeated)]
+        )
+        out: dict[str, int] = {}
+        wanted = list(texts)
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            rows = self.conn.execute(
+                f"SELECT text, id FROM reasons WHERE text IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update(rows)
+        return out
 
     def dropped(self, ignore: tuple[str, ...] = ()) -> dict[str, Decision]:
         """Pair id -> the first decision that dropped it (by stage name), `ignore`d stages aside."""
         out: dict[str, Decision] = {}
         rows = self.conn.execute(
-            "SELECT pair_id, stage, reason, detail FROM decisions WHERE kept = 0 ORDER BY stage"
+            f"SELECT pair_id, stage, {REASON_SQL}, detail FROM decisions d WHERE kept = 0 "
+            "ORDER BY stage"
         )
         for pair_id, stage, reason, detail in rows:
             if stage in ignore:
@@ -454,7 +508,7 @@ class Store(ReviewQueries):
         """`kept_pairs(ignore=...)` without their texts (`PairFacts`), by id."""
         marks = ", ".join("?" * len(ignore))
         rows = self.conn.execute(
-            f"SELECT {PAIR_SQL} FROM pairs p JOIN units u ON u.id = p.unit_id WHERE p.id NOT IN "
+            f"SELECT {PAIR_SQL} FROM pairs p JOIN {UNIT_OF_PAIR} WHERE p.id NOT IN "
             f"(SELECT pair_id FROM decisions WHERE kept = 0 AND stage NOT IN ({marks})) "
             "ORDER BY p.id",
             ignore,
@@ -466,7 +520,7 @@ class Store(ReviewQueries):
         what the split reads of a pair, the module (None unless `module`) from its JSON in
         SQL; no other pair is decompressed. The repo is its unit's (`unit_repos`)."""
         extra = "json_extract(unpack(p.data), '$.module')" if module else "NULL"
-        return iter(self._alive(f"p.id, p.unit_id, p.task, p.path, {extra}", before))
+        return iter(self._alive(f"p.id, p.unit_id, p.task, {PAIR_PATH}, {extra}", before))
 
     def unit_repos(self) -> dict[str, str]:
         """Unit id -> its repository (a pair's `repo` is its unit's: `Pair.from_unit`)."""
@@ -539,7 +593,8 @@ class Store(ReviewQueries):
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             rows = self.conn.execute(
-                f"SELECT {PAIR_SQL} FROM pairs p WHERE p.id IN ({', '.join('?' * len(chunk))})",
+                f"SELECT {PAIR_SQL} FROM pairs p LEFT JOIN {UNIT_OF_PAIR} "
+                f"WHERE p.id IN ({', '.join('?' * len(chunk))})",
                 chunk,
             )
             out.update((row[0], read_pair_text(row)) for row in rows)
@@ -563,7 +618,7 @@ class Store(ReviewQueries):
         stage): live pairs (their unit exists) that no decision of an earlier-ranked stage
         (`stage_rank`) dropped. Rows of `columns`, by pair id unless `tail` says otherwise."""
         sql = (
-            f"SELECT {columns} FROM pairs p JOIN units u ON u.id = p.unit_id{join} "
+            f"SELECT {columns} FROM pairs p JOIN {UNIT_OF_PAIR}{join} "
             f"WHERE p.id NOT IN (SELECT pair_id FROM decisions WHERE kept = 0 AND {RANK_SQL} < ?)"
         )
         args: tuple[Any, ...] = (stage_rank(before),)
@@ -587,7 +642,7 @@ class Store(ReviewQueries):
         rows = self._alive(
             f"{PAIR_SQL}, s.split",
             None,
-            tail=" ORDER BY p.path, p.id",
+            tail=f" ORDER BY {PAIR_PATH}, p.id",
             join=" LEFT JOIN splits s ON s.pair_id = p.id",
             where=where,
             where_args=args,
@@ -608,7 +663,7 @@ class Store(ReviewQueries):
             self._alive(
                 f"{PAIR_SQL}, s.split",
                 None,
-                tail=" ORDER BY p.path, p.id",
+                tail=f" ORDER BY {PAIR_PATH}, p.id",
                 join=" LEFT JOIN splits s ON s.pair_id = p.id",
             )
         )
@@ -622,7 +677,7 @@ class Store(ReviewQueries):
         """Every live pair (its unit exists; whatever the stages decided) with its split
         (None: not split), one at a time by id: what `pairs()` lists, streamed."""
         rows = self.conn.execute(
-            f"SELECT {PAIR_SQL}, s.split FROM pairs p JOIN units u ON u.id = p.unit_id "
+            f"SELECT {PAIR_SQL}, s.split FROM pairs p JOIN {UNIT_OF_PAIR} "
             "LEFT JOIN splits s ON s.pair_id = p.id ORDER BY p.id"
         )
         for *row, split in rows:
@@ -665,7 +720,7 @@ class Store(ReviewQueries):
         names = tuple(sorted(set(splits)))
         marks = ", ".join("?" * len(names))
         rows = self.conn.execute(
-            f"SELECT DISTINCT p.path FROM splits s JOIN pairs p ON p.id = s.pair_id "
+            f"SELECT DISTINCT {PAIR_PATH_LOOKUP} FROM splits s JOIN pairs p ON p.id = s.pair_id "
             f"WHERE s.split IN ({marks})",
             names,
         )
@@ -681,19 +736,18 @@ class Store(ReviewQueries):
         """Units counted by a field of their JSON (`repo`, `language`...)."""
         if not field.isidentifier():
             raise ValueError(f"not a unit field: {field}")
-        rows = self.conn.execute(
-            f"SELECT json_extract(unpack(data), '$.{field}') AS v, COUNT(*) FROM units GROUP BY v"
-        )
+        value = field if field in UNIT_COLUMNS else f"json_extract(unpack(data), '$.{field}')"
+        rows = self.conn.execute(f"SELECT {value} AS v, COUNT(*) FROM units GROUP BY v")
         return {v: n for v, n in rows if v is not None}
 
     def unit_summaries(self, kinds: Iterable[str], fields: Iterable[str]) -> list[dict[str, Any]]:
         """Some fields of the units of some kinds, as dicts (not whole units: their code)."""
         kinds, fields = tuple(kinds), tuple(fields)
         marks = ", ".join("?" * len(kinds))
-        sql = f"SELECT data FROM units WHERE kind IN ({marks}) ORDER BY path, id"
+        sql = f"SELECT {UNIT_SQL} FROM units WHERE kind IN ({marks}) ORDER BY path, id"
         out = []
-        for (data,) in self.conn.execute(sql, kinds):
-            unit = json.loads(unpack(data))
+        for row in self.conn.execute(sql, kinds):
+            unit = unit_fields(row)
             out.append({f: unit.get(f) for f in fields})
         return out
 
@@ -732,7 +786,8 @@ class Store(ReviewQueries):
                 key = task if column == "task" else generator
                 counts[key] = counts.get(key, 0) + n
             return dict(sorted(counts.items()))
-        rows = self._alive(f"p.{column}, COUNT(*)", before, tail=f" GROUP BY p.{column}")
+        value = PAIR_PATH if column == "path" else f"p.{column}"
+        rows = self._alive(f"{value}, COUNT(*)", before, tail=" GROUP BY 1")
         return dict(sorted(rows))
 
     def kept_field_counts(
@@ -852,8 +907,8 @@ class Store(ReviewQueries):
     def dropped_examples(self, stage: str, limit: int) -> list[tuple[str, str | None, Pair]]:
         """(pair id, reason, pair) of the first `limit` pairs `stage` dropped, by id."""
         rows = self.conn.execute(
-            f"SELECT d.pair_id, d.reason, {PAIR_SQL} FROM decisions d "
-            "JOIN pairs p ON p.id = d.pair_id "
+            f"SELECT d.pair_id, {REASON_SQL}, {PAIR_SQL} FROM decisions d "
+            f"JOIN pairs p ON p.id = d.pair_id LEFT JOIN {UNIT_OF_PAIR} "
             "WHERE d.stage = ? AND d.kept = 0 ORDER BY d.pair_id LIMIT ?",
             (stage, limit),
         )
@@ -862,14 +917,15 @@ class Store(ReviewQueries):
     def decisions_of(self, pair_id: str) -> list[tuple[str, int, str | None, str | None]]:
         """(stage, kept, reason, detail) of every decision about one pair, by stage."""
         return self.conn.execute(
-            "SELECT stage, kept, reason, detail FROM decisions WHERE pair_id = ? ORDER BY stage",
+            f"SELECT stage, kept, {REASON_SQL}, detail FROM decisions d WHERE pair_id = ? "
+            "ORDER BY stage",
             (pair_id,),
         ).fetchall()
 
     def notable_decisions(self) -> Iterator[tuple[str, str, int, str | None, str | None]]:
         """(pair, stage, kept, reason, detail) of drops and of verdicts that carry a score."""
         yield from self.conn.execute(
-            "SELECT pair_id, stage, kept, reason, detail FROM decisions "
+            f"SELECT pair_id, stage, kept, {REASON_SQL}, detail FROM decisions d "
             "WHERE kept = 0 OR detail LIKE '%score%' ORDER BY stage"
         )
 
@@ -880,8 +936,10 @@ class Store(ReviewQueries):
         return out
 
     def units_in(self, path: str) -> list[Unit]:
-        rows = self.conn.execute("SELECT data FROM units WHERE path = ? ORDER BY id", (path,))
-        return [read_unit(r[0]) for r in rows]
+        rows = self.conn.execute(
+            f"SELECT {UNIT_SQL} FROM units WHERE path = ? ORDER BY id", (path,)
+        )
+        return [read_unit(r) for r in rows]
 
     def pair_ids(self, generator: str) -> set[str]:
         rows = self.conn.execute("SELECT id FROM pairs WHERE generator = ?", (generator,))
@@ -948,8 +1006,8 @@ class Store(ReviewQueries):
         """Every stored decision with its pair's unit: (pair id, unit id, stage, kept,
         reason, detail), by pair id and stage."""
         yield from self.conn.execute(
-            "SELECT d.pair_id, p.unit_id, d.stage, d.kept, d.reason, d.detail FROM decisions d "
-            "JOIN pairs p ON p.id = d.pair_id ORDER BY d.pair_id, d.stage"
+            f"SELECT d.pair_id, p.unit_id, d.stage, d.kept, {REASON_SQL}, d.detail "
+            "FROM decisions d JOIN pairs p ON p.id = d.pair_id ORDER BY d.pair_id, d.stage"
         )
 
     def cache_rows(self) -> Iterator[tuple[str, str, str, str]]:
@@ -975,7 +1033,7 @@ class Store(ReviewQueries):
     # per-pair filter verdicts (dataprep.filters.cache.VerdictCache) -----------------
     def filter_verdicts(self) -> dict[str, dict[str, str]]:
         """Cache key -> {filter name: reason, "" when kept} of every stored verdict."""
-        rows = self.conn.execute("SELECT key, data FROM filter_cache")
+        rows = self.conn.execute(VERDICT_SQL)
         return {key.hex(): json.loads(unpack(data)) for key, data in rows}
 
     def filter_verdicts_of(self, keys: Iterable[str]) -> dict[str, dict[str, str]]:
@@ -985,8 +1043,7 @@ class Store(ReviewQueries):
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             rows = self.conn.execute(
-                f"SELECT key, data FROM filter_cache WHERE key IN ({', '.join('?' * len(chunk))})",
-                chunk,
+                f"{VERDICT_SQL} WHERE f.key IN ({', '.join('?' * len(chunk))})", chunk
             )
             out.update((key.hex(), json.loads(unpack(data))) for key, data in rows)
         return out
@@ -1002,22 +1059,28 @@ class Store(ReviewQueries):
         """Store (replace) the verdicts of some keys and forget others, in one transaction.
         Most pairs get the same few verdicts (every filter kept them): each distinct one is
         encoded once per call."""
-        packed: dict[tuple, bytes] = {}
+        encoded: dict[tuple, str] = {}
 
-        def encoded(verdict: dict[str, str]) -> bytes:
+        def text_of(verdict: dict[str, str]) -> str:
             key = tuple(sorted(verdict.items()))
-            found = packed.get(key)
+            found = encoded.get(key)
             if found is None:
-                found = packed[key] = pack(json.dumps(dict(key)))
+                found = encoded[key] = json.dumps(dict(key))
             return found
 
+        texts = {k: text_of(v) for k, v in verdicts.items()}
         with self.transaction():
             self.conn.executemany(
                 "DELETE FROM filter_cache WHERE key = ?", [(verdict_key(k),) for k in forget]
             )
             self.conn.executemany(
+                "INSERT OR IGNORE INTO verdict_values (text) VALUES (?)",
+                [(t,) for t in sorted(set(texts.values()))],
+            )
+            ids = dict(self.conn.execute("SELECT text, id FROM verdict_values"))
+            self.conn.executemany(
                 "INSERT OR REPLACE INTO filter_cache (key, data) VALUES (?, ?)",
-                sorted((verdict_key(k), encoded(v)) for k, v in verdicts.items()),
+                sorted((verdict_key(k), ids[t]) for k, t in texts.items()),
             )
 
     # splits -----------------------------------------------------------------------
@@ -1028,7 +1091,7 @@ class Store(ReviewQueries):
             self.conn.execute("DELETE FROM splits")
             self.conn.executemany(
                 "INSERT INTO splits (pair_id, split, grp) VALUES (?1, ?2, CASE WHEN ?3 = "
-                "(SELECT path FROM pairs WHERE id = ?1) THEN NULL ELSE ?3 END)",
+                f"(SELECT {PAIR_PATH_LOOKUP} FROM pairs p WHERE p.id = ?1) THEN NULL ELSE ?3 END)",
                 assignments,
             )
 
@@ -1066,7 +1129,7 @@ class Store(ReviewQueries):
     def split_assignments(self) -> list[tuple[str, str, str]]:
         """(pair_id, split, group) of every assignment, as `put_splits` takes them."""
         return self.conn.execute(
-            "SELECT s.pair_id, s.split, coalesce(s.grp, p.path) FROM splits s "
+            f"SELECT s.pair_id, s.split, coalesce(s.grp, {PAIR_PATH_LOOKUP}) FROM splits s "
             "LEFT JOIN pairs p ON p.id = s.pair_id"
         ).fetchall()
 

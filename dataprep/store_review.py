@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from dataprep.models import Review
+from dataprep.store_schema import PAIR_PATH_LOOKUP, REASON_SQL
 
 
 class ReviewQueries:
@@ -131,7 +132,7 @@ class ReviewQueries:
     def review_reasons(self, pair_ids: list[str]) -> dict[str, list[str]]:
         """Pair id -> "stage: reason" of each stage that dropped it, by stage."""
         rows = self.conn.execute(
-            "SELECT pair_id, stage, reason FROM decisions WHERE kept = 0 "
+            f"SELECT pair_id, stage, {REASON_SQL} FROM decisions d WHERE kept = 0 "
             "AND pair_id IN (SELECT value FROM json_each(?)) ORDER BY pair_id, stage",
             (json.dumps(pair_ids),),
         )
@@ -307,7 +308,7 @@ class ReviewQueries:
 REVIEW_ROW = (
     "q.pair_id, substr(json_extract(unpack(p.data), '$.instruction'), 1, 300), "
     "substr(json_extract(unpack(p.data), '$.output'), 1, 300), q.generator, q.task, q.kind, "
-    "p.path, json_extract(unpack(p.data), '$.start_line'), "
+    f"{PAIR_PATH_LOOKUP}, json_extract(unpack(p.data), '$.start_line'), "
     "json_extract(unpack(p.data), '$.end_line'), q.split, "
     "q.status, q.flagged, q.dropped, q.judge"
 )
@@ -345,7 +346,7 @@ _JUDGE = (
     "json_extract(detail, '$.judge_score'), json_extract(detail, '$.score')) END)"
 )
 # The queue's rows of the pairs not in it yet, and their search entries (rowid past `?`).
-_REVIEW_ADD = """
+_REVIEW_ADD = f"""
     INSERT INTO review_rows (pair_id, unit_id, task, kind, generator, start_line, instruction,
         output, status, flagged)
     WITH fresh AS MATERIALIZED (  -- through the ids' index, not the pairs' 1 kB rows
@@ -358,7 +359,7 @@ _REVIEW_ADD = """
         coalesce(json_extract(r.data, '$.status'), 'unreviewed'),
         coalesce(json_extract(r.data, '$.flagged'), 0)
     FROM fresh JOIN pairs p ON p.id = fresh.id LEFT JOIN reviews r ON r.pair_id = p.id
-    ORDER BY p.path, 6, p.task, p.id
+    ORDER BY {PAIR_PATH_LOOKUP}, 6, p.task, p.id
 """
 _REVIEW_INDEX = """
     INSERT INTO review_search (rowid, instruction, input, output)
@@ -367,10 +368,10 @@ _REVIEW_INDEX = """
     FROM review_rows q JOIN pairs p ON p.id = q.pair_id WHERE q.n > ?
 """
 # The default order of the queue: review_rows.pos, renumbered when pairs were added.
-_REVIEW_ORDER = """
+_REVIEW_ORDER = f"""
     UPDATE review_rows SET pos = t.pos FROM (
         SELECT q.n AS n,
-            ROW_NUMBER() OVER (ORDER BY p.path, q.start_line, q.task, q.pair_id) AS pos
+            ROW_NUMBER() OVER (ORDER BY {PAIR_PATH_LOOKUP}, q.start_line, q.task, q.pair_id) AS pos
         FROM review_rows q JOIN pairs p ON p.id = q.pair_id
     ) AS t
     WHERE t.n = review_rows.n AND review_rows.pos IS NOT t.pos

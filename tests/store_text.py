@@ -9,7 +9,7 @@ from dataprep.codec import unpack
 
 def readable(value):
     """A packed value's text; any other value (a key's bytes) as it is."""
-    if isinstance(value, bytes) and value[:1] == b"\x01":
+    if isinstance(value, bytes) and value[:1] in (b"\x01", b"\x02"):  # codec formats
         try:
             return unpack(value)
         except Exception:  # bytes that only start like a packed value

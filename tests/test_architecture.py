@@ -11,6 +11,7 @@ STORE_MODULES = {"store.py", "store_schema.py", "store_review.py"}
 LARGE = {
     "store.py",
     "store_review.py",
+    "store_schema.py",
     "export.py",
     "filters/dedup.py",
     "languages/java/slicer.py",

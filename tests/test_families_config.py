@@ -335,8 +335,12 @@ def test_a_password_is_redacted_in_every_pair_and_store_row_and_placeholders_sta
         (repo / path).write_text(text)
     out = tmp_path / "out"
     run_pipeline(RunConfig(path=repo, out=out))
-    # every stored row, unpacked (tests/store_text.py): units' and pairs' JSON
-    units = [json.loads(row[4]) for _, row in store_rows(out / "dataprep.db", ("units",))]
+    # every stored row, unpacked (tests/store_text.py): units' and pairs' JSON (a unit's
+    # id, path and kind in their columns)
+    units = [
+        {**json.loads(row[4]), "id": row[0], "path": row[1], "kind": row[2]}
+        for _, row in store_rows(out / "dataprep.db", ("units",))
+    ]
     pairs = [row[5] for _, row in store_rows(out / "dataprep.db", ("pairs",))]
     texts = [json.dumps(u) for u in units] + pairs
     for secret in ("Pg-Url-Pa55!word", "Hunter2-Db-Pa55!", "Ld4p-Yaml-Pa55!"):
