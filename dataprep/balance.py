@@ -21,15 +21,14 @@ from __future__ import annotations
 import hashlib
 import math
 import statistics
-import sys
 import typing
-from collections import Counter, defaultdict, namedtuple
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from dataprep.errors import ConfigError
-from dataprep.models import Decision, Pair
+from dataprep.models import Pair
 from dataprep.settings import BalanceColumn, BalanceConfig
 
 STAGE = "balance"
@@ -213,6 +212,21 @@ def balance_pairs(
     for pair in pairs:
         groups[column_value(pair, config.by)].append(pair)
     counts = {v: len(ps) for v, ps in sorted(groups.items())}
+    goal = balance_targets(counts, config)
+    kept: list[Pair] = []
+    dropped: dict[str, str] = {}
+    for value, members in sorted(groups.items()):
+        ordered = sorted(members, key=lambda p: seeded_order(p.id, config.seed))
+        kept += ordered[: goal[value]]
+        for pair in ordered[goal[value] :]:
+            dropped[pair.id] = _reason(config, value, goal[value], counts[value])
+    kept.sort(key=lambda p: p.id)
+    return kept, dropped, _report(config, counts, goal, len(dropped))
+
+
+def balance_targets(counts: Mapping[str, int], config: BalanceConfig) -> dict[str, int]:
+    """The target of each value of `config.by` (`counts`: its pairs), by value: the pairs
+    without a value of a sparse column (`label`) keep them all."""
     exempt = {NONE_VALUE: counts[NONE_VALUE]} if _sparse(config.by) and NONE_VALUE in counts else {}
     balanced = {v: n for v, n in counts.items() if v not in exempt}
     check_weights(config.weights, balanced, config.by)
@@ -220,28 +234,21 @@ def balance_pairs(
         goal = trivia_targets(balanced, config.trivia_share)
     else:
         goal = targets(balanced, config.weights, config.cap, config.median_cap)
-    goal = dict(sorted({**goal, **exempt}.items()))
-    kept: list[Pair] = []
-    dropped: dict[str, str] = {}
-    for value, members in sorted(groups.items()):
-        ordered = sorted(members, key=lambda p: seeded_order(p.id, config.seed))
-        kept += ordered[: goal[value]]
-        for pair in ordered[goal[value] :]:
-            why = " (a trivia task)" if config.trivia_share is not None else ""
-            dropped[pair.id] = (
-                f"{config.by}={value}{why} over its target {goal[value]} "
-                f"({counts[value]} available, seed {config.seed})"
-            )
-    report = BalanceReport(
-        by=config.by,
-        seed=config.seed,
-        before=counts,
-        targets=goal,
-        after={v: min(counts[v], goal[v]) for v in counts},
-        dropped=len(dropped),
+    return dict(sorted({**goal, **exempt}.items()))
+
+
+def _reason(config: BalanceConfig, value: str, goal: int, count: int) -> str:
+    why = " (a trivia task)" if config.trivia_share is not None else ""
+    return (
+        f"{config.by}={value}{why} over its target {goal} ({count} available, seed {config.seed})"
     )
-    kept.sort(key=lambda p: p.id)
-    return kept, dropped, report
+
+
+def _report(
+    config: BalanceConfig, counts: Mapping[str, int], goal: Mapping[str, int], dropped: int
+) -> BalanceReport:
+    after = {v: min(counts[v], goal[v]) for v in counts}
+    return BalanceReport(config.by, config.seed, dict(counts), dict(goal), after, dropped)
 
 
 def report_columns(by: str | None = None) -> tuple[str, ...]:
@@ -270,21 +277,55 @@ def input_pairs(store) -> list[Pair]:
     return store.kept_pairs(before=STAGE)
 
 
-def _slim_pairs(store, columns: Iterable[str]) -> list:
-    """`input_pairs` read one at a time, each kept as its id and the values of `columns`
-    only (a named tuple `column_value` reads like a pair): memory holds no texts."""
-    for column in columns:
+def balance_store(store, config: BalanceConfig) -> tuple[dict[str, str], BalanceReport]:
+    """`balance_pairs` over `input_pairs`, asked of the store: the pairs are counted by
+    value in SQL, and only the values over their target have their pairs' ids read (to
+    drop the last in the seeded order). Pair id -> drop reason, and the report with its
+    distributions. Memory holds the dropped pairs' ids, never every pair."""
+    columns = report_columns(config.by)
+    for column in (config.by, *columns):
         column_value(_NO_PAIR, column)  # an unknown column fails before any reading
-    names = sorted({COLUMN_ALIASES.get(c, c) for c in columns} - {"id"})
-    slim = namedtuple("SlimPair", ["id", *names])
-    return [
-        slim(p.id, *(_intern(getattr(p, n)) for n in names))
-        for p in store.iter_kept_pairs(before=STAGE)
-    ]
+    names = list(dict.fromkeys(COLUMN_ALIASES.get(c, c) for c in (config.by, *columns)))
+    rows = store.kept_field_counts(names, before=STAGE, none=NONE_VALUE)
+    by = names.index(COLUMN_ALIASES.get(config.by, config.by))
+    at = [names.index(COLUMN_ALIASES.get(c, c)) for c in columns]
+    counts: Counter = Counter()
+    before = {c: Counter() for c in columns}
+    for row in rows:
+        counts[row[by]] += row[-1]
+        for c, i in zip(columns, at, strict=True):
+            before[c][row[i]] += row[-1]
+    counts = dict(sorted(counts.items()))
+    goal = balance_targets(counts, config)
+    over = [v for v in counts if goal[v] < counts[v]]
+    members: dict[str, list[tuple]] = defaultdict(list)
+    for pair_id, value, *values in store.kept_fields_where(
+        names[by], over, names, before=STAGE, none=NONE_VALUE
+    ):
+        members[value].append((seeded_order(pair_id, config.seed), pair_id, values))
+    after = {c: Counter(n) for c, n in before.items()}
+    dropped: dict[str, str] = {}
+    for value in over:
+        ordered = sorted(members.pop(value, []))
+        for _, pair_id, values in ordered[goal[value] :]:
+            dropped[pair_id] = _reason(config, value, goal[value], counts[value])
+            for c, i in zip(columns, at, strict=True):
+                after[c][values[i]] -= 1
+    report = _report(config, counts, goal, len(dropped))
+    report.distributions = {
+        "before": {c: dict(sorted(n.items())) for c, n in before.items()},
+        "after": {c: dict(sorted((v, k) for v, k in n.items() if k > 0)) for c, n in after.items()},
+    }
+    return dropped, report
 
 
-def _intern(value: Any) -> Any:
-    return sys.intern(value) if isinstance(value, str) else value
+class _Dropped(NamedTuple):
+    """A `balance` decision that drops a pair, as `Store.put_decisions` reads it."""
+
+    pair_id: str
+    reason: str
+    kept: bool = False
+    detail: str | None = None
 
 
 class _NoPair:
@@ -306,19 +347,9 @@ def run_balance(
     config = config or BalanceConfig(trivia_share=DEFAULT_TRIVIA_SHARE)
     if seed is not None:
         config.seed = seed
-    columns = report_columns(config.by)
-    pairs = _slim_pairs(store, (config.by, *columns))
-    kept, dropped, report = balance_pairs(pairs, config)
-    report.distributions = {
-        "before": distributions(pairs, columns),
-        "after": distributions(kept, columns),
-    }
-    del kept
-    decisions = (
-        Decision(pair_id=p.id, stage=STAGE, kept=p.id not in dropped, reason=dropped.get(p.id))
-        for p in pairs
-    )
-    store.put_decisions(STAGE, decisions, run_id=run_id)
+    dropped, report = balance_store(store, config)
+    decisions = (_Dropped(pid, reason) for pid, reason in sorted(dropped.items()))
+    store.put_decisions(STAGE, decisions, run_id=run_id, seen=sum(report.before.values()))
     store.set_meta("balance_report", report.to_dict())
     return report
 

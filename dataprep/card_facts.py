@@ -13,7 +13,7 @@ from typing import Any
 from dataprep import quality as dq
 from dataprep import source, trainer_files
 from dataprep.licenses import HUB_LICENSE, detect_license
-from dataprep.models import SPLITS, Pair
+from dataprep.models import SPLITS
 from dataprep.splits import KNOWLEDGE, WITHHELD
 from dataprep.store import Store
 
@@ -64,28 +64,59 @@ class RowTally:
         # family -> split -> [first row that fits EXAMPLE_CHARS, shortest row, rows]
         self._examples: dict[str, dict[str, list[Any]]] = {}
 
-    def see(self, pair: Pair, row: dict[str, Any], split: str, state: str) -> None:
-        self.tasks[pair.task] += 1
-        self.generators[pair.generator] += 1
-        self.templates[pair.template] += 1
-        self.task_templates.add((pair.task, pair.template))
-        if pair.model:
-            self.models.add(pair.model)
-        self.repos[pair.repo] += 1
-        if pair.commit:
-            self.commits[pair.commit] += 1
+    def see(self, row: dict[str, Any], split: str, state: str) -> None:
+        """Count one exported row (the export's columns) of `split` in review `state`."""
+        task, template = row["task"], row["template"]
+        self.tasks[task] += 1
+        self.generators[row["generator"]] += 1
+        self.templates[template] += 1
+        self.task_templates.add((task, template))
+        if row["model"]:
+            self.models.add(row["model"])
+        self.repos[row["repo"]] += 1
+        if row["commit"]:
+            self.commits[row["commit"]] += 1
         self.status[state] += 1
         self.splits[split] += 1
         keys = ("instruction", "input", "output", "task", "path")
-        slot = self._examples.setdefault(dq.family_of(pair.task), {}).setdefault(
-            split, [None, None, 0]
-        )
+        slot = self._examples.setdefault(dq.family_of(task), {}).setdefault(split, [None, None, 0])
         slot[2] += 1
         size = len(row["output"])
         if slot[0] is None and size <= EXAMPLE_CHARS:
             slot[0] = {k: row[k] for k in keys}
         if slot[1] is None or size < len(slot[1]["output"]):
             slot[1] = {k: row[k] for k in keys}
+
+    def merge(self, later: RowTally) -> None:
+        """Add the tally of the rows exported after this one's (made apart, in a worker):
+        counts, and the examples as one tally of all the rows would have kept them."""
+        for mine, theirs in (
+            (self.tasks, later.tasks),
+            (self.generators, later.generators),
+            (self.templates, later.templates),
+            (self.repos, later.repos),
+            (self.commits, later.commits),
+            (self.status, later.status),
+            (self.splits, later.splits),
+        ):
+            mine.update(theirs)
+        self.task_templates |= later.task_templates
+        self.models |= later.models
+        self.rephrased += later.rephrased
+        for name, sizes in later.num_bytes.items():
+            for split, n in sizes.items():
+                self.num_bytes[name][split] += n
+        for family, slots in later._examples.items():
+            mine = self._examples.setdefault(family, {})
+            for split, (first, shortest, rows) in slots.items():
+                slot = mine.setdefault(split, [None, None, 0])
+                if slot[0] is None:
+                    slot[0] = first
+                if slot[1] is None or (
+                    shortest is not None and len(shortest["output"]) < len(slot[1]["output"])
+                ):
+                    slot[1] = shortest
+                slot[2] += rows
 
     def add_bytes(self, split: str, table: Any) -> None:
         """Count a batch of a split's rows (a pyarrow Table) in the Arrow bytes per config."""

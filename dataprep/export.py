@@ -11,16 +11,16 @@ killed export leaves the previous dataset or none, never a half file that looks 
 The split rule lives in dataprep.splits (re-exported here).
 """
 
-import hashlib
-import heapq
 import json
 import os
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from dataprep import outdir, prompts, trainer_files
+from dataprep import outdir, procs, prompts, trainer_files
 from dataprep import quality as dq
 from dataprep.dataset_dir import (
     DATASET_DIR,
@@ -33,18 +33,28 @@ from dataprep.dataset_dir import (
     swap_in,
 )
 from dataprep.errors import ExportError
+from dataprep.export_rows import (
+    Rendered,
+    RowMaker,
+    Rows,
+    arrow_table,
+    digest_of,
+    hand_over,
+    unit_summaries,
+)
+from dataprep.generate.tasks import load_templates
 from dataprep.hashing import content_hash
-from dataprep.knowledge import rephrasings_of
+from dataprep.knowledge import choose_rephrasings
 from dataprep.models import SPLITS, Pair, Review
 from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.splits import (
     DEFAULT_RATIOS,
-    KNOWLEDGE,
     SplitBy,
     assign_splits,
     assign_with_groups,
     held_out_paths_of,
     knowledge_enabled,
+    split_facts,
     split_group,
     split_groups,
 )
@@ -98,8 +108,7 @@ class SelectionDigest:
         self.total = 0
 
     def add(self, pair: Pair) -> None:
-        item = json.dumps([pair.id, pair.instruction, pair.input, pair.output])
-        self.total += int.from_bytes(hashlib.sha256(item.encode("utf-8")).digest(), "big")
+        self.total += digest_of(pair.id, pair.instruction, pair.input, pair.output)
 
     def hexdigest(self) -> str:
         return content_hash("selection", self.total % (1 << 256))
@@ -125,39 +134,30 @@ def _apply_edit(pair: Pair, review: Review | None) -> Pair:
 
 
 # rows -----------------------------------------------------------------------------
-Rendered = dict[str, Any]  # text, prompt, completion, messages
-
-
-def _renderer(style: str, project: str | None) -> Callable[[Pair], Rendered]:
-    """The renderer of a prompt style (name, file or chat template), loaded once: a pair ->
-    its `text`, `prompt`, `completion` and `messages`."""
+def _renderer(style: str, project: str | None) -> Callable[[Mapping[str, Any]], Rendered]:
+    """The renderer of a prompt style (name, file or chat template), loaded once: a pair's
+    fields -> its `text`, `prompt`, `completion` and `messages`."""
     loaded = prompts.load_style(style)
     project = project or ""
     system = prompts.system_prompt(project)
 
-    def render(pair: Pair) -> Rendered:
+    def render(pair: Mapping[str, Any]) -> Rendered:
         text, prompt, completion = prompts.prompt_completion(loaded, pair, project, system)
-        messages = prompts.chat_messages(pair.instruction, pair.input or "", pair.output, system)
+        messages = prompts.chat_messages(
+            pair["instruction"], pair["input"] or "", pair["output"], system
+        )
         return {"text": text, "prompt": prompt, "completion": completion, "messages": messages}
 
     return render
 
 
-def pair_row(pair: Pair, rendered: Rendered | str, review: str = "unreviewed") -> dict[str, Any]:
-    """One dataset row: the Alpaca fields, the rendered forms (or just `text`), provenance."""
-    data = pair.model_dump()
-    row = {col: data.get(col) for col in COLUMNS}
-    row.update({"text": rendered} if isinstance(rendered, str) else rendered)
-    row["review"] = review
-    return row
-
-
-BATCH_ROWS = 5000  # rows a split's writers buffer before a Parquet row group
+BATCH_ROWS = 5000  # rows of a Parquet row group (and of a record batch of the Arrow stream)
 
 
 class _SplitWriter:
-    """One split's files written as rows stream in: JSONL, Parquet (a row group per
-    BATCH_ROWS rows) and an Arrow stream the DatasetDict is built from (memory-mapped)."""
+    """One split's files written as batches of rows stream in (JSON Lines and an Arrow
+    table each, `export_rows.Batch`): JSONL, Parquet (a row group per BATCH_ROWS rows) and
+    an Arrow stream the DatasetDict is built from (memory-mapped)."""
 
     def __init__(self, stage: Path, split: str, tally: Any, columns: tuple[str, ...] = COLUMNS):
         import pyarrow as pa
@@ -170,32 +170,46 @@ class _SplitWriter:
         self.jsonl = open(stage / f"{split}.jsonl", "wb")  # noqa: SIM115 (closed in close())
         self.parquet = pq.ParquetWriter(stage / f"{split}.parquet", self.schema, compression="zstd")
         self.arrow = pa.ipc.new_stream(str(self.arrow_path), self.schema)
-        self.buffer: list[dict[str, Any]] = []
+        self.waiting: list[Any] = []  # tables of rows not in a row group yet
+        self.left = 0  # their rows
         self.rows = 0
 
-    def add(self, row: dict[str, Any]) -> None:
-        self.buffer.append(row)
-        if len(self.buffer) >= BATCH_ROWS:
-            self.flush()
+    def add(self, jsonl: bytes, table: Any) -> None:
+        """A batch of rows: as JSON Lines (written now) and as an Arrow table."""
+        import pyarrow as pa
 
-    def flush(self, last: bool = False) -> None:
-        if not self.buffer and not (last and self.rows == 0):
-            return
-        self.jsonl.write(jsonl_bytes(self.buffer))
-        table = _arrow_table(self.buffer, self.columns)
-        self.parquet.write_table(table)
+        self.jsonl.write(jsonl)
+        self.waiting.append(table)
+        self.left += table.num_rows
+        while self.left >= BATCH_ROWS:
+            whole = pa.concat_tables(self.waiting)
+            self._write(whole.slice(0, BATCH_ROWS))
+            rest = whole.slice(BATCH_ROWS)
+            self.waiting, self.left = [rest], rest.num_rows
+
+    def _write(self, table: Any) -> None:
+        """One row group (and record batch) of rows, copied into buffers of their own (a
+        slice would count the bytes of what it leaves out in `add_bytes`)."""
+        import pyarrow as pa
+
         if table.num_rows:
+            batch = pa.concat_batches(table.to_batches())
+            table = pa.Table.from_batches([batch], schema=self.schema)
             self.arrow.write_table(table)
         else:  # an empty split: one empty batch, so the stream reads back as a table
-            import pyarrow as pa
-
+            table = arrow_table([], self.columns)
             self.arrow.write_batch(pa.RecordBatch.from_pylist([], schema=self.schema))
+        self.parquet.write_table(table)
         self.tally.add_bytes(self.split, table)
-        self.rows += len(self.buffer)
-        self.buffer = []
+        self.rows += table.num_rows
 
     def close(self) -> None:
-        self.flush(last=True)
+        import pyarrow as pa
+
+        if self.left or not self.rows:
+            self._write(
+                pa.concat_tables(self.waiting) if self.waiting else arrow_table([], self.columns)
+            )
         self.jsonl.flush()
         os.fsync(self.jsonl.fileno())
         self.jsonl.close()
@@ -209,32 +223,27 @@ def _write_bytes(path: Path, data: bytes) -> None:
     outdir.write_file(path.parent, path, data)
 
 
-def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
-    """Rows as JSON Lines: keys in column order, UTF-8, one row per line."""
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
-
-
-def _arrow_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS):
-    import pyarrow as pa
-
-    return pa.Table.from_pylist(rows, schema=arrow_schema(columns))
-
-
-def _save_dataset_dict(path: Path, arrows: dict[str, Path], fingerprints: dict[str, str]) -> None:
-    """Lay the splits' Arrow stream files out as `DatasetDict.save_to_disk` does (one data
-    file per split, `state.json`, `dataset_info.json`, `dataset_dict.json`), moving each
-    file into place: nothing is read, so memory does not grow with the dataset (saving
-    through `datasets` mapped every page of every split). `load_from_disk` reads it; the
-    fingerprints from the content keep it stable.
-    """
+def _dataset_info_json(columns: tuple[str, ...]) -> str:
+    """The `dataset_info.json` of a split of rows with these columns, as `save_to_disk`
+    writes it (made where `datasets` is imported: a worker, beside the rows)."""
     import datasets
-    import pyarrow as pa
     from datasets.utils.py_utils import asdict  # what save_to_disk writes the info with
 
-    with pa.ipc.open_stream(str(arrows[SPLITS[0]])) as reader:
-        schema = reader.schema
-    info = asdict(datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(schema)))
-    info_json = json.dumps({key: info[key] for key in sorted(info)}, indent=2)
+    features = datasets.Features.from_arrow_schema(arrow_schema(columns))
+    info = asdict(datasets.DatasetInfo(features=features))
+    return json.dumps({key: info[key] for key in sorted(info)}, indent=2)
+
+
+def _save_dataset_dict(
+    path: Path, arrows: dict[str, Path], fingerprints: dict[str, str], info_json: str
+) -> dict[str, Path]:
+    """Lay the splits' Arrow stream files out as `DatasetDict.save_to_disk` does (one data
+    file per split, `state.json`, `dataset_info.json` (`info_json`), `dataset_dict.json`),
+    moving each file into place: nothing is read, so memory does not grow with the dataset
+    (saving through `datasets` mapped every page of every split). `load_from_disk` reads
+    it; the fingerprints from the content keep it stable. Returns where each split's file
+    went.
+    """
     path.mkdir(parents=True, exist_ok=True)
     _write_bytes(path / "dataset_dict.json", json.dumps({"splits": list(SPLITS)}).encode())
     for split in SPLITS:
@@ -253,10 +262,15 @@ def _save_dataset_dict(path: Path, arrows: dict[str, Path], fingerprints: dict[s
         }
         _write_bytes(folder / "state.json", json.dumps(state, indent=2, sort_keys=True).encode())
         _write_bytes(folder / "dataset_info.json", info_json.encode("utf-8"))
+    return {split: path / split / "data-00000-of-00001.arrow" for split in SPLITS}
 
 
-def _file_entry(path: Path, rows: int | None = None, name: str | None = None) -> dict[str, Any]:
-    digest = outdir.sha256_file(path)
+def _file_entry(
+    path: Path, rows: int | None = None, name: str | None = None, digest: str | None = None
+) -> dict[str, Any]:
+    """A file of the manifest: its path in the folder, size, sha256 (`digest` when known)
+    and rows."""
+    digest = digest or outdir.sha256_file(path)
     entry: dict[str, Any] = {
         "path": name or path.name,
         "bytes": path.stat().st_size,
@@ -324,10 +338,14 @@ def split_pairs(
     """
     from dataprep.filters import DECONTAMINATE_STAGE
 
-    candidates = store.kept_facts(ignore=(DECONTAMINATE_STAGE,))  # no texts held
-    assignment = assign_with_groups(candidates, ratios, seed, split_by)
-    store.put_splits((pid, split, group) for pid, (split, group) in sorted(assignment.items()))
+    facts = split_facts(store, split_by, before=DECONTAMINATE_STAGE)  # no texts held
+    assignment = assign_with_groups(facts, ratios, seed, split_by)
     counts = Counter(split for split, _ in assignment.values())
+    store.put_split_rows(
+        (f.id, split, None if group == f.path else group)
+        for f in facts
+        for split, group in (assignment.pop(f.id),)
+    )
     return {split: counts.get(split, 0) for split in SPLITS}
 
 
@@ -363,16 +381,9 @@ def write_dataset(
         project or store.get_meta("scaleout.project") or store.majority_repo()
     ) or "dataprep"  # a many-source store names its project (DIR's name), for `export` too
     columns, source_urls = _export_columns(store)
-    render = _renderer(style, project)
     tally = card_facts.RowTally()
     digest = SelectionDigest()
     left_out = 0
-
-    stage = out_dir / f".{DATASET_DIR}.partial"
-    remove_own(stage)
-    stage.mkdir(parents=True)
-    (stage / PARTIAL_MARK).touch()
-    writers = {split: _SplitWriter(stage, split, tally, columns) for split in SPLITS}
 
     def state_of(pair: Pair | str) -> str | None:
         """A pair's (or pair id's) review state, None when the export leaves it out."""
@@ -382,75 +393,72 @@ def write_dataset(
             return None
         return state
 
-    def selected() -> Iterator[tuple[Pair, str | None]]:
-        """The exported pairs (edits applied) with their split."""
-        for pair, split in store.export_pairs():
-            state = state_of(pair)
-            if state is not None:
-                yield (_apply_edit(pair, reviews[pair.id]) if state == "edited" else pair), split
-
     def fetch(pair_id: str) -> Pair:
         pair = store.pair(pair_id)
         assert pair is not None
         return _apply_edit(pair, reviews[pair_id]) if state_of(pair) == "edited" else pair
-
-    # the knowledge split's train facts asked again in another phrasing (not stored pairs),
-    # each with its train pair's review state; merged into the stream in the export's order
-    extra = rephrasings_of(selected(), fetch, seed) if knowledge_enabled() else []
-    again = sorted(
-        ((p, state_of(src) or "unreviewed") for p, src in extra), key=lambda x: _order(x[0])
-    )
-    tally.rephrased = len(again)
-
-    def rows() -> Iterator[Pair]:
-        """The selected pairs, each written to its split's files as the quality measures
-        read it (one pass over the store)."""
-        nonlocal left_out
-        stored = ((pair, split, None) for pair, split in store.export_pairs())
-        asked = ((pair, KNOWLEDGE, state) for pair, state in again)
-        for pair, split, given in heapq.merge(stored, asked, key=lambda x: _order(x[0])):
-            if given is not None:  # a rephrasing: exported, not a stored pair (no digest)
-                row = pair_row(pair, render(pair), given)
-                if source_urls is not None:
-                    row = _with_source_url(row, columns, source_urls)
-                writers[KNOWLEDGE].add(row)
-                tally.see(pair, row, KNOWLEDGE, given)
-                yield pair
-                continue
-            state = state_of(pair)
-            if state is None:
-                left_out += pair.id not in reviews
-                continue
-            if split not in writers:
-                raise ExportError(
-                    f"pair {pair.id} has no split: run `dataprep export --out {out_dir}`"
-                )
-            if state == "edited":
-                pair = _apply_edit(pair, reviews[pair.id])
-            row = pair_row(pair, render(pair), state)
-            if source_urls is not None:
-                row = _with_source_url(row, columns, source_urls)
-            writers[split].add(row)
-            tally.see(pair, row, split, state)
-            digest.add(pair)
-            yield pair
 
     leaks = dq.leaky_labels(
         _apply_edit(p, reviews.get(p.id))
         for p, _ in store.export_pairs(tasks=dq.LABEL_CUES)
         if state_of(p) is not None
     )
-    held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
-    units = [
-        u
-        for u in store.unit_summaries(dq.COVERED_KINDS, dq.UNIT_FIELDS)
-        if u["path"] not in held_out
-    ]
+    knowledge = knowledge_enabled()
+    maker = RowMaker(
+        reviews=reviews,
+        include_unreviewed=include_unreviewed,
+        render=_renderer(style, project),
+        columns=columns,
+        urls=source_urls,
+        leaks=leaks,
+        by_id=not reviews,  # the stored rows are the kept pairs: the report's measure too
+        tasks=frozenset(load_templates()) if knowledge else frozenset(),
+        splits=SPLITS,
+        out_dir=out_dir,
+    )
+    stage = out_dir / f".{DATASET_DIR}.partial"
+    remove_own(stage)
+    stage.mkdir(parents=True)
+    (stage / PARTIAL_MARK).touch()
+    writers = {split: _SplitWriter(stage, split, tally, columns) for split in SPLITS}
+    quality = dq.QualityTally(leaks)
+    kept = dq.QualityTally(leaks, by_id=True) if maker.by_id else None
+    start = time.perf_counter()
     try:
-        quality = dq.measure_quality(rows(), units, leaks=leaks)
+        with Rows(store, maker) as passes:
+            # the knowledge split's train facts asked again in another phrasing (not stored
+            # pairs), each with its train pair's review state; merged into the rows in the
+            # export's order
+            again: list[tuple[Pair, str]] = []
+            asked = passes.questions() if knowledge else None
+            # read and made by the workers while this process picks the rephrasings
+            units_read = passes.beside(unit_summaries)
+            info_made = passes.beside(_dataset_info_json, columns)
+            if asked is not None:
+                extra = choose_rephrasings(*asked, fetch, seed)
+                del asked  # the questions' hashes: not held while the rows are made
+                again = sorted(
+                    ((p, state_of(src) or "unreviewed") for p, src in extra),
+                    key=lambda x: _order(x[0]),
+                )
+            tally.rephrased = len(again)
+            for batch in passes.batches(again):  # in order: each split's files as they go
+                for split, data in batch.jsonl.items():
+                    writers[split].add(data, batch.tables[split])
+                tally.merge(batch.tally)
+                quality.merge(batch.quality)
+                if kept is not None:
+                    kept.merge(batch.kept)
+                digest.total += batch.digest
+                left_out += batch.left_out
+            units, info_json = units_read(), info_made()
     finally:
         for writer in writers.values():
             writer.close()
+    held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
+    units = [u for u in units if u["path"] not in held_out]
+    kept_quality = None if kept is None else kept.result(units, start)
+    quality = quality.result(units, start)
     if not sum(tally.splits.values()):
         remove_own(stage)
         raise ExportError(nothing_to_export(store, out_dir))
@@ -459,12 +467,18 @@ def write_dataset(
     )
     files: list[dict[str, Any]] = []
     facts["columns"] = list(columns)
-    for split in SPLITS:
-        files.append(_file_entry(stage / f"{split}.jsonl", tally.splits[split]))
-        files.append(_file_entry(stage / f"{split}.parquet", tally.splits[split]))
-    fingerprints = {f["path"].split(".")[0]: f["sha256"][:16] for f in files}
     arrows = {split: writers[split].arrow_path for split in SPLITS}
-    _save_dataset_dict(stage / HF_DIR, arrows, fingerprints)  # moves the Arrow files
+    big = [stage / f"{s}.{kind}" for s in SPLITS for kind in ("jsonl", "parquet")]
+    big += arrows.values()
+    with ThreadPoolExecutor(max(2, procs.jobs())) as hashing:  # sha256 lets go of the GIL
+        digests = dict(zip(big, hashing.map(outdir.sha256_file, big), strict=True))
+    for split in SPLITS:
+        for kind in ("jsonl", "parquet"):
+            path = stage / f"{split}.{kind}"
+            files.append(_file_entry(path, tally.splits[split], digest=digests[path]))
+    fingerprints = {f["path"].split(".")[0]: f["sha256"][:16] for f in files}
+    moved = _save_dataset_dict(stage / HF_DIR, arrows, fingerprints, info_json)  # moves them
+    digests.update((moved[split], digests[arrows[split]]) for split in SPLITS)
     facts["sizes"] = card_facts.split_sizes(tally, {s: (stage / f"{s}.parquet") for s in SPLITS})
     _write_bytes(stage / "README.md", card.render_card(facts).encode("utf-8"))
     card.check_card(stage / "README.md")
@@ -477,7 +491,7 @@ def write_dataset(
         _file_entry(stage / n) for n in ("README.md", "axolotl-dataset.yml", "dataset_info.json")
     ]
     files += [
-        _file_entry(f, name=f.relative_to(stage).as_posix())
+        _file_entry(f, name=f.relative_to(stage).as_posix(), digest=digests.get(f))
         for f in sorted((stage / HF_DIR).rglob("*"))
         if f.is_file()
     ]
@@ -511,6 +525,7 @@ def write_dataset(
         "export", {k: summary[k] for k in ("style", "seed", "split_by", "rows", "splits")}
     )
     store.set_meta("export_files", file_stats(out_dir))  # verify_dataset trusts these
+    hand_over(store, kept_quality, leaks)
     return summary
 
 
@@ -556,9 +571,3 @@ def _export_columns(store: Store) -> tuple[tuple[str, ...], dict[str, str] | Non
         return COLUMNS, None
     at = COLUMNS.index("repo") + 1
     return (*COLUMNS[:at], "source_url", *COLUMNS[at:]), urls
-
-
-def _with_source_url(
-    row: dict[str, Any], columns: tuple[str, ...], urls: dict[str, str]
-) -> dict[str, Any]:
-    return {c: urls.get(row["repo"]) if c == "source_url" else row[c] for c in columns}

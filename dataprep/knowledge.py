@@ -101,6 +101,12 @@ def rephrase(pair: Pair, phrasings: list[str], qualifier: str | None, seed: int 
     )
 
 
+def question(instruction: str, input: str) -> bytes:
+    """A question's key: a hash of its instruction and input (`rephrasings_of`)."""
+    text = f"{instruction}\0{input}".encode()
+    return hashlib.blake2b(text, digest_size=16).digest()
+
+
 def rephrasings_of(
     selected: Iterable[tuple[Pair, str | None]],
     fetch: Callable[[str], Pair],
@@ -116,17 +122,30 @@ def rephrasings_of(
     from dataprep.generate.tasks import load_templates
 
     tasks = load_templates()
-
-    def question(instruction: str, input: str) -> bytes:
-        text = f"{instruction}\0{input}".encode()
-        return hashlib.blake2b(text, digest_size=16).digest()
-
     asked: set[bytes] = set()
-    by_task: dict[str, list[str]] = defaultdict(list)
+    candidates: list[tuple[str, str]] = []
     for pair, split in selected:
         asked.add(question(pair.instruction, pair.input))
         if split == "train" and pair.generator == "template" and pair.task in tasks:
-            by_task[pair.task].append(pair.id)
+            candidates.append((pair.task, pair.id))
+    return choose_rephrasings(asked, candidates, fetch, seed, share)
+
+
+def choose_rephrasings(
+    asked: set[bytes],
+    candidates: Iterable[tuple[str, str]],
+    fetch: Callable[[str], Pair],
+    seed: int = 0,
+    share: float = REPHRASE_SHARE,
+) -> list[tuple[Pair, str]]:
+    """`rephrasings_of`, given the `question`s of every exported pair (`asked`, added to)
+    and the (task, id) of its train pairs of template tasks (`candidates`), in any order."""
+    from dataprep.generate.tasks import load_templates
+
+    tasks = load_templates()
+    by_task: dict[str, list[str]] = defaultdict(list)
+    for task, pair_id in candidates:
+        by_task[task].append(pair_id)
     out: list[tuple[Pair, str]] = []
     for task in sorted(by_task):
         members = sorted(by_task[task], key=lambda pid: (rank(seed, "rephrase", pid), pid))

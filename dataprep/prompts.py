@@ -351,6 +351,11 @@ def prompt_completion(
     """
     if isinstance(style, str):
         style = load_style(style)
+    if style == "alpaca":  # what `render_prompt` cuts is the Alpaca prompt itself
+        instruction, input, output = _fields(pair_or_fields)
+        prompt = alpaca_prompt(instruction, input)
+        if _OUTPUT_MARK not in prompt:
+            return prompt + output, prompt, output
     text = render(style, pair_or_fields, project=project, system=system)
     prompt = render_prompt(style, pair_or_fields, project=project, system=system)
     if not text.startswith(prompt):

@@ -15,28 +15,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dataprep import outdir
+from dataprep import outdir, procs
+from dataprep.balance import COLUMN_ALIASES, NONE_VALUE, column_value, report_columns
 from dataprep.balance import STAGE as BALANCE_STAGE
-from dataprep.balance import column_value, report_columns
-from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens
+from dataprep.export_rows import handed_quality, unit_summaries
+from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens, passes
+from dataprep.models import Pair
 from dataprep.prompts import alpaca_prompt
 from dataprep.quality import (
     COVERED_KINDS,
     LABEL_CUES,
     UNIT_FIELDS,
+    QualityTally,
     coverage_targets,
     leaky_labels,
-    measure_quality,
 )
 from dataprep.quality import summary_line as quality_line
 from dataprep.report_html import render_html, render_plots
 from dataprep.settings import CHARS_PER_TOKEN
 from dataprep.splits import held_out_paths_of
+from dataprep.store_schema import read_pair_fields
 
 ESTIMATE = f"estimate (chars / {CHARS_PER_TOKEN})"  # the token count without a tokenizer
 
@@ -127,61 +133,33 @@ def build_report(
     from dataprep.filters import token_counter
 
     drops = _stage_drops(store)
-    dropped = store.dropped()
     balance = store.get_meta("balance_report") or {}
     columns = report_columns(balance.get("by"))
     before = balance.get("distributions", {}).get("before")
-    before_counts = None if before else {c: Counter() for c in columns}
-    after_counts = {c: Counter() for c in columns}
-    split_counts: Counter[str] = Counter()
     filter_config = store.get_meta("filter_config") or {}
     try:
         count = token_counter(filter_config.get("tokenizer"))
         tokenizer = filter_config.get("tokenizer") or ESTIMATE
     except Exception:  # the tokenizer of an earlier run may be gone: fall back to the estimate
         count, tokenizer = estimate_tokens, ESTIMATE
-    lengths: dict[str, list[int]] = {"prompt": [], "output": []}
-    made: Counter[str] = Counter()  # live pairs per repository (its name), for many sources
-    held: dict[str, dict[str, Any]] = {}
-
-    def kept_pairs():
-        """The kept pairs, by id, one at a time; counted as they pass (one pass, so the
-        report's memory does not grow with the pairs' text)."""
-        for pair, split in store.live_pairs():
-            made[pair.repo] += 1
-            decision = dropped.get(pair.id)
-            if before_counts is not None and (decision is None or decision.stage == BALANCE_STAGE):
-                for c in columns:
-                    before_counts[c][column_value(pair, c)] += 1
-            # after balancing: before decontamination, which drops the held-out files'
-            # `withheld` pairs (shown in the split column) and held-out near-copies of train
-            if decision is None or decision.stage == DECONTAMINATE_STAGE:
-                for c in columns:
-                    after_counts[c][column_value(pair, c)] += 1
-                split_counts[split or "(unsplit)"] += 1
-            if decision is not None:
-                continue
-            entry = held.setdefault(pair.repo, {"kept": 0, "splits": Counter(), "tasks": Counter()})
-            entry["kept"] += 1
-            entry["splits"][split or "(unsplit)"] += 1
-            entry["tasks"][pair.task.split(".")[0]] += 1
-            lengths["prompt"].append(count(alpaca_prompt(pair.instruction, pair.input)))
-            lengths["output"].append(count(pair.output))
-            yield pair
-
     leaks = leaky_labels(p for p, _ in store.export_pairs(tasks=LABEL_CUES))
+    handed = handed_quality(store, leaks)  # the export measured the kept pairs already
+    start = time.perf_counter()
+    how = _LivePass(columns, before is None, count, leaks, handed is None)
+    counts, units = _count_live(store, how)
     # coverage counts the units of the files in training (a held-out file's code is never
     # trained on, by design)
     held_out = held_out_paths_of(store)
-    units = store.unit_summaries(COVERED_KINDS, UNIT_FIELDS)
-    quality = measure_quality(
-        kept_pairs(), [u for u in units if u["path"] not in held_out], leaks=leaks
-    )
+    if handed is None:
+        quality = counts.quality.result([u for u in units if u["path"] not in held_out], start)
+    else:
+        quality = handed
     quality["held_out_units"] = len(coverage_targets(u for u in units if u["path"] in held_out))
-    after = {c: dict(sorted(after_counts[c].items())) for c in columns}
-    after["split"] = dict(sorted(split_counts.items()))
+    lengths = counts.lengths
+    after = {c: dict(sorted(counts.after[c].items())) for c in columns}
+    after["split"] = dict(sorted(counts.splits.items()))
     if before is None:
-        before = {c: dict(sorted(before_counts[c].items())) for c in columns}
+        before = {c: dict(sorted(counts.before[c].items())) for c in columns}
     stage_times = dict(timings or (run_stats or {}).get("timings") or {})
     filter_report = store.get_meta("filter_report") or {}
     return {
@@ -204,7 +182,128 @@ def build_report(
         },
         "timings": {"stages": stage_times, "filters": filter_report.get("seconds", {})},
         "run": run_stats or {},
-    } | ({"sources": per} if (per := _per_source(store, made, held)) else {})
+    } | ({"sources": per} if (per := _per_source(store, counts.made, counts.held)) else {})
+
+
+BATCH = 8192  # live pairs a forked worker of the report's pass reads and counts at a time
+
+
+@dataclass(frozen=True)
+class _LivePass:
+    """What the pass over the live pairs counts by (the forked workers inherit it)."""
+
+    columns: tuple[str, ...]  # the distributions' columns (`report_columns`)
+    before: bool  # count the distributions before balancing too (balance did not keep them)
+    count: Callable[[str], int]  # tokens of a text
+    leaks: set[str]  # `leaky_labels` of the kept pairs
+    measure: bool  # measure the kept pairs' quality (unless the export handed it over)
+
+
+class _LiveCounts:
+    """What the report counts over the live pairs, one at a time: pairs per repository
+    (`made`), the distributions before and after balancing, the kept pairs per split, per
+    repository (`held`: kept, splits, task families), their token lengths and quality.
+    Counts of consecutive batches of pairs (by id) `merge` in order into those of all."""
+
+    def __init__(self, how: _LivePass) -> None:
+        self.made: Counter[str] = Counter()
+        self.before = {c: Counter() for c in how.columns} if how.before else None
+        self.after = {c: Counter() for c in how.columns}
+        self.splits: Counter[str] = Counter()
+        self.held: dict[str, dict[str, Any]] = {}
+        self.lengths: dict[str, list[int]] = {"prompt": [], "output": []}
+        self.quality = QualityTally(how.leaks)
+
+    def merge(self, later: _LiveCounts) -> None:
+        self.made.update(later.made)
+        for mine, theirs in ((self.before, later.before), (self.after, later.after)):
+            for c, counter in (mine or {}).items():
+                counter.update(theirs[c])
+        self.splits.update(later.splits)
+        for repo, entry in later.held.items():
+            if repo not in self.held:
+                self.held[repo] = entry
+                continue
+            mine = self.held[repo]
+            mine["kept"] += entry["kept"]
+            mine["splits"].update(entry["splits"])
+            mine["tasks"].update(entry["tasks"])
+        for key, values in later.lengths.items():
+            self.lengths[key] += values
+        self.quality.merge(later.quality)
+
+
+_PASS: _LivePass | None = None  # the pass the forked workers run
+
+
+def _count_live(store, how: _LivePass) -> tuple[_LiveCounts, list[dict[str, Any]]]:
+    """`_LiveCounts` of every live pair (by id, its split and the decision that dropped it,
+    if one did), in `procs.jobs()` forked workers that read batches of pairs themselves;
+    and the units coverage counts (`Store.unit_summaries`, read by a worker beside them)."""
+    global _PASS
+    for c in how.columns:  # a column that is not a pair field: the one-line error of balance
+        if COLUMN_ALIASES.get(c, c) not in Pair.model_fields:
+            column_value(None, c)
+    workers = procs.jobs()
+    if workers < 2 or not hasattr(os, "fork") or store.live_count() <= BATCH:
+        units = store.unit_summaries(COVERED_KINDS, UNIT_FIELDS)
+        return _count_rows(how, store.live_rows()), units
+    _PASS = how
+    try:
+        jobs = ((_count_batch, ids) for ids in store.pair_id_ranges(BATCH))
+        total = _LiveCounts(how)
+        with passes.reading((store, None, frozenset())), procs.process_pool(workers) as pool:
+            units = pool.submit(unit_summaries)
+            for part in passes.in_order(pool, jobs, workers):
+                total.merge(part)
+            return total, units.result()
+    finally:
+        _PASS = None
+
+
+def _count_batch(first: str, last: str) -> _LiveCounts:
+    """Worker: the counts of the live pairs with ids from `first` to `last`."""
+    assert _PASS is not None
+    return _count_rows(_PASS, passes.worker_store().live_rows(first, last))
+
+
+def _count_rows(how: _LivePass, rows: Iterable[tuple]) -> _LiveCounts:
+    """`_LiveCounts` of `Store.live_rows` (the pairs are read as dicts, no model built)."""
+    out = _LiveCounts(how)
+    names = [(c, COLUMN_ALIASES.get(c, c)) for c in how.columns]
+    count = how.count
+    for row in rows:
+        pair = read_pair_fields(row[:-2])
+        split, dropped_by = row[-2], row[-1]
+        repo = pair["repo"]
+        out.made[repo] += 1
+        if out.before is not None and dropped_by in (None, BALANCE_STAGE):
+            for c, name in names:
+                out.before[c][_shown(pair[name])] += 1
+        # after balancing: before decontamination, which drops the held-out files'
+        # `withheld` pairs (shown in the split column) and held-out near-copies of train
+        if dropped_by is None or dropped_by == DECONTAMINATE_STAGE:
+            for c, name in names:
+                out.after[c][_shown(pair[name])] += 1
+            out.splits[split or "(unsplit)"] += 1
+        if dropped_by is not None:
+            continue
+        entry = out.held.get(repo)
+        if entry is None:
+            entry = out.held[repo] = {"kept": 0, "splits": Counter(), "tasks": Counter()}
+        entry["kept"] += 1
+        entry["splits"][split or "(unsplit)"] += 1
+        entry["tasks"][pair["task"].split(".")[0]] += 1
+        out.lengths["prompt"].append(count(alpaca_prompt(pair["instruction"], pair["input"])))
+        out.lengths["output"].append(count(pair["output"]))
+        if how.measure:
+            out.quality.see(pair)
+    return out
+
+
+def _shown(value: Any) -> str:
+    """A column's value as the distributions show it (`balance.column_value`)."""
+    return NONE_VALUE if value is None or value == "" else str(value)
 
 
 def _per_source(store, made: Counter, held: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

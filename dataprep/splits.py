@@ -22,9 +22,10 @@ validation and a test split when they have three files with such tasks.
 """
 
 import hashlib
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from dataprep import models
 from dataprep.errors import ExportError
@@ -202,6 +203,38 @@ def empty_reason(split: str) -> str:
     return "too few files, or none of its pairs selected"
 
 
+class SplitFacts(NamedTuple):
+    """What the split reads of a pair (`assign_with_groups`), without its texts."""
+
+    id: str
+    unit_id: str
+    task: str
+    path: str
+    repo: str
+    module: str | None
+
+
+def split_facts(store, by: SplitBy = "file", before: str | None = None) -> list[SplitFacts]:
+    """`SplitFacts` of the pairs alive when stage `before` starts, by id, read in SQL
+    without decompressing a pair (the module, when the split is by module, aside); the
+    repo is the pair's unit's. Repeated values are shared."""
+    intern = sys.intern
+    repos = store.unit_repos()
+    return [
+        SplitFacts(
+            pair_id,
+            intern(unit_id),
+            intern(task),
+            intern(path),
+            repos[unit_id],
+            intern(module) if module else module,
+        )
+        for pair_id, unit_id, task, path, module in store.kept_split_facts(
+            before, module=by == "module"
+        )
+    ]
+
+
 def held_out_paths(pairs: Iterable[Pair], splits: dict[str, str]) -> set[str]:
     """The files held out whole (their pairs in validation, test or withheld): a model tuned
     on the export never sees their code, so measures of what training covers leave them out.
@@ -266,13 +299,14 @@ def assign_with_groups(
     if not (knowledge_enabled() if knowledge is None else knowledge):
         return split_by_group(pairs, ratios, seed, by)
     groups = pair_groups(pairs, by)
-    sizes = Counter(groups[p.id] for p in pairs if generalises(p))
+    tasks = GENERALISATION_TASKS  # `generalises`, inlined: it runs once a pair
+    sizes = Counter(groups[p.id] for p in pairs if p.task in tasks)
     where = split_groups(dict(sorted(sizes.items())), ratios, seed) if sizes else {}
     out: dict[str, tuple[str, str]] = {}
     for pair in pairs:
         group = groups[pair.id]
         split = where.get(group, "train")
-        if split != "train" and not generalises(pair):
+        if split != "train" and pair.task not in tasks:
             split = WITHHELD
         out[pair.id] = (split, group)
     train = [p for p in pairs if out[p.id][0] == "train"]
@@ -293,15 +327,13 @@ def split_by_group(
 
 def pair_groups(pairs: list[Pair], by: SplitBy) -> dict[str, str]:
     """Pair id -> its group (`split_group`); by file, a test file joins its subject's file."""
-    groups = {p.id: split_group(p, by) for p in pairs}
-    if by == "file":
-        repo_of = {p.id: p.repo for p in pairs}
-        joined = {
-            repo: subject_files({p.path for p in pairs if p.repo == repo})
-            for repo in set(repo_of.values())
-        }
-        groups = {pid: joined[repo_of[pid]].get(g, g) for pid, g in groups.items()}
-    return _by_source(pairs, groups)
+    if by != "file":
+        return _by_source(pairs, {p.id: split_group(p, by) for p in pairs})
+    paths: dict[str, set[str]] = defaultdict(set)  # by repo
+    for pair in pairs:
+        paths[pair.repo].add(pair.path)
+    joined = {repo: subject_files(files) for repo, files in paths.items()}
+    return _by_source(pairs, {p.id: joined[p.repo].get(p.path, p.path) for p in pairs})
 
 
 def _by_source(pairs: list[Pair], groups: dict[str, str]) -> dict[str, str]:

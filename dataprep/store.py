@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from dataprep.models import Decision, Pair, Review, Unit
 from dataprep.store_review import ReviewQueries
 from dataprep.store_schema import (
     MIGRATIONS,
+    PAIR_COLUMNS,
     PAIR_PATH,
     PAIR_PATH_LOOKUP,
     PAIR_SQL,
@@ -100,6 +101,25 @@ VERDICT_SQL = (
     "SELECT f.key, coalesce(v.text, f.data) FROM filter_cache f "
     "LEFT JOIN verdict_values v ON typeof(f.data) = 'integer' AND v.id = f.data"
 )
+
+
+def _field_sql(field: str, none: str) -> str:
+    """SQL for a pair's value of `field` (pairs `p` joined with their units `u`): its
+    column, or else its JSON's field; NULL and '' read `none`. A pair's `unit_kind` is its
+    unit's `kind` (`Pair.from_unit` copies it, and a unit's id hashes it): read from the
+    unit's column, without decompressing the pair."""
+    if field == "path":
+        expr = PAIR_PATH
+    elif field in PAIR_COLUMNS:
+        expr = f"p.{field}"
+    elif field == "unit_kind":
+        expr = "u.kind"
+    elif field.isidentifier():
+        expr = f"json_extract(unpack(p.data), '$.{field}')"
+    else:
+        raise ValueError(f"not a pair field: {field}")
+    quoted = none.replace("'", "''")
+    return f"coalesce(nullif({expr}, ''), '{quoted}')"
 
 
 class Store(ReviewQueries):
@@ -265,19 +285,32 @@ class Store(ReviewQueries):
         run_id: int | None = None,
     ) -> None:
         """Replace everything known about one file (its record and its units) atomically."""
+        self.put_file_rows(path, digest, status, [unit_row(u) for u in units], reason, run_id)
+
+    def put_file_rows(
+        self,
+        path: str,
+        digest: str | None,
+        status: str,
+        rows: list[tuple],
+        reason: str | None = None,
+        run_id: int | None = None,
+    ) -> None:
+        """`put_file` with the units already packed (`store_schema.unit_row`: a slicing
+        worker packs them)."""
         with self.transaction():
             gone = self.conn.execute("DELETE FROM units WHERE path = ?", (path,)).rowcount
             self.conn.executemany(
                 "INSERT OR REPLACE INTO units (id, path, kind, qualified_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [unit_row(u) for u in units],
+                rows,
             )
             if gone:
-                self._share_paths(units)
+                self._share_paths([(row[0], row[1]) for row in rows])
             self.conn.execute(
                 "INSERT OR REPLACE INTO files (path, digest, status, reason, n_units, run_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (path, digest, status, reason, len(units), run_id),
+                (path, digest, status, reason, len(rows), run_id),
             )
 
     def forget_files(self, paths: Iterable[str]) -> None:
@@ -302,15 +335,12 @@ class Store(ReviewQueries):
                 "VALUES (?, ?, ?, ?, ?)",
                 [unit_row(u) for u in units],
             )
-            self._share_paths(units)
+            self._share_paths([(u.id, u.path) for u in units])
 
-    def _share_paths(self, units: list[Unit]) -> None:
-        """The pairs of `units` that hold their unit's path (a trigger wrote it back when
-        the unit was deleted) store it as '' again (`PAIR_PATH`)."""
-        self.conn.executemany(
-            "UPDATE pairs SET path = '' WHERE unit_id = ? AND path = ?",
-            [(u.id, u.path) for u in units],
-        )
+    def _share_paths(self, units: list[tuple[str, str]]) -> None:
+        """The pairs of `units` (id, path) that hold their unit's path (a trigger wrote it
+        back when the unit was deleted) store it as '' again (`PAIR_PATH`)."""
+        self.conn.executemany("UPDATE pairs SET path = '' WHERE unit_id = ? AND path = ?", units)
 
     def units(self, kind: str | None = None) -> list[Unit]:
         sql, args = f"SELECT {UNIT_SQL} FROM units", ()
@@ -406,18 +436,21 @@ class Store(ReviewQueries):
             ]
             texts = Counter(d.reason for d in changed if d.reason is not None)
             reasons = self._reason_ids({t for t, n in texts.items() if n > 1}, set(texts))
-            self.conn.executemany("DELETE FROM decisions WHERE stage = ? AND pair_id = ?", gone)
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO decisions "
-                "(pair_id, stage, kept, reason, reason_id, detail, run_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (d.pair_id, stage, int(d.kept), None, reasons[d.reason], d.detail, run_id)
-                    if d.reason in reasons
-                    else (d.pair_id, stage, int(d.kept), d.reason, None, d.detail, run_id)
-                    for d in changed
-                ],
-            )
+            bulk = len(gone) + len(changed) > 1000  # every row of one stage: one counter
+            counted = f"decisions.{stage_rank(stage)}"
+            with self._counted_once("decisions", counted) if bulk else nullcontext():
+                self.conn.executemany("DELETE FROM decisions WHERE stage = ? AND pair_id = ?", gone)
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO decisions "
+                    "(pair_id, stage, kept, reason, reason_id, detail, run_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (d.pair_id, stage, int(d.kept), None, reasons[d.reason], d.detail, run_id)
+                        if d.reason in reasons
+                        else (d.pair_id, stage, int(d.kept), d.reason, None, d.detail, run_id)
+                        for d in changed
+                    ],
+                )
         return len(gone) + len(changed)
 
     def _reason_ids(self, repeated: set[str], texts: set[str]) -> dict[str, int]:
@@ -482,6 +515,19 @@ class Store(ReviewQueries):
         )
         return [read_pair_facts(row) for row in rows]
 
+    def kept_split_facts(self, before: str | None = None, module: bool = False) -> Iterator[tuple]:
+        """(id, unit id, task, path, module) of the pairs alive when `before` starts, by id:
+        what the split reads of a pair, the module (None unless `module`) from its JSON in
+        SQL; no other pair is decompressed. The repo is its unit's (`unit_repos`)."""
+        extra = "json_extract(unpack(p.data), '$.module')" if module else "NULL"
+        return iter(self._alive(f"p.id, p.unit_id, p.task, {PAIR_PATH}, {extra}", before))
+
+    def unit_repos(self) -> dict[str, str]:
+        """Unit id -> its repository (a pair's `repo` is its unit's: `Pair.from_unit`)."""
+        rows = self.conn.execute("SELECT id, json_extract(unpack(data), '$.repo') FROM units")
+        names: dict[str, str] = {}
+        return {unit_id: names.setdefault(repo, repo) for unit_id, repo in rows}
+
     def iter_kept_rows(
         self, before: str | None = None, first: str | None = None, last: str | None = None
     ) -> Iterator[tuple]:
@@ -505,6 +551,35 @@ class Store(ReviewQueries):
         """(unit id, pair id) of `iter_kept_pairs`, by unit then id, without reading the
         pairs: a unit's pairs share its code, so workers are given whole units."""
         return iter(self._alive("p.unit_id, p.id", before, tail=" ORDER BY p.unit_id, p.id"))
+
+    def kept_unit_sizes(self, before: str | None = None) -> tuple[list[str], list[int]]:
+        """(unit ids in order, how many pairs alive before `before` each has): what the
+        passes of a stage cut into batches of whole units. Kept in memory while the pairs
+        alive before `before` stay the same (their change counters), so the several passes
+        of a stage do not sort every pair again."""
+        rank = stage_rank(before)
+        counters = tuple(state_counters(self.conn, _alive_inputs(rank)))
+        hit = self._memo.get(("unit_sizes", rank))
+        if hit is not None and hit[0] == counters:
+            return hit[1]
+        rows = self._alive("p.unit_id, COUNT(*)", before, tail=" GROUP BY 1 ORDER BY 1")
+        value: tuple[list[str], list[int]] = ([], [])
+        for unit_id, size in rows:
+            value[0].append(unit_id)
+            value[1].append(size)
+        self._memo[("unit_sizes", rank)] = (counters, value)
+        return value
+
+    def units_of(self, pair_ids: Iterable[str]) -> dict[str, str]:
+        """Pair id -> its unit id, for the ids that exist."""
+        ids = list(pair_ids)
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT id, unit_id FROM pairs WHERE id IN ({marks})"
+            out.update(self.conn.execute(sql, chunk))
+        return out
 
     def iter_kept_texts(self, before: str | None = None) -> Iterator[PairText]:
         """`iter_kept_pairs`, as `PairText`s (what the set filters read)."""
@@ -580,6 +655,19 @@ class Store(ReviewQueries):
             batch.append((read_pair(row), split))
         yield from sorted(batch, key=lambda b: (b[0].start_line, b[0].task, b[0].id))
 
+    def export_rows(self) -> Iterator[tuple]:
+        """`export_pairs` as stored rows (the `PAIR_SQL` columns, then the split), by path
+        then id, for workers that decode them (and sort a file's rows by start line, task
+        and id)."""
+        return iter(
+            self._alive(
+                f"{PAIR_SQL}, s.split",
+                None,
+                tail=f" ORDER BY {PAIR_PATH}, p.id",
+                join=" LEFT JOIN splits s ON s.pair_id = p.id",
+            )
+        )
+
     def majority_repo(self) -> str | None:
         """The repository most units come from (ties: the first by name)."""
         counts = {r: n for r, n in self.unit_counts("repo").items() if r}
@@ -594,6 +682,38 @@ class Store(ReviewQueries):
         )
         for *row, split in rows:
             yield read_pair(row), split
+
+    def pair_id_ranges(self, size: int) -> Iterator[tuple[str, str]]:
+        """(first id, last id) of consecutive batches of `size` stored pairs (the last one
+        smaller), by id, read off the id index alone: what `live_rows` reads a batch at a
+        time (the live ones among them)."""
+        first = last = None
+        count = 0
+        for (pair_id,) in self.conn.execute("SELECT id FROM pairs ORDER BY id"):
+            if count == size:
+                yield first, last
+                first, count = None, 0
+            first = first or pair_id
+            last, count = pair_id, count + 1
+        if count:
+            yield first, last
+
+    def live_rows(self, first: str | None = None, last: str | None = None) -> Iterator[tuple]:
+        """`live_pairs` as stored rows, by id: the `PAIR_SQL` columns, the split (None: not
+        split) and the stage whose decision dropped the pair (the first by name, as
+        `dropped` picks; None: kept); with `first` and `last` the ids between them only."""
+        where, args = "", ()
+        if first is not None and last is not None:
+            where, args = "WHERE p.id BETWEEN ? AND ? ", (first, last)
+        return iter(
+            self.conn.execute(
+                f"SELECT {PAIR_SQL}, s.split, (SELECT min(d.stage) FROM decisions d "
+                "WHERE d.pair_id = p.id AND d.kept = 0) FROM pairs p "
+                "JOIN units u ON u.id = p.unit_id LEFT JOIN splits s ON s.pair_id = p.id "
+                f"{where}ORDER BY p.id",
+                args,
+            )
+        )
 
     def paths_in_splits(self, splits: Iterable[str]) -> set[str]:
         """The paths of the pairs assigned to any of `splits`."""
@@ -670,6 +790,35 @@ class Store(ReviewQueries):
         rows = self._alive(f"{value}, COUNT(*)", before, tail=" GROUP BY 1")
         return dict(sorted(rows))
 
+    def kept_field_counts(
+        self, fields: Iterable[str], before: str | None = None, none: str = ""
+    ) -> list[tuple]:
+        """The pairs alive when `before` starts, counted by the values of `fields` (a pair
+        column or a field of its JSON; a missing or empty value reads `none`): rows of
+        (value, ..., count). Example: kept_field_counts(["task"]) -> [("method.code", 12)]"""
+        exprs = [_field_sql(f, none) for f in fields]
+        groups = ", ".join(str(i + 1) for i in range(len(exprs)))
+        return self._alive(
+            f"{', '.join(exprs)}, COUNT(*)", before, tail=f" GROUP BY {groups}"
+        ).fetchall()
+
+    def kept_fields_where(
+        self,
+        field: str,
+        values: Iterable[str],
+        fields: Iterable[str],
+        before: str | None = None,
+        none: str = "",
+    ) -> Iterator[tuple]:
+        """(pair id, `field`, then the values of `fields`) of the pairs alive when `before`
+        starts whose `field` is one of `values` (read as `kept_field_counts` reads them)."""
+        values = tuple(sorted(set(values)))
+        if not values:
+            return iter(())
+        where = f"{_field_sql(field, none)} IN ({', '.join('?' * len(values))})"
+        columns = ", ".join(_field_sql(f, none) for f in (field, *fields))
+        return iter(self._alive(f"p.id, {columns}", before, where=where, where_args=values))
+
     def state_digest(self, state: str, before: str | None = None) -> str:
         """A digest of one state the stages' fingerprints read: "live" (the pairs whose
         unit exists), "kept" (the pairs alive when stage `before` starts: `kept_ids`),
@@ -702,6 +851,12 @@ class Store(ReviewQueries):
             return hashlib.sha256("\n".join(r[0] for r in rows).encode()).hexdigest()
 
         return self._cached_state(f"{state}:{rank}", names, digest)
+
+    def write_marks(self) -> list[int]:
+        """The write counters (`changes`) of the units, pairs, every stage's decisions,
+        the splits and the reviews: the same twice when none of them was written between."""
+        names = (*_alive_inputs(stage_rank(None)), "splits", "reviews")
+        return state_counters(self.conn, names)
 
     def _cached_state(self, key: str, names: tuple[str, ...], compute: Any) -> Any:
         """`compute()` (JSON), kept in `state_cache` with the counters of `names`."""
@@ -901,7 +1056,9 @@ class Store(ReviewQueries):
     def put_filter_verdicts(
         self, verdicts: dict[str, dict[str, str]], forget: Iterable[str] = ()
     ) -> None:
-        """Store (replace) the verdicts of some keys and forget others, in one transaction."""
+        """Store (replace) the verdicts of some keys and forget others, in one transaction.
+        Most pairs get the same few verdicts (every filter kept them): each is stored once,
+        in `verdict_values`, and named by its id."""
         texts = {k: json.dumps(v, sort_keys=True) for k, v in verdicts.items()}
         with self.transaction():
             self.conn.executemany(
@@ -914,7 +1071,7 @@ class Store(ReviewQueries):
             ids = dict(self.conn.execute("SELECT text, id FROM verdict_values"))
             self.conn.executemany(
                 "INSERT OR REPLACE INTO filter_cache (key, data) VALUES (?, ?)",
-                [(verdict_key(k), ids[t]) for k, t in texts.items()],
+                sorted((verdict_key(k), ids[t]) for k, t in texts.items()),
             )
 
     # splits -----------------------------------------------------------------------
@@ -928,6 +1085,34 @@ class Store(ReviewQueries):
                 f"(SELECT {PAIR_PATH_LOOKUP} FROM pairs p WHERE p.id = ?1) THEN NULL ELSE ?3 END)",
                 assignments,
             )
+
+    def put_split_rows(self, rows: Iterable[tuple[str, str, str | None]]) -> None:
+        """Replace split assignments: (pair_id, split, group), the group None where it is
+        the pair's own path (`put_splits` without looking the path up)."""
+        with self.transaction(), self._counted_once("splits"):
+            self.conn.execute("DELETE FROM splits")
+            self.conn.executemany("INSERT INTO splits (pair_id, split, grp) VALUES (?, ?, ?)", rows)
+
+    @contextmanager
+    def _counted_once(self, table: str, counter: str | None = None) -> Iterator[None]:
+        """Inside a transaction: the triggers that count the writes to `table` (`changes`)
+        set aside, and its counter (`counter`: the one every row written bumps, `table`
+        unless said) bumped once at the end, so that a bulk write does not run them once
+        per row (4x its own time). The triggers are made again before the commit, and a
+        rollback restores them: no other writer ever sees them missing."""
+        assert self.conn.in_transaction
+        triggers = self.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
+            "AND name LIKE 'changes!_%' ESCAPE '!'",
+            (table,),
+        ).fetchall()
+        for name, _ in triggers:
+            self.conn.execute(f'DROP TRIGGER "{name}"')
+        yield
+        if triggers:
+            self.conn.execute("UPDATE changes SET n = n + 1 WHERE name = ?", (counter or table,))
+        for _, sql in triggers:
+            self.conn.execute(sql)
 
     def splits(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT pair_id, split FROM splits"))

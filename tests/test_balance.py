@@ -12,8 +12,10 @@ from dataprep.balance import (
     OutputFirstTask,
     balance_pairs,
     column_value,
+    distributions,
     fill_labels,
     parse_weights,
+    report_columns,
     run_balance,
     targets,
     trivia_targets,
@@ -156,6 +158,38 @@ def test_run_balance_records_decisions_and_distributions(tmp_path):
     # balancing again with a looser cap brings pairs back: only its own old verdicts are replaced
     assert run_balance(store, BalanceConfig(by="label", cap=100)).dropped == 0
     assert store.dropped() == {}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        BalanceConfig(by="label", weights="uniform", seed=1),
+        BalanceConfig(by="module", cap=4, seed=2),
+        BalanceConfig(by="kind", weights={"field": 2}, seed=3),
+        BalanceConfig(by="task", trivia_share=0.25, seed=4),
+    ],
+    ids=["label", "module", "kind", "trivia"],
+)
+def test_run_balance_in_sql_decides_as_balance_pairs(tmp_path, config):
+    # values counted in SQL (columns and JSON fields, missing and empty ones alike) drop the
+    # same pairs with the same reasons as the pure function over the pairs themselves
+    field = unit("int rooms;", "rooms", kind="field")
+    method = unit()
+    pairs = []
+    for i in range(40):
+        extra = {"label": ["yes", "no", None][i % 3], "module": ["a", "", None, "b"][i % 4]}
+        task = ["member.owner", "method.explain", "member.signature"][i % 3]
+        source = field if i % 5 == 0 else method
+        pairs.append(pair(f"Q{i}?", f"A{i}.", task=task, source=source, **extra))
+    store = store_with(tmp_path, pairs, [field, method])
+    kept, dropped, expected = balance_pairs(pairs, config)
+    report = run_balance(store, config)
+    assert {pid: d.reason for pid, d in store.dropped().items()} == dropped and dropped
+    expected.distributions = {
+        "before": distributions(pairs, report_columns(config.by)),
+        "after": distributions(kept, report_columns(config.by)),
+    }
+    assert report == expected
 
 
 def test_run_balance_default_caps_only_trivia_tasks(tmp_path):

@@ -127,6 +127,57 @@ def test_contaminated_pairs_confirms_with_exact_jaccard():
     assert contaminated_pairs([a], [b], threshold=min(1.0, score + 0.05)) == {}
 
 
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7, 0.9])
+def test_decontamination_reads_again_every_train_pair_that_can_copy(threshold):
+    # only the train pairs `_Reach` lets through are hashed: it must pass every one whose
+    # Jaccard with a held-out pair (on the sets with template wording set aside) reaches the
+    # threshold, or a near-copy would go unseen
+    import random
+
+    from dataprep.filters.decontam import _Reach
+
+    rng = random.Random(int(threshold * 10))
+    words = [f"w{i}" for i in range(500)]
+    phrasing = "Write the body of the method below so that it does what its comment says"
+    other = "Say in a few words of plain English what the code below is for"  # train only
+
+    def text(n):
+        return [rng.choice(words) for _ in range(n)]
+
+    def changed(code, n):  # n words replaced: Jaccard from 1 down to 0
+        code = list(code)
+        for k in rng.sample(range(len(code)), min(n, len(code))):
+            code[k] = rng.choice(words)
+        return " ".join(code)
+
+    bases = [text(rng.randint(3, 40)) for _ in range(20)]
+    # half the held-out pairs asked in the phrasing, the others in none
+    held = [pair(phrasing if i % 2 else "", " ".join(c)) for i, c in enumerate(bases)]
+    held.append(pair("", ""))
+    train = [pair("", "", task="x")]  # no words at all: alike another such pair
+    for i in range(1200):
+        code = bases[i % len(bases)]
+        wording = [phrasing, other, f"Explain {' '.join(text(6))}"][(i // len(bases)) % 3]
+        if i % 3:  # some words changed
+            train.append(pair(wording, changed(code, rng.randint(0, len(code) // 2))))
+        else:  # some words added: the held-out pair's set within the train pair's
+            more = " ".join(text(rng.randint(0, 2 * len(code))))
+            train.append(pair(wording, f"{' '.join(code)} {more}"))
+    shingler = dedup.Shingler([*held, *train], 5)  # the phrasing's shingles are wording
+    assert shingler.common
+    sets = {p.id: shingler.shingles_of(p) for p in [*held, *train]}
+    reach = _Reach(held, 5, threshold)
+    copies = passed = 0
+    for p in train:
+        instruction = dedup._words(p.instruction)
+        may = reach.may_copy(p, instruction, len(dedup._grams(instruction, 5)))
+        passed += may
+        if any(jaccard(sets[p.id], sets[h.id]) >= threshold for h in held):
+            copies += 1
+            assert may, p
+    assert copies > 20 and passed < len(train)  # the test sees copies, and the bound says no
+
+
 def test_code_cloned_into_many_files_still_collapses():
     # a clone in a dozen files is not "template boilerplate": only instruction wording is
     code = ROOM_CODE.replace(
@@ -219,8 +270,9 @@ def test_signatures_fall_back_to_datasketch_when_the_fast_path_differs(monkeypat
 
 
 def test_lsh_params_are_the_bands_and_rows_datasketch_chooses():
-    lsh = MinHashLSH(threshold=0.5, num_perm=256)
-    assert dedup.lsh_params(0.5, 256) == (lsh.b, lsh.r)
+    for threshold, num_perm in [*dedup.KNOWN_LSH_PARAMS, (0.6, 128)]:
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        assert dedup.lsh_params(threshold, num_perm) == (lsh.b, lsh.r)
 
 
 def test_decontaminate_sets_aside_its_own_verdicts_but_not_earlier_stages(tmp_path):

@@ -131,6 +131,60 @@ def test_state_digests_follow_the_writes_they_depend_on(tmp_path, monkeypatch):
     store.close()
 
 
+def test_a_bulk_split_write_counts_once_and_keeps_its_triggers(tmp_path):
+    store = Store.open(tmp_path)
+    units = [make_unit(name=f"f{i}", code=f"void f{i}() {{}}") for i in range(3)]
+    store.put_file("A.java", "d", "parsed", units)
+    pairs = [make_pair(u, output=u.code) for u in units]
+    store.put_pairs(pairs)
+
+    def triggers():
+        sql = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'splits'"
+        return sorted(store.conn.execute(sql))
+
+    def counter():
+        return store.conn.execute("SELECT n FROM changes WHERE name = 'splits'").fetchone()[0]
+
+    made, count, digest = triggers(), counter(), store.state_digest("splits")
+    store.put_split_rows([(p.id, "train", None) for p in pairs])
+    assert triggers() == made and len(made) == 3 and counter() == count + 1
+    assert store.state_digest("splits") != digest
+    assert sorted(store.split_assignments()) == sorted((p.id, "train", "A.java") for p in pairs)
+    with pytest.raises(sqlite3.IntegrityError):  # a failed write: triggers and rows as they were
+        store.put_split_rows([(pairs[0].id, "test", None), (pairs[0].id, "train", None)])
+    assert triggers() == made and counter() == count + 1
+    assert store.splits() == {p.id: "train" for p in pairs}
+    store.put_splits([(pairs[0].id, "test", "A.java")])  # the triggers still count row writes
+    assert counter() > count + 1
+    store.close()
+
+
+def test_a_bulk_decision_write_counts_once_for_its_stage_rank(tmp_path):
+    store = Store.open(tmp_path)
+    units = [make_unit(name=f"f{i}", code=f"void f{i}() {{}}") for i in range(1200)]
+    store.put_file("A.java", "d", "parsed", units)
+    pairs = [make_pair(u, output=u.code) for u in units]
+    store.put_pairs(pairs)
+
+    def counters():
+        return dict(store.conn.execute("SELECT name, n FROM changes WHERE name LIKE 'decisions.%'"))
+
+    def triggers():
+        sql = "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'decisions'"
+        return sorted(store.conn.execute(sql))
+
+    made, before, kept = triggers(), counters(), store.state_digest("kept")
+    drops = [Decision(pair_id=p.id, stage="balance", kept=False, reason="x") for p in pairs]
+    assert store.put_decisions("balance", drops[:1100]) == 1100  # a bulk write
+    assert counters() == {**before, "decisions.2": before["decisions.2"] + 1}
+    assert triggers() == made and len(made) == 3
+    assert store.state_digest("kept") != kept and store.kept_count() == 100
+    store.put_decisions("balance", drops[:1103])  # three rows more: the triggers count each
+    assert counters()["decisions.2"] == before["decisions.2"] + 1 + 3
+    assert store.kept_count() == 97 and store.state_digest("kept", before="balance") == kept
+    store.close()
+
+
 def test_the_change_counters_survive_reopening_and_start_at_their_migration(tmp_path):
     store = Store.open(tmp_path)
     unit = make_unit()

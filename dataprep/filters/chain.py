@@ -382,9 +382,12 @@ def run_filters(
     """
     config = config or FilterConfig()
     check_config(config)
+    # The repository's names, for the grounding filter: only its generators' pairs need them
+    # (a template pair's answer comes from the source), and reading every unit costs seconds.
+    grounded = set(config.grounding_generators) & set(store.kept_counts("generator", "filter"))
     ctx = Context(
         config=config,
-        index=RepoIndex.from_units(store.iter_units()),
+        index=RepoIndex.from_units(store.iter_units()) if grounded else None,
         count_tokens=token_counter(config.tokenizer),
     )
     if config.judge or judge is not None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -22,10 +23,13 @@ from dataprep.filters.dedup import (
     InstructionFrequency,
     Shingler,
     _FetchedSets,
+    _grams,
     _Listed,
+    _words,
     jaccard,
     lsh_params,
 )
+from dataprep.filters.passes import map_batches
 from dataprep.models import Decision, Pair
 from dataprep.procs import give_back_memory
 from dataprep.splits import GENERALISATION_SPLITS, GENERALISATION_TASKS, WITHHELD
@@ -82,21 +86,49 @@ def _contaminated(
     source, train: list[str], held_out: list[str], threshold: float, num_perm: int, size: int
 ) -> dict[str, tuple[str, float]]:
     """`contaminated_pairs` over a source of pairs (iterable again, `fetch` by id) whose
-    pairs are those of `train` and `held_out` (ids, each in the source's order): memory
-    holds ids and LSH band keys, and the pairs that share a bucket are read again by id."""
+    pairs are those of `train` and `held_out` (ids): memory holds ids, the held-out pairs'
+    shingles and LSH band keys, and the pairs that share a bucket are read again by id.
+
+    One pass over the source (in forked workers where `map_batches` can: its order does not
+    matter) counts the instruction shingles and keeps the train pairs that share enough
+    shingles with the held-out pairs to be a near-copy of one (`_Reach`): only those, a few
+    in a hundred, and the held-out pairs are hashed (MinHash). A train pair left out has a
+    Jaccard below `threshold` with every held-out pair, so it would never be confirmed.
+    """
+    if not train or not held_out:
+        return {}
+    held = set(held_out)
+    reach = _Reach(source.fetch(held_out).values(), size, threshold)
     frequency = InstructionFrequency(size)
-    order: list[str] = []
-    for pair in source:
-        frequency.add(pair)
-        order.append(pair.id)
+    near: set[str] = set()
+
+    def work(start: int, batch: list) -> tuple[int, np.ndarray, list[str]]:
+        hashes: list[int] = []  # each pair's distinct instruction shingles (`instruction_hashes`)
+        ids: list[str] = []
+        for pair in batch:
+            words = _words(pair.instruction)
+            grams = _grams(words, size)
+            hashes.extend({hash(gram) for gram in grams})
+            if pair.id not in held and reach.may_copy(pair, words, len(grams)):
+                ids.append(pair.id)
+        return len(batch), np.array(hashes, dtype=np.int64), ids
+
+    count = len(train) + len(held_out)
+    for pairs, hashes, ids in map_batches(source, work, light=_light, count=count):
+        frequency.add_hashes(hashes, pairs)
+        near.update(ids)
+    reach.shingles.clear()
+    train = [pid for pid in train if pid in near]
+    if not train:
+        return {}
     shingler = Shingler([], size, common=frequency.common())
-    del frequency
+    shingler.memo_size = 64  # few pairs here share an input and output; many are long
+    del frequency, near
     bands, rows = lsh_params(round(min(round(max(0.05, threshold * 0.6), 2), 0.9), 2), num_perm)
-    keys = shingler.band_keys(source, len(order), num_perm, bands, rows, np.zeros(len(order)))
-    position = {pid: i for i, pid in enumerate(order)}
     ids = [*train, *held_out]
-    keys = keys[np.asarray([position[pid] for pid in ids], dtype=np.int64)]
-    del position, order
+    # small batches: the held-out pairs come last, and they are the long ones (tests, bodies)
+    zeros = np.zeros(len(ids))
+    keys = shingler.band_keys(_InOrder(source, ids), len(ids), num_perm, bands, rows, zeros, 256)
     n = len(train)
     candidates: list[set[int]] = [set() for _ in held_out]
     for band in range(bands):
@@ -127,12 +159,81 @@ def _contaminated(
     return found
 
 
+class _Reach:
+    """The held-out pairs' shingles, template wording included, and whether a pair shares
+    enough of them to be a near-copy of one: a superset of `Shingler`'s sets, so a test
+    that never says no to a pair with Jaccard >= `threshold` with a held-out pair.
+
+    A pair's set (`Shingler.shingles_of`) is its word `size`-grams (`full`) less at most
+    its instruction's own grams, and a held-out set is within the union kept here; so
+    Jaccard >= t needs `shared` (its grams in the union) >= t * (|full| - |instruction
+    grams|). A pair without words (an empty set) always passes: two empty sets are alike.
+    Example: a train pair about another file shares a few 5-grams of Java (`public static
+    void main string`) of its hundred: no.
+    """
+
+    def __init__(self, pairs: Iterable, size: int, threshold: float):
+        self.size, self.threshold = size, threshold
+        self.shingles: set[str] = set()
+        for pair in pairs:
+            self.shingles |= self._grams(pair, _words(pair.instruction))
+
+    def _grams(self, pair, words: list[str]) -> set[str]:
+        return _grams(words + _words(pair.input) + _words(pair.output), self.size)
+
+    def may_copy(self, pair, words: list[str], instruction_grams: int) -> bool:
+        """`words`: the pair's instruction's (`_words`), which make `instruction_grams`."""
+        full = self._grams(pair, words)
+        if not full or self.threshold <= 0:
+            return True
+        if self.shingles.isdisjoint(full):
+            return False
+        shared = len(full & self.shingles)
+        return shared * (1 + 1e-9) >= self.threshold * (len(full) - instruction_grams)
+
+
+class _Light(NamedTuple):
+    """What the first pass reads of a pair, sent to a worker (`map_batches`)."""
+
+    id: str
+    instruction: str
+    input: str
+    output: str
+
+
+def _light(pair) -> _Light:
+    return _Light(pair.id, pair.instruction, pair.input, pair.output)
+
+
+class _InOrder:
+    """The pairs of `ids` from `source`, in that order, read by id a chunk at a time."""
+
+    def __init__(self, source, ids: list[str], chunk: int = 1024):
+        self.source, self.ids, self.chunk = source, ids, chunk
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self):
+        for start in range(0, len(self.ids), self.chunk):
+            part = self.ids[start : start + self.chunk]
+            found = self.source.fetch(part)
+            yield from (found[pid] for pid in part)
+
+
 class _Held:
     """The pairs alive before decontamination that are in train or a generalisation split,
-    read from the store on each pass (as `PairText`s)."""
+    read from the store on each pass (as `PairText`s); `gone`: the other alive pairs' ids,
+    so that forked workers read the same pairs themselves (`stored`)."""
 
-    def __init__(self, store, splits: dict[str, str], dropped: set[str] | frozenset = frozenset()):
-        self.store, self.splits, self.dropped = store, splits, dropped
+    def __init__(
+        self,
+        store,
+        splits: dict[str, str],
+        dropped: set[str] | frozenset = frozenset(),
+        gone: set[str] | None = None,
+    ):
+        self.store, self.splits, self.dropped, self.gone = store, splits, dropped, gone
 
     def __iter__(self):
         checked = {"train", *GENERALISATION_SPLITS}
@@ -142,6 +243,12 @@ class _Held:
 
     def fetch(self, pair_ids):
         return self.store.pair_texts(pair_ids)
+
+    def stored(self) -> tuple | None:
+        """(store, stage, ids to skip) for `passes.map_batches`, when `gone` is known."""
+        if self.gone is None:
+            return None
+        return self.store, DECONTAMINATE_STAGE, self.gone
 
 
 def benchmark_copies(pairs, index: Any) -> dict[str, tuple[str, str, float]]:
@@ -201,8 +308,11 @@ def decontaminate(
     del ids
     found = {}
     if train and held:
+        checked_ids = {*train, *held}
+        gone = {pid for pid in store.kept_ids(before=DECONTAMINATE_STAGE) if pid not in checked_ids}
+        del checked_ids
         found = _contaminated(
-            _Held(store, splits, dropped),
+            _Held(store, splits, dropped, gone),
             train,
             held,
             config.decontam_threshold,

@@ -27,7 +27,7 @@ import numpy as np
 
 from dataprep import procs
 from dataprep.filters.core import GENERATOR_RANK, WORD_RE, Context, normalize, preference, register
-from dataprep.filters.passes import map_batches
+from dataprep.filters.passes import map_batches, map_fetched
 from dataprep.models import Pair
 
 MINHASH_SEED = 1
@@ -464,11 +464,19 @@ def signatures(sets: list[set[str]], num_perm: int) -> np.ndarray:
 # --- LSH ------------------------------------------------------------------------------
 
 
+# What `MinHashLSH` chooses for the defaults' LSH thresholds (near duplicates 0.7 - 0.2,
+# decontamination 0.7 * 0.6), which it takes about a second to integrate for.
+KNOWN_LSH_PARAMS = {(0.5, 256): (42, 6), (0.42, 256): (51, 5)}
+
+
 @lru_cache(maxsize=16)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) `MinHashLSH(threshold, num_perm)` chooses (it integrates for them,
-    slowly, so once). Example: lsh_params(0.5, 256) -> (bands, rows) with bands * rows <= 256.
+    slowly, so once; the defaults' are known). Example: lsh_params(0.5, 256) -> (42, 6).
     """
+    known = KNOWN_LSH_PARAMS.get((threshold, num_perm))
+    if known is not None:
+        return known
     from datasketch import MinHashLSH
 
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
@@ -629,20 +637,29 @@ def _shingle_hashes(
     shingler: Shingler, source, ids: list[str], rows: np.ndarray, chunk: int = 4096
 ) -> dict[int, np.ndarray]:
     """Row -> the sorted 64-bit hashes of its shingle set, for `rows` (of `ids`), read from
-    `source` by id once each, in id order: the rows that share an LSH bucket, the only
-    ones the greedy pass compares (a few in ten). Hashes, not texts, stay in memory: about
-    as much as their MinHash signatures would take. A 64-bit collision between two of a
-    pair's shingles is not expected (the band keys make the same assumption)."""
+    `source` by id once each, in id order, a chunk at a time (in forked workers where
+    `map_fetched` can): the rows that share an LSH bucket, the only ones the greedy pass
+    compares (a few in ten). Hashes, not texts, stay in memory: about as much as their
+    MinHash signatures would take. A 64-bit collision between two of a pair's shingles is
+    not expected (the band keys make the same assumption); forked workers share this
+    process's string hashes."""
     wanted = sorted(rows.tolist(), key=ids.__getitem__)
-    out: dict[int, np.ndarray] = {}
-    for start in range(0, len(wanted), chunk):
-        part = wanted[start : start + chunk]
-        found = source.fetch([ids[row] for row in part])
-        for row in part:
-            shingle_set = shingler.shingles_of(found[ids[row]])
+    parts = [wanted[start : start + chunk] for start in range(0, len(wanted), chunk)]
+
+    def work(found: dict) -> dict[str, np.ndarray]:
+        out = {}
+        for pair_id, pair in found.items():
+            shingle_set = shingler.shingles_of(pair)
             values = np.fromiter(map(hash, shingle_set), dtype=np.int64, count=len(shingle_set))
             values.sort()
-            out[row] = values
+            out[pair_id] = values
+        return out
+
+    out: dict[int, np.ndarray] = {}
+    chunks = [[ids[row] for row in part] for part in parts]
+    for part, hashed in zip(parts, map_fetched(source, chunks, work), strict=True):
+        for row in part:
+            out[row] = hashed[ids[row]]
     shingler._memo.clear()
     return out
 

@@ -17,7 +17,7 @@ Example: [len(b) for b in map_batches(pairs, lambda start, b: b, size=2)] -> [2,
 from __future__ import annotations
 
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -48,23 +48,26 @@ def stored(pairs) -> tuple | None:
 
 def unit_ranges(store, before: str, gone, size: int) -> Iterator[tuple[int, str, str]]:
     """(position, first unit id, last unit id) of consecutive batches of whole units, about
-    `size` pairs each, of the pairs alive before stage `before` less `gone`, by unit then
-    id: what a worker reads (`read_rows`). A unit's pairs share its code: in one batch, its
-    words, shingles and secret scans are computed once."""
+    `size` pairs each, of the pairs alive before stage `before` less `gone` (ids of some of
+    those pairs), by unit then id: what a worker reads (`read_rows`). A unit's pairs share
+    its code: in one batch, its words, shingles and secret scans are computed once. The
+    units' sizes are counted once for all the passes of a stage (`Store.kept_unit_sizes`)."""
+    units, sizes = store.kept_unit_sizes(before)
+    less = Counter(store.units_of(gone).values()) if gone else Counter()
     start = count = 0
-    first = unit = None
-    for unit_id, pair_id in store.iter_kept_units(before):
-        if pair_id in gone:
+    first = last = None
+    for unit_id, n in zip(units, sizes, strict=True):
+        n -= less.get(unit_id, 0)
+        if n <= 0:
             continue
-        if unit_id != unit:
-            if count >= size:
-                yield start, first, unit
-                start, count, first = start + count, 0, None
-            unit = unit_id
-            first = first or unit_id
-        count += 1
+        if count >= size:
+            yield start, first, last
+            start, count, first = start + count, 0, None
+        first = first or unit_id
+        last = unit_id
+        count += n
     if count:
-        yield start, first, unit
+        yield start, first, last
 
 
 @contextmanager
@@ -141,6 +144,25 @@ def map_batches(
         _WORK = None
 
 
+def map_fetched(pairs, chunks: list[list[str]], work: Callable[[dict], Any]) -> Iterator[Any]:
+    """`work(pairs by id)` for each chunk of ids of `pairs` (read with `fetch`), its results
+    in order; in `procs.jobs()` forked workers, each reading its chunks through its own
+    connection, when the pairs are a store's and there are several chunks."""
+    workers = procs.jobs()
+    source = stored(pairs) if workers > 1 and len(chunks) > 1 and hasattr(os, "fork") else None
+    if source is None:
+        for chunk in chunks:
+            yield work(pairs.fetch(chunk))
+        return
+    global _WORK
+    _WORK = work
+    try:
+        with reading(source), procs.process_pool(workers) as pool:
+            yield from in_order(pool, ((_work_fetched, (chunk,)) for chunk in chunks), workers)
+    finally:
+        _WORK = None
+
+
 def in_order(pool, jobs: Iterable[tuple], workers: int) -> Iterator[Any]:
     """The results of `jobs` ((function, args) each) run in `pool`, in their order, with
     at most 2 * `workers` submitted ahead (memory holds a window of results, not all)."""
@@ -164,6 +186,12 @@ def _work_rows(start: int, first: str, last: str) -> Any:
     """Worker: one batch of stored rows, read and decoded, through the parent's `work`."""
     assert _WORK is not None
     return _WORK(start, [read_pair_text(row) for row in read_rows(first, last)])
+
+
+def _work_fetched(ids: list[str]) -> Any:
+    """Worker: some pairs read by id through this worker's connection, through `work`."""
+    assert _WORK is not None
+    return _WORK(worker_store().pair_texts(ids))
 
 
 def _work(start: int, batch: list) -> Any:

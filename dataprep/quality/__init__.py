@@ -57,6 +57,7 @@ from dataprep.quality.goals import MEASURES, Goal, fmt
 from dataprep.quality.measure import (
     COVERED_KINDS,
     UNIT_FIELDS,
+    QualityTally,
     coverage_targets,
     measure_quality,
     summary_line,
@@ -67,6 +68,7 @@ __all__ = [
     "COVERED_KINDS",
     "coverage_targets",
     "LABEL_CUES",
+    "QualityTally",
     "UNIT_FIELDS",
     "leaky_labels",
     "FAMILIES",

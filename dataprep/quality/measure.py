@@ -104,6 +104,9 @@ def _spread(items: list, k: int = EXAMPLES) -> list:
     return [items[i * len(items) // k] for i in range(k)]
 
 
+KEPT_EXAMPLES = 50  # a measure keeps its first defects' examples (`_spread` picks from them)
+
+
 class _Tally:
     """Count, denominator and examples of one measure."""
 
@@ -114,8 +117,52 @@ class _Tally:
         self.of += 1
         if defect:
             self.count += 1
-            if row is not None and len(self.examples) < 50:
+            if row is not None and len(self.examples) < KEPT_EXAMPLES:
                 self.examples.append(_example(row, why))
+
+    def merge(self, later: _Tally) -> None:
+        """Add the tally of later rows: its counts, and its examples while there is room."""
+        self.count += later.count
+        self.of += later.of
+        self.examples += later.examples[: KEPT_EXAMPLES - len(self.examples)]
+
+    def kept(self) -> list[dict]:
+        """The examples kept (`_spread` picks the shown ones from them)."""
+        return self.examples
+
+
+class _ByIdTally(_Tally):
+    """A tally that keeps the examples of the defects with the smallest ids: what a tally
+    of the same rows seen by id keeps, whatever order they come in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bound: str | None = None  # the largest id kept, once KEPT_EXAMPLES are
+
+    def see(self, defect: bool, row: dict | None = None, why: str | None = None) -> None:
+        self.of += 1
+        if defect:
+            self.count += 1
+            if row is not None and (self.bound is None or row["id"] < self.bound):
+                self.examples.append(_example(row, why))
+                if len(self.examples) >= 2 * KEPT_EXAMPLES:
+                    self._trim()
+
+    def _trim(self) -> None:
+        self.examples.sort(key=lambda e: e["id"])
+        del self.examples[KEPT_EXAMPLES:]
+        if len(self.examples) == KEPT_EXAMPLES:
+            self.bound = self.examples[-1]["id"]
+
+    def merge(self, later: _Tally) -> None:
+        self.count += later.count
+        self.of += later.of
+        self.examples += later.examples
+        self._trim()
+
+    def kept(self) -> list[dict]:
+        self._trim()
+        return self.examples
 
 
 def measure_quality(
@@ -132,59 +179,95 @@ def measure_quality(
     if leaks is None:
         pairs = _rows(pairs)
         leaks = leaky_labels(pairs)
-    n_rows = 0
-    t = {name: _Tally() for name in MEASURES if name not in ("coverage", "families")}
-    families: Counter[str] = Counter()
-    knowledge_units: set[str] = set()
+    tally = QualityTally(leaks)
     for row in pairs:
+        tally.see(row)
+    return tally.result(units, start)
+
+
+class QualityTally:
+    """The measures' counts over rows seen one at a time (`see`); tallies of consecutive
+    parts of the rows, made apart (in forked workers), `merge` in order into the tally of
+    all of them, examples included. `result` is `measure_quality`'s answer."""
+
+    def __init__(self, leaks: set[str], by_id: bool = False) -> None:
+        self.leaks = leaks
+        self.rows = 0
+        kind = _ByIdTally if by_id else _Tally
+        self.t = {name: kind() for name in MEASURES if name not in ("coverage", "families")}
+        self.families: Counter[str] = Counter()
+        self.knowledge_units: set[str] = set()
+
+    def see(self, row: Any, also: QualityTally | None = None) -> None:
+        """Measure one row; count it here, and in `also` when given (measured once)."""
         row = row if isinstance(row, dict) else row.__dict__
-        n_rows += 1
+        marks: list[tuple[str, bool, Any]] = []  # (measure, defect, why)
         out_kind = text_kind(row["output"])
-        why = answerable(row, leaks)
-        t["answerable"].see(bool(why), row, why)
-        _undedented(t["undedented"], row, out_kind)
+        why = answerable(row, self.leaks)
+        marks.append(("answerable", bool(why), why))
+        _undedented(marks, row, out_kind)
         if asks_explanation(row["instruction"]):
-            t["explanation_without_prose"].see(out_kind != "prose", row, out_kind)
+            marks.append(("explanation_without_prose", out_kind != "prose", out_kind))
         if out_kind == "prose":
             found = MARKUP_RE.search(row["output"])
-            t["markup_in_prose"].see(bool(found), row, found and found.group(0).strip())
+            marks.append(("markup_in_prose", bool(found), found and found.group(0).strip()))
         family = family_of(row["task"])
         if family in PROSE_FAMILIES and out_kind != "prose":
             family = "code"
-        families[family] += 1
         trivia = is_test_path(row["path"]) and family not in TEST_FAMILIES
-        t["test_trivia"].see(trivia, row, family)
+        marks.append(("test_trivia", trivia, family))
         bare = bool(BARE_ANNOTATIONS_RE.fullmatch(row["output"].strip()))
-        t["bare_annotations"].see(bare, row)
+        marks.append(("bare_annotations", bare, None))
         if row["unit_kind"] == "doc_section":
             reason = non_doc_reason(row["path"])
-            t["non_doc_docs"].see(bool(reason), row, reason)
+            marks.append(("non_doc_docs", bool(reason), reason))
         fffd = (
             "\ufffd" in row["instruction"]
             or "\ufffd" in (row["input"] or "")
             or "\ufffd" in row["output"]
         )
-        t["replacement_chars"].see(fffd, row)
+        marks.append(("replacement_chars", fffd, None))
+        unit = None
         if FAMILIES[family][0] and not why:
             if out_kind == "prose" or (out_kind == "code" and "\n" in row["output"].strip()):
-                knowledge_units.add(row["unit_id"])
-    measures = {name: _share_measure(name, tally) for name, tally in t.items()}
-    for name in ("non_doc_docs", "replacement_chars"):
-        measures[name] = _count_measure(name, t[name])
-    measures["coverage"] = _coverage(units, knowledge_units)
-    measures["families"], family_table = _families(families, n_rows)
-    ordered = {name: measures[name] for name in MEASURES}
-    return {
-        "rows": n_rows,
-        "met": sum(m["passed"] for m in ordered.values()),
-        "goals": len(ordered),
-        "measures": ordered,
-        "families": family_table,
-        "seconds": round(time.perf_counter() - start, 3),
-    }
+                unit = row["unit_id"]
+        for tally in (self, also) if also is not None else (self,):
+            tally.rows += 1
+            t = tally.t
+            for name, defect, detail in marks:
+                t[name].see(defect, row, detail)
+            tally.families[family] += 1
+            if unit is not None:
+                tally.knowledge_units.add(unit)
+
+    def merge(self, later: QualityTally) -> None:
+        """Add the tally of the rows that come after this one's."""
+        self.rows += later.rows
+        for name, tally in self.t.items():
+            tally.merge(later.t[name])
+        self.families.update(later.families)
+        self.knowledge_units |= later.knowledge_units
+
+    def result(self, units: Iterable[Any] | None, start: float) -> dict[str, Any]:
+        """The measures (coverage of `units`), timed from `start` (`time.perf_counter`)."""
+        t = self.t
+        measures = {name: _share_measure(name, tally) for name, tally in t.items()}
+        for name in ("non_doc_docs", "replacement_chars"):
+            measures[name] = _count_measure(name, t[name])
+        measures["coverage"] = _coverage(units, self.knowledge_units)
+        measures["families"], family_table = _families(self.families, self.rows)
+        ordered = {name: measures[name] for name in MEASURES}
+        return {
+            "rows": self.rows,
+            "met": sum(m["passed"] for m in ordered.values()),
+            "goals": len(ordered),
+            "measures": ordered,
+            "families": family_table,
+            "seconds": round(time.perf_counter() - start, 3),
+        }
 
 
-def _undedented(tally: _Tally, row: dict, out_kind: str) -> None:
+def _undedented(marks: list, row: dict, out_kind: str) -> None:
     """Count the row when its output or input holds multi-line code; a defect when either
     is not dedented (`why` says which)."""
     texts = [("output", row["output"], out_kind)]
@@ -193,7 +276,7 @@ def _undedented(tally: _Tally, row: dict, out_kind: str) -> None:
     multi = [(name, text) for name, text, kind in texts if multiline_code(text, kind)]
     if multi:
         bad = [name for name, text in multi if undedented(text)]
-        tally.see(bool(bad), row, " and ".join(bad))
+        marks.append(("undedented", bool(bad), " and ".join(bad)))
 
 
 def _share_measure(name: str, tally: _Tally) -> dict[str, Any]:
@@ -207,7 +290,7 @@ def _share_measure(name: str, tally: _Tally) -> dict[str, Any]:
         "of": tally.of,
         "goal": goal.text(),
         "passed": goal.met(value),
-        "examples": _spread(tally.examples),
+        "examples": _spread(tally.kept()),
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +20,29 @@ from dataprep.secrets import Redactor
 from dataprep.settings import RunConfig
 from dataprep.slicing.config import follow_redaction
 from dataprep.stages import Context
+from dataprep.store_schema import unit_row
+
+COMMIT_EVERY = 64  # files written per transaction
 
 
 def _digest(data: bytes, parser: str, slicer_version: str) -> str:
     return hashlib.sha256(data + f"\x00{parser}\x00{slicer_version}".encode()).hexdigest()
 
 
-def _slice_one(job: tuple) -> tuple[str, Any]:
-    """Worker: slice one file's bytes (runs in a process pool when --jobs > 1)."""
+def _slice_one(job: tuple) -> tuple[str, Any, bool, list[tuple] | None]:
+    """Worker: slice one file's bytes (runs in a process pool when --jobs > 1). A file
+    without secrets comes back as its units' stored rows (packed here, not in the parent,
+    which only writes them); one with secrets as units, for the parent to redact."""
     from dataprep import slicing
 
     root, relpath, data, parser, repo, commit = job
     result = slicing.slice_file(root, relpath, data, parser, repo, commit)
-    return relpath, result, _may_hold_secrets(result.units)
+    flagged = _may_hold_secrets(result.units)
+    rows = None
+    if not flagged:
+        rows = [unit_row(u) for u in result.units]
+        result.units = []
+    return relpath, result, flagged, rows
 
 
 def _may_hold_secrets(units: list[Unit]) -> bool:
@@ -87,22 +98,25 @@ def slice_stage(ctx: Context) -> dict:
     counts.update(forgotten=len(gone), errors=0, secrets=0, units_sliced=0)
     root = str(cfg.path.resolve())
     jobs = [(root, r, data.pop(r), cfg.parser, info["repo"], info.get("commit")) for r in todo]
+    results = _map(_slice_one, jobs, cfg.jobs)
     with ctx.task("slice", total=len(todo)) as task:
-        for relpath, result, flagged in _map(_slice_one, jobs, cfg.jobs):
-            units = result.units
-            if flagged:
-                units, findings = redactor.redact_units(units)
-                units = follow_redaction(units)  # a config value follows its redacted line
-                counts["secrets"] += len(findings)
-            for message in [*result.warnings, *result.errors][:3]:
-                warn(message)
-            status = "skipped" if result.skipped else ("error" if result.errors else "ok")
-            reason = result.skipped or ("; ".join(result.errors[:3]) or None)
-            store.put_file(relpath, digests[relpath], status, units, reason, run_id)
-            counts["sliced"] += 1
-            counts["units_sliced"] += len(units)
-            counts["errors"] += bool(result.errors)
-            ctx.advance(task)
+        while group := list(islice(results, COMMIT_EVERY)):
+            with store.transaction():  # a commit per file cost more than packing its units
+                for relpath, result, flagged, rows in group:
+                    if flagged:
+                        units, findings = redactor.redact_units(result.units)
+                        units = follow_redaction(units)  # a config value follows its line
+                        rows = [unit_row(u) for u in units]
+                        counts["secrets"] += len(findings)
+                    for message in [*result.warnings, *result.errors][:3]:
+                        warn(message)
+                    status = "skipped" if result.skipped else ("error" if result.errors else "ok")
+                    reason = result.skipped or ("; ".join(result.errors[:3]) or None)
+                    store.put_file_rows(relpath, digests[relpath], status, rows, reason, run_id)
+                    counts["sliced"] += 1
+                    counts["units_sliced"] += len(rows)
+                    counts["errors"] += bool(result.errors)
+                    ctx.advance(task)
     counts["unchanged"] = len(files) - len(todo)
     return dict(counts)
 

@@ -1,0 +1,318 @@
+"""The export's rows, made a batch of files at a time: each stored pair decoded (a dict, no
+model built), its review state and edit applied, rendered three ways, written as JSON Lines
+and an Arrow table per split, counted for the card (`RowTally`) and measured
+(`QualityTally`). With `procs.jobs()` above 1 the batches are made in forked workers: the
+parent reads the stored rows (still packed) in the export's order, hands out batches of
+whole files, and takes the results back in order, so it only writes the files and merges
+the counts. The batches are the same in one process.
+
+Example:
+    maker = RowMaker(reviews, False, render, COLUMNS, None, leaks, True, frozenset(), SPLITS, out)
+    with Rows(store, maker) as rows:
+        for batch in rows.batches(rephrased=[]):
+            batch.jsonl["train"]  # -> the train rows of these files, as JSON Lines
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dataprep import procs
+from dataprep.card_facts import RowTally
+from dataprep.errors import ExportError
+from dataprep.filters.passes import in_order, reading, worker_store
+from dataprep.knowledge import question
+from dataprep.models import Pair, Review
+from dataprep.quality import COVERED_KINDS, UNIT_FIELDS, QualityTally
+from dataprep.rows import COLUMNS, arrow_schema
+from dataprep.splits import KNOWLEDGE
+from dataprep.store_schema import read_pair_fields
+
+BATCH = 2048  # stored pairs per batch (whole files: a file's rows are sorted together)
+
+Rendered = dict[str, Any]  # text, prompt, completion, messages
+
+
+def pair_row(
+    pair: Pair | Mapping[str, Any], rendered: Rendered | str, review: str = "unreviewed"
+) -> dict[str, Any]:
+    """One dataset row: the Alpaca fields, the rendered forms (or just `text`), provenance."""
+    data = pair if isinstance(pair, Mapping) else pair.model_dump()
+    row = {col: data.get(col) for col in COLUMNS}
+    row.update({"text": rendered} if isinstance(rendered, str) else rendered)
+    row["review"] = review
+    return row
+
+
+def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
+    """Rows as JSON Lines: keys in column order, UTF-8, one row per line."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+def arrow_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS):
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(rows, schema=arrow_schema(columns))
+
+
+def digest_of(pair_id: str, instruction: str, input: str, output: str) -> int:
+    """A pair's share of `export.SelectionDigest` (the sum of these)."""
+    item = json.dumps([pair_id, instruction, input, output])
+    return int.from_bytes(hashlib.sha256(item.encode("utf-8")).digest(), "big")
+
+
+@dataclass(frozen=True)
+class RowMaker:
+    """What making a row needs (the forked workers inherit it): the reviews with a person's
+    verdict, whether unreviewed pairs go out once there are reviews, the renderer, the
+    columns (a many-source export adds `source_url`: `urls` by source name), the label
+    tasks whose cue leaks (`leaky_labels`), whether to measure the stored rows apart (the
+    report's measure, `QualityTally(by_id=True)`), the template tasks (for the knowledge
+    split's rephrasings), the splits written and DIR (for messages)."""
+
+    reviews: dict[str, Review]
+    include_unreviewed: bool
+    render: Callable[[Mapping[str, Any]], Rendered]
+    columns: tuple[str, ...]
+    urls: dict[str, str] | None
+    leaks: set[str]
+    by_id: bool  # also measure the stored rows as the report does (by id): no reviews
+    tasks: frozenset[str]
+    splits: tuple[str, ...]
+    out_dir: Path
+
+    def state_of(self, pair_id: str) -> str | None:
+        """A pair's review state, None when the export leaves it out."""
+        review = self.reviews.get(pair_id)
+        state = review.status if review else "unreviewed"
+        if state == "rejected" or (
+            state == "unreviewed" and self.reviews and not self.include_unreviewed
+        ):
+            return None
+        return state
+
+    def edited(self, pair: dict[str, Any]) -> dict[str, Any]:
+        """The pair with its review's edits (instruction, input, output) applied."""
+        review = self.reviews[pair["id"]]
+        for key in ("instruction", "input", "output"):
+            value = getattr(review, key)
+            if value is not None:
+                pair[key] = value
+        return pair
+
+    def row(self, pair: Mapping[str, Any], state: str) -> dict[str, Any]:
+        row = pair_row(pair, self.render(pair), state)
+        if self.urls is None:
+            return row
+        return {
+            c: self.urls.get(row["repo"]) if c == "source_url" else row[c] for c in self.columns
+        }
+
+
+@dataclass
+class Batch:
+    """A batch's rows (JSON Lines and an Arrow table per split), counts and measures."""
+
+    jsonl: dict[str, bytes] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
+    tally: RowTally = field(default_factory=RowTally)
+    quality: QualityTally | None = None
+    kept: QualityTally | None = None  # the stored rows' measure, as by id (`RowMaker.by_id`)
+    digest: int = 0  # the sum of `digest_of` of its stored pairs
+    left_out: int = 0  # unreviewed pairs left out (reviews exist)
+
+
+_MAKER: RowMaker | None = None  # what the forked workers make rows with
+_STORE = None  # the store when the rows are made in this process (else `worker_store`)
+
+
+def _order(pair: Mapping[str, Any]) -> tuple:
+    """The export's row order: path, start line, task, id (Store.export_pairs gives it)."""
+    return (pair["path"], pair["start_line"], pair["task"], pair["id"])
+
+
+def _stored(maker: RowMaker, rows: Iterable[tuple], out: Batch | None = None):
+    """(pair, split, state) of the stored rows (`Store.export_rows`) the export holds,
+    edits applied; the unreviewed pairs it leaves out are counted in `out`."""
+    for *packed, split in rows:
+        pair = read_pair_fields(packed)
+        state = maker.state_of(pair["id"])
+        if state is None:
+            if out is not None:
+                out.left_out += pair["id"] not in maker.reviews
+            continue
+        yield (maker.edited(pair) if state == "edited" else pair), split, state
+
+
+def questions(ids: tuple[str, str] | None) -> tuple[list[bytes], list[tuple[str, str]]]:
+    """The knowledge pass over the pairs with ids from the first of `ids` to the last (all
+    when None), read through this process's store: each exported pair's `question`, and
+    (task, id) of its train pairs of template tasks (`knowledge.choose_rephrasings`)."""
+    maker, store = _MAKER, _STORE
+    assert maker is not None
+    if store is None:
+        store = worker_store()
+    rows = store.live_rows(*(ids or (None, None)))  # with the stage that dropped each
+    kept = (row[:-1] for row in rows if row[-1] is None)
+    asked, candidates = [], []
+    for pair, split, _ in _stored(maker, kept):
+        asked.append(question(pair["instruction"], pair["input"]))
+        if split == "train" and pair["generator"] == "template" and pair["task"] in maker.tasks:
+            candidates.append((pair["task"], pair["id"]))
+    return asked, candidates
+
+
+def unit_summaries() -> list[dict[str, Any]]:
+    """The units coverage counts (`quality.coverage_targets` reads these fields), read
+    through this process's store."""
+    return (_STORE or worker_store()).unit_summaries(COVERED_KINDS, UNIT_FIELDS)
+
+
+def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
+    """The rows of a batch of whole files (`Store.export_rows`, by path), each file's sorted
+    by start line, task and id, merged in that order with the knowledge split's rephrasings
+    of those files (`rephrased`: (pair, its train pair's review state), in order)."""
+    maker = _MAKER
+    assert maker is not None
+    out = Batch(quality=QualityTally(maker.leaks))
+    if maker.by_id:
+        out.kept = QualityTally(maker.leaks, by_id=True)
+    by_split: dict[str, list[dict[str, Any]]] = {}
+    stored = sorted(
+        ((pair, split, state, True) for pair, split, state in _stored(maker, rows, out)),
+        key=lambda x: _order(x[0]),
+    )
+    asked = ((p.model_dump(), KNOWLEDGE, state, False) for p, state in rephrased)
+    for pair, split, state, kept in heapq.merge(stored, asked, key=lambda x: _order(x[0])):
+        if split not in maker.splits:
+            raise ExportError(
+                f"pair {pair['id']} has no split: run `dataprep export --out {maker.out_dir}`"
+            )
+        row = maker.row(pair, state)
+        by_split.setdefault(split, []).append(row)
+        out.tally.see(row, split, state)
+        if kept:  # a rephrasing is exported, not a stored pair: not in the digest
+            out.digest += digest_of(pair["id"], pair["instruction"], pair["input"], pair["output"])
+        out.quality.see(row, also=out.kept if kept else None)
+    for split, split_rows in by_split.items():
+        out.jsonl[split] = jsonl_bytes(split_rows)
+        out.tables[split] = arrow_table(split_rows, maker.columns)
+    return out
+
+
+def _file_batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
+    """Consecutive batches of at least `size` stored rows (by path), whole files each."""
+    batch: list[tuple] = []
+    for row in rows:
+        if len(batch) >= size and row[4] != batch[-1][4]:  # PAIR_SQL: the path is 5th
+            yield batch
+            batch = []
+        batch.append(row)
+    if batch:
+        yield batch
+
+
+class Rows:
+    """The export's passes over the stored rows, in forked workers when `procs.jobs()` is
+    above 1 (they inherit `maker`); use as a context manager (it holds the pool)."""
+
+    def __init__(self, store, maker: RowMaker) -> None:
+        self.store, self.maker = store, maker
+        self.workers = procs.jobs() if hasattr(os, "fork") else 1
+        self.pool = None
+
+    def __enter__(self) -> Rows:
+        global _MAKER, _STORE
+        _MAKER = self.maker
+        self.stack = ExitStack()
+        if self.workers > 1 and self.store.live_count() > BATCH:
+            self.stack.enter_context(reading((self.store, None, frozenset())))  # workers open it
+            self.pool = procs.process_pool(self.workers)
+            self.stack.callback(self.pool.shutdown, cancel_futures=True)
+        else:
+            _STORE = self.store
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _MAKER, _STORE
+        _MAKER = _STORE = None
+        self.stack.close()
+
+    def _run(self, jobs: Iterator[tuple]) -> Iterator[Any]:
+        if self.pool is None:
+            return (job(*args) for job, args in jobs)
+        return in_order(self.pool, jobs, self.workers)
+
+    def beside(self, work: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+        """`work(*args)` run by a worker beside the rows when there are workers (here, now,
+        when not): call what this returns for its result."""
+        if self.pool is None:
+            done = work(*args)
+            return lambda: done
+        return self.pool.submit(work, *args).result
+
+    def questions(self) -> tuple[set[bytes], list[tuple[str, str]]]:
+        """`questions` of every stored row: the questions asked and the candidates."""
+        asked: set[bytes] = set()
+        candidates: list[tuple[str, str]] = []
+        ranges = self.store.pair_id_ranges(BATCH) if self.pool is not None else [None]
+        for found, chosen in self._run((questions, (ids,)) for ids in ranges):
+            asked.update(found)
+            candidates += chosen
+        return asked, candidates
+
+    def batches(self, rephrased: list[tuple[Pair, str]]) -> Iterator[Batch]:
+        """`make_batch` of every stored row, in the export's order, with the rephrasings
+        (sorted in that order) of each batch's files."""
+        at = 0
+
+        def jobs() -> Iterator[tuple]:
+            nonlocal at
+            for batch in _file_batches(self.store.export_rows(), BATCH):
+                last = batch[-1][4]
+                end = at
+                while end < len(rephrased) and rephrased[end][0].path <= last:
+                    end += 1
+                yield make_batch, (batch, rephrased[at:end])
+                at = end
+
+        yield from self._run(jobs())
+        if at < len(rephrased):  # none are left: each file of theirs has a train pair
+            yield make_batch([], rephrased[at:])
+
+
+# The report measures the kept pairs; an export without reviews writes exactly those (and
+# the knowledge split's rephrasings, measured apart): it hands the measure over, keyed by
+# what it read, so the report does not measure every pair again.
+KEPT_QUALITY = "kept_quality"  # meta: the kept pairs' measure, from the last export
+
+
+def _handover_key(store, leaks: set[str]) -> list:
+    from dataprep.stages import code_version
+
+    return [store.write_marks(), sorted(leaks), code_version(("dataprep.quality", __name__))]
+
+
+def hand_over(store, quality: dict[str, Any] | None, leaks: set[str]) -> None:
+    """Keep the export's measure of the kept pairs (`QualityTally(by_id=True).result`) for
+    the report, or forget the last one (None: reviews, so the rows are not the kept pairs)."""
+    found = None if quality is None else {"key": _handover_key(store, leaks), "quality": quality}
+    store.set_meta(KEPT_QUALITY, found)
+
+
+def handed_quality(store, leaks: set[str]) -> dict[str, Any] | None:
+    """The measure of the kept pairs the last export handed over, when nothing it read was
+    written since (units, pairs, decisions, splits, reviews), the label leaks are the same
+    and so is the code that measured; else None."""
+    found = store.get_meta(KEPT_QUALITY)
+    if not found or found.get("key") != _handover_key(store, leaks):
+        return None
+    return found["quality"]

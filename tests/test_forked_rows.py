@@ -1,0 +1,112 @@
+"""The export and the report made in forked workers, a batch at a time, give what one
+process gives in one batch: the same files byte for byte, the same report."""
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dataprep import export, export_rows, procs, report
+from dataprep import quality as dq
+from dataprep.models import Review
+from dataprep.quality import measure
+from dataprep.store import Store
+from dataprep.store_schema import read_pair_fields
+
+
+def _reviewed(out: Path) -> None:
+    """A few reviews: an edit, a rejection, an acceptance (the rest stay unreviewed)."""
+    with Store.open(out) as store:
+        pairs = [p for p, _ in store.export_pairs()]
+        edited, rejected, accepted = pairs[3], pairs[len(pairs) // 2], pairs[-2]
+        store.put_review(
+            Review(pair_id=edited.id, status="edited", instruction="Why?", output="Because.")
+        )
+        store.put_review(Review(pair_id=rejected.id, status="rejected", reason="wrong"))
+        store.put_review(Review(pair_id=accepted.id, status="accepted"))
+
+
+def _made(out: Path, jobs: int) -> dict:
+    procs.set_jobs(jobs)
+    try:
+        with Store.open(out) as store:
+            export.write_dataset(store, out, project="hotel-booking", include_unreviewed=True)
+            data = report.write_report(store, out)
+    finally:
+        procs.set_jobs(1)
+    for key in ("generated_at", "timings", "run"):
+        data.pop(key)
+    data["quality"].pop("seconds")
+    return data
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    folder = out / "dataset"
+    found = {
+        f.relative_to(folder).as_posix(): f.read_bytes() for f in folder.rglob("*") if f.is_file()
+    }
+    manifest = json.loads(found.pop("export.json"))
+    found["export.json"] = json.dumps({**manifest, "dataset_dir": None}).encode()
+    return found
+
+
+@pytest.mark.parametrize("reviews", [False, True])
+def test_forked_batches_give_the_files_and_report_of_one_process(
+    hotel_out, tmp_path, monkeypatch, reviews
+):
+    forked = tmp_path / "forked"
+    shutil.copytree(hotel_out, forked)
+    if reviews:
+        _reviewed(hotel_out)
+        _reviewed(forked)
+    monkeypatch.setattr(export, "BATCH_ROWS", 70)  # row groups cut across the batches
+    alone = _made(hotel_out, jobs=1)
+    monkeypatch.setattr(export_rows, "BATCH", 40)  # many batches, several files each
+    monkeypatch.setattr(report, "BATCH", 50)
+    split = _made(forked, jobs=2)
+    assert split == alone
+    assert alone["kept"] > 10 * report.BATCH
+    mine, theirs = _files(hotel_out), _files(forked)
+    assert sorted(mine) == sorted(theirs)
+    for name in mine:  # the Parquet and Arrow files too: the same row groups
+        assert mine[name] == theirs[name], name
+
+
+def test_the_report_takes_the_exports_measure_of_the_kept_pairs(hotel_out):
+    with Store.open(hotel_out) as store:
+        export.write_dataset(store, hotel_out, project="hotel-booking")
+        leaks = dq.leaky_labels(p for p, _ in store.export_pairs(tasks=dq.LABEL_CUES))
+        assert export_rows.handed_quality(store, leaks) is not None
+        handed = report.build_report(store)["quality"]
+        store.set_meta(export_rows.KEPT_QUALITY, None)  # measured by the report itself
+        measured = report.build_report(store)["quality"]
+        assert {**handed, "seconds": 0} == {**measured, "seconds": 0}
+        assert export_rows.handed_quality(store, leaks) is None
+        export.write_dataset(store, hotel_out, project="hotel-booking")
+        pair = next(p for p, _ in store.export_pairs())
+        store.put_review(Review(pair_id=pair.id, status="rejected", reason="wrong"))
+        assert export_rows.handed_quality(store, leaks) is None  # a write since the export
+
+
+def test_a_tally_by_id_keeps_what_one_pass_in_id_order_keeps(hotel_out, monkeypatch):
+    monkeypatch.setattr(measure, "KEPT_EXAMPLES", 2)  # the fixture has few defects
+    with Store.open(hotel_out) as store:
+        rows = [read_pair_fields(r[:-2]) for r in store.live_rows() if r[-1] is None]
+    leaks = dq.leaky_labels(rows)
+    in_order = dq.QualityTally(leaks)
+    for row in rows:  # live_rows: by id
+        in_order.see(row)
+    shuffled = random.Random(7).sample(rows, len(rows))
+    parts = []
+    for at in range(0, len(shuffled), 97):
+        part = dq.QualityTally(leaks, by_id=True)
+        for row in shuffled[at : at + 97]:
+            part.see(row)
+        parts.append(part)
+    whole = parts[0]
+    for part in parts[1:]:
+        whole.merge(part)
+    assert max(t.count for t in in_order.t.values()) > 2 * measure.KEPT_EXAMPLES  # trimmed
+    assert whole.result([], 0.0) | {"seconds": 0} == in_order.result([], 0.0) | {"seconds": 0}
