@@ -315,8 +315,7 @@ def read_pair_facts(row: tuple) -> PairFacts:
     )
 
 
-# A unit's fields in columns only (`qualified_name`: in the JSON only, its column '').
-UNIT_COLUMNS = ("id", "path", "kind")
+UNIT_COLUMNS = ("id", "path", "kind")  # not in its JSON (`qualified_name`: its column '')
 UNIT_SQL = "id, path, kind, data"
 
 
@@ -328,17 +327,18 @@ def unit_row(unit: Unit) -> tuple:  # qualified_name ''
     return (unit.id, unit.path, unit.kind, "", pack_unit(unit))
 
 
-def unit_fields(row: tuple) -> dict[str, Any]:
-    """A unit's fields (those stored: no defaults) from its columns and JSON (`UNIT_SQL`)."""
-    *columns, data = row
-    fields = json.loads(unpack(data))
-    fields.update(zip(UNIT_COLUMNS, columns, strict=True))
-    return fields
+def unit_fields(row: tuple) -> dict[str, Any]:  # the stored fields (`UNIT_SQL`)
+    return {**json.loads(unpack(row[-1])), **dict(zip(UNIT_COLUMNS, row, strict=False))}
 
 
 def read_unit(row: tuple) -> Unit:
-    """A unit from its columns and JSON (`UNIT_SQL`)."""
-    return Unit.model_validate(unit_fields(row))
+    """A unit: columns spliced into its JSON (`UNIT_SQL`; a dict took 40% longer)."""
+    unit_id, path, kind, data = row
+    rest = unpack(data)
+    if rest.startswith('{"id":'):  # written before the columns left the JSON
+        return Unit.model_validate_json(rest)
+    head = f'{{"id":"{unit_id}","path":{json.dumps(path)},"kind":"{kind}",'
+    return Unit.model_validate_json(head + rest[1:])
 
 
 def verdict_key(key: str | bytes) -> bytes:
