@@ -95,6 +95,14 @@ def _alive_inputs(rank: int) -> tuple[str, ...]:
     return ("units", "pairs", *(f"decisions.{r}" for r in range(rank)))
 
 
+# A filter verdict's row (`filter_cache` as `f`): key, and the JSON of `verdict_values` that
+# `data` names by id, else (a row stored before `store_schema.SHARED`) the packed JSON.
+VERDICT_SQL = (
+    "SELECT f.key, coalesce(v.text, f.data) FROM filter_cache f "
+    "LEFT JOIN verdict_values v ON typeof(f.data) = 'integer' AND v.id = f.data"
+)
+
+
 def _field_sql(field: str, none: str) -> str:
     """SQL for a pair's value of `field` (pairs `p` joined with their units `u`): its
     column, or else its JSON's field; NULL and '' read `none`. A pair's `unit_kind` is its
@@ -112,14 +120,6 @@ def _field_sql(field: str, none: str) -> str:
         raise ValueError(f"not a pair field: {field}")
     quoted = none.replace("'", "''")
     return f"coalesce(nullif({expr}, ''), '{quoted}')"
-
-
-# A filter verdict's row (`filter_cache` as `f`): key, and the JSON of `verdict_values` that
-# `data` names by id, else (a row stored before `store_schema.SHARED`) the packed JSON.
-VERDICT_SQL = (
-    "SELECT f.key, coalesce(v.text, f.data) FROM filter_cache f "
-    "LEFT JOIN verdict_values v ON typeof(f.data) = 'integer' AND v.id = f.data"
-)
 
 
 class Store(ReviewQueries):
