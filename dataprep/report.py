@@ -127,7 +127,7 @@ def build_report(
     from dataprep.filters import token_counter
 
     drops = _stage_drops(store)
-    dropped = store.dropped()
+    dropped = store.dropped_stages()  # pair id -> stage: not every drop's reason
     balance = store.get_meta("balance_report") or {}
     columns = report_columns(balance.get("by"))
     before = balance.get("distributions", {}).get("before")
@@ -149,17 +149,17 @@ def build_report(
         report's memory does not grow with the pairs' text)."""
         for pair, split in store.live_pairs():
             made[pair.repo] += 1
-            decision = dropped.get(pair.id)
-            if before_counts is not None and (decision is None or decision.stage == BALANCE_STAGE):
+            dropped_by = dropped.get(pair.id)
+            if before_counts is not None and (dropped_by is None or dropped_by == BALANCE_STAGE):
                 for c in columns:
                     before_counts[c][column_value(pair, c)] += 1
             # after balancing: before decontamination, which drops the held-out files'
             # `withheld` pairs (shown in the split column) and held-out near-copies of train
-            if decision is None or decision.stage == DECONTAMINATE_STAGE:
+            if dropped_by is None or dropped_by == DECONTAMINATE_STAGE:
                 for c in columns:
                     after_counts[c][column_value(pair, c)] += 1
                 split_counts[split or "(unsplit)"] += 1
-            if decision is not None:
+            if dropped_by is not None:
                 continue
             entry = held.setdefault(pair.repo, {"kept": 0, "splits": Counter(), "tasks": Counter()})
             entry["kept"] += 1

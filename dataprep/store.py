@@ -398,6 +398,19 @@ class Store(ReviewQueries):
             )
         return out
 
+    def dropped_stages(self) -> dict[str, str]:
+        """Pair id -> the stage of the first decision that dropped it (`dropped` without the
+        decisions themselves: a pass over every pair holds one string a dropped pair)."""
+        out: dict[str, str] = {}
+        names: dict[str, str] = {}
+        rows = self.conn.execute(
+            "SELECT pair_id, stage FROM decisions WHERE kept = 0 ORDER BY stage"
+        )
+        for pair_id, stage in rows:
+            if pair_id not in out:
+                out[pair_id] = names.setdefault(stage, stage)
+        return out
+
     def kept_pairs(
         self, generator: str | None = None, ignore: tuple[str, ...] = (), before: str | None = None
     ) -> list[Pair]:

@@ -95,12 +95,12 @@ def _contaminated(
     keys = shingler.band_keys(source, len(order), num_perm, bands, rows, np.zeros(len(order)))
     position = {pid: i for i, pid in enumerate(order)}
     ids = [*train, *held_out]
-    keys = keys[np.asarray([position[pid] for pid in ids], dtype=np.int64)]
+    at = np.asarray([position[pid] for pid in ids], dtype=np.int64)  # keys' row of each id
     del position, order
     n = len(train)
     candidates: list[set[int]] = [set() for _ in held_out]
-    for band in range(bands):
-        bucket = np.unique(keys[:, band], return_inverse=True)[1].reshape(-1)
+    for band in range(bands):  # the keys' rows stay in the source's order (no second copy)
+        bucket = np.unique(keys[:, band], return_inverse=True)[1].reshape(-1)[at]
         wanted = set(bucket[n:].tolist())
         table: dict[int, list[int]] = {}
         for row, key in enumerate(bucket[:n].tolist()):
@@ -110,7 +110,7 @@ def _contaminated(
             found = table.get(key)
             if found:
                 candidates[j].update(found)
-    del keys
+    del keys, at
     sets = _FetchedSets(shingler, source, ids)
     found: dict[str, tuple[str, float]] = {}
     for j, pair_id in enumerate(held_out):
