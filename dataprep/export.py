@@ -34,7 +34,7 @@ from dataprep.dataset_dir import (
 )
 from dataprep.errors import ExportError
 from dataprep.hashing import content_hash
-from dataprep.knowledge import rephrasings_of
+from dataprep.knowledge import iter_rephrasings, rephrase_again
 from dataprep.models import SPLITS, Pair, Review
 from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.splits import (
@@ -395,19 +395,22 @@ def write_dataset(
         return _apply_edit(pair, reviews[pair_id]) if state_of(pair) == "edited" else pair
 
     # the knowledge split's train facts asked again in another phrasing (not stored pairs),
-    # each with its train pair's review state; merged into the stream in the export's order
-    extra = rephrasings_of(selected(), fetch, seed) if knowledge_enabled() else []
-    again = sorted(
-        ((p, state_of(src) or "unreviewed") for p, src in extra), key=lambda x: _order(x[0])
-    )
+    # each with its train pair's review state; merged into the stream in the export's order.
+    # Memory holds each one's row order and its train pair's id: it is made again when written
+    extra = iter_rephrasings(selected(), fetch, seed) if knowledge_enabled() else iter(())
+    again = sorted((_order(p), src, state_of(src) or "unreviewed") for p, src in extra)
     tally.rephrased = len(again)
+    templates = _task_templates() if again else {}
 
     def rows() -> Iterator[Pair]:
         """The selected pairs, each written to its split's files as the quality measures
         read it (one pass over the store)."""
         nonlocal left_out
         stored = ((pair, split, None) for pair, split in store.export_pairs())
-        asked = ((pair, KNOWLEDGE, state) for pair, state in again)
+        asked = (
+            (rephrase_again(fetch(src), templates, seed), KNOWLEDGE, state)
+            for _, src, state in again
+        )
         for pair, split, given in heapq.merge(stored, asked, key=lambda x: _order(x[0])):
             if given is not None:  # a rephrasing: exported, not a stored pair (no digest)
                 row = pair_row(pair, render(pair), given)
@@ -539,6 +542,12 @@ def nothing_to_export(store: Store, out_dir: Path) -> str:
         f"every one of the {pairs} pairs was dropped ({causes}): see {out_dir}/report.html, "
         "and loosen those filters (`dataprep filter --list`)"
     )
+
+
+def _task_templates() -> dict:
+    from dataprep.generate.tasks import load_templates
+
+    return load_templates()
 
 
 def _order(pair: Pair) -> tuple:

@@ -13,7 +13,7 @@ Example: "Explain what login in AuthController does." (method.explain.1, in trai
 import hashlib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from string import Formatter
 
 from dataprep.models import Pair
@@ -113,6 +113,26 @@ def rephrasings_of(
     pair with its split once, and `fetch(id)` gives a pair back when it is chosen, so only
     the questions' hashes and the train pairs' ids are held.
     """
+    return list(iter_rephrasings(selected, fetch, seed, share))
+
+
+def rephrase_again(pair: Pair, tasks: dict, seed: int = 0) -> Pair:
+    """The rephrasing `iter_rephrasings` gave for the train pair `pair` (with `tasks`, the
+    templates it read): made again, so that a caller need not hold every rephrased pair."""
+    task = tasks[pair.task]
+    again = rephrase(pair, task.phrasings, task.qualifier, seed)
+    if again is None:
+        raise ValueError(f"pair {pair.id} has no rephrasing")
+    return again
+
+
+def iter_rephrasings(
+    selected: Iterable[tuple[Pair, str | None]],
+    fetch: Callable[[str], Pair],
+    seed: int = 0,
+    share: float = REPHRASE_SHARE,
+) -> Iterator[tuple[Pair, str]]:
+    """`rephrasings_of`, one at a time (`selected` is read through before the first)."""
     from dataprep.generate.tasks import load_templates
 
     tasks = load_templates()
@@ -127,7 +147,6 @@ def rephrasings_of(
         asked.add(question(pair.instruction, pair.input))
         if split == "train" and pair.generator == "template" and pair.task in tasks:
             by_task[pair.task].append(pair.id)
-    out: list[tuple[Pair, str]] = []
     for task in sorted(by_task):
         members = sorted(by_task[task], key=lambda pid: (rank(seed, "rephrase", pid), pid))
         wanted = _quota(len(members), share)
@@ -139,9 +158,8 @@ def rephrasings_of(
             if again is None or question(again.instruction, again.input) in asked:
                 continue
             asked.add(question(again.instruction, again.input))
-            out.append((again, pid))
+            yield again, pid
             wanted -= 1
-    return out
 
 
 def _phrasing_index(pair: Pair) -> int | None:
