@@ -4,7 +4,9 @@ Prints, for each size, side by side in one process:
 - the bare tree-sitter parse of the same files (one core) and `run`'s wall time, and their
   ratio (goal: at most 40x);
 - `run`'s peak RSS (a child process, so each size is measured alone; goal: at most 1 GB,
-  and flat between half and all);
+  and flat between half and all): that of its largest single process, the main one or a
+  worker it waited for (Linux's RUSAGE_CHILDREN keeps the largest descendant's peak, not
+  the sum over the process tree; a forked worker counts the parent's pages it maps);
 - the time of each stage, the store's and the dataset's size against the source bytes
   (goal: the store at most 4x);
 - an unchanged re-run (goal: at most 3 s).

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from dataprep.codec import pack, unpack
 from dataprep.generate import candidates as gcand
 from dataprep.generate import templates as tgen
+from dataprep.generate.families.repo import facts_of
 from dataprep.generate.tasks import templates_fingerprint
 from dataprep.hashing import content_hash
 from dataprep.procs import give_back_memory
@@ -153,7 +154,7 @@ class _Work:
         call waits for their (compressed chunks, conflict keys)."""
         if self.shared:
             return self.pool.submit(_families_one, (str(cfg.path), cfg.seed)).result
-        return lambda: _families(self.store.units(), cfg.seed, module_of)
+        return lambda: _families(facts_of(self.store.iter_units()), cfg.seed, module_of)
 
 
 @contextmanager
@@ -230,20 +231,20 @@ def _families_one(job: tuple) -> tuple[list[bytes], tgen.ConflictKeys]:
     """Worker: `_families` from its own connection to the store."""
     root, seed = job
     with Store.open(Path(_pool_store.out_dir), create=False) as store:
-        units = store.units()
+        units = facts_of(store.iter_units())
     return _families(units, seed, _module_finder(root))
 
 
 def _families(units, seed: int, module_of) -> tuple[list[bytes], tgen.ConflictKeys]:
     """The repository-level families' candidates (they look at every unit at once),
-    compressed in chunks, and their conflict keys."""
-    cands = tgen.repo_level_candidates(units, seed, module_of=module_of)
-    del units
-    chunks = [
-        pack(gcand.dump_candidates(cands[i : i + _REPO_CHUNK]))
-        for i in range(0, len(cands), _REPO_CHUNK)
-    ]
-    return chunks, tgen.conflict_keys(cands)
+    compressed in chunks as they are built (memory holds the units, as `UnitFacts`, and
+    one chunk's candidates), and their conflict keys."""
+    cands = tgen.iter_repo_level_candidates(units, seed, module_of=module_of)
+    chunks, keys = [], []
+    for chunk in _batches(cands, _REPO_CHUNK):
+        chunks.append(pack(gcand.dump_candidates(chunk)))
+        keys.append(tgen.conflict_keys(chunk))
+    return chunks, tgen.joined_keys(keys)
 
 
 def _keys_of(blob: str) -> tgen.ConflictKeys:

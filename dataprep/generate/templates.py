@@ -112,6 +112,21 @@ def conflict_keys(candidates: Iterable[Candidate]) -> ConflictKeys:
     )
 
 
+def joined_keys(parts: list[ConflictKeys]) -> ConflictKeys:
+    """The conflict keys of consecutive runs of candidates, as those of all of them."""
+    if not parts:
+        return conflict_keys([])
+    return ConflictKeys(
+        b"".join(p.keys for p in parts),
+        b"".join(p.asks for p in parts),
+        b"".join(p.outputs for p in parts),
+        b"".join(p.tops for p in parts),
+        [t for p in parts for t in p.tasks],
+        [label for p in parts for label in p.labels],
+        parts[0].probe,
+    )
+
+
 def plan_keys(parts: Iterable[ConflictKeys]) -> Plan:
     """`plan` from the conflict keys of all candidates, in parts, in their order."""
     keys, asks, outputs, tops = bytearray(), bytearray(), bytearray(), bytearray()
@@ -221,7 +236,18 @@ def repo_level_candidates(
     module_of: Callable[[str], str | None] = default_module,
 ) -> list[Candidate]:
     """The candidates of the repository-level families (tests, usage, API, relations)."""
-    from dataprep.generate.families.repo import RepoView, repo_candidates
+    return list(iter_repo_level_candidates(units, seed, tasks, module_of))
+
+
+def iter_repo_level_candidates(
+    units: list,
+    seed: int = 0,
+    tasks: dict[str, TaskTemplate] | None = None,
+    module_of: Callable[[str], str | None] = default_module,
+) -> Iterator[Candidate]:
+    """`repo_level_candidates` one at a time, as the families build them; `units` may be
+    `families.repo.UnitFacts`."""
+    from dataprep.generate.families.repo import RepoView, iter_repo_candidates
 
     tasks = tasks if tasks is not None else shipped_tasks()
-    return repo_candidates(RepoView(units, module_of), tasks, seed)
+    return iter_repo_candidates(RepoView(units, module_of), tasks, seed)

@@ -19,9 +19,10 @@ Example:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 
 from dataprep.generate.families import family
-from dataprep.generate.families.repo import RepoView
+from dataprep.generate.families.repo import RepoView, UnitFacts
 from dataprep.generate.java_calls import (
     body_of,
     calls,
@@ -125,7 +126,7 @@ class RelationGraph(TypeIndex):
     def _result(self, target, receiver, name: str):
         """The type of a call's result: its method's return type; a library type for the
         fluent methods of a library type (`list.stream().filter(...)`); else UNKNOWN."""
-        if isinstance(target, Unit):
+        if isinstance(target, (Unit, UnitFacts)):
             if not target.type:
                 return UNKNOWN
             scope = self.scopes[target.parent]
@@ -344,11 +345,10 @@ ANSWERS = {
 
 
 @family(*ANSWERS)
-def relations(repo: RepoView, tasks: dict, seed: int) -> list:
+def relations(repo: RepoView, tasks: dict, seed: int) -> Iterator:
     graph = RelationGraph(repo)
     subjects = [s.unit for s in graph.scopes.values() if s.unit is not None] + graph.members
     overloaded = Counter((u.parent, u.kind, u.name) for u in graph.members)
-    out = []
     if graph.mixed:  # a list could miss what another language's code does: overrides only
         tasks = {tid: t for tid, t in tasks.items() if t.answer == "overrides"}
     for unit in sorted(subjects, key=lambda u: (u.path, u.start_line, u.id)):
@@ -363,8 +363,7 @@ def relations(repo: RepoView, tasks: dict, seed: int) -> list:
             if not values[0]["type"]:
                 break  # nothing to call it by
             span = (answer, unit.start_line, unit.end_line)
-            out.append(repo.candidate(task_id, task, unit, values, "", span, seed))
-    return out
+            yield repo.candidate(task_id, task, unit, values, "", span, seed)
 
 
 def _values(repo: RepoView, unit: Unit, overloads: int) -> list[dict[str, str]]:
