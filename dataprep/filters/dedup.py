@@ -592,12 +592,12 @@ def near_duplicate_groups(
     groups = np.frombuffer(scoped, dtype=np.int64)
     keys = shingler.band_keys(source, len(ids), num_perm, bands, rows, groups)
     order = sorted(range(len(ids)), key=lambda i: (ranks[i], ids[i]))  # `preference`
-    keys = keys[np.asarray(order, dtype=np.int64)]
+    at = np.asarray(order, dtype=np.int64)  # the keys stay in the source's order: no copy
     buckets = [
-        np.unique(keys[:, b], return_inverse=True)[1].reshape(-1).astype(np.int32)
+        np.unique(keys[:, b], return_inverse=True)[1].reshape(-1)[at].astype(np.int32)
         for b in range(bands)
     ]
-    del keys
+    del keys, at
     ordered = [ids[i] for i in order]
     del order
     sets = _shingle_hashes(shingler, source, ordered, np.flatnonzero(_shared(buckets).any(axis=1)))
