@@ -4,9 +4,10 @@ The dictionary is trained on the pairs' and units' JSON of the stores named by -
 measured on the rows of the --test stores whose files are in no training store (rows of
 other files, so the figure is not the dictionary remembering its own samples).
 
-Example (zdict-2: trained on every 4th file of java.base, measured on the others):
-    python bench/train_zdict.py --train /work/ref/jb-4th --test /work/ref/jb-all \\
-        --out dataprep/zdict-2.zstd
+Example (zdict-2: trained on three JDK modules that are not the benchmark's, measured on
+java.base; OUT is `dataprep run` over jdk.compiler, java.management and java.net.http from
+the JDK's lib/src.zip, JB a run over java.base):
+    python bench/train_zdict.py --train OUT --test JB --out dataprep/zdict-2.zstd
 """
 
 import argparse

@@ -11,9 +11,10 @@ later dictionary gets a new byte and old rows stay readable:
   replace that file; zstd trained it on this project's own fixture output: pairs, units,
   template candidates and filter verdicts);
 - `\\x02` + a zstd frame compressed with `zdict-2.zstd` (frozen too; 128 kB, trained by
-  `bench/train_zdict.py` on the pairs and units of every 4th java.base file: Java's and the
-  templates' phrasings; a pair of other java.base files takes 25% less than with
-  `zdict-1`, a unit 16% less). What `pack` writes;
+  `bench/train_zdict.py` on the pairs and units of three JDK modules that are not the
+  benchmark's (jdk.compiler, java.management, java.net.http: 880 files): Java's and the
+  templates' phrasings; a pair of java.base takes 11% less than with `zdict-1`, a unit 5%
+  less). What `pack` writes;
 - a `str` is plain JSON (rows written before the store was compacted).
 
 Example: unpack(pack('{"a": 1}')) -> '{"a": 1}'
