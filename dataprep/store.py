@@ -34,11 +34,9 @@ from dataprep.store_schema import (
     UNIT_COLUMNS,
     UNIT_OF_PAIR,
     UNIT_SQL,
-    PairFacts,
     PairText,
     pair_row,
     read_pair,
-    read_pair_facts,
     read_pair_text,
     read_unit,
     stage_rank,
@@ -459,16 +457,15 @@ class Store(ReviewQueries):
         self.conn.executemany(
             "INSERT OR IGNORE INTO reasons (text) VALUES (?)", [(t,) for t in sorted(repeated)]
         )
-        out: dict[str, int] = {}
-        wanted = list(texts)
+        return dict(self._where_in("SELECT text, id FROM reasons WHERE text", texts))
+
+    def _where_in(self, sql: str, values: Iterable[Any]) -> Iterator[tuple]:
+        """The rows of `sql` + " IN (...)" over `values`, 500 at a time (SQLite's limit on
+        bound parameters). Example: _where_in("SELECT id FROM pairs WHERE id", ids)."""
+        wanted = list(values)
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
-            rows = self.conn.execute(
-                f"SELECT text, id FROM reasons WHERE text IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            out.update(rows)
-        return out
+            yield from self.conn.execute(f"{sql} IN ({', '.join('?' * len(chunk))})", chunk)
 
     def dropped(self, ignore: tuple[str, ...] = ()) -> dict[str, Decision]:
         """Pair id -> the first decision that dropped it (by stage name), `ignore`d stages aside."""
@@ -504,17 +501,6 @@ class Store(ReviewQueries):
         for row in self._alive(PAIR_SQL, before):
             yield read_pair(row)
 
-    def kept_facts(self, ignore: tuple[str, ...] = ()) -> list[PairFacts]:
-        """`kept_pairs(ignore=...)` without their texts (`PairFacts`), by id."""
-        marks = ", ".join("?" * len(ignore))
-        rows = self.conn.execute(
-            f"SELECT {PAIR_SQL} FROM pairs p JOIN {UNIT_OF_PAIR} WHERE p.id NOT IN "
-            f"(SELECT pair_id FROM decisions WHERE kept = 0 AND stage NOT IN ({marks})) "
-            "ORDER BY p.id",
-            ignore,
-        )
-        return [read_pair_facts(row) for row in rows]
-
     def kept_split_facts(self, before: str | None = None, module: bool = False) -> Iterator[tuple]:
         """(id, unit id, task, path, module) of the pairs alive when `before` starts, by id:
         what the split reads of a pair, the module (None unless `module`) from its JSON in
@@ -534,7 +520,7 @@ class Store(ReviewQueries):
         """`iter_kept_pairs` as their stored rows (`PAIR_SQL`: `read_pair` and
         `read_pair_text` make them), for workers that read and decode them themselves:
         by id, or with `first` and `last` only the pairs of the units with ids between
-        them (both included), by unit then id (`iter_kept_units`)."""
+        them (both included), by unit then id (`kept_unit_sizes`)."""
         if first is None or last is None:
             return iter(self._alive(PAIR_SQL, before))
         return iter(
@@ -546,11 +532,6 @@ class Store(ReviewQueries):
                 where_args=(first, last),
             )
         )
-
-    def iter_kept_units(self, before: str | None = None) -> Iterator[tuple[str, str]]:
-        """(unit id, pair id) of `iter_kept_pairs`, by unit then id, without reading the
-        pairs: a unit's pairs share its code, so workers are given whole units."""
-        return iter(self._alive("p.unit_id, p.id", before, tail=" ORDER BY p.unit_id, p.id"))
 
     def kept_unit_sizes(self, before: str | None = None) -> tuple[list[str], list[int]]:
         """(unit ids in order, how many pairs alive before `before` each has): what the
@@ -572,14 +553,7 @@ class Store(ReviewQueries):
 
     def units_of(self, pair_ids: Iterable[str]) -> dict[str, str]:
         """Pair id -> its unit id, for the ids that exist."""
-        ids = list(pair_ids)
-        out: dict[str, str] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ", ".join("?" * len(chunk))
-            sql = f"SELECT id, unit_id FROM pairs WHERE id IN ({marks})"
-            out.update(self.conn.execute(sql, chunk))
-        return out
+        return dict(self._where_in("SELECT id, unit_id FROM pairs WHERE id", pair_ids))
 
     def iter_kept_texts(self, before: str | None = None) -> Iterator[PairText]:
         """`iter_kept_pairs`, as `PairText`s (what the set filters read)."""
@@ -588,17 +562,8 @@ class Store(ReviewQueries):
 
     def pair_texts(self, pair_ids: Iterable[str]) -> dict[str, PairText]:
         """`PairText`s of these ids (those that exist), by id."""
-        ids = list(dict.fromkeys(pair_ids))
-        out: dict[str, PairText] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            rows = self.conn.execute(
-                f"SELECT {PAIR_SQL} FROM pairs p LEFT JOIN {UNIT_OF_PAIR} "
-                f"WHERE p.id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            out.update((row[0], read_pair_text(row)) for row in rows)
-        return out
+        sql = f"SELECT {PAIR_SQL} FROM pairs p LEFT JOIN {UNIT_OF_PAIR} WHERE p.id"
+        return {row[0]: read_pair_text(row) for row in self._where_in(sql, dict.fromkeys(pair_ids))}
 
     def kept_count(self, before: str | None = None) -> int:
         """How many pairs `kept_pairs(before=...)` lists."""
@@ -635,36 +600,30 @@ class Store(ReviewQueries):
 
         Example: next(store.export_pairs()) -> (Pair(path="a/A.java", ...), "train")
         """
-        where, args = "", ()
-        if tasks is not None:
-            args = tuple(sorted(set(tasks)))
-            where = f"p.task IN ({', '.join('?' * len(args))})" if args else "0"
-        rows = self._alive(
-            f"{PAIR_SQL}, s.split",
-            None,
-            tail=f" ORDER BY {PAIR_PATH}, p.id",
-            join=" LEFT JOIN splits s ON s.pair_id = p.id",
-            where=where,
-            where_args=args,
-        )
         path, batch = None, []
-        for *row, split in rows:
+        for *row, split in self.export_rows(tasks):
             if row[4] != path:
                 yield from sorted(batch, key=lambda b: (b[0].start_line, b[0].task, b[0].id))
                 path, batch = row[4], []
             batch.append((read_pair(row), split))
         yield from sorted(batch, key=lambda b: (b[0].start_line, b[0].task, b[0].id))
 
-    def export_rows(self) -> Iterator[tuple]:
+    def export_rows(self, tasks: Iterable[str] | None = None) -> Iterator[tuple]:
         """`export_pairs` as stored rows (the `PAIR_SQL` columns, then the split), by path
         then id, for workers that decode them (and sort a file's rows by start line, task
-        and id)."""
+        and id); `tasks` narrows to those tasks."""
+        where, args = "", ()
+        if tasks is not None:
+            args = tuple(sorted(set(tasks)))
+            where = f"p.task IN ({', '.join('?' * len(args))})" if args else "0"
         return iter(
             self._alive(
                 f"{PAIR_SQL}, s.split",
                 None,
                 tail=f" ORDER BY {PAIR_PATH}, p.id",
                 join=" LEFT JOIN splits s ON s.pair_id = p.id",
+                where=where,
+                where_args=args,
             )
         )
 
@@ -1039,14 +998,8 @@ class Store(ReviewQueries):
     def filter_verdicts_of(self, keys: Iterable[str]) -> dict[str, dict[str, str]]:
         """`filter_verdicts` of these keys only (those stored)."""
         wanted = [verdict_key(k) for k in dict.fromkeys(keys)]
-        out: dict[str, dict[str, str]] = {}
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            rows = self.conn.execute(
-                f"{VERDICT_SQL} WHERE f.key IN ({', '.join('?' * len(chunk))})", chunk
-            )
-            out.update((key.hex(), json.loads(unpack(data))) for key, data in rows)
-        return out
+        rows = self._where_in(f"{VERDICT_SQL} WHERE f.key", wanted)
+        return {key.hex(): json.loads(unpack(data)) for key, data in rows}
 
     def filter_verdict_keys(self) -> Iterator[str]:
         """The keys of every stored filter verdict, one at a time."""

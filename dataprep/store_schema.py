@@ -5,7 +5,6 @@ compressed JSON: dataprep.codec).
 
 import json
 import sqlite3
-import sys
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -273,45 +272,6 @@ def read_pair_text(row: tuple) -> PairText:
     fields = json.loads(unpack(data))
     return PairText(
         pair_id, generator, task, fields["instruction"], fields.get("input", ""), fields["output"]
-    )
-
-
-class PairFacts(NamedTuple):
-    """A pair without its texts: what the split reads (provenance and task)."""
-
-    id: str
-    unit_id: str
-    generator: str
-    task: str
-    path: str
-    template: str
-    unit_kind: str
-    repo: str
-    module: str | None
-    label: str | None
-    start_line: int
-    end_line: int
-
-
-def read_pair_facts(row: tuple) -> PairFacts:
-    """PairFacts from a pair's columns and JSON (`PAIR_SQL`); repeated values shared."""
-    pair_id, unit_id, generator, task, path, data = row
-    f = json.loads(unpack(data))
-    intern = sys.intern
-    module, label = f.get("module"), f.get("label")
-    return PairFacts(
-        pair_id,
-        unit_id,
-        intern(generator),
-        intern(task),
-        intern(path),
-        intern(f["template"]),
-        intern(f["unit_kind"]),
-        intern(f["repo"]),
-        intern(module) if module else module,
-        intern(label) if label else label,
-        f["start_line"],
-        f["end_line"],
     )
 
 

@@ -129,19 +129,13 @@ def map_batches(
             yield work(start, batch)
             start += len(batch)
         return
-    global _WORK
-    _WORK = work
     if source is not None:
         jobs = (
             (_work_rows, (start, first, last)) for start, first, last in unit_ranges(*source, size)
         )
     else:
         jobs = _light_jobs(map(light, pairs), size)
-    try:
-        with reading(source), procs.process_pool(workers) as pool:
-            yield from in_order(pool, jobs, workers)
-    finally:
-        _WORK = None
+    yield from _forked(work, source, jobs, workers)
 
 
 def map_fetched(pairs, chunks: list[list[str]], work: Callable[[dict], Any]) -> Iterator[Any]:
@@ -154,11 +148,17 @@ def map_fetched(pairs, chunks: list[list[str]], work: Callable[[dict], Any]) -> 
         for chunk in chunks:
             yield work(pairs.fetch(chunk))
         return
+    yield from _forked(work, source, ((_work_fetched, (chunk,)) for chunk in chunks), workers)
+
+
+def _forked(work, source: tuple | None, jobs: Iterable[tuple], workers: int) -> Iterator[Any]:
+    """`jobs` in a pool of `workers` forked processes that inherit `work` (and read the
+    pairs of `source`, when given), their results in order."""
     global _WORK
     _WORK = work
     try:
         with reading(source), procs.process_pool(workers) as pool:
-            yield from in_order(pool, ((_work_fetched, (chunk,)) for chunk in chunks), workers)
+            yield from in_order(pool, jobs, workers)
     finally:
         _WORK = None
 
