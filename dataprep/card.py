@@ -131,6 +131,16 @@ def _table(head: tuple[str, ...], rows: list[tuple[Any, ...]], right: int = 1) -
     return "\n".join(lines)
 
 
+def _text_line(facts: dict[str, Any]) -> str:
+    """The card's line on the `text` column, for a style that asks for it."""
+    if "text" not in (facts.get("columns") or ()):
+        return ""
+    return (
+        "\n- `text`: the whole rendered row (`prompt + completion`, with the newline a chat "
+        "template writes after the end-of-turn token)."
+    )
+
+
 def _fence(text: str, info: str = "text") -> str:
     """A fenced block that no backtick run inside `text` can close."""
     longest = max((len(run) for run in _backtick_runs(text)), default=0)
@@ -338,7 +348,7 @@ with the file and line span recorded in every row.
 - License of the source: {license_line}
 - Generators: {generators}.{models}
 - Templates: {len(facts["templates"])} instruction templates, {len(facts["tasks"])} tasks
-- Prompt style of the `text` and `prompt`/`completion` columns: `{facts["style"]}`
+- Prompt style of the `prompt`/`completion` columns: `{facts["style"]}`
 - Review: {_review_line(facts)}
 
 {_sources_section(facts["sources"]) if facts.get("sources") else ""}## Splits
@@ -365,11 +375,10 @@ One row per task family, cut at {EXAMPLE_CHARS} characters.
 
 Each row holds the pair in three forms, so any trainer reads it as it expects:
 
-- `instruction`, `input` (may be empty), `output`: the Alpaca fields; `text` is the pair
-  rendered in the `{facts["style"]}` prompt style.
-- `prompt`, `completion`: the same text cut where the answer begins (TRL's
-  prompt-completion form: the loss falls on the completion only). `prompt + completion`
-  is `text`, less the newline a chat template writes after the end-of-turn token.
+- `instruction`, `input` (may be empty), `output`: the Alpaca fields.
+- `prompt`, `completion`: the pair rendered in the `{facts["style"]}` prompt style, cut
+  where the answer begins (TRL's prompt-completion form: the loss falls on the completion
+  only).{_text_line(facts)}
 - `messages`: a system, a user and an assistant turn (`role`, `content`); the user turn
   is the instruction, then a blank line and the input.
 

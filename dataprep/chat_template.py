@@ -25,7 +25,7 @@ _TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json")
 
 @dataclass(frozen=True)
 class ChatTemplateStyle:
-    """A loaded model tokenizer whose chat template renders the `text` column."""
+    """A loaded model tokenizer whose chat template renders the `prompt`/`completion` columns."""
 
     model: str
     tokenizer: Any = field(repr=False, compare=False)

@@ -4,10 +4,11 @@
 with `save_to_disk` (`hf/`), the dataset card (`README.md`), an Axolotl dataset entry, a
 LLaMA-Factory `dataset_info.json` (both in dataprep.trainer_files) and `export.json` (a
 manifest written last: what `push` uploads and checks). Every row carries the pair three
-ways: the Alpaca fields with `text` in the chosen prompt style; `prompt`/`completion` (TRL's
+ways: the Alpaca fields; `prompt`/`completion` in the chosen prompt style (TRL's
 prompt-completion form: the loss falls on the completion only); and `messages` (system,
-user, assistant). The whole directory is built beside the old one and swapped in, so a
-killed export leaves the previous dataset or none, never a half file that looks complete.
+user, assistant). A style file that asks for it (`text: true`) adds `text`, the whole row.
+The whole directory is built beside the old one and swapped in, so a killed export leaves
+the previous dataset or none, never a half file that looks complete.
 The split rule lives in dataprep.splits (re-exported here).
 """
 
@@ -46,7 +47,7 @@ from dataprep.generate.tasks import load_templates
 from dataprep.hashing import content_hash
 from dataprep.knowledge import choose_rephrasings
 from dataprep.models import SPLITS, Pair, Review
-from dataprep.rows import COLUMNS, arrow_schema
+from dataprep.rows import COLUMNS, arrow_schema, row_columns
 from dataprep.splits import (
     DEFAULT_RATIOS,
     SplitBy,
@@ -134,19 +135,21 @@ def _apply_edit(pair: Pair, review: Review | None) -> Pair:
 
 
 # rows -----------------------------------------------------------------------------
-def _renderer(style: str, project: str | None) -> Callable[[Mapping[str, Any]], Rendered]:
-    """The renderer of a prompt style (name, file or chat template), loaded once: a pair's
-    fields -> its `text`, `prompt`, `completion` and `messages`."""
-    loaded = prompts.load_style(style)
+def _renderer(loaded: Any, project: str | None) -> Callable[[Mapping[str, Any]], Rendered]:
+    """The renderer of a loaded prompt style (`prompts.load_style`: name, file or chat
+    template): a pair's fields -> its `prompt`, `completion` and `messages` (and `text` when
+    the style asks for it, `prompts.wants_text`)."""
     project = project or ""
     system = prompts.system_prompt(project)
+    text_too = prompts.wants_text(loaded)
 
     def render(pair: Mapping[str, Any]) -> Rendered:
         text, prompt, completion = prompts.prompt_completion(loaded, pair, project, system)
         messages = prompts.chat_messages(
             pair["instruction"], pair["input"] or "", pair["output"], system
         )
-        return {"text": text, "prompt": prompt, "completion": completion, "messages": messages}
+        rendered = {"prompt": prompt, "completion": completion, "messages": messages}
+        return {"text": text, **rendered} if text_too else rendered
 
     return render
 
@@ -380,7 +383,8 @@ def write_dataset(
     project = (
         project or store.get_meta("scaleout.project") or store.majority_repo()
     ) or "dataprep"  # a many-source store names its project (DIR's name), for `export` too
-    columns, source_urls = _export_columns(store)
+    loaded = prompts.load_style(style)
+    columns, source_urls = _export_columns(store, prompts.wants_text(loaded))
     tally = card_facts.RowTally()
     digest = SelectionDigest()
     left_out = 0
@@ -407,7 +411,7 @@ def write_dataset(
     maker = RowMaker(
         reviews=reviews,
         include_unreviewed=include_unreviewed,
-        render=_renderer(style, project),
+        render=_renderer(loaded, project),
         columns=columns,
         urls=source_urls,
         leaks=leaks,
@@ -561,13 +565,10 @@ def _order(pair: Pair) -> tuple:
     return (pair.path, pair.start_line, pair.task, pair.id)
 
 
-def _export_columns(store: Store) -> tuple[tuple[str, ...], dict[str, str] | None]:
-    """The columns of the rows, and each source's URL by its name: a many-source store
-    (meta `scaleout.sources`) adds a `source_url` column after `repo` (its name); a
-    one-source export keeps COLUMNS as they are (and None)."""
+def _export_columns(store: Store, text: bool) -> tuple[tuple[str, ...], dict[str, str] | None]:
+    """The columns of the rows (`rows.row_columns`: `text` only for a style that asks for
+    it), and each source's URL by its name: a many-source store (meta `scaleout.sources`)
+    adds a `source_url` column after `repo` (its name); a one-source export has none (None)."""
     sources = store.get_meta("scaleout.sources") or []
     urls = {s["name"]: s["url"] for s in sources if s.get("name")}
-    if not urls:
-        return COLUMNS, None
-    at = COLUMNS.index("repo") + 1
-    return (*COLUMNS[:at], "source_url", *COLUMNS[at:]), urls
+    return row_columns(text, source_url=bool(urls)), urls or None

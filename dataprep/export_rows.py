@@ -1,7 +1,7 @@
 """The export's rows, made a batch of files at a time: each stored pair decoded (a dict, no
-model built), its review state and edit applied, rendered three ways, written as JSON Lines
-and an Arrow table per split, counted for the card (`RowTally`) and measured
-(`QualityTally`). With `procs.jobs()` above 1 the batches are made in forked workers: the
+model built), its review state and edit applied, rendered (prompt and completion, messages),
+written as JSON Lines and an Arrow table per split, counted for the card (`RowTally`) and
+measured (`QualityTally`). With `procs.jobs()` above 1 the batches are made in forked workers: the
 parent reads the stored rows (still packed) in the export's order, hands out batches of
 whole files, and takes the results back in order, so it only writes the files and merges
 the counts. The batches are the same in one process.
@@ -38,18 +38,23 @@ from dataprep.store_schema import read_pair_fields
 
 BATCH = 2048  # stored pairs per batch (whole files: a file's rows are sorted together)
 
-Rendered = dict[str, Any]  # text, prompt, completion, messages
+Rendered = dict[str, Any]  # prompt, completion, messages (and text, if the style asks)
 
 
 def pair_row(
-    pair: Pair | Mapping[str, Any], rendered: Rendered | str, review: str = "unreviewed"
+    pair: Pair | Mapping[str, Any],
+    rendered: Rendered,
+    review: str = "unreviewed",
+    columns: tuple[str, ...] = COLUMNS,
+    urls: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One dataset row: the Alpaca fields, the rendered forms (or just `text`), provenance."""
+    """One dataset row, `columns` in order: the Alpaca fields, the rendered forms,
+    provenance (`source_url` from `urls` by the pair's repo), the review state."""
     data = pair if isinstance(pair, Mapping) else pair.model_dump()
-    row = {col: data.get(col) for col in COLUMNS}
-    row.update({"text": rendered} if isinstance(rendered, str) else rendered)
-    row["review"] = review
-    return row
+    extra = {**rendered, "review": review}
+    if urls is not None:
+        extra["source_url"] = urls.get(data.get("repo"))
+    return {c: extra[c] if c in extra else data.get(c) for c in columns}
 
 
 def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
@@ -109,12 +114,7 @@ class RowMaker:
         return pair
 
     def row(self, pair: Mapping[str, Any], state: str) -> dict[str, Any]:
-        row = pair_row(pair, self.render(pair), state)
-        if self.urls is None:
-            return row
-        return {
-            c: self.urls.get(row["repo"]) if c == "source_url" else row[c] for c in self.columns
-        }
+        return pair_row(pair, self.render(pair), state, self.columns, self.urls)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Prompt styles: how a pair becomes the `text` a trainer sees.
+"""Prompt styles: how a pair becomes the text a trainer sees (`prompt` + `completion`).
 
 `alpaca` is byte for byte what Axolotl's `type: alpaca` renders (default style): the
 with-input and no-input headers, `### Instruction:`, `### Input:`, `### Response:`,
@@ -126,6 +126,8 @@ class PromptStyle(BaseModel):
     optionally padded (`{instruction:<20}`, width at most MAX_WIDTH), never with `!r`, `.attr`
     or `[index]`; write literal braces as {{ and }}. A `.txt` file is one template used for
     both cases. A bad placeholder fails when the style is loaded (`check_template`).
+    `text: true` asks the export for a `text` column too: the whole rendered row, for a
+    trainer that reads one text field (every row has it anyway as `prompt` + `completion`).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -134,6 +136,7 @@ class PromptStyle(BaseModel):
     description: str = ""
     with_input: str
     without_input: str | None = None
+    text: bool = False
 
     @field_validator("with_input", "without_input")
     @classmethod
@@ -254,6 +257,13 @@ def load_style(spec: str) -> PromptStyle | ChatTemplateStyle | str:
                 "chat-template:MODEL or the path to a style file (.yaml or .txt)"
             )
     return _read_style(path)
+
+
+def wants_text(style: str | PromptStyle | ChatTemplateStyle) -> bool:
+    """Whether rows in this loaded style carry a `text` column: only a style file that asks
+    for it (`text: true`); the built-in styles' trainers read the Alpaca fields, `messages`
+    or `prompt`/`completion`, so a `text` column would repeat the pair a fourth time."""
+    return isinstance(style, PromptStyle) and style.text
 
 
 def _read_style(path: Path) -> PromptStyle:

@@ -2,6 +2,7 @@
 (shared by the export, which writes them, and the card, which describes them)."""
 
 # Row columns, in file order. Metadata after the Alpaca fields, `text` and the trainer forms.
+# `text` is written only for a style that asks for it (`row_columns`).
 COLUMNS: tuple[str, ...] = (
     "id",
     "instruction",
@@ -29,6 +30,21 @@ COLUMNS: tuple[str, ...] = (
     "model",
     "review",
 )
+
+
+def row_columns(text: bool, source_url: bool = False) -> tuple[str, ...]:
+    """The columns an export writes: COLUMNS, less `text` unless the style asks for it
+    (`prompts.wants_text`), with `source_url` after `repo` for a many-source store.
+
+    Example: "text" in row_columns(False) -> False
+    """
+    columns = tuple(c for c in COLUMNS if text or c != "text")
+    if not source_url:
+        return columns
+    at = columns.index("repo") + 1
+    return (*columns[:at], "source_url", *columns[at:])
+
+
 INT_COLUMNS = {"start_line", "end_line", "round"}
 _NULLABLE = {"commit", "source_url", "module", "label", "operation", "round", "parent_id", "model"}
 

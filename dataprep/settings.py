@@ -191,7 +191,7 @@ class RunConfig:
     seed: int = 0
     """Seed of the splits, the balancing sample and the phrasings."""
     style: str = "alpaca"
-    """Prompt style of `text`: alpaca, chatml, a style file, or chat-template:MODEL."""
+    """Prompt style of `prompt`/`completion`: alpaca, chatml, a style file, chat-template:MODEL."""
     source_url: str | None = None
     """The repository's public URL for the card (default: the checkout's git remote)."""
     split_by: SplitMode = "file"

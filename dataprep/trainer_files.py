@@ -1,8 +1,8 @@
 """Trainer files written beside the dataset: an Axolotl dataset entry and a LLaMA-Factory
 `dataset_info.json`, both following the prompt style of the export.
 
-- `alpaca`: Axolotl `type: alpaca` (byte for byte the `text` column), LLaMA-Factory
-  alpaca formatting over instruction/input/output.
+- `alpaca`: Axolotl `type: alpaca` (byte for byte the `prompt` + `completion` columns),
+  LLaMA-Factory alpaca formatting over instruction/input/output.
 - `chatml` and `chat-template:MODEL`: Axolotl `type: chat_template` over the `messages`
   column (`chat_template: chatml`, or `tokenizer_default`: the base model's own template),
   LLaMA-Factory `sharegpt` formatting over `messages` in the OpenAI role/content layout.

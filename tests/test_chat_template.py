@@ -58,9 +58,9 @@ def test_export_in_a_models_template(tmp_path, model_dir):
     result = CliRunner().invoke(app, ["export", "--out", str(tmp_path / "out"), "--style", style])
     assert result.exit_code == 0, result.output
     row = json.loads((tmp_path / "out" / "dataset" / "train.jsonl").read_text().splitlines()[0])
-    assert row["text"].startswith(f"<|system|>\n{system_prompt('acme/shop')}</s>\n<|user|>\n")
+    assert row["prompt"].startswith(f"<|system|>\n{system_prompt('acme/shop')}</s>\n<|user|>\n")
     assert row["completion"] == row["output"] + "</s>"
-    assert row["prompt"] + row["completion"] + "\n" == row["text"]
+    assert "text" not in row  # the whole row is prompt + completion
     manifest = json.loads((tmp_path / "out" / "dataset" / "export.json").read_text())
     assert (manifest["style"], manifest["format"]) == (style, "chat_template")
     axolotl = (tmp_path / "out" / "dataset" / "axolotl-dataset.yml").read_text()

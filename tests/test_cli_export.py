@@ -40,8 +40,8 @@ def test_options_reach_the_export(tmp_path):
     manifest = json.loads((tmp_path / "out" / "dataset" / "export.json").read_text())
     assert (manifest["style"], manifest["split_by"], manifest["seed"]) == ("chatml", "module", 7)
     row = json.loads((tmp_path / "out" / "dataset" / "train.jsonl").read_text().splitlines()[0])
-    assert row["text"].startswith("<|im_start|>system\nYou are an expert on the acme/shop code")
-    assert row["prompt"] + row["completion"] + "\n" == row["text"]
+    assert row["prompt"].startswith("<|im_start|>system\nYou are an expert on the acme/shop code")
+    assert row["completion"] == row["output"] + "<|im_end|>" and "text" not in row
 
 
 def test_include_unreviewed(tmp_path):

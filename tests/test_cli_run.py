@@ -12,8 +12,8 @@ from dataprep.cli import app
 from dataprep.models import SPLITS
 from dataprep.store import Store
 
-COLUMNS = "instruction input output text task template unit_id path start_line end_line commit"
-COLUMNS = (*COLUMNS.split(), "generator", "module", "repo")
+COLUMNS = "instruction input output prompt completion task template unit_id path start_line"
+COLUMNS = (*COLUMNS.split(), "end_line", "commit", "generator", "module", "repo")
 GOLDEN_PATHS = (
     "booking/src/main/java/com/example/hotel/booking/BookingController.java",
     "docs/architecture.md",
@@ -65,14 +65,15 @@ def test_the_run_ends_with_the_next_steps(run_out):
     ]
 
 
-def test_rows_carry_the_alpaca_fields_text_and_provenance(run_out):
+def test_rows_carry_the_alpaca_fields_prompt_completion_and_provenance(run_out):
     out, _ = run_out
     for split, rows in _rows(out).items():
         assert rows, split
         for row in rows:
             assert set(COLUMNS) <= set(row)
             assert row["generator"] == "template"
-            assert row["text"].endswith("### Response:\n" + row["output"])
+            assert row["prompt"].endswith("### Response:\n") and "text" not in row
+            assert row["completion"] == row["output"]
 
 
 def test_no_file_contributes_to_two_splits(run_out):
@@ -138,8 +139,8 @@ def test_chatml_and_module_splits(tmp_path):
     for split, rows in _rows(out).items():
         for row in rows:
             system = "<|im_start|>system\nYou are an expert on the hotel-booking code base."
-            assert row["text"].startswith(system)
-            assert "<|im_start|>user\n" + row["instruction"] in row["text"]
+            assert row["prompt"].startswith(system)
+            assert "<|im_start|>user\n" + row["instruction"] in row["prompt"]
             # knowledge asks about modules in train: a module is in training or held out
             modules[row["module"]].add("train" if split == "knowledge" else split)
     assert {m: s for m, s in modules.items() if len(s) > 1} == {}

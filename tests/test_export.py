@@ -17,8 +17,10 @@ from dataprep.errors import DataprepError, ExportError
 from dataprep.licenses import detect_license, license_from_name
 from dataprep.models import SPLITS, Review
 from dataprep.prompts import render_alpaca, render_chatml, system_prompt
-from dataprep.rows import COLUMNS
+from dataprep.rows import row_columns
 from dataprep.store import Store
+
+COLUMNS = row_columns(text=False)  # the built-in styles write no `text` column
 
 
 def _pairs(n_files=200, per=lambda i: 1 + (i * 7) % 11, modules=0, task="method.implement"):
@@ -151,7 +153,7 @@ def test_files_written(exported):
     assert json.loads((ds / "export.json").read_text())["splits"] == summary["splits"]
 
 
-def test_rows_carry_alpaca_fields_text_and_provenance(exported):
+def test_rows_carry_alpaca_fields_prompt_completion_and_provenance(exported):
     store, summary, ds = exported
     pairs = {p.id: p for p in store.kept_pairs()}
     total = 0
@@ -162,7 +164,8 @@ def test_rows_carry_alpaca_fields_text_and_provenance(exported):
         for row in rows:
             assert list(row) == list(COLUMNS)
             pair = pairs[row["id"]]
-            assert row["text"] == render_alpaca(pair.instruction, pair.input, pair.output)
+            whole = row["prompt"] + row["completion"]
+            assert whole == render_alpaca(pair.instruction, pair.input, pair.output)
             for key in (
                 "instruction",
                 "input",
@@ -190,7 +193,7 @@ def test_one_row_exactly(exported):
     _, _, ds = exported
     row = json.loads((ds / "train.jsonl").read_text().splitlines()[0])
     instruction = "How does C000.run0 work? (method.code 0)"
-    assert row["text"] == (
+    assert row["prompt"] + row["completion"] == (
         "Below is an instruction that describes a task. Write a response that appropriately "
         "completes the request.\n\n### Instruction:\n" + instruction + "\n\n### Response:\n"
         "public void run0() { return; }"
@@ -240,7 +243,7 @@ def test_load_from_disk_and_load_dataset_read_the_export(exported):
     files = {s: str(ds / f"{s}.jsonl") for s in SPLITS}
     js = datasets.load_dataset("json", data_files=files)
     assert {s: js[s].num_rows for s in SPLITS} == summary["splits"]
-    assert js["test"][0]["text"] == dd["test"][0]["text"]
+    assert js["test"][0]["prompt"] == dd["test"][0]["prompt"]
     # the card's configs point at the Parquet files: loading the directory uses them
     pq = datasets.load_dataset(str(ds))
     assert {s: pq[s].num_rows for s in SPLITS} == summary["splits"]
@@ -310,7 +313,8 @@ def test_chatml_style(tmp_path):
     rows = _read_jsonl(tmp_path / "out" / "dataset" / "train.jsonl")
     system = system_prompt("acme/shop")
     for row in rows:
-        assert row["text"] == render_chatml(row["instruction"], row["input"], row["output"], system)
+        whole = row["prompt"] + row["completion"] + "\n"
+        assert whole == render_chatml(row["instruction"], row["input"], row["output"], system)
         assert row["messages"][0] == {"role": "system", "content": system}
 
 
@@ -384,7 +388,9 @@ def test_once_reviewed_only_accepted_and_edited_are_exported(tmp_path):
         "Revised answer.",
         "edited",
     )
-    assert row["text"] == render_alpaca("Better?", edited.input, "Revised answer.")
+    assert row["prompt"] + row["completion"] == render_alpaca(
+        "Better?", edited.input, "Revised answer."
+    )
     assert rows[accepted.id]["review"] == "accepted"
     assert summary["reviewed"] == 3
     card = (tmp_path / "out" / "dataset" / "README.md").read_text()
@@ -494,7 +500,8 @@ def test_fixture_export_keeps_files_whole_and_rows_true(hotel):
     for split, split_rows in rows.items():
         for row in split_rows:
             where[subject.get(row["path"], row["path"])].add(_side(split))
-            assert row["text"] == render_alpaca(row["instruction"], row["input"], row["output"])
+            whole = row["prompt"] + row["completion"]
+            assert whole == render_alpaca(row["instruction"], row["input"], row["output"])
             assert row["repo"] == "hotel-booking" and row["generator"] == "template"
     assert all(len(s) == 1 for s in where.values())  # a file (with its test) is on one side
     held = [r for s in ("validation", "test") for r in rows[s]]

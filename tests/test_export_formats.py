@@ -19,9 +19,11 @@ from dataprep.cli import app
 from dataprep.dataset_dir import load_manifest
 from dataprep.errors import InputError
 from dataprep.models import SPLITS
-from dataprep.prompts import alpaca_prompt, render_alpaca, system_prompt
-from dataprep.rows import COLUMNS
+from dataprep.prompts import alpaca_prompt, render_alpaca, render_chatml, system_prompt
+from dataprep.rows import row_columns
 from dataprep.source import check_source_url, public_url
+
+COLUMNS = row_columns(text=False)  # the built-in styles write no `text` column
 
 SYSTEM = system_prompt("acme/shop")
 
@@ -53,7 +55,7 @@ def test_every_row_carries_prompt_completion_and_messages(exported):
             instruction, input_, output = row["instruction"], row["input"], row["output"]
             assert row["prompt"] == alpaca_prompt(instruction, input_)
             assert row["completion"] == output
-            assert row["prompt"] + row["completion"] == row["text"]
+            assert "text" not in row  # the style does not ask for it
             user = f"{instruction}\n\n{input_}" if input_ else instruction
             assert row["messages"] == [
                 {"role": "system", "content": SYSTEM},
@@ -87,7 +89,8 @@ def test_chatml_completion_ends_with_the_end_of_turn_token(tmp_path):
         f"<|im_start|>user\n{row['instruction']}<|im_end|>\n<|im_start|>assistant\n"
     )
     assert row["completion"] == row["output"] + "<|im_end|>"  # TRL adds no second EOS
-    assert row["prompt"] + row["completion"] + "\n" == row["text"]
+    whole = render_chatml(row["instruction"], row["input"], row["output"], SYSTEM)
+    assert row["prompt"] + row["completion"] + "\n" == whole
 
 
 def test_the_manifest_describes_the_columns(exported):
@@ -354,7 +357,31 @@ def test_check_source_url():
         check_source_url("github.com/a/b")
 
 
-def test_alpaca_text_is_unchanged_by_the_new_columns(exported):
+def test_alpaca_prompt_and_completion_are_axolotls_text(exported):
     _, _, ds = exported
     row = _jsonl(ds / "train.jsonl")[0]
-    assert row["text"] == render_alpaca(row["instruction"], row["input"], row["output"])
+    whole = row["prompt"] + row["completion"]
+    assert whole == render_alpaca(row["instruction"], row["input"], row["output"])
+
+
+def test_a_style_file_that_asks_for_text_gets_the_column(tmp_path):
+    style = tmp_path / "mine.yaml"
+    style.write_text(
+        "name: mine\ntext: true\n"
+        "with_input: |-\n  Q: {instruction}\n  {input}\n  A: {output}{eos}\n"
+        "without_input: |-\n  Q: {instruction}\n  A: {output}{eos}\n"
+    )
+    summary, ds = _export(tmp_path, str(style))
+    rows = _jsonl(ds / "train.jsonl")
+    assert rows and all(r["text"] == r["prompt"] + r["completion"] for r in rows)
+    assert all(r["text"].startswith("Q: ") for r in rows)
+    columns = json.loads((ds / "export.json").read_text())["columns"]
+    assert columns == list(row_columns(text=True)) == list(rows[0])
+    assert "\n- `text`: the whole rendered row" in (ds / "README.md").read_text()
+    assert import_parquet_columns(ds / "train.parquet") == columns
+
+
+def import_parquet_columns(path):
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(path).names

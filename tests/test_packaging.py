@@ -99,5 +99,5 @@ def test_templates_and_run_from_outside_the_checkout(fresh_venv, tmp_path):
     rows = (tmp_path / "out" / "dataset" / "train.jsonl").read_text().splitlines()
     rows += (tmp_path / "out" / "dataset" / "validation.jsonl").read_text().splitlines()
     rows += (tmp_path / "out" / "dataset" / "test.jsonl").read_text().splitlines()
-    texts = [json.loads(row)["text"] for row in rows]
+    texts = [json.loads(row)["prompt"] for row in rows]
     assert texts and all("asks about the code base of tiny" in t for t in texts)

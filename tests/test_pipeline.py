@@ -237,7 +237,7 @@ def test_a_changed_style_file_is_exported_again(tmp_path):
     again = run_pipeline(config)
     assert "skipped" not in again["counters"]["export"]
     texts = [
-        json.loads(r)["text"]
+        json.loads(r)["prompt"]
         for r in (tmp_path / "out/dataset/train.jsonl").read_text().splitlines()
     ]
     assert texts and all(t.startswith("Question: ") for t in texts)

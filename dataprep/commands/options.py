@@ -123,8 +123,9 @@ Style = Annotated[
     str,
     typer.Option(
         metavar="[alpaca|chatml|repo|FILE|chat-template:MODEL]",
-        help="Prompt style of the `text` and `prompt`/`completion` columns: alpaca, chatml, "
-        "a shipped style (repo), the path of a style file (.yaml or .txt), or "
+        help="Prompt style of the `prompt`/`completion` columns: alpaca, chatml, "
+        "a shipped style (repo), the path of a style file (.yaml or .txt; `text: true` in "
+        "a .yaml one adds a `text` column, the whole row), or "
         "chat-template:MODEL (that model's own chat template: a model folder, a .gguf file, "
         "or a Hub id in the local cache).",
     ),
