@@ -5,7 +5,10 @@ Prints, from one run, side by side:
 - lines/s of the slicer (`slice_repo` + writing the JSON Lines, what `dataprep slice`
   does: walk, read, parse, units, output), single process, and the ratio (goal: <= 2x);
 - the slicer's peak memory, single process (goal: < 500 MB);
-- the slicer with --jobs 2 and its speed-up over one job (goal: >= 1.7x on 2 cores).
+- the slicer with --jobs 2 and its speed-up over one job (goal: >= 1.7x on 2 cores);
+- `dataprep slice ROOT -o FILE` as a whole process, start-up included, with the default
+  jobs (the usable cores; goal: <= 1.2x the single-thread bare parse) and with `--jobs 1`
+  (goal: <= 2.0x).
 
 Each measurement runs in a fresh child process, so peak memory is the slicer's own.
 The corpus comes from `openjdk-17-source` (installed with apt-get when missing) and is
@@ -21,6 +24,8 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -121,7 +126,23 @@ def corpus_dir() -> Path:
     return target
 
 
+DATAPREP = str(Path(sys.executable).with_name("dataprep"))
+
+
+def whole_process(root: Path, jobs: int | None) -> dict:
+    """Wall seconds of `dataprep slice ROOT -o FILE` as a user runs it (start-up, walk,
+    parse, units, JSON Lines), with `--jobs` or the default."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [DATAPREP, "slice", str(root), "-o", str(Path(tmp) / "units.jsonl")]
+        cmd += ["--jobs", str(jobs)] if jobs else []
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        return {"seconds": time.perf_counter() - start}
+
+
 def measure(mode: str, root: Path) -> dict:
+    if mode.startswith("cli"):
+        return whole_process(root, int(mode[3:]) if mode[3:] else None)
     out = subprocess.run(
         [sys.executable, "-c", CHILD, mode, str(root)], capture_output=True, text=True, check=True
     )
@@ -131,7 +152,7 @@ def measure(mode: str, root: Path) -> dict:
 def best_of(root: Path, repeat: int) -> dict[str, dict]:
     """The fastest of `repeat` runs per mode, the modes interleaved (bare, 1 job, 2 jobs,
     bare, ...) so that a change in the machine's load hits all of them alike."""
-    runs: dict[str, list[dict]] = {"bare": [], "1": [], "2": []}
+    runs: dict[str, list[dict]] = {"bare": [], "1": [], "2": [], "cli": [], "cli1": []}
     for _ in range(repeat):
         for mode in runs:
             runs[mode].append(measure(mode, root))
@@ -179,6 +200,18 @@ def main() -> None:
     print(f"2 jobs: workers {workers} cpu s, parent {parent:.1f} cpu s")
     estimate = one["cpu"] / critical
     print(f"speed-up on 2 free cores (cpu, est.) : {estimate:.2f}x   (goal >= 1.7x)")
+    cli, cli1 = results["cli"]["seconds"], results["cli1"]["seconds"]
+    from dataprep.procs import default_jobs as usable_cores
+
+    default_jobs = usable_cores()
+    print(
+        f"dataprep slice, default jobs ({default_jobs}), whole process: {cli:.2f} s = "
+        f"{cli / bare['seconds']:.2f}x the bare parse   (goal <= 1.2x)"
+    )
+    print(
+        f"dataprep slice --jobs 1, whole process     : {cli1:.2f} s = "
+        f"{cli1 / bare['seconds']:.2f}x the bare parse   (goal <= 2.0x)"
+    )
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.javalang:
         from bench_javalang import compare_backends, report
