@@ -34,6 +34,12 @@ class ReviewQueries:
         finally:
             self.conn.execute(f"PRAGMA temp_store = {temp_store}")
 
+    def review_rows_missing(self) -> int:
+        """Live pairs with no review row yet: what the next `refresh_review_rows` indexes."""
+        pairs = self.conn.execute("SELECT count(*) FROM pairs").fetchone()[0]
+        rows = self.conn.execute("SELECT count(*) FROM review_rows").fetchone()[0]
+        return max(0, pairs - rows)
+
     def _refresh_review_rows(self) -> int:
         with self.transaction():
             changed = self._review_pairs()

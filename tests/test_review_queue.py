@@ -266,6 +266,18 @@ def test_search_follows_pairs_added_and_removed(tmp_path):
         assert hits("NoSuchElementException") == 1 and hits("findFree") == 4
 
 
+def test_the_pairs_still_to_index_are_counted_before_the_first_start(tmp_path):
+    pairs = review_store(tmp_path)
+    with Store.open(tmp_path) as store:
+        assert store.review_rows_missing() == len(pairs)  # what `dataprep review` announces
+        store.refresh_review_rows()
+        assert store.review_rows_missing() == 0
+        store.delete_pairs([pairs["evol2"].id])
+        store.refresh_review_rows()
+        store.put_pairs([pairs["evol2"]])
+        assert store.review_rows_missing() == 1
+
+
 def test_the_search_index_is_built_again_once_a_quarter_of_it_is_of_pairs_gone(tmp_path):
     pairs = list(review_store(tmp_path, n_extra=1600).values())
     with Store.open(tmp_path) as store:
