@@ -59,7 +59,7 @@ def test_a_candidate_made_a_pair_is_kept_as_a_mark_and_reads_back_whole(repo, tm
     assert all(row["pair"] in pairs for row in marked if row["pair"])
     with Store.open(out) as store:
         for path in store.template_keys():
-            data, refs, _, slim = template_cache.read(store, path, lambda p=path: pytest.fail(p))
+            data, refs, _, slim = template_cache.read(store, path, lambda p=path: pytest.fail(p), 0)
             assert slim == set() and set(refs) - {None} <= set(pairs)
             units = store.units_in(path)
             built = gcand.file_candidates(units, 0, module_of=_module_finder(str(repo)))
@@ -94,8 +94,9 @@ def test_a_pair_gone_from_under_its_mark_is_made_again(repo, tmp_path):
     out = tmp_path / "out"
     _generate(repo, out)
     pairs, stored = _template_pairs(out), _stored(out)
-    gone = next(row for row in stored[MONEY]["candidates"] if row.get("pair") == "")
     with Store.open(out) as store:
+        data, _, marks, _ = template_cache.read(store, MONEY, lambda: pytest.fail(), 0)
+        gone = next(row for row, mark in zip(data["candidates"], marks, strict=True) if mark == "")
         (victim,) = [
             pid
             for pid, unit_id, task in store.template_pairs_of([gone["unit_id"]])
@@ -105,7 +106,7 @@ def test_a_pair_gone_from_under_its_mark_is_made_again(repo, tmp_path):
         assert store.template_blob(MONEY) is not None
         rebuilt = []
         rebuild = _rebuild(store, MONEY, str(repo), 0)
-        template_cache.read(store, MONEY, lambda: rebuilt.append(1) or rebuild())
+        template_cache.read(store, MONEY, lambda: rebuilt.append(1) or rebuild(), 0)
         assert rebuilt == [1]
         store.set_meta("pipeline.templates", None)  # a pass over the cached files
     counts = _generate(repo, out)

@@ -3,7 +3,10 @@
 of what that pair holds too (`PAIR_FIELDS`: the answer, often the code it asks about, and
 its place), its level and a mark `"pair"`: "" when its pair is the one template pair of its
 unit and task, else the pair's id (a task may make several pairs of a unit, e.g. one per
-method asked about). On every 4th java.base file the cache took 5.2 MB whole, 3.3 so.
+method asked about). A row also leaves out what its task and unit give (`derived`: the
+phrasing the seed picks, the task's qualifier and placeholders) and its unit's id when it is
+the one of its level values (`"units"`, beside `"values"`). On every 4th java.base file the
+cache took 5.2 MB whole, 2.2 so.
 
 A pass of the generate stage reads a cached file's candidates with `read` (the marked ones
 completed from their pairs) and, once resolved, writes them back with `slimmed` (in the
@@ -13,8 +16,8 @@ task: the store edited by hand) makes `read` build the file's candidates again f
 units (`rebuild`).
 
 Example:
-    data, refs, marks, _ = read(store, "src/A.java", rebuild)  # refs[i]: candidate i's pair
-    text = slimmed(data, refs, marks, levels, keeps, pair_ids)  # None: stored as it should be
+    data, refs, marks, _ = read(store, "src/A.java", rebuild, seed)  # refs[i]: i's pair
+    text = slimmed(data, refs, marks, seed, levels, keeps, pair_ids)  # None: stored so already
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import fields as dataclass_fields
+from functools import lru_cache
 from typing import Any
+
+from dataprep.generate import candidates as gcand
+from dataprep.generate.tasks import shipped_tasks
 
 # A candidate's fields that its pair holds with the same value.
 PAIR_FIELDS = (
@@ -43,7 +51,83 @@ Rebuild = Callable[[], dict[str, Any]]
 Read = tuple[dict[str, Any], list[str | None], list[str | None], set[int]]
 
 
-def read(store, path: str, rebuild: Rebuild, levels: bytes = b"", keeps: bytes = b"") -> Read:
+@lru_cache(maxsize=1024)
+def _task_fields(task_id: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """What `candidates.make_candidate` takes from a task, and its phrasings; ({}, ()) for
+    a task not shipped."""
+    task = shipped_tasks().get(task_id)
+    if task is None:
+        return {}, ()
+    fields = {
+        "subject": gcand._subject_names(*task.phrasings),
+        "qualifier_subject": gcand._placeholders(task.qualifier) if task.qualifier else [],
+        "qualifier": task.qualifier,
+        "max_level": task.max_level,
+        "requires_symbol": [],
+    }
+    return fields, tuple(task.phrasings)
+
+
+def derived(task_id: str, unit_id: str, seed: int) -> dict[str, Any]:
+    """A candidate's fields its task, its unit and the seed give, as `make_candidate` sets
+    them (a row keeps a field only where it holds another value)."""
+    fields, phrasings = _task_fields(task_id)
+    if not phrasings:
+        return {}
+    index = gcand._stable_index(seed, unit_id, task_id, len(phrasings))
+    return {**fields, "template": f"{task_id}.{index}", "phrasing": phrasings[index]}
+
+
+def _expand(data: dict[str, Any], seed: int) -> None:
+    """Give each row what `slimmed` left out of it (its unit's id, then what its task and
+    unit give: `derived`)."""
+    units = data.pop("units", None)
+    for row in data["candidates"]:
+        if "unit_id" not in row:
+            row["unit_id"] = units[row["values"]]
+        fields, phrasings = _task_fields(row["task"])
+        for name, value in fields.items():
+            if name not in row:
+                row[name] = value
+        if phrasings and ("template" not in row or "phrasing" not in row):
+            given = derived(row["task"], row["unit_id"], seed)
+            row.setdefault("template", given["template"])
+            row.setdefault("phrasing", given["phrasing"])
+
+
+def _to_store(row: dict[str, Any], keep: tuple[str, ...], unit_id: str | None, seed: int) -> dict:
+    """A row as `slimmed` stores it: the fields `keep` names, then those `derived` gives
+    where they hold another value; its unit's id left out when it is `unit_id`."""
+    if len(row) != len(_FIELDS):  # not as `Candidate.to_json` writes rows: keep every field
+        keep = tuple(row)
+    out = {name: row[name] for name in keep if name in row}
+    fields, phrasings = _task_fields(row["task"])
+    for name in _TASK:
+        if name in row and fields.get(name, _NONE) != row[name]:
+            out[name] = row[name]
+    if phrasings:
+        index = gcand._stable_index(seed, row["unit_id"], row["task"], len(phrasings))
+        given = (f"{row['task']}.{index}", phrasings[index])
+        for name, value in zip(("template", "phrasing"), given, strict=True):
+            if row[name] == value:
+                out.pop(name, None)
+            elif name not in keep:
+                out[name] = row[name]
+    if out.get("unit_id") == unit_id:
+        del out["unit_id"]
+    return out
+
+
+_NONE = object()
+_FIELDS = tuple(f.name for f in dataclass_fields(gcand.Candidate))
+_TASK = ("qualifier", "max_level", "requires_symbol", "subject", "qualifier_subject")
+_WHOLE = tuple(name for name in _FIELDS if name not in _TASK)
+_SLIM = tuple(name for name in _WHOLE if name not in PAIR_FIELDS)
+
+
+def read(
+    store, path: str, rebuild: Rebuild, seed: int, levels: bytes = b"", keeps: bytes = b""
+) -> Read:
     """A file's cached candidates, `{"values": [...], "candidates": [row, ...]}`, with the
     pair each row was stored as (`refs`, None: stored whole), its stored mark (`marks`) and
     the rows left slim. Every row is completed from its pair, but with `levels` and `keeps`
@@ -55,6 +139,7 @@ def read(store, path: str, rebuild: Rebuild, levels: bytes = b"", keeps: bytes =
     if text is None:
         return rebuild(), [], [], set()
     data = json.loads(text)
+    _expand(data, seed)
     rows = data["candidates"]
     marks = [row.pop("pair", None) for row in rows]
     if all(mark is None for mark in marks):
@@ -100,6 +185,7 @@ def slimmed(
     data: dict[str, Any],
     refs: list[str | None],
     marks: list[str | None],
+    seed: int,
     levels: bytes,
     keeps: bytes,
     pair_ids: list[str | None],
@@ -107,23 +193,29 @@ def slimmed(
     """The JSON to store for a file's candidates (`data`, `refs` and `marks` as `read` gave
     them, its rows before `load_candidates` changed them), each one that became a pair
     (`keeps`, its id in `pair_ids`) as its level, its mark and its fields but `PAIR_FIELDS`,
-    the others whole; None when the store holds that already."""
+    the others whole, all without what `_expand` gives back; None when the store holds that
+    already."""
     rows = data["candidates"]
     kept = Counter((row["unit_id"], row["task"]) for i, row in enumerate(rows) if keeps[i])
-    out, changed = [], len(marks) != len(rows)
-    for i, row in enumerate(rows):
-        mark = marks[i] if i < len(marks) else None
-        if keeps[i]:
-            slim = {name: value for name, value in row.items() if name not in PAIR_FIELDS}
-            one = kept[(row["unit_id"], row["task"])] == 1
-            slim["level"], slim["pair"] = levels[i], "" if one else pair_ids[i]
-            ref = refs[i] if i < len(refs) else None
-            changed = changed or mark != slim["pair"] or ref != pair_ids[i]
-            changed = changed or row["level"] != levels[i]
-            out.append(slim)
-        else:
-            changed = changed or mark is not None
-            out.append(row)
-    if not changed:
+    new_marks = [
+        ("" if kept[(row["unit_id"], row["task"])] == 1 else pair_ids[i]) if keeps[i] else None
+        for i, row in enumerate(rows)
+    ]
+    if len(marks) == len(rows) and all(
+        marks[i] == new_marks[i]
+        and (not keeps[i] or (refs[i] == pair_ids[i] and row["level"] == levels[i]))
+        for i, row in enumerate(rows)
+    ):
         return None
-    return json.dumps({"values": data["values"], "candidates": out}, separators=(",", ":"))
+    units: list[str | None] = [None] * len(data["values"])
+    for row in rows:
+        if units[row["values"]] is None:
+            units[row["values"]] = row["unit_id"]
+    out = []
+    for i, row in enumerate(rows):
+        stored = _to_store(row, _SLIM if keeps[i] else _WHOLE, units[row["values"]], seed)
+        if keeps[i]:
+            stored["level"], stored["pair"] = levels[i], new_marks[i]
+        out.append(stored)
+    stored_data = {"values": data["values"], "units": units, "candidates": out}
+    return json.dumps(stored_data, separators=(",", ":"))

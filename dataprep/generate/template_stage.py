@@ -229,7 +229,8 @@ def _candidates_one(job: tuple, store: Store | None = None) -> tuple:
     and their conflict keys."""
     root, path, units, seed = job
     cands = gcand.file_candidates(units, seed, module_of=_module_finder(root))
-    return path, len(units), pack(gcand.dump_candidates(cands)), tgen.conflict_keys(cands)
+    packed = pack(gcand.dump_candidates(cands), quick=True)  # the pairs pass stores them slim
+    return path, len(units), packed, tgen.conflict_keys(cands)
 
 
 def _families_one(job: tuple) -> tuple[list[bytes], tgen.ConflictKeys]:
@@ -324,7 +325,7 @@ def _keys_one(job: tuple, store: Store | None = None) -> tgen.ConflictKeys:
     """Worker: the conflict keys of a cached file's candidates."""
     path, root, seed = job
     store = _pool_store.get(store)
-    data = template_cache.read(store, path, _rebuild(store, path, root, seed))[0]
+    data = template_cache.read(store, path, _rebuild(store, path, root, seed), seed)[0]
     return tgen.conflict_keys(gcand.load_candidates(data))
 
 
@@ -355,7 +356,7 @@ def _pairs_one(job: tuple, store: Store | None = None) -> tuple:
         return path, _pair_rows(gcand.load_candidates(unpack(chunk)), levels, keeps), None
     store = _pool_store.get(store)
     rebuild = _rebuild(store, path, root, seed)
-    data, refs, marks, standing = template_cache.read(store, path, rebuild, levels, keeps)
+    data, refs, marks, standing = template_cache.read(store, path, rebuild, seed, levels, keeps)
     rows = data["candidates"]
     before = {"values": data["values"], "candidates": [dict(row) for row in rows]}
     loaded = iter(gcand.load_candidates({"values": data["values"], "candidates": [
@@ -373,7 +374,7 @@ def _pairs_one(job: tuple, store: Store | None = None) -> tuple:
             cand.level = level
             found.append(pair_row(cand.to_pair()))
             ids.append(found[-1][0])
-    slim = template_cache.slimmed(before, refs, marks, levels, keeps, ids)
+    slim = template_cache.slimmed(before, refs, marks, seed, levels, keeps, ids)
     return path, found, pack(slim) if slim is not None else None
 
 
