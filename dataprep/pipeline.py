@@ -455,8 +455,7 @@ def _run_stages(store: Store, cfg: RunConfig, run_id: int, info: dict) -> dict[s
         ctx = Context(store=store, config=cfg, run_id=run_id, info=info, bar=bar)
         writes = store.writes()
         run_stages(ctx, run_stages_of(cfg))
-    if store.writes() != writes:
-        store.pack_pages()  # after a pass that wrote: its random inserts left pages part empty
+    store.pack_pages(wrote=store.writes() != writes)
     return _summary(ctx)
 
 

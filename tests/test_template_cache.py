@@ -17,6 +17,7 @@ from dataprep.settings import RunConfig
 from dataprep.slicing.stage import slice_stage
 from dataprep.stages import Context
 from dataprep.store import Store
+from dataprep.store_schema import SLIM
 
 MONEY = "common/src/main/java/com/example/hotel/common/Money.java"
 
@@ -112,3 +113,24 @@ def test_a_pair_gone_from_under_its_mark_is_made_again(repo, tmp_path):
     counts = _generate(repo, out)
     assert counts["files_generated"] == 0 and counts["pairs_new"] == 1
     assert _template_pairs(out) == pairs and _stored(out) == stored
+
+
+def test_a_store_with_whole_rows_is_made_slim_by_the_migration_and_the_next_pass(repo, tmp_path):
+    out = tmp_path / "out"
+    _generate(repo, out)
+    pairs, stored = _template_pairs(out), _stored(out)
+    with Store.open(out) as store:  # the rows as the schema before wrote them: whole
+        state = store.get_meta("pipeline.templates")
+        for path, key in store.template_keys().items():
+            units = store.units_in(path)
+            built = gcand.file_candidates(units, 0, module_of=_module_finder(str(repo)))
+            store.put_templates(path, key, gcand.dump_candidates(built))
+        store.conn.execute(f"PRAGMA user_version = {SLIM - 1}")
+    assert all("pair" not in row for data in _stored(out).values() for row in data["candidates"])
+    with Store.open(out) as store:
+        assert store.get_meta("pipeline.templates") is None  # forgotten: the next pass runs
+        assert state is not None
+    counts = _generate(repo, out)
+    assert (counts["files_generated"], counts["pairs_new"], counts["pairs_removed"]) == (0, 0, 0)
+    assert _template_pairs(out) == pairs and _stored(out) == stored
+    assert _generate(repo, out)["skipped"] is True

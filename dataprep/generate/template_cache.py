@@ -81,7 +81,9 @@ def derived(task_id: str, unit_id: str, seed: int) -> dict[str, Any]:
 def _expand(data: dict[str, Any], seed: int) -> None:
     """Give each row what `slimmed` left out of it (its unit's id, then what its task and
     unit give: `derived`)."""
-    units = data.pop("units", None)
+    if "units" not in data:  # whole rows (`dump_candidates`)
+        return
+    units = data.pop("units")
     for row in data["candidates"]:
         if "unit_id" not in row:
             row["unit_id"] = units[row["values"]]
