@@ -30,6 +30,7 @@ import zstandard
 FORMAT_1 = b"\x01"
 FORMAT_2 = b"\x02"
 LEVEL = 6  # measured on java.base pairs: level 3 is 10% larger, 9 is 4x slower
+QUICK = 1
 _DICTIONARIES = {FORMAT_1: "zdict-1.zstd", FORMAT_2: "zdict-2.zstd"}
 
 
@@ -44,9 +45,21 @@ def _codecs(form: bytes) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecomp
     return compressor, zstandard.ZstdDecompressor(dict_data=zdict)
 
 
-def pack(text: str) -> bytes:
-    """`text` (JSON) as the store keeps it."""
-    return FORMAT_2 + _codecs(FORMAT_2)[0].compress(text.encode("utf-8"))
+@cache
+def _quick() -> zstandard.ZstdCompressor:
+    raw = Path(__file__).with_name(_DICTIONARIES[FORMAT_2]).read_bytes()
+    zdict = zstandard.ZstdCompressionDict(raw)
+    zdict.precompute_compress(level=QUICK)
+    return zstandard.ZstdCompressor(
+        level=QUICK, dict_data=zdict, write_checksum=False, write_dict_id=False
+    )
+
+
+def pack(text: str, quick: bool = False) -> bytes:
+    """`text` (JSON) as the store keeps it; `quick`: compressed at level `QUICK` (for a row
+    written again soon: 4x quicker, 30% larger)."""
+    compressor = _quick() if quick else _codecs(FORMAT_2)[0]
+    return FORMAT_2 + compressor.compress(text.encode("utf-8"))
 
 
 def unpack(data: bytes | str | None) -> str | None:

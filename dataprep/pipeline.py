@@ -453,7 +453,9 @@ def _run_stages(store: Store, cfg: RunConfig, run_id: int, info: dict) -> dict[s
     procs.set_jobs(cfg.jobs)  # the filters' MinHash signatures use them too
     with progress() as bar:
         ctx = Context(store=store, config=cfg, run_id=run_id, info=info, bar=bar)
+        writes = store.writes()
         run_stages(ctx, run_stages_of(cfg))
+    store.pack_pages(wrote=store.writes() != writes)
     return _summary(ctx)
 
 

@@ -202,10 +202,13 @@ MIGRATIONS: list[Any] = [
     lambda conn: _change_counters(conn),
     # 9: values stored once, not once a row (`_shared_values`)
     lambda conn: _shared_values(conn),
+    # 10: smaller keys and caches (`_slim`)
+    lambda conn: _slim(conn),
 ]
 
 COMPACT = 7  # the migration that compacts the store
 SHARED = 9  # the migration that stores repeated values once
+SLIM = 10  # the migration that shortens the filter verdicts' keys
 
 # The pair fields kept in columns of `pairs`, not in its JSON.
 PAIR_COLUMNS = ("id", "unit_id", "generator", "task", "path")
@@ -304,8 +307,9 @@ def read_unit(row: tuple) -> Unit:
 
 
 def verdict_key(key: str | bytes) -> bytes:
-    """A filter verdict's key as stored: 16 bytes (`VerdictCache.key`'s 32 hex digits)."""
-    return bytes.fromhex(key)[:16] if isinstance(key, str) else key
+    """A filter verdict's key as stored: 8 bytes (`VerdictCache.key`'s 16 hex digits; the
+    first 8 of a longer key, as stores before `SLIM` kept 16)."""
+    return bytes.fromhex(key)[:8] if isinstance(key, str) else key[:8]
 
 
 def _compact(conn: sqlite3.Connection) -> None:
@@ -479,3 +483,22 @@ def state_counters(conn: sqlite3.Connection, names: tuple[str, ...]) -> list[int
     marks = ", ".join("?" * len(names))
     found = dict(conn.execute(f"SELECT name, n FROM changes WHERE name IN ({marks})", names))
     return [found.get(name, 0) for name in names]
+
+
+def _slim(conn: sqlite3.Connection) -> None:
+    """Migration 10: a filter verdict keyed by 8 bytes, not 16 (`verdict_key`: the first 8
+    of the old key, so a verdict is found as before); the template cache's meta forgotten,
+    so the next generate pass (which then reads every file's cached candidates, regenerating
+    none) writes each file's candidates without the texts its stored pairs hold
+    (`dataprep.generate.template_stage`)."""
+    for statement in statements(
+        """
+        CREATE TABLE filter_cache_10 (key BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+        INSERT OR IGNORE INTO filter_cache_10 (key, data)
+            SELECT substr(key, 1, 8), data FROM filter_cache ORDER BY key;
+        DROP TABLE filter_cache;
+        ALTER TABLE filter_cache_10 RENAME TO filter_cache;
+        DELETE FROM meta WHERE key = 'pipeline.templates';
+        """
+    ):
+        conn.execute(statement)

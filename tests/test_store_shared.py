@@ -94,16 +94,16 @@ def test_reasons_and_verdicts_are_stored_once(tmp_path):
     assert [(r[2], r[4]) for r in store.decision_rows()] == [("balance", "other")]
 
     kept = {"length": "", "secrets": ""}
-    verdicts = {f"{i:032x}": kept for i in range(5)} | {"f" * 32: {"length": "too long"}}
+    verdicts = {f"{i:016x}": kept for i in range(5)} | {"f" * 16: {"length": "too long"}}
     store.put_filter_verdicts(verdicts)
-    store.put_filter_verdicts({f"{9:032x}": kept}, forget=[f"{4:032x}"])
+    store.put_filter_verdicts({f"{9:016x}": kept}, forget=[f"{4:016x}"])
     assert stored(store, "SELECT count(*) FROM verdict_values") == [(2,)]
     assert stored(store, "SELECT DISTINCT typeof(data) FROM filter_cache") == [("integer",)]
-    expected = {k: v for k, v in verdicts.items() if k != f"{4:032x}"} | {f"{9:032x}": kept}
+    expected = {k: v for k, v in verdicts.items() if k != f"{4:016x}"} | {f"{9:016x}": kept}
     assert store.filter_verdicts() == expected
-    assert store.filter_verdicts_of(["f" * 32, "0" * 32]) == {
-        "f" * 32: {"length": "too long"},
-        "0" * 32: kept,
+    assert store.filter_verdicts_of(["f" * 16, "0" * 16]) == {
+        "f" * 16: {"length": "too long"},
+        "0" * 16: kept,
     }
 
 
@@ -159,7 +159,8 @@ def test_a_store_of_the_schema_before_opens_with_the_same_answers(tmp_path, monk
             ("balance", 0, 2), ("balance", 1, 1), ("filter.length", 0, 1), ("filter.length", 1, 2),
         ]  # fmt: skip
         assert store.kept_pairs() == [pairs[2]]
-        assert store.filter_verdicts() == {(bytes([i]) * 16).hex(): verdicts for i in range(3)}
+        # keys of 16 bytes (before `SLIM`) kept as their first 8
+        assert store.filter_verdicts() == {(bytes([i]) * 8).hex(): verdicts for i in range(3)}
         assert stored(store, "SELECT DISTINCT typeof(data) FROM filter_cache") == [("integer",)]
         assert store.split_assignments() == [(pairs[2].id, "train", "a/A.java")]
         # the change counters still count: a write after the migration is seen
@@ -177,13 +178,13 @@ def test_the_migration_run_again_changes_nothing(tmp_path):
     store.put_decisions(
         "balance", [Decision(pair_id=pairs[0].id, stage="balance", kept=False, reason=BALANCE)]
     )
-    store.put_filter_verdicts({"0" * 32: {"length": ""}})
+    store.put_filter_verdicts({"0" * 16: {"length": ""}})
     for _ in range(2):
         with store.transaction():
             MIGRATIONS[SHARED - 1](store.conn)
     assert store.pairs() == sorted(pairs, key=lambda p: p.id)
     assert store.dropped()[pairs[0].id].reason == BALANCE
-    assert store.filter_verdicts() == {"0" * 32: {"length": ""}}
+    assert store.filter_verdicts() == {"0" * 16: {"length": ""}}
     store.close()
 
 

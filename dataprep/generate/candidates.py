@@ -141,9 +141,9 @@ def dump_candidates(candidates: list[Candidate]) -> str:
     return json.dumps({"values": values, "candidates": rows}, separators=(",", ":"))
 
 
-def load_candidates(text: str) -> list[Candidate]:
-    """The inverse of `dump_candidates`."""
-    data = json.loads(text)
+def load_candidates(text: str | dict) -> list[Candidate]:
+    """The inverse of `dump_candidates` (of its JSON, or of that JSON read)."""
+    data = json.loads(text) if isinstance(text, str) else text
     values, out = data["values"], []
     for row in data["candidates"]:
         row["values"] = values[row["values"]]

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from collections import Counter, deque
@@ -24,6 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from dataprep.codec import pack, unpack
 from dataprep.generate import candidates as gcand
+from dataprep.generate import template_cache
 from dataprep.generate import templates as tgen
 from dataprep.generate.families.repo import facts_of
 from dataprep.generate.tasks import templates_fingerprint
@@ -103,12 +105,15 @@ def generate_stage(ctx: Context) -> dict:
             old_ids = store.pair_ids("template")
             new_ids: set[str] = set()
             rows: list[tuple] = []
-            for found_rows in work.map(_pairs_one, _pair_jobs(paths, repo_chunks, sizes, plan)):
+            jobs = _pair_jobs(paths, repo_chunks, sizes, plan, (str(cfg.path), cfg.seed))
+            for path, found_rows, slim in work.map(_pairs_one, jobs):
+                if slim is not None:  # the file's candidates, those now pairs as their ids
+                    store.put_templates(path, keys[path], slim)
                 for row in found_rows:  # a pair id may repeat: the first one stands
                     if row[0] in new_ids:
                         continue
                     new_ids.add(row[0])
-                    if row[0] not in old_ids:  # the rest are stored already
+                    if row[0] not in old_ids and len(row) > 1:  # the rest are stored already
                         rows.append(row)
                 if len(rows) >= WRITE_BATCH:
                     counts["pairs_new"] += store.put_pair_rows(rows, run_id=ctx.run_id)
@@ -224,7 +229,8 @@ def _candidates_one(job: tuple, store: Store | None = None) -> tuple:
     and their conflict keys."""
     root, path, units, seed = job
     cands = gcand.file_candidates(units, seed, module_of=_module_finder(root))
-    return path, len(units), pack(gcand.dump_candidates(cands)), tgen.conflict_keys(cands)
+    packed = pack(gcand.dump_candidates(cands), quick=True)  # the pairs pass stores them slim
+    return path, len(units), packed, tgen.conflict_keys(cands)
 
 
 def _families_one(job: tuple) -> tuple[list[bytes], tgen.ConflictKeys]:
@@ -267,7 +273,8 @@ class _Parts:
         """The parts; `written(units)` after each stale file is written."""
         store, work, fresh = self.store, self.work, set(self.stale)
         built = _file_candidates(store, self.cfg, self.stale, work)
-        cached = work.map(_keys_one, [(p,) for p in self.paths if p not in fresh])
+        root, seed = str(self.cfg.path), self.cfg.seed
+        cached = work.map(_keys_one, [(p, root, seed) for p in self.paths if p not in fresh])
         for path in self.paths:
             if path in fresh:
                 _, n_units, blob, part = next(built)
@@ -303,31 +310,77 @@ class _PoolStore:
 _pool_store = _PoolStore()
 
 
+def _rebuild(store: Store, path: str, root: str, seed: int) -> Callable[[], dict]:
+    """The call that builds a file's candidates again (`template_cache.read`'s `rebuild`)."""
+
+    def rebuild() -> dict:
+        units = store.units_in(path)
+        cands = gcand.file_candidates(units, seed, module_of=_module_finder(root))
+        return json.loads(gcand.dump_candidates(cands))
+
+    return rebuild
+
+
 def _keys_one(job: tuple, store: Store | None = None) -> tgen.ConflictKeys:
     """Worker: the conflict keys of a cached file's candidates."""
-    return _keys_of(_pool_store.get(store).template_blob(job[0]))
+    path, root, seed = job
+    store = _pool_store.get(store)
+    data = template_cache.read(store, path, _rebuild(store, path, root, seed), seed)[0]
+    return tgen.conflict_keys(gcand.load_candidates(data))
 
 
-def _pair_jobs(paths: list[str], repo_chunks: list[bytes], sizes: list[int], plan) -> Iterator:
-    """(file or None, chunk or None, levels, which become pairs) for each file with a
-    pair, then for each chunk of the families' candidates with one."""
+def _pair_jobs(
+    paths: list[str], repo_chunks: list[bytes], sizes: list[int], plan, where: tuple[str, int]
+) -> Iterator:
+    """(file or None, chunk or None, levels, which become pairs, (root, seed)) for each
+    file (one without a pair may have to store its candidates whole again), then for each
+    chunk of the families' candidates with a pair."""
     start = 0
     parts = [(path, None) for path in paths] + [(None, chunk) for chunk in repo_chunks]
     chunk_sizes = [min(_REPO_CHUNK, sizes[-1] - i) for i in range(0, sizes[-1], _REPO_CHUNK)]
     for (path, chunk), size in zip(parts, sizes[:-1] + chunk_sizes, strict=True):
         keep = plan.keep[start : start + size]
-        if keep.any():
-            yield path, chunk, plan.level[start : start + size].tobytes(), keep.tobytes()
+        if path is not None or keep.any():
+            levels = plan.level[start : start + size].tobytes()
+            yield path, chunk, levels, keep.tobytes(), where
         start += size
 
 
-def _pairs_one(job: tuple, store: Store | None = None) -> list[tuple]:
-    """Worker: the pair rows (`store_schema.pair_row`) of a file's (or chunk's) kept
-    candidates, in order (an id may repeat)."""
-    path, chunk, levels, keeps = job
-    blob = unpack(chunk) if chunk is not None else _pool_store.get(store).template_blob(path)
+def _pairs_one(job: tuple, store: Store | None = None) -> tuple:
+    """Worker: (file or None, the pair rows (`store_schema.pair_row`) of a file's (or
+    chunk's) kept candidates, in order (an id may repeat; a pair stored as it stands is
+    named by its id alone), the file's candidates to store again (packed; None: as they
+    are))."""
+    path, chunk, levels, keeps, (root, seed) = job
+    if chunk is not None:
+        return path, _pair_rows(gcand.load_candidates(unpack(chunk)), levels, keeps), None
+    store = _pool_store.get(store)
+    rebuild = _rebuild(store, path, root, seed)
+    data, refs, marks, standing = template_cache.read(store, path, rebuild, seed, levels, keeps)
+    rows = data["candidates"]
+    before = {"values": data["values"], "candidates": [dict(row) for row in rows]}
+    loaded = iter(gcand.load_candidates({"values": data["values"], "candidates": [
+        row for i, row in enumerate(rows) if i not in standing
+    ]}))  # fmt: skip
+    found, ids = [], []
+    for i, (level, keep) in enumerate(zip(levels, keeps, strict=True)):
+        cand = None if i in standing else next(loaded)
+        if not keep:
+            ids.append(None)
+        elif cand is None:
+            found.append((refs[i],))
+            ids.append(refs[i])
+        else:
+            cand.level = level
+            found.append(pair_row(cand.to_pair()))
+            ids.append(found[-1][0])
+    slim = template_cache.slimmed(before, refs, marks, seed, levels, keeps, ids)
+    return path, found, pack(slim) if slim is not None else None
+
+
+def _pair_rows(cands: list, levels: bytes, keeps: bytes) -> list[tuple]:
     rows = []
-    for cand, level, keep in zip(gcand.load_candidates(blob), levels, keeps, strict=True):
+    for cand, level, keep in zip(cands, levels, keeps, strict=True):
         if keep:
             cand.level = level
             rows.append(pair_row(cand.to_pair()))
