@@ -95,12 +95,15 @@ def sigterm_as_interrupt() -> None:
 
 
 def give_back_memory() -> None:
-    """Hand the memory a finished stage freed back to the system (glibc's `malloc_trim`):
-    freed large blocks otherwise stay in this process's heap, and the next stage's peak
-    sits on top of the last one's."""
+    """Hand the memory a finished stage freed back to the system (glibc's `malloc_trim`, and
+    Arrow's pool when loaded): freed large blocks otherwise stay in this process's heap,
+    and the next stage's peak (and its forked workers') sits on top of the last one's."""
     import gc
 
     gc.collect()
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None and hasattr(arrow, "default_memory_pool"):
+        arrow.default_memory_pool().release_unused()
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)

@@ -31,6 +31,7 @@ from typing import Any
 
 from dataprep.console import warn
 from dataprep.hashing import content_hash
+from dataprep.procs import give_back_memory
 
 RUNNER_VERSION = "2"
 
@@ -162,6 +163,7 @@ def run_stages(ctx: Context, stages: list[Stage], force: bool = False) -> dict[s
                 continue
             warn(f"running {stage.name} again: {problem}")
         counters = stage.run(ctx) or {}
+        give_back_memory()  # the next stage starts from what this process holds, not its peak
         ctx.counters[stage.name] = counters
         ctx.timings[stage.name] = round(time.perf_counter() - start, 3)
         ctx.log(stage.name, counters, ctx.timings[stage.name])
