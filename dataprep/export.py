@@ -441,6 +441,7 @@ def write_dataset(
                     ((p, state_of(src) or "unreviewed") for p, src in extra),
                     key=lambda x: _order(x[0]),
                 )
+            procs.give_back_memory()  # what the knowledge pass freed, before the rows
             tally.rephrased = len(again)
             for batch in passes.batches(again):  # in order: each split's files as they go
                 for split, data in batch.jsonl.items():
