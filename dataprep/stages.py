@@ -163,7 +163,6 @@ def run_stages(ctx: Context, stages: list[Stage], force: bool = False) -> dict[s
                 continue
             warn(f"running {stage.name} again: {problem}")
         counters = stage.run(ctx) or {}
-        give_back_memory()  # the next stage starts from what this process holds, not its peak
         ctx.counters[stage.name] = counters
         ctx.timings[stage.name] = round(time.perf_counter() - start, 3)
         ctx.log(stage.name, counters, ctx.timings[stage.name])
@@ -171,4 +170,7 @@ def run_stages(ctx: Context, stages: list[Stage], force: bool = False) -> dict[s
             # what it read may have changed under it only through itself (decisions,
             # splits): the fingerprint of its inputs is taken again after the run
             store.set_meta(key, fingerprint(stage, ctx))
+        # the next stage starts from what this process needs, not from this one's peak
+        store.forget()
+        give_back_memory()
     return ctx.counters
