@@ -38,9 +38,9 @@ from dataprep.export_rows import (
     RowMaker,
     Rows,
     arrow_table,
+    coverage_targets_of,
     digest_of,
     hand_over,
-    unit_summaries,
 )
 from dataprep.generate.tasks import load_templates
 from dataprep.hashing import content_hash
@@ -432,7 +432,8 @@ def write_dataset(
             again: list[tuple[Pair, str]] = []
             asked = passes.questions() if knowledge else None
             # read and made by the workers while this process picks the rephrasings
-            units_read = passes.beside(unit_summaries)
+            held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
+            targets_read = passes.beside(coverage_targets_of, held_out)
             info_made = passes.beside(_dataset_info_json, columns)
             if asked is not None:
                 extra = choose_rephrasings(*asked, fetch, seed)
@@ -452,14 +453,13 @@ def write_dataset(
                     kept.merge(batch.kept)
                 digest.total += batch.digest
                 left_out += batch.left_out
-            units, info_json = units_read(), info_made()
+            targets, info_json = targets_read(), info_made()
     finally:
         for writer in writers.values():
             writer.close()
-    held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
-    units = [u for u in units if u["path"] not in held_out]
-    kept_quality = None if kept is None else kept.result(units, start)
-    quality = quality.result(units, start)
+    procs.give_back_memory()  # the rows' batches, before the card and the manifest
+    kept_quality = None if kept is None else kept.result(None, start, targets)
+    quality = quality.result(None, start, targets)
     if not sum(tally.splits.values()):
         remove_own(stage)
         raise ExportError(nothing_to_export(store, out_dir))

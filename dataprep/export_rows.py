@@ -33,7 +33,7 @@ from dataprep.errors import ExportError
 from dataprep.filters.passes import in_order, reading, worker_store
 from dataprep.knowledge import Questions, question
 from dataprep.models import Pair, Review
-from dataprep.quality import COVERED_KINDS, UNIT_FIELDS, QualityTally
+from dataprep.quality import COVERED_KINDS, UNIT_FIELDS, QualityTally, coverage_targets
 from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.splits import KNOWLEDGE
 from dataprep.store_schema import read_pair_fields
@@ -181,6 +181,13 @@ def unit_summaries() -> list[dict[str, Any]]:
     """The units coverage counts (`quality.coverage_targets` reads these fields), read
     through this process's store."""
     return (_STORE or worker_store()).unit_summaries(COVERED_KINDS, UNIT_FIELDS)
+
+
+def coverage_targets_of(held_out: set[str]) -> list[dict[str, Any]]:
+    """`quality.coverage_targets` of the units (`unit_summaries`) outside the `held_out`
+    paths, made where they are read: the parent holds the targets' four fields, not every
+    unit's summary, while the rows are made."""
+    return coverage_targets(u for u in unit_summaries() if u["path"] not in held_out)
 
 
 def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
