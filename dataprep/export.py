@@ -431,9 +431,7 @@ def write_dataset(
             # export's order
             again: list[tuple[Pair, str]] = []
             asked = passes.questions() if knowledge else None
-            # read and made by the workers while this process picks the rephrasings
-            held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
-            targets_read = passes.beside(coverage_targets_of, held_out)
+            # made by a worker while this process picks the rephrasings
             info_made = passes.beside(_dataset_info_json, columns)
             if asked is not None:
                 extra = choose_rephrasings(*asked, fetch, seed)
@@ -453,7 +451,9 @@ def write_dataset(
                     kept.merge(batch.kept)
                 digest.total += batch.digest
                 left_out += batch.left_out
-            targets, info_json = targets_read(), info_made()
+            # read after the rows, not held through them (a worker reads every unit)
+            held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
+            targets, info_json = passes.beside(coverage_targets_of, held_out)(), info_made()
     finally:
         for writer in writers.values():
             writer.close()
