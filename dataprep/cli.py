@@ -74,9 +74,10 @@ def _main(
 
 def main() -> None:
     """Console-script entry point."""
-    from dataprep.procs import sigterm_as_interrupt
+    from dataprep.procs import large_blocks_mapped, sigterm_as_interrupt
 
     sigterm_as_interrupt()
+    large_blocks_mapped()
     app()
 
 

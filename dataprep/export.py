@@ -39,9 +39,9 @@ from dataprep.export_rows import (
     RowMaker,
     Rows,
     arrow_table,
+    coverage_targets_of,
     digest_of,
     hand_over,
-    unit_summaries,
 )
 from dataprep.generate.tasks import load_templates
 from dataprep.hashing import content_hash
@@ -435,8 +435,7 @@ def write_dataset(
             # export's order
             again: list[tuple[Pair, str]] = []
             asked = passes.questions() if knowledge else None
-            # read and made by the workers while this process picks the rephrasings
-            units_read = passes.beside(unit_summaries)
+            # made by a worker while this process picks the rephrasings
             info_made = passes.beside(_dataset_info_json, columns)
             if asked is not None:
                 extra = choose_rephrasings(*asked, fetch, seed)
@@ -445,6 +444,7 @@ def write_dataset(
                     ((p, state_of(src) or "unreviewed") for p, src in extra),
                     key=lambda x: _order(x[0]),
                 )
+            procs.give_back_memory()  # what the knowledge pass freed, before the rows
             tally.rephrased = len(again)
             for batch in passes.batches(again):  # in order: each split's files as they go
                 for split, data in batch.jsonl.items():
@@ -455,14 +455,15 @@ def write_dataset(
                     kept.merge(batch.kept)
                 digest.total += batch.digest
                 left_out += batch.left_out
-            units, info_json = units_read(), info_made()
+            # read after the rows, not held through them (a worker reads every unit)
+            held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
+            targets, info_json = passes.beside(coverage_targets_of, held_out)(), info_made()
     finally:
         for writer in writers.values():
             writer.close()
-    held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
-    units = [u for u in units if u["path"] not in held_out]
-    kept_quality = None if kept is None else kept.result(units, start)
-    quality = quality.result(units, start)
+    procs.give_back_memory()  # the rows' batches, before the card and the manifest
+    kept_quality = None if kept is None else kept.result(None, start, targets)
+    quality = quality.result(None, start, targets)
     if not sum(tally.splits.values()):
         remove_own(stage)
         raise ExportError(nothing_to_export(store, out_dir))

@@ -25,13 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dataprep import procs
 from dataprep.card_facts import RowTally
 from dataprep.errors import ExportError
 from dataprep.filters.passes import in_order, reading, worker_store
-from dataprep.knowledge import question
+from dataprep.knowledge import Questions, question
 from dataprep.models import Pair, Review
-from dataprep.quality import COVERED_KINDS, UNIT_FIELDS, QualityTally
+from dataprep.quality import COVERED_KINDS, UNIT_FIELDS, QualityTally, coverage_targets
 from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.splits import KNOWLEDGE
 from dataprep.store_schema import read_pair_fields
@@ -152,28 +154,40 @@ def _stored(maker: RowMaker, rows: Iterable[tuple], out: Batch | None = None):
         yield (maker.edited(pair) if state == "edited" else pair), split, state
 
 
-def questions(ids: tuple[str, str] | None) -> tuple[list[bytes], list[tuple[str, str]]]:
+def questions(ids: tuple[str, str] | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The knowledge pass over the pairs with ids from the first of `ids` to the last (all
-    when None), read through this process's store: each exported pair's `question`, and
-    (task, id) of its train pairs of template tasks (`knowledge.choose_rephrasings`)."""
+    when None), read through this process's store: each exported pair's `question` (a
+    16-byte column), and the ids of its train pairs of template tasks by task (bytes
+    columns: `knowledge.choose_rephrasings`)."""
     maker, store = _MAKER, _STORE
     assert maker is not None
     if store is None:
         store = worker_store()
     rows = store.live_rows(*(ids or (None, None)))  # with the stage that dropped each
     kept = (row[:-1] for row in rows if row[-1] is None)
-    asked, candidates = [], []
+    asked: list[bytes] = []
+    candidates: dict[str, list[bytes]] = {}
     for pair, split, _ in _stored(maker, kept):
         asked.append(question(pair["instruction"], pair["input"]))
         if split == "train" and pair["generator"] == "template" and pair["task"] in maker.tasks:
-            candidates.append((pair["task"], pair["id"]))
-    return asked, candidates
+            candidates.setdefault(pair["task"], []).append(pair["id"].encode("utf-8"))
+    return (
+        np.array(asked, dtype="S16") if asked else np.zeros(0, "S16"),
+        {task: np.array(found, dtype="S") for task, found in candidates.items()},
+    )
 
 
 def unit_summaries() -> list[dict[str, Any]]:
     """The units coverage counts (`quality.coverage_targets` reads these fields), read
     through this process's store."""
     return (_STORE or worker_store()).unit_summaries(COVERED_KINDS, UNIT_FIELDS)
+
+
+def coverage_targets_of(held_out: set[str]) -> list[dict[str, Any]]:
+    """`quality.coverage_targets` of the units (`unit_summaries`) outside the `held_out`
+    paths, made where they are read: the parent holds the targets' four fields, not every
+    unit's summary, while the rows are made."""
+    return coverage_targets(u for u in unit_summaries() if u["path"] not in held_out)
 
 
 def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
@@ -259,15 +273,18 @@ class Rows:
             return lambda: done
         return self.pool.submit(work, *args).result
 
-    def questions(self) -> tuple[set[bytes], list[tuple[str, str]]]:
-        """`questions` of every stored row: the questions asked and the candidates."""
-        asked: set[bytes] = set()
-        candidates: list[tuple[str, str]] = []
+    def questions(self) -> tuple[Questions, dict[str, np.ndarray]]:
+        """`questions` of every stored row: the questions asked (`Questions`) and the
+        candidates' ids by task, as numpy columns (not a Python object a pair)."""
+        asked: list[np.ndarray] = []
+        parts: dict[str, list[np.ndarray]] = {}
         ranges = self.store.pair_id_ranges(BATCH) if self.pool is not None else [None]
         for found, chosen in self._run((questions, (ids,)) for ids in ranges):
-            asked.update(found)
-            candidates += chosen
-        return asked, candidates
+            asked.append(found)
+            for task, found_ids in chosen.items():
+                parts.setdefault(task, []).append(found_ids)
+        candidates = {task: np.concatenate(found) for task, found in parts.items()}
+        return Questions(np.concatenate(asked) if asked else np.zeros(0, "S16")), candidates
 
     def batches(self, rephrased: list[tuple[Pair, str]]) -> Iterator[Batch]:
         """`make_batch` of every stored row, in the export's order, with the rephrasings

@@ -10,11 +10,15 @@ Example: "Explain what login in AuthController does." (method.explain.1, in trai
     "What does the method login of AuthController do?" (method.explain.0, in knowledge)
 """
 
+from __future__ import annotations
+
 import hashlib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from string import Formatter
+
+import numpy as np
 
 from dataprep.models import Pair
 
@@ -132,27 +136,38 @@ def rephrasings_of(
 
 
 def choose_rephrasings(
-    asked: set[bytes],
-    candidates: Iterable[tuple[str, str]],
+    asked: set[bytes] | Questions,
+    candidates: Iterable[tuple[str, str]] | Mapping[str, np.ndarray],
     fetch: Callable[[str], Pair],
     seed: int = 0,
     share: float = REPHRASE_SHARE,
 ) -> list[tuple[Pair, str]]:
     """`rephrasings_of`, given the `question`s of every exported pair (`asked`, added to)
-    and the (task, id) of its train pairs of template tasks (`candidates`), in any order."""
+    and the (task, id) of its train pairs of template tasks (`candidates`, in any order; or
+    task -> a bytes column of their ids, UTF-8, as the export gives them)."""
     from dataprep.generate.tasks import load_templates
 
     tasks = load_templates()
-    by_task: dict[str, list[str]] = defaultdict(list)
-    for task, pair_id in candidates:
-        by_task[task].append(pair_id)
+    if isinstance(candidates, Mapping):
+        by_task = dict(candidates)
+    else:
+        listed: dict[str, list[bytes]] = defaultdict(list)
+        for task, pair_id in candidates:
+            listed[task].append(pair_id.encode("utf-8"))
+        by_task = {task: np.array(ids, dtype="S") for task, ids in listed.items()}
     out: list[tuple[Pair, str]] = []
     for task in sorted(by_task):
-        members = sorted(by_task[task], key=lambda pid: (rank(seed, "rephrase", pid), pid))
-        wanted = _quota(len(members), share)
-        for pid in members:
+        ids = by_task.pop(task)
+        ranks = np.fromiter(
+            (rank(seed, "rephrase", pid.decode("utf-8")) for pid in ids.tolist()),
+            dtype=np.uint64,
+            count=len(ids),
+        )
+        wanted = _quota(len(ids), share)
+        for at in np.lexsort((ids, ranks)).tolist():  # by (rank, id)
             if wanted <= 0:
                 break
+            pid = ids[at].decode("utf-8")
             pair = fetch(pid)
             again = rephrase(pair, tasks[task].phrasings, tasks[task].qualifier, seed)
             if again is None or question(again.instruction, again.input) in asked:
@@ -161,6 +176,28 @@ def choose_rephrasings(
             out.append((again, pid))
             wanted -= 1
     return out
+
+
+class Questions:
+    """The `question`s of many pairs as one sorted 16-byte column, plus those added one at
+    a time: what `choose_rephrasings` asks of a set of them, in about 16 bytes a question.
+
+    Example: q = Questions(np.array([question("a", "")], "S16")); question("a", "") in q -> True
+    """
+
+    def __init__(self, found: np.ndarray):
+        self.sorted = np.unique(found)
+        self.added: set[bytes] = set()
+
+    def __contains__(self, key: bytes) -> bool:
+        if key in self.added:
+            return True
+        at = int(np.searchsorted(self.sorted, np.array([key], dtype="S16")[0]))
+        # a column's values read back without their trailing zero bytes
+        return at < len(self.sorted) and self.sorted[at] == key.rstrip(b"\x00")
+
+    def add(self, key: bytes) -> None:
+        self.added.add(key)
 
 
 def _phrasing_index(pair: Pair) -> int | None:

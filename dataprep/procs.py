@@ -94,13 +94,35 @@ def sigterm_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+
+
+def large_blocks_mapped(threshold: int = 128 * 1024) -> None:
+    """Have glibc serve each block of `threshold` bytes or more with a mapping of its own,
+    unmapped when freed (a fixed `M_MMAP_THRESHOLD`, inherited by forked workers). By
+    default glibc raises that threshold up to 32 MiB after the first large block is freed,
+    and the large short-lived blocks of a pass (a batch's pickled results, its JSON lines
+    and Arrow buffers) then come from the heap, which they fragment: over the export's row
+    pass on all of java.base the parent grew from 220 to 290 MB, 1.3x its peak on half of
+    it; with the threshold fixed, 220 to 245."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            libc.mallopt(M_MMAP_THRESHOLD, int(threshold))
+        except (OSError, AttributeError):
+            pass
+
+
 def give_back_memory() -> None:
-    """Hand the memory a finished stage freed back to the system (glibc's `malloc_trim`):
-    freed large blocks otherwise stay in this process's heap, and the next stage's peak
-    sits on top of the last one's."""
+    """Hand the memory a finished stage freed back to the system (glibc's `malloc_trim`, and
+    Arrow's pool when loaded): freed large blocks otherwise stay in this process's heap,
+    and the next stage's peak (and its forked workers') sits on top of the last one's."""
     import gc
 
     gc.collect()
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None and hasattr(arrow, "default_memory_pool"):
+        arrow.default_memory_pool().release_unused()
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)

@@ -31,6 +31,7 @@ from typing import Any
 
 from dataprep.console import warn
 from dataprep.hashing import content_hash
+from dataprep.procs import give_back_memory
 
 RUNNER_VERSION = "2"
 
@@ -169,4 +170,7 @@ def run_stages(ctx: Context, stages: list[Stage], force: bool = False) -> dict[s
             # what it read may have changed under it only through itself (decisions,
             # splits): the fingerprint of its inputs is taken again after the run
             store.set_meta(key, fingerprint(stage, ctx))
+        # the next stage starts from what this process needs, not from this one's peak
+        store.forget()
+        give_back_memory()
     return ctx.counters

@@ -150,6 +150,11 @@ class Store(ReviewQueries):
         self._memo[key] = (stamp, value)
         return value
 
+    def forget(self) -> None:
+        """Drop what `_remembered` and `kept_unit_sizes` keep (a stage's ids and unit
+        counts): read again when asked, they are not held through the stages after."""
+        self._memo.clear()
+
     @classmethod
     def open(cls, out_dir: Path, create: bool = True) -> "Store":
         """Open (or create) the store of output folder `out_dir` (`out_dir/dataprep.db`, or

@@ -347,3 +347,51 @@ def test_the_chain_in_forked_workers_decides_as_one_process(tmp_path, monkeypatc
     assert {"filter.exact_duplicate", "filter.conflict", "filter.near_duplicate"} <= stages
     assert {"filter.empty_output", "filter.secrets"} <= stages
     assert two == one and one[1] == one[2]
+
+
+def test_band_keys_read_back_from_disk_give_the_buckets_of_the_keys_in_memory(tmp_path):
+    rng = np.random.default_rng(7)
+    bands, n = 5, 1000
+    keys = rng.integers(0, 40, size=(n, bands)).astype(np.uint64)  # many shared buckets
+    keys[:, 4] = np.arange(n, dtype=np.uint64)  # a band where every row is alone
+    at = rng.permutation(n)  # a row -> its place in the visiting order
+    with dedup._BandKeys(bands, str(tmp_path), chunk=64) as spill:
+        for start in range(0, n, 37):  # batches that straddle the blocks
+            spill.add(start, keys[start : start + 37])
+        assert all((spill.band(b) == keys[:, b]).all() for b in range(bands)), (
+            "a band reads back as written"
+        )
+        rows, band_of, bucket_of = spill.shared(at)
+    assert list(tmp_path.iterdir()) == []  # the temporary file has no name
+    order = np.argsort(at)
+    dense = [np.unique(keys[order, b], return_inverse=True)[1].reshape(-1) for b in range(bands)]
+    expected = []
+    for b, bucket in enumerate(dense):
+        for row in np.flatnonzero(np.bincount(bucket)[bucket] > 1).tolist():
+            expected.append((row, b, keys[order[row], b]))
+    got = [
+        (r, b, k)
+        for r, b, k in zip(rows.tolist(), band_of.tolist(), bucket_of.tolist(), strict=True)
+    ]
+    assert [g[:2] for g in got] == sorted(e[:2] for e in expected)  # by row, then band
+    assert 4 not in band_of.tolist()
+    # one bucket number per key within a band: rows share a number exactly when their keys match
+    for b in range(bands - 1):
+        pick = [(r, k) for r, bb, k in got if bb == b]
+        same = {(r1, r2) for r1, k1 in pick for r2, k2 in pick if k1 == k2}
+        want = {
+            (r1, r2) for r1, _ in pick for r2, _ in pick if keys[order[r1], b] == keys[order[r2], b]
+        }
+        assert same == want
+
+
+def test_greedy_over_dense_buckets_keeps_the_first_of_each_group():
+    buckets = [np.array([0, 1, 0, 2, 0]), np.array([3, 3, 4, 5, 6])]
+    seen = []
+
+    def match(i, candidates):
+        seen.append((i, sorted(candidates)))
+        return min(candidates)
+
+    assert dedup.greedy_near_duplicates(buckets, match) == {1: 0, 2: 0, 4: 0}
+    assert seen == [(1, [0]), (2, [0]), (4, [0])]

@@ -248,3 +248,14 @@ def test_the_export_gives_each_rephrasing_its_train_pairs_review_state(tmp_path)
         assert row["instruction"] != source["instruction"]
         assert row["review"] == source["review"]
     store.close()
+
+
+def test_questions_hold_digests_that_end_in_zero_bytes():
+    import numpy as np
+
+    digests = [bytes([9] * 15) + b"\x00", bytes([9] * 14) + b"\x00\x00", b"\x01" * 16]
+    asked = kn.Questions(np.array(digests[:2], dtype="S16"))
+    assert digests[0] in asked and digests[1] in asked
+    assert digests[2] not in asked and bytes([9] * 16) not in asked
+    asked.add(digests[2])
+    assert digests[2] in asked

@@ -16,18 +16,20 @@ datasketch itself.
 from __future__ import annotations
 
 import os
+import tempfile
 from array import array
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from hashlib import blake2b, sha1
+from pathlib import Path
 from struct import unpack_from
 from typing import NamedTuple
 
 import numpy as np
 
 from dataprep import procs
-from dataprep.filters.core import GENERATOR_RANK, WORD_RE, Context, normalize, preference, register
-from dataprep.filters.passes import map_batches, map_fetched
+from dataprep.filters.core import GENERATOR_RANK, WORD_RE, Context, normalize, register
+from dataprep.filters.passes import map_batches, map_fetched, stored
 from dataprep.models import Pair
 
 MINHASH_SEED = 1
@@ -43,28 +45,33 @@ def _digest(text: str) -> bytes:
     on_set=True,
 )
 def exact_duplicate(pairs: Iterable[Pair], ctx: Context) -> dict[str, str]:
-    """One pass (`map_batches`); memory holds each pair's id, rank and a 16-byte hash of
-    its texts."""
+    """One pass (`map_batches`); memory holds each pair's rank, id and a 16-byte hash of its
+    texts as numpy columns (`_ids`), not a Python object each."""
 
-    def work(start: int, batch: list) -> list[tuple[int, str, bytes]]:
-        return [
-            (
-                *preference(p),
-                _digest("\x00".join(normalize(x) for x in (p.instruction, p.input, p.output))),
-            )
-            for p in batch
-        ]
+    def work(start: int, batch: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (
+            np.fromiter((GENERATOR_RANK.get(p.generator, 9) for p in batch), np.int64, len(batch)),
+            _ids([p.id for p in batch]),
+            np.array(
+                [
+                    _digest("\x00".join(normalize(x) for x in (p.instruction, p.input, p.output)))
+                    for p in batch
+                ],
+                dtype="S16",
+            ),
+        )
 
-    rows = [row for part in map_batches(pairs, work) for row in part]
-    rows.sort(key=lambda row: row[:2])
-    seen: dict[bytes, str] = {}
-    dropped: dict[str, str] = {}
-    for _, pair_id, key in rows:
-        if key in seen:
-            dropped[pair_id] = f"exact duplicate of {seen[key]}"
-        else:
-            seen[key] = pair_id
-    return dropped
+    ranks, ids, keys = _columns(map_batches(pairs, work), 3)
+    if not len(ids):
+        return {}
+    order = np.lexsort((ids, ranks))  # `preference`
+    keys = keys[order]
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    seen = first[inverse.reshape(-1)]  # each row's first row of its key, in that order
+    later = np.flatnonzero(seen != np.arange(len(keys)))
+    return {
+        _id(ids[order[j]]): f"exact duplicate of {_id(ids[order[seen[j]]])}" for j in later.tolist()
+    }
 
 
 @register(
@@ -74,37 +81,59 @@ def exact_duplicate(pairs: Iterable[Pair], ctx: Context) -> dict[str, str]:
 )
 def conflict(pairs: Iterable[Pair], ctx: Context) -> dict[str, str]:
     """One pass (`map_batches`); memory holds each pair's id and 16-byte hashes of its
-    question and answer."""
+    question and answer as numpy columns."""
 
-    def work(start: int, batch: list) -> list[tuple[bytes, bytes, str]]:
-        return [
-            (
-                _digest(normalize(p.instruction) + "\x00" + normalize(p.input)),
-                _digest(normalize(p.output)),
-                p.id,
-            )
-            for p in batch
-        ]
+    def work(start: int, batch: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (
+            np.array(
+                [_digest(normalize(p.instruction) + "\x00" + normalize(p.input)) for p in batch],
+                dtype="S16",
+            ),
+            np.array([_digest(normalize(p.output)) for p in batch], dtype="S16"),
+            _ids([p.id for p in batch]),
+        )
 
-    rows = [row for part in map_batches(pairs, work) for row in part]
-    rows.sort(key=lambda row: row[0])
+    questions, outputs, ids = _columns(map_batches(pairs, work), 3)
     dropped: dict[str, str] = {}
-    start = 0
-    while start < len(rows):
-        end = start + 1
-        while end < len(rows) and rows[end][0] == rows[start][0]:
-            end += 1
-        group = rows[start:end]
-        if len({output for _, output, _ in group}) > 1:
-            ids = sorted(pair_id for _, _, pair_id in group)
-            for pair_id in ids:
-                others = [o for o in ids if o != pair_id]
+    if not len(ids):
+        return dropped
+    order = np.argsort(questions, kind="stable")
+    asked = questions[order]
+    starts = np.flatnonzero(np.concatenate(([True], asked[1:] != asked[:-1])))
+    ends = np.append(starts[1:], len(asked))
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        if end - start < 2:
+            continue
+        group = order[start:end]
+        if len(set(outputs[group].tolist())) > 1:
+            members = sorted(_id(i) for i in ids[group].tolist())
+            for pair_id in members:
+                others = [o for o in members if o != pair_id]
                 dropped[pair_id] = (
                     f"conflict: same instruction and input as {len(others)} other pair(s) with "
                     f"different outputs ({', '.join(others[:3])})"
                 )
-        start = end
     return dropped
+
+
+def _ids(ids: list[str]) -> np.ndarray:
+    """Pair ids as a numpy bytes column (UTF-8): 16 bytes an id instead of a Python string
+    each; sorted, they keep the strings' order (UTF-8 keeps code point order)."""
+    return np.array([i.encode("utf-8") for i in ids], dtype="S") if ids else np.zeros(0, "S1")
+
+
+def _id(value: bytes) -> str:
+    """An id of an `_ids` column back as a string."""
+    return value.decode("utf-8")
+
+
+def _columns(parts: Iterable[tuple], width: int) -> list[np.ndarray]:
+    """The batches' columns (tuples of `width` numpy arrays), each concatenated."""
+    columns: list[list[np.ndarray]] = [[] for _ in range(width)]
+    for part in parts:
+        for column, values in zip(columns, part, strict=True):
+            column.append(values)
+    return [np.concatenate(c) if c else np.zeros(0) for c in columns]
 
 
 # --- shingles -------------------------------------------------------------------------
@@ -238,20 +267,25 @@ class Shingler:
         rows: int,
         groups: np.ndarray,
         batch: int | None = None,
-    ) -> np.ndarray:
+        into: Callable[[int, np.ndarray], None] | None = None,
+    ) -> np.ndarray | None:
         """Per pair of `source` (in its order), a 64-bit key of each LSH band of its
         MinHash signature (and its `groups` value): equal keys are equal bands (`band_buckets`
         compares the rows themselves; a 64-bit collision is not expected in a repository's
         pairs). Signatures are computed a batch at a time, in forked workers when
-        `procs.jobs()` allows; only the keys are kept."""
-        out = np.zeros((n, bands), dtype=np.uint64)
+        `procs.jobs()` allows; only the keys are kept, all of them (n x bands) or, with
+        `into`, none: each batch's go to `into(start, keys)`, in order."""
+        out = np.zeros((n, bands), dtype=np.uint64) if into is None else None
         spec = (num_perm, bands, rows)
 
         def work(start: int, pairs: list) -> tuple[int, np.ndarray]:
             return start, self._band_keys((pairs, groups[start : start + len(pairs)], spec))
 
         for start, keys in map_batches(source, work, batch, light=_light, count=n):
-            out[start : start + len(keys)] = keys
+            if out is None:
+                into(start, keys)
+            else:
+                out[start : start + len(keys)] = keys
         self._memo.clear()
         return out
 
@@ -569,46 +603,47 @@ def near_duplicate_groups(
     passes over it (instruction shingle frequencies, then signatures a batch at a time,
     each reduced at once to its LSH band keys; both in forked workers where `map_batches`
     can), and the pairs that share a bucket are read again by id, once each, for the exact
-    Jaccard (`_shingle_hashes`). Memory holds ids, band keys and those pairs' shingle
-    hashes, not texts.
+    Jaccard (`_shingle_hashes`). Memory holds the ids as a bytes column, the bucket numbers
+    of the rows that share a bucket (`_BandKeys`: the band keys wait on disk, a band read
+    back at a time) and those rows' shingle hashes, not texts, nor a key of every row.
     """
     source = pairs if hasattr(pairs, "fetch") else _Listed(list(pairs))
-    ids: list[str] = []
+    id_parts: list[np.ndarray] = []
     ranks, scoped = array("q"), array("q")
     scopes: dict[str, int] = {}
     frequency = InstructionFrequency(size)
 
-    def facts(start: int, batch: list) -> tuple[list[str], list[str], list[str], np.ndarray]:
+    def facts(start: int, batch: list) -> tuple[np.ndarray, list[str], list[str], np.ndarray]:
         grams = [instruction_hashes(pair, size) for pair in batch]
         return (
-            [p.id for p in batch],
+            _ids([p.id for p in batch]),
             [p.generator for p in batch],
             [p.task if scope == "task" else "" for p in batch],
             np.concatenate(grams) if grams else np.zeros(0, dtype=np.int64),
         )
 
     for batch_ids, generators, tasks, hashes in map_batches(source, facts):
-        ids.extend(batch_ids)
+        id_parts.append(batch_ids)
         ranks.extend(GENERATOR_RANK.get(g, 9) for g in generators)
         scoped.extend(scopes.setdefault(t, len(scopes)) for t in tasks)
         frequency.add_hashes(hashes, len(batch_ids))
-    if not ids:
+    if not ranks:
         return {}
+    ids = np.concatenate(id_parts)
+    del id_parts
     shingler = Shingler([], size, common=frequency.common())
     del frequency
     bands, rows = lsh_params(round(min(max(0.1, threshold - 0.2), 0.9), 2), num_perm)
     groups = np.frombuffer(scoped, dtype=np.int64)
-    keys = shingler.band_keys(source, len(ids), num_perm, bands, rows, groups)
-    order = sorted(range(len(ids)), key=lambda i: (ranks[i], ids[i]))  # `preference`
-    at = np.asarray(order, dtype=np.int64)  # the keys stay in the source's order: no copy
-    buckets = [
-        np.unique(keys[:, b], return_inverse=True)[1].reshape(-1)[at].astype(np.int32)
-        for b in range(bands)
-    ]
-    del keys, at
-    ordered = [ids[i] for i in order]
-    del order
-    sets = _shingle_hashes(shingler, source, ordered, np.flatnonzero(_shared(buckets).any(axis=1)))
+    order = np.lexsort((ids, np.frombuffer(ranks, dtype=np.int64)))  # `preference`
+    at = np.empty(len(order), dtype=np.int64)
+    at[order] = np.arange(len(order))  # a row of the source -> its place in that order
+    with _BandKeys(bands, _spill_folder(source)) as keys:
+        shingler.band_keys(source, len(ids), num_perm, bands, rows, groups, into=keys.add)
+        shared = keys.shared(at)
+    ordered = ids[order]
+    del ids, order, at, groups
+    sets = _shingle_hashes(shingler, source, ordered, np.unique(shared[0]))
 
     def match(i: int, candidates: set[int]) -> int | None:
         mine = sets[i]
@@ -621,29 +656,89 @@ def near_duplicate_groups(
             None,
         )
 
-    return {ordered[i]: ordered[o] for i, o in greedy_near_duplicates(buckets, match).items()}
+    dropped = _greedy(*shared, bands, match)
+    return {_id(ordered[i]): _id(ordered[o]) for i, o in dropped.items()}
 
 
-def _shared(buckets: list[np.ndarray]) -> np.ndarray:
-    """Per row and band, whether its bucket holds another row too."""
-    n = len(buckets[0]) if buckets else 0
-    many = np.zeros((n, len(buckets)), dtype=bool)
-    for band, bucket in enumerate(buckets):
-        many[:, band] = np.bincount(bucket)[bucket] > 1
-    return many
+def _spill_folder(source) -> str | None:
+    """Where a source's band keys wait: beside its store (local disk), else the temp dir."""
+    found = stored(source)
+    return None if found is None else str(Path(found[0].path).parent)
+
+
+class _BandKeys:
+    """The LSH band keys of many rows (`Shingler.band_keys(into=add)`), kept band-major in
+    an unlinked temporary file, `chunk` rows a block, so memory holds one block and then
+    one band at a time, never n x bands keys; `shared` reduces them to the bucket numbers
+    of the rows that share a bucket."""
+
+    def __init__(self, bands: int, folder: str | None = None, chunk: int = 16384):
+        self.bands, self.chunk = bands, chunk
+        self.file = tempfile.TemporaryFile(dir=folder)
+        self.blocks: list[tuple[int, int]] = []  # (offset, rows) of each block
+        self.pending: list[np.ndarray] = []
+        self.n = self.offset = 0
+
+    def __enter__(self) -> _BandKeys:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+    def add(self, start: int, keys: np.ndarray) -> None:
+        """The keys (rows x bands) of the rows from `start`, which must follow the last."""
+        assert start == self.n, "band keys come in order"
+        self.pending.append(keys)
+        self.n += len(keys)
+        if sum(map(len, self.pending)) >= self.chunk:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        block = np.ascontiguousarray(np.concatenate(self.pending).T)  # bands x rows
+        self.pending = []
+        self.file.write(memoryview(block).cast("B"))
+        self.blocks.append((self.offset, block.shape[1]))
+        self.offset += block.nbytes
+
+    def band(self, band: int) -> np.ndarray:
+        """Every row's key of one band."""
+        self._flush()
+        out = np.empty(self.n, dtype=np.uint64)
+        at = 0
+        for offset, rows in self.blocks:
+            self.file.seek(offset + band * rows * 8)
+            if self.file.readinto(out[at : at + rows]) != rows * 8:
+                raise OSError("the band keys' temporary file was cut short")
+            at += rows
+        return out
+
+    def shared(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, band, bucket) of every row that shares its bucket of a band with another
+        row, sorted by row then band; rows are renumbered by `at` (a row -> its place)."""
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for band in range(self.bands):
+            _, bucket, counts = np.unique(self.band(band), return_inverse=True, return_counts=True)
+            bucket = bucket.reshape(-1)
+            rows = np.flatnonzero(counts[bucket] > 1)
+            found.append((at[rows], np.full(len(rows), band, np.int16), bucket[rows]))
+        rows, bands, buckets = (np.concatenate(c) for c in zip(*found, strict=True))
+        by = np.lexsort((bands, rows))
+        return rows[by], bands[by], buckets[by]
 
 
 def _shingle_hashes(
-    shingler: Shingler, source, ids: list[str], rows: np.ndarray, chunk: int = 4096
+    shingler: Shingler, source, ids: np.ndarray, rows: np.ndarray, chunk: int = 4096
 ) -> dict[int, np.ndarray]:
-    """Row -> the sorted 64-bit hashes of its shingle set, for `rows` (of `ids`), read from
-    `source` by id once each, in id order, a chunk at a time (in forked workers where
-    `map_fetched` can): the rows that share an LSH bucket, the only ones the greedy pass
-    compares (a few in ten). Hashes, not texts, stay in memory: about as much as their
-    MinHash signatures would take. A 64-bit collision between two of a pair's shingles is
-    not expected (the band keys make the same assumption); forked workers share this
-    process's string hashes."""
-    wanted = sorted(rows.tolist(), key=ids.__getitem__)
+    """Row -> the sorted 64-bit hashes of its shingle set, for `rows` (of `ids`, an `_ids`
+    column), read from `source` by id once each, in id order, a chunk at a time (in forked
+    workers where `map_fetched` can): the rows that share an LSH bucket, the only ones the
+    greedy pass compares (a few in ten). Hashes, not texts, stay in memory: about as much as
+    their MinHash signatures would take. A 64-bit collision between two of a pair's
+    shingles is not expected (the band keys make the same assumption); forked workers share
+    this process's string hashes."""
+    wanted = rows[np.argsort(ids[rows], kind="stable")].tolist()
     parts = [wanted[start : start + chunk] for start in range(0, len(wanted), chunk)]
 
     def work(found: dict) -> dict[str, np.ndarray]:
@@ -656,10 +751,10 @@ def _shingle_hashes(
         return out
 
     out: dict[int, np.ndarray] = {}
-    chunks = [[ids[row] for row in part] for part in parts]
-    for part, hashed in zip(parts, map_fetched(source, chunks, work), strict=True):
-        for row in part:
-            out[row] = hashed[ids[row]]
+    chunks = [[_id(ids[row]) for row in part] for part in parts]
+    for part, names, hashed in zip(parts, chunks, map_fetched(source, chunks, work), strict=True):
+        for row, name in zip(part, names, strict=True):
+            out[row] = hashed[name]
     shingler._memo.clear()
     return out
 
@@ -682,31 +777,53 @@ def greedy_near_duplicates(
     names the one it duplicates (or None: the row is kept). A row never points at a
     dropped one. Example: rows 0, 1, 2 all alike -> {1: 0, 2: 0}.
     """
-    # A row alone in its bucket in every band has no LSH candidate and none has it: kept
-    # without a look (most rows). The others go through the greedy pass in order, each
-    # looking only at the bands where its bucket holds another row: memory holds their
-    # bucket numbers and tables, not every row's.
-    n = len(buckets[0]) if buckets else 0
-    many = _shared(buckets)
-    rows = np.flatnonzero(many.any(axis=1))
-    many = many[rows]
-    keys = np.stack([bucket[rows] for bucket in buckets], axis=1) if n else many
-    tables: list[dict[int, list[int]]] = [{} for _ in buckets]
+    found = []
+    for band, bucket in enumerate(buckets):
+        rows = np.flatnonzero(np.bincount(bucket)[bucket] > 1)
+        found.append((rows, np.full(len(rows), band, np.int16), bucket[rows]))
+    if not found:
+        return {}
+    rows, bands, keys = (np.concatenate(c) for c in zip(*found, strict=True))
+    by = np.lexsort((bands, rows))
+    return _greedy(rows[by], bands[by], keys[by], len(buckets), match)
+
+
+def _greedy(
+    rows: np.ndarray,
+    bands: np.ndarray,
+    buckets: np.ndarray,
+    band_count: int,
+    match: Callable[[int, set[int]], int | None],
+    chunk: int = 1 << 16,
+) -> dict[int, int]:
+    """`greedy_near_duplicates` over (row, band, bucket) of the rows that share a bucket,
+    sorted by row then band (`_BandKeys.shared`). A row alone in its bucket in every band
+    has no LSH candidate and none has it: kept without a look (most rows), and not listed.
+    Memory holds the kept rows' tables; the triples become Python values a chunk at a time."""
+    tables: list[dict[int, list[int]]] = [{} for _ in range(band_count)]
     dropped: dict[int, int] = {}
-    for k, i in enumerate(rows.tolist()):
-        bands = np.flatnonzero(many[k]).tolist()
-        row_keys = keys[k].tolist()
-        candidates: set[int] = set()
-        for band in bands:
-            found = tables[band].get(row_keys[band])
-            if found:
-                candidates.update(found)
-        kept = match(i, candidates) if candidates else None
-        if kept is not None:
-            dropped[i] = kept
-        else:
-            for band in bands:
-                tables[band].setdefault(row_keys[band], []).append(i)
+    if not len(rows):
+        return dropped
+    starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+    ends = np.append(starts[1:], len(rows))
+    for first in range(0, len(starts), chunk):
+        lo, hi = int(starts[first]), int(ends[min(first + chunk, len(starts)) - 1])
+        row_list = rows[lo:hi].tolist()
+        band_list, key_list = bands[lo:hi].tolist(), buckets[lo:hi].tolist()
+        edges = (starts[first : first + chunk] - lo).tolist() + [hi - lo]
+        for a, b in zip(edges, edges[1:], strict=False):
+            i = row_list[a]
+            candidates: set[int] = set()
+            for k in range(a, b):
+                found = tables[band_list[k]].get(key_list[k])
+                if found:
+                    candidates.update(found)
+            kept = match(i, candidates) if candidates else None
+            if kept is not None:
+                dropped[i] = kept
+            else:
+                for k in range(a, b):
+                    tables[band_list[k]].setdefault(key_list[k], []).append(i)
     return dropped
 
 

@@ -248,13 +248,16 @@ class QualityTally:
         self.families.update(later.families)
         self.knowledge_units |= later.knowledge_units
 
-    def result(self, units: Iterable[Any] | None, start: float) -> dict[str, Any]:
-        """The measures (coverage of `units`), timed from `start` (`time.perf_counter`)."""
+    def result(
+        self, units: Iterable[Any] | None, start: float, targets: list[dict] | None = None
+    ) -> dict[str, Any]:
+        """The measures (coverage of `units`, or of their `coverage_targets` when given),
+        timed from `start` (`time.perf_counter`)."""
         t = self.t
         measures = {name: _share_measure(name, tally) for name, tally in t.items()}
         for name in ("non_doc_docs", "replacement_chars"):
             measures[name] = _count_measure(name, t[name])
-        measures["coverage"] = _coverage(units, self.knowledge_units)
+        measures["coverage"] = _coverage(units, self.knowledge_units, targets)
         measures["families"], family_table = _families(self.families, self.rows)
         ordered = {name: measures[name] for name in MEASURES}
         return {
@@ -305,9 +308,12 @@ def _count_measure(name: str, tally: _Tally) -> dict[str, Any]:
     }
 
 
-def _coverage(units: Iterable[Any] | None, covered: set[str]) -> dict[str, Any]:
+def _coverage(
+    units: Iterable[Any] | None, covered: set[str], targets: list[dict] | None = None
+) -> dict[str, Any]:
     title, goal = MEASURES["coverage"]
-    targets = coverage_targets(units or [])
+    if targets is None:
+        targets = coverage_targets(units or [])
     missing = [u for u in targets if u["id"] not in covered]
     value = 1 - len(missing) / len(targets) if targets else 1.0
     by_kind: dict[str, list[int]] = {}
