@@ -158,11 +158,13 @@ def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes_from_it(tiny, tmp_pa
     model_dir, data = tiny
     cfg = load_config(None, max_steps=8, adapter="lora", load_in_4bit=False, **FAST)
     run = tmp_path / "run"
+    # what the process had (the default handler, or SIG_IGN under `nohup ... &`): restored
+    before = signal.getsignal(signal.SIGINT)
     with pytest.raises(TrainingInterrupted, match="interrupted at step 3: checkpoint saved in"):
         train(data, str(model_dir), run, cfg, callbacks=[CtrlCAtStep3()])
     assert (run / "checkpoints" / "checkpoint-3").is_dir()
     assert not (run / "run.json").exists()  # an interrupted run is not reported as done
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
     result = train(data, str(model_dir), run, cfg)
     assert result.summary["resumed_from"].endswith("checkpoint-3")
     assert [e["step"] for e in result.summary["losses"]["train"]] == list(range(1, 9))
