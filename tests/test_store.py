@@ -91,12 +91,18 @@ def test_reviews_log_every_change(tmp_path):
     assert events == [(1,), (0,)]
 
 
-def test_state_digests_follow_the_writes_they_depend_on(tmp_path, monkeypatch):
+def filled(tmp_path, n: int) -> tuple[Store, list]:
+    """A store holding `n` small methods of A.java and a pair of each."""
     store = Store.open(tmp_path)
-    units = [make_unit(name=f"f{i}", code=f"void f{i}() {{}}") for i in range(3)]
+    units = [make_unit(name=f"f{i}", code=f"void f{i}() {{}}") for i in range(n)]
     store.put_file("A.java", "d", "parsed", units)
     pairs = [make_pair(u, output=u.code) for u in units]
     store.put_pairs(pairs)
+    return store, pairs
+
+
+def test_state_digests_follow_the_writes_they_depend_on(tmp_path, monkeypatch):
+    store, pairs = filled(tmp_path, 3)
     kept = store.state_digest("kept", before="balance")
     live, splits = store.state_digest("live"), store.state_digest("splits")
 
@@ -132,11 +138,7 @@ def test_state_digests_follow_the_writes_they_depend_on(tmp_path, monkeypatch):
 
 
 def test_a_bulk_split_write_counts_once_and_keeps_its_triggers(tmp_path):
-    store = Store.open(tmp_path)
-    units = [make_unit(name=f"f{i}", code=f"void f{i}() {{}}") for i in range(3)]
-    store.put_file("A.java", "d", "parsed", units)
-    pairs = [make_pair(u, output=u.code) for u in units]
-    store.put_pairs(pairs)
+    store, pairs = filled(tmp_path, 3)
 
     def triggers():
         sql = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'splits'"
@@ -160,11 +162,7 @@ def test_a_bulk_split_write_counts_once_and_keeps_its_triggers(tmp_path):
 
 
 def test_a_bulk_decision_write_counts_once_for_its_stage_rank(tmp_path):
-    store = Store.open(tmp_path)
-    units = [make_unit(name=f"f{i}", code=f"void f{i}() {{}}") for i in range(1200)]
-    store.put_file("A.java", "d", "parsed", units)
-    pairs = [make_pair(u, output=u.code) for u in units]
-    store.put_pairs(pairs)
+    store, pairs = filled(tmp_path, 1200)
 
     def counters():
         return dict(store.conn.execute("SELECT name, n FROM changes WHERE name LIKE 'decisions.%'"))

@@ -26,16 +26,22 @@ def pairs_of(units: list[Unit]):
     return [pair("What?", u.code, source=u, task="t", template="t.1") for u in units]
 
 
+def filled(tmp_path, n: int, digest: str = "d") -> tuple[Store, list[Unit], list]:
+    """A store holding `n` units of a/A.java and a pair of each."""
+    store = Store.open(tmp_path)
+    units = units_of("a/A.java", n)
+    store.put_file("a/A.java", digest, "parsed", units)
+    pairs = pairs_of(units)
+    store.put_pairs(pairs)
+    return store, units, pairs
+
+
 def stored(store: Store, sql: str) -> list[tuple]:
     return store.conn.execute(sql).fetchall()
 
 
 def test_a_pair_stores_no_path_of_its_own_and_keeps_it_when_its_unit_goes(tmp_path):
-    store = Store.open(tmp_path)
-    units = units_of("a/A.java", 3)
-    store.put_file("a/A.java", "d1", "parsed", units)
-    pairs = pairs_of(units)
-    store.put_pairs(pairs)
+    store, units, pairs = filled(tmp_path, 3, digest="d1")
     assert stored(store, "SELECT DISTINCT path FROM pairs") == [("",)]
     assert store.pairs() == sorted(pairs, key=lambda p: p.id)
     assert store.pair(pairs[0].id) == pairs[0]
@@ -67,11 +73,7 @@ def test_a_pair_of_a_unit_not_stored_keeps_its_path(tmp_path):
 
 
 def test_reasons_and_verdicts_are_stored_once(tmp_path):
-    store = Store.open(tmp_path)
-    units = units_of("a/A.java", 3)
-    store.put_file("a/A.java", "d", "parsed", units)
-    pairs = pairs_of(units)
-    store.put_pairs(pairs)
+    store, units, pairs = filled(tmp_path, 3)
     store.put_decisions(
         "balance",
         [Decision(pair_id=p.id, stage="balance", kept=False, reason=BALANCE) for p in pairs],
@@ -170,11 +172,7 @@ def test_a_store_of_the_schema_before_opens_with_the_same_answers(tmp_path, monk
 
 
 def test_the_migration_run_again_changes_nothing(tmp_path):
-    store = Store.open(tmp_path)
-    units = units_of("a/A.java", 2)
-    store.put_file("a/A.java", "d", "parsed", units)
-    pairs = pairs_of(units)
-    store.put_pairs(pairs)
+    store, units, pairs = filled(tmp_path, 2)
     store.put_decisions(
         "balance", [Decision(pair_id=pairs[0].id, stage="balance", kept=False, reason=BALANCE)]
     )
