@@ -717,15 +717,11 @@ class _BandKeys:
     def shared(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, band, bucket) of every row that shares its bucket of a band with another
         row, sorted by row then band; rows are renumbered by `at` (a row -> its place)."""
-        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for band in range(self.bands):
-            _, bucket, counts = np.unique(self.band(band), return_inverse=True, return_counts=True)
-            bucket = bucket.reshape(-1)
-            rows = np.flatnonzero(counts[bucket] > 1)
-            found.append((at[rows], np.full(len(rows), band, np.int16), bucket[rows]))
-        rows, bands, buckets = (np.concatenate(c) for c in zip(*found, strict=True))
-        by = np.lexsort((bands, rows))
-        return rows[by], bands[by], buckets[by]
+        buckets = (
+            np.unique(self.band(band), return_inverse=True)[1].reshape(-1)
+            for band in range(self.bands)
+        )
+        return _sharing(buckets, at)
 
 
 def _shingle_hashes(
@@ -777,15 +773,24 @@ def greedy_near_duplicates(
     names the one it duplicates (or None: the row is kept). A row never points at a
     dropped one. Example: rows 0, 1, 2 all alike -> {1: 0, 2: 0}.
     """
-    found = []
+    return _greedy(*_sharing(buckets), len(buckets), match)
+
+
+def _sharing(
+    buckets: Iterable[np.ndarray], at: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, band, bucket) of every row that shares its bucket of a band with another row,
+    given each band's bucket numbers in turn; sorted by row then band, rows renumbered by
+    `at` (a row -> its place) when given."""
+    found = [(np.zeros(0, np.int64), np.zeros(0, np.int16), np.zeros(0, np.int64))]
     for band, bucket in enumerate(buckets):
         rows = np.flatnonzero(np.bincount(bucket)[bucket] > 1)
-        found.append((rows, np.full(len(rows), band, np.int16), bucket[rows]))
-    if not found:
-        return {}
+        found.append(
+            (rows if at is None else at[rows], np.full(len(rows), band, np.int16), bucket[rows])
+        )
     rows, bands, keys = (np.concatenate(c) for c in zip(*found, strict=True))
     by = np.lexsort((bands, rows))
-    return _greedy(rows[by], bands[by], keys[by], len(buckets), match)
+    return rows[by], bands[by], keys[by]
 
 
 def _greedy(
