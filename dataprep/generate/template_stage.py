@@ -30,11 +30,12 @@ from dataprep.generate import templates as tgen
 from dataprep.generate.families.repo import facts_of
 from dataprep.generate.tasks import templates_fingerprint
 from dataprep.hashing import content_hash
+from dataprep.models import Pair
 from dataprep.procs import give_back_memory
 from dataprep.settings import RunConfig
 from dataprep.stages import Context
 from dataprep.store import Store
-from dataprep.store_schema import pair_row
+from dataprep.store_schema import pair_row_of
 
 STATE_VERSION = "1"  # part of the hash of the stage's state (meta pipeline.templates)
 GENERATE_WINDOW = 64  # files (or jobs) in flight at once
@@ -372,7 +373,7 @@ def _pairs_one(job: tuple, store: Store | None = None) -> tuple:
             ids.append(refs[i])
         else:
             cand.level = level
-            found.append(pair_row(cand.to_pair()))
+            found.append(_pair_row(cand))
             ids.append(found[-1][0])
     slim = template_cache.slimmed(before, refs, marks, seed, levels, keeps, ids)
     return path, found, pack(slim) if slim is not None else None
@@ -383,5 +384,30 @@ def _pair_rows(cands: list, levels: bytes, keeps: bytes) -> list[tuple]:
     for cand, level, keep in zip(cands, levels, keeps, strict=True):
         if keep:
             cand.level = level
-            rows.append(pair_row(cand.to_pair()))
+            rows.append(_pair_row(cand))
     return rows
+
+
+def _pair_row(cand: gcand.Candidate) -> tuple:
+    """`store_schema.pair_row(cand.to_pair())`, without building the `Pair` model."""
+    instruction = cand.instruction(cand.level)
+    fields = {
+        "id": Pair.make_id(cand.unit_id, cand.template, instruction, cand.input, cand.output),
+        "instruction": instruction,
+    }
+    if cand.input != "":  # `Pair`'s defaults are left out
+        fields["input"] = cand.input
+    fields["output"] = cand.output
+    fields["generator"] = "template"
+    fields["task"] = cand.task
+    fields["template"] = cand.template
+    fields["unit_id"] = cand.unit_id
+    fields["unit_kind"] = cand.unit_kind
+    fields["path"] = cand.path
+    fields["start_line"] = cand.start_line
+    fields["end_line"] = cand.end_line
+    fields["repo"] = cand.repo
+    for name, value in (("commit", cand.commit), ("module", cand.module), ("label", cand.label)):
+        if value is not None:
+            fields[name] = value
+    return pair_row_of(fields)
