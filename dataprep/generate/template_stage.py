@@ -194,11 +194,12 @@ def _file_candidates(store: Store, cfg: RunConfig, paths: list[str], work: _Work
     in the process pool when there is one and there are 8 files or more (memory holds
     the units of a bounded number of files)."""
     root = str(cfg.path)
+    if work.files_in_pool and work.shared:  # each process reads the units itself
+        yield from work.map(_candidates_one, ((root, path, None, cfg.seed) for path in paths))
+        return
     jobs = ((root, path, store.units_in(path), cfg.seed) for path in paths)
     if not work.files_in_pool:
         yield from (_candidates_one(job) for job in jobs)
-    elif work.shared:
-        yield from work.map(_candidates_one, jobs)
     else:  # a pool that does not fork (its hashes are its own): a window of files at a time
         for window in _batches(jobs, GENERATE_WINDOW):
             yield from work.pool.map(_candidates_one, window)
@@ -227,8 +228,10 @@ def _module_finder(root: str) -> Callable[[str], str | None]:
 
 def _candidates_one(job: tuple, store: Store | None = None) -> tuple:
     """Worker: one file's template candidates, as the per-file cache stores them (packed),
-    and their conflict keys."""
+    and their conflict keys (units None: read from the worker's store)."""
     root, path, units, seed = job
+    if units is None:
+        units = _pool_store.get(store).units_in(path)
     cands = gcand.file_candidates(units, seed, module_of=_module_finder(root))
     packed = pack(gcand.dump_candidates(cands), quick=True)  # the pairs pass stores them slim
     return path, len(units), packed, tgen.conflict_keys(cands)
