@@ -356,9 +356,10 @@ def _pairs_one(job: tuple, store: Store | None = None) -> tuple:
     named by its id alone), the file's candidates to store again (packed; None: as they
     are))."""
     path, chunk, levels, keeps, (root, seed) = job
-    if chunk is not None:
-        return path, _pair_rows(gcand.load_candidates(unpack(chunk)), levels, keeps), None
     store = _pool_store.get(store)
+    if chunk is not None:
+        cands = gcand.load_candidates(unpack(chunk))
+        return path, _rows(store, _pair_fields_of(cands, levels, keeps)), None
     rebuild = _rebuild(store, path, root, seed)
     data, refs, marks, standing = template_cache.read(store, path, rebuild, seed, levels, keeps)
     rows = data["candidates"]
@@ -376,23 +377,39 @@ def _pairs_one(job: tuple, store: Store | None = None) -> tuple:
             ids.append(refs[i])
         else:
             cand.level = level
-            found.append(_pair_row(cand))
-            ids.append(found[-1][0])
+            found.append(_pair_fields(cand))
+            ids.append(found[-1]["id"])
     slim = template_cache.slimmed(before, refs, marks, seed, levels, keeps, ids)
-    return path, found, pack(slim) if slim is not None else None
+    return path, _rows(store, found), pack(slim) if slim is not None else None
 
 
-def _pair_rows(cands: list, levels: bytes, keeps: bytes) -> list[tuple]:
-    rows = []
+def _pair_fields_of(cands: list, levels: bytes, keeps: bytes) -> list[dict]:
+    fields = []
     for cand, level, keep in zip(cands, levels, keeps, strict=True):
         if keep:
             cand.level = level
-            rows.append(_pair_row(cand))
-    return rows
+            fields.append(_pair_fields(cand))
+    return fields
+
+
+def _rows(store: Store, found: list) -> list[tuple]:
+    """The pair rows of `found` (`_pair_fields`, or a standing pair's (id,)), a pair the
+    store holds already named by its id alone (the stage writes none of those: its row is
+    not built, compressed for nothing)."""
+    stored = store.stored_pair_ids(f["id"] for f in found if isinstance(f, dict))
+    return [
+        f if not isinstance(f, dict) else (f["id"],) if f["id"] in stored else pair_row_of(f)
+        for f in found
+    ]
 
 
 def _pair_row(cand: gcand.Candidate) -> tuple:
     """`store_schema.pair_row(cand.to_pair())`, without building the `Pair` model."""
+    return pair_row_of(_pair_fields(cand))
+
+
+def _pair_fields(cand: gcand.Candidate) -> dict:
+    """The fields of `cand.to_pair()`, as `store_schema.pair_row_of` takes them."""
     instruction = cand.instruction(cand.level)
     fields = {
         "id": Pair.make_id(cand.unit_id, cand.template, instruction, cand.input, cand.output),
@@ -413,4 +430,4 @@ def _pair_row(cand: gcand.Candidate) -> tuple:
     for name, value in (("commit", cand.commit), ("module", cand.module), ("label", cand.label)):
         if value is not None:
             fields[name] = value
-    return pair_row_of(fields)
+    return fields
