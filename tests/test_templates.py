@@ -758,6 +758,7 @@ def test_a_candidates_pair_row_is_the_row_of_its_pair(units):
         )
     ]  # fmt: skip
     assert any(c.label is not None for c in cands) and any(c.input == "" for c in cands)
+    assert all(tuple(vars(c)) == gc._FIELD_NAMES for c in cands)  # as `Candidate(...)` has them
     for cand in cands:
         for level in range(cand.max_level + 1):
             cand.level = level

@@ -491,24 +491,28 @@ def _known(known: dict, build: Callable, kind: str, unit: Unit, ctx: FileContext
 def make_candidate(task_id, task, unit, values, input, answer, module, seed) -> Candidate:
     index = _stable_index(seed, unit.id, task_id, len(task.phrasings))
     output, first, last = answer
-    return Candidate(
-        subject=subject_names(*task.phrasings),
-        qualifier_subject=placeholders(task.qualifier) if task.qualifier else [],
-        task=task_id,
-        template=f"{task_id}.{index}",
-        phrasing=task.phrasings[index],
-        qualifier=task.qualifier,
-        values=values,
-        max_level=task.max_level,
-        input=input,
-        output=output,
-        unit_id=unit.id,
-        unit_kind=unit.kind,
-        path=unit.path,
-        start_line=first,
-        end_line=last,
-        repo=unit.repo,
-        commit=unit.commit,
-        module=module,
-        label=output if task.answer in LABEL_READERS else None,
-    )
+    cand = object.__new__(Candidate)  # its fields as `Candidate(...)` sets them, in order
+    cand.__dict__ = {
+        "task": task_id,
+        "template": f"{task_id}.{index}",
+        "phrasing": task.phrasings[index],
+        "qualifier": task.qualifier,
+        "values": values,
+        "max_level": task.max_level,
+        "input": input,
+        "output": output,
+        "unit_id": unit.id,
+        "unit_kind": unit.kind,
+        "path": unit.path,
+        "start_line": first,
+        "end_line": last,
+        "repo": unit.repo,
+        "commit": unit.commit,
+        "module": module,
+        "level": 0,
+        "requires_symbol": [],
+        "subject": subject_names(*task.phrasings),
+        "qualifier_subject": placeholders(task.qualifier) if task.qualifier else [],
+        "label": output if task.answer in LABEL_READERS else None,
+    }
+    return cand
