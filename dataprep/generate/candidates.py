@@ -129,8 +129,9 @@ class Candidate:
         return {name: self.__dict__[name] for name in _FIELD_NAMES}
 
 
-def dump_candidates(candidates: list[Candidate]) -> str:
-    """JSON for the per-file cache; the candidates of one unit share their level values."""
+def dump_candidates(candidates: list[Candidate], encoded: bool = False) -> str | bytes:
+    """JSON for the per-file cache (`encoded`: in UTF-8, what the store compresses); the
+    candidates of one unit share their level values."""
     shared: dict[int, int] = {}
     values, rows = [], []
     for cand in candidates:
@@ -140,7 +141,8 @@ def dump_candidates(candidates: list[Candidate]) -> str:
             values.append(cand.values)
         row["values"] = shared[id(cand.values)]
         rows.append(row)
-    return to_json({"values": values, "candidates": rows}).decode("utf-8")
+    data = to_json({"values": values, "candidates": rows})
+    return data if encoded else data.decode("utf-8")
 
 
 def load_candidates(text: str | dict) -> list[Candidate]:

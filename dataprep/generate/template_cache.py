@@ -192,12 +192,12 @@ def slimmed(
     levels: bytes,
     keeps: bytes,
     pair_ids: list[str | None],
-) -> str | None:
-    """The JSON to store for a file's candidates (`data`, `refs` and `marks` as `read` gave
-    them, its rows before `load_candidates` changed them), each one that became a pair
-    (`keeps`, its id in `pair_ids`) as its level, its mark and its fields but `PAIR_FIELDS`,
-    the others whole, all without what `_expand` gives back; None when the store holds that
-    already."""
+) -> bytes | None:
+    """The JSON to store, in UTF-8, for a file's candidates (`data`, `refs` and `marks` as
+    `read` gave them, its rows before `load_candidates` changed them), each one that became
+    a pair (`keeps`, its id in `pair_ids`) as its level, its mark and its fields but
+    `PAIR_FIELDS`, the others whole, all without what `_expand` gives back; None when the
+    store holds that already."""
     rows = data["candidates"]
     kept = Counter((row["unit_id"], row["task"]) for i, row in enumerate(rows) if keeps[i])
     new_marks = [
@@ -221,4 +221,4 @@ def slimmed(
             stored["level"], stored["pair"] = levels[i], new_marks[i]
         out.append(stored)
     stored_data = {"values": data["values"], "units": units, "candidates": out}
-    return to_json(stored_data).decode("utf-8")
+    return to_json(stored_data)

@@ -233,7 +233,9 @@ def _candidates_one(job: tuple, store: Store | None = None) -> tuple:
     if units is None:
         units = _pool_store.get(store).units_in(path)
     cands = gcand.file_candidates(units, seed, module_of=_module_finder(root))
-    packed = pack(gcand.dump_candidates(cands), quick=True)  # the pairs pass stores them slim
+    packed = pack(
+        gcand.dump_candidates(cands, encoded=True), quick=True
+    )  # the pairs pass stores them slim
     return path, len(units), packed, tgen.conflict_keys(cands)
 
 
@@ -252,7 +254,7 @@ def _families(units, seed: int, module_of) -> tuple[list[bytes], tgen.ConflictKe
     cands = tgen.iter_repo_level_candidates(units, seed, module_of=module_of)
     chunks, keys = [], []
     for chunk in _batches(cands, _REPO_CHUNK):
-        chunks.append(pack(gcand.dump_candidates(chunk)))
+        chunks.append(pack(gcand.dump_candidates(chunk, encoded=True)))
         keys.append(tgen.conflict_keys(chunk))
     return chunks, tgen.joined_keys(keys)
 
