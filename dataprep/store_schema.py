@@ -8,6 +8,8 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from pydantic_core import to_json
+
 from dataprep.codec import pack, unpack
 from dataprep.models import Pair, Unit
 
@@ -229,6 +231,16 @@ def pack_pair(pair: Pair) -> bytes:
 def pair_row(pair: Pair) -> tuple:
     """A pair as `pairs` keeps it: its `PAIR_COLUMNS`, then its packed JSON."""
     return (pair.id, pair.unit_id, pair.generator, pair.task, pair.path, pack_pair(pair))
+
+
+def pair_row_of(fields: dict[str, Any]) -> tuple:
+    """`pair_row(Pair(**fields))` without building the model (a quarter quicker): `fields`
+    in `Pair`'s field order, each of its field's type, none that holds its default."""
+    rest = {name: value for name, value in fields.items() if name not in _COLUMNS}
+    return (*[fields[name] for name in PAIR_COLUMNS], pack(to_json(rest)))
+
+
+_COLUMNS = frozenset(PAIR_COLUMNS)
 
 
 def read_pair(row: tuple) -> Pair:

@@ -742,5 +742,24 @@ def test_a_fill_in_answer_starts_at_column_0(monkeypatch):
         return [code_text.fim_split(code, f"key{i}")[1] for i in range(60)]
 
     assert not any(a[:1].isspace() for a in answers())
-    monkeypatch.setattr(code_text, "_leads", lambda lines: True)  # without the rule
+    monkeypatch.setattr(code_text, "_leads", lambda lines, start, most: most)  # without the rule
     assert any(a[:1].isspace() for a in answers())
+
+
+def test_a_candidates_pair_row_is_the_row_of_its_pair(units):
+    """The pairs pass builds a candidate's store row without the `Pair` model: the same row,
+    byte for byte, at every level (defaults left out as `Pair` leaves them out)."""
+    from dataprep.generate.template_stage import _pair_row
+    from dataprep.store_schema import pair_row
+
+    cands = tg.repo_level_candidates(units) + [
+        c for path in sorted({u.path for u in units}) for c in gc.file_candidates(
+            [u for u in units if u.path == path]
+        )
+    ]  # fmt: skip
+    assert any(c.label is not None for c in cands) and any(c.input == "" for c in cands)
+    assert all(tuple(vars(c)) == gc._FIELD_NAMES for c in cands)  # as `Candidate(...)` has them
+    for cand in cands:
+        for level in range(cand.max_level + 1):
+            cand.level = level
+            assert _pair_row(cand) == pair_row(cand.to_pair())

@@ -12,13 +12,13 @@ builders, so that every output is text the source says; the repository-level fam
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import PurePosixPath
-from string import Formatter
+
+from pydantic_core import from_json, to_json
 
 from dataprep.generate.code_text import (
     dedent_code,
@@ -45,7 +45,9 @@ from dataprep.generate.tasks import (
     LABEL_READERS,
     LEVELS,
     TaskTemplate,
+    placeholders,
     shipped_tasks,
+    subject_names,
 )
 from dataprep.languages import task_applies
 from dataprep.models import MEMBER_KINDS, TYPE_KINDS, Pair, Unit
@@ -127,8 +129,9 @@ class Candidate:
         return {name: self.__dict__[name] for name in _FIELD_NAMES}
 
 
-def dump_candidates(candidates: list[Candidate]) -> str:
-    """JSON for the per-file cache; the candidates of one unit share their level values."""
+def dump_candidates(candidates: list[Candidate], encoded: bool = False) -> str | bytes:
+    """JSON for the per-file cache (`encoded`: in UTF-8, what the store compresses); the
+    candidates of one unit share their level values."""
     shared: dict[int, int] = {}
     values, rows = [], []
     for cand in candidates:
@@ -138,12 +141,13 @@ def dump_candidates(candidates: list[Candidate]) -> str:
             values.append(cand.values)
         row["values"] = shared[id(cand.values)]
         rows.append(row)
-    return json.dumps({"values": values, "candidates": rows}, separators=(",", ":"))
+    data = to_json({"values": values, "candidates": rows})
+    return data if encoded else data.decode("utf-8")
 
 
 def load_candidates(text: str | dict) -> list[Candidate]:
     """The inverse of `dump_candidates` (of its JSON, or of that JSON read)."""
-    data = json.loads(text) if isinstance(text, str) else text
+    data = from_json(text) if isinstance(text, str) else text
     values, out = data["values"], []
     for row in data["candidates"]:
         row["values"] = values[row["values"]]
@@ -417,7 +421,7 @@ def _answer(kind: str, unit: Unit, ctx: FileContext) -> tuple[str, int, int] | N
     return (text, *span) if text.strip() else None
 
 
-def _input(kind: str, unit: Unit) -> str | None:
+def _input(kind: str, unit: Unit, ctx: FileContext | None = None) -> str | None:
     if kind == "none":
         return ""
     if kind == "code":
@@ -453,21 +457,25 @@ def file_candidates(
     tasks = tasks if tasks is not None else shipped_tasks()
     ctx = FileContext(units, module_of)
     out: list[Candidate] = []
+    by_kind: dict[str, list[tuple[str, TaskTemplate]]] = {}  # the file-local tasks of a kind
     for unit in sorted(units, key=lambda u: (u.start_line, u.kind, u.id)):
         if unit.kind in MEMBER_KINDS and ctx.owner(unit) is None:
             continue
+        if unit.kind not in by_kind:
+            by_kind[unit.kind] = [
+                (task_id, task)
+                for task_id, task in tasks.items()
+                if unit.kind in task.kinds and task.answer in FILE_ANSWERS
+            ]
         values = None
-        for task_id, task in tasks.items():
-            if unit.kind not in task.kinds or task.answer not in FILE_ANSWERS:
+        known: dict[tuple[str, str], object] = {}  # what its tasks share, built once
+        for task_id, task in by_kind[unit.kind]:
+            if not _in_scope(task.scope, unit) or not task_applies(unit.language, task_id):
+                continue  # (a task its language does not take: Language.families)
+            if not all(_known(known, meets, r, unit, ctx) for r in task.requires):
                 continue
-            if not _in_scope(task.scope, unit):
-                continue
-            if not task_applies(unit.language, task_id):
-                continue  # a task its language does not take (Language.families)
-            if not all(meets(r, unit, ctx) for r in task.requires):
-                continue
-            answer = _answer(task.answer, unit, ctx)
-            input = _input(task.input, unit)
+            answer = _known(known, _answer, task.answer, unit, ctx)
+            input = _known(known, _input, task.input, unit, ctx)
             if answer is None or input is None:
                 continue
             values = values or subject_values(unit, ctx)
@@ -475,46 +483,38 @@ def file_candidates(
     return out
 
 
-@lru_cache(maxsize=256)
-def _placeholders(*texts: str) -> list[str]:
-    """Placeholders used by any of the texts, in a fixed order."""
-    names = {n for text in texts for _, n, _, _ in Formatter().parse(text) if n}
-    return sorted(names)
-
-
-@lru_cache(maxsize=256)
-def _subject_names(*phrasings: str) -> list[str]:
-    """Placeholders that every phrasing shows: only those tell two questions apart.
-
-    Example: ("Show the constructors of {type}.", "Which constructors does the {kind} {type}
-    declare?") -> ["type"]: a reader of the first cannot tell a class Token from a record
-    Token, so the two are one question and must be qualified.
-    """
-    shown = [{n for _, n, _, _ in Formatter().parse(text) if n} for text in phrasings]
-    return sorted(set.intersection(*shown)) if shown else []
+def _known(known: dict, build: Callable, kind: str, unit: Unit, ctx: FileContext):
+    """`build(kind, unit, ctx)` (`meets`, `_answer`, `_input`), once a unit (`known`)."""
+    if (build.__name__, kind) not in known:
+        known[build.__name__, kind] = build(kind, unit, ctx)
+    return known[build.__name__, kind]
 
 
 def make_candidate(task_id, task, unit, values, input, answer, module, seed) -> Candidate:
     index = _stable_index(seed, unit.id, task_id, len(task.phrasings))
     output, first, last = answer
-    return Candidate(
-        subject=_subject_names(*task.phrasings),
-        qualifier_subject=_placeholders(task.qualifier) if task.qualifier else [],
-        task=task_id,
-        template=f"{task_id}.{index}",
-        phrasing=task.phrasings[index],
-        qualifier=task.qualifier,
-        values=values,
-        max_level=task.max_level,
-        input=input,
-        output=output,
-        unit_id=unit.id,
-        unit_kind=unit.kind,
-        path=unit.path,
-        start_line=first,
-        end_line=last,
-        repo=unit.repo,
-        commit=unit.commit,
-        module=module,
-        label=output if task.answer in LABEL_READERS else None,
-    )
+    cand = object.__new__(Candidate)  # its fields as `Candidate(...)` sets them, in order
+    cand.__dict__ = {
+        "task": task_id,
+        "template": f"{task_id}.{index}",
+        "phrasing": task.phrasings[index],
+        "qualifier": task.qualifier,
+        "values": values,
+        "max_level": task.max_level,
+        "input": input,
+        "output": output,
+        "unit_id": unit.id,
+        "unit_kind": unit.kind,
+        "path": unit.path,
+        "start_line": first,
+        "end_line": last,
+        "repo": unit.repo,
+        "commit": unit.commit,
+        "module": module,
+        "level": 0,
+        "requires_symbol": [],
+        "subject": subject_names(*task.phrasings),
+        "qualifier_subject": placeholders(task.qualifier) if task.qualifier else [],
+        "label": output if task.answer in LABEL_READERS else None,
+    }
+    return cand

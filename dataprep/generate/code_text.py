@@ -116,15 +116,7 @@ def fim_split(code: str, key: str) -> tuple[str, str] | None:
     body = [i for i in range(1, len(lines) - 1) if lines[i].strip()]
     if len(body) < 4:
         return None
-    shapes = [_shape(line) for line in lines]
-    spans = [
-        (start, size)
-        for size in range(1, 5)
-        for start in body[1:-1]
-        if start + size <= body[-1]
-        and _balanced_span(lines, shapes, start, size)
-        and _leads(lines[start : start + size])
-    ]
+    spans = _spans(lines, body)
     if not spans:
         return None
     digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
@@ -137,9 +129,33 @@ def fim_split(code: str, key: str) -> tuple[str, str] | None:
     return "\n".join(masked), middle
 
 
+def _spans(lines: list[str], body: list[int]) -> list[tuple[int, int]]:
+    """The (start, size) of the spans `fim_split` chooses from, by size then start: 1 to 4
+    lines within the body, led by their first line (`_leads`) and balanced (`_balanced`).
+    A start's spans grow a line at a time, the brackets' depths with them: a span that
+    closes what it did not open spoils every longer one."""
+    by_size: list[list[tuple[int, int]]] = [[], [], [], []]
+    last = body[-1]
+    stripped = [line.strip() for line in lines]
+    shapes = [_shape(line) if _BRACKET_RE.search(line) else _FLAT for line in lines]
+    for start in body[1:-1]:
+        if stripped[start] in ("", "{", "}", "};"):
+            continue
+        d0 = d1 = d2 = 0
+        for size in range(1, _leads(lines, start, min(4, last - start)) + 1):
+            (n0, l0), (n1, l1), (n2, l2) = shapes[start + size - 1]
+            if d0 + l0 < 0 or d1 + l1 < 0 or d2 + l2 < 0:
+                break
+            d0, d1, d2 = d0 + n0, d1 + n1, d2 + n2
+            if not (d0 or d1 or d2) and stripped[start + size - 1]:
+                by_size[size - 1].append((start, size))
+    return [span for spans in by_size for span in spans]
+
+
 _LITERAL_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
 _BRACKETS = ("{}", "()", "[]")
 _BRACKET_RE = re.compile(r"[{}()\[\]]")
+_FLAT = ((0, 0), (0, 0), (0, 0))  # the shape of a line without brackets
 
 
 def _shape(line: str) -> tuple[tuple[int, int], ...]:
@@ -163,29 +179,18 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-def _leads(lines: list[str]) -> bool:
-    """The span's first line is its least indented, so the dedented answer starts at column
-    0: an answer that starts with spaces merges with the prompt's last newline into one
-    token, which a prompt/completion trainer can then neither mask nor train cleanly (a
+def _leads(lines: list[str], start: int, most: int) -> int:
+    """How many of the `most` lines from `start` a span may take so that its first line is
+    its least indented (blank lines aside), so the dedented answer starts at column 0: an
+    answer that starts with spaces merges with the prompt's last newline into one token,
+    which a prompt/completion trainer can then neither mask nor train cleanly (a
     continuation line such as `.anyMatch(...)` first)."""
-    first = _indent(lines[0])
-    return all(_indent(line) >= first for line in lines[1:] if line.strip())
-
-
-def _balanced_span(lines: list[str], shapes: list, start: int, size: int) -> bool:
-    """`_balanced(lines[start:start + size])` from the lines' shapes."""
-    if lines[start].strip() in ("", "{", "}", "};") or not lines[start + size - 1].strip():
-        return False
-    for kind in range(len(_BRACKETS)):
-        depth = 0
-        for i in range(start, start + size):
-            net, low = shapes[i][kind]
-            if depth + low < 0:
-                return False
-            depth += net
-        if depth:
-            return False
-    return True
+    first = _indent(lines[start])
+    for size in range(2, most + 1):
+        line = lines[start + size - 1]
+        if line.strip() and _indent(line) < first:
+            return size - 1
+    return most
 
 
 def _balanced(lines: list[str]) -> bool:

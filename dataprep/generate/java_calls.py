@@ -169,7 +169,7 @@ def local_types(text: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for match in _DECLARATION.finditer(text):
         type_text, _, dims, name = match.groups()
-        type_text = re.sub(r"\s+", "", type_text)
+        type_text = "".join(type_text.split())  # whitespace out (`Map . Entry`)
         found.setdefault(name, type_text + ("[]" if dims else ""))
     for match in _VAR_NEW.finditer(text):
         found.setdefault(match.group(1), match.group(2))

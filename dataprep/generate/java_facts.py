@@ -55,18 +55,26 @@ def close_paren(code: str, i: int) -> int:
     """Index of the `)` matching the `(` at i, skipping string and char literals."""
     depth, n = 0, len(code)
     while i < n:
+        found = _PAREN_STOP.search(code, i)  # what else there is only moves on
+        if found is None:
+            break
+        i = found.start()
         ch = code[i]
         if ch in "\"'":
             i = skip_literal(code, i)
             continue
         if ch == "(":
             depth += 1
-        elif ch == ")":
+        else:
             depth -= 1
             if depth == 0:
                 return i
         i += 1
     return n - 1
+
+
+_PAREN_STOP = re.compile(r"[\"'()]")
+_HEADER_STOP = re.compile(r"[\"'/(){;]")
 
 
 def skip_literal(code: str, i: int) -> int:
@@ -84,6 +92,10 @@ def header_end(code: str, start: int = 0) -> int:
     literals and comments."""
     depth, i, n = 0, start, len(code)
     while i < n:
+        found = _HEADER_STOP.search(code, i)  # what else there is only moves on
+        if found is None:
+            break
+        i = found.start()
         ch = code[i]
         if ch in "\"'":
             i = skip_literal(code, i)

@@ -167,17 +167,20 @@ def _known_tag(match: re.Match[str]) -> str:
 
 def to_markdown(text: str) -> str:
     """Javadoc body text (inline tags, HTML) as Markdown prose."""
-    text = _PRE.sub(_pre_block, text)
+    if "<" in text:  # (each HTML pattern starts with one; each inline tag with `{@`)
+        text = _PRE.sub(_pre_block, text)
     chunks = text.split("\x00")
     out = []
     for i, chunk in enumerate(chunks):
         if i % 2:  # a fenced block from <pre>: already clean
             out.append(chunk)
             continue
-        chunk = _INLINE.sub(_inline, chunk)
-        for pattern, repl in _HTML_MAP:
-            chunk = pattern.sub(repl, chunk)
-        chunk = _TAG.sub(_known_tag, chunk)
+        if "{@" in chunk:
+            chunk = _INLINE.sub(_inline, chunk)
+        if "<" in chunk:
+            for pattern, repl in _HTML_MAP:
+                chunk = pattern.sub(repl, chunk)
+            chunk = _TAG.sub(_known_tag, chunk)
         chunk = html.unescape(chunk)
         out.append(_blocks(chunk))
     text = "\n\n".join(o.strip("\n") for o in out if o.strip())
@@ -192,7 +195,7 @@ def _blocks(text: str) -> str:
     current: list[str] = []
     in_list = False
     for raw in text.split("\n"):
-        line = _WS.sub(" ", raw).strip()
+        line = _WS.sub(" ", raw).strip() if "\t" in raw or "  " in raw else raw.strip()
         if not line:
             if current and not in_list:
                 blocks.append(current)

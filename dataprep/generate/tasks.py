@@ -217,6 +217,25 @@ def templates_fingerprint(directory: Path | None = None) -> str:
 # -- candidates and their qualification levels --------------------------------------
 
 
+@lru_cache(maxsize=256)
+def placeholders(*texts: str) -> list[str]:
+    """Placeholders used by any of the texts, in a fixed order."""
+    names = {n for text in texts for _, n, _, _ in Formatter().parse(text) if n}
+    return sorted(names)
+
+
+@lru_cache(maxsize=256)
+def subject_names(*phrasings: str) -> list[str]:
+    """Placeholders that every phrasing shows: only those tell two questions apart.
+
+    Example: ("Show the constructors of {type}.", "Which constructors does the {kind} {type}
+    declare?") -> ["type"]: a reader of the first cannot tell a class Token from a record
+    Token, so the two are one question and must be qualified.
+    """
+    shown = [{n for _, n, _, _ in Formatter().parse(text) if n} for text in phrasings]
+    return sorted(set.intersection(*shown)) if shown else []
+
+
 def shipped_tasks() -> dict[str, TaskTemplate]:
     """The shipped tasks (templates/instructions/), loaded and validated once."""
     return _shipped(str(templates_dir() / "instructions"))[0]

@@ -22,15 +22,16 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import fields as dataclass_fields
 from functools import lru_cache
 from typing import Any
 
+from pydantic_core import from_json, to_json
+
 from dataprep.generate import candidates as gcand
-from dataprep.generate.tasks import shipped_tasks
+from dataprep.generate.tasks import placeholders, shipped_tasks, subject_names
 
 # A candidate's fields that its pair holds with the same value.
 PAIR_FIELDS = (
@@ -59,8 +60,8 @@ def _task_fields(task_id: str) -> tuple[dict[str, Any], tuple[str, ...]]:
     if task is None:
         return {}, ()
     fields = {
-        "subject": gcand._subject_names(*task.phrasings),
-        "qualifier_subject": gcand._placeholders(task.qualifier) if task.qualifier else [],
+        "subject": subject_names(*task.phrasings),
+        "qualifier_subject": placeholders(task.qualifier) if task.qualifier else [],
         "qualifier": task.qualifier,
         "max_level": task.max_level,
         "requires_symbol": [],
@@ -140,7 +141,7 @@ def read(
     text = store.template_blob(path)
     if text is None:
         return rebuild(), [], [], set()
-    data = json.loads(text)
+    data = from_json(text)
     _expand(data, seed)
     rows = data["candidates"]
     marks = [row.pop("pair", None) for row in rows]
@@ -191,12 +192,12 @@ def slimmed(
     levels: bytes,
     keeps: bytes,
     pair_ids: list[str | None],
-) -> str | None:
-    """The JSON to store for a file's candidates (`data`, `refs` and `marks` as `read` gave
-    them, its rows before `load_candidates` changed them), each one that became a pair
-    (`keeps`, its id in `pair_ids`) as its level, its mark and its fields but `PAIR_FIELDS`,
-    the others whole, all without what `_expand` gives back; None when the store holds that
-    already."""
+) -> bytes | None:
+    """The JSON to store, in UTF-8, for a file's candidates (`data`, `refs` and `marks` as
+    `read` gave them, its rows before `load_candidates` changed them), each one that became
+    a pair (`keeps`, its id in `pair_ids`) as its level, its mark and its fields but
+    `PAIR_FIELDS`, the others whole, all without what `_expand` gives back; None when the
+    store holds that already."""
     rows = data["candidates"]
     kept = Counter((row["unit_id"], row["task"]) for i, row in enumerate(rows) if keeps[i])
     new_marks = [
@@ -220,4 +221,4 @@ def slimmed(
             stored["level"], stored["pair"] = levels[i], new_marks[i]
         out.append(stored)
     stored_data = {"values": data["values"], "units": units, "candidates": out}
-    return json.dumps(stored_data, separators=(",", ":"))
+    return to_json(stored_data)

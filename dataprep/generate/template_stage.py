@@ -30,11 +30,12 @@ from dataprep.generate import templates as tgen
 from dataprep.generate.families.repo import facts_of
 from dataprep.generate.tasks import templates_fingerprint
 from dataprep.hashing import content_hash
+from dataprep.models import Pair
 from dataprep.procs import give_back_memory
 from dataprep.settings import RunConfig
 from dataprep.stages import Context
 from dataprep.store import Store
-from dataprep.store_schema import pair_row
+from dataprep.store_schema import pair_row_of
 
 STATE_VERSION = "1"  # part of the hash of the stage's state (meta pipeline.templates)
 GENERATE_WINDOW = 64  # files (or jobs) in flight at once
@@ -193,11 +194,12 @@ def _file_candidates(store: Store, cfg: RunConfig, paths: list[str], work: _Work
     in the process pool when there is one and there are 8 files or more (memory holds
     the units of a bounded number of files)."""
     root = str(cfg.path)
+    if work.files_in_pool and work.shared:  # each process reads the units itself
+        yield from work.map(_candidates_one, ((root, path, None, cfg.seed) for path in paths))
+        return
     jobs = ((root, path, store.units_in(path), cfg.seed) for path in paths)
     if not work.files_in_pool:
         yield from (_candidates_one(job) for job in jobs)
-    elif work.shared:
-        yield from work.map(_candidates_one, jobs)
     else:  # a pool that does not fork (its hashes are its own): a window of files at a time
         for window in _batches(jobs, GENERATE_WINDOW):
             yield from work.pool.map(_candidates_one, window)
@@ -226,10 +228,14 @@ def _module_finder(root: str) -> Callable[[str], str | None]:
 
 def _candidates_one(job: tuple, store: Store | None = None) -> tuple:
     """Worker: one file's template candidates, as the per-file cache stores them (packed),
-    and their conflict keys."""
+    and their conflict keys (units None: read from the worker's store)."""
     root, path, units, seed = job
+    if units is None:
+        units = _pool_store.get(store).units_in(path)
     cands = gcand.file_candidates(units, seed, module_of=_module_finder(root))
-    packed = pack(gcand.dump_candidates(cands), quick=True)  # the pairs pass stores them slim
+    packed = pack(
+        gcand.dump_candidates(cands, encoded=True), quick=True
+    )  # the pairs pass stores them slim
     return path, len(units), packed, tgen.conflict_keys(cands)
 
 
@@ -248,7 +254,7 @@ def _families(units, seed: int, module_of) -> tuple[list[bytes], tgen.ConflictKe
     cands = tgen.iter_repo_level_candidates(units, seed, module_of=module_of)
     chunks, keys = [], []
     for chunk in _batches(cands, _REPO_CHUNK):
-        chunks.append(pack(gcand.dump_candidates(chunk)))
+        chunks.append(pack(gcand.dump_candidates(chunk, encoded=True)))
         keys.append(tgen.conflict_keys(chunk))
     return chunks, tgen.joined_keys(keys)
 
@@ -352,9 +358,10 @@ def _pairs_one(job: tuple, store: Store | None = None) -> tuple:
     named by its id alone), the file's candidates to store again (packed; None: as they
     are))."""
     path, chunk, levels, keeps, (root, seed) = job
-    if chunk is not None:
-        return path, _pair_rows(gcand.load_candidates(unpack(chunk)), levels, keeps), None
     store = _pool_store.get(store)
+    if chunk is not None:
+        cands = gcand.load_candidates(unpack(chunk))
+        return path, _rows(store, _pair_fields_of(cands, levels, keeps)), None
     rebuild = _rebuild(store, path, root, seed)
     data, refs, marks, standing = template_cache.read(store, path, rebuild, seed, levels, keeps)
     rows = data["candidates"]
@@ -372,16 +379,57 @@ def _pairs_one(job: tuple, store: Store | None = None) -> tuple:
             ids.append(refs[i])
         else:
             cand.level = level
-            found.append(pair_row(cand.to_pair()))
-            ids.append(found[-1][0])
+            found.append(_pair_fields(cand))
+            ids.append(found[-1]["id"])
     slim = template_cache.slimmed(before, refs, marks, seed, levels, keeps, ids)
-    return path, found, pack(slim) if slim is not None else None
+    return path, _rows(store, found), pack(slim) if slim is not None else None
 
 
-def _pair_rows(cands: list, levels: bytes, keeps: bytes) -> list[tuple]:
-    rows = []
+def _pair_fields_of(cands: list, levels: bytes, keeps: bytes) -> list[dict]:
+    fields = []
     for cand, level, keep in zip(cands, levels, keeps, strict=True):
         if keep:
             cand.level = level
-            rows.append(pair_row(cand.to_pair()))
-    return rows
+            fields.append(_pair_fields(cand))
+    return fields
+
+
+def _rows(store: Store, found: list) -> list[tuple]:
+    """The pair rows of `found` (`_pair_fields`, or a standing pair's (id,)), a pair the
+    store holds already named by its id alone (the stage writes none of those: its row is
+    not built, compressed for nothing)."""
+    stored = store.stored_pair_ids(f["id"] for f in found if isinstance(f, dict))
+    return [
+        f if not isinstance(f, dict) else (f["id"],) if f["id"] in stored else pair_row_of(f)
+        for f in found
+    ]
+
+
+def _pair_row(cand: gcand.Candidate) -> tuple:
+    """`store_schema.pair_row(cand.to_pair())`, without building the `Pair` model."""
+    return pair_row_of(_pair_fields(cand))
+
+
+def _pair_fields(cand: gcand.Candidate) -> dict:
+    """The fields of `cand.to_pair()`, as `store_schema.pair_row_of` takes them."""
+    instruction = cand.instruction(cand.level)
+    fields = {
+        "id": Pair.make_id(cand.unit_id, cand.template, instruction, cand.input, cand.output),
+        "instruction": instruction,
+    }
+    if cand.input != "":  # `Pair`'s defaults are left out
+        fields["input"] = cand.input
+    fields["output"] = cand.output
+    fields["generator"] = "template"
+    fields["task"] = cand.task
+    fields["template"] = cand.template
+    fields["unit_id"] = cand.unit_id
+    fields["unit_kind"] = cand.unit_kind
+    fields["path"] = cand.path
+    fields["start_line"] = cand.start_line
+    fields["end_line"] = cand.end_line
+    fields["repo"] = cand.repo
+    for name, value in (("commit", cand.commit), ("module", cand.module), ("label", cand.label)):
+        if value is not None:
+            fields[name] = value
+    return fields

@@ -89,17 +89,35 @@ def conflict_keys(candidates: Iterable[Candidate]) -> ConflictKeys:
     tasks: list[str] = []
     labels: list[str | None] = []
     for cand in candidates:
-        top = cand.max_level
-        for at in range(min(top, LEVELS - 1) + 1):
-            key, ask = hash(cand.key(at)), hash((cand.instruction(at), cand.input))
-            keys.append(key)
-            asks.append(ask)
-        for _ in range(at + 1, LEVELS):  # above its top a candidate asks as at its top
+        # `Candidate.key` and `Candidate.instruction` at each level, inlined (once a level,
+        # the level-0 instruction once a candidate: the qualifier compares with it)
+        top, task, input, phrasing = cand.max_level, cand.task, cand.input, cand.phrasing
+        values, subject = cand.values, cand.subject
+        first = values[0]
+        plain = phrasing.format_map(first)
+        key = hash((task, tuple([first.get(n, "") for n in subject]), input))
+        ask = hash((plain, input))
+        keys.append(key)
+        asks.append(ask)
+        last = min(top, LEVELS - 1)
+        if last > 0:
+            names = subject + cand.qualifier_subject
+            qualifier = cand.qualifier
+            for at in range(1, last + 1):
+                at_values = values[at]
+                key = hash((task, tuple([at_values.get(n, "") for n in names]), input))
+                text = phrasing.format_map(at_values)
+                if qualifier and text == plain:
+                    text = f"{text} {qualifier.format_map(at_values)}"
+                ask = hash((text, input))
+                keys.append(key)
+                asks.append(ask)
+        for _ in range(max(last, 0) + 1, LEVELS):  # above its top a candidate asks as at it
             keys.append(key)
             asks.append(ask)
         outputs.append(hash(cand.output))
         tops.append(top)
-        tasks.append(cand.task)
+        tasks.append(task)
         labels.append(cand.label)
     return ConflictKeys(
         keys.tobytes(),

@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import re
 from collections import defaultdict
+from functools import lru_cache
 
 from dataprep.generate.families import family
 from dataprep.generate.families.repo import RepoView
@@ -44,6 +45,7 @@ def _words(name: str) -> list[str]:
     return re.findall(r"[a-z]+|[A-Z][a-z0-9]*|[0-9]+", name) or [name]
 
 
+@lru_cache(maxsize=1 << 14)  # a type's method names recur in other types
 def plausible_names(name: str) -> list[str]:
     """Names an API could have instead of `name`, by swapping one word for a synonym.
 
@@ -52,13 +54,17 @@ def plausible_names(name: str) -> list[str]:
     words = _words(name)
     out = []
     for i, word in enumerate(words):
-        low = word.lower()
-        for a, b in _SWAPS:
-            for src, dst in ((a, b), (b, a)):
-                if low == src:
-                    new = dst if i == 0 else dst.capitalize()
-                    out.append("".join(words[:i] + [new] + words[i + 1 :]))
+        for dst in _SWAP_TO.get(word.lower(), ()):
+            new = dst if i == 0 else dst.capitalize()
+            out.append("".join(words[:i] + [new] + words[i + 1 :]))
     return list(dict.fromkeys(n for n in out if n != name))
+
+
+# A word -> its synonyms, in `_SWAPS` order (each pair read both ways)
+_SWAP_TO: dict[str, list[str]] = {}
+for _a, _b in _SWAPS:
+    for _src, _dst in ((_a, _b), (_b, _a)):
+        _SWAP_TO.setdefault(_src, []).append(_dst)
 
 
 def _supertypes(unit: Unit, repo: RepoView, seen: set[str] | None = None) -> list[Unit]:

@@ -42,8 +42,9 @@ class UnitFacts:
     __slots__ = tuple(Unit.model_fields)
 
     def __init__(self, unit: Unit):
+        fields = unit.__dict__  # a pydantic model's field values
         for name in self.__slots__:
-            value = getattr(unit, name)
+            value = fields[name]
             if type(value) is list:
                 value = tuple(value) if value else ()
             setattr(self, name, value)
