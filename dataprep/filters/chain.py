@@ -100,6 +100,7 @@ class ListPairs:
     def __init__(self, pairs: list[Pair]):
         self.items = pairs
         self._by_id: dict[str, Pair] | None = None
+        self.memo: dict = {}  # what the set filters keep of these pairs for each other
 
     def __iter__(self) -> Iterator[Pair]:
         return iter(self.items)
@@ -123,6 +124,7 @@ class StorePairs:
     def __init__(self, store, before: str):
         self.store, self.before = store, before
         self.count = store.kept_count(before=before)
+        self.memo: dict = {}  # what the set filters keep of these pairs for each other
 
     def __iter__(self) -> Iterator[Pair]:
         return self.store.iter_kept_pairs(before=self.before)
@@ -156,6 +158,11 @@ class Alive:
 
     def __len__(self) -> int:
         return self.count
+
+    @property
+    def memo(self) -> dict | None:
+        """What the set filters keep of the source's pairs for each other (`dedup_facts`)."""
+        return getattr(self.source, "memo", None)
 
     def fetch(self, pair_ids: Iterable[str]) -> dict[str, Pair]:
         return self.source.fetch(pair_ids)
