@@ -112,7 +112,7 @@ class DedupFacts:
         self._parts, self._codes = parts, array("q")
 
     def add(self, part: tuple) -> None:
-        """One batch's columns (`_fact_columns`)."""
+        """One batch's columns (`fact_columns`)."""
         *columns, tasks, hashes = part
         for column, values in zip(self._parts, columns, strict=True):
             column.append(values)
@@ -132,7 +132,7 @@ class DedupFacts:
     def collect(cls, pairs, size: int) -> DedupFacts:
         """One pass over `pairs` (`map_batches`: in forked workers where it can)."""
         facts = cls(size)
-        for part in map_batches(pairs, lambda start, batch: _fact_columns(batch, size)):
+        for part in map_batches(pairs, lambda start, batch: fact_columns(batch, size)):
             facts.add(part)
         return facts.done()
 
@@ -144,7 +144,7 @@ class DedupFacts:
         return np.fromiter((_id(i) not in gone for i in ids), dtype=bool, count=len(ids))
 
 
-def _fact_columns(batch: list, size: int) -> tuple:
+def fact_columns(batch: list, size: int) -> tuple:
     """A batch's `DedupFacts` columns: ids, ranks, the three text hashes, tasks (a list)
     and the batch's instruction shingle hashes (each pair's distinct ones, concatenated)."""
     exact, questions, outputs, grams = [], [], [], []
@@ -499,18 +499,33 @@ def _sha1_32(shingle: str) -> int:
     return unpack_from("<I", sha1(shingle.encode("utf-8")).digest())[0]
 
 
+def _sha1_32_all(shingles: Iterable[str], count: int) -> np.ndarray:
+    """`_sha1_32` of each of `count` shingles, as uint32: encoded in one go (joined by a
+    newline, split again), the digests joined and their first 4 bytes read as one array.
+    A shingle that holds a newline (never a word shingle) takes the slow way."""
+    parts = "\n".join(shingles).encode("utf-8").split(b"\n") if count else []
+    if len(parts) != count:
+        return np.fromiter(map(_sha1_32, shingles), dtype=np.uint32, count=count)
+    digests = b"".join([h.digest() for h in map(sha1, parts)])
+    return np.frombuffer(digests, dtype="<u4")[::5].astype(np.uint32)
+
+
 def _affine32(sets: list[set[str]], permutations, init: np.ndarray) -> np.ndarray:
     """Signatures under the affine32 scheme: min over a set of a * fmix32(sha1_32(s)) + b.
 
-    Every distinct shingle is hashed once (`affine_minhash` does the rest).
+    Each set's shingles are hashed as they come (a batch's sets share few: hashing the
+    repeats costs less than finding them); `affine_minhash` does the rest.
     """
-    codes = {sh: i for i, sh in enumerate(set().union(*sets))}
-    flat: list[int] = []
-    for shingle_set in sets:
-        flat.extend(map(codes.__getitem__, shingle_set))
+    sets = sets if isinstance(sets, list) else list(sets)
     lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-    base = _fmix32(np.fromiter(map(_sha1_32, codes), dtype=np.uint32, count=len(codes)))
-    return affine_minhash(base[np.asarray(flat, dtype=np.int64)], lengths, permutations, init)
+    total = int(lengths.sum())
+    flat = _sha1_32_all(_flat(sets) if total else [], total)
+    return affine_minhash(_fmix32(flat), lengths, permutations, init)
+
+
+def _flat(sets: list[set[str]]):
+    """Every shingle of every set, in order."""
+    return [shingle for shingle_set in sets for shingle in shingle_set]
 
 
 def affine_minhash(
