@@ -388,3 +388,15 @@ def test_redaction_keeps_the_repeat_number_of_a_unit_id():
     redactor = Redactor()
     one, two = (redactor.redact_unit(u)[0] for u in (first, second))
     assert one.id != two.id
+
+
+def test_the_provider_hint_is_in_a_text_exactly_when_a_provider_literal_is():
+    from dataprep.secrets.providers import PROVIDER_HINT_RE, PROVIDERS_BY_LITERAL
+
+    literals = list(PROVIDERS_BY_LITERAL)
+    rng = random.Random(3)
+    texts = [f"x {lit} y" for lit in literals] + [lit[1:] + " " + lit[:-1] for lit in literals]
+    alphabet = "".join(sorted(set("".join(literals)))) + " \n"
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(3000)]
+    for text in texts:
+        assert bool(PROVIDER_HINT_RE.search(text)) == any(lit in text for lit in literals), text

@@ -300,11 +300,13 @@ def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage, fact
 def _check_pair(pair, specs, ctx, cache, seen, seconds) -> tuple[int, str | None]:
     """`specs` in order on `pair` until one drops it: (index of the last one run, its
     reason or None). Counts what each saw and its seconds in `seen` and `seconds`."""
+    if cache is not None:
+        return cache.run(pair, specs, ctx, seen, seconds)
     reason = None
     for k, spec in enumerate(specs):
         seen[k] += 1
         started = time.perf_counter()
-        reason = cache.check(spec, pair, ctx) if cache else spec.check(pair, ctx)
+        reason = spec.check(pair, ctx)
         seconds[k] += time.perf_counter() - started
         if reason:
             break

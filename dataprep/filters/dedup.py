@@ -308,6 +308,7 @@ class Shingler:
             for start in range(0, len(self.pairs), batch)
         ]
         workers = min(procs.jobs(), len(spans))
+        _prototype(num_perm)  # here, not once in each forked worker (datasketch's import)
         if workers > 1 and hasattr(os, "fork"):  # fork: the workers share this object
             global _FORKED
             _FORKED = self
@@ -341,6 +342,7 @@ class Shingler:
         each batch's go to `into(start, keys, ids)` (ids: an `_ids` column), in order."""
         out = np.zeros((n, bands), dtype=np.uint64) if into is None else None
         spec = (num_perm, bands, rows)
+        _prototype(num_perm)  # here, not once in each forked worker (datasketch's import)
 
         def work(start: int, pairs: list) -> tuple[int, np.ndarray, np.ndarray | None]:
             if isinstance(groups, dict):
@@ -542,20 +544,28 @@ def affine_minhash(
     init = np.asarray(init, dtype=np.uint32)
     values = np.asarray(values, dtype=np.uint32)
     lengths = np.asarray(lengths, dtype=np.int64)
-    a, b = (np.asarray(p, dtype=np.uint32) for p in permutations)
+    a, b = (np.asarray(p, dtype=np.uint32).reshape(-1, 1) for p in permutations)
     starts = np.concatenate(([0], np.cumsum(lengths)))
+    bounds = starts.tolist()
     out = np.empty((len(lengths), num_perm), dtype=np.uint32)
     out[:] = init
     step = max(1, (1 << 22) // max(1, num_perm))
-    first = 0
-    while first < len(lengths):
+    buffer = np.empty((num_perm, step), dtype=np.uint32)  # a * v + b, computed in place
+    first, n = 0, len(lengths)
+    while first < n:
         last = first + 1
-        while last < len(lengths) and starts[last + 1] - starts[first] <= step:
+        while last < n and bounds[last + 1] - bounds[first] <= step:
             last += 1
-        lo, hi = starts[first], starts[last]
+        lo, hi = bounds[first], bounds[last]
         if hi > lo:
             # one row per permutation: the minima run over contiguous memory (4x faster)
-            phv = a.reshape(-1, 1) * values[lo:hi] + b.reshape(-1, 1)
+            phv = (
+                buffer[:, : hi - lo]
+                if hi - lo <= step
+                else np.empty((num_perm, hi - lo), np.uint32)
+            )
+            np.multiply(a, values[lo:hi], out=phv)
+            phv += b
             rows = np.arange(first, last)
             filled = rows[lengths[first:last] > 0]
             mins = np.minimum.reduceat(phv, starts[filled] - lo, axis=1)
