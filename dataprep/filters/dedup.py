@@ -158,7 +158,7 @@ def fact_columns(batch: list, size: int) -> tuple:
         exact.append(_digest(question + "\x00" + output))
         questions.append(_digest(question))
         outputs.append(_digest(output))
-        grams.append(instruction_hashes(p, size))
+        grams.extend({hash(sh) for sh in _grams(_words(p.instruction), size)})
     return (
         _ids([p.id for p in batch]),
         np.fromiter((GENERATOR_RANK.get(p.generator, 9) for p in batch), np.int64, len(batch)),
@@ -166,7 +166,7 @@ def fact_columns(batch: list, size: int) -> tuple:
         np.array(questions, dtype="S16"),
         np.array(outputs, dtype="S16"),
         [p.task for p in batch],
-        np.concatenate(grams) if grams else np.zeros(0, dtype=np.int64),
+        np.array(grams, dtype=np.int64),  # each pair's distinct ones (`instruction_hashes`)
     )
 
 
@@ -295,6 +295,8 @@ class Shingler:
             for j in range(first, min(len(wi), total - size + 1)):
                 full.add(" ".join(cross[j - first : j - first + size]))
         boiler = {sh for sh in a if hash(sh) in self.common} - g
+        if not boiler:  # most pairs: no copy of the set
+            return full
         return (full - boiler) or full
 
     def signatures(self, num_perm: int, batch: int = 2048) -> np.ndarray:
