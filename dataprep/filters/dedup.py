@@ -310,7 +310,6 @@ class Shingler:
             for start in range(0, len(self.pairs), batch)
         ]
         workers = min(procs.jobs(), len(spans))
-        _prototype(num_perm)  # here, not once in each forked worker (datasketch's import)
         if workers > 1 and hasattr(os, "fork"):  # fork: the workers share this object
             global _FORKED
             _FORKED = self
@@ -344,7 +343,6 @@ class Shingler:
         each batch's go to `into(start, keys, ids)` (ids: an `_ids` column), in order."""
         out = np.zeros((n, bands), dtype=np.uint64) if into is None else None
         spec = (num_perm, bands, rows)
-        _prototype(num_perm)  # here, not once in each forked worker (datasketch's import)
 
         def work(start: int, pairs: list) -> tuple[int, np.ndarray, np.ndarray | None]:
             if isinstance(groups, dict):
