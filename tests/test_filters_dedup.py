@@ -421,3 +421,17 @@ def test_greedy_over_dense_buckets_keeps_the_first_of_each_group():
 
     assert dedup.greedy_near_duplicates(buckets, match) == {1: 0, 2: 0, 4: 0}
     assert seen == [(1, [0]), (2, [0]), (4, [0])]
+
+
+def test_words_are_word_re_s_words_lower_cased():
+    import random
+
+    from dataprep.filters.core import WORD_RE
+
+    rng = random.Random(2)
+    texts = [
+        "".join(chr(rng.randrange(128)) for _ in range(rng.randint(0, 40))) for _ in range(5000)
+    ]
+    texts += ["Straße ΣΑΣ x_1 $y", "a\x1cb\x1fc d\u00a0e", "İstanbul K"]
+    for text in texts:
+        assert dedup._words(text) == [w.lower() for w in WORD_RE.findall(text)], repr(text)
