@@ -715,13 +715,15 @@ def near_duplicate_groups(
     (of the same task when `scope` is "task"). LSH looks for candidates 0.2 below the
     threshold: at the threshold itself it finds only about half of the true pairs.
 
-    `pairs` is a list or a source the chain gives (iterable again, `fetch` by id): two
-    passes over it (instruction shingle frequencies, then signatures a batch at a time,
-    each reduced at once to its LSH band keys; both in forked workers where `map_batches`
-    can), and the pairs that share a bucket are read again by id, once each, for the exact
-    Jaccard (`_shingle_hashes`). Memory holds the ids as a bytes column, the bucket numbers
-    of the rows that share a bucket (`_BandKeys`: the band keys wait on disk, a band read
-    back at a time) and those rows' shingle hashes, not texts, nor a key of every row.
+    `pairs` is a list or a source the chain gives (iterable again, `fetch` by id): the
+    instruction shingle frequencies, ranks and tasks come from its `DedupFacts` (gathered
+    by the chain's per-pair pass, or one pass here), then one pass computes signatures a
+    batch at a time, each reduced at once to its LSH band keys (in forked workers where
+    `map_batches` can), and the pairs that share a bucket are read again by id, once each,
+    for the exact Jaccard (`_shingle_hashes`). Memory holds the ids as a bytes column, the
+    bucket numbers of the rows that share a bucket (`_BandKeys`: the band keys wait on
+    disk, a band read back at a time) and those rows' shingle hashes, not texts, nor a key
+    of every row.
     """
     source = pairs if hasattr(pairs, "fetch") else _Listed(list(pairs))
     facts, alive = dedup_facts(source, size)
