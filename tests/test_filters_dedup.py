@@ -210,6 +210,31 @@ def _variants(n: int):
     return out
 
 
+def test_near_duplicates_after_the_exact_ones_count_the_instructions_of_the_pairs_left():
+    from dataprep.filters import REGISTRY, Context, apply_filters
+
+    # 7 pairs share the instruction's wording (over min_df 5: template boilerplate, left out);
+    # once the two exact copies go, 5 do (not over it: the wording counts, and they look alike)
+    asked = (
+        "Say what the method does in one short sentence, the way a reader of the class would "
+        "want to hear it before they read its code, with no detail of how it does it please."
+    )
+    outputs = ["It returns the capacity.", "It books a room.", "It cancels a booking.",
+               "It prints the bill.", "It counts the guests."]  # fmt: skip
+    pairs = [pair(asked, o, f"m{i}()", source=unit(name=f"m{i}")) for i, o in enumerate(outputs)]
+    pairs += [pair(asked, outputs[0], "m0()", source=unit(name=f"copy{i}")) for i in range(2)]
+    per_pair = [n for n in REGISTRY if n not in ("exact_duplicate", "conflict", "near_duplicate")]
+    config = FilterConfig(disabled=tuple(per_pair), near_dup_threshold=0.5)
+    kept, report, decisions = apply_filters(pairs, config, Context(config=config))
+    assert report.dropped["exact_duplicate"] == 2 and report.dropped["conflict"] == 0
+    exact = {v.pair_id for v in decisions["filter.exact_duplicate"]}
+    left = [p for p in pairs if p.id not in exact]
+    expected = near_duplicate_groups(left, config.near_dup_threshold, scope=config.near_dup_scope)
+    assert expected, "the five left look alike"
+    assert {v.pair_id for v in decisions["filter.near_duplicate"]} == set(expected)
+    assert {p.id for p in kept} == {p.id for p in left} - set(expected)
+
+
 def test_signatures_equal_datasketch_minhashes():
     sets = [*content_shingles(_variants(12)), set(), {"one"}]
     sigs = signatures(sets, 64)
@@ -341,8 +366,9 @@ def test_the_chain_in_forked_workers_decides_as_one_process(tmp_path, monkeypatc
     monkeypatch.setattr(chain, "_FORK_BATCH", 8)  # 66 pairs: several batches per pass
     monkeypatch.setattr(passes, "BATCH", 8)
     two = run(tmp_path / "two", 2)
-    # per run: the per-pair pass, exact duplicates, conflicts, near-duplicate facts and keys
-    assert pools == [2] * 10
+    # per run: the per-pair pass (it gathers the dedup filters' facts too) and the
+    # near-duplicate band keys
+    assert pools == [2] * 4
     stages = {stage for stage, _ in one[0].values()}
     assert {"filter.exact_duplicate", "filter.conflict", "filter.near_duplicate"} <= stages
     assert {"filter.empty_output", "filter.secrets"} <= stages
@@ -395,3 +421,17 @@ def test_greedy_over_dense_buckets_keeps_the_first_of_each_group():
 
     assert dedup.greedy_near_duplicates(buckets, match) == {1: 0, 2: 0, 4: 0}
     assert seen == [(1, [0]), (2, [0]), (4, [0])]
+
+
+def test_words_are_word_re_s_words_lower_cased():
+    import random
+
+    from dataprep.filters.core import WORD_RE
+
+    rng = random.Random(2)
+    texts = [
+        "".join(chr(rng.randrange(128)) for _ in range(rng.randint(0, 40))) for _ in range(5000)
+    ]
+    texts += ["Straße ΣΑΣ x_1 $y", "a\x1cb\x1fc d\u00a0e", "İstanbul K"]
+    for text in texts:
+        assert dedup._words(text) == [w.lower() for w in WORD_RE.findall(text)], repr(text)

@@ -388,3 +388,37 @@ def test_redaction_keeps_the_repeat_number_of_a_unit_id():
     redactor = Redactor()
     one, two = (redactor.redact_unit(u)[0] for u in (first, second))
     assert one.id != two.id
+
+
+def test_the_provider_hint_is_in_a_text_exactly_when_a_provider_literal_is():
+    from dataprep.secrets.providers import PROVIDER_HINT_RE, PROVIDERS_BY_LITERAL
+
+    literals = list(PROVIDERS_BY_LITERAL)
+    rng = random.Random(3)
+    texts = [f"x {lit} y" for lit in literals] + [lit[1:] + " " + lit[:-1] for lit in literals]
+    alphabet = "".join(sorted(set("".join(literals)))) + " \n"
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(3000)]
+    for text in texts:
+        assert bool(PROVIDER_HINT_RE.search(text)) == any(lit in text for lit in literals), text
+
+
+def test_the_quick_looks_before_the_shape_and_keyword_rules_miss_nothing():
+    from dataprep.secrets import credentials, shapes
+
+    rng = random.Random(5)
+    alphabet = "aZ9+/_-=.\"' \n1.2.3.4pwkeyéİ٣"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 80))) for _ in range(4000)]
+    texts += [
+        "x" * 31 + " " + "A1b2" * 8,
+        "at 52.28.119.40",
+        "at ٥٢.٢٨.١١٩.٤٠",
+        "İ db.password=Xy7!",
+    ]
+    for text in texts:
+        lower = text.lower()
+        ran = text.isascii() and b"d.d" not in text.encode().translate(shapes._DIGIT_DOTS)
+        assert not ran or not shapes.IPV4_RE.search(text), text
+        tokens = b"a" * 32 in shapes._utf8(text).translate(shapes._TOKEN_BYTES)
+        assert tokens or not shapes.BARE_TOKEN_RE.search(text), text
+        if not credentials._may_hold_key_end(text, lower):
+            assert not credentials.KEYED_RE.search(text, lower, 0), text

@@ -45,23 +45,10 @@ def _digest(text: str) -> bytes:
     on_set=True,
 )
 def exact_duplicate(pairs: Iterable[Pair], ctx: Context) -> dict[str, str]:
-    """One pass (`map_batches`); memory holds each pair's rank, id and a 16-byte hash of its
-    texts as numpy columns (`_ids`), not a Python object each."""
-
-    def work(start: int, batch: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return (
-            np.fromiter((GENERATOR_RANK.get(p.generator, 9) for p in batch), np.int64, len(batch)),
-            _ids([p.id for p in batch]),
-            np.array(
-                [
-                    _digest("\x00".join(normalize(x) for x in (p.instruction, p.input, p.output)))
-                    for p in batch
-                ],
-                dtype="S16",
-            ),
-        )
-
-    ranks, ids, keys = _columns(map_batches(pairs, work), 3)
+    """Over each pair's rank, id and a 16-byte hash of its texts, as numpy columns
+    (`DedupFacts`: one pass for the three dedup filters), not a Python object each."""
+    facts, alive = dedup_facts(pairs, ctx.config.shingle_size)
+    ranks, ids, keys = facts.ranks[alive], facts.ids[alive], facts.exact[alive]
     if not len(ids):
         return {}
     order = np.lexsort((ids, ranks))  # `preference`
@@ -80,20 +67,10 @@ def exact_duplicate(pairs: Iterable[Pair], ctx: Context) -> dict[str, str]:
     on_set=True,
 )
 def conflict(pairs: Iterable[Pair], ctx: Context) -> dict[str, str]:
-    """One pass (`map_batches`); memory holds each pair's id and 16-byte hashes of its
-    question and answer as numpy columns."""
-
-    def work(start: int, batch: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return (
-            np.array(
-                [_digest(normalize(p.instruction) + "\x00" + normalize(p.input)) for p in batch],
-                dtype="S16",
-            ),
-            np.array([_digest(normalize(p.output)) for p in batch], dtype="S16"),
-            _ids([p.id for p in batch]),
-        )
-
-    questions, outputs, ids = _columns(map_batches(pairs, work), 3)
+    """Over each pair's id and 16-byte hashes of its question and answer, as numpy columns
+    (`DedupFacts`)."""
+    facts, alive = dedup_facts(pairs, ctx.config.shingle_size)
+    questions, outputs, ids = facts.questions[alive], facts.outputs[alive], facts.ids[alive]
     dropped: dict[str, str] = {}
     if not len(ids):
         return dropped
@@ -116,6 +93,101 @@ def conflict(pairs: Iterable[Pair], ctx: Context) -> dict[str, str]:
     return dropped
 
 
+class DedupFacts:
+    """What the dedup set filters read of each pair, gathered in one pass (`collect`) for
+    all three: its id, rank (`preference`), task, 16-byte hashes of its whole text, of its
+    question and of its answer (whitespace-normalised), and the document frequency of the
+    instruction shingles (`InstructionFrequency`). Numpy columns, not texts.
+
+    The chain's later dedup filters are given fewer pairs (the earlier ones dropped some):
+    they take the rows still alive (`dedup_facts`), and the near-duplicate filter takes
+    the instruction shingles of the rows dropped since out of the frequency again.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.tasks: dict[str, int] = {}  # task -> its number in `task_codes`
+        self.frequency = InstructionFrequency(size)
+        parts: list[list[np.ndarray]] = [[] for _ in range(5)]
+        self._parts, self._codes = parts, array("q")
+
+    def add(self, part: tuple) -> None:
+        """One batch's columns (`fact_columns`)."""
+        *columns, tasks, hashes = part
+        for column, values in zip(self._parts, columns, strict=True):
+            column.append(values)
+        self._codes.extend(self.tasks.setdefault(t, len(self.tasks)) for t in tasks)
+        self.frequency.add_hashes(hashes, len(tasks))
+
+    def done(self) -> DedupFacts:
+        self.ids, self.ranks, self.exact, self.questions, self.outputs = (
+            np.concatenate(c) if c else np.zeros(0, dtype) for c, dtype in
+            zip(self._parts, ("S1", np.int64, "S16", "S16", "S16"), strict=True)
+        )  # fmt: skip
+        self.task_codes = np.frombuffer(self._codes, dtype=np.int64)
+        del self._parts, self._codes
+        return self
+
+    @classmethod
+    def collect(cls, pairs, size: int) -> DedupFacts:
+        """One pass over `pairs` (`map_batches`: in forked workers where it can)."""
+        facts = cls(size)
+        for part in map_batches(pairs, lambda start, batch: fact_columns(batch, size)):
+            facts.add(part)
+        return facts.done()
+
+    def alive(self, gone: set[str] | None) -> np.ndarray:
+        """A mask of the rows whose ids are not in `gone`."""
+        if not gone:
+            return np.ones(len(self.ids), dtype=bool)
+        ids = self.ids.tolist()
+        return np.fromiter((_id(i) not in gone for i in ids), dtype=bool, count=len(ids))
+
+
+def fact_columns(batch: list, size: int) -> tuple:
+    """A batch's `DedupFacts` columns: ids, ranks, the three text hashes, tasks (a list)
+    and the batch's instruction shingle hashes (each pair's distinct ones, concatenated)."""
+    exact, questions, outputs, grams = [], [], [], []
+    for p in batch:
+        instruction, given, output = (
+            normalize(p.instruction),
+            normalize(p.input),
+            normalize(p.output),
+        )
+        question = instruction + "\x00" + given
+        exact.append(_digest(question + "\x00" + output))
+        questions.append(_digest(question))
+        outputs.append(_digest(output))
+        grams.extend({hash(sh) for sh in _grams(_words(p.instruction), size)})
+    return (
+        _ids([p.id for p in batch]),
+        np.fromiter((GENERATOR_RANK.get(p.generator, 9) for p in batch), np.int64, len(batch)),
+        np.array(exact, dtype="S16"),
+        np.array(questions, dtype="S16"),
+        np.array(outputs, dtype="S16"),
+        [p.task for p in batch],
+        np.array(grams, dtype=np.int64),  # each pair's distinct ones (`instruction_hashes`)
+    )
+
+
+def dedup_facts(pairs, size: int) -> tuple[DedupFacts, np.ndarray]:
+    """(`DedupFacts`, a mask of its rows that are `pairs`). The chain's pairs (`Alive`) keep
+    the facts in their source's `memo`, read in one pass by the first dedup filter: the
+    next ones mask the rows dropped since (the chain only adds to `gone`). Otherwise (a
+    list, another shingle size) one pass over `pairs`."""
+    memo = getattr(pairs, "memo", None)
+    gone = getattr(pairs, "gone", None)
+    found = memo.get("dedup") if memo is not None else None
+    if found is not None and found.size == size:
+        alive = found.alive(gone)
+        if int(alive.sum()) == len(pairs):
+            return found, alive
+    facts = DedupFacts.collect(pairs, size)
+    if memo is not None:
+        memo["dedup"] = facts
+    return facts, np.ones(len(facts.ids), dtype=bool)
+
+
 def _ids(ids: list[str]) -> np.ndarray:
     """Pair ids as a numpy bytes column (UTF-8): 16 bytes an id instead of a Python string
     each; sorted, they keep the strings' order (UTF-8 keeps code point order)."""
@@ -125,15 +197,6 @@ def _ids(ids: list[str]) -> np.ndarray:
 def _id(value: bytes) -> str:
     """An id of an `_ids` column back as a string."""
     return value.decode("utf-8")
-
-
-def _columns(parts: Iterable[tuple], width: int) -> list[np.ndarray]:
-    """The batches' columns (tuples of `width` numpy arrays), each concatenated."""
-    columns: list[list[np.ndarray]] = [[] for _ in range(width)]
-    for part in parts:
-        for column, values in zip(columns, part, strict=True):
-            column.append(values)
-    return [np.concatenate(c) if c else np.zeros(0) for c in columns]
 
 
 # --- shingles -------------------------------------------------------------------------
@@ -155,9 +218,16 @@ def jaccard(a: set[str], b: set[str]) -> float:
 
 
 def _words(text: str) -> list[str]:
-    if text.isascii():  # lower-casing ASCII moves no word boundary: one pass in C
-        return WORD_RE.findall(text.lower())
+    """`WORD_RE`'s words of `text`, lower-cased."""
+    if text.isascii():  # lower-casing ASCII moves no word boundary: C passes (1.7x findall)
+        return text.lower().translate(_NOT_WORD_TO_SPACE).split()
     return [w.lower() for w in WORD_RE.findall(text)]
+
+
+# Lower-cased ASCII: every character that is not one of `WORD_RE`'s becomes a space
+_NOT_WORD_TO_SPACE = str.maketrans(
+    {i: " " for i in range(128) if chr(i) not in "abcdefghijklmnopqrstuvwxyz0123456789_$"}
+)
 
 
 def _grams(words: list[str], size: int) -> set[str]:
@@ -232,6 +302,8 @@ class Shingler:
             for j in range(first, min(len(wi), total - size + 1)):
                 full.add(" ".join(cross[j - first : j - first + size]))
         boiler = {sh for sh in a if hash(sh) in self.common} - g
+        if not boiler:  # most pairs: no copy of the set
+            return full
         return (full - boiler) or full
 
     def signatures(self, num_perm: int, batch: int = 2048) -> np.ndarray:
@@ -265,25 +337,31 @@ class Shingler:
         num_perm: int,
         bands: int,
         rows: int,
-        groups: np.ndarray,
+        groups: np.ndarray | dict[str, int],
         batch: int | None = None,
-        into: Callable[[int, np.ndarray], None] | None = None,
+        into: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
     ) -> np.ndarray | None:
         """Per pair of `source` (in its order), a 64-bit key of each LSH band of its
-        MinHash signature (and its `groups` value): equal keys are equal bands (`band_buckets`
-        compares the rows themselves; a 64-bit collision is not expected in a repository's
-        pairs). Signatures are computed a batch at a time, in forked workers when
-        `procs.jobs()` allows; only the keys are kept, all of them (n x bands) or, with
-        `into`, none: each batch's go to `into(start, keys)`, in order."""
+        MinHash signature (and its `groups` value: by position, or given a task's by
+        the pair's task): equal keys are equal bands (`band_buckets` compares the rows
+        themselves; a 64-bit collision is not expected in a repository's pairs).
+        Signatures are computed a batch at a time, in forked workers when `procs.jobs()`
+        allows; only the keys are kept, all of them (n x bands) or, with `into`, none:
+        each batch's go to `into(start, keys, ids)` (ids: an `_ids` column), in order."""
         out = np.zeros((n, bands), dtype=np.uint64) if into is None else None
         spec = (num_perm, bands, rows)
 
-        def work(start: int, pairs: list) -> tuple[int, np.ndarray]:
-            return start, self._band_keys((pairs, groups[start : start + len(pairs)], spec))
+        def work(start: int, pairs: list) -> tuple[int, np.ndarray, np.ndarray | None]:
+            if isinstance(groups, dict):
+                of = np.fromiter((groups[p.task] for p in pairs), np.int64, len(pairs))
+            else:
+                of = groups[start : start + len(pairs)]
+            keys = self._band_keys((pairs, of, spec))
+            return start, keys, _ids([p.id for p in pairs]) if into is not None else None
 
-        for start, keys in map_batches(source, work, batch, light=_light, count=n):
+        for start, keys, ids in map_batches(source, work, batch, light=_light, count=n):
             if out is None:
-                into(start, keys)
+                into(start, keys, ids)
             else:
                 out[start : start + len(keys)] = keys
         self._memo.clear()
@@ -318,6 +396,7 @@ class InstructionFrequency:
         self.size, self.batch = size, batch
         self.n = 0
         self._pending: list[np.ndarray] = []
+        self._signs: list[int] = []
         self._pending_values = 0
         self._values = np.zeros(0, dtype=np.int64)
         self._counts = np.zeros(0, dtype=np.int64)
@@ -326,8 +405,10 @@ class InstructionFrequency:
         self.add_hashes(instruction_hashes(pair, self.size), 1)
 
     def add_hashes(self, values: np.ndarray, pairs: int) -> None:
-        """Count `pairs` pairs whose `hashes` together are `values`."""
+        """Count `pairs` pairs whose `hashes` together are `values`; `pairs` -1: take one
+        pair counted before (its hashes `values`) out again."""
         self._pending.append(values)
+        self._signs.append(-1 if pairs < 0 else 1)
         self._pending_values += len(values)
         self.n += pairs
         if len(self._pending) >= self.batch or self._pending_values >= 64 * self.batch:
@@ -338,11 +419,21 @@ class InstructionFrequency:
             return
         values = np.concatenate([self._values, *self._pending])
         weights = np.concatenate(
-            [self._counts, np.ones(len(values) - len(self._values), dtype=np.int64)]
+            [self._counts]
+            + [
+                np.full(len(v), sign, np.int64)
+                for v, sign in zip(self._pending, self._signs, strict=True)
+            ]
         )
-        self._pending, self._pending_values = [], 0
+        self._pending, self._signs, self._pending_values = [], [], 0
         self._values, inverse = np.unique(values, return_inverse=True)
         self._counts = np.bincount(inverse.reshape(-1), weights=weights).astype(np.int64)
+
+    def copy(self) -> InstructionFrequency:
+        self._merge()
+        other = InstructionFrequency(self.size, self.batch)
+        other.n, other._values, other._counts = self.n, self._values, self._counts
+        return other
 
     def common(self, max_df: float = 0.01, min_df: int = 5) -> set[int]:
         """The shingles found in more than max(min_df, max_df * pairs) instructions."""
@@ -355,6 +446,8 @@ _FORKED: Shingler | None = None  # the Shingler forked workers compute for
 
 
 class _Texts(NamedTuple):
+    id: str
+    task: str
     instruction: str
     input: str
     output: str
@@ -362,7 +455,7 @@ class _Texts(NamedTuple):
 
 def _light(pair) -> _Texts:
     """What the band keys read of a pair, sent to a worker (`map_batches`)."""
-    return _Texts(pair.instruction, pair.input, pair.output)
+    return _Texts(pair.id, pair.task, pair.instruction, pair.input, pair.output)
 
 
 def _mix(block: np.ndarray) -> np.ndarray:
@@ -415,18 +508,33 @@ def _sha1_32(shingle: str) -> int:
     return unpack_from("<I", sha1(shingle.encode("utf-8")).digest())[0]
 
 
+def _sha1_32_all(shingles: Iterable[str], count: int) -> np.ndarray:
+    """`_sha1_32` of each of `count` shingles, as uint32: encoded in one go (joined by a
+    newline, split again), the digests joined and their first 4 bytes read as one array.
+    A shingle that holds a newline (never a word shingle) takes the slow way."""
+    parts = "\n".join(shingles).encode("utf-8").split(b"\n") if count else []
+    if len(parts) != count:
+        return np.fromiter(map(_sha1_32, shingles), dtype=np.uint32, count=count)
+    digests = b"".join([h.digest() for h in map(sha1, parts)])
+    return np.frombuffer(digests, dtype="<u4")[::5].astype(np.uint32)
+
+
 def _affine32(sets: list[set[str]], permutations, init: np.ndarray) -> np.ndarray:
     """Signatures under the affine32 scheme: min over a set of a * fmix32(sha1_32(s)) + b.
 
-    Every distinct shingle is hashed once (`affine_minhash` does the rest).
+    Each set's shingles are hashed as they come (a batch's sets share few: hashing the
+    repeats costs less than finding them); `affine_minhash` does the rest.
     """
-    codes = {sh: i for i, sh in enumerate(set().union(*sets))}
-    flat: list[int] = []
-    for shingle_set in sets:
-        flat.extend(map(codes.__getitem__, shingle_set))
+    sets = sets if isinstance(sets, list) else list(sets)
     lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-    base = _fmix32(np.fromiter(map(_sha1_32, codes), dtype=np.uint32, count=len(codes)))
-    return affine_minhash(base[np.asarray(flat, dtype=np.int64)], lengths, permutations, init)
+    total = int(lengths.sum())
+    flat = _sha1_32_all(_flat(sets) if total else [], total)
+    return affine_minhash(_fmix32(flat), lengths, permutations, init)
+
+
+def _flat(sets: list[set[str]]):
+    """Every shingle of every set, in order."""
+    return [shingle for shingle_set in sets for shingle in shingle_set]
 
 
 def affine_minhash(
@@ -443,20 +551,28 @@ def affine_minhash(
     init = np.asarray(init, dtype=np.uint32)
     values = np.asarray(values, dtype=np.uint32)
     lengths = np.asarray(lengths, dtype=np.int64)
-    a, b = (np.asarray(p, dtype=np.uint32) for p in permutations)
+    a, b = (np.asarray(p, dtype=np.uint32).reshape(-1, 1) for p in permutations)
     starts = np.concatenate(([0], np.cumsum(lengths)))
+    bounds = starts.tolist()
     out = np.empty((len(lengths), num_perm), dtype=np.uint32)
     out[:] = init
     step = max(1, (1 << 22) // max(1, num_perm))
-    first = 0
-    while first < len(lengths):
+    buffer = np.empty((num_perm, step), dtype=np.uint32)  # a * v + b, computed in place
+    first, n = 0, len(lengths)
+    while first < n:
         last = first + 1
-        while last < len(lengths) and starts[last + 1] - starts[first] <= step:
+        while last < n and bounds[last + 1] - bounds[first] <= step:
             last += 1
-        lo, hi = starts[first], starts[last]
+        lo, hi = bounds[first], bounds[last]
         if hi > lo:
             # one row per permutation: the minima run over contiguous memory (4x faster)
-            phv = a.reshape(-1, 1) * values[lo:hi] + b.reshape(-1, 1)
+            phv = (
+                buffer[:, : hi - lo]
+                if hi - lo <= step
+                else np.empty((num_perm, hi - lo), np.uint32)
+            )
+            np.multiply(a, values[lo:hi], out=phv)
+            phv += b
             rows = np.arange(first, last)
             filled = rows[lengths[first:last] > 0]
             mins = np.minimum.reduceat(phv, starts[filled] - lo, axis=1)
@@ -599,50 +715,53 @@ def near_duplicate_groups(
     (of the same task when `scope` is "task"). LSH looks for candidates 0.2 below the
     threshold: at the threshold itself it finds only about half of the true pairs.
 
-    `pairs` is a list or a source the chain gives (iterable again, `fetch` by id): two
-    passes over it (instruction shingle frequencies, then signatures a batch at a time,
-    each reduced at once to its LSH band keys; both in forked workers where `map_batches`
-    can), and the pairs that share a bucket are read again by id, once each, for the exact
-    Jaccard (`_shingle_hashes`). Memory holds the ids as a bytes column, the bucket numbers
-    of the rows that share a bucket (`_BandKeys`: the band keys wait on disk, a band read
-    back at a time) and those rows' shingle hashes, not texts, nor a key of every row.
+    `pairs` is a list or a source the chain gives (iterable again, `fetch` by id): the
+    instruction shingle frequencies, ranks and tasks come from its `DedupFacts` (gathered
+    by the chain's per-pair pass, or one pass here), then one pass computes signatures a
+    batch at a time, each reduced at once to its LSH band keys (in forked workers where
+    `map_batches` can), and the pairs that share a bucket are read again by id, once each,
+    for the exact Jaccard (`_shingle_hashes`). Memory holds the ids as a bytes column, the
+    bucket numbers of the rows that share a bucket (`_BandKeys`: the band keys wait on
+    disk, a band read back at a time) and those rows' shingle hashes, not texts, nor a key
+    of every row.
     """
     source = pairs if hasattr(pairs, "fetch") else _Listed(list(pairs))
-    id_parts: list[np.ndarray] = []
-    ranks, scoped = array("q"), array("q")
-    scopes: dict[str, int] = {}
-    frequency = InstructionFrequency(size)
-
-    def facts(start: int, batch: list) -> tuple[np.ndarray, list[str], list[str], np.ndarray]:
-        grams = [instruction_hashes(pair, size) for pair in batch]
-        return (
-            _ids([p.id for p in batch]),
-            [p.generator for p in batch],
-            [p.task if scope == "task" else "" for p in batch],
-            np.concatenate(grams) if grams else np.zeros(0, dtype=np.int64),
-        )
-
-    for batch_ids, generators, tasks, hashes in map_batches(source, facts):
-        id_parts.append(batch_ids)
-        ranks.extend(GENERATOR_RANK.get(g, 9) for g in generators)
-        scoped.extend(scopes.setdefault(t, len(scopes)) for t in tasks)
-        frequency.add_hashes(hashes, len(batch_ids))
-    if not ranks:
+    facts, alive = dedup_facts(source, size)
+    if not alive.any():
         return {}
-    ids = np.concatenate(id_parts)
-    del id_parts
+    frequency = facts.frequency.copy()
+    if not alive.all():  # rows dropped since the facts were read: their instructions leave
+        dropped = [_id(i) for i in facts.ids[~alive].tolist()]
+        for chunk in range(0, len(dropped), 4096):
+            found = source.fetch(dropped[chunk : chunk + 4096])
+            for pair in found.values():
+                frequency.add_hashes(instruction_hashes(pair, size), -1)
     shingler = Shingler([], size, common=frequency.common())
     del frequency
     bands, rows = lsh_params(round(min(max(0.1, threshold - 0.2), 0.9), 2), num_perm)
-    groups = np.frombuffer(scoped, dtype=np.int64)
-    order = np.lexsort((ids, np.frombuffer(ranks, dtype=np.int64)))  # `preference`
-    at = np.empty(len(order), dtype=np.int64)
-    at[order] = np.arange(len(order))  # a row of the source -> its place in that order
+    groups = facts.tasks if scope == "task" else dict.fromkeys(facts.tasks, 0)
+    id_parts: list[np.ndarray] = []
     with _BandKeys(bands, _spill_folder(source)) as keys:
-        shingler.band_keys(source, len(ids), num_perm, bands, rows, groups, into=keys.add)
+
+        def into(start: int, batch_keys: np.ndarray, batch_ids: np.ndarray) -> None:
+            keys.add(start, batch_keys)
+            id_parts.append(batch_ids)
+
+        n = int(alive.sum())
+        shingler.band_keys(source, n, num_perm, bands, rows, groups, into=into)
+        ids = np.concatenate(id_parts)  # in the source's order (that of the band keys)
+        id_parts.clear()
+        # each row's rank, from the facts (in the order of their pass)
+        known = facts.ids[alive]
+        by_id = np.argsort(known)
+        ranks = facts.ranks[alive][by_id[np.searchsorted(known, ids, sorter=by_id)]]
+        del known, by_id
+        order = np.lexsort((ids, ranks))  # `preference`
+        at = np.empty(len(order), dtype=np.int64)
+        at[order] = np.arange(len(order))  # a row of the source -> its place in that order
         shared = keys.shared(at)
     ordered = ids[order]
-    del ids, order, at, groups
+    del ids, order, at, ranks
     sets = _shingle_hashes(shingler, source, ordered, np.unique(shared[0]))
 
     def match(i: int, candidates: set[int]) -> int | None:

@@ -46,10 +46,11 @@ def empty_output(pair: Pair, ctx: Context) -> str | None:
     text = pair.output.strip()
     if text.strip("`'\"").strip().lower().rstrip(".") in PLACEHOLDERS:
         return f"empty or placeholder output ({text[:20]!r})"
-    words = [w.lower() for w in WORD_RE.findall(text)]
+    words = WORD_RE.findall(text)
     if not words:
         return "output is only punctuation"
-    if pair.label is None and all(w in STOP_WORDS for w in words) and len(words) > 2:
+    # lower-cased one at a time: the first word that is not a stop word ends the look
+    if pair.label is None and len(words) > 2 and all(w.lower() in STOP_WORDS for w in words):
         return "output is only stop words"
     return None
 

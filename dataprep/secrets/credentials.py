@@ -124,11 +124,20 @@ def _keyed_value(text: str, m: re.Match[str], key_start: int) -> tuple[int, int]
     return m.span("attr") if lead else None  # `name="db.password" value="X"`
 
 
+def _may_hold_key_end(text: str, lower: str) -> bool:
+    """Whether KEYED_RE can match: a word of KEY_END is in the lower-cased text (which it
+    searches when lower-casing kept the length; else it searches the text itself)."""
+    return len(lower) != len(text) or any(word in lower for word in KEY_END_WORDS)
+
+
+KEY_END_WORDS = ("pass", "pw", "secret", "cred", "token", "auth", "key", "salt", "signature")
+
+
 def keyed_matches(text: str, lower: str, out: list[Match]) -> None:
-    pos = 0
     # the next search starts after the keyword, not after the value: in
     # `<add key="ClearTextPassword" value="X"/>` the value of `key` holds the next key
-    while (m := KEYED_RE.search(text, lower, pos)) is not None:
+    pos, searching = 0, _may_hold_key_end(text, lower)
+    while searching and (m := KEYED_RE.search(text, lower, pos)) is not None:
         pos = m.end("suffix")
         if word_char(text, pos):
             continue  # `keySet`, `tokens`: the keyword does not end the key

@@ -50,6 +50,19 @@ LOGIN_HINTS = (
 )
 
 
+def _login_hint(lower: str) -> bool:
+    """`any(hint in lower for hint in LOGIN_HINTS)`, the four with "log" and the two with
+    "sign" looked for only when that is there."""
+    return (
+        "cred" in lower
+        or "user" in lower
+        or "account" in lower
+        or "connect" in lower
+        or ("log" in lower and any(hint in lower for hint in LOGIN_HINTS[:4]))
+        or ("sign" in lower and ("sign in" in lower or "signin" in lower))
+    )
+
+
 def _prose_value(text: str, m: re.Match[str]) -> tuple[int, int]:
     """The value's span without the sentence's closing punctuation ("... Summer2024!x.")."""
     start, end = m.span("v")
@@ -89,7 +102,7 @@ def prose_matches(text: str, lower: str, out: list[Match]) -> None:
             if not word_char(text, m.start() - 1) and text[m.start() - 1 : m.start()] != "-":
                 if keyed_secret(text[m.start("v") : m.end("v")]):
                     out.append(Match("password", *m.span("v"), 4))
-    if any(hint in lower for hint in LOGIN_HINTS):
+    if _login_hint(lower):
         for m in LOGIN_RE.finditer(text, lower):
             if word_char(text, m.start() - 1):
                 continue

@@ -125,9 +125,34 @@ for _p in PROVIDERS:
     for _literal in _p.literals:
         PROVIDERS_BY_LITERAL.setdefault(_literal, []).append(_p)
 PROVIDER_LITERAL_RE = re.compile(trie_regex(PROVIDERS_BY_LITERAL))
+# Characters about from the rarest to the most common in code and prose (a rough order).
+_RARITY = "~=_-:.ZXJQKYVWBMRLGDHNUOPFCTIESA0123456789zqjxkvbpywgfmdculhrsnitoae"
+
+
+def _hint_regex(literals) -> str:
+    """A regex found in a text exactly when one of `literals` is: each literal is looked
+    for at its rarest character, with its other characters around it as look-behind and
+    look-ahead, so the regex tries few places (PROVIDER_LITERAL_RE tries most: most
+    literals start with a common letter). Example: ["dapi"] -> "p(?<=dap)(?=i)"."""
+    by_char: dict[str, list[str]] = {}
+    for literal in literals:
+        rank = [_RARITY.find(ch) % (len(_RARITY) + 1) for ch in literal]  # unknown: last
+        at = rank.index(min(rank))
+        behind = f"(?<={re.escape(literal[: at + 1])})" if at else ""
+        ahead = f"(?={re.escape(literal[at + 1 :])})" if at + 1 < len(literal) else ""
+        by_char.setdefault(literal[at], []).append(behind + ahead)
+    return "|".join(
+        re.escape(ch) + (f"(?:{'|'.join(rest)})" if len(rest) > 1 else rest[0])
+        for ch, rest in by_char.items()
+    )
+
+
+PROVIDER_HINT_RE = re.compile(_hint_regex(PROVIDERS_BY_LITERAL))
 
 
 def provider_matches(text: str, lower: str, out: list[Match]) -> None:
+    if not PROVIDER_HINT_RE.search(text):  # no literal in the text: no provider can match
+        return
     literals = {m.group(0) for m in PROVIDER_LITERAL_RE.finditer(text)}
     providers = {id(p): p for lit in literals for p in PROVIDERS_BY_LITERAL[lit]}
     for p in providers.values():

@@ -11,6 +11,16 @@ from dataprep.secrets.values import random_token
 
 QUOTED_RE = re.compile(r"([\"'])([A-Za-z0-9+/=_-]{16,1024}+)\1")
 BARE_TOKEN_RE = re.compile(r"(?<![\w+/=.-])[A-Za-z0-9+/_-]{32,1024}+={0,2}(?![\w+/=.-])")
+# A text's UTF-8 with BARE_TOKEN_RE's characters as "a", every other byte as " ": a bare
+# token needs 32 "a" in a row (a quick look before the regex, which tries most places).
+_TOKEN_BYTES = bytes(
+    b"a"[0] if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "+/_-") else b" "[0]
+    for i in range(256)
+)
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
 # hashes and digests are random too: not where the code says so (`expected`, `sha256`, ...)
@@ -26,7 +36,7 @@ def entropy_matches(text: str, lower: str, out: list[Match]) -> None:
             value = m.group(2)
             if random_token(value) and ("/" not in value or len(value) >= 32):
                 candidates.append(Match("high_entropy", *m.span(2), 6))
-    if len(text) >= 32:
+    if len(text) >= 32 and b"a" * 32 in _utf8(text).translate(_TOKEN_BYTES):
         for m in BARE_TOKEN_RE.finditer(text):
             value = m.group(0)
             if random_token(value, 4.5) and sum(ch.isdigit() for ch in value) >= 2:
@@ -61,6 +71,14 @@ def email_matches(text: str, lower: str, out: list[Match]) -> None:
 
 
 IPV4_RE = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+# An ASCII text with digits as "d", dots as ".", every other character as " ": a dotted
+# quad needs "d.d" (`\d` is any Unicode digit: other texts go straight to the regex).
+_DIGIT_DOTS = (
+    bytes(
+        b"d"[0] if chr(i).isdigit() else b"."[0] if chr(i) == "." else b" "[0] for i in range(128)
+    )
+    + b" " * 128
+)
 OCTET_RE = re.compile(r"25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d")
 VERSION_CONTEXT_RE = re.compile(
     r"(?i)(?:@jls|@jvms|section|sections|chapter|clause|rfc|§|version|release|build|update|oid"
@@ -90,6 +108,8 @@ def public_ip(text: str, start: int, end: int) -> bool:
 
 
 def ip_matches(text: str, lower: str, out: list[Match]) -> None:
+    if text.isascii() and b"d.d" not in text.encode("ascii").translate(_DIGIT_DOTS):
+        return
     for m in IPV4_RE.finditer(text):
         start, end = m.span()
         if start > 0 and (text[start - 1] == "." or word_char(text, start - 1)):
