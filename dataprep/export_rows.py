@@ -22,6 +22,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -53,26 +54,102 @@ def pair_row(
     """One dataset row, `columns` in order: the Alpaca fields, the rendered forms,
     provenance (`source_url` from `urls` by the pair's repo), the review state."""
     data = pair if isinstance(pair, Mapping) else pair.model_dump()
-    extra = {**rendered, "review": review}
-    if urls is not None:
-        extra["source_url"] = urls.get(data.get("repo"))
-    return {c: extra[c] if c in extra else data.get(c) for c in columns}
+    get = data.get
+    row = {c: get(c) for c in columns}  # then the rendered forms and the rest over them
+    for key, value in rendered.items():
+        if key in row:
+            row[key] = value
+    if "review" in row:
+        row["review"] = review
+    if urls is not None and "source_url" in row:
+        row["source_url"] = urls.get(get("repo"))
+    return row
 
 
-def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
-    """Rows as JSON Lines: keys in column order, UTF-8, one row per line."""
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _encoder(escape: Callable[[str], str]) -> Callable[[Any], str]:
+    """`json.dumps` with its default separators and this string `escape` (ensure_ascii
+    False: `encode_basestring`; True: `encode_basestring_ascii`), the C encoder built once,
+    not once a call: the same text."""
+    if c_make_encoder is None:  # no C accelerator: json.dumps itself
+        ascii_only = escape is encode_basestring_ascii
+        return lambda value: json.dumps(value, ensure_ascii=ascii_only)
+    encode = c_make_encoder(None, _not_json, escape, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_DUMPS = _encoder(encode_basestring)  # json.dumps(value, ensure_ascii=False)
+_DUMPS_ASCII = _encoder(encode_basestring_ascii)  # json.dumps(value)
+
+
+def jsonl_bytes(rows: list[dict[str, Any]], columns: tuple[str, ...] | None = None) -> bytes:
+    """Rows as JSON Lines: keys in column order, UTF-8, one row per line; rows whose keys
+    are `columns`, in order (`pair_row`), are written a field at a time (the same text:
+    what `json.dumps(row, ensure_ascii=False)` writes), each distinct string of a row
+    escaped once (its output is also its completion and its assistant turn)."""
+    if columns is None:
+        return "".join(_DUMPS(r) + "\n" for r in rows).encode("utf-8")
+    heads = ["{" + _DUMPS(columns[0]) + ": "] + [", " + _DUMPS(c) + ": " for c in columns[1:]]
+    plan = list(zip(heads, columns, strict=True))
+    escape, dumps = encode_basestring, _DUMPS
+    out: list[str] = []
+    put = out.append
+    for row in rows:
+        seen: dict[int, str] = {}  # id of a string of this row -> its JSON
+        for head, column in plan:
+            value = row[column]
+            put(head)
+            kind = type(value)
+            if kind is str:
+                text = seen.get(id(value))
+                if text is None:
+                    text = seen[id(value)] = escape(value)
+                put(text)
+            elif value is None:
+                put("null")
+            elif kind is int:
+                put(int.__repr__(value))
+            elif kind is list and column == "messages":
+                put(_messages_json(value, seen))
+            else:
+                put(dumps(value))
+        put("}\n")
+    return "".join(out).encode("utf-8")
+
+
+def _messages_json(messages: list, seen: dict[int, str]) -> str:
+    """`json.dumps(messages, ensure_ascii=False)` of role/content turns, a content already
+    escaped for its row (`seen`) taken from there."""
+    parts = []
+    for turn in messages:
+        if type(turn) is not dict or list(turn) != ["role", "content"]:
+            return _DUMPS(messages)
+        role, content = turn["role"], turn["content"]
+        if type(role) is not str or type(content) is not str:
+            return _DUMPS(messages)
+        text = seen.get(id(content))
+        if text is None:
+            text = seen[id(content)] = encode_basestring(content)
+        parts.append('{"role": ' + encode_basestring(role) + ', "content": ' + text + "}")
+    return "[" + ", ".join(parts) + "]"
 
 
 def arrow_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS):
+    """The rows (dicts with `columns`) as an Arrow table of `arrow_schema(columns)`, built a
+    column at a time (the same table as `pa.Table.from_pylist`, in half the time)."""
     import pyarrow as pa
 
-    return pa.Table.from_pylist(rows, schema=arrow_schema(columns))
+    schema = arrow_schema(columns)
+    arrays = [pa.array([r.get(f.name) for r in rows], type=f.type) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def digest_of(pair_id: str, instruction: str, input: str, output: str) -> int:
     """A pair's share of `export.SelectionDigest` (the sum of these)."""
-    item = json.dumps([pair_id, instruction, input, output])
+    item = _DUMPS_ASCII([pair_id, instruction, input, output])
     return int.from_bytes(hashlib.sha256(item.encode("utf-8")).digest(), "big")
 
 
@@ -163,11 +240,9 @@ def questions(ids: tuple[str, str] | None) -> tuple[np.ndarray, dict[str, np.nda
     assert maker is not None
     if store is None:
         store = worker_store()
-    rows = store.live_rows(*(ids or (None, None)))  # with the stage that dropped each
-    kept = (row[:-1] for row in rows if row[-1] is None)
     asked: list[bytes] = []
     candidates: dict[str, list[bytes]] = {}
-    for pair, split, _ in _stored(maker, kept):
+    for pair, split, _ in _stored(maker, store.kept_rows(*(ids or (None, None)))):
         asked.append(question(pair["instruction"], pair["input"]))
         if split == "train" and pair["generator"] == "template" and pair["task"] in maker.tasks:
             candidates.setdefault(pair["task"], []).append(pair["id"].encode("utf-8"))
@@ -217,7 +292,7 @@ def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
             out.digest += digest_of(pair["id"], pair["instruction"], pair["input"], pair["output"])
         out.quality.see(row, also=out.kept if kept else None)
     for split, split_rows in by_split.items():
-        out.jsonl[split] = jsonl_bytes(split_rows)
+        out.jsonl[split] = jsonl_bytes(split_rows, maker.columns)
         out.tables[split] = arrow_table(split_rows, maker.columns)
     return out
 

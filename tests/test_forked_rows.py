@@ -1,6 +1,7 @@
 """The export and the report made in forked workers, a batch at a time, give what one
 process gives in one batch: the same files byte for byte, the same report."""
 
+import hashlib
 import json
 import random
 import shutil
@@ -110,3 +111,63 @@ def test_a_tally_by_id_keeps_what_one_pass_in_id_order_keeps(hotel_out, monkeypa
         whole.merge(part)
     assert max(t.count for t in in_order.t.values()) > 2 * measure.KEPT_EXAMPLES  # trimmed
     assert whole.result([], 0.0) | {"seconds": 0} == in_order.result([], 0.0) | {"seconds": 0}
+
+
+def test_jsonl_bytes_by_columns_writes_what_json_dumps_writes():
+    """Rows written a field at a time (each distinct string escaped once) are the lines
+    `json.dumps(row, ensure_ascii=False)` writes, whatever the values hold."""
+    shared = 'say "hi"\\ \n\t\x00\x1f é ✓ \u2028 \ud7ff'
+    columns = ("id", "output", "completion", "messages", "round", "label", "extra", "flag")
+    rows = [
+        {
+            "id": "a",
+            "output": shared,
+            "completion": shared,
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "assistant", "content": shared},
+            ],
+            "round": 3,
+            "label": None,
+            "extra": [1.5, {"k": [True, None]}],
+            "flag": False,
+        },
+        {
+            "id": "b",
+            "output": "",
+            "completion": "x",
+            "messages": [{"content": "order", "role": "user"}, {"role": "user"}],
+            "round": None,
+            "label": "yes",
+            "extra": {"nested": "é"},
+            "flag": True,
+        },
+    ]
+    expected = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+    assert export_rows.jsonl_bytes(rows, columns) == expected
+    assert export_rows.jsonl_bytes(rows) == expected
+    item = json.dumps(["i", "a\u00e9", "", shared]).encode()
+    assert export_rows.digest_of("i", "a\u00e9", "", shared) == int.from_bytes(
+        hashlib.sha256(item).digest(), "big"
+    )
+
+
+def test_arrow_table_is_the_table_from_pylist_builds():
+    """The rows' Arrow table, built a column at a time, is `pa.Table.from_pylist`'s."""
+    import pyarrow as pa
+
+    from dataprep.rows import COLUMNS, INT_COLUMNS, arrow_schema
+
+    def row(n: int) -> dict:
+        values = {
+            c: None if n % 3 == 0 and c in ("label", "model") else f"{c} {n} é" for c in COLUMNS
+        }
+        values |= {c: n if n % 2 else None for c in INT_COLUMNS}
+        values["messages"] = [{"role": "user", "content": f"q{n}"}] * (n % 3)
+        return values
+
+    rows = [row(n) for n in range(7)]
+    for columns in (COLUMNS, COLUMNS[:4]):
+        expected = pa.Table.from_pylist(rows, schema=arrow_schema(columns))
+        assert export_rows.arrow_table(rows, columns).equals(expected)
+    assert export_rows.arrow_table([], COLUMNS).equals(arrow_schema(COLUMNS).empty_table())
