@@ -47,7 +47,7 @@ from dataprep.generate.tasks import load_templates
 from dataprep.hashing import content_hash
 from dataprep.knowledge import choose_rephrasings
 from dataprep.models import SPLITS, Pair, Review
-from dataprep.rows import COLUMNS, arrow_schema, row_columns
+from dataprep.rows import COLUMNS, arrow_schema, dataset_info_json, row_columns
 from dataprep.splits import (
     DEFAULT_RATIOS,
     SplitBy,
@@ -228,7 +228,16 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 def _dataset_info_json(columns: tuple[str, ...]) -> str:
     """The `dataset_info.json` of a split of rows with these columns, as `save_to_disk`
-    writes it (made where `datasets` is imported: a worker, beside the rows)."""
+    writes it: `rows.dataset_info_json` for the versions of `datasets` whose format it
+    writes (4 and 5), else made where `datasets` is imported (a worker, beside the rows)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major = version("datasets").split(".")[0]
+    except PackageNotFoundError:
+        major = ""
+    if major in ("4", "5"):
+        return dataset_info_json(columns)
     import datasets
     from datasets.utils.py_utils import asdict  # what save_to_disk writes the info with
 

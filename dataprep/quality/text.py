@@ -79,7 +79,11 @@ def text_kind(text: str) -> str:
         return "code"
     if '"' in stripped or "`" in stripped:
         stripped = STRING_RE.sub('""', stripped)
-    words = len(WORD_RE.findall(stripped))
+    words = 0  # counted up to 4: all the answer reads
+    for _ in WORD_RE.finditer(stripped):
+        words += 1
+        if words == 4:
+            break
     sentence = words >= 2 and stripped[0].isupper() and stripped[-1] in ".!?"
     return "prose" if words >= 4 or sentence else "short"
 
