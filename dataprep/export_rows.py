@@ -37,7 +37,7 @@ from dataprep.models import Pair, Review
 from dataprep.quality import COVERED_KINDS, UNIT_FIELDS, QualityTally, coverage_targets
 from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.splits import KNOWLEDGE
-from dataprep.store_schema import read_pair_fields
+from dataprep.store_schema import read_pair_fields, read_question
 
 BATCH = 2048  # stored pairs per batch (whole files: a file's rows are sorted together)
 
@@ -143,7 +143,12 @@ def arrow_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS):
     import pyarrow as pa
 
     schema = arrow_schema(columns)
-    arrays = [pa.array([r.get(f.name) for r in rows], type=f.type) for f in schema]
+    names, types = schema.names, schema.types
+    if all(list(r) == names for r in rows):  # `pair_row`'s rows: the columns in order
+        values = list(zip(*(r.values() for r in rows), strict=True)) or [()] * len(names)
+    else:
+        values = [[r.get(name) for r in rows] for name in names]
+    arrays = [pa.array(v, type=t) for v, t in zip(values, types, strict=True)]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -242,10 +247,21 @@ def questions(ids: tuple[str, str] | None) -> tuple[np.ndarray, dict[str, np.nda
         store = worker_store()
     asked: list[bytes] = []
     candidates: dict[str, list[bytes]] = {}
-    for pair, split, _ in _stored(maker, store.kept_rows(*(ids or (None, None)))):
-        asked.append(question(pair["instruction"], pair["input"]))
-        if split == "train" and pair["generator"] == "template" and pair["task"] in maker.tasks:
-            candidates.setdefault(pair["task"], []).append(pair["id"].encode("utf-8"))
+    rows = store.kept_rows(*(ids or (None, None)))
+    if maker.reviews:  # edits and left-out pairs: each pair read whole
+        facts = (
+            (p["id"], p["generator"], p["task"], p["instruction"], p["input"], split)
+            for p, split, _ in _stored(maker, rows)
+        )
+    else:  # every kept pair as stored: its instruction and input read alone
+        facts = (
+            (pair_id, generator, task, *read_question(data), split)
+            for pair_id, _, generator, task, _, data, split in rows
+        )
+    for pair_id, generator, task, instruction, input, split in facts:
+        asked.append(question(instruction, input))
+        if split == "train" and generator == "template" and task in maker.tasks:
+            candidates.setdefault(task, []).append(pair_id.encode("utf-8"))
     return (
         np.array(asked, dtype="S16") if asked else np.zeros(0, "S16"),
         {task: np.array(found, dtype="S") for task, found in candidates.items()},
