@@ -325,6 +325,15 @@ def _file_batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
         yield batch
 
 
+def _arrow_ready() -> None:
+    """Import here, before the workers fork, what pyarrow imports on its first `pa.array`
+    (pandas, through its pandas shim): each worker imported it again, about 0.3 s of CPU
+    apiece, where this process imports it anyway (`datasets`, for the card)."""
+    import pyarrow as pa
+
+    pa.array([], type=pa.string())
+
+
 class Rows:
     """The export's passes over the stored rows, in forked workers when `procs.jobs()` is
     above 1 (they inherit `maker`); use as a context manager (it holds the pool)."""
@@ -339,6 +348,7 @@ class Rows:
         _MAKER = self.maker
         self.stack = ExitStack()
         if self.workers > 1 and self.store.live_count() > BATCH:
+            _arrow_ready()
             self.stack.enter_context(reading((self.store, None, frozenset())))  # workers open it
             self.pool = procs.process_pool(self.workers)
             self.stack.callback(self.pool.shutdown, cancel_futures=True)

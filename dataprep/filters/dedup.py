@@ -246,6 +246,7 @@ class Shingler:
         ]
         workers = min(procs.jobs(), len(spans))
         if workers > 1 and hasattr(os, "fork"):  # fork: the workers share this object
+            _prototype(num_perm)  # made once, here: the workers inherit it (see band_keys)
             global _FORKED
             _FORKED = self
             try:
@@ -277,6 +278,9 @@ class Shingler:
         `into`, none: each batch's go to `into(start, keys)`, in order."""
         out = np.zeros((n, bands), dtype=np.uint64) if into is None else None
         spec = (num_perm, bands, rows)
+        # datasketch's permutations, imported and checked in this process before the
+        # workers fork: each worker of each pass did it again (scipy with it: 0.9 s of CPU)
+        _prototype(num_perm)
 
         def work(start: int, pairs: list) -> tuple[int, np.ndarray]:
             return start, self._band_keys((pairs, groups[start : start + len(pairs)], spec))
