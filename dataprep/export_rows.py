@@ -85,56 +85,10 @@ _DUMPS = _encoder(encode_basestring)  # json.dumps(value, ensure_ascii=False)
 _DUMPS_ASCII = _encoder(encode_basestring_ascii)  # json.dumps(value)
 
 
-def jsonl_bytes(rows: list[dict[str, Any]], columns: tuple[str, ...] | None = None) -> bytes:
-    """Rows as JSON Lines: keys in column order, UTF-8, one row per line; rows whose keys
-    are `columns`, in order (`pair_row`), are written a field at a time (the same text:
-    what `json.dumps(row, ensure_ascii=False)` writes), each distinct string of a row
-    escaped once (its output is also its completion and its assistant turn)."""
-    if columns is None:
-        return "".join(_DUMPS(r) + "\n" for r in rows).encode("utf-8")
-    heads = ["{" + _DUMPS(columns[0]) + ": "] + [", " + _DUMPS(c) + ": " for c in columns[1:]]
-    plan = list(zip(heads, columns, strict=True))
-    escape, dumps = encode_basestring, _DUMPS
-    out: list[str] = []
-    put = out.append
-    for row in rows:
-        seen: dict[int, str] = {}  # id of a string of this row -> its JSON
-        for head, column in plan:
-            value = row[column]
-            put(head)
-            kind = type(value)
-            if kind is str:
-                text = seen.get(id(value))
-                if text is None:
-                    text = seen[id(value)] = escape(value)
-                put(text)
-            elif value is None:
-                put("null")
-            elif kind is int:
-                put(int.__repr__(value))
-            elif kind is list and column == "messages":
-                put(_messages_json(value, seen))
-            else:
-                put(dumps(value))
-        put("}\n")
-    return "".join(out).encode("utf-8")
-
-
-def _messages_json(messages: list, seen: dict[int, str]) -> str:
-    """`json.dumps(messages, ensure_ascii=False)` of role/content turns, a content already
-    escaped for its row (`seen`) taken from there."""
-    parts = []
-    for turn in messages:
-        if type(turn) is not dict or list(turn) != ["role", "content"]:
-            return _DUMPS(messages)
-        role, content = turn["role"], turn["content"]
-        if type(role) is not str or type(content) is not str:
-            return _DUMPS(messages)
-        text = seen.get(id(content))
-        if text is None:
-            text = seen[id(content)] = encode_basestring(content)
-        parts.append('{"role": ' + encode_basestring(role) + ', "content": ' + text + "}")
-    return "[" + ", ".join(parts) + "]"
+def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
+    """Rows as JSON Lines: keys in column order, UTF-8, one row per line (what
+    `json.dumps(row, ensure_ascii=False)` writes, its C encoder built once)."""
+    return "".join([_DUMPS(r) + "\n" for r in rows]).encode("utf-8")
 
 
 def arrow_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS):
@@ -308,7 +262,7 @@ def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
             out.digest += digest_of(pair["id"], pair["instruction"], pair["input"], pair["output"])
         out.quality.see(row, also=out.kept if kept else None)
     for split, split_rows in by_split.items():
-        out.jsonl[split] = jsonl_bytes(split_rows, maker.columns)
+        out.jsonl[split] = jsonl_bytes(split_rows)
         out.tables[split] = arrow_table(split_rows, maker.columns)
     return out
 
