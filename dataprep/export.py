@@ -466,7 +466,8 @@ def write_dataset(
                 left_out += batch.left_out
             # read after the rows, not held through them (a worker reads every unit)
             held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
-            targets, info_json = passes.beside(coverage_targets_of, held_out)(), info_made()
+            targets, held_units = passes.beside(coverage_targets_of, held_out)()
+            info_json = info_made()
     finally:
         for writer in writers.values():
             writer.close()
@@ -539,6 +540,8 @@ def write_dataset(
         "export", {k: summary[k] for k in ("style", "seed", "split_by", "rows", "splits")}
     )
     store.set_meta("export_files", file_stats(out_dir))  # verify_dataset trusts these
+    if kept_quality is not None:
+        kept_quality["held_out_units"] = held_units  # what the report adds (it reads no unit)
     hand_over(store, kept_quality, leaks)
     return summary
 

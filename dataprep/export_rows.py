@@ -228,11 +228,14 @@ def unit_summaries() -> list[dict[str, Any]]:
     return (_STORE or worker_store()).unit_summaries(COVERED_KINDS, UNIT_FIELDS)
 
 
-def coverage_targets_of(held_out: set[str]) -> list[dict[str, Any]]:
+def coverage_targets_of(held_out: set[str]) -> tuple[list[dict[str, Any]], int]:
     """`quality.coverage_targets` of the units (`unit_summaries`) outside the `held_out`
-    paths, made where they are read: the parent holds the targets' four fields, not every
-    unit's summary, while the rows are made."""
-    return coverage_targets(u for u in unit_summaries() if u["path"] not in held_out)
+    paths, and how many targets the units of those paths make (the report's
+    `held_out_units`), made where they are read: the parent holds the targets' four fields,
+    not every unit's summary, while the rows are made."""
+    units = unit_summaries()
+    held = len(coverage_targets(u for u in units if u["path"] in held_out))
+    return coverage_targets(u for u in units if u["path"] not in held_out), held
 
 
 def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
@@ -374,8 +377,9 @@ def _handover_key(store, leaks: set[str]) -> list:
 
 
 def hand_over(store, quality: dict[str, Any] | None, leaks: set[str]) -> None:
-    """Keep the export's measure of the kept pairs (`QualityTally(by_id=True).result`) for
-    the report, or forget the last one (None: reviews, so the rows are not the kept pairs)."""
+    """Keep the export's measure of the kept pairs (`QualityTally(by_id=True).result`, with
+    `held_out_units`, so the report reads no unit) for the report, or forget the last one
+    (None: reviews, so the rows are not the kept pairs)."""
     found = None if quality is None else {"key": _handover_key(store, leaks), "quality": quality}
     store.set_meta(KEPT_QUALITY, found)
 

@@ -84,6 +84,8 @@ def test_the_report_takes_the_exports_measure_of_the_kept_pairs(hotel_out):
         store.set_meta(export_rows.KEPT_QUALITY, None)  # measured by the report itself
         measured = report.build_report(store)["quality"]
         assert {**handed, "seconds": 0} == {**measured, "seconds": 0}
+        assert list(handed) == list(measured)  # report.json writes them in this order
+        assert "held_out_units" in handed  # the export's count: the report read no unit
         assert export_rows.handed_quality(store, leaks) is None
         export.write_dataset(store, hotel_out, project="hotel-booking")
         pair = next(p for p, _ in store.export_pairs())
