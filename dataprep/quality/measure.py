@@ -230,7 +230,10 @@ class QualityTally:
             tally.rows += 1
             t = tally.t
             for name, defect, detail in marks:
-                t[name].see(defect, row, detail)
+                if defect:
+                    t[name].see(defect, row, detail)
+                else:  # what `see` does with a row without the defect
+                    t[name].of += 1
             tally.families[family] += 1
             if unit is not None:
                 tally.knowledge_units.add(unit)
