@@ -278,9 +278,10 @@ class Shingler:
         `into`, none: each batch's go to `into(start, keys)`, in order."""
         out = np.zeros((n, bands), dtype=np.uint64) if into is None else None
         spec = (num_perm, bands, rows)
-        # datasketch's permutations, imported and checked in this process before the
-        # workers fork: each worker of each pass did it again (scipy with it: 0.9 s of CPU)
-        _prototype(num_perm)
+        if n and procs.jobs() > 1 and hasattr(os, "fork"):
+            # datasketch's permutations, imported and checked here before the workers fork:
+            # each worker of each pass did it again (scipy with it: 0.9 s of CPU)
+            _prototype(num_perm)
 
         def work(start: int, pairs: list) -> tuple[int, np.ndarray]:
             return start, self._band_keys((pairs, groups[start : start + len(pairs)], spec))
