@@ -5,6 +5,7 @@ import hashlib
 import json
 import random
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,17 @@ def test_forked_batches_give_the_files_and_report_of_one_process(
     alone = _made(hotel_out, jobs=1)
     monkeypatch.setattr(export_rows, "BATCH", 40)  # many batches, several files each
     monkeypatch.setattr(report, "BATCH", 50)
+    spill = tmp_path / "tmp"  # where the workers leave their batches' rows for the parent
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    unspilled = export_rows._unspilled
+    read_back: list[int] = []
+    monkeypatch.setattr(
+        export_rows, "_unspilled", lambda b: read_back.append(len(b.spilled)) or unspilled(b)
+    )
     split = _made(forked, jobs=2)
+    assert len(read_back) > 3 and all(read_back)  # the workers' rows came back through files
+    assert not list(spill.iterdir())  # each batch's files read back and removed, then the folder
     assert split == alone
     assert alone["kept"] > 10 * report.BATCH
     mine, theirs = _files(hotel_out), _files(forked)
