@@ -47,7 +47,7 @@ from dataprep.generate.tasks import load_templates
 from dataprep.hashing import content_hash
 from dataprep.knowledge import choose_rephrasings
 from dataprep.models import SPLITS, Pair, Review
-from dataprep.rows import COLUMNS, arrow_schema, row_columns
+from dataprep.rows import COLUMNS, arrow_schema, dataset_info_json, row_columns
 from dataprep.splits import (
     DEFAULT_RATIOS,
     SplitBy,
@@ -228,7 +228,16 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 def _dataset_info_json(columns: tuple[str, ...]) -> str:
     """The `dataset_info.json` of a split of rows with these columns, as `save_to_disk`
-    writes it (made where `datasets` is imported: a worker, beside the rows)."""
+    writes it: `rows.dataset_info_json` for the versions of `datasets` whose format it
+    writes (4 and 5), else made where `datasets` is imported (a worker, beside the rows)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major = version("datasets").split(".")[0]
+    except PackageNotFoundError:
+        major = ""
+    if major in ("4", "5"):
+        return dataset_info_json(columns)
     import datasets
     from datasets.utils.py_utils import asdict  # what save_to_disk writes the info with
 
@@ -457,7 +466,8 @@ def write_dataset(
                 left_out += batch.left_out
             # read after the rows, not held through them (a worker reads every unit)
             held_out = held_out_paths_of(store)  # their code is never trained on: not coverage
-            targets, info_json = passes.beside(coverage_targets_of, held_out)(), info_made()
+            targets, held_units = passes.beside(coverage_targets_of, held_out)()
+            info_json = info_made()
     finally:
         for writer in writers.values():
             writer.close()
@@ -530,6 +540,8 @@ def write_dataset(
         "export", {k: summary[k] for k in ("style", "seed", "split_by", "rows", "splits")}
     )
     store.set_meta("export_files", file_stats(out_dir))  # verify_dataset trusts these
+    if kept_quality is not None:
+        kept_quality["held_out_units"] = held_units  # what the report adds (it reads no unit)
     hand_over(store, kept_quality, leaks)
     return summary
 

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +40,7 @@ from dataprep.models import Pair, Review
 from dataprep.quality import COVERED_KINDS, UNIT_FIELDS, QualityTally, coverage_targets
 from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.splits import KNOWLEDGE
-from dataprep.store_schema import read_pair_fields
+from dataprep.store_schema import read_pair_fields, read_question
 
 BATCH = 2048  # stored pairs per batch (whole files: a file's rows are sorted together)
 
@@ -53,26 +57,61 @@ def pair_row(
     """One dataset row, `columns` in order: the Alpaca fields, the rendered forms,
     provenance (`source_url` from `urls` by the pair's repo), the review state."""
     data = pair if isinstance(pair, Mapping) else pair.model_dump()
-    extra = {**rendered, "review": review}
-    if urls is not None:
-        extra["source_url"] = urls.get(data.get("repo"))
-    return {c: extra[c] if c in extra else data.get(c) for c in columns}
+    get = data.get
+    row = {c: get(c) for c in columns}  # then the rendered forms and the rest over them
+    for key, value in rendered.items():
+        if key in row:
+            row[key] = value
+    if "review" in row:
+        row["review"] = review
+    if urls is not None and "source_url" in row:
+        row["source_url"] = urls.get(get("repo"))
+    return row
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _encoder(escape: Callable[[str], str]) -> Callable[[Any], str]:
+    """`json.dumps` with its default separators and this string `escape` (ensure_ascii
+    False: `encode_basestring`; True: `encode_basestring_ascii`), the C encoder built once,
+    not once a call: the same text."""
+    if c_make_encoder is None:  # no C accelerator: json.dumps itself
+        ascii_only = escape is encode_basestring_ascii
+        return lambda value: json.dumps(value, ensure_ascii=ascii_only)
+    encode = c_make_encoder(None, _not_json, escape, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_DUMPS = _encoder(encode_basestring)  # json.dumps(value, ensure_ascii=False)
+_DUMPS_ASCII = _encoder(encode_basestring_ascii)  # json.dumps(value)
 
 
 def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
-    """Rows as JSON Lines: keys in column order, UTF-8, one row per line."""
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    """Rows as JSON Lines: keys in column order, UTF-8, one row per line (what
+    `json.dumps(row, ensure_ascii=False)` writes, its C encoder built once)."""
+    return "".join([_DUMPS(r) + "\n" for r in rows]).encode("utf-8")
 
 
 def arrow_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS):
+    """The rows (dicts with `columns`) as an Arrow table of `arrow_schema(columns)`, built a
+    column at a time (the same table as `pa.Table.from_pylist`, in half the time)."""
     import pyarrow as pa
 
-    return pa.Table.from_pylist(rows, schema=arrow_schema(columns))
+    schema = arrow_schema(columns)
+    names, types = schema.names, schema.types
+    if all(list(r) == names for r in rows):  # `pair_row`'s rows: the columns in order
+        values = list(zip(*(r.values() for r in rows), strict=True)) or [()] * len(names)
+    else:
+        values = [[r.get(name) for r in rows] for name in names]
+    arrays = [pa.array(v, type=t) for v, t in zip(values, types, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def digest_of(pair_id: str, instruction: str, input: str, output: str) -> int:
     """A pair's share of `export.SelectionDigest` (the sum of these)."""
-    item = json.dumps([pair_id, instruction, input, output])
+    item = _DUMPS_ASCII([pair_id, instruction, input, output])
     return int.from_bytes(hashlib.sha256(item.encode("utf-8")).digest(), "big")
 
 
@@ -130,6 +169,7 @@ class Batch:
     kept: QualityTally | None = None  # the stored rows' measure, as by id (`RowMaker.by_id`)
     digest: int = 0  # the sum of `digest_of` of its stored pairs
     left_out: int = 0  # unreviewed pairs left out (reviews exist)
+    spilled: dict[str, str] = field(default_factory=dict)  # split -> files (`_spilled_batch`)
 
 
 _MAKER: RowMaker | None = None  # what the forked workers make rows with
@@ -163,14 +203,23 @@ def questions(ids: tuple[str, str] | None) -> tuple[np.ndarray, dict[str, np.nda
     assert maker is not None
     if store is None:
         store = worker_store()
-    rows = store.live_rows(*(ids or (None, None)))  # with the stage that dropped each
-    kept = (row[:-1] for row in rows if row[-1] is None)
     asked: list[bytes] = []
     candidates: dict[str, list[bytes]] = {}
-    for pair, split, _ in _stored(maker, kept):
-        asked.append(question(pair["instruction"], pair["input"]))
-        if split == "train" and pair["generator"] == "template" and pair["task"] in maker.tasks:
-            candidates.setdefault(pair["task"], []).append(pair["id"].encode("utf-8"))
+    rows = store.kept_rows(*(ids or (None, None)))
+    if maker.reviews:  # edits and left-out pairs: each pair read whole
+        facts = (
+            (p["id"], p["generator"], p["task"], p["instruction"], p["input"], split)
+            for p, split, _ in _stored(maker, rows)
+        )
+    else:  # every kept pair as stored: its instruction and input read alone
+        facts = (
+            (pair_id, generator, task, *read_question(data), split)
+            for pair_id, _, generator, task, _, data, split in rows
+        )
+    for pair_id, generator, task, instruction, input, split in facts:
+        asked.append(question(instruction, input))
+        if split == "train" and generator == "template" and task in maker.tasks:
+            candidates.setdefault(task, []).append(pair_id.encode("utf-8"))
     return (
         np.array(asked, dtype="S16") if asked else np.zeros(0, "S16"),
         {task: np.array(found, dtype="S") for task, found in candidates.items()},
@@ -183,11 +232,14 @@ def unit_summaries() -> list[dict[str, Any]]:
     return (_STORE or worker_store()).unit_summaries(COVERED_KINDS, UNIT_FIELDS)
 
 
-def coverage_targets_of(held_out: set[str]) -> list[dict[str, Any]]:
+def coverage_targets_of(held_out: set[str]) -> tuple[list[dict[str, Any]], int]:
     """`quality.coverage_targets` of the units (`unit_summaries`) outside the `held_out`
-    paths, made where they are read: the parent holds the targets' four fields, not every
-    unit's summary, while the rows are made."""
-    return coverage_targets(u for u in unit_summaries() if u["path"] not in held_out)
+    paths, and how many targets the units of those paths make (the report's
+    `held_out_units`), made where they are read: the parent holds the targets' four fields,
+    not every unit's summary, while the rows are made."""
+    units = unit_summaries()
+    held = len(coverage_targets(u for u in units if u["path"] in held_out))
+    return coverage_targets(u for u in units if u["path"] not in held_out), held
 
 
 def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
@@ -222,6 +274,44 @@ def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
     return out
 
 
+_SPILLS = itertools.count()  # a worker's spilled batches, for their files' names
+
+
+def _spilled_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]], spill: str) -> Batch:
+    """`make_batch` in a worker, its JSON Lines and Arrow tables written to files in `spill`
+    (`Batch.spilled`, split -> the files' path less its suffix) rather than sent back
+    through the pool's pipe (pickled, sent, read back a chunk at a time and unpickled: a
+    tenth of the export's CPU); `_unspilled` reads them back."""
+    import pyarrow as pa
+
+    out = make_batch(rows, rephrased)
+    for split, data in out.jsonl.items():
+        stem = os.path.join(spill, f"{os.getpid()}-{next(_SPILLS)}-{split}")
+        with open(stem + ".jsonl", "wb") as sink:
+            sink.write(data)
+        table = out.tables[split]
+        with pa.OSFile(stem + ".arrow", "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+            w.write_table(table)
+        out.spilled[split] = stem
+    out.jsonl, out.tables = {}, {}
+    return out
+
+
+def _unspilled(batch: Batch) -> Batch:
+    """A batch whose rows a worker spilled (`_spilled_batch`) with its JSON Lines read back
+    and its tables mapped (the files are removed: a mapping outlives its file)."""
+    import pyarrow as pa
+
+    for split, stem in batch.spilled.items():
+        with open(stem + ".jsonl", "rb") as source:
+            batch.jsonl[split] = source.read()
+        batch.tables[split] = pa.ipc.open_file(pa.memory_map(stem + ".arrow")).read_all()
+        os.unlink(stem + ".jsonl")
+        os.unlink(stem + ".arrow")
+    batch.spilled = {}
+    return batch
+
+
 def _file_batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
     """Consecutive batches of at least `size` stored rows (by path), whole files each."""
     batch: list[tuple] = []
@@ -232,6 +322,15 @@ def _file_batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
         batch.append(row)
     if batch:
         yield batch
+
+
+def _arrow_ready() -> None:
+    """Import here, before the workers fork, what pyarrow imports on its first `pa.array`
+    (pandas, through its pandas shim): each worker imported it again, about 0.3 s of CPU
+    apiece, where this process imports it anyway (`datasets`, for the card)."""
+    import pyarrow as pa
+
+    pa.array([], type=pa.string())
 
 
 class Rows:
@@ -248,7 +347,10 @@ class Rows:
         _MAKER = self.maker
         self.stack = ExitStack()
         if self.workers > 1 and self.store.live_count() > BATCH:
+            _arrow_ready()
             self.stack.enter_context(reading((self.store, None, frozenset())))  # workers open it
+            self.spill = tempfile.mkdtemp(prefix="dataprep-rows-")  # the batches' rows
+            self.stack.callback(shutil.rmtree, self.spill, ignore_errors=True)
             self.pool = procs.process_pool(self.workers)
             self.stack.callback(self.pool.shutdown, cancel_futures=True)
         else:
@@ -298,10 +400,14 @@ class Rows:
                 end = at
                 while end < len(rephrased) and rephrased[end][0].path <= last:
                     end += 1
-                yield make_batch, (batch, rephrased[at:end])
+                if self.pool is None:
+                    yield make_batch, (batch, rephrased[at:end])
+                else:
+                    yield _spilled_batch, (batch, rephrased[at:end], self.spill)
                 at = end
 
-        yield from self._run(jobs())
+        for made in self._run(jobs()):
+            yield _unspilled(made) if made.spilled else made
         if at < len(rephrased):  # none are left: each file of theirs has a train pair
             yield make_batch([], rephrased[at:])
 
@@ -319,8 +425,9 @@ def _handover_key(store, leaks: set[str]) -> list:
 
 
 def hand_over(store, quality: dict[str, Any] | None, leaks: set[str]) -> None:
-    """Keep the export's measure of the kept pairs (`QualityTally(by_id=True).result`) for
-    the report, or forget the last one (None: reviews, so the rows are not the kept pairs)."""
+    """Keep the export's measure of the kept pairs (`QualityTally(by_id=True).result`, with
+    `held_out_units`, so the report reads no unit) for the report, or forget the last one
+    (None: reviews, so the rows are not the kept pairs)."""
     found = None if quality is None else {"key": _handover_key(store, leaks), "quality": quality}
     store.set_meta(KEPT_QUALITY, found)
 

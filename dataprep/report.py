@@ -146,7 +146,8 @@ def build_report(
     handed = handed_quality(store, leaks)  # the export measured the kept pairs already
     start = time.perf_counter()
     how = _LivePass(columns, before is None, count, leaks, handed is None)
-    counts, units = _count_live(store, how)
+    read_units = handed is None or "held_out_units" not in handed  # else the export's count
+    counts, units = _count_live(store, how, read_units)
     # coverage counts the units of the files in training (a held-out file's code is never
     # trained on, by design)
     held_out = held_out_paths_of(store)
@@ -154,7 +155,9 @@ def build_report(
         quality = counts.quality.result([u for u in units if u["path"] not in held_out], start)
     else:
         quality = handed
-    quality["held_out_units"] = len(coverage_targets(u for u in units if u["path"] in held_out))
+    if read_units:
+        held = coverage_targets(u for u in units if u["path"] in held_out)
+        quality["held_out_units"] = len(held)
     lengths = counts.lengths
     after = {c: dict(sorted(counts.after[c].items())) for c in columns}
     after["split"] = dict(sorted(counts.splits.items()))
@@ -236,27 +239,30 @@ class _LiveCounts:
 _PASS: _LivePass | None = None  # the pass the forked workers run
 
 
-def _count_live(store, how: _LivePass) -> tuple[_LiveCounts, list[dict[str, Any]]]:
+def _count_live(
+    store, how: _LivePass, read_units: bool = True
+) -> tuple[_LiveCounts, list[dict[str, Any]]]:
     """`_LiveCounts` of every live pair (by id, its split and the decision that dropped it,
     if one did), in `procs.jobs()` forked workers that read batches of pairs themselves;
-    and the units coverage counts (`Store.unit_summaries`, read by a worker beside them)."""
+    and the units coverage counts (`Store.unit_summaries`, read by a worker beside them;
+    none unless `read_units`)."""
     global _PASS
     for c in how.columns:  # a column that is not a pair field: the one-line error of balance
         if COLUMN_ALIASES.get(c, c) not in Pair.model_fields:
             column_value(None, c)
     workers = procs.jobs()
     if workers < 2 or not hasattr(os, "fork") or store.live_count() <= BATCH:
-        units = store.unit_summaries(COVERED_KINDS, UNIT_FIELDS)
+        units = store.unit_summaries(COVERED_KINDS, UNIT_FIELDS) if read_units else []
         return _count_rows(how, store.live_rows()), units
     _PASS = how
     try:
         jobs = ((_count_batch, ids) for ids in store.pair_id_ranges(BATCH))
         total = _LiveCounts(how)
         with passes.reading((store, None, frozenset())), procs.process_pool(workers) as pool:
-            units = pool.submit(unit_summaries)
+            units = pool.submit(unit_summaries) if read_units else None
             for part in passes.in_order(pool, jobs, workers):
                 total.merge(part)
-            return total, units.result()
+            return total, [] if units is None else units.result()
     finally:
         _PASS = None
 

@@ -696,6 +696,18 @@ class Store(ReviewQueries):
         if count:
             yield first, last
 
+    def kept_rows(self, first: str | None = None, last: str | None = None) -> Iterator[tuple]:
+        """The kept pairs of `live_rows` (no decision dropped them) as `export_rows` gives
+        them (the `PAIR_SQL` columns, then the split), by id; with `first` and `last` the
+        ids between them only."""
+        where, args = "", ()
+        if first is not None and last is not None:
+            where, args = "p.id BETWEEN ? AND ?", (first, last)
+        join = " LEFT JOIN splits s ON s.pair_id = p.id"
+        return iter(
+            self._alive(f"{PAIR_SQL}, s.split", None, join=join, where=where, where_args=args)
+        )
+
     def live_rows(self, first: str | None = None, last: str | None = None) -> Iterator[tuple]:
         """`live_pairs` as stored rows, by id: the `PAIR_SQL` columns, the split (None: not
         split) and the stage whose decision dropped the pair (the first by name, as

@@ -6,6 +6,7 @@ compressed JSON: dataprep.codec).
 import json
 import sqlite3
 from collections.abc import Iterator
+from json.decoder import scanstring
 from typing import Any, NamedTuple
 
 from pydantic_core import to_json
@@ -288,6 +289,25 @@ def read_pair_text(row: tuple) -> PairText:
     return PairText(
         pair_id, generator, task, fields["instruction"], fields.get("input", ""), fields["output"]
     )
+
+
+_INSTRUCTION_HEAD = '{"instruction":"'  # how `pack_pair`'s JSON starts (the field order)
+_INPUT_NEXT = ',"input":"'
+
+
+def read_question(data: bytes | str) -> tuple[str, str]:
+    """A stored pair's instruction and input (its packed JSON, `PAIR_SQL`'s last column),
+    read off the head of the JSON without decoding the rest: `pack_pair` writes the fields
+    in the model's order, `instruction` first, then `input` unless it is the default ''.
+    Other JSON (an older store's) is decoded whole."""
+    text = unpack(data)
+    if text.startswith(_INSTRUCTION_HEAD):
+        instruction, end = scanstring(text, len(_INSTRUCTION_HEAD))
+        if not text.startswith(_INPUT_NEXT, end):
+            return instruction, PAIR_DEFAULTS["input"]
+        return instruction, scanstring(text, end + len(_INPUT_NEXT))[0]
+    fields = json.loads(text)
+    return fields["instruction"], fields.get("input", PAIR_DEFAULTS["input"])
 
 
 UNIT_COLUMNS = ("id", "path", "kind")  # not in its JSON (`qualified_name`: its column '')

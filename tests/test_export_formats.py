@@ -385,3 +385,24 @@ def import_parquet_columns(path):
     import pyarrow.parquet as pq
 
     return pq.read_schema(path).names
+
+
+@pytest.mark.parametrize(
+    "columns", [row_columns(False), row_columns(True), row_columns(False, source_url=True)]
+)
+def test_dataset_info_json_is_what_save_to_disk_writes(columns):
+    """The hf/ split's dataset_info.json, written without importing `datasets`, is what
+    `datasets` itself writes for the installed version (and the export takes it only for
+    the versions whose format it knows)."""
+    import datasets
+    from datasets.utils.py_utils import asdict
+
+    from dataprep.rows import arrow_schema, dataset_info_json
+
+    info = asdict(
+        datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(arrow_schema(columns)))
+    )
+    expected = json.dumps({key: info[key] for key in sorted(info)}, indent=2)
+    assert ex._dataset_info_json(columns) == expected
+    if datasets.__version__.split(".")[0] in ("4", "5"):
+        assert dataset_info_json(columns) == expected

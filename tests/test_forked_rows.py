@@ -1,9 +1,11 @@
 """The export and the report made in forked workers, a batch at a time, give what one
 process gives in one batch: the same files byte for byte, the same report."""
 
+import hashlib
 import json
 import random
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -65,7 +67,17 @@ def test_forked_batches_give_the_files_and_report_of_one_process(
     alone = _made(hotel_out, jobs=1)
     monkeypatch.setattr(export_rows, "BATCH", 40)  # many batches, several files each
     monkeypatch.setattr(report, "BATCH", 50)
+    spill = tmp_path / "tmp"  # where the workers leave their batches' rows for the parent
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    unspilled = export_rows._unspilled
+    read_back: list[int] = []
+    monkeypatch.setattr(
+        export_rows, "_unspilled", lambda b: read_back.append(len(b.spilled)) or unspilled(b)
+    )
     split = _made(forked, jobs=2)
+    assert len(read_back) > 3 and all(read_back)  # the workers' rows came back through files
+    assert not list(spill.iterdir())  # each batch's files read back and removed, then the folder
     assert split == alone
     assert alone["kept"] > 10 * report.BATCH
     mine, theirs = _files(hotel_out), _files(forked)
@@ -83,6 +95,8 @@ def test_the_report_takes_the_exports_measure_of_the_kept_pairs(hotel_out):
         store.set_meta(export_rows.KEPT_QUALITY, None)  # measured by the report itself
         measured = report.build_report(store)["quality"]
         assert {**handed, "seconds": 0} == {**measured, "seconds": 0}
+        assert list(handed) == list(measured)  # report.json writes them in this order
+        assert "held_out_units" in handed  # the export's count: the report read no unit
         assert export_rows.handed_quality(store, leaks) is None
         export.write_dataset(store, hotel_out, project="hotel-booking")
         pair = next(p for p, _ in store.export_pairs())
@@ -110,3 +124,61 @@ def test_a_tally_by_id_keeps_what_one_pass_in_id_order_keeps(hotel_out, monkeypa
         whole.merge(part)
     assert max(t.count for t in in_order.t.values()) > 2 * measure.KEPT_EXAMPLES  # trimmed
     assert whole.result([], 0.0) | {"seconds": 0} == in_order.result([], 0.0) | {"seconds": 0}
+
+
+def test_jsonl_bytes_writes_what_json_dumps_writes():
+    """The rows' lines, and a digest's JSON, are what `json.dumps` writes (its C encoder
+    built once), whatever the values hold."""
+    shared = 'say "hi"\\ \n\t\x00\x1f é ✓ \u2028 \ud7ff'
+    rows = [
+        {
+            "id": "a",
+            "output": shared,
+            "completion": shared,
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "assistant", "content": shared},
+            ],
+            "round": 3,
+            "label": None,
+            "extra": [1.5, {"k": [True, None]}],
+            "flag": False,
+        },
+        {
+            "id": "b",
+            "output": "",
+            "completion": "x",
+            "messages": [{"content": "order", "role": "user"}, {"role": "user"}],
+            "round": None,
+            "label": "yes",
+            "extra": {"nested": "é"},
+            "flag": True,
+        },
+    ]
+    expected = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+    assert export_rows.jsonl_bytes(rows) == expected
+    item = json.dumps(["i", "a\u00e9", "", shared]).encode()
+    assert export_rows.digest_of("i", "a\u00e9", "", shared) == int.from_bytes(
+        hashlib.sha256(item).digest(), "big"
+    )
+
+
+def test_arrow_table_is_the_table_from_pylist_builds():
+    """The rows' Arrow table, built a column at a time, is `pa.Table.from_pylist`'s."""
+    import pyarrow as pa
+
+    from dataprep.rows import COLUMNS, INT_COLUMNS, arrow_schema
+
+    def row(n: int) -> dict:
+        values = {
+            c: None if n % 3 == 0 and c in ("label", "model") else f"{c} {n} é" for c in COLUMNS
+        }
+        values |= {c: n if n % 2 else None for c in INT_COLUMNS}
+        values["messages"] = [{"role": "user", "content": f"q{n}"}] * (n % 3)
+        return values
+
+    rows = [row(n) for n in range(7)]
+    for columns in (COLUMNS, COLUMNS[:4]):
+        expected = pa.Table.from_pylist(rows, schema=arrow_schema(columns))
+        assert export_rows.arrow_table(rows, columns).equals(expected)
+    assert export_rows.arrow_table([], COLUMNS).equals(arrow_schema(COLUMNS).empty_table())

@@ -459,3 +459,24 @@ def test_quality_html_escapes_the_examples():
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; adds an item" in html
     assert "<td>raw markup in prose answers</td><td>100%</td>" in html
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "int a = 1;\n\nfoo bar baz qux\nb();",
+        "Returns the size.\nint size();\nSee the list.\nvoid clear();\nAnd more words here.",
+        "\f;\nsome words here and there\n\x0b x;",  # form feeds and vertical tabs: blank?
+        "a;\n \n\t\nb;\nThe end of it all.",
+        "one two three four\nfive six seven eight\nnine();",
+        "x\n" * 30 + "done();",
+    ],
+)
+def test_text_kind_tries_lines_until_it_knows(text):
+    """The lines are tried one at a time, stopping once the answer is known: the same
+    answer as counting every match of CODE_LINE_RE over the text."""
+    from dataprep.quality import text as qt
+
+    lines = len(qt.NONBLANK_RE.findall(text.strip()))
+    code = len(qt.CODE_LINE_RE.findall(text.strip()))
+    assert qt._mostly_code(text.strip(), lines) == bool(code and code * 2 >= lines)

@@ -194,3 +194,35 @@ def test_the_change_counters_survive_reopening_and_start_at_their_migration(tmp_
     again.put_pairs([make_pair(unit)])
     assert again.state_digest("live") != digest
     again.close()
+
+
+def test_kept_rows_are_the_kept_live_rows_with_their_split(tmp_path):
+    """`kept_rows` (the export's knowledge pass) reads what `live_rows` reads of the pairs
+    no decision dropped, by id, within the ids asked for."""
+    from dataprep.store_schema import read_pair_fields, read_question
+
+    store, pairs = filled(tmp_path, 6)
+    store.put_decisions(
+        "filter.length",
+        [Decision(pair_id=pairs[1].id, stage="filter.length", kept=False, reason="x")],
+    )
+    store.put_decisions("balance", [Decision(pair_id=pairs[4].id, stage="balance", kept=True)])
+    store.put_splits([(p.id, "train" if i % 2 else "test", "A.java") for i, p in enumerate(pairs)])
+    live = [row[:-1] for row in store.live_rows() if row[-1] is None]
+    assert list(store.kept_rows()) == live and len(live) == 5
+    ids = sorted(p.id for p in pairs)
+    assert list(store.kept_rows(ids[2], ids[4])) == [r for r in live if ids[2] <= r[0] <= ids[4]]
+    for row in live:  # a pair's question read off its JSON's head: what decoding it reads
+        fields = read_pair_fields(row[:-1])
+        assert read_question(row[-2]) == (fields["instruction"], fields["input"])
+
+
+@pytest.mark.parametrize("input", ["", 'int a;\n"q" \\ é \u2028'])
+def test_read_question_reads_instruction_and_input_of_any_stored_json(input):
+    from dataprep.codec import pack
+    from dataprep.store_schema import pack_pair, read_question
+
+    stored = pair('Say "hi" \\ é', "x", input, source=make_unit(), task="t", template="t.1")
+    assert read_question(pack_pair(stored)) == (stored.instruction, input)
+    old = pack(stored.model_dump_json())  # a store written before the columns left the JSON
+    assert read_question(old) == (stored.instruction, input)

@@ -318,6 +318,7 @@ class Shingler:
         ]
         workers = min(procs.jobs(), len(spans))
         if workers > 1 and hasattr(os, "fork"):  # fork: the workers share this object
+            _prototype(num_perm)  # made once, here: the workers inherit it (see band_keys)
             global _FORKED
             _FORKED = self
             try:
@@ -350,6 +351,10 @@ class Shingler:
         each batch's go to `into(start, keys, ids)` (ids: an `_ids` column), in order."""
         out = np.zeros((n, bands), dtype=np.uint64) if into is None else None
         spec = (num_perm, bands, rows)
+        if n and procs.jobs() > 1 and hasattr(os, "fork"):
+            # datasketch's permutations, imported and checked here before the workers fork:
+            # each worker of each pass did it again (scipy with it: 0.9 s of CPU)
+            _prototype(num_perm)
 
         def work(start: int, pairs: list) -> tuple[int, np.ndarray, np.ndarray | None]:
             if isinstance(groups, dict):

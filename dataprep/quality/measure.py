@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from dataprep.quality.answerable import answerable, leaky_labels
 from dataprep.quality.detectors import (
@@ -202,40 +203,37 @@ class QualityTally:
         """Measure one row; count it here, and in `also` when given (measured once)."""
         row = row if isinstance(row, dict) else row.__dict__
         marks: list[tuple[str, bool, Any]] = []  # (measure, defect, why)
-        out_kind = text_kind(row["output"])
+        output = _output_facts(row["output"])
+        out_kind = output.kind
         why = answerable(row, self.leaks)
         marks.append(("answerable", bool(why), why))
-        _undedented(marks, row, out_kind)
-        if asks_explanation(row["instruction"]):
+        _undedented(marks, row, output)
+        if _asks_explanation(row["instruction"]):
             marks.append(("explanation_without_prose", out_kind != "prose", out_kind))
         if out_kind == "prose":
-            found = MARKUP_RE.search(row["output"])
-            marks.append(("markup_in_prose", bool(found), found and found.group(0).strip()))
+            marks.append(("markup_in_prose", output.markup is not None, output.markup))
         family = family_of(row["task"])
         if family in PROSE_FAMILIES and out_kind != "prose":
             family = "code"
         trivia = is_test_path(row["path"]) and family not in TEST_FAMILIES
         marks.append(("test_trivia", trivia, family))
-        bare = bool(BARE_ANNOTATIONS_RE.fullmatch(row["output"].strip()))
-        marks.append(("bare_annotations", bare, None))
+        marks.append(("bare_annotations", output.bare, None))
         if row["unit_kind"] == "doc_section":
             reason = non_doc_reason(row["path"])
             marks.append(("non_doc_docs", bool(reason), reason))
-        fffd = (
-            "\ufffd" in row["instruction"]
-            or "\ufffd" in (row["input"] or "")
-            or "\ufffd" in row["output"]
-        )
+        fffd = "\ufffd" in row["instruction"] or "\ufffd" in (row["input"] or "") or output.fffd
         marks.append(("replacement_chars", fffd, None))
         unit = None
-        if FAMILIES[family][0] and not why:
-            if out_kind == "prose" or (out_kind == "code" and "\n" in row["output"].strip()):
-                unit = row["unit_id"]
+        if FAMILIES[family][0] and not why and output.shows_knowledge:
+            unit = row["unit_id"]
         for tally in (self, also) if also is not None else (self,):
             tally.rows += 1
             t = tally.t
             for name, defect, detail in marks:
-                t[name].see(defect, row, detail)
+                if defect:
+                    t[name].see(defect, row, detail)
+                else:  # what `see` does with a row without the defect
+                    t[name].of += 1
             tally.families[family] += 1
             if unit is not None:
                 tally.knowledge_units.add(unit)
@@ -270,15 +268,49 @@ class QualityTally:
         }
 
 
-def _undedented(marks: list, row: dict, out_kind: str) -> None:
+class _Output(NamedTuple):
+    """What the measures read of an output alone (`_output_facts`)."""
+
+    kind: str  # text_kind
+    multiline: bool  # multiline_code
+    undedented: bool  # multi-line code, undedented
+    markup: str | None  # prose: the markup found (stripped), None when none is
+    bare: bool  # only annotations
+    fffd: bool  # holds U+FFFD
+    shows_knowledge: bool  # prose, or code of more than one line
+
+
+@lru_cache(maxsize=1024)  # a unit's pairs come together, and share their outputs
+def _output_facts(output: str) -> _Output:
+    kind = text_kind(output)
+    multiline = multiline_code(output, kind)
+    markup = None
+    if kind == "prose" and (found := MARKUP_RE.search(output)):
+        markup = found.group(0).strip()
+    stripped = output.strip()
+    return _Output(
+        kind,
+        multiline,
+        multiline and undedented(output),
+        markup,
+        bool(BARE_ANNOTATIONS_RE.fullmatch(stripped)),
+        "\ufffd" in output,
+        kind == "prose" or (kind == "code" and "\n" in stripped),
+    )
+
+
+_asks_explanation = lru_cache(maxsize=1024)(asks_explanation)  # templates repeat phrasings
+
+
+def _undedented(marks: list, row: dict, output: _Output) -> None:
     """Count the row when its output or input holds multi-line code; a defect when either
     is not dedented (`why` says which)."""
-    texts = [("output", row["output"], out_kind)]
-    if "\n" in (row["input"] or ""):
-        texts.append(("input", row["input"], text_kind(row["input"])))
-    multi = [(name, text) for name, text, kind in texts if multiline_code(text, kind)]
+    multi = [("output", output.undedented)] if output.multiline else []
+    text = row["input"] or ""
+    if "\n" in text and multiline_code(text, text_kind(text)):
+        multi.append(("input", undedented(text)))
     if multi:
-        bad = [name for name, text in multi if undedented(text)]
+        bad = [name for name, defect in multi if defect]
         marks.append(("undedented", bool(bad), " and ".join(bad)))
 
 

@@ -75,15 +75,40 @@ def text_kind(text: str) -> str:
         if not outside.strip():
             return "code"
         stripped = outside
-    lines = len(NONBLANK_RE.findall(stripped))
-    code = len(CODE_LINE_RE.findall(stripped))
-    if code and code * 2 >= lines:
+    if _mostly_code(stripped, len(NONBLANK_RE.findall(stripped))):
         return "code"
     if '"' in stripped or "`" in stripped:
         stripped = STRING_RE.sub('""', stripped)
-    words = len(WORD_RE.findall(stripped))
+    words = 0  # counted up to 4: all the answer reads
+    for _ in WORD_RE.finditer(stripped):
+        words += 1
+        if words == 4:
+            break
     sentence = words >= 2 and stripped[0].isupper() and stripped[-1] in ".!?"
     return "prose" if words >= 4 or sentence else "short"
+
+
+def _mostly_code(text: str, lines: int) -> bool:
+    """Whether `CODE_LINE_RE` finds matches in `text` and at least half as many as its
+    `lines` non-blank lines: it matches at a line's start and never past its end (one match
+    a line at most, never on a blank line), so the lines are tried one at a time until the
+    answer is known (the same answer as counting `findall`'s matches)."""
+    need = max(1, (lines + 1) // 2)  # matches * 2 >= lines, and one at least
+    candidates = [line for line in text.split("\n") if line and not line.isspace()]
+    left = len(candidates)
+    if left < need:
+        return False
+    found = 0
+    match = CODE_LINE_RE.match
+    for line in candidates:
+        left -= 1
+        if match(line):
+            found += 1
+            if found >= need:
+                return True
+        elif found + left < need:
+            return False
+    return False
 
 
 INDENT_RE = re.compile(r"^([ \t]*)\S", re.M)
