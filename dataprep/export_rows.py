@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -275,6 +276,36 @@ def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
 
 
 _SPILLS = itertools.count()  # a worker's spilled batches, for their files' names
+SPILL_PREFIX = "dataprep-rows-"  # then the exporting process's id, "-", a random part
+SPILL_STALE_SECONDS = 600  # a live export's folder changes with every batch
+
+
+def spill_folder() -> str:
+    """A new temporary folder for the workers' rows, named after this process. The folders
+    that exports killed outright left behind (SIGKILL, out of memory: no clean-up ran) are
+    removed first: those whose process is gone and that have not changed for ten minutes
+    (a process of another user, or of another PID namespace sharing the folder, is left)."""
+    root = Path(tempfile.gettempdir())
+    now = time.time()
+    for old in root.glob(f"{SPILL_PREFIX}*-*"):
+        pid = old.name[len(SPILL_PREFIX) :].split("-", 1)[0]
+        try:
+            stale = now - old.stat().st_mtime > SPILL_STALE_SECONDS
+        except OSError:
+            continue
+        if pid.isdigit() and stale and not _running(int(pid)) and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
 
 
 def _spilled_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]], spill: str) -> Batch:
@@ -349,7 +380,7 @@ class Rows:
         if self.workers > 1 and self.store.live_count() > BATCH:
             _arrow_ready()
             self.stack.enter_context(reading((self.store, None, frozenset())))  # workers open it
-            self.spill = tempfile.mkdtemp(prefix="dataprep-rows-")  # the batches' rows
+            self.spill = spill_folder()  # the batches' rows
             self.stack.callback(shutil.rmtree, self.spill, ignore_errors=True)
             self.pool = procs.process_pool(self.workers)
             self.stack.callback(self.pool.shutdown, cancel_futures=True)

@@ -3,9 +3,12 @@ process gives in one batch: the same files byte for byte, the same report."""
 
 import hashlib
 import json
+import os
 import random
 import shutil
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -84,6 +87,27 @@ def test_forked_batches_give_the_files_and_report_of_one_process(
     assert sorted(mine) == sorted(theirs)
     for name in mine:  # the Parquet and Arrow files too: the same row groups
         assert mine[name] == theirs[name], name
+
+
+def test_a_spill_folder_left_by_a_killed_export_is_removed_by_the_next(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process id that no longer runs: an export killed outright
+    prefix = export_rows.SPILL_PREFIX
+    stale = tmp_path / f"{prefix}{gone.pid}-abc123"
+    busy = tmp_path / f"{prefix}{gone.pid}-def456"  # changed a moment ago: left
+    alive = tmp_path / f"{prefix}{os.getpid()}-ghi789"  # its process runs: left
+    other = tmp_path / f"{prefix}notes"  # not one of ours by its name: left
+    for folder in (stale, busy, alive, other):
+        folder.mkdir()
+        (folder / "1-0-train.jsonl").write_bytes(b"{}\n")
+    old = time.time() - 2 * export_rows.SPILL_STALE_SECONDS
+    for folder in (stale, alive, other):
+        os.utime(folder, (old, old))
+    made = Path(export_rows.spill_folder())
+    assert made.parent == tmp_path and made.name.startswith(f"{prefix}{os.getpid()}-")
+    assert not stale.exists()
+    assert busy.exists() and alive.exists() and other.exists()
 
 
 def test_the_report_takes_the_exports_measure_of_the_kept_pairs(hotel_out):
