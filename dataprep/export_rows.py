@@ -38,6 +38,7 @@ from dataprep.errors import ExportError
 from dataprep.filters.passes import in_order, reading, worker_store
 from dataprep.knowledge import Questions, question
 from dataprep.models import Pair, Review
+from dataprep.outdir import pid_alive
 from dataprep.quality import COVERED_KINDS, UNIT_FIELDS, QualityTally, coverage_targets
 from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.splits import KNOWLEDGE
@@ -293,19 +294,9 @@ def spill_folder() -> str:
             stale = now - old.stat().st_mtime > SPILL_STALE_SECONDS
         except OSError:
             continue
-        if pid.isdigit() and stale and not _running(int(pid)) and old.is_dir():
+        if pid.isdigit() and stale and not pid_alive(int(pid)) and old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
     return tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's
-    return True
 
 
 def _spilled_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]], spill: str) -> Batch:

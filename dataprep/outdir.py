@@ -99,7 +99,8 @@ def _holder_text(raw: bytes) -> str:
         return "holder unknown"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs (one of another user's counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -150,7 +151,7 @@ def locked(out: Path, command: str | None = None, create: bool = True) -> Iterat
             pid = json.loads(previous)["pid"]
         except (ValueError, KeyError, TypeError):
             pid = None
-        if pid != os.getpid() and not (isinstance(pid, int) and _pid_alive(pid)):
+        if pid != os.getpid() and not (isinstance(pid, int) and pid_alive(pid)):
             holder = _holder_text(previous)
             warn(f"took over the lock of {out} left by a process that ended ({holder})")
     info = {"pid": os.getpid(), "command": command or _command_line(), "started": time.time()}
