@@ -749,8 +749,8 @@ def test_a_fill_in_answer_starts_at_column_0(monkeypatch):
 def test_a_candidates_pair_row_is_the_row_of_its_pair(units):
     """The pairs pass builds a candidate's store row without the `Pair` model: the same row,
     byte for byte, at every level (defaults left out as `Pair` leaves them out)."""
-    from dataprep.generate.template_stage import _pair_row
-    from dataprep.store_schema import pair_row
+    from dataprep.generate.template_stage import _pair_fields
+    from dataprep.store_schema import pair_row, pair_row_of
 
     cands = tg.repo_level_candidates(units) + [
         c for path in sorted({u.path for u in units}) for c in gc.file_candidates(
@@ -762,4 +762,4 @@ def test_a_candidates_pair_row_is_the_row_of_its_pair(units):
     for cand in cands:
         for level in range(cand.max_level + 1):
             cand.level = level
-            assert _pair_row(cand) == pair_row(cand.to_pair())
+            assert pair_row_of(_pair_fields(cand)) == pair_row(cand.to_pair())

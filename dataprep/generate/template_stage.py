@@ -405,11 +405,6 @@ def _rows(store: Store, found: list) -> list[tuple]:
     ]
 
 
-def _pair_row(cand: gcand.Candidate) -> tuple:
-    """`store_schema.pair_row(cand.to_pair())`, without building the `Pair` model."""
-    return pair_row_of(_pair_fields(cand))
-
-
 def _pair_fields(cand: gcand.Candidate) -> dict:
     """The fields of `cand.to_pair()`, as `store_schema.pair_row_of` takes them."""
     instruction = cand.instruction(cand.level)
