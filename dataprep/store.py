@@ -526,17 +526,27 @@ class Store(ReviewQueries):
             yield read_pair(row)
 
     def kept_split_facts(self, before: str | None = None, module: bool = False) -> Iterator[tuple]:
-        """(id, unit id, task, path, module) of the pairs alive when `before` starts, by id:
+        """(id, unit id, task, path, module) of the pairs alive when `before` starts, in
+        table order (by id, through the index, took twice as long):
         what the split reads of a pair, the module (None unless `module`) from its JSON in
         SQL; no other pair is decompressed. The repo is its unit's (`unit_repos`)."""
         extra = "json_extract(unpack(p.data), '$.module')" if module else "NULL"
-        return iter(self._alive(f"p.id, p.unit_id, p.task, {PAIR_PATH}, {extra}", before))
+        return iter(self._alive(f"p.id, p.unit_id, p.task, {PAIR_PATH}, {extra}", before, tail=" "))
 
     def unit_repos(self) -> dict[str, str]:
-        """Unit id -> its repository (a pair's `repo` is its unit's: `Pair.from_unit`)."""
-        rows = self.conn.execute("SELECT id, json_extract(unpack(data), '$.repo') FROM units")
-        names: dict[str, str] = {}
-        return {unit_id: names.setdefault(repo, repo) for unit_id, repo in rows}
+        """Unit id -> its repository (a pair's `repo` is its unit's: `Pair.from_unit`). A
+        file's units are sliced and written together (`put_file_rows`), so one unit a path
+        is decompressed to read it, not every unit."""
+        repos = dict(
+            self.conn.execute(
+                "SELECT path, json_extract(unpack(data), '$.repo') FROM units "
+                "WHERE rowid IN (SELECT min(rowid) FROM units GROUP BY path)"
+            )
+        )
+        return {
+            unit_id: repos[path]
+            for unit_id, path in self.conn.execute("SELECT id, path FROM units")
+        }
 
     def iter_kept_rows(
         self, before: str | None = None, first: str | None = None, last: str | None = None
@@ -827,7 +837,9 @@ class Store(ReviewQueries):
             return iter(())
         where = f"{_field_sql(field, none)} IN ({', '.join('?' * len(values))})"
         columns = ", ".join(_field_sql(f, none) for f in (field, *fields))
-        return iter(self._alive(f"p.id, {columns}", before, where=where, where_args=values))
+        return iter(  # in table order (by id, through the index, took twice as long)
+            self._alive(f"p.id, {columns}", before, tail=" ", where=where, where_args=values)
+        )
 
     def state_digest(self, state: str, before: str | None = None) -> str:
         """A digest of one state the stages' fingerprints read: "live" (the pairs whose
