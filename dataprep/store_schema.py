@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from pydantic_core import to_json
 
 from dataprep.codec import pack, unpack
-from dataprep.models import Pair, Unit
+from dataprep.models import UNSET, Pair, Unit
 
 # The stages that write decisions, in pipeline order; "filter.NAME" ranks as "filter", and
 # any other stage (one before the filters, e.g. "evol.eliminate") ranks before them all.
@@ -311,6 +311,7 @@ def read_question(data: bytes | str) -> tuple[str, str]:
 
 
 UNIT_COLUMNS = ("id", "path", "kind")  # not in its JSON (`qualified_name`: its column '')
+_UNIT_SKIPPED = frozenset(UNIT_COLUMNS)
 UNIT_SQL = "id, path, kind, data"
 
 
@@ -322,6 +323,22 @@ def unit_row(unit: Unit) -> tuple:
     """A unit as `units` keeps it: id, path, kind, qualified name ('': in the JSON), packed
     JSON."""
     return (unit.id, unit.path, unit.kind, "", pack_unit(unit))  # qualified_name ''
+
+
+def unit_row_of(row: dict[str, Any]) -> tuple:
+    """`unit_row` of a slicer's plain row (every `Unit` field in field order, unset ones
+    None or (): `slicing.slice_file_rows`), without building the `Unit`: the same bytes
+    (`pack_unit`'s JSON keeps the fields set to something other than their default, and
+    every default is None or [])."""
+    skip = _UNIT_SKIPPED
+    fields = {k: v for k, v in row.items() if k not in skip and v not in UNSET}
+    return (row["id"], row["path"], row["kind"], "", pack(to_json(fields)))
+
+
+assert all(
+    info.is_required() or info.get_default(call_default_factory=True) in UNSET
+    for info in Unit.model_fields.values()
+), "a Unit default that is not None or []: make unit_row_of leave it out too"
 
 
 def unit_fields(row: tuple) -> dict[str, Any]:  # the stored fields (`UNIT_SQL`)

@@ -708,3 +708,30 @@ def test_crlf_bom_and_unicode_identifiers(tmp_path):
     for unit in result.units:
         text = (tmp_path / unit.path).read_bytes().decode("utf-8-sig")
         assert unit.code in text
+
+
+def test_rows_fast_path_stores_the_same_bytes_as_units():
+    """The slice stage packs a file's plain rows (`unit_row_of`) instead of building Unit
+    records: every fixture Java file gives the stored rows, errors and lines the records'
+    `unit_row` gives, and `Unit.of_row` the records themselves."""
+    from dataprep.models import Unit
+    from dataprep.slicing import slice_file_rows
+    from dataprep.store_schema import unit_row, unit_row_of
+
+    files = sorted(FIXTURES.rglob("*.java"))
+    assert len(files) > 40
+    for path in files:
+        root = path.parents[len(path.relative_to(FIXTURES).parts) - 1]
+        relpath, data = path.relative_to(root).as_posix(), path.read_bytes()
+        result, rows = slice_file_rows(relpath, data, "tree-sitter", "repo", "abc123")
+        records = slice_file(root, relpath, data, "tree-sitter", "repo", "abc123")
+        assert [unit_row_of(r) for r in rows] == [unit_row(u) for u in records.units], relpath
+        assert [Unit.of_row(r) for r in rows] == records.units
+        assert (result.errors, result.warnings, result.skipped, result.lines) == (
+            records.errors,
+            records.warnings,
+            records.skipped,
+            records.lines,
+        )
+    assert slice_file_rows("README.md", b"# Title\n", "tree-sitter", "repo", None) is None
+    assert slice_file_rows("A.java", b"class A {}", "javalang", "repo", None) is None

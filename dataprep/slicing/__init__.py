@@ -197,23 +197,38 @@ def _prepare(relpath: str, data: bytes) -> tuple[str, str, list[str], str | None
     return language, text, [f"{relpath}: {warning}"] if warning else [], None
 
 
-def _pack_file(relpath: str, data: bytes, parser: str, repo: str, commit: str | None) -> _Packed:
-    """slice_file, packed. A language with a rows fast path (Java with tree-sitter) takes a
-    short cut: its rows go straight to JSON (the same bytes as the Unit records would write)
-    without building Unit records, which would cost about as much as parsing the file."""
+def slice_file_rows(
+    relpath: str, data: bytes, parser: str, repo: str, commit: str | None
+) -> tuple[FileResult, list[dict]] | None:
+    """`slice_file` for a language with a rows fast path (Java with tree-sitter): the
+    result without units, and the units as plain rows (every `Unit` field in field order,
+    what `Unit(**row).model_dump()` gives, empty lists as ()), without building `Unit`
+    records, which would cost about as much as parsing the file. None for the others."""
     source = languages.find(language_of(relpath))
     slice_rows = source.row_slicer(parser) if source is not None else None
     if slice_rows is None:
-        return _Packed.of(slice_file("", relpath, data, parser, repo, commit))
+        return None
     language, text, warnings, skip = _prepare(relpath, data)
     if skip is not None:
-        return _Packed(b"", Counter(), [], warnings, skip, 0)
+        return FileResult(warnings=warnings, skipped=skip), []
     src = data if not warnings and not data.startswith(b"\xef\xbb\xbf") else None
     rows, errors = slice_rows(relpath, text, repo, commit, src)
+    return FileResult([], list(errors), warnings, None, text.count("\n") + 1), rows
+
+
+def _pack_file(relpath: str, data: bytes, parser: str, repo: str, commit: str | None) -> _Packed:
+    """slice_file, packed; a language with a rows fast path (`slice_file_rows`) has its
+    rows go straight to JSON (the same bytes as the Unit records would write)."""
+    sliced = slice_file_rows(relpath, data, parser, repo, commit)
+    if sliced is None:
+        return _Packed.of(slice_file("", relpath, data, parser, repo, commit))
+    result, rows = sliced
+    if result.skipped is not None:
+        return _Packed(b"", Counter(), [], result.warnings, result.skipped, 0)
     # one row's JSON a line (what `Unit(**row).model_dump_json()` writes), joined in C
     jsonl = b"\n".join(map(pydantic_core.to_json, rows)) + b"\n" if rows else b""
     kinds = Counter([row["kind"] for row in rows])
-    return _Packed(jsonl, kinds, errors, warnings, None, text.count("\n") + 1)
+    return _Packed(jsonl, kinds, result.errors, result.warnings, None, result.lines)
 
 
 def _slice_paths(root: str, paths: list[str], parser: str, repo: str, commit: str | None):

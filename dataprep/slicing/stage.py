@@ -20,7 +20,7 @@ from dataprep.secrets import Redactor
 from dataprep.settings import RunConfig
 from dataprep.slicing.config import follow_redaction
 from dataprep.stages import Context
-from dataprep.store_schema import unit_row
+from dataprep.store_schema import unit_row, unit_row_of
 
 COMMIT_EVERY = 64  # files written per transaction
 
@@ -32,24 +32,36 @@ def _digest(data: bytes, parser: str, slicer_version: str) -> str:
 def _slice_one(job: tuple) -> tuple[str, Any, bool, list[tuple] | None]:
     """Worker: slice one file's bytes (runs in a process pool when --jobs > 1). A file
     without secrets comes back as its units' stored rows (packed here, not in the parent,
-    which only writes them); one with secrets as units, for the parent to redact."""
+    which only writes them); one with secrets as units, for the parent to redact. A
+    language with a rows fast path (`slicing.slice_file_rows`) builds no `Unit` record for
+    a file without secrets."""
     from dataprep import slicing
 
     root, relpath, data, parser, repo, commit = job
-    result = slicing.slice_file(root, relpath, data, parser, repo, commit)
-    flagged = _may_hold_secrets(result.units)
+    sliced = slicing.slice_file_rows(relpath, data, parser, repo, commit)
+    if sliced is None:
+        result = slicing.slice_file(root, relpath, data, parser, repo, commit)
+        fields = [unit.__dict__ for unit in result.units]  # a record's field values
+    else:
+        result, fields = sliced
+    flagged = _may_hold_secrets(fields)
     rows = None
-    if not flagged:
+    if flagged:
+        if sliced is not None:
+            result.units = [Unit.of_row(row) for row in fields]
+    elif sliced is None:
         rows = [unit_row(u) for u in result.units]
         result.units = []
+    else:
+        rows = [unit_row_of(row) for row in fields]
     return relpath, result, flagged, rows
 
 
-def _may_hold_secrets(units: list[Unit]) -> bool:
+def _may_hold_secrets(units: list[dict[str, Any]]) -> bool:
     """Detection is the costly half of redaction: run it in the worker, redact in the parent
     (which numbers placeholders in the store) only the files where something was found.
-    A text is scanned once per file: the package, names, types and modifiers repeat from
-    unit to unit (more than half of the texts)."""
+    `units` are the units' fields by name. A text is scanned once per file: the package,
+    names, types and modifiers repeat from unit to unit (more than half of the texts)."""
     if not units:
         return False
     from dataprep import secrets
@@ -64,14 +76,14 @@ def _may_hold_secrets(units: list[Unit]) -> bool:
     return False
 
 
-def _unit_texts(unit: Unit, text_fields, list_fields) -> Iterator[str]:
+def _unit_texts(unit: dict[str, Any], text_fields, list_fields) -> Iterator[str]:
     """Every non-empty text a redaction looks at, field by field."""
     for name in text_fields:
-        value = getattr(unit, name)
+        value = unit[name]
         if isinstance(value, str) and value:
             yield value
     for name in list_fields:
-        yield from getattr(unit, name)
+        yield from unit[name]
 
 
 def slice_stage(ctx: Context) -> dict:
