@@ -3,8 +3,8 @@
 It reads what the stages committed to the store (units, pairs, decisions, splits and the
 filter/balance/decontamination reports in `meta`) and shows: counts at every stage, drops
 per filter with three examples each, distributions per task, kind, split and generator
-before and after balancing, token-length histograms (inline PNG plots, matplotlib's Agg
-backend, no CDN or script), and the time each stage took. Every text is HTML-escaped.
+before and after balancing, token-length histograms (inline SVG charts drawn by
+dataprep.report_html, no CDN or script), and the time each stage took. Every text is HTML-escaped.
 
 Example:
     data = write_report(store, Path("out"), timings={"slice": 2.1, "filter": 0.8})
@@ -145,7 +145,8 @@ def build_report(
     leaks = leaky_labels(p for p, _ in store.export_pairs(tasks=LABEL_CUES))
     handed = handed_quality(store, leaks)  # the export measured the kept pairs already
     start = time.perf_counter()
-    how = _LivePass(columns, before is None, count, leaks, handed is None)
+    sources = bool(store.get_meta("scaleout.sources"))
+    how = _LivePass(columns, before is None, count, leaks, handed is None, sources)
     read_units = handed is None or "held_out_units" not in handed  # else the export's count
     counts, units = _count_live(store, how, read_units)
     # coverage counts the units of the files in training (a held-out file's code is never
@@ -200,12 +201,14 @@ class _LivePass:
     count: Callable[[str], int]  # tokens of a text
     leaks: set[str]  # `leaky_labels` of the kept pairs
     measure: bool  # measure the kept pairs' quality (unless the export handed it over)
+    sources: bool = True  # count the pairs made per source (`_per_source`: many sources)
 
 
 class _LiveCounts:
     """What the report counts over the live pairs, one at a time: pairs per repository
-    (`made`), the distributions before and after balancing, the kept pairs per split, per
-    repository (`held`: kept, splits, task families), their token lengths and quality.
+    (`made`, for a many-source store only), the distributions before and after balancing,
+    the kept pairs per split, per repository (`held`: kept, splits, task families), their
+    token lengths and quality.
     Counts of consecutive batches of pairs (by id) `merge` in order into those of all."""
 
     def __init__(self, how: _LivePass) -> None:
@@ -278,11 +281,15 @@ def _count_rows(how: _LivePass, rows: Iterable[tuple]) -> _LiveCounts:
     out = _LiveCounts(how)
     names = [(c, COLUMN_ALIASES.get(c, c)) for c in how.columns]
     count = how.count
+    counted = (None, BALANCE_STAGE, DECONTAMINATE_STAGE)  # the others count per source only
     for row in rows:
-        pair = read_pair_fields(row[:-2])
         split, dropped_by = row[-2], row[-1]
+        if dropped_by not in counted and not how.sources:  # a filter's drop: nothing to count
+            continue
+        pair = read_pair_fields(row[:-2])
         repo = pair["repo"]
-        out.made[repo] += 1
+        if how.sources:
+            out.made[repo] += 1
         if out.before is not None and dropped_by in (None, BALANCE_STAGE):
             for c, name in names:
                 out.before[c][_shown(pair[name])] += 1
