@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from dataprep import outdir, procs
-from dataprep.balance import COLUMN_ALIASES, NONE_VALUE, column_value, report_columns
+from dataprep.balance import COLUMN_ALIASES, column_value, report_columns
 from dataprep.balance import STAGE as BALANCE_STAGE
-from dataprep.export_rows import handed_quality, unit_summaries
+from dataprep.export_rows import handed_counts, handed_quality, unit_summaries
 from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens, passes
 from dataprep.models import Pair
 from dataprep.prompts import alpaca_prompt
@@ -39,6 +39,8 @@ from dataprep.quality import (
     leaky_labels,
 )
 from dataprep.quality import summary_line as quality_line
+from dataprep.report_counts import KeptCounts
+from dataprep.report_counts import shown as _shown
 from dataprep.report_html import render_html, render_plots
 from dataprep.settings import CHARS_PER_TOKEN
 from dataprep.splits import held_out_paths_of
@@ -146,9 +148,15 @@ def build_report(
     handed = handed_quality(store, leaks)  # the export measured the kept pairs already
     start = time.perf_counter()
     sources = bool(store.get_meta("scaleout.sources"))
-    how = _LivePass(columns, before is None, count, leaks, handed is None, sources)
+    kept = None  # and counted them, when its counts are those this pass would make
+    if handed is not None and not sources and tokenizer == ESTIMATE:
+        kept = handed_counts(store, leaks)
+        kept = kept if kept is not None and kept.columns == columns else None
+    how = _LivePass(columns, before is None, count, leaks, handed is None, sources, kept is None)
     read_units = handed is None or "held_out_units" not in handed  # else the export's count
     counts, units = _count_live(store, how, read_units)
+    if kept is not None:
+        counts.add_kept(kept)
     # coverage counts the units of the files in training (a held-out file's code is never
     # trained on, by design)
     held_out = held_out_paths_of(store)
@@ -202,6 +210,7 @@ class _LivePass:
     leaks: set[str]  # `leaky_labels` of the kept pairs
     measure: bool  # measure the kept pairs' quality (unless the export handed it over)
     sources: bool = True  # count the pairs made per source (`_per_source`: many sources)
+    kept: bool = True  # count the kept pairs (else the export's counts of them are added)
 
 
 class _LiveCounts:
@@ -237,6 +246,18 @@ class _LiveCounts:
         for key, values in later.lengths.items():
             self.lengths[key] += values
         self.quality.merge(later.quality)
+
+    def add_kept(self, kept: KeptCounts) -> None:
+        """Add the kept pairs' counts (`KeptCounts`, handed over by the export) that a pass
+        without them (`_LivePass.kept` False) left out: their distributions (after
+        balancing, and before when counted), splits and token lengths."""
+        for c in kept.columns:
+            self.after[c].update(kept.values[c])
+            if self.before is not None:
+                self.before[c].update(kept.values[c])
+        self.splits.update(kept.splits)
+        for key in ("prompt", "output"):
+            self.lengths[key] += kept.lengths(key)
 
 
 _PASS: _LivePass | None = None  # the pass the forked workers run
@@ -282,9 +303,11 @@ def _count_rows(how: _LivePass, rows: Iterable[tuple]) -> _LiveCounts:
     names = [(c, COLUMN_ALIASES.get(c, c)) for c in how.columns]
     count = how.count
     counted = (None, BALANCE_STAGE, DECONTAMINATE_STAGE)  # the others count per source only
+    if not how.kept:  # the export counted the kept pairs (`add_kept`)
+        counted = counted[1:]
     for row in rows:
         split, dropped_by = row[-2], row[-1]
-        if dropped_by not in counted and not how.sources:  # a filter's drop: nothing to count
+        if dropped_by not in counted and not how.sources:  # nothing left to count
             continue
         pair = read_pair_fields(row[:-2])
         repo = pair["repo"]
@@ -312,11 +335,6 @@ def _count_rows(how: _LivePass, rows: Iterable[tuple]) -> _LiveCounts:
         if how.measure:
             out.quality.see(pair)
     return out
-
-
-def _shown(value: Any) -> str:
-    """A column's value as the distributions show it (`balance.column_value`)."""
-    return NONE_VALUE if value is None or value == "" else str(value)
 
 
 def _per_source(store, made: Counter, held: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
