@@ -302,9 +302,12 @@ def _count_rows(how: _LivePass, rows: Iterable[tuple]) -> _LiveCounts:
     out = _LiveCounts(how)
     names = [(c, COLUMN_ALIASES.get(c, c)) for c in how.columns]
     count = how.count
-    counted = (None, BALANCE_STAGE, DECONTAMINATE_STAGE)  # the others count per source only
-    if not how.kept:  # the export counted the kept pairs (`add_kept`)
-        counted = counted[1:]
+    # the pairs counted beyond those per source: kept (unless the export counted them:
+    # `add_kept`), dropped by balance (before balancing, unless balance kept those counts)
+    # or by decontamination (after balancing)
+    counted = {DECONTAMINATE_STAGE}
+    counted |= {None} if how.kept else set()
+    counted |= {BALANCE_STAGE} if how.before else set()
     for row in rows:
         split, dropped_by = row[-2], row[-1]
         if dropped_by not in counted and not how.sources:  # nothing left to count

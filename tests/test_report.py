@@ -9,7 +9,7 @@ from factories import pair, store_with
 
 from dataprep.balance import BalanceConfig, run_balance
 from dataprep.filters import run_filters
-from dataprep.report import summary_lines, write_report
+from dataprep.report import build_report, summary_lines, write_report
 
 
 def _store(tmp_path):
@@ -105,3 +105,14 @@ def test_summary_lines(written):
     assert lines[0].startswith("Funnel: units 1 -> pairs generated 15 -> ")
     assert lines[1] == "Dropped: empty_output 5, balance 3, exact_duplicate 1, refusal 1"
     assert lines[2].startswith("Tokens per pair: prompt p50 ")
+
+
+def test_report_counts_the_pairs_before_balancing_when_balance_kept_no_counts(tmp_path):
+    store = _store(tmp_path)
+    kept = build_report(store)["distributions"]["before_balance"]
+    balance = store.get_meta("balance_report")
+    assert balance["distributions"]["before"]  # balance keeps them: the pass reads none
+    store.set_meta("balance_report", {k: v for k, v in balance.items() if k != "distributions"})
+    counted = build_report(store)["distributions"]["before_balance"]  # balance's drops read
+    assert counted["task"] == kept["task"] == {"method.explain": 8}
+    assert counted == {c: kept[c] for c in counted}
