@@ -275,9 +275,10 @@ def _count_live(
         if COLUMN_ALIASES.get(c, c) not in Pair.model_fields:
             column_value(None, c)
     workers = procs.jobs()
-    if workers < 2 or not hasattr(os, "fork") or store.live_count() <= BATCH:
+    few = not how.kept and not how.sources  # only what balance or decontamination dropped
+    if workers < 2 or not hasattr(os, "fork") or few or store.live_count() <= BATCH:
         units = store.unit_summaries(COVERED_KINDS, UNIT_FIELDS) if read_units else []
-        return _count_rows(how, store.live_rows()), units
+        return _count_rows(how, _live_rows(store, how)), units
     _PASS = how
     try:
         jobs = ((_count_batch, ids) for ids in store.pair_id_ranges(BATCH))
@@ -294,7 +295,27 @@ def _count_live(
 def _count_batch(first: str, last: str) -> _LiveCounts:
     """Worker: the counts of the live pairs with ids from `first` to `last`."""
     assert _PASS is not None
-    return _count_rows(_PASS, passes.worker_store().live_rows(first, last))
+    return _count_rows(_PASS, _live_rows(passes.worker_store(), _PASS, first, last))
+
+
+def _counted(how: _LivePass) -> set[str | None]:
+    """The stages whose drops the pass counts beyond the count per source (None: the kept
+    pairs): the kept pairs (unless the export counted them: `add_kept`), the pairs balance
+    dropped (before balancing, unless balance kept those counts) and those decontamination
+    dropped (after balancing)."""
+    counted: set[str | None] = {DECONTAMINATE_STAGE}
+    counted |= {None} if how.kept else set()
+    counted |= {BALANCE_STAGE} if how.before else set()
+    return counted
+
+
+def _live_rows(store, how: _LivePass, first: str | None = None, last: str | None = None):
+    """The live rows the pass counts (`Store.live_rows`; for one source only the pairs of
+    the `_counted` stages: `Store.live_rows_of`)."""
+    if how.sources:
+        return store.live_rows(first, last)
+    counted = _counted(how)
+    return store.live_rows_of(counted - {None}, None in counted, first, last)
 
 
 def _count_rows(how: _LivePass, rows: Iterable[tuple]) -> _LiveCounts:
@@ -302,12 +323,7 @@ def _count_rows(how: _LivePass, rows: Iterable[tuple]) -> _LiveCounts:
     out = _LiveCounts(how)
     names = [(c, COLUMN_ALIASES.get(c, c)) for c in how.columns]
     count = how.count
-    # the pairs counted beyond those per source: kept (unless the export counted them:
-    # `add_kept`), dropped by balance (before balancing, unless balance kept those counts)
-    # or by decontamination (after balancing)
-    counted = {DECONTAMINATE_STAGE}
-    counted |= {None} if how.kept else set()
-    counted |= {BALANCE_STAGE} if how.before else set()
+    counted = _counted(how)
     for row in rows:
         split, dropped_by = row[-2], row[-1]
         if dropped_by not in counted and not how.sources:  # nothing left to count
