@@ -47,6 +47,7 @@ from dataprep.generate.tasks import load_templates
 from dataprep.hashing import content_hash
 from dataprep.knowledge import choose_rephrasings
 from dataprep.models import SPLITS, Pair, Review
+from dataprep.report_counts import KeptCounts, countable
 from dataprep.rows import COLUMNS, arrow_schema, dataset_info_json, row_columns
 from dataprep.splits import (
     DEFAULT_RATIOS,
@@ -428,6 +429,7 @@ def write_dataset(
         tasks=frozenset(load_templates()) if knowledge else frozenset(),
         splits=SPLITS,
         out_dir=out_dir,
+        report_columns=() if reviews else _report_columns(store, source_urls),
     )
     stage = out_dir / f".{DATASET_DIR}.partial"
     remove_own(stage)
@@ -436,6 +438,7 @@ def write_dataset(
     writers = {split: _SplitWriter(stage, split, tally, columns) for split in SPLITS}
     quality = dq.QualityTally(leaks)
     kept = dq.QualityTally(leaks, by_id=True) if maker.by_id else None
+    kept_counts = KeptCounts(maker.report_columns) if maker.report_columns else None
     start = time.perf_counter()
     try:
         with Rows(store, maker) as passes:
@@ -462,6 +465,8 @@ def write_dataset(
                 quality.merge(batch.quality)
                 if kept is not None:
                     kept.merge(batch.kept)
+                if kept_counts is not None and batch.counts is not None:
+                    kept_counts.merge(batch.counts)
                 digest.total += batch.digest
                 left_out += batch.left_out
             # read after the rows, not held through them (a worker reads every unit)
@@ -542,7 +547,7 @@ def write_dataset(
     store.set_meta("export_files", file_stats(out_dir))  # verify_dataset trusts these
     if kept_quality is not None:
         kept_quality["held_out_units"] = held_units  # what the report adds (it reads no unit)
-    hand_over(store, kept_quality, leaks)
+    hand_over(store, kept_quality, leaks, kept_counts)
     return summary
 
 
@@ -576,6 +581,18 @@ def nothing_to_export(store: Store, out_dir: Path) -> str:
 def _order(pair: Pair) -> tuple:
     """The export's row order: path, start line, task, id (Store.export_pairs gives it)."""
     return (pair.path, pair.start_line, pair.task, pair.id)
+
+
+def _report_columns(store: Store, urls: dict[str, str] | None) -> tuple[str, ...]:
+    """The columns of the report's distributions (`balance.report_columns`), whose counts
+    of the kept pairs the export hands over (`report_counts.KeptCounts`); none when the
+    report counts them itself: a many-source store (it counts per source), a tokenizer
+    other than the estimate, or a column that is not a pair field."""
+    from dataprep.balance import report_columns
+
+    tokenizer = (store.get_meta("filter_config") or {}).get("tokenizer")
+    columns = report_columns((store.get_meta("balance_report") or {}).get("by"))
+    return () if urls or tokenizer or not countable(columns) else columns
 
 
 def _export_columns(store: Store, text: bool) -> tuple[tuple[str, ...], dict[str, str] | None]:

@@ -40,6 +40,7 @@ from dataprep.knowledge import Questions, question
 from dataprep.models import Pair, Review
 from dataprep.outdir import pid_alive
 from dataprep.quality import COVERED_KINDS, UNIT_FIELDS, QualityTally, coverage_targets
+from dataprep.report_counts import KeptCounts
 from dataprep.rows import COLUMNS, arrow_schema
 from dataprep.splits import KNOWLEDGE
 from dataprep.store_schema import read_pair_fields, read_question
@@ -124,7 +125,9 @@ class RowMaker:
     columns (a many-source export adds `source_url`: `urls` by source name), the label
     tasks whose cue leaks (`leaky_labels`), whether to measure the stored rows apart (the
     report's measure, `QualityTally(by_id=True)`), the template tasks (for the knowledge
-    split's rephrasings), the splits written and DIR (for messages)."""
+    split's rephrasings), the splits written and DIR (for messages); with `by_id`, the
+    report's distribution columns whose counts of the stored rows it hands over too
+    (`report_columns`; none: it counts them itself)."""
 
     reviews: dict[str, Review]
     include_unreviewed: bool
@@ -136,6 +139,7 @@ class RowMaker:
     tasks: frozenset[str]
     splits: tuple[str, ...]
     out_dir: Path
+    report_columns: tuple[str, ...] = ()
 
     def state_of(self, pair_id: str) -> str | None:
         """A pair's review state, None when the export leaves it out."""
@@ -169,6 +173,7 @@ class Batch:
     tally: RowTally = field(default_factory=RowTally)
     quality: QualityTally | None = None
     kept: QualityTally | None = None  # the stored rows' measure, as by id (`RowMaker.by_id`)
+    counts: KeptCounts | None = None  # the stored rows' counts for the report (`report_columns`)
     digest: int = 0  # the sum of `digest_of` of its stored pairs
     left_out: int = 0  # unreviewed pairs left out (reviews exist)
     spilled: dict[str, str] = field(default_factory=dict)  # split -> files (`_spilled_batch`)
@@ -253,6 +258,8 @@ def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
     out = Batch(quality=QualityTally(maker.leaks))
     if maker.by_id:
         out.kept = QualityTally(maker.leaks, by_id=True)
+        if maker.report_columns:
+            out.counts = KeptCounts(maker.report_columns)
     by_split: dict[str, list[dict[str, Any]]] = {}
     stored = sorted(
         ((pair, split, state, True) for pair, split, state in _stored(maker, rows, out)),
@@ -269,6 +276,8 @@ def make_batch(rows: list[tuple], rephrased: list[tuple[Pair, str]]) -> Batch:
         out.tally.see(row, split, state)
         if kept:  # a rephrasing is exported, not a stored pair: not in the digest
             out.digest += digest_of(pair["id"], pair["instruction"], pair["input"], pair["output"])
+            if out.counts is not None:
+                out.counts.see(pair, split)
         out.quality.see(row, also=out.kept if kept else None)
     for split, split_rows in by_split.items():
         out.jsonl[split] = jsonl_bytes(split_rows)
@@ -348,8 +357,8 @@ def _file_batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
 
 def _arrow_ready() -> None:
     """Import here, before the workers fork, what pyarrow imports on its first `pa.array`
-    (pandas, through its pandas shim): each worker imported it again, about 0.3 s of CPU
-    apiece, where this process imports it anyway (`datasets`, for the card)."""
+    (pandas, through its pandas shim, even for a NumPy array): once, not once in each
+    worker (about 0.3 s of CPU apiece)."""
     import pyarrow as pa
 
     pa.array([], type=pa.string())
@@ -434,23 +443,30 @@ class Rows:
             yield make_batch([], rephrased[at:])
 
 
-# The report measures the kept pairs; an export without reviews writes exactly those (and
-# the knowledge split's rephrasings, measured apart): it hands the measure over, keyed by
-# what it read, so the report does not measure every pair again.
+# The report measures and counts the kept pairs; an export without reviews writes exactly
+# those (and the knowledge split's rephrasings, measured apart): it hands the measure and
+# the counts over, keyed by what it read, so the report does not read every pair again.
 KEPT_QUALITY = "kept_quality"  # meta: the kept pairs' measure, from the last export
 
 
 def _handover_key(store, leaks: set[str]) -> list:
     from dataprep.stages import code_version
 
-    return [store.write_marks(), sorted(leaks), code_version(("dataprep.quality", __name__))]
+    modules = ("dataprep.quality", "dataprep.report_counts", __name__)
+    return [store.write_marks(), sorted(leaks), code_version(modules)]
 
 
-def hand_over(store, quality: dict[str, Any] | None, leaks: set[str]) -> None:
+def hand_over(
+    store, quality: dict[str, Any] | None, leaks: set[str], counts: KeptCounts | None = None
+) -> None:
     """Keep the export's measure of the kept pairs (`QualityTally(by_id=True).result`, with
-    `held_out_units`, so the report reads no unit) for the report, or forget the last one
-    (None: reviews, so the rows are not the kept pairs)."""
-    found = None if quality is None else {"key": _handover_key(store, leaks), "quality": quality}
+    `held_out_units`, so the report reads no unit) and their `counts` (when made) for the
+    report, or forget the last ones (None: reviews, so the rows are not the kept pairs)."""
+    found = None
+    if quality is not None:
+        found = {"key": _handover_key(store, leaks), "quality": quality}
+        if counts is not None:
+            found["counts"] = counts.to_json()
     store.set_meta(KEPT_QUALITY, found)
 
 
@@ -458,7 +474,21 @@ def handed_quality(store, leaks: set[str]) -> dict[str, Any] | None:
     """The measure of the kept pairs the last export handed over, when nothing it read was
     written since (units, pairs, decisions, splits, reviews), the label leaks are the same
     and so is the code that measured; else None."""
+    found = _handed(store, leaks)
+    return None if found is None else found["quality"]
+
+
+def handed_counts(store, leaks: set[str]) -> KeptCounts | None:
+    """The counts of the kept pairs (`KeptCounts`) the last export handed over beside its
+    measure (`handed_quality`, under the same conditions); None when it made none."""
+    found = _handed(store, leaks)
+    if found is None or "counts" not in found:
+        return None
+    return KeptCounts.from_json(found["counts"])
+
+
+def _handed(store, leaks: set[str]) -> dict[str, Any] | None:
     found = store.get_meta(KEPT_QUALITY)
     if not found or found.get("key") != _handover_key(store, leaks):
         return None
-    return found["quality"]
+    return found

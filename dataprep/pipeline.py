@@ -330,6 +330,7 @@ EXPORT = Stage(
     modules=(
         "dataprep.export",
         "dataprep.export_rows",
+        "dataprep.report_counts",
         "dataprep.dataset_dir",
         "dataprep.card",
         "dataprep.card_facts",
@@ -351,7 +352,13 @@ REPORT = Stage(
         [ctx.store.get_meta(f"stage.{s}") for s in ("filter", "balance", "decontaminate", "export")]
         + [ctx.store.get_meta("pipeline.templates")]
     ),
-    modules=("dataprep.report", "dataprep.report_html", "dataprep.quality", "dataprep.export_rows"),
+    modules=(
+        "dataprep.report",
+        "dataprep.report_html",
+        "dataprep.report_counts",
+        "dataprep.quality",
+        "dataprep.export_rows",
+    ),
     check=_report_check,
 )
 

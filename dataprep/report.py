@@ -3,8 +3,8 @@
 It reads what the stages committed to the store (units, pairs, decisions, splits and the
 filter/balance/decontamination reports in `meta`) and shows: counts at every stage, drops
 per filter with three examples each, distributions per task, kind, split and generator
-before and after balancing, token-length histograms (inline PNG plots, matplotlib's Agg
-backend, no CDN or script), and the time each stage took. Every text is HTML-escaped.
+before and after balancing, token-length histograms (inline SVG charts drawn by
+dataprep.report_html, no CDN or script), and the time each stage took. Every text is HTML-escaped.
 
 Example:
     data = write_report(store, Path("out"), timings={"slice": 2.1, "filter": 0.8})
@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from dataprep import outdir, procs
-from dataprep.balance import COLUMN_ALIASES, NONE_VALUE, column_value, report_columns
+from dataprep.balance import COLUMN_ALIASES, column_value, report_columns
 from dataprep.balance import STAGE as BALANCE_STAGE
-from dataprep.export_rows import handed_quality, unit_summaries
+from dataprep.export_rows import handed_counts, handed_quality, unit_summaries
 from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens, passes
 from dataprep.models import Pair
 from dataprep.prompts import alpaca_prompt
@@ -39,6 +39,8 @@ from dataprep.quality import (
     leaky_labels,
 )
 from dataprep.quality import summary_line as quality_line
+from dataprep.report_counts import KeptCounts
+from dataprep.report_counts import shown as _shown
 from dataprep.report_html import render_html, render_plots
 from dataprep.settings import CHARS_PER_TOKEN
 from dataprep.splits import held_out_paths_of
@@ -145,9 +147,16 @@ def build_report(
     leaks = leaky_labels(p for p, _ in store.export_pairs(tasks=LABEL_CUES))
     handed = handed_quality(store, leaks)  # the export measured the kept pairs already
     start = time.perf_counter()
-    how = _LivePass(columns, before is None, count, leaks, handed is None)
+    sources = bool(store.get_meta("scaleout.sources"))
+    kept = None  # and counted them, when its counts are those this pass would make
+    if handed is not None and not sources and tokenizer == ESTIMATE:
+        kept = handed_counts(store, leaks)
+        kept = kept if kept is not None and kept.columns == columns else None
+    how = _LivePass(columns, before is None, count, leaks, handed is None, sources, kept is None)
     read_units = handed is None or "held_out_units" not in handed  # else the export's count
     counts, units = _count_live(store, how, read_units)
+    if kept is not None:
+        counts.add_kept(kept)
     # coverage counts the units of the files in training (a held-out file's code is never
     # trained on, by design)
     held_out = held_out_paths_of(store)
@@ -200,12 +209,15 @@ class _LivePass:
     count: Callable[[str], int]  # tokens of a text
     leaks: set[str]  # `leaky_labels` of the kept pairs
     measure: bool  # measure the kept pairs' quality (unless the export handed it over)
+    sources: bool = True  # count the pairs made per source (`_per_source`: many sources)
+    kept: bool = True  # count the kept pairs (else the export's counts of them are added)
 
 
 class _LiveCounts:
     """What the report counts over the live pairs, one at a time: pairs per repository
-    (`made`), the distributions before and after balancing, the kept pairs per split, per
-    repository (`held`: kept, splits, task families), their token lengths and quality.
+    (`made`, for a many-source store only), the distributions before and after balancing,
+    the kept pairs per split, per repository (`held`: kept, splits, task families), their
+    token lengths and quality.
     Counts of consecutive batches of pairs (by id) `merge` in order into those of all."""
 
     def __init__(self, how: _LivePass) -> None:
@@ -235,6 +247,18 @@ class _LiveCounts:
             self.lengths[key] += values
         self.quality.merge(later.quality)
 
+    def add_kept(self, kept: KeptCounts) -> None:
+        """Add the kept pairs' counts (`KeptCounts`, handed over by the export) that a pass
+        without them (`_LivePass.kept` False) left out: their distributions (after
+        balancing, and before when counted), splits and token lengths."""
+        for c in kept.columns:
+            self.after[c].update(kept.values[c])
+            if self.before is not None:
+                self.before[c].update(kept.values[c])
+        self.splits.update(kept.splits)
+        for key in ("prompt", "output"):
+            self.lengths[key] += kept.lengths(key)
+
 
 _PASS: _LivePass | None = None  # the pass the forked workers run
 
@@ -251,9 +275,10 @@ def _count_live(
         if COLUMN_ALIASES.get(c, c) not in Pair.model_fields:
             column_value(None, c)
     workers = procs.jobs()
-    if workers < 2 or not hasattr(os, "fork") or store.live_count() <= BATCH:
+    few = not how.kept and not how.sources  # only what balance or decontamination dropped
+    if workers < 2 or not hasattr(os, "fork") or few or store.live_count() <= BATCH:
         units = store.unit_summaries(COVERED_KINDS, UNIT_FIELDS) if read_units else []
-        return _count_rows(how, store.live_rows()), units
+        return _count_rows(how, _live_rows(store, how)), units
     _PASS = how
     try:
         jobs = ((_count_batch, ids) for ids in store.pair_id_ranges(BATCH))
@@ -270,7 +295,27 @@ def _count_live(
 def _count_batch(first: str, last: str) -> _LiveCounts:
     """Worker: the counts of the live pairs with ids from `first` to `last`."""
     assert _PASS is not None
-    return _count_rows(_PASS, passes.worker_store().live_rows(first, last))
+    return _count_rows(_PASS, _live_rows(passes.worker_store(), _PASS, first, last))
+
+
+def _counted(how: _LivePass) -> set[str | None]:
+    """The stages whose drops the pass counts beyond the count per source (None: the kept
+    pairs): the kept pairs (unless the export counted them: `add_kept`), the pairs balance
+    dropped (before balancing, unless balance kept those counts) and those decontamination
+    dropped (after balancing)."""
+    counted: set[str | None] = {DECONTAMINATE_STAGE}
+    counted |= {None} if how.kept else set()
+    counted |= {BALANCE_STAGE} if how.before else set()
+    return counted
+
+
+def _live_rows(store, how: _LivePass, first: str | None = None, last: str | None = None):
+    """The live rows the pass counts (`Store.live_rows`; for one source only the pairs of
+    the `_counted` stages: `Store.live_rows_of`)."""
+    if how.sources:
+        return store.live_rows(first, last)
+    counted = _counted(how)
+    return store.live_rows_of(counted - {None}, None in counted, first, last)
 
 
 def _count_rows(how: _LivePass, rows: Iterable[tuple]) -> _LiveCounts:
@@ -278,11 +323,15 @@ def _count_rows(how: _LivePass, rows: Iterable[tuple]) -> _LiveCounts:
     out = _LiveCounts(how)
     names = [(c, COLUMN_ALIASES.get(c, c)) for c in how.columns]
     count = how.count
+    counted = _counted(how)
     for row in rows:
-        pair = read_pair_fields(row[:-2])
         split, dropped_by = row[-2], row[-1]
+        if dropped_by not in counted and not how.sources:  # nothing left to count
+            continue
+        pair = read_pair_fields(row[:-2])
         repo = pair["repo"]
-        out.made[repo] += 1
+        if how.sources:
+            out.made[repo] += 1
         if out.before is not None and dropped_by in (None, BALANCE_STAGE):
             for c, name in names:
                 out.before[c][_shown(pair[name])] += 1
@@ -305,11 +354,6 @@ def _count_rows(how: _LivePass, rows: Iterable[tuple]) -> _LiveCounts:
         if how.measure:
             out.quality.see(pair)
     return out
-
-
-def _shown(value: Any) -> str:
-    """A column's value as the distributions show it (`balance.column_value`)."""
-    return NONE_VALUE if value is None or value == "" else str(value)
 
 
 def _per_source(store, made: Counter, held: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,74 +1,130 @@
-"""The report page: `DIR/report.html` as one self-contained file (inline PNG plots drawn with
-matplotlib's Agg backend, no script, no remote resource; every text HTML-escaped), from the
-data dataprep.report builds.
+"""The report page: `DIR/report.html` as one self-contained file (inline SVG charts drawn
+here, no script, no remote resource; every text HTML-escaped), from the data
+dataprep.report builds.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from typing import Any
 
+BLUE, ORANGE = "#4c78a8", "#f58518"
+WIDTH = 760  # a chart's width in pixels
+LABEL = 260  # the label column of a bar chart
+ROW = 18  # a bar's height
 
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
-    import matplotlib.pyplot as plt
 
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+def _svg(title: str, height: int, body: list[str]) -> str:
+    """An inline SVG chart (no script, nothing remote) with its title on top."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{_e(title)}" '
+        f'width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" '
+        'font-family="system-ui,sans-serif" font-size="12">'
+        f'<text x="{WIDTH // 2}" y="16" text-anchor="middle" font-size="14">{_e(title)}</text>'
+        + "".join(body)
+        + "</svg>"
+    )
+
+
+def _legend(x: int, y: int, names: list[tuple[str, str]]) -> list[str]:
+    out = []
+    for i, (name, color) in enumerate(names):
+        top = y + i * 16
+        out.append(f'<rect x="{x}" y="{top}" width="12" height="12" fill="{color}"/>')
+        out.append(f'<text x="{x + 16}" y="{top + 10}">{_e(name)}</text>')
+    return out
+
+
+def _bars(title: str, names: list[str], series: list[tuple[str, str, list[int]]]) -> str:
+    """Horizontal bars, a group per name (one bar per series: label, colour, values), each
+    bar's value written after it."""
+    per = len(series)
+    group = ROW * per + 6
+    top = 28 + (16 * per if per > 1 else 0)
+    most = max((v for _, _, values in series for v in values), default=0) or 1
+    room = WIDTH - LABEL - 70
+    body = _legend(LABEL, 26, [(s[0], s[1]) for s in series]) if per > 1 else []
+    for i, name in enumerate(names):
+        y = top + i * group
+        body.append(
+            f'<text x="{LABEL - 6}" y="{y + group / 2 + 1:.0f}" text-anchor="end" '
+            f'dominant-baseline="middle">{_e(name)}</text>'
+        )
+        for k, (_, color, values) in enumerate(series):
+            length = values[i] * room / most
+            at = y + k * ROW
+            body.append(
+                f'<rect x="{LABEL}" y="{at}" width="{length:.1f}" height="{ROW - 2}" '
+                f'fill="{color}"/>'
+                f'<text x="{LABEL + length + 4:.1f}" y="{at + ROW - 5}">{values[i]}</text>'
+            )
+    return _svg(title, top + len(names) * group + 8, body)
+
+
+def _histogram(title: str, axis: str, series: list[tuple[str, str, list[int]]]) -> str:
+    """Side-by-side bars of each series' counts in 30 equal bins over all the values."""
+    values = [v for _, _, vs in series for v in vs]
+    lo, hi = (min(values), max(values)) if values else (0, 1)
+    bins = 30
+    width = (hi - lo) / bins or 1
+    counts = []
+    for _, _, vs in series:
+        found = [0] * bins
+        for v in vs:
+            found[min(int((v - lo) / width), bins - 1)] += 1
+        counts.append(found)
+    left, top, plot_w, plot_h = 60, 30, WIDTH - 80, 200
+    most = max((c for found in counts for c in found), default=0) or 1
+    step = plot_w / bins
+    body = [
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
+        'stroke="#333"/>',
+        f'<text x="{left - 6}" y="{top + 6}" text-anchor="end">{most}</text>',
+        f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>',
+        f'<text x="{left}" y="{top + plot_h + 16}">{lo:g}</text>',
+        f'<text x="{left + plot_w}" y="{top + plot_h + 16}" text-anchor="end">{hi:g}</text>',
+        f'<text x="{left + plot_w / 2:.0f}" y="{top + plot_h + 32}" '
+        f'text-anchor="middle">{_e(axis)}</text>',
+    ]
+    bar = step / max(1, len(series))
+    for k, ((_, color, _), found) in enumerate(zip(series, counts, strict=True)):
+        for i, n in enumerate(found):
+            if n:
+                h = n * plot_h / most
+                body.append(
+                    f'<rect x="{left + i * step + k * bar:.1f}" y="{top + plot_h - h:.1f}" '
+                    f'width="{bar:.1f}" height="{h:.1f}" fill="{color}"><title>{n}</title></rect>'
+                )
+    body += _legend(left + plot_w - 90, top, [(s[0], s[1]) for s in series])
+    return _svg(title, top + plot_h + 40, body)
 
 
 def render_plots(data: dict[str, Any]) -> dict[str, str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """The report's charts as inline SVG, by name: the funnel, the token lengths and the
+    distributions before and after balancing."""
     plots: dict[str, str] = {}
     funnel = data["funnel"]
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(funnel) + 1))
-    ax.barh([s["stage"] for s in funnel][::-1], [s["count"] for s in funnel][::-1], color="#4c78a8")
-    ax.set_xlabel("count")
-    ax.set_title("Funnel")
-    plots["funnel"] = _png(fig)
+    counts = [s["count"] for s in funnel]
+    plots["funnel"] = _bars("Funnel", [s["stage"] for s in funnel], [("count", BLUE, counts)])
     values = data["token_lengths"]["_values"]
-    fig, ax = plt.subplots(figsize=(8, 3))
-    ax.hist(
-        [values["prompt"], values["output"]],
-        bins=30,
-        label=["prompt", "output"],
-        color=["#4c78a8", "#f58518"],
+    plots["tokens"] = _histogram(
+        "Token lengths of kept pairs",
+        f"tokens ({data['token_lengths']['tokenizer']})",
+        [("prompt", BLUE, values["prompt"]), ("output", ORANGE, values["output"])],
     )
-    ax.set_xlabel(f"tokens ({data['token_lengths']['tokenizer']})")
-    ax.set_ylabel("pairs")
-    ax.legend()
-    ax.set_title("Token lengths of kept pairs")
-    plots["tokens"] = _png(fig)
     before, after = data["distributions"]["before_balance"], data["distributions"]["after_balance"]
     for column in ("task", "kind", "generator", *(c for c in before if c == "label")):
         names = sorted(set(before.get(column, {})) | set(after.get(column, {})))
         if not names:
             continue
-        fig, ax = plt.subplots(figsize=(8, 0.3 * len(names) + 1))
-        y = range(len(names))
-        ax.barh(
-            [i + 0.2 for i in y],
-            [before.get(column, {}).get(n, 0) for n in names],
-            0.4,
-            label="before",
+        plots[column] = _bars(
+            f"Pairs per {column}, before and after balancing",
+            names,
+            [
+                ("before", BLUE, [before.get(column, {}).get(n, 0) for n in names]),
+                ("after", ORANGE, [after.get(column, {}).get(n, 0) for n in names]),
+            ],
         )
-        ax.barh(
-            [i - 0.2 for i in y],
-            [after.get(column, {}).get(n, 0) for n in names],
-            0.4,
-            label="after",
-        )
-        ax.set_yticks(list(y), names)
-        ax.legend()
-        ax.set_title(f"Pairs per {column}, before and after balancing")
-        plots[column] = _png(fig)
     return plots
 
 
@@ -77,7 +133,8 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:
 table{border-collapse:collapse;margin:.5em 0 1.5em}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
 th{background:#f3f3f3}td.n{text-align:right}code{font-size:12px;background:#f6f6f6}
-img{max-width:100%}h2{border-bottom:1px solid #ddd;margin-top:1.8em}
+svg{max-width:100%;height:auto}figure{margin:.5em 0}
+h2{border-bottom:1px solid #ddd;margin-top:1.8em}
 td.q{white-space:pre-wrap;font:12px monospace;max-width:420px;vertical-align:top}
 """
 
@@ -101,9 +158,9 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 def _img(plots: dict[str, str], name: str, alt: str) -> str:
-    return (
-        f'<img alt="{_e(alt)}" src="data:image/png;base64,{plots[name]}">' if name in plots else ""
-    )
+    """A chart of `render_plots` (inline SVG, labelled `alt`), or nothing."""
+    chart = plots.get(name)
+    return f'<figure aria-label="{_e(alt)}">{chart}</figure>' if chart else ""
 
 
 def render_html(data: dict[str, Any], plots: dict[str, str]) -> str:

@@ -82,3 +82,21 @@ def dataset_info_json(columns: tuple[str, ...] = COLUMNS) -> str:
     features = {field.name: _hf_feature(field.type) for field in arrow_schema(columns)}
     info = {"citation": "", "description": "", "features": features, "homepage": "", "license": ""}
     return json.dumps(info, indent=2)
+
+
+def yaml_features(columns: tuple[str, ...]) -> list[dict[str, Any]] | None:
+    """The columns' features as a dataset card's YAML lists them (`Features._to_yaml_list`
+    of datasets 4 and 5: a `Value` is its name and dtype, a list of structs its name and
+    the struct's fields), without importing `datasets`; None for a type it does not know."""
+    import pyarrow as pa
+
+    def feature(name: str, arrow_type: Any) -> dict[str, Any] | None:
+        if pa.types.is_list(arrow_type) and pa.types.is_struct(arrow_type.value_type):
+            fields = [feature(f.name, f.type) for f in arrow_type.value_type]
+            return None if None in fields else {"name": name, "list": fields}
+        if pa.types.is_string(arrow_type) or pa.types.is_int64(arrow_type):
+            return {"name": name, "dtype": str(arrow_type)}
+        return None
+
+    found = [feature(field.name, field.type) for field in arrow_schema(columns)]
+    return None if None in found else found

@@ -735,6 +735,27 @@ class Store(ReviewQueries):
             )
         )
 
+    def live_rows_of(
+        self, stages: Iterable[str], kept: bool, first: str | None = None, last: str | None = None
+    ) -> Iterator[tuple]:
+        """The rows of `live_rows` (the same columns, by id) of the pairs that one of
+        `stages` dropped (the stage `live_rows` names), and of the kept pairs when `kept`:
+        a pass that counts only those reads no other pair's data."""
+        names = tuple(sorted(set(stages)))
+        where, args = "", ()
+        if first is not None and last is not None:
+            where, args = "WHERE p.id BETWEEN ? AND ? ", (first, last)
+        keep = "dropped IS NULL OR " if kept else ""
+        return iter(
+            self.conn.execute(
+                f"SELECT * FROM (SELECT {PAIR_SQL}, s.split, (SELECT min(d.stage) FROM "
+                "decisions d WHERE d.pair_id = p.id AND d.kept = 0) AS dropped FROM pairs p "
+                "JOIN units u ON u.id = p.unit_id LEFT JOIN splits s ON s.pair_id = p.id "
+                f"{where}) WHERE {keep}dropped IN ({', '.join('?' * len(names))}) ORDER BY 1",
+                (*args, *names),
+            )
+        )
+
     def paths_in_splits(self, splits: Iterable[str]) -> set[str]:
         """The paths of the pairs assigned to any of `splits`."""
         names = tuple(sorted(set(splits)))

@@ -88,7 +88,7 @@ def test_balance_by_label_evens_yes_and_no_and_leaves_unlabelled_pairs(out):
         "(none)": before["(none)"], "no": 16, "yes": 16
     }  # fmt: skip
     page = (out / "report.html").read_text()
-    assert "Balanced by label (seed 0)." in page and 'alt="pairs per label"' in page
+    assert "Balanced by label (seed 0)." in page and 'aria-label="pairs per label"' in page
 
 
 @pytest.mark.parametrize(("weights", "ratio"), [("yes=1,no=2", 2), ("no=3", 3)])

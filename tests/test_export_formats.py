@@ -406,3 +406,38 @@ def test_dataset_info_json_is_what_save_to_disk_writes(columns):
     assert ex._dataset_info_json(columns) == expected
     if datasets.__version__.split(".")[0] in ("4", "5"):
         assert dataset_info_json(columns) == expected
+
+
+@pytest.mark.parametrize(
+    "columns", [row_columns(False), row_columns(True), row_columns(False, source_url=True)]
+)
+@pytest.mark.parametrize(
+    ("splits", "sizes"),
+    [
+        ({"train": 9, "validation": 0, "test": 2, "knowledge": 3}, None),
+        (
+            {"train": 5, "validation": 1, "test": 0, "knowledge": 0},
+            {"num_bytes": {"default": {"train": 500, "validation": 70}}, "download_size": 321},
+        ),
+    ],
+)
+def test_card_dataset_info_is_what_datasets_writes(columns, splits, sizes):
+    """The card's `dataset_info`, made without importing `datasets`, is what `datasets`'
+    own `DatasetInfosDict.to_dataset_card_data` writes for the installed version."""
+    import datasets
+    from huggingface_hub import DatasetCardData
+
+    from dataprep import card
+
+    facts = {"columns": list(columns), "splits": splits, "sizes": sizes}
+    expected = DatasetCardData()
+    card._dataset_infos(facts).to_dataset_card_data(expected)
+    made = card._card_infos(facts)
+    if datasets.__version__.split(".")[0] not in ("4", "5"):
+        assert made is None
+        return
+    assert made == expected.to_dict()["dataset_info"]
+    assert yaml.safe_dump(made, sort_keys=False) == yaml.safe_dump(
+        expected.to_dict()["dataset_info"], sort_keys=False
+    )
+    assert "&id" not in yaml.dump(made)  # no anchors: each config its own lists

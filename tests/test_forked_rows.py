@@ -128,6 +128,36 @@ def test_the_report_takes_the_exports_measure_of_the_kept_pairs(hotel_out):
         assert export_rows.handed_quality(store, leaks) is None  # a write since the export
 
 
+def test_the_report_takes_the_exports_counts_of_the_kept_pairs(hotel_out, monkeypatch):
+    decoded = []
+
+    def reading(row):
+        decoded.append(row[0])
+        return read_pair_fields(row)
+
+    monkeypatch.setattr(report, "read_pair_fields", reading)
+    with Store.open(hotel_out) as store:
+        export.write_dataset(store, hotel_out, project="hotel-booking")
+        leaks = dq.leaky_labels(p for p, _ in store.export_pairs(tasks=dq.LABEL_CUES))
+        counts = export_rows.handed_counts(store, leaks)
+        kept = store.kept_ids()
+        assert counts is not None and sum(counts.splits.values()) == len(kept)
+        assert len(counts.lengths("prompt")) == len(counts.lengths("output")) == len(kept)
+        handed = report.build_report(store)
+        assert not set(decoded) & set(kept)  # the kept pairs were not read again
+        store.set_meta(export_rows.KEPT_QUALITY, None)  # counted by the report itself
+        decoded.clear()
+        counted = report.build_report(store)
+        assert set(kept) <= set(decoded)
+    for data in (handed, counted):
+        data.pop("generated_at")
+        data["quality"]["seconds"] = 0
+        for values in data["token_lengths"]["_values"].values():
+            values.sort()  # in id order when counted, by length when handed over
+    assert handed == counted
+    assert json.dumps(handed) == json.dumps(counted)  # report.json: the same keys in order
+
+
 def test_a_tally_by_id_keeps_what_one_pass_in_id_order_keeps(hotel_out, monkeypatch):
     monkeypatch.setattr(measure, "KEPT_EXAMPLES", 2)  # the fixture has few defects
     with Store.open(hotel_out) as store:

@@ -1,15 +1,15 @@
 """The funnel report: report.json and a self-contained, escaped report.html."""
 
-import base64
 import json
 import re
+from xml.etree import ElementTree
 
 import pytest
 from factories import pair, store_with
 
 from dataprep.balance import BalanceConfig, run_balance
 from dataprep.filters import run_filters
-from dataprep.report import summary_lines, write_report
+from dataprep.report import build_report, summary_lines, write_report
 
 
 def _store(tmp_path):
@@ -39,7 +39,7 @@ def _store(tmp_path):
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    """One store and one report for the module (plots take a few seconds)."""
+    """One store and one report for the module."""
     tmp_path = tmp_path_factory.mktemp("report")
     out = tmp_path / "out"
     data = write_report(_store(tmp_path), out, timings={"slice": 1.5, "filter": 0.25})
@@ -78,15 +78,22 @@ def test_report_json_has_every_section(written):
 
 
 def test_report_html_is_self_contained_and_escaped(written):
-    _, out = written
+    data, out = written
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "<script" not in page.replace("&lt;script&gt;", "")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b&gt;Sorry&lt;/b&gt;, I can&#x27;t help &amp; more" in page
     assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", page)  # no CDN, nothing remote
-    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(images) >= 3  # funnel, token lengths, distributions
-    assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    charts = re.findall(r"<svg .*?</svg>", page, re.S)
+    assert len(charts) >= 3  # funnel, token lengths, distributions
+    for chart in charts:  # well-formed SVG, each bar a rect, every label escaped
+        root = ElementTree.fromstring(chart)
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        assert root.findall(".//{http://www.w3.org/2000/svg}rect")
+    funnel = ElementTree.fromstring(charts[0])
+    labels = [t.text for t in funnel.iter("{http://www.w3.org/2000/svg}text")]
+    assert "filter.empty_output" in labels and "Funnel" in labels
+    assert str(data["funnel"][0]["count"]) in labels  # the bars' values are written out
     headings = ("Counts at every stage", "Drops per filter", "before and after balancing")
     for heading in (*headings, "Token lengths", "Time per stage"):
         assert heading in page
@@ -98,3 +105,14 @@ def test_summary_lines(written):
     assert lines[0].startswith("Funnel: units 1 -> pairs generated 15 -> ")
     assert lines[1] == "Dropped: empty_output 5, balance 3, exact_duplicate 1, refusal 1"
     assert lines[2].startswith("Tokens per pair: prompt p50 ")
+
+
+def test_report_counts_the_pairs_before_balancing_when_balance_kept_no_counts(tmp_path):
+    store = _store(tmp_path)
+    kept = build_report(store)["distributions"]["before_balance"]
+    balance = store.get_meta("balance_report")
+    assert balance["distributions"]["before"]  # balance keeps them: the pass reads none
+    store.set_meta("balance_report", {k: v for k, v in balance.items() if k != "distributions"})
+    counted = build_report(store)["distributions"]["before_balance"]  # balance's drops read
+    assert counted["task"] == kept["task"] == {"method.explain": 8}
+    assert counted == {c: kept[c] for c in counted}

@@ -217,6 +217,37 @@ def test_kept_rows_are_the_kept_live_rows_with_their_split(tmp_path):
         assert read_question(row[-2]) == (fields["instruction"], fields["input"])
 
 
+def test_live_rows_of_some_stages_are_those_live_rows_names(tmp_path):
+    """`live_rows_of` reads the rows of `live_rows` whose pair one of the stages dropped
+    (the first by name: a pair balance and a filter dropped is balance's), and the kept
+    ones when asked, by id, within the ids asked for."""
+    store, pairs = filled(tmp_path, 8)
+    verdicts = {  # a stage's verdicts are written together (its pass replaces them)
+        "filter.length": [(1, False), (2, False)],
+        "balance": [(2, False), (4, True)],
+        "decontaminate": [(3, False), (5, False)],
+    }
+    for stage, found in verdicts.items():
+        store.put_decisions(
+            stage, [Decision(pair_id=pairs[i].id, stage=stage, kept=kept) for i, kept in found]
+        )
+    live = list(store.live_rows())
+    assert {r[-1] for r in live} == {None, "filter.length", "balance", "decontaminate"}
+    for stages, kept in [
+        (["decontaminate"], False),
+        (["balance", "decontaminate"], True),
+        ([], True),
+        ([], False),
+    ]:
+        wanted = set(stages) | ({None} if kept else set())
+        assert list(store.live_rows_of(stages, kept)) == [r for r in live if r[-1] in wanted]
+    ids = sorted(p.id for p in pairs)
+    found = list(store.live_rows_of(["decontaminate"], True, ids[2], ids[6]))
+    assert found == [
+        r for r in live if r[-1] in (None, "decontaminate") and ids[2] <= r[0] <= ids[6]
+    ]
+
+
 @pytest.mark.parametrize("input", ["", 'int a;\n"q" \\ é \u2028'])
 def test_read_question_reads_instruction_and_input_of_any_stored_json(input):
     from dataprep.codec import pack
