@@ -63,6 +63,17 @@ def pack(text: str | bytes, quick: bool = False) -> bytes:
     return FORMAT_2 + compressor.compress(data)
 
 
+def squeeze(data: bytes) -> bytes:
+    """Bytes compressed at level `QUICK` with the dictionary, for memory, not the store
+    (no format byte)."""
+    return _quick().compress(data)
+
+
+def unsqueeze(data: bytes) -> bytes:
+    """The bytes `squeeze` compressed."""
+    return _codecs(FORMAT_2)[1].decompress(data)
+
+
 def unpack(data: bytes | str | None) -> str | None:
     """The JSON text of a stored value (plain text is returned as it is)."""
     if data is None or isinstance(data, str):

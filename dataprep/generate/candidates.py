@@ -132,17 +132,16 @@ class Candidate:
 def dump_candidates(candidates: list[Candidate], encoded: bool = False) -> str | bytes:
     """JSON for the per-file cache (`encoded`: in UTF-8, what the store compresses); the
     candidates of one unit share their level values."""
-    shared: dict[int, int] = {}
-    values, rows = [], []
-    for cand in candidates:
-        row = cand.to_json()
-        if id(cand.values) not in shared:
-            shared[id(cand.values)] = len(values)
-            values.append(cand.values)
-        row["values"] = shared[id(cand.values)]
-        rows.append(row)
-    data = to_json({"values": values, "candidates": rows})
+    data = to_json(candidates_data(candidates))
     return data if encoded else data.decode("utf-8")
+
+
+def candidates_data(candidates: list[Candidate]) -> dict:
+    """What `dump_candidates` writes as JSON: `{"values": [...], "candidates": [row, ...]}`."""
+    values = {id(cand.values): cand.values for cand in candidates}  # in order, shared once
+    at = {key: i for i, key in enumerate(values)}
+    rows = [{**cand.to_json(), "values": at[id(cand.values)]} for cand in candidates]
+    return {"values": list(values.values()), "candidates": rows}
 
 
 def load_candidates(text: str | dict) -> list[Candidate]:
