@@ -98,11 +98,19 @@ def _expand(data: dict[str, Any], seed: int) -> None:
             row.setdefault("phrasing", given["phrasing"])
 
 
-def _to_store(row: dict[str, Any], keep: tuple[str, ...], unit_id: str | None, seed: int) -> dict:
+def _to_store(
+    row: dict[str, Any], keep: tuple[str, ...], unit_id: str | None, seed: int, made: bool
+) -> dict:
     """A row as `slimmed` stores it: the fields `keep` names, then those `derived` gives
-    where they hold another value; its unit's id left out when it is `unit_id`."""
+    where they hold another value; its unit's id left out when it is `unit_id`. `made`: a
+    row as `make_candidate` made it from a shipped task (what `derived` gives is its own)."""
     if len(row) != len(_FIELDS):  # not as `Candidate.to_json` writes rows: keep every field
         keep = tuple(row)
+    elif made:
+        out = {name: row[name] for name in keep if name not in _GIVEN}
+        if out.get("unit_id") == unit_id:
+            del out["unit_id"]
+        return out
     out = {name: row[name] for name in keep if name in row}
     fields, phrasings = _task_fields(row["task"])
     for name in _TASK:
@@ -126,6 +134,7 @@ _FIELDS = tuple(f.name for f in dataclass_fields(gcand.Candidate))
 _TASK = ("qualifier", "max_level", "requires_symbol", "subject", "qualifier_subject")
 _WHOLE = tuple(name for name in _FIELDS if name not in _TASK)
 _SLIM = tuple(name for name in _WHOLE if name not in PAIR_FIELDS)
+_GIVEN = frozenset(("template", "phrasing"))
 
 
 def read(
@@ -192,12 +201,14 @@ def slimmed(
     levels: bytes,
     keeps: bytes,
     pair_ids: list[str | None],
+    made: bool = False,
 ) -> bytes | None:
     """The JSON to store, in UTF-8, for a file's candidates (`data`, `refs` and `marks` as
     `read` gave them, its rows before `load_candidates` changed them), each one that became
     a pair (`keeps`, its id in `pair_ids`) as its level, its mark and its fields but
     `PAIR_FIELDS`, the others whole, all without what `_expand` gives back; None when the
-    store holds that already."""
+    store holds that already. `made`: the rows are `file_candidates`' own, just built
+    (their task's and unit's fields are those `derived` gives: not checked again)."""
     rows = data["candidates"]
     kept = Counter((row["unit_id"], row["task"]) for i, row in enumerate(rows) if keeps[i])
     new_marks = [
@@ -216,7 +227,7 @@ def slimmed(
             units[row["values"]] = row["unit_id"]
     out = []
     for i, row in enumerate(rows):
-        stored = _to_store(row, _SLIM if keeps[i] else _WHOLE, units[row["values"]], seed)
+        stored = _to_store(row, _SLIM if keeps[i] else _WHOLE, units[row["values"]], seed, made)
         if keeps[i]:
             stored["level"], stored["pair"] = levels[i], new_marks[i]
         out.append(stored)

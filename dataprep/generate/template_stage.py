@@ -21,7 +21,7 @@ import pickle
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path, PurePosixPath
 
 from pydantic_core import to_json
@@ -30,7 +30,7 @@ from dataprep.codec import pack, squeeze, unpack, unsqueeze
 from dataprep.generate import candidates as gcand
 from dataprep.generate import template_cache
 from dataprep.generate import templates as tgen
-from dataprep.generate.families.repo import facts_of
+from dataprep.generate.families.repo import UnitFacts, facts_of
 from dataprep.generate.tasks import templates_fingerprint
 from dataprep.hashing import content_hash
 from dataprep.models import Pair
@@ -92,8 +92,8 @@ def generate_stage(ctx: Context) -> dict:
         return dict(counts, skipped=True)
     with ctx.task("generate", total=len(stale)) as task, _workers(store, cfg, stale) as work:
         store.forget_templates(gone)  # before resolving: a deleted file's candidates must go
-        families = work.families(cfg, module_of)  # first: they run beside the files
         paths = sorted(keys)  # the cache's files, as it orders them, once the stale are in
+        families = work.families(cfg, module_of, paths)  # first: they run beside the files
         repo_chunks: list[bytes] = []
         sizes: list[int] = []  # each part's candidates, noted as `plan_keys` reads them
 
@@ -111,7 +111,9 @@ def generate_stage(ctx: Context) -> dict:
             rows: list[tuple] = []
             where = (str(cfg.path), cfg.seed)
             jobs = _pair_jobs(paths, repo_chunks, sizes, plan, where, parts.carried)
-            for path, found_rows, slim in work.map(_pairs_one, jobs):
+            # here, the template pairs stored are known: none is looked up again
+            pairs_one = _pairs_one if work.shared else partial(_pairs_one, stored=old_ids)
+            for path, found_rows, slim in work.map(pairs_one, jobs):
                 if slim is not None:  # the file's candidates, those now pairs as their ids
                     store.put_templates(path, keys[path], slim)
                 for row in found_rows:  # a pair id may repeat: the first one stands
@@ -142,6 +144,15 @@ class _Work:
 
     def __init__(self, store: Store, pool=None, shared: bool = False, files: bool = False):
         self.store, self.pool, self.shared, self.files_in_pool = store, pool, shared, files
+        self.facts: dict[str, list[UnitFacts]] = {}  # the units this process read, by file
+
+    def units_in(self, path: str) -> list:
+        """A file's units, read here; kept (as `UnitFacts`) for the families when they
+        run here too."""
+        units = self.store.units_in(path)
+        if not self.shared:
+            self.facts[path] = facts_of(units)
+        return units
 
     def map(self, func: Callable, jobs: Iterable[tuple]) -> Iterator:
         """`func(job, store)` over the jobs, results in order: in the pool when it is
@@ -159,12 +170,22 @@ class _Work:
         while pending:
             yield from pending.popleft().result()
 
-    def families(self, cfg: RunConfig, module_of) -> Callable[[], tuple]:
+    def families(self, cfg: RunConfig, module_of, paths: list[str]) -> Callable[[], tuple]:
         """Start the repository-level families (in the pool when shared); the returned
-        call waits for their (compressed chunks, conflict keys)."""
+        call waits for their (compressed chunks, conflict keys). Here, they take the units
+        the files' pass read when it read every file's (a first run), not read again."""
         if self.shared:
             return self.pool.submit(_families_one, (str(cfg.path), cfg.seed)).result
-        return lambda: _families(facts_of(self.store.iter_units()), cfg.seed, module_of)
+
+        def here() -> tuple:
+            if len(self.facts) == len(paths):  # in the order `iter_units` reads them
+                units = [facts for path in paths for facts in self.facts.pop(path)]
+            else:
+                self.facts.clear()
+                units = facts_of(self.store.iter_units())
+            return _families(units, cfg.seed, module_of)
+
+        return here
 
 
 @contextmanager
@@ -194,14 +215,15 @@ def _workers(store: Store, cfg: RunConfig, stale: list[str]) -> Iterator[_Work]:
 
 
 def _file_candidates(store: Store, cfg: RunConfig, paths: list[str], work: _Work) -> Iterator:
-    """(path, units, packed candidates JSON, their conflict keys) of each file, in order;
+    """(path, units, the candidates as `_carry` packs them, their conflict keys) of each
+    file, in order;
     in the process pool when there is one and there are 8 files or more (memory holds
     the units of a bounded number of files)."""
     root = str(cfg.path)
     if work.files_in_pool and work.shared:  # each process reads the units itself
         yield from work.map(_candidates_one, ((root, path, None, cfg.seed) for path in paths))
         return
-    jobs = ((root, path, store.units_in(path), cfg.seed) for path in paths)
+    jobs = ((root, path, work.units_in(path), cfg.seed) for path in paths)
     if not work.files_in_pool:
         yield from (_candidates_one(job) for job in jobs)
     else:  # a pool that does not fork (its hashes are its own): a window of files at a time
@@ -399,16 +421,16 @@ def _pair_jobs(
         start += size
 
 
-def _pairs_one(job: tuple, store: Store | None = None) -> tuple:
+def _pairs_one(job: tuple, store: Store | None = None, stored: set[str] | None = None) -> tuple:
     """Worker: (file or None, the pair rows (`store_schema.pair_row`) of a file's (or
     chunk's) kept candidates, in order (an id may repeat; a pair stored as it stands is
     named by its id alone), the file's candidates to store again (packed; None: as they
-    are))."""
+    are)). `stored`: the ids of the template pairs the store holds, where known."""
     path, chunk, levels, keeps, (root, seed), blob = job
     store = _pool_store.get(store)
     if chunk is not None:
         cands = gcand.load_candidates(unpack(chunk))
-        return path, _rows(store, _pair_fields_of(cands, levels, keeps)), None
+        return path, _rows(store, _pair_fields_of(cands, levels, keeps), stored), None
     if blob is not None:  # built by this pass: whole, and not stored yet
         data = _carried(blob)
         refs = marks = [None] * len(data["candidates"])
@@ -434,10 +456,10 @@ def _pairs_one(job: tuple, store: Store | None = None) -> tuple:
             cand.level = level
             found.append(_pair_fields(cand))
             ids.append(found[-1]["id"])
-    slim = template_cache.slimmed(before, refs, marks, seed, levels, keeps, ids)
+    slim = template_cache.slimmed(before, refs, marks, seed, levels, keeps, ids, blob is not None)
     if slim is None and blob is not None:  # no pair: stored whole, as `dump_candidates` writes
-        return path, _rows(store, found), pack(to_json(before), quick=True)
-    return path, _rows(store, found), pack(slim) if slim is not None else None
+        return path, _rows(store, found, stored), pack(to_json(before), quick=True)
+    return path, _rows(store, found, stored), pack(slim) if slim is not None else None
 
 
 def _pair_fields_of(cands: list, levels: bytes, keeps: bytes) -> list[dict]:
@@ -449,11 +471,12 @@ def _pair_fields_of(cands: list, levels: bytes, keeps: bytes) -> list[dict]:
     return fields
 
 
-def _rows(store: Store, found: list) -> list[tuple]:
+def _rows(store: Store, found: list, stored: set[str] | None = None) -> list[tuple]:
     """The pair rows of `found` (`_pair_fields`, or a standing pair's (id,)), a pair the
     store holds already named by its id alone (the stage writes none of those: its row is
-    not built, compressed for nothing)."""
-    stored = store.stored_pair_ids(f["id"] for f in found if isinstance(f, dict))
+    not built, compressed for nothing; `stored`: the template pairs' ids, when known)."""
+    if stored is None:
+        stored = store.stored_pair_ids(f["id"] for f in found if isinstance(f, dict))
     return [
         f if not isinstance(f, dict) else (f["id"],) if f["id"] in stored else pair_row_of(f)
         for f in found
