@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic_core import to_json
 
-from dataprep.codec import pack, squeeze, unpack, unsqueeze
+from dataprep.codec import CACHE_LEVEL, pack, squeeze, unsqueeze
 from dataprep.generate import candidates as gcand
 from dataprep.generate import template_cache
 from dataprep.generate import templates as tgen
@@ -263,10 +263,11 @@ def _candidates_one(job: tuple, store: Store | None = None) -> tuple:
 
 
 def _carry(cands: list[gcand.Candidate]) -> bytes:
-    """A stale file's candidates as the first pass hands them to the pairs pass, which
-    stores them (slim): `candidates.candidates_data` pickled (3x quicker than its JSON and
-    half the size: a unit's level values are written once) and compressed, held in memory
-    between the passes, never stored (pickle is for this process and its workers)."""
+    """A stale file's candidates (or a chunk of the families') as the first pass hands them
+    to the pairs pass, which stores a file's (slim): `candidates.candidates_data` pickled
+    (3x quicker than its JSON and half the size: a unit's level values are written once)
+    and compressed, held in memory between the passes, never stored (pickle is for this
+    process and its workers)."""
     return squeeze(pickle.dumps(gcand.candidates_data(cands), protocol=5))
 
 
@@ -290,7 +291,7 @@ def _families(units, seed: int, module_of) -> tuple[list[bytes], tgen.ConflictKe
     cands = tgen.iter_repo_level_candidates(units, seed, module_of=module_of)
     chunks, keys = [], []
     for chunk in _batches(cands, _REPO_CHUNK):
-        chunks.append(pack(gcand.dump_candidates(chunk, encoded=True)))
+        chunks.append(_carry(chunk))
         keys.append(tgen.conflict_keys(chunk))
     return chunks, tgen.joined_keys(keys)
 
@@ -429,7 +430,7 @@ def _pairs_one(job: tuple, store: Store | None = None, stored: set[str] | None =
     path, chunk, levels, keeps, (root, seed), blob = job
     store = _pool_store.get(store)
     if chunk is not None:
-        cands = gcand.load_candidates(unpack(chunk))
+        cands = gcand.load_candidates(_carried(chunk))
         return path, _rows(store, _pair_fields_of(cands, levels, keeps), stored), None
     if blob is not None:  # built by this pass: whole, and not stored yet
         data = _carried(blob)
@@ -459,7 +460,8 @@ def _pairs_one(job: tuple, store: Store | None = None, stored: set[str] | None =
     slim = template_cache.slimmed(before, refs, marks, seed, levels, keeps, ids, blob is not None)
     if slim is None and blob is not None:  # no pair: stored whole, as `dump_candidates` writes
         return path, _rows(store, found, stored), pack(to_json(before), quick=True)
-    return path, _rows(store, found, stored), pack(slim) if slim is not None else None
+    packed = pack(slim, level=CACHE_LEVEL) if slim is not None else None
+    return path, _rows(store, found, stored), packed
 
 
 def _pair_fields_of(cands: list, levels: bytes, keeps: bytes) -> list[dict]:
