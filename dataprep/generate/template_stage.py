@@ -34,7 +34,7 @@ from dataprep.generate.families.repo import UnitFacts, facts_of
 from dataprep.generate.tasks import templates_fingerprint
 from dataprep.hashing import content_hash
 from dataprep.models import Pair
-from dataprep.procs import give_back_memory
+from dataprep.procs import fewer_collections, give_back_memory
 from dataprep.settings import RunConfig
 from dataprep.stages import Context
 from dataprep.store import Store
@@ -90,7 +90,11 @@ def generate_stage(ctx: Context) -> dict:
     counts = Counter(files_generated=0, units_generated=0, pairs_new=0, pairs_removed=0)
     if not stale and not gone and store.get_meta("pipeline.templates") == state:
         return dict(counts, skipped=True)
-    with ctx.task("generate", total=len(stale)) as task, _workers(store, cfg, stale) as work:
+    with (
+        fewer_collections(),
+        ctx.task("generate", total=len(stale)) as task,
+        _workers(store, cfg, stale) as work,
+    ):
         store.forget_templates(gone)  # before resolving: a deleted file's candidates must go
         paths = sorted(keys)  # the cache's files, as it orders them, once the stale are in
         families = work.families(cfg, module_of, paths)  # first: they run beside the files
