@@ -35,7 +35,7 @@ _DECLARATION = re.compile(  # led by a look at its first letter: most places fai
     r"((?:\[\s*\])*)\s+([a-z_$][\w$]*)\s*(?=[=;:,)&|])"
 )
 _VAR_NEW = re.compile(r"\bvar\s+([a-z_$][\w$]*)\s*=\s*new\s+([A-Z][\w$]*(?:\.[A-Z][\w$]*)*)")
-_TYPE_WORD = re.compile(r"(?<![\w$.])[A-Z][\w$]*(?:\s*\.\s*[A-Z][\w$]*)*(?![\w$])")
+_TYPE_WORD = re.compile(r"(?=[A-Z])(?<![\w$.])[A-Z][\w$]*(?:\s*\.\s*[A-Z][\w$]*)*(?![\w$])")
 _ANNOTATION = re.compile(r"@\s*[\w$.]+(?:\s*\([^()]*(?:\([^()]*\)[^()]*)*\))?")
 _BRACKET = re.compile(r"[()\[\]{}]")
 _LOOK_BACK = 400  # characters before a call's name that can hold its receiver
