@@ -13,9 +13,12 @@ Changing any of this changes every id: bump HASH_VERSION when you do.
 
 import hashlib
 import json
+from json.encoder import encode_basestring
 from typing import Any
 
 HASH_VERSION = 1
+# what `json.dumps` builds on each call with these arguments, built once
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical_json(value: Any) -> str:
@@ -23,7 +26,7 @@ def canonical_json(value: Any) -> str:
 
     Example: canonical_json({"b": 1, "a": [1, "é"]}) -> '{"a":[1,"é"],"b":1}'
     """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def content_hash(kind: str, *parts: Any) -> str:
@@ -32,5 +35,9 @@ def content_hash(kind: str, *parts: Any) -> str:
     Example: content_hash("unit", "A.java", "class", "A") -> 16 hex characters, the same
     on every machine; content_hash("pair", ...) never collides with a unit of the same parts.
     """
-    data = canonical_json([HASH_VERSION, kind, *parts]).encode("utf-8")
+    if all(type(part) is str for part in parts):  # the usual case: the JSON written here
+        text = f"[{HASH_VERSION},{','.join(map(encode_basestring, (kind, *parts)))}]"
+    else:
+        text = canonical_json([HASH_VERSION, kind, *parts])
+    data = text.encode("utf-8")
     return hashlib.sha256(data).hexdigest()[:16]

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 _PR_SET_PDEATHSIG = 1
 
@@ -128,3 +131,18 @@ def give_back_memory() -> None:
             ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
         except (OSError, AttributeError):
             pass
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The cyclic garbage collector run less often (its youngest generation every 50,000
+    new containers, not 700; a pool forked inside inherits it), for a pass that makes
+    millions of short-lived dicts and lists, which reference counting frees: every
+    collection walks them and what the pass holds (the generate stage on every 4th
+    java.base file: 1.1 s of 11 s CPU in 2,000 collections; 0.2 s after)."""
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)

@@ -22,3 +22,16 @@ def test_ids_change_with_content():
     b = Unit.make_id("A.java", "method", "A.f", "f(int)", "void f(int x) {}")
     assert a != b
     assert Pair.make_id(a, "t.1", "q", "", "x") != Pair.make_id(a, "t.1", "q", "", "y")
+
+
+def test_content_hash_of_texts_is_the_hash_of_their_canonical_json():
+    import hashlib
+    import json
+
+    for parts in [("a",), ('é\n"\\\u2028\x00', "", "x" * 300), ("a", None, 3), ("a", ["b"])]:
+        canonical = canonical_json([1, "pair", *parts]).encode("utf-8")
+        as_documented = json.dumps(
+            [1, "pair", *parts], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        assert canonical == as_documented.encode("utf-8")
+        assert content_hash("pair", *parts) == hashlib.sha256(canonical).hexdigest()[:16]

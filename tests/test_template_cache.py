@@ -56,6 +56,8 @@ def test_a_candidate_made_a_pair_is_kept_as_a_mark_and_reads_back_whole(repo, tm
     assert 1000 < len(marked) < len(pairs)  # the families' pairs are not the files'
 
     assert all("output" not in row and "input" not in row for row in marked)
+    values = [v for data in _stored(out).values() for v in data["values"]]
+    assert values and all(set(v) == {"delta"} for v in values)  # read back whole below
     assert {row["pair"] for row in marked} >= {""}  # most by their unit and task alone
     assert all(row["pair"] in pairs for row in marked if row["pair"])
     with Store.open(out) as store:
@@ -134,3 +136,14 @@ def test_a_store_with_whole_rows_is_made_slim_by_the_migration_and_the_next_pass
     assert (counts["files_generated"], counts["pairs_new"], counts["pairs_removed"]) == (0, 0, 0)
     assert _template_pairs(out) == pairs and _stored(out) == stored
     assert _generate(repo, out)["skipped"] is True
+
+
+def test_level_values_are_stored_as_what_each_level_changes():
+    levels = [{"type": "A", "file": "a/A.java"}, {"type": "p.A", "file": "a/A.java"}]
+    levels += [dict(levels[1]), {"type": "p.A in a/A.java", "file": "a/A.java"}]
+    stored = template_cache._delta(levels)
+    assert stored == {"delta": [levels[0], {"type": "p.A"}, {}, {"type": levels[3]["type"]}]}
+    assert template_cache._levels(json.loads(json.dumps(stored))) == levels
+    odd = [{"type": "A", "route": "/a"}, {"type": "p.A"}]  # a level without a key: whole
+    assert template_cache._delta(odd) == odd
+    assert template_cache._levels(template_cache._delta([])) == []

@@ -130,19 +130,19 @@ class Candidate:
 
 
 def dump_candidates(candidates: list[Candidate], encoded: bool = False) -> str | bytes:
-    """JSON for the per-file cache (`encoded`: in UTF-8, what the store compresses); the
-    candidates of one unit share their level values."""
-    shared: dict[int, int] = {}
-    values, rows = [], []
-    for cand in candidates:
-        row = cand.to_json()
-        if id(cand.values) not in shared:
-            shared[id(cand.values)] = len(values)
-            values.append(cand.values)
-        row["values"] = shared[id(cand.values)]
-        rows.append(row)
-    data = to_json({"values": values, "candidates": rows})
+    """`candidates_data` as JSON (`encoded`: in UTF-8, what the store compresses)."""
+    data = to_json(candidates_data(candidates))
     return data if encoded else data.decode("utf-8")
+
+
+def candidates_data(candidates: list[Candidate]) -> dict:
+    """`{"values": [...], "candidates": [row, ...]}`: a unit's candidates share values."""
+    values = {id(cand.values): cand.values for cand in candidates}  # in order, shared once
+    at = {key: i for i, key in enumerate(values)}
+    rows = [dict(c.__dict__) if len(c.__dict__) == _N_FIELDS else c.to_json() for c in candidates]
+    for row in rows:  # a candidate's own dict holds its fields in order (`to_json` builds one)
+        row["values"] = at[id(row["values"])]
+    return {"values": list(values.values()), "candidates": rows}
 
 
 def load_candidates(text: str | dict) -> list[Candidate]:

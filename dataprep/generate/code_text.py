@@ -158,6 +158,7 @@ _BRACKET_RE = re.compile(r"[{}()\[\]]")
 _FLAT = ((0, 0), (0, 0), (0, 0))  # the shape of a line without brackets
 
 
+@lru_cache(maxsize=8192)  # lines repeat: `}`, `return null;`, `if (x == null) {`
 def _shape(line: str) -> tuple[tuple[int, int], ...]:
     """Per bracket kind, a line's net depth and the lowest depth it reaches (literals left
     out; none spans lines), so a span's balance is a sum over its lines, not a rescan."""

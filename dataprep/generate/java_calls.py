@@ -29,14 +29,15 @@ _NOT_CALLS = frozenset(
     "if for while switch catch synchronized return new super this throw assert try else do "
     "case yield instanceof".split()
 )
-_DECLARATION = re.compile(
-    r"(?<![\w$.])([A-Z][\w$]*(?:\s*\.\s*[A-Z][\w$]*)*"
+_DECLARATION = re.compile(  # led by a look at its first letter: most places fail there
+    r"(?=[A-Zbcdfils])(?<![\w$.])([A-Z][\w$]*(?:\s*\.\s*[A-Z][\w$]*)*"
     r"|boolean|byte|char|short|int|long|float|double)\s*(<[^;=(){}]*>)?\s*"
     r"((?:\[\s*\])*)\s+([a-z_$][\w$]*)\s*(?=[=;:,)&|])"
 )
 _VAR_NEW = re.compile(r"\bvar\s+([a-z_$][\w$]*)\s*=\s*new\s+([A-Z][\w$]*(?:\.[A-Z][\w$]*)*)")
-_TYPE_WORD = re.compile(r"(?<![\w$.])[A-Z][\w$]*(?:\s*\.\s*[A-Z][\w$]*)*(?![\w$])")
+_TYPE_WORD = re.compile(r"(?=[A-Z])(?<![\w$.])[A-Z][\w$]*(?:\s*\.\s*[A-Z][\w$]*)*(?![\w$])")
 _ANNOTATION = re.compile(r"@\s*[\w$.]+(?:\s*\([^()]*(?:\([^()]*\)[^()]*)*\))?")
+_BRACKET = re.compile(r"[()\[\]{}]")
 _LOOK_BACK = 400  # characters before a call's name that can hold its receiver
 
 
@@ -80,6 +81,10 @@ def arity(text: str, open_at: int) -> tuple[int, int]:
     inner = text[open_at + 1 : close]
     if not inner.strip():
         return 0, close
+    if "," not in inner:
+        return 1, close
+    if _BRACKET.search(inner) is None:  # every comma a top-level one
+        return inner.count(",") + 1, close
     depth, count = 0, 1
     for ch in inner:
         if ch in "([{":
@@ -95,16 +100,18 @@ def calls(text: str) -> list[Call]:
     """The call sites and method references of stripped code, in order of appearance."""
     out = []
     for match in _NAME_CALL.finditer(text):
-        before = text[max(0, match.start() - _LOOK_BACK) : match.start()].rstrip()
-        offset = match.start() - _LOOK_BACK if match.start() > _LOOK_BACK else 0
-        if match.group(2) is not None:  # a method reference: Type::name, this::name
-            if match.group(2) != "new":
-                receiver, after = _chain_before(before, offset)
-                out.append(Call(receiver, match.group(2), None, -1, after))
-            continue
-        name = match.group(1)
-        if name in _NOT_CALLS or name[0].isupper():
+        name, reference = match.groups()
+        if name is not None and (name in _NOT_CALLS or name[0].isupper()):
             continue  # keywords, constructors and record patterns: `case Point(int x)`
+        if reference == "new":
+            continue
+        start = match.start()
+        before = text[max(0, start - _LOOK_BACK) : start].rstrip()
+        offset = start - _LOOK_BACK if start > _LOOK_BACK else 0
+        if reference is not None:  # a method reference: Type::name, this::name
+            receiver, after = _chain_before(before, offset)
+            out.append(Call(receiver, reference, None, -1, after))
+            continue
         receiver, after = _receiver(before, offset)
         if receiver == "":
             continue  # a declaration
@@ -171,7 +178,7 @@ def local_types(text: str) -> dict[str, str]:
         type_text, _, dims, name = match.groups()
         type_text = "".join(type_text.split())  # whitespace out (`Map . Entry`)
         found.setdefault(name, type_text + ("[]" if dims else ""))
-    for match in _VAR_NEW.finditer(text):
+    for match in _VAR_NEW.finditer(text) if "var" in text else ():
         found.setdefault(match.group(1), match.group(2))
     return found
 

@@ -5,8 +5,10 @@ its place), its level and a mark `"pair"`: "" when its pair is the one template 
 unit and task, else the pair's id (a task may make several pairs of a unit, e.g. one per
 method asked about). A row also leaves out what its task and unit give (`derived`: the
 phrasing the seed picks, the task's qualifier and placeholders) and its unit's id when it is
-the one of its level values (`"units"`, beside `"values"`). On every 4th java.base file the
-cache took 5.2 MB whole, 2.2 so.
+the one of its level values (`"units"`, beside `"values"`), and a unit's level values as
+`{"delta": [level 0, then what each level changes]}` (`_delta`: three of its four dicts
+repeat the others' path, kind and names). On every 4th java.base file the cache took 5.2
+MB whole, 2.2 so; its JSON 39 MB before zstd, 18 with the deltas.
 
 A pass of the generate stage reads a cached file's candidates with `read` (the marked ones
 completed from their pairs) and, once resolved, writes them back with `slimmed` (in the
@@ -84,6 +86,7 @@ def _expand(data: dict[str, Any], seed: int) -> None:
     unit give: `derived`)."""
     if "units" not in data:  # whole rows (`dump_candidates`)
         return
+    data["values"] = [_levels(v) if type(v) is dict else v for v in data["values"]]
     units = data.pop("units")
     for row in data["candidates"]:
         if "unit_id" not in row:
@@ -98,11 +101,38 @@ def _expand(data: dict[str, Any], seed: int) -> None:
             row.setdefault("phrasing", given["phrasing"])
 
 
-def _to_store(row: dict[str, Any], keep: tuple[str, ...], unit_id: str | None, seed: int) -> dict:
+def _delta(levels: list[dict[str, Any]]) -> list | dict:
+    """A unit's level values as `slimmed` stores them: `{"delta": [level 0, then each level's
+    values that differ from the level before]}`; as they are when a level lacks a key."""
+    out = levels[:1]
+    for before, level in zip(levels[:-1], levels[1:], strict=True):
+        if level.keys() != before.keys():
+            return levels
+        out.append({name: value for name, value in level.items() if before[name] != value})
+    return {"delta": out}
+
+
+def _levels(stored: dict) -> list[dict[str, Any]]:
+    """The level values `_delta` stored."""
+    levels = stored["delta"][:1]
+    for change in stored["delta"][1:]:
+        levels.append({**levels[-1], **change})
+    return levels
+
+
+def _to_store(
+    row: dict[str, Any], keep: tuple[str, ...], unit_id: str | None, seed: int, made: bool
+) -> dict:
     """A row as `slimmed` stores it: the fields `keep` names, then those `derived` gives
-    where they hold another value; its unit's id left out when it is `unit_id`."""
+    where they hold another value; its unit's id left out when it is `unit_id`. `made`: a
+    row as `make_candidate` made it from a shipped task (what `derived` gives is its own)."""
     if len(row) != len(_FIELDS):  # not as `Candidate.to_json` writes rows: keep every field
         keep = tuple(row)
+    elif made:
+        out = {name: row[name] for name in keep if name not in _GIVEN}
+        if out.get("unit_id") == unit_id:
+            del out["unit_id"]
+        return out
     out = {name: row[name] for name in keep if name in row}
     fields, phrasings = _task_fields(row["task"])
     for name in _TASK:
@@ -126,6 +156,7 @@ _FIELDS = tuple(f.name for f in dataclass_fields(gcand.Candidate))
 _TASK = ("qualifier", "max_level", "requires_symbol", "subject", "qualifier_subject")
 _WHOLE = tuple(name for name in _FIELDS if name not in _TASK)
 _SLIM = tuple(name for name in _WHOLE if name not in PAIR_FIELDS)
+_GIVEN = frozenset(("template", "phrasing"))
 
 
 def read(
@@ -192,12 +223,14 @@ def slimmed(
     levels: bytes,
     keeps: bytes,
     pair_ids: list[str | None],
+    made: bool = False,
 ) -> bytes | None:
     """The JSON to store, in UTF-8, for a file's candidates (`data`, `refs` and `marks` as
     `read` gave them, its rows before `load_candidates` changed them), each one that became
     a pair (`keeps`, its id in `pair_ids`) as its level, its mark and its fields but
     `PAIR_FIELDS`, the others whole, all without what `_expand` gives back; None when the
-    store holds that already."""
+    store holds that already. `made`: the rows are `file_candidates`' own, just built
+    (their task's and unit's fields are those `derived` gives: not checked again)."""
     rows = data["candidates"]
     kept = Counter((row["unit_id"], row["task"]) for i, row in enumerate(rows) if keeps[i])
     new_marks = [
@@ -216,9 +249,9 @@ def slimmed(
             units[row["values"]] = row["unit_id"]
     out = []
     for i, row in enumerate(rows):
-        stored = _to_store(row, _SLIM if keeps[i] else _WHOLE, units[row["values"]], seed)
+        stored = _to_store(row, _SLIM if keeps[i] else _WHOLE, units[row["values"]], seed, made)
         if keeps[i]:
             stored["level"], stored["pair"] = levels[i], new_marks[i]
         out.append(stored)
-    stored_data = {"values": data["values"], "units": units, "candidates": out}
+    stored_data = {"values": [_delta(v) for v in data["values"]], "units": units, "candidates": out}
     return to_json(stored_data)

@@ -17,21 +17,24 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import pickle
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path, PurePosixPath
 
-from dataprep.codec import pack, unpack
+from pydantic_core import to_json
+
+from dataprep.codec import CACHE_LEVEL, pack, squeeze, unsqueeze
 from dataprep.generate import candidates as gcand
 from dataprep.generate import template_cache
 from dataprep.generate import templates as tgen
-from dataprep.generate.families.repo import facts_of
+from dataprep.generate.families.repo import UnitFacts, facts_of
 from dataprep.generate.tasks import templates_fingerprint
 from dataprep.hashing import content_hash
 from dataprep.models import Pair
-from dataprep.procs import give_back_memory
+from dataprep.procs import fewer_collections, give_back_memory
 from dataprep.settings import RunConfig
 from dataprep.stages import Context
 from dataprep.store import Store
@@ -87,10 +90,14 @@ def generate_stage(ctx: Context) -> dict:
     counts = Counter(files_generated=0, units_generated=0, pairs_new=0, pairs_removed=0)
     if not stale and not gone and store.get_meta("pipeline.templates") == state:
         return dict(counts, skipped=True)
-    with ctx.task("generate", total=len(stale)) as task, _workers(store, cfg, stale) as work:
+    with (
+        fewer_collections(),
+        ctx.task("generate", total=len(stale)) as task,
+        _workers(store, cfg, stale) as work,
+    ):
         store.forget_templates(gone)  # before resolving: a deleted file's candidates must go
-        families = work.families(cfg, module_of)  # first: they run beside the files
         paths = sorted(keys)  # the cache's files, as it orders them, once the stale are in
+        families = work.families(cfg, module_of, paths)  # first: they run beside the files
         repo_chunks: list[bytes] = []
         sizes: list[int] = []  # each part's candidates, noted as `plan_keys` reads them
 
@@ -106,8 +113,11 @@ def generate_stage(ctx: Context) -> dict:
             old_ids = store.pair_ids("template")
             new_ids: set[str] = set()
             rows: list[tuple] = []
-            jobs = _pair_jobs(paths, repo_chunks, sizes, plan, (str(cfg.path), cfg.seed))
-            for path, found_rows, slim in work.map(_pairs_one, jobs):
+            where = (str(cfg.path), cfg.seed)
+            jobs = _pair_jobs(paths, repo_chunks, sizes, plan, where, parts.carried)
+            # here, the template pairs stored are known: none is looked up again
+            pairs_one = _pairs_one if work.shared else partial(_pairs_one, stored=old_ids)
+            for path, found_rows, slim in work.map(pairs_one, jobs):
                 if slim is not None:  # the file's candidates, those now pairs as their ids
                     store.put_templates(path, keys[path], slim)
                 for row in found_rows:  # a pair id may repeat: the first one stands
@@ -138,6 +148,15 @@ class _Work:
 
     def __init__(self, store: Store, pool=None, shared: bool = False, files: bool = False):
         self.store, self.pool, self.shared, self.files_in_pool = store, pool, shared, files
+        self.facts: dict[str, list[UnitFacts]] = {}  # the units this process read, by file
+
+    def units_in(self, path: str) -> list:
+        """A file's units, read here; kept (as `UnitFacts`) for the families when they
+        run here too."""
+        units = self.store.units_in(path)
+        if not self.shared:
+            self.facts[path] = facts_of(units)
+        return units
 
     def map(self, func: Callable, jobs: Iterable[tuple]) -> Iterator:
         """`func(job, store)` over the jobs, results in order: in the pool when it is
@@ -155,12 +174,22 @@ class _Work:
         while pending:
             yield from pending.popleft().result()
 
-    def families(self, cfg: RunConfig, module_of) -> Callable[[], tuple]:
+    def families(self, cfg: RunConfig, module_of, paths: list[str]) -> Callable[[], tuple]:
         """Start the repository-level families (in the pool when shared); the returned
-        call waits for their (compressed chunks, conflict keys)."""
+        call waits for their (compressed chunks, conflict keys). Here, they take the units
+        the files' pass read when it read every file's (a first run), not read again."""
         if self.shared:
             return self.pool.submit(_families_one, (str(cfg.path), cfg.seed)).result
-        return lambda: _families(facts_of(self.store.iter_units()), cfg.seed, module_of)
+
+        def here() -> tuple:
+            if len(self.facts) == len(paths):  # in the order `iter_units` reads them
+                units = [facts for path in paths for facts in self.facts.pop(path)]
+            else:
+                self.facts.clear()
+                units = facts_of(self.store.iter_units())
+            return _families(units, cfg.seed, module_of)
+
+        return here
 
 
 @contextmanager
@@ -190,14 +219,15 @@ def _workers(store: Store, cfg: RunConfig, stale: list[str]) -> Iterator[_Work]:
 
 
 def _file_candidates(store: Store, cfg: RunConfig, paths: list[str], work: _Work) -> Iterator:
-    """(path, units, packed candidates JSON, their conflict keys) of each file, in order;
+    """(path, units, the candidates as `_carry` packs them, their conflict keys) of each
+    file, in order;
     in the process pool when there is one and there are 8 files or more (memory holds
     the units of a bounded number of files)."""
     root = str(cfg.path)
     if work.files_in_pool and work.shared:  # each process reads the units itself
         yield from work.map(_candidates_one, ((root, path, None, cfg.seed) for path in paths))
         return
-    jobs = ((root, path, store.units_in(path), cfg.seed) for path in paths)
+    jobs = ((root, path, work.units_in(path), cfg.seed) for path in paths)
     if not work.files_in_pool:
         yield from (_candidates_one(job) for job in jobs)
     else:  # a pool that does not fork (its hashes are its own): a window of files at a time
@@ -227,16 +257,27 @@ def _module_finder(root: str) -> Callable[[str], str | None]:
 
 
 def _candidates_one(job: tuple, store: Store | None = None) -> tuple:
-    """Worker: one file's template candidates, as the per-file cache stores them (packed),
+    """Worker: one file's template candidates, as the pairs pass takes them (`_carry`),
     and their conflict keys (units None: read from the worker's store)."""
     root, path, units, seed = job
     if units is None:
         units = _pool_store.get(store).units_in(path)
     cands = gcand.file_candidates(units, seed, module_of=_module_finder(root))
-    packed = pack(
-        gcand.dump_candidates(cands, encoded=True), quick=True
-    )  # the pairs pass stores them slim
-    return path, len(units), packed, tgen.conflict_keys(cands)
+    return path, len(units), _carry(cands), tgen.conflict_keys(cands)
+
+
+def _carry(cands: list[gcand.Candidate]) -> bytes:
+    """A stale file's candidates (or a chunk of the families') as the first pass hands them
+    to the pairs pass, which stores a file's (slim): `candidates.candidates_data` pickled
+    (3x quicker than its JSON and half the size: a unit's level values are written once)
+    and compressed, held in memory between the passes, never stored (pickle is for this
+    process and its workers)."""
+    return squeeze(pickle.dumps(gcand.candidates_data(cands), protocol=5))
+
+
+def _carried(blob: bytes) -> dict:
+    """The candidates' data `_carry` packed (a new copy at each call)."""
+    return pickle.loads(unsqueeze(blob))
 
 
 def _families_one(job: tuple) -> tuple[list[bytes], tgen.ConflictKeys]:
@@ -254,13 +295,13 @@ def _families(units, seed: int, module_of) -> tuple[list[bytes], tgen.ConflictKe
     cands = tgen.iter_repo_level_candidates(units, seed, module_of=module_of)
     chunks, keys = [], []
     for chunk in _batches(cands, _REPO_CHUNK):
-        chunks.append(pack(gcand.dump_candidates(chunk, encoded=True)))
+        chunks.append(_carry(chunk))
         keys.append(tgen.conflict_keys(chunk))
     return chunks, tgen.joined_keys(keys)
 
 
-def _keys_of(blob: str) -> tgen.ConflictKeys:
-    return tgen.conflict_keys(gcand.load_candidates(blob))
+def _keys_of(blob: bytes) -> tgen.ConflictKeys:
+    return tgen.conflict_keys(gcand.load_candidates(_carried(blob)))
 
 
 class _Parts:
@@ -268,12 +309,14 @@ class _Parts:
     candidates are built and written: each file's (a stale file's come with its
     candidates, a cached file's are read again), then the families' (their chunks go to
     `repo_chunks`). Each part's size goes to `sizes`; memory holds a few files' keys, not
-    all of them, beside what `plan_keys` keeps."""
+    all of them, beside what `plan_keys` keeps, and the stale files' candidates as `_carry`
+    packs them (`carried`, by path) for the pairs pass, which stores them."""
 
     def __init__(self, store, cfg, work, paths, stale, keys, families, repo_chunks, sizes):
         self.store, self.cfg, self.work, self.paths = store, cfg, work, paths
         self.stale, self.keys, self.families = stale, keys, families
         self.repo_chunks, self.sizes = repo_chunks, sizes
+        self.carried = _Carried()
 
     def each(self, written: Callable[[int], None]) -> Iterator[tgen.ConflictKeys]:
         """The parts; `written(units)` after each stale file is written."""
@@ -284,9 +327,9 @@ class _Parts:
         for path in self.paths:
             if path in fresh:
                 _, n_units, blob, part = next(built)
-                store.put_templates(path, self.keys[path], blob)
+                self.carried.put(path, blob)
                 if not part.usable():  # hashed in a process that does not share our seed
-                    part = _keys_of(unpack(blob))
+                    part = _keys_of(blob)
                 written(n_units)
             else:
                 part = next(cached)
@@ -296,6 +339,30 @@ class _Parts:
         self.repo_chunks.extend(chunks)
         self.sizes.append(len(part))
         yield part
+
+
+class _Carried:
+    """The stale files' candidates (`_carry`) between the passes, in one buffer: thousands
+    of small blocks kept among a pass's short-lived ones would pin the heap's pages (on
+    every 4th java.base file the peak grew by 30 MB with them, by 6 in one buffer)."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.spans: dict[str, tuple[int, int]] = {}
+
+    def put(self, path: str, blob: bytes) -> None:
+        self.spans[path] = (len(self.buffer), len(self.buffer) + len(blob))
+        self.buffer += blob
+
+    def pop(self, path: str) -> bytes | None:
+        """A file's blob, once (the buffer goes when the last one is taken)."""
+        span = self.spans.pop(path, None)
+        if span is None:
+            return None
+        blob = bytes(self.buffer[span[0] : span[1]])
+        if not self.spans:
+            self.buffer = bytearray()
+        return blob
 
 
 class _PoolStore:
@@ -336,11 +403,17 @@ def _keys_one(job: tuple, store: Store | None = None) -> tgen.ConflictKeys:
 
 
 def _pair_jobs(
-    paths: list[str], repo_chunks: list[bytes], sizes: list[int], plan, where: tuple[str, int]
+    paths: list[str],
+    repo_chunks: list[bytes],
+    sizes: list[int],
+    plan,
+    where: tuple[str, int],
+    carried: _Carried,
 ) -> Iterator:
-    """(file or None, chunk or None, levels, which become pairs, (root, seed)) for each
-    file (one without a pair may have to store its candidates whole again), then for each
-    chunk of the families' candidates with a pair."""
+    """(file or None, chunk or None, levels, which become pairs, (root, seed), the file's
+    candidates from `carried` (taken out of it) or None: cached) for each file (one
+    without a pair may have to store its candidates whole again), then for each chunk of
+    the families' candidates with a pair."""
     start = 0
     parts = [(path, None) for path in paths] + [(None, chunk) for chunk in repo_chunks]
     chunk_sizes = [min(_REPO_CHUNK, sizes[-1] - i) for i in range(0, sizes[-1], _REPO_CHUNK)]
@@ -348,22 +421,29 @@ def _pair_jobs(
         keep = plan.keep[start : start + size]
         if path is not None or keep.any():
             levels = plan.level[start : start + size].tobytes()
-            yield path, chunk, levels, keep.tobytes(), where
+            blob = carried.pop(path) if path is not None else None
+            yield path, chunk, levels, keep.tobytes(), where, blob
         start += size
 
 
-def _pairs_one(job: tuple, store: Store | None = None) -> tuple:
+def _pairs_one(job: tuple, store: Store | None = None, stored: set[str] | None = None) -> tuple:
     """Worker: (file or None, the pair rows (`store_schema.pair_row`) of a file's (or
     chunk's) kept candidates, in order (an id may repeat; a pair stored as it stands is
     named by its id alone), the file's candidates to store again (packed; None: as they
-    are))."""
-    path, chunk, levels, keeps, (root, seed) = job
+    are)). `stored`: the ids of the template pairs the store holds, where known."""
+    path, chunk, levels, keeps, (root, seed), blob = job
     store = _pool_store.get(store)
     if chunk is not None:
-        cands = gcand.load_candidates(unpack(chunk))
-        return path, _rows(store, _pair_fields_of(cands, levels, keeps)), None
-    rebuild = _rebuild(store, path, root, seed)
-    data, refs, marks, standing = template_cache.read(store, path, rebuild, seed, levels, keeps)
+        cands = gcand.load_candidates(_carried(chunk))
+        return path, _rows(store, _pair_fields_of(cands, levels, keeps), stored), None
+    if blob is not None:  # built by this pass: whole, and not stored yet
+        data = _carried(blob)
+        refs = marks = [None] * len(data["candidates"])
+        standing: set[int] = set()
+    else:
+        rebuild = _rebuild(store, path, root, seed)
+        read = template_cache.read(store, path, rebuild, seed, levels, keeps)
+        data, refs, marks, standing = read
     rows = data["candidates"]
     before = {"values": data["values"], "candidates": [dict(row) for row in rows]}
     loaded = iter(gcand.load_candidates({"values": data["values"], "candidates": [
@@ -381,8 +461,11 @@ def _pairs_one(job: tuple, store: Store | None = None) -> tuple:
             cand.level = level
             found.append(_pair_fields(cand))
             ids.append(found[-1]["id"])
-    slim = template_cache.slimmed(before, refs, marks, seed, levels, keeps, ids)
-    return path, _rows(store, found), pack(slim) if slim is not None else None
+    slim = template_cache.slimmed(before, refs, marks, seed, levels, keeps, ids, blob is not None)
+    if slim is None and blob is not None:  # no pair: stored whole, as `dump_candidates` writes
+        return path, _rows(store, found, stored), pack(to_json(before), quick=True)
+    packed = pack(slim, level=CACHE_LEVEL) if slim is not None else None
+    return path, _rows(store, found, stored), packed
 
 
 def _pair_fields_of(cands: list, levels: bytes, keeps: bytes) -> list[dict]:
@@ -394,11 +477,12 @@ def _pair_fields_of(cands: list, levels: bytes, keeps: bytes) -> list[dict]:
     return fields
 
 
-def _rows(store: Store, found: list) -> list[tuple]:
+def _rows(store: Store, found: list, stored: set[str] | None = None) -> list[tuple]:
     """The pair rows of `found` (`_pair_fields`, or a standing pair's (id,)), a pair the
     store holds already named by its id alone (the stage writes none of those: its row is
-    not built, compressed for nothing)."""
-    stored = store.stored_pair_ids(f["id"] for f in found if isinstance(f, dict))
+    not built, compressed for nothing; `stored`: the template pairs' ids, when known)."""
+    if stored is None:
+        stored = store.stored_pair_ids(f["id"] for f in found if isinstance(f, dict))
     return [
         f if not isinstance(f, dict) else (f["id"],) if f["id"] in stored else pair_row_of(f)
         for f in found
