@@ -1,0 +1,204 @@
+"""Near-duplicate signatures in parts, made by the chain's per-pair pass as it reads the
+pairs it keeps, so that the near-duplicate filter reads no pair again.
+
+A pair's shingle set (`Shingler.shingles_of`) is its shingles less its instruction's
+boilerplate: the instruction's shingles found in many instructions
+(`InstructionFrequency.common`), known only once every pair was seen. A MinHash of a
+union is the element-wise minimum of the MinHashes of its parts, so a pair's set is
+split in two: `rest`, its shingles that are not its instruction's (never boilerplate),
+of which the pass keeps the signature and the Python hashes; and its instruction's
+shingles, of which it keeps the SHA-1 value MinHash reads (`_sha1_32`), the Python hash
+`common` holds and whether the input or output has the shingle too (then it is not
+boilerplate). The near-duplicate filter takes the boilerplate out of the instruction's
+shingles and adds the others to `rest`'s signature (`NearParts.band_keys`) and hashes
+(`NearParts.shingle_hashes`): equal to `signatures` and `_shingle_hashes` of
+`Shingler.shingles_of` (the tests hold that).
+
+The signatures (num_perm values of 4 bytes a pair) and hashes wait in unlinked temporary
+files beside the store, read back a chunk of rows or a row at a time (not mapped: their
+pages would count as the process's memory); memory holds the instruction shingles' values
+(13 bytes each).
+
+Example: parts = NearParts(5, 256); parts.add(batch_parts(pairs, 5, 256)); parts.done()
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from array import array
+from collections.abc import Callable
+
+import numpy as np
+
+from dataprep.filters.dedup import (
+    Shingler,
+    _fmix32,
+    _prototype,
+    _sha1_32_all,
+    affine_minhash,
+    band_keys_of,
+    signatures,
+)
+
+CHUNK = 4096  # rows whose band keys are made at a time
+
+
+def batch_parts(batch: list, size: int, num_perm: int) -> tuple:
+    """The parts of a batch of pairs (`NearParts.add`): their `rest` signatures (rows x
+    num_perm, uint32), `rest` Python hashes (concatenated) and counts, and their
+    instruction shingles' SHA-1 values, Python hashes, in-input-or-output flags (each
+    concatenated) and counts."""
+    shingler = Shingler([], size, common=set())
+    rests: list[set[str]] = []
+    own: list[str] = []
+    shared: list[bool] = []
+    counts = array("q")
+    for pair in batch:
+        full, a, g = shingler.full_of(pair)
+        mine = [sh for sh in a if sh in full] if a else []
+        rests.append(full - a if a else full)
+        own.extend(mine)
+        shared.extend(sh in g for sh in mine)
+        counts.append(len(mine))
+    rest_counts = np.fromiter(map(len, rests), np.int64, len(rests))
+    total = int(rest_counts.sum())
+    rest_hashes = np.fromiter((hash(sh) for rest in rests for sh in rest), np.int64, total)
+    sigs = signatures(rests, num_perm) if rests else np.zeros((0, num_perm), np.uint32)
+    return (
+        np.ascontiguousarray(sigs, dtype=np.uint32),
+        rest_hashes,
+        rest_counts,
+        _sha1_32_all(own, len(own)),
+        np.fromiter(map(hash, own), np.int64, len(own)),
+        np.array(shared, dtype=bool),
+        np.frombuffer(counts, dtype=np.int64).copy(),
+    )
+
+
+class NearParts:
+    """The parts of many pairs' shingle sets (`batch_parts`), in the order added: what the
+    near-duplicate filter reads instead of the pairs (`band_keys`, `shingle_hashes`)."""
+
+    def __init__(self, size: int, num_perm: int, folder: str | None = None):
+        self.size, self.num_perm, self.n = size, num_perm, 0
+        self._sigs = tempfile.TemporaryFile(dir=folder)
+        self._hashes = tempfile.TemporaryFile(dir=folder)
+        self._columns: list[list[np.ndarray]] = [[] for _ in range(5)]
+        self._keep: tuple[int, np.ndarray] | None = None  # (id of common, its keep mask)
+
+    def fits(self, size: int, num_perm: int) -> bool:
+        """Whether these parts are of sets of this shingle size and signatures this long."""
+        return (size, num_perm) == (self.size, self.num_perm)
+
+    def add(self, part: tuple) -> None:
+        sigs, rest_hashes, *columns = part
+        self._sigs.write(memoryview(sigs).cast("B"))
+        self._hashes.write(memoryview(rest_hashes).cast("B"))
+        for kept, values in zip(self._columns, columns, strict=True):
+            kept.append(values)
+        self.n += len(sigs)
+
+    def done(self) -> NearParts:
+        rest_counts, self.sha, self.hash, self.shared, counts = (
+            np.concatenate(c) if c else np.zeros(0, dtype)
+            for c, dtype in zip(
+                self._columns, (np.int64, np.uint32, np.int64, bool, np.int64), strict=True
+            )
+        )
+        del self._columns
+        self.rest_start = np.concatenate(([0], np.cumsum(rest_counts)))
+        self.start = np.concatenate(([0], np.cumsum(counts)))
+        self.counts = counts
+        self._sigs.flush()
+        self._hashes.flush()
+        return self
+
+    def close(self) -> None:
+        self._sigs.close()
+        self._hashes.close()
+
+    def _sig_rows(self, first: int, last: int) -> np.ndarray:
+        """The `rest` signatures of rows `first` to `last` - 1."""
+        out = np.empty((last - first, self.num_perm), dtype=np.uint32)
+        width = 4 * self.num_perm
+        if os.preadv(self._sigs.fileno(), [out], first * width) != out.nbytes:
+            raise OSError("the near-duplicate signatures' temporary file was cut short")
+        return out
+
+    def _rest_hashes(self, row: int) -> np.ndarray:
+        first, last = int(self.rest_start[row]), int(self.rest_start[row + 1])
+        out = np.empty(last - first, dtype=np.int64)
+        if out.nbytes and os.preadv(self._hashes.fileno(), [out], 8 * first) != out.nbytes:
+            raise OSError("the near-duplicate hashes' temporary file was cut short")
+        return out
+
+    def _kept(self, common: set[int]) -> np.ndarray:
+        """Per instruction shingle: kept in its pair's set (not boilerplate, or every one of
+        a pair that would keep none and has no `rest`: `shingles_of`'s `or full`)."""
+        if self._keep is not None and self._keep[0] == id(common):
+            return self._keep[1]
+        values = np.fromiter(common, np.int64, len(common))
+        keep = ~(np.isin(self.hash, values) & ~self.shared)
+        rows = np.repeat(np.arange(self.n), self.counts)
+        left = np.bincount(rows[keep], minlength=self.n)
+        empty = (left == 0) & (np.diff(self.rest_start) == 0)  # nothing left: all of it
+        keep |= empty[rows]
+        self._keep = (id(common), keep)
+        return keep
+
+    def band_keys(
+        self,
+        rows: np.ndarray,
+        common: set[int],
+        groups: np.ndarray,
+        spec: tuple[int, int, int],
+        add: Callable[[int, np.ndarray], None],
+    ) -> None:
+        """The LSH band keys (`Shingler.band_keys`) of the sets of `rows` (of these parts,
+        in that order) less the boilerplate of `common`, with their `groups` values (one a
+        row of `rows`), a chunk at a time to `add(start, keys)`."""
+        num_perm, bands, band_rows = spec
+        proto = _prototype(num_perm)
+        keep = self._kept(common)
+        for first in range(0, len(rows), CHUNK):
+            chunk = rows[first : first + CHUNK]
+            at = _spans(self.start[chunk], self.counts[chunk])
+            kept = keep[at]
+            owner = np.repeat(np.arange(len(chunk)), self.counts[chunk])[kept]
+            own = affine_minhash(
+                _fmix32(self.sha[at][kept]),
+                np.bincount(owner, minlength=len(chunk)),
+                proto.permutations,
+                proto.hashvalues,
+            )
+            base = int(chunk[0])
+            sigs = np.minimum(self._sig_rows(base, int(chunk[-1]) + 1)[chunk - base], own)
+            add(first, band_keys_of(sigs, groups[first : first + CHUNK], bands, band_rows))
+
+    def shingle_hashes(
+        self, rows: np.ndarray, wanted: np.ndarray, common: set[int]
+    ) -> dict[int, np.ndarray]:
+        """Position -> the sorted Python hashes of the set of `rows[position]`, for the
+        positions `wanted` (`_shingle_hashes`)."""
+        keep = self._kept(common)
+        out: dict[int, np.ndarray] = {}
+        for position in wanted.tolist():
+            row = int(rows[position])
+            first, last = self.start[row], self.start[row + 1]
+            values = np.concatenate(
+                (
+                    self._rest_hashes(row),
+                    self.hash[first:last][keep[first:last]],
+                )
+            )
+            values.sort()
+            out[position] = values
+        return out
+
+
+def _spans(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The indices starts[i] .. starts[i] + counts[i] - 1 of each i, concatenated."""
+    total = int(counts.sum())
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    return np.arange(total, dtype=np.int64) + offsets
