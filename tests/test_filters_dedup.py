@@ -477,6 +477,8 @@ def _parts_pairs() -> list:
         out.append(pair("Say what the method named", f"n{i}"))  # all boilerplate: kept whole
     out += [pair("Name it.", "x"), pair("Name it.", ""), pair("", "a b c d e f"), pair("a", "b")]
     out.append(pair("Say what the method named", ""))  # boilerplate only: kept whole
+    # windows across the instruction's end that are its own shingles, or repeat
+    out += [pair("a b a b a b a", "b a b a"), pair("a b a b a", "b a b a b a")]
     # wording its input has too: never boilerplate
     out.append(pair("Say what the method named rate1 of the class Room returns.", "x",
                     "Say what the method named"))  # fmt: skip
@@ -494,9 +496,19 @@ def test_signatures_in_parts_equal_those_of_the_whole_sets(tmp_path):
     assert common  # the template's wording is boilerplate
     shingler = dedup.Shingler([], size, common=common)
     sets = [shingler.shingles_of(p) for p in pairs]
+    for p in pairs:  # the parts are disjoint and make the whole set
+        shared, extra, own, a = shingler.parts_of(p)
+        full, a_too, g = shingler.full_of(p)
+        assert a == a_too and set(own) <= a - g
+        assert len(shared) + len(extra) + len(own) == len(full)
+        assert shared | set(extra) | set(own) == full
     parts = NearParts(size, num_perm, str(tmp_path))
     for start in range(0, len(pairs), 7):
-        parts.add(batch_parts(pairs[start : start + 7], size, num_perm))
+        part, grams = batch_parts(pairs[start : start + 7], size, num_perm)
+        assert grams == [
+            dedup._grams(dedup._words(p.instruction), size) for p in pairs[start : start + 7]
+        ]
+        parts.add(part)
     parts.done()
     rows = np.array([r for r in range(len(pairs)) if r % 5 != 3])  # some rows dropped since
     groups = np.arange(len(rows)) % 3

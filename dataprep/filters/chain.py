@@ -259,8 +259,10 @@ def _gathered(facts: tuple[int, int | None], source) -> dedup.DedupFacts:
 def _facts_of(kept: list, facts: tuple[int, int | None]) -> tuple:
     """What a per-pair pass gathers of a batch of the pairs it keeps (`_facts_size`)."""
     size, num_perm = facts
-    near = nearparts.batch_parts(kept, size, num_perm) if num_perm is not None else None
-    return dedup.fact_columns(kept, size), near
+    if num_perm is None:
+        return dedup.fact_columns(kept, size), None
+    near, grams = nearparts.batch_parts(kept, size, num_perm)
+    return dedup.fact_columns(kept, size, grams), near
 
 
 def _add_facts(gathered: dedup.DedupFacts, part: tuple) -> None:

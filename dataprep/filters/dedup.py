@@ -145,11 +145,12 @@ class DedupFacts:
         return np.fromiter((_id(i) not in gone for i in ids), dtype=bool, count=len(ids))
 
 
-def fact_columns(batch: list, size: int) -> tuple:
+def fact_columns(batch: list, size: int, instruction_grams: list | None = None) -> tuple:
     """A batch's `DedupFacts` columns: ids, ranks, the three text hashes, tasks (a list)
-    and the batch's instruction shingle hashes (each pair's distinct ones, concatenated)."""
+    and the batch's instruction shingle hashes (each pair's distinct ones, concatenated;
+    `instruction_grams`: each pair's instruction shingles, when made already)."""
     exact, questions, outputs, grams = [], [], [], []
-    for p in batch:
+    for k, p in enumerate(batch):
         instruction, given, output = (
             normalize(p.instruction),
             normalize(p.input),
@@ -159,7 +160,8 @@ def fact_columns(batch: list, size: int) -> tuple:
         exact.append(_digest(question + "\x00" + output))
         questions.append(_digest(question))
         outputs.append(_digest(output))
-        grams.extend({hash(sh) for sh in _grams(_words(p.instruction), size)})
+        own = _grams(_words(p.instruction), size) if instruction_grams is None else None
+        grams.extend({hash(sh) for sh in (own if own is not None else instruction_grams[k])})
     return (
         _ids([p.id for p in batch]),
         np.fromiter((GENERATOR_RANK.get(p.generator, 9) for p in batch), np.int64, len(batch)),
@@ -238,6 +240,9 @@ def _grams(words: list[str], size: int) -> set[str]:
     return set(map(" ".join, zip(*[words[k:] for k in range(size)], strict=False)))
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 class Shingler:
     """Shingle sets of pairs' instruction, input and output, template boilerplate removed,
     built on demand: memory holds the few sets in use, never all of them (a repository's
@@ -290,6 +295,35 @@ class Shingler:
     def full_of(self, pair: Pair) -> tuple[set[str], set[str], set[str]]:
         """(the pair's shingles, boilerplate included; its instruction's shingles; those
         of its input and output together): what `shingles_of` takes the boilerplate from."""
+        a, g, other, with_a, with_g = self._pieces(pair)
+        full = set(a) if with_a else set()
+        if with_g:
+            full |= g
+        full.update(other)
+        return full, a, g
+
+    def parts_of(self, pair: Pair) -> tuple[set[str], list[str], list[str], set[str]]:
+        """`full_of`'s set in three disjoint parts: `shared`, its input and output's
+        shingles (`g`, not copied: other pairs may share it; empty when the set has none
+        of them), `extra`, its other shingles that are never boilerplate, and `own`, its
+        instruction's shingles that may be (in `a`, not in `g`); and `a`."""
+        a, g, other, with_a, with_g = self._pieces(pair)
+        shared = g if with_g else _NONE
+        own = [sh for sh in a if sh not in g] if with_a else []
+        extra: list[str] = []
+        for sh in other:  # a few windows
+            if sh in shared or sh in extra:
+                continue
+            if sh in a and sh not in g:
+                if not with_a and sh not in own:
+                    own.append(sh)
+                continue
+            extra.append(sh)
+        return shared, extra, own, a
+
+    def _pieces(self, pair: Pair) -> tuple[set[str], set[str], list[str], bool, bool]:
+        """(`a`, `g`, the pair's other shingles (windows across the instruction's end, or
+        the one shingle of a short pair), whether its set has `a`, whether it has `g`)."""
         size = self.size
         wi = _words(pair.instruction)
         a = _grams(wi, size)
@@ -302,16 +336,14 @@ class Shingler:
         wio, g = self._memo[key]
         total = len(wi) + len(wio)
         if total <= size:
-            full = {" ".join(wi + wio)} if total else set()
-        else:
-            full = set(a) if len(wi) >= size else set()
-            if len(wio) >= size:
-                full |= g
-            cross = wi[max(0, len(wi) - size + 1) :] + wio[: size - 1]
-            first = max(0, len(wi) - size + 1)
-            for j in range(first, min(len(wi), total - size + 1)):
-                full.add(" ".join(cross[j - first : j - first + size]))
-        return full, a, g
+            return a, g, ([" ".join(wi + wio)] if total else []), False, False
+        first = max(0, len(wi) - size + 1)
+        cross = wi[first:] + wio[: size - 1]
+        other = [
+            " ".join(cross[j - first : j - first + size])
+            for j in range(first, min(len(wi), total - size + 1))
+        ]
+        return a, g, other, len(wi) >= size, len(wio) >= size
 
     def signatures(self, num_perm: int, batch: int = 2048) -> np.ndarray:
         """MinHash signatures of every pair, computed a batch of sets at a time; the

@@ -3,23 +3,24 @@ pairs it keeps, so that the near-duplicate filter reads no pair again.
 
 A pair's shingle set (`Shingler.shingles_of`) is its shingles less its instruction's
 boilerplate: the instruction's shingles found in many instructions
-(`InstructionFrequency.common`), known only once every pair was seen. A MinHash of a
-union is the element-wise minimum of the MinHashes of its parts, so a pair's set is
-split in two: `rest`, its shingles that are not its instruction's (never boilerplate),
-of which the pass keeps the signature and the Python hashes; and its instruction's
-shingles, of which it keeps the SHA-1 value MinHash reads (`_sha1_32`), the Python hash
-`common` holds and whether the input or output has the shingle too (then it is not
-boilerplate). The near-duplicate filter takes the boilerplate out of the instruction's
-shingles and adds the others to `rest`'s signature (`NearParts.band_keys`) and hashes
-(`NearParts.shingle_hashes`): equal to `signatures` and `_shingle_hashes` of
-`Shingler.shingles_of` (the tests hold that).
+(`InstructionFrequency.common`) and not in its input or output, known only once every
+pair was seen. A MinHash of a union is the element-wise minimum of the MinHashes of its
+parts, so a pair's set is split in two (`Shingler.parts_of`): `rest`, its shingles that
+can never be boilerplate, of which the pass keeps the signature (of its input and
+output's shingles and of the few others, each hashed as they are, not copied into one
+set) and the Python hashes; and its instruction's other shingles, of which it keeps the
+SHA-1 value MinHash reads (`_sha1_32`) and the Python hash `common` holds. The
+near-duplicate filter takes the boilerplate out of those and adds the others to
+`rest`'s signature (`NearParts.band_keys`) and hashes (`NearParts.shingle_hashes`):
+equal to `signatures` and `_shingle_hashes` of `Shingler.shingles_of` (the tests hold
+that).
 
 The signatures (num_perm values of 4 bytes a pair) and hashes wait in unlinked temporary
 files beside the store, read back a chunk of rows or a row at a time (not mapped: their
 pages would count as the process's memory); memory holds the instruction shingles' values
-(13 bytes each).
+(12 bytes each).
 
-Example: parts = NearParts(5, 256); parts.add(batch_parts(pairs, 5, 256)); parts.done()
+Example: parts = NearParts(5, 256); parts.add(batch_parts(pairs, 5, 256)[0]); parts.done()
 """
 
 from __future__ import annotations
@@ -44,36 +45,40 @@ from dataprep.filters.dedup import (
 CHUNK = 4096  # rows whose band keys are made at a time
 
 
-def batch_parts(batch: list, size: int, num_perm: int) -> tuple:
+def batch_parts(batch: list, size: int, num_perm: int) -> tuple[tuple, list[set[str]]]:
     """The parts of a batch of pairs (`NearParts.add`): their `rest` signatures (rows x
     num_perm, uint32), `rest` Python hashes (concatenated) and counts, and their
-    instruction shingles' SHA-1 values, Python hashes, in-input-or-output flags (each
-    concatenated) and counts."""
+    instruction shingles' SHA-1 values and Python hashes (concatenated) and counts; and
+    each pair's instruction shingles (`fact_columns` counts them too)."""
     shingler = Shingler([], size, common=set())
-    rests: list[set[str]] = []
+    pieces: list = []  # each pair's `shared` and `extra` (`Shingler.parts_of`)
     own: list[str] = []
-    shared: list[bool] = []
     counts = array("q")
+    grams = []
     for pair in batch:
-        full, a, g = shingler.full_of(pair)
-        mine = [sh for sh in a if sh in full] if a else []
-        rests.append(full - a if a else full)
+        shared, extra, mine, a = shingler.parts_of(pair)
+        pieces.append(shared)
+        pieces.append(extra)
         own.extend(mine)
-        shared.extend(sh in g for sh in mine)
         counts.append(len(mine))
-    rest_counts = np.fromiter(map(len, rests), np.int64, len(rests))
-    total = int(rest_counts.sum())
-    rest_hashes = np.fromiter((hash(sh) for rest in rests for sh in rest), np.int64, total)
-    sigs = signatures(rests, num_perm) if rests else np.zeros((0, num_perm), np.uint32)
-    return (
+        grams.append(a)
+    sizes = np.fromiter(map(len, pieces), np.int64, len(pieces))
+    total = int(sizes.sum())
+    rest_hashes = np.fromiter((hash(sh) for piece in pieces for sh in piece), np.int64, total)
+    if pieces:  # a MinHash of a union: the minimum of its parts'
+        sigs = signatures(pieces, num_perm)
+        sigs = np.minimum(sigs[0::2], sigs[1::2])
+    else:
+        sigs = np.zeros((0, num_perm), np.uint32)
+    part = (
         np.ascontiguousarray(sigs, dtype=np.uint32),
         rest_hashes,
-        rest_counts,
+        sizes[0::2] + sizes[1::2],
         _sha1_32_all(own, len(own)),
         np.fromiter(map(hash, own), np.int64, len(own)),
-        np.array(shared, dtype=bool),
         np.frombuffer(counts, dtype=np.int64).copy(),
     )
+    return part, grams
 
 
 class NearParts:
@@ -84,7 +89,7 @@ class NearParts:
         self.size, self.num_perm, self.n = size, num_perm, 0
         self._sigs = tempfile.TemporaryFile(dir=folder)
         self._hashes = tempfile.TemporaryFile(dir=folder)
-        self._columns: list[list[np.ndarray]] = [[] for _ in range(5)]
+        self._columns: list[list[np.ndarray]] = [[] for _ in range(4)]
         self._keep: tuple[int, np.ndarray] | None = None  # (id of common, its keep mask)
 
     def fits(self, size: int, num_perm: int) -> bool:
@@ -100,10 +105,10 @@ class NearParts:
         self.n += len(sigs)
 
     def done(self) -> NearParts:
-        rest_counts, self.sha, self.hash, self.shared, counts = (
+        rest_counts, self.sha, self.hash, counts = (
             np.concatenate(c) if c else np.zeros(0, dtype)
             for c, dtype in zip(
-                self._columns, (np.int64, np.uint32, np.int64, bool, np.int64), strict=True
+                self._columns, (np.int64, np.uint32, np.int64, np.int64), strict=True
             )
         )
         del self._columns
@@ -134,12 +139,13 @@ class NearParts:
         return out
 
     def _kept(self, common: set[int]) -> np.ndarray:
-        """Per instruction shingle: kept in its pair's set (not boilerplate, or every one of
-        a pair that would keep none and has no `rest`: `shingles_of`'s `or full`)."""
+        """Per instruction shingle (`own`): kept in its pair's set (not boilerplate, or
+        every one of a pair that would keep none and has no `rest`: `shingles_of`'s `or
+        full`)."""
         if self._keep is not None and self._keep[0] == id(common):
             return self._keep[1]
         values = np.fromiter(common, np.int64, len(common))
-        keep = ~(np.isin(self.hash, values) & ~self.shared)
+        keep = ~np.isin(self.hash, values)
         rows = np.repeat(np.arange(self.n), self.counts)
         left = np.bincount(rows[keep], minlength=self.n)
         empty = (left == 0) & (np.diff(self.rest_start) == 0)  # nothing left: all of it
