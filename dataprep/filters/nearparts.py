@@ -29,6 +29,7 @@ import os
 import tempfile
 from array import array
 from collections.abc import Callable
+from itertools import chain
 
 import numpy as np
 
@@ -42,7 +43,7 @@ from dataprep.filters.dedup import (
     signatures,
 )
 
-CHUNK = 4096  # rows whose band keys are made at a time
+CHUNK = 1024  # rows whose band keys are made at a time (a few MB of signatures)
 
 
 def batch_parts(batch: list, size: int, num_perm: int) -> tuple[tuple, list[set[str]]]:
@@ -64,7 +65,7 @@ def batch_parts(batch: list, size: int, num_perm: int) -> tuple[tuple, list[set[
         grams.append(a)
     sizes = np.fromiter(map(len, pieces), np.int64, len(pieces))
     total = int(sizes.sum())
-    rest_hashes = np.fromiter((hash(sh) for piece in pieces for sh in piece), np.int64, total)
+    rest_hashes = np.fromiter(map(hash, chain.from_iterable(pieces)), np.int64, total)
     if pieces:  # a MinHash of a union: the minimum of its parts'
         sigs = signatures(pieces, num_perm)
         sigs = np.minimum(sigs[0::2], sigs[1::2])
@@ -144,12 +145,17 @@ class NearParts:
         full`)."""
         if self._keep is not None and self._keep[0] == id(common):
             return self._keep[1]
-        values = np.fromiter(common, np.int64, len(common))
-        keep = ~np.isin(self.hash, values)
-        rows = np.repeat(np.arange(self.n), self.counts)
-        left = np.bincount(rows[keep], minlength=self.n)
-        empty = (left == 0) & (np.diff(self.rest_start) == 0)  # nothing left: all of it
-        keep |= empty[rows]
+        values = np.sort(np.fromiter(common, np.int64, len(common)))
+        keep = np.ones(len(self.hash), dtype=bool)
+        for first in range(0, len(self.hash), 1 << 16):  # a chunk at a time: little memory
+            part = self.hash[first : first + (1 << 16)]
+            at = np.minimum(np.searchsorted(values, part), max(len(values) - 1, 0))
+            if len(values):
+                keep[first : first + len(part)] = values[at] != part
+        kept = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+        left = kept[self.start[1:]] - kept[self.start[:-1]]
+        for row in np.flatnonzero((left == 0) & (np.diff(self.rest_start) == 0)).tolist():
+            keep[self.start[row] : self.start[row + 1]] = True  # nothing left: all of it
         self._keep = (id(common), keep)
         return keep
 
