@@ -357,7 +357,7 @@ def test_the_chain_in_forked_workers_decides_as_one_process(tmp_path, monkeypatc
         for report in (first, again):
             report.pop("seconds")
         dropped = {p: (d.stage, d.reason) for p, d in store.dropped().items()}
-        return dropped, first, again, store.filter_verdicts()
+        return dropped, first, again
 
     one = run(tmp_path / "one", 1)
     pools = []
@@ -366,42 +366,13 @@ def test_the_chain_in_forked_workers_decides_as_one_process(tmp_path, monkeypatc
     monkeypatch.setattr(chain, "_FORK_BATCH", 8)  # 66 pairs: several batches per pass
     monkeypatch.setattr(passes, "BATCH", 8)
     two = run(tmp_path / "two", 2)
-    # per run: the per-pair pass, which gathers the dedup filters' facts and the
-    # near-duplicate signatures too (nearparts): the near-duplicate filter reads no pair
-    assert pools == [2] * 2
+    # per run: the per-pair pass (it gathers the dedup filters' facts too) and the
+    # near-duplicate band keys
+    assert pools == [2] * 4
     stages = {stage for stage, _ in one[0].values()}
     assert {"filter.exact_duplicate", "filter.conflict", "filter.near_duplicate"} <= stages
     assert {"filter.empty_output", "filter.secrets"} <= stages
     assert two == one and one[1] == one[2]
-    assert len(one[3]) == len(pairs)  # a first run's cold cache kept every verdict it made
-
-
-def test_a_cold_cache_reads_nothing_and_a_warm_one_reads_what_it_wrote(tmp_path, monkeypatch):
-    from dataprep.filters.cache import VerdictCache
-
-    store = store_with(tmp_path, [pair("Explain capacity.", "It returns the capacity.")])
-    cache = VerdictCache.load(store, FilterConfig())
-    assert cache.cold
-    monkeypatch.setattr(store, "filter_verdicts_of", lambda keys: pytest.fail("read when cold"))
-    monkeypatch.setattr(store, "filter_verdict_keys", lambda: pytest.fail("stale when cold"))
-    run_filters(store)
-    monkeypatch.undo()
-    assert not VerdictCache.load(store, FilterConfig()).cold
-    assert len(store.filter_verdicts()) == 1
-
-
-def test_encoded_verdicts_are_stored_as_put_filter_verdicts_stores_them(tmp_path):
-    from dataprep.filters.cache import VerdictCache
-
-    verdicts = {"0" * 15 + "1": {"refusal": "", "length": "too short"}, "f" * 16: {"length": ""}}
-    one = store_with(tmp_path / "one", [])
-    one.put_filter_verdicts(verdicts)
-    cache = VerdictCache(FilterConfig())
-    cache.stored = {k: dict(v) for k, v in verdicts.items()}
-    cache.dirty = set(verdicts)
-    two = store_with(tmp_path / "two", [])
-    two.put_filter_verdict_texts(cache.made())
-    assert two.filter_verdicts() == one.filter_verdicts() == verdicts
 
 
 def test_band_keys_read_back_from_disk_give_the_buckets_of_the_keys_in_memory(tmp_path):
@@ -464,85 +435,3 @@ def test_words_are_word_re_s_words_lower_cased():
     texts += ["Straße ΣΑΣ x_1 $y", "a\x1cb\x1fc d\u00a0e", "İstanbul K"]
     for text in texts:
         assert dedup._words(text) == [w.lower() for w in WORD_RE.findall(text)], repr(text)
-
-
-def _parts_pairs() -> list:
-    """Pairs whose sets take every way of `Shingler.shingles_of`: template wording that is
-    boilerplate, wording the input or output has too, short texts, sets of wording only."""
-    out = []
-    for i in range(30):
-        answer = f"It returns rate {i} times the nights of room {i % 4}."
-        out.append(pair(f"Say what the method named rate{i} of the class Room returns.", answer))
-        out.append(pair(f"Say what the method named rate{i} of the class Room", "the class Room"))
-        out.append(pair("Say what the method named", f"n{i}"))  # all boilerplate: kept whole
-    out += [pair("Name it.", "x"), pair("Name it.", ""), pair("", "a b c d e f"), pair("a", "b")]
-    out.append(pair("Say what the method named", ""))  # boilerplate only: kept whole
-    # windows across the instruction's end that are its own shingles, or repeat
-    out += [pair("a b a b a b a", "b a b a"), pair("a b a b a", "b a b a b a")]
-    # wording its input has too: never boilerplate
-    out.append(pair("Say what the method named rate1 of the class Room returns.", "x",
-                    "Say what the method named"))  # fmt: skip
-    return out
-
-
-def test_signatures_in_parts_equal_those_of_the_whole_sets(tmp_path):
-    from dataprep.filters.nearparts import NearParts, batch_parts
-
-    pairs, size, num_perm = _parts_pairs(), 5, 64
-    frequency = dedup.InstructionFrequency(size)
-    for p in pairs:
-        frequency.add(p)
-    common = frequency.common(max_df=0.01, min_df=5)
-    assert common  # the template's wording is boilerplate
-    shingler = dedup.Shingler([], size, common=common)
-    sets = [shingler.shingles_of(p) for p in pairs]
-    for p in pairs:  # the parts are disjoint and make the whole set
-        shared, extra, own, a = shingler.parts_of(p)
-        full, a_too, g = shingler.full_of(p)
-        assert a == a_too and set(own) <= a - g
-        assert len(shared) + len(extra) + len(own) == len(full)
-        assert shared | set(extra) | set(own) == full
-    parts = NearParts(size, num_perm, str(tmp_path))
-    for start in range(0, len(pairs), 7):
-        part, grams = batch_parts(pairs[start : start + 7], size, num_perm)
-        assert grams == [
-            dedup._grams(dedup._words(p.instruction), size) for p in pairs[start : start + 7]
-        ]
-        parts.add(part)
-    parts.done()
-    rows = np.array([r for r in range(len(pairs)) if r % 5 != 3])  # some rows dropped since
-    groups = np.arange(len(rows)) % 3
-    got: list[np.ndarray] = []
-    # one band a value: a key is a bijection of the value (`_mix`), so keys equal as values do
-    parts.band_keys(rows, common, groups, (num_perm, num_perm, 1), lambda s, k: got.append(k))
-    whole = dedup.signatures([sets[r] for r in rows.tolist()], num_perm)
-    assert np.array_equal(np.concatenate(got), dedup.band_keys_of(whole, groups, num_perm, 1))
-    for r in (0, 2, len(pairs) - 1):  # and datasketch's own MinHash
-        expected = MinHash(num_perm=num_perm, seed=1)
-        expected.update_batch([s.encode("utf-8") for s in sets[r]])
-        assert whole[rows.tolist().index(r)].tolist() == expected.hashvalues.tolist()
-    hashes = parts.shingle_hashes(rows, np.arange(len(rows)), common)
-    for position, r in enumerate(rows.tolist()):
-        assert hashes[position].tolist() == sorted(map(hash, sets[r]))
-    parts.close()
-
-
-def test_near_duplicates_from_parts_equal_those_of_the_pairs_read_again(tmp_path):
-    from dataprep.filters.chain import ListPairs, chain_filters
-    from dataprep.filters.core import Context
-
-    pairs = [*_variants(40), *_parts_pairs()]
-    config = FilterConfig(disabled=("secrets", "code_validity", "exact_duplicate", "conflict"))
-    source = ListPairs(pairs)
-    report, decisions, _ = chain_filters(source, config, Context(config=config))
-    assert source.memo["dedup"].parts is not None  # the per-pair pass made them
-    earlier = {v.pair_id for s, vs in decisions.items() if s != "filter.near_duplicate" for v in vs}
-    expected = dedup.near_duplicate_groups(  # the pairs read again: no parts
-        [p for p in pairs if p.id not in earlier],
-        config.near_dup_threshold, config.num_perm, config.shingle_size, config.near_dup_scope,
-    )  # fmt: skip
-    got = {v.pair_id: v.reason for v in decisions["filter.near_duplicate"]}
-    assert got and got == {
-        pid: f"near-duplicate (Jaccard >= {config.near_dup_threshold}) of {kept}"
-        for pid, kept in expected.items()
-    }

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from dataprep import procs
-from dataprep.filters import code, dedup, nearparts, secrets, text  # noqa: F401 (they register filters)
+from dataprep.filters import code, dedup, secrets, text  # noqa: F401 (they register filters)
 from dataprep.filters.cache import VerdictCache
 from dataprep.filters.core import (
     REGISTRY,
@@ -233,43 +233,13 @@ def _position(source):
     return None
 
 
-def _facts_size(source, later, ctx) -> tuple[int, int | None] | None:
-    """(shingle size, signature length or None) of the `DedupFacts` a per-pair pass gathers
-    of the pairs it keeps for the dedup filters among the `later` ones (None: none runs, or
-    nowhere to keep them): they need not read every pair again. With a signature length,
-    the near-duplicate filter runs later and the pass makes its signatures in parts too
-    (`nearparts`: where `signatures` is datasketch's affine32 scheme)."""
+def _facts_size(source, later, ctx) -> int | None:
+    """The shingle size of the `DedupFacts` a per-pair pass gathers of the pairs it keeps
+    for the dedup filters among the `later` ones (None: none runs, or nowhere to keep them):
+    they need not read every pair again."""
     if getattr(source, "memo", None) is None or not any(s.name in _DEDUP for s in later):
         return None
-    config = ctx.config
-    near = any(s.name == "near_duplicate" for s in later)
-    num_perm = config.num_perm if near and dedup._prototype(config.num_perm) else None
-    return config.shingle_size, num_perm
-
-
-def _gathered(facts: tuple[int, int | None], source) -> dedup.DedupFacts:
-    """The empty `DedupFacts` of a per-pair pass (`_facts_size`)."""
-    size, num_perm = facts
-    gathered = dedup.DedupFacts(size)
-    if num_perm is not None:
-        gathered.parts = nearparts.NearParts(size, num_perm, dedup._spill_folder(source))
-    return gathered
-
-
-def _facts_of(kept: list, facts: tuple[int, int | None]) -> tuple:
-    """What a per-pair pass gathers of a batch of the pairs it keeps (`_facts_size`)."""
-    size, num_perm = facts
-    if num_perm is None:
-        return dedup.fact_columns(kept, size), None
-    near, grams = nearparts.batch_parts(kept, size, num_perm)
-    return dedup.fact_columns(kept, size, grams), near
-
-
-def _add_facts(gathered: dedup.DedupFacts, part: tuple) -> None:
-    columns, near = part
-    gathered.add(columns)
-    if near is not None:
-        gathered.parts.add(near)
+    return ctx.config.shingle_size
 
 
 _DEDUP = ("exact_duplicate", "conflict", "near_duplicate")  # the filters that read DedupFacts
@@ -277,9 +247,9 @@ _DEDUP = ("exact_duplicate", "conflict", "near_duplicate")  # the filters that r
 
 def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage, facts=None) -> None:
     """One pass of per-pair filters over the alive pairs of `source` (in forked workers
-    when `_forkable`: the same verdicts, in the same order). With `facts` (`_facts_size`),
+    when `_forkable`: the same verdicts, in the same order). With `facts` (a shingle size),
     the `DedupFacts` of the pairs it keeps go in the source's memo."""
-    gathered = _gathered(facts, source) if facts is not None else None
+    gathered = dedup.DedupFacts(facts) if facts is not None else None
     seen = [0] * len(specs)
     seconds = [0.0] * len(specs)
     reasons: list[dict[str, str]] = [{} for _ in specs]
@@ -289,7 +259,7 @@ def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage, fact
         checked = _forked_checks(source, specs, ctx, cache, gone, facts)
         for dropped, batch_seen, batch_seconds, part in checked:
             if gathered is not None:
-                _add_facts(gathered, part)
+                gathered.add(part)
             for k in range(len(specs)):
                 seen[k] += batch_seen[k]
                 seconds[k] += batch_seconds[k]
@@ -313,13 +283,11 @@ def _per_pair(source, specs, ctx, cache, report, decisions, gone, on_stage, fact
         if gathered is not None:
             kept.append(pair)
             if len(kept) >= _FORK_BATCH:
-                _add_facts(gathered, _facts_of(kept, facts))
+                gathered.add(dedup.fact_columns(kept, facts))
                 kept = []
     if gathered is not None:
         if kept:
-            _add_facts(gathered, _facts_of(kept, facts))
-        if gathered.parts is not None:
-            gathered.parts.done()
+            gathered.add(dedup.fact_columns(kept, facts))
         source.memo["dedup"] = gathered.done()
     for k, spec in enumerate(specs):
         details = ctx.details if judged[k] else {}
@@ -364,7 +332,7 @@ def _forkable(source, specs, cache) -> bool:
 def _forked_checks(source, specs, ctx, cache, gone, facts=None):
     """The per-pair pass in `procs.jobs()` forked workers, a batch of whole units each
     (`_check_rows`, `unit_ranges`); per batch: the dropped (id, filter index, reason), the
-    pairs each filter saw and its seconds, and with `facts` (`_facts_of`) the kept
+    pairs each filter saw and its seconds, and with `facts` (a shingle size) the kept
     pairs' `DedupFacts` columns. The workers' new verdicts go into `cache` (written with
     its next flush)."""
     global _PASS
@@ -407,8 +375,8 @@ def _check_rows(first: str, last: str):
             dropped.append((pair.id, k, reason))
         else:
             kept.append(pair)
-    made = cache.made()
-    part = _facts_of(kept, facts) if facts is not None else None
+    made = {key: cache.stored[key] for key in cache.dirty}
+    part = dedup.fact_columns(kept, facts) if facts is not None else None
     return dropped, seen, seconds, keys, made, cache.hits, cache.misses, part
 
 

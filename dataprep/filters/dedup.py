@@ -110,7 +110,6 @@ class DedupFacts:
         self.frequency = InstructionFrequency(size)
         parts: list[list[np.ndarray]] = [[] for _ in range(5)]
         self._parts, self._codes = parts, array("q")
-        self.parts = None  # the rows' signatures in parts, when the chain made them (nearparts)
 
     def add(self, part: tuple) -> None:
         """One batch's columns (`fact_columns`)."""
@@ -145,25 +144,21 @@ class DedupFacts:
         return np.fromiter((_id(i) not in gone for i in ids), dtype=bool, count=len(ids))
 
 
-def fact_columns(batch: list, size: int, instruction_grams: list | None = None) -> tuple:
+def fact_columns(batch: list, size: int) -> tuple:
     """A batch's `DedupFacts` columns: ids, ranks, the three text hashes, tasks (a list)
-    and the batch's instruction shingle hashes (each pair's distinct ones, concatenated;
-    `instruction_grams`: each pair's instruction shingles, when made already)."""
+    and the batch's instruction shingle hashes (each pair's distinct ones, concatenated)."""
     exact, questions, outputs, grams = [], [], [], []
-    for k, p in enumerate(batch):
+    for p in batch:
         instruction, given, output = (
             normalize(p.instruction),
             normalize(p.input),
             normalize(p.output),
         )
-        asked, answered = _digest(instruction + "\x00" + given), _digest(output)
-        # the whole text's: of the two digests, not of the text again (equal exactly when
-        # both are: the filters compare digests, never read them)
-        exact.append(blake2b(asked + answered, digest_size=16).digest())
-        questions.append(asked)
-        outputs.append(answered)
-        own = _grams(_words(p.instruction), size) if instruction_grams is None else None
-        grams.extend({hash(sh) for sh in (own if own is not None else instruction_grams[k])})
+        question = instruction + "\x00" + given
+        exact.append(_digest(question + "\x00" + output))
+        questions.append(_digest(question))
+        outputs.append(_digest(output))
+        grams.extend({hash(sh) for sh in _grams(_words(p.instruction), size)})
     return (
         _ids([p.id for p in batch]),
         np.fromiter((GENERATOR_RANK.get(p.generator, 9) for p in batch), np.int64, len(batch)),
@@ -242,9 +237,6 @@ def _grams(words: list[str], size: int) -> set[str]:
     return set(map(" ".join, zip(*[words[k:] for k in range(size)], strict=False)))
 
 
-_NONE: frozenset[str] = frozenset()
-
-
 class Shingler:
     """Shingle sets of pairs' instruction, input and output, template boilerplate removed,
     built on demand: memory holds the few sets in use, never all of them (a repository's
@@ -288,44 +280,6 @@ class Shingler:
 
     def shingles_of(self, pair: Pair) -> set[str]:
         """The shingle set of a pair."""
-        full, a, g = self.full_of(pair)
-        boiler = {sh for sh in a if hash(sh) in self.common} - g
-        if not boiler:  # most pairs: no copy of the set
-            return full
-        return (full - boiler) or full
-
-    def full_of(self, pair: Pair) -> tuple[set[str], set[str], set[str]]:
-        """(the pair's shingles, boilerplate included; its instruction's shingles; those
-        of its input and output together): what `shingles_of` takes the boilerplate from."""
-        a, g, other, with_a, with_g = self._pieces(pair)
-        full = set(a) if with_a else set()
-        if with_g:
-            full |= g
-        full.update(other)
-        return full, a, g
-
-    def parts_of(self, pair: Pair) -> tuple[set[str], list[str], list[str], set[str]]:
-        """`full_of`'s set in three disjoint parts: `shared`, its input and output's
-        shingles (`g`, not copied: other pairs may share it; empty when the set has none
-        of them), `extra`, its other shingles that are never boilerplate, and `own`, its
-        instruction's shingles that may be (in `a`, not in `g`); and `a`."""
-        a, g, other, with_a, with_g = self._pieces(pair)
-        shared = g if with_g else _NONE
-        own = [sh for sh in a if sh not in g] if with_a else []
-        extra: list[str] = []
-        for sh in other:  # a few windows
-            if sh in shared or sh in extra:
-                continue
-            if sh in a and sh not in g:
-                if not with_a and sh not in own:
-                    own.append(sh)
-                continue
-            extra.append(sh)
-        return shared, extra, own, a
-
-    def _pieces(self, pair: Pair) -> tuple[set[str], set[str], list[str], bool, bool]:
-        """(`a`, `g`, the pair's other shingles (windows across the instruction's end, or
-        the one shingle of a short pair), whether its set has `a`, whether it has `g`)."""
         size = self.size
         wi = _words(pair.instruction)
         a = _grams(wi, size)
@@ -338,14 +292,19 @@ class Shingler:
         wio, g = self._memo[key]
         total = len(wi) + len(wio)
         if total <= size:
-            return a, g, ([" ".join(wi + wio)] if total else []), False, False
-        first = max(0, len(wi) - size + 1)
-        cross = wi[first:] + wio[: size - 1]
-        other = [
-            " ".join(cross[j - first : j - first + size])
-            for j in range(first, min(len(wi), total - size + 1))
-        ]
-        return a, g, other, len(wi) >= size, len(wio) >= size
+            full = {" ".join(wi + wio)} if total else set()
+        else:
+            full = set(a) if len(wi) >= size else set()
+            if len(wio) >= size:
+                full |= g
+            cross = wi[max(0, len(wi) - size + 1) :] + wio[: size - 1]
+            first = max(0, len(wi) - size + 1)
+            for j in range(first, min(len(wi), total - size + 1)):
+                full.add(" ".join(cross[j - first : j - first + size]))
+        boiler = {sh for sh in a if hash(sh) in self.common} - g
+        if not boiler:  # most pairs: no copy of the set
+            return full
+        return (full - boiler) or full
 
     def signatures(self, num_perm: int, batch: int = 2048) -> np.ndarray:
         """MinHash signatures of every pair, computed a batch of sets at a time; the
@@ -416,7 +375,11 @@ class Shingler:
     def _band_keys(self, job) -> np.ndarray:
         pairs, groups, (num_perm, bands, rows) = job
         sigs = signatures([self.shingles_of(p) for p in pairs], num_perm)
-        return band_keys_of(sigs, groups, bands, rows)
+        keys = np.empty((len(pairs), bands), dtype=np.uint64)
+        for band in range(bands):
+            block = sigs[:, band * rows : (band + 1) * rows].astype(np.uint64)
+            keys[:, band] = _mix(np.column_stack([groups.astype(np.uint64), block]))
+        return keys
 
     def _signatures(self, span: tuple[int, int, int]) -> np.ndarray:
         start, end, num_perm = span
@@ -498,15 +461,6 @@ class _Texts(NamedTuple):
 def _light(pair) -> _Texts:
     """What the band keys read of a pair, sent to a worker (`map_batches`)."""
     return _Texts(pair.id, pair.task, pair.instruction, pair.input, pair.output)
-
-
-def band_keys_of(sigs: np.ndarray, groups: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """Each signature's 64-bit key of each LSH band, with its `groups` value (`band_keys`)."""
-    keys = np.empty((len(sigs), bands), dtype=np.uint64)
-    for band in range(bands):
-        block = sigs[:, band * rows : (band + 1) * rows].astype(np.uint64)
-        keys[:, band] = _mix(np.column_stack([groups.astype(np.uint64), block]))
-    return keys
 
 
 def _mix(block: np.ndarray) -> np.ndarray:
@@ -792,10 +746,6 @@ def near_duplicate_groups(
     bands, rows = lsh_params(round(min(max(0.1, threshold - 0.2), 0.9), 2), num_perm)
     groups = facts.tasks if scope == "task" else dict.fromkeys(facts.tasks, 0)
     id_parts: list[np.ndarray] = []
-    parts = getattr(facts, "parts", None)  # signatures in parts, of the facts' rows
-    if parts is not None and not parts.fits(size, num_perm):
-        parts = None
-    rows_of = np.flatnonzero(alive)  # the facts' rows alive here, in their order
     with _BandKeys(bands, _spill_folder(source)) as keys:
 
         def into(start: int, batch_keys: np.ndarray, batch_ids: np.ndarray) -> None:
@@ -803,30 +753,21 @@ def near_duplicate_groups(
             id_parts.append(batch_ids)
 
         n = int(alive.sum())
-        if parts is not None:  # no pair read again: the rows in the facts' order
-            codes = facts.task_codes[alive] if scope == "task" else np.zeros(n, np.int64)
-            parts.band_keys(rows_of, shingler.common, codes, (num_perm, bands, rows), keys.add)
-            ids, ranks = facts.ids[alive], facts.ranks[alive]
-        else:
-            shingler.band_keys(source, n, num_perm, bands, rows, groups, into=into)
-            ids = np.concatenate(id_parts)  # in the source's order (that of the band keys)
-            id_parts.clear()
-            # each row's rank, from the facts (in the order of their pass)
-            known = facts.ids[alive]
-            by_id = np.argsort(known)
-            ranks = facts.ranks[alive][by_id[np.searchsorted(known, ids, sorter=by_id)]]
-            del known, by_id
+        shingler.band_keys(source, n, num_perm, bands, rows, groups, into=into)
+        ids = np.concatenate(id_parts)  # in the source's order (that of the band keys)
+        id_parts.clear()
+        # each row's rank, from the facts (in the order of their pass)
+        known = facts.ids[alive]
+        by_id = np.argsort(known)
+        ranks = facts.ranks[alive][by_id[np.searchsorted(known, ids, sorter=by_id)]]
+        del known, by_id
         order = np.lexsort((ids, ranks))  # `preference`
         at = np.empty(len(order), dtype=np.int64)
         at[order] = np.arange(len(order))  # a row of the source -> its place in that order
         shared = keys.shared(at)
     ordered = ids[order]
-    wanted = np.unique(shared[0])
-    if parts is not None:
-        sets = parts.shingle_hashes(rows_of[order], wanted, shingler.common)
-    else:
-        sets = _shingle_hashes(shingler, source, ordered, wanted)
     del ids, order, at, ranks
+    sets = _shingle_hashes(shingler, source, ordered, np.unique(shared[0]))
 
     def match(i: int, candidates: set[int]) -> int | None:
         mine = sets[i]
