@@ -1090,6 +1090,25 @@ class Store(ReviewQueries):
         for (key,) in self.conn.execute("SELECT key FROM filter_cache"):
             yield key.hex()
 
+    def has_filter_verdicts(self) -> bool:
+        """Whether any filter verdict is stored (a first run's cache is empty)."""
+        return self.conn.execute("SELECT 1 FROM filter_cache LIMIT 1").fetchone() is not None
+
+    def put_filter_verdict_texts(self, rows: Iterable[tuple[str, str]]) -> None:
+        """Store (replace) verdicts given already encoded: (key, its verdict's JSON as
+        `put_filter_verdicts` writes it), in one transaction."""
+        rows = list(rows)
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO verdict_values (text) VALUES (?)",
+                [(t,) for t in sorted({t for _, t in rows})],
+            )
+            ids = dict(self.conn.execute("SELECT text, id FROM verdict_values"))
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO filter_cache (key, data) VALUES (?, ?)",
+                sorted((verdict_key(k), ids[t]) for k, t in rows),
+            )
+
     def put_filter_verdicts(
         self, verdicts: dict[str, dict[str, str]], forget: Iterable[str] = ()
     ) -> None:

@@ -48,6 +48,19 @@ def test_empty_output(output, dropped):
     assert (check("empty_output", pair("Explain capacity.", output)) is not None) is dropped
 
 
+def test_empty_output_reads_words_one_at_a_time_as_the_whole_list_would_tell():
+    from dataprep.filters.core import WORD_RE
+    from dataprep.filters.text import STOP_WORDS, _only_stop_words
+
+    texts = ["", "?!", "it is", "It IS the", "the the the rooms", "rooms the the", "a, b; the.",
+             "it\nis\tthe\u00e9", "IS_IT the of", "x$ the of", "of of of of", "the  "]  # fmt: skip
+    for text in texts:
+        words = WORD_RE.findall(text)
+        assert _only_stop_words(text) is (
+            len(words) > 2 and all(w.lower() in STOP_WORDS for w in words)
+        ), text
+
+
 def test_length_bounds_in_characters_and_tokens():
     cfg = FilterConfig(min_output_chars=5, max_output_chars=50, max_output_tokens=10)
     assert check("length", pair("q", "abc"), cfg) == "output has 3 characters < 5"

@@ -357,7 +357,7 @@ def test_the_chain_in_forked_workers_decides_as_one_process(tmp_path, monkeypatc
         for report in (first, again):
             report.pop("seconds")
         dropped = {p: (d.stage, d.reason) for p, d in store.dropped().items()}
-        return dropped, first, again
+        return dropped, first, again, store.filter_verdicts()
 
     one = run(tmp_path / "one", 1)
     pools = []
@@ -373,6 +373,35 @@ def test_the_chain_in_forked_workers_decides_as_one_process(tmp_path, monkeypatc
     assert {"filter.exact_duplicate", "filter.conflict", "filter.near_duplicate"} <= stages
     assert {"filter.empty_output", "filter.secrets"} <= stages
     assert two == one and one[1] == one[2]
+    assert len(one[3]) == len(pairs)  # a first run's cold cache kept every verdict it made
+
+
+def test_a_cold_cache_reads_nothing_and_a_warm_one_reads_what_it_wrote(tmp_path, monkeypatch):
+    from dataprep.filters.cache import VerdictCache
+
+    store = store_with(tmp_path, [pair("Explain capacity.", "It returns the capacity.")])
+    cache = VerdictCache.load(store, FilterConfig())
+    assert cache.cold
+    monkeypatch.setattr(store, "filter_verdicts_of", lambda keys: pytest.fail("read when cold"))
+    monkeypatch.setattr(store, "filter_verdict_keys", lambda: pytest.fail("stale when cold"))
+    run_filters(store)
+    monkeypatch.undo()
+    assert not VerdictCache.load(store, FilterConfig()).cold
+    assert len(store.filter_verdicts()) == 1
+
+
+def test_encoded_verdicts_are_stored_as_put_filter_verdicts_stores_them(tmp_path):
+    from dataprep.filters.cache import VerdictCache
+
+    verdicts = {"0" * 15 + "1": {"refusal": "", "length": "too short"}, "f" * 16: {"length": ""}}
+    one = store_with(tmp_path / "one", [])
+    one.put_filter_verdicts(verdicts)
+    cache = VerdictCache(FilterConfig())
+    cache.stored = {k: dict(v) for k, v in verdicts.items()}
+    cache.dirty = set(verdicts)
+    two = store_with(tmp_path / "two", [])
+    two.put_filter_verdict_texts(cache.made())
+    assert two.filter_verdicts() == one.filter_verdicts() == verdicts
 
 
 def test_band_keys_read_back_from_disk_give_the_buckets_of_the_keys_in_memory(tmp_path):

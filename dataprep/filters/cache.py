@@ -50,6 +50,8 @@ class VerdictCache:
 
     With a store, verdicts are read a batch of pairs at a time and new ones written as the
     chain goes (`flush`): memory holds the keys in use (8 bytes each), not the verdicts.
+    A `cold` cache (its store held no verdict when loaded: a first run) reads nothing and
+    has nothing stale to forget: it only computes keys and writes the new verdicts.
     """
 
     FLUSH_EVERY = 32768  # verdicts per write: 3x quicker than 4,096 (a B-tree of random keys)
@@ -70,6 +72,8 @@ class VerdictCache:
         self.dirty: set[str] = set()
         self._keys: dict[str, str] = {}  # pair id -> key, of the pairs of the last batches
         self.hits = self.misses = 0
+        self.cold = False  # the store held no verdict when loaded (`load`)
+        self.pending: list[tuple[str, str]] = []  # (key, verdict JSON) absorbed, to write
 
     def key(self, pair: Pair) -> str:
         known = self._keys.get(pair.id)
@@ -84,13 +88,14 @@ class VerdictCache:
         digest.update(blob.encode("utf-8", "surrogatepass"))
         key = digest.hexdigest()[:16]
         self._keys[pair.id] = key
-        self.used.add(bytes.fromhex(key))
+        if not self.cold:  # a cold cache has nothing stale to tell apart
+            self.used.add(bytes.fromhex(key))
         return key
 
     def _verdicts(self, key: str) -> dict[str, str]:
         found = self.stored.get(key)
         if found is None:
-            if self.store is not None:
+            if self.store is not None and not self.cold:
                 found = self.store.filter_verdicts_of([key]).get(key)
             found = self.stored[key] = found or {}
         return found
@@ -145,8 +150,11 @@ class VerdictCache:
             return
         if self.dirty:
             self.store.put_filter_verdicts({k: self.stored[k] for k in self.dirty})
+        if self.pending:
+            self.store.put_filter_verdict_texts(self.pending)
         self.dirty.clear()
         self.stored.clear()
+        self.pending = []
 
     def prefetch(self, pairs: list[Pair], store=None) -> list[str]:
         """Read the stored verdicts of these pairs in one go (from this cache's store, or
@@ -159,6 +167,10 @@ class VerdictCache:
             self.flush()
             self._keys.clear()
         keys = [self.key(p) for p in pairs]
+        if self.cold:  # nothing stored to read
+            for key in keys:
+                self.stored.setdefault(key, {})
+            return keys
         found = store.filter_verdicts_of(k for k in keys if k not in self.stored)
         for key in keys:
             self.stored.setdefault(key, found.get(key, {}))
@@ -172,28 +184,47 @@ class VerdictCache:
         other._salted = self._salted
         other.stored, other.used, other.dirty, other._keys = {}, set(), set(), {}
         other.hits = other.misses = 0
+        other.cold, other.pending = self.cold, []
         return other
 
-    def absorb(self, keys: list[str], made: dict[str, dict[str, str]], hits: int, misses: int):
+    def made(self) -> list[tuple[str, str]]:
+        """(key, verdict JSON) of the verdicts this cache added to (`verdict_text`, each
+        distinct verdict encoded once): what a worker sends back for `absorb`."""
+        texts: dict[tuple, str] = {}
+        out = []
+        for key in self.dirty:
+            verdict = tuple(sorted(self.stored[key].items()))
+            text = texts.get(verdict)
+            if text is None:
+                text = texts[verdict] = json.dumps(dict(verdict))
+            out.append((key, text))
+        return out
+
+    def absorb(self, keys: list[str], made: list[tuple[str, str]], hits: int, misses: int):
         """Take in what a worker's cache did for a batch of pairs (`keys`: theirs, `made`:
-        the verdicts it added to, whole): as if this cache had checked them; new verdicts
-        are written with the next `flush`."""
-        self.used.update(map(bytes.fromhex, keys))
-        self.stored.update(made)
-        self.dirty.update(made)
+        the verdicts it added to, whole, encoded: `made`): as if this cache had checked
+        them; new verdicts are written with the next `flush`."""
+        if not self.cold:
+            self.used.update(map(bytes.fromhex, keys))
+        self.pending.extend(made)
         self.hits += hits
         self.misses += misses
-        if len(self.stored) >= self.FLUSH_EVERY:
+        if len(self.pending) >= self.FLUSH_EVERY:
             self.flush()
 
     @classmethod
     def load(cls, store, config: FilterConfig) -> VerdictCache:
-        return cls(config, store=store)
+        cache = cls(config, store=store)
+        cache.cold = not store.has_filter_verdicts()
+        return cache
 
     def save(self, store) -> None:
-        """Write new verdicts and forget those of pairs this run did not look at."""
+        """Write new verdicts and forget those of pairs this run did not look at (none when
+        `cold`: every stored verdict is one of this run's)."""
         self.store = self.store or store
         self.flush()
+        if self.cold and self.store is store:
+            return
         stale = [k for k in store.filter_verdict_keys() if bytes.fromhex(k) not in self.used]
         store.put_filter_verdicts({}, forget=stale)
 

@@ -375,7 +375,7 @@ def _check_rows(first: str, last: str):
             dropped.append((pair.id, k, reason))
         else:
             kept.append(pair)
-    made = {key: cache.stored[key] for key in cache.dirty}
+    made = cache.made()
     part = dedup.fact_columns(kept, facts) if facts is not None else None
     return dropped, seen, seconds, keys, made, cache.hits, cache.misses, part
 

@@ -46,13 +46,23 @@ def empty_output(pair: Pair, ctx: Context) -> str | None:
     text = pair.output.strip()
     if text.strip("`'\"").strip().lower().rstrip(".") in PLACEHOLDERS:
         return f"empty or placeholder output ({text[:20]!r})"
-    words = WORD_RE.findall(text)
-    if not words:
+    if WORD_RE.search(text) is None:
         return "output is only punctuation"
-    # lower-cased one at a time: the first word that is not a stop word ends the look
-    if pair.label is None and len(words) > 2 and all(w.lower() in STOP_WORDS for w in words):
+    if pair.label is None and _only_stop_words(text):
         return "output is only stop words"
     return None
+
+
+def _only_stop_words(text: str) -> bool:
+    """Whether `text` has more than two words, all of them stop words: its words read one
+    at a time, never all of them (the first that is not a stop word ends the look).
+    Example: _only_stop_words("it is the") -> True; _only_stop_words("it is rooms") -> False."""
+    count = 0
+    for m in WORD_RE.finditer(text):
+        if m.group(0).lower() not in STOP_WORDS:
+            return False
+        count += 1
+    return count > 2
 
 
 @register(
