@@ -46,6 +46,7 @@ from dataprep.store_schema import (
     unit_fields,
     unit_row,
     verdict_key,
+    verdict_texts,
 )
 
 DB_NAME = "dataprep.db"
@@ -1094,11 +1095,17 @@ class Store(ReviewQueries):
         """Whether any filter verdict is stored (a first run's cache is empty)."""
         return self.conn.execute("SELECT 1 FROM filter_cache LIMIT 1").fetchone() is not None
 
-    def put_filter_verdict_texts(self, rows: Iterable[tuple[str, str]]) -> None:
+    def put_filter_verdict_texts(
+        self, rows: Iterable[tuple[str, str]], forget: Iterable[str] = ()
+    ) -> None:
         """Store (replace) verdicts given already encoded: (key, its verdict's JSON as
-        `put_filter_verdicts` writes it), in one transaction."""
+        `put_filter_verdicts` writes it), and forget the keys of `forget`, in one
+        transaction."""
         rows = list(rows)
         with self.transaction():
+            self.conn.executemany(
+                "DELETE FROM filter_cache WHERE key = ?", [(verdict_key(k),) for k in forget]
+            )
             self.conn.executemany(
                 "INSERT OR IGNORE INTO verdict_values (text) VALUES (?)",
                 [(t,) for t in sorted({t for _, t in rows})],
@@ -1112,32 +1119,9 @@ class Store(ReviewQueries):
     def put_filter_verdicts(
         self, verdicts: dict[str, dict[str, str]], forget: Iterable[str] = ()
     ) -> None:
-        """Store (replace) the verdicts of some keys and forget others, in one transaction.
-        Most pairs get the same few verdicts (every filter kept them): each distinct one is
-        encoded once per call."""
-        encoded: dict[tuple, str] = {}
-
-        def text_of(verdict: dict[str, str]) -> str:
-            key = tuple(sorted(verdict.items()))
-            found = encoded.get(key)
-            if found is None:
-                found = encoded[key] = json.dumps(dict(key))
-            return found
-
-        texts = {k: text_of(v) for k, v in verdicts.items()}
-        with self.transaction():
-            self.conn.executemany(
-                "DELETE FROM filter_cache WHERE key = ?", [(verdict_key(k),) for k in forget]
-            )
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO verdict_values (text) VALUES (?)",
-                [(t,) for t in sorted(set(texts.values()))],
-            )
-            ids = dict(self.conn.execute("SELECT text, id FROM verdict_values"))
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO filter_cache (key, data) VALUES (?, ?)",
-                sorted((verdict_key(k), ids[t]) for k, t in texts.items()),
-            )
+        """Store (replace) the verdicts of some keys and forget others, in one transaction
+        (`verdict_texts`: each distinct verdict encoded once per call)."""
+        self.put_filter_verdict_texts(verdict_texts(verdicts.items()), forget)
 
     # splits -----------------------------------------------------------------------
     def put_splits(self, assignments: Iterable[tuple[str, str, str]]) -> None:

@@ -5,7 +5,7 @@ compressed JSON: dataprep.codec).
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from json.decoder import scanstring
 from typing import Any, NamedTuple
 
@@ -359,6 +359,20 @@ def verdict_key(key: str | bytes) -> bytes:
     """A filter verdict's key as stored: 8 bytes (`VerdictCache.key`'s 16 hex digits; the
     first 8 of a longer key, as stores before `SLIM` kept 16)."""
     return bytes.fromhex(key)[:8] if isinstance(key, str) else key[:8]
+
+
+def verdict_texts(verdicts: Iterable[tuple[str, dict[str, str]]]) -> list[tuple[str, str]]:
+    """(key, the verdict's JSON as the store keeps it) of (key, verdict) pairs; most pairs
+    get the same few verdicts (every filter kept them): each distinct one is encoded once."""
+    encoded: dict[tuple, str] = {}
+    out = []
+    for key, verdict in verdicts:
+        items = tuple(sorted(verdict.items()))
+        text = encoded.get(items)
+        if text is None:
+            text = encoded[items] = json.dumps(dict(items))
+        out.append((key, text))
+    return out
 
 
 def _compact(conn: sqlite3.Connection) -> None:

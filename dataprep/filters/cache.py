@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dataprep.filters.core import REGISTRY, Context, FilterConfig, FilterSpec
 from dataprep.models import Pair
+from dataprep.store_schema import verdict_texts
 
 # The code a cached verdict depends on: every file of this package and the redactor.
 CODE_MODULES = ("dataprep.filters", "dataprep.secrets")
@@ -188,17 +189,9 @@ class VerdictCache:
         return other
 
     def made(self) -> list[tuple[str, str]]:
-        """(key, verdict JSON) of the verdicts this cache added to (`verdict_text`, each
-        distinct verdict encoded once): what a worker sends back for `absorb`."""
-        texts: dict[tuple, str] = {}
-        out = []
-        for key in self.dirty:
-            verdict = tuple(sorted(self.stored[key].items()))
-            text = texts.get(verdict)
-            if text is None:
-                text = texts[verdict] = json.dumps(dict(verdict))
-            out.append((key, text))
-        return out
+        """(key, verdict JSON) of the verdicts this cache added to (`verdict_texts`): what a
+        worker sends back for `absorb`."""
+        return verdict_texts((key, self.stored[key]) for key in self.dirty)
 
     def absorb(self, keys: list[str], made: list[tuple[str, str]], hits: int, misses: int):
         """Take in what a worker's cache did for a batch of pairs (`keys`: theirs, `made`:
