@@ -68,7 +68,11 @@ def column_value(pair: Pair, column: str) -> str:
     name = COLUMN_ALIASES.get(column, column)
     if name not in _PAIR_FIELDS:
         raise ConfigError(f"--by {column!r} is not a pair column: use one of {', '.join(COLUMNS)}")
-    value = getattr(pair, name)
+    return shown(getattr(pair, name))
+
+
+def shown(value: Any) -> str:
+    """A column's value as balance and the report show it. Example: shown("") -> "(none)"."""
     return NONE_VALUE if value is None or value == "" else str(value)
 
 

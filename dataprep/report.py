@@ -26,6 +26,7 @@ from typing import Any
 from dataprep import outdir, procs
 from dataprep.balance import COLUMN_ALIASES, column_value, report_columns
 from dataprep.balance import STAGE as BALANCE_STAGE
+from dataprep.balance import shown as _shown
 from dataprep.export_rows import handed_counts, handed_quality, unit_summaries
 from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens, passes
 from dataprep.models import Pair
@@ -40,7 +41,6 @@ from dataprep.quality import (
 )
 from dataprep.quality import summary_line as quality_line
 from dataprep.report_counts import KeptCounts
-from dataprep.report_counts import shown as _shown
 from dataprep.report_html import render_html, render_plots
 from dataprep.settings import CHARS_PER_TOKEN
 from dataprep.splits import held_out_paths_of

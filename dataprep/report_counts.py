@@ -15,15 +15,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dataprep.balance import COLUMN_ALIASES, NONE_VALUE
+from dataprep.balance import COLUMN_ALIASES, shown
 from dataprep.filters.core import estimate_tokens
 from dataprep.models import Pair
 from dataprep.prompts import alpaca_prompt
-
-
-def shown(value: Any) -> str:
-    """A column's value as the distributions show it (`balance.column_value`)."""
-    return NONE_VALUE if value is None or value == "" else str(value)
 
 
 def countable(columns: Iterable[str]) -> bool:
