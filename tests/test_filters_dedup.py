@@ -287,11 +287,13 @@ def test_signatures_estimate_the_jaccard_datasketch_estimates():
             assert estimate == reference[i].jaccard(reference[j])
 
 
-def test_signatures_fall_back_to_datasketch_when_the_fast_path_differs(monkeypatch):
-    sets = [*content_shingles(_variants(6)), set()]
-    fast = signatures(sets, 64)
-    monkeypatch.setattr(dedup, "_prototype", lambda num_perm: None)
-    assert signatures(sets, 64).tolist() == fast.tolist()
+@pytest.mark.parametrize("num_perm", [1, 64, 256])
+def test_permutations_are_the_ones_datasketch_draws(num_perm):
+    reference = MinHash(num_perm=num_perm, seed=1)
+    assert reference.scheme == "affine32"
+    a, b = dedup.permutations(num_perm)
+    assert a.dtype == b.dtype == np.uint32
+    assert [a.tolist(), b.tolist()] == [p.tolist() for p in reference.permutations]
 
 
 def test_lsh_params_are_the_bands_and_rows_datasketch_chooses():

@@ -3,11 +3,11 @@
 Each keeps one pair of a group deterministically: template pairs over output-first over
 evol, then the smallest id (`preference`).
 
-Near-duplicates use datasketch's MinHash and MinHashLSH through their public API, on a
-vectorised path: `signatures` computes, for all pairs at once, exactly the hash values
-of `MinHash(num_perm, seed=1)` updated with each pair's shingles (its permutations are
-read from a public `MinHash`, and a first call checks the result against one, falling
-back to `MinHash.bulk` if they ever differ); `band_buckets` puts rows in the buckets of
+Near-duplicates are datasketch's MinHash and MinHashLSH, on a vectorised path:
+`signatures` computes, for all pairs at once, exactly the hash values of
+`MinHash(num_perm, seed=1)` (its default "affine32" scheme) updated with each pair's
+shingles, with the permutations drawn as datasketch draws them (`permutations`: no
+datasketch import in a run); `band_buckets` puts rows in the buckets of
 the bands and rows that `MinHashLSH(threshold, num_perm)` chooses, so two pairs share a
 bucket exactly when that index would return one for the other. The tests hold both to
 datasketch itself.
@@ -318,7 +318,7 @@ class Shingler:
         ]
         workers = min(procs.jobs(), len(spans))
         if workers > 1 and hasattr(os, "fork"):  # fork: the workers share this object
-            _prototype(num_perm)  # made once, here: the workers inherit it (see band_keys)
+            permutations(num_perm)  # drawn once, here: the workers inherit them
             global _FORKED
             _FORKED = self
             try:
@@ -352,9 +352,7 @@ class Shingler:
         out = np.zeros((n, bands), dtype=np.uint64) if into is None else None
         spec = (num_perm, bands, rows)
         if n and procs.jobs() > 1 and hasattr(os, "fork"):
-            # datasketch's permutations, imported and checked here before the workers fork:
-            # each worker of each pass did it again (scipy with it: 0.9 s of CPU)
-            _prototype(num_perm)
+            permutations(num_perm)  # drawn once, here, before the workers fork
 
         def work(start: int, pairs: list) -> tuple[int, np.ndarray, np.ndarray | None]:
             if isinstance(groups, dict):
@@ -491,7 +489,7 @@ def content_shingles(
 
 def minhashes(sets: list[set[str]], num_perm: int) -> list:
     """datasketch MinHashes of many shingle sets (`MinHash.bulk`, seed 1): the reference
-    `signatures` equals, and its fallback."""
+    `signatures` equals."""
     from datasketch import MinHash
 
     encoded = [[s.encode("utf-8") for s in shingle_set] for shingle_set in sets]
@@ -524,7 +522,7 @@ def _sha1_32_all(shingles: Iterable[str], count: int) -> np.ndarray:
     return np.frombuffer(digests, dtype="<u4")[::5].astype(np.uint32)
 
 
-def _affine32(sets: list[set[str]], permutations, init: np.ndarray) -> np.ndarray:
+def _affine32(sets: list[set[str]], perms, init: np.ndarray) -> np.ndarray:
     """Signatures under the affine32 scheme: min over a set of a * fmix32(sha1_32(s)) + b.
 
     Each set's shingles are hashed as they come (a batch's sets share few: hashing the
@@ -534,7 +532,7 @@ def _affine32(sets: list[set[str]], permutations, init: np.ndarray) -> np.ndarra
     lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
     total = int(lengths.sum())
     flat = _sha1_32_all(_flat(sets) if total else [], total)
-    return affine_minhash(_fmix32(flat), lengths, permutations, init)
+    return affine_minhash(_fmix32(flat), lengths, perms, init)
 
 
 def _flat(sets: list[set[str]]):
@@ -586,34 +584,30 @@ def affine_minhash(
     return out
 
 
-@lru_cache(maxsize=16)
-def _prototype(num_perm: int):
-    """A public MinHash(num_perm, seed=1) whose permutations the fast path uses, or None
-    when that path does not reproduce datasketch (another scheme or hash function)."""
-    from datasketch import MinHash
+_EMPTY32 = np.uint32(0xFFFFFFFF)  # an empty set's hash values (affine32's maximum)
 
-    proto = MinHash(num_perm=num_perm, seed=MINHASH_SEED)
-    if getattr(proto, "scheme", "legacy") != "affine32":  # datasketch < 2.0: legacy only
-        return None
-    sample = {"public int capacity", "int capacity int guests", "é ü"}
-    check = MinHash(num_perm=num_perm, seed=MINHASH_SEED)
-    check.update_batch([s.encode("utf-8") for s in sample])
-    got = _affine32([sample, set()], proto.permutations, proto.hashvalues)
-    same = got[0].tolist() == check.hashvalues.tolist()
-    return proto if same and got[1].tolist() == proto.hashvalues.tolist() else None
+
+@lru_cache(maxsize=16)
+def permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) uint32 permutations of datasketch's `MinHash(num_perm, seed=1)` under its
+    "affine32" scheme (datasketch >= 2.0), drawn here the way it draws them (numpy's
+    `RandomState(1)`: a odd, b any), so a run never imports datasketch (and the scipy it
+    brings: half a second) to get them; the tests hold them and `signatures` to datasketch.
+    """
+    gen = np.random.RandomState(MINHASH_SEED)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
 def signatures(sets: list[set[str]], num_perm: int) -> np.ndarray:
     """MinHash signatures (one row per set) equal to datasketch's `MinHash(num_perm, seed=1)`
-    updated with each set's UTF-8 shingles, computed for all sets at once.
+    (affine32, its default scheme since 2.0) updated with each set's UTF-8 shingles,
+    computed for all sets at once.
 
     Example: signatures([{"a b"}], 4)[0] == MinHash(4, seed=1) after update(b"a b").
     """
-    proto = _prototype(num_perm)
-    if proto is None:
-        hashes = minhashes(sets, num_perm)
-        return np.array([m.hashvalues for m in hashes]).reshape(len(sets), num_perm)
-    return _affine32(sets, proto.permutations, proto.hashvalues)
+    return _affine32(sets, permutations(num_perm), np.full(num_perm, _EMPTY32, np.uint32))
 
 
 # --- LSH ------------------------------------------------------------------------------
