@@ -763,3 +763,32 @@ def test_a_candidates_pair_row_is_the_row_of_its_pair(units):
         for level in range(cand.max_level + 1):
             cand.level = level
             assert pair_row_of(_pair_fields(cand)) == pair_row(cand.to_pair())
+
+
+def test_a_javadoc_that_is_a_resource_line_or_a_c_prototype_is_not_explained():
+    units = _slice(
+        {
+            "r/CompilerProperties.java": (
+                "package p;\npublic class CompilerProperties {\n"
+                "  public static class Errors {\n"
+                "    /**\n     * compiler.err.cant.read.file=\\\n"
+                "     *    error reading source file {0}: {1}\n     */\n"
+                "    public static String CantReadFile(String a, String b) {\n"
+                '      return "cant.read.file";\n    }\n  }\n}\n'
+            ),
+            "r/Native.java": (
+                "package p;\nclass Native {\n"
+                "  /**\n   * mknod(const char* path, mode_t mode, dev_t dev)\n   */\n"
+                "  static native int mknod(long path, int mode, long dev);\n"
+                "  /**\n   * Returns the (possibly expanded) keystore location, or null\n"
+                "   * if the expansion fails.\n   *\n   * <pre>{@code\n"
+                "   * String where = location();\n   * }</pre>\n   */\n"
+                "  static String location() { return null; }\n}\n"
+            ),
+        }
+    )
+    pairs = tg.generate_template_pairs(units)
+    explained = {p.output for p in pairs if p.task in PROSE}
+    assert len(explained) == 1  # the summary in prose, its example after it
+    assert next(iter(explained)).startswith("Returns the (possibly expanded) keystore location")
+    assert "method.code" in {p.task for p in pairs if p.path == "r/CompilerProperties.java"}

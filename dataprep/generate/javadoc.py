@@ -18,6 +18,8 @@ import html
 import re
 from dataclasses import dataclass, field
 
+from dataprep.quality.text import text_kind
+
 _LEADER = re.compile(r"^[ \t]*\*(?: ?)", re.M)
 _BLOCK_TAG = re.compile(r"^@(\w+)\b[ \t]*", re.M)
 _INLINE = re.compile(r"\{@(\w+)(?:[ \t\n]+([^{}]*(?:\{[^{}]*\}[^{}]*)*))?\}")
@@ -249,5 +251,15 @@ def render_markdown(doc: Doc, include_description: bool = True) -> str:
 
 
 def has_prose(doc: Doc, min_words: int = 3) -> bool:
-    """Whether the description says something (not only `{@inheritDoc}` or a few words)."""
-    return len(doc.description.split()) >= min_words
+    """Whether the description says something: not only `{@inheritDoc}` or a few words,
+    and its first paragraph (the summary) is not a line of code (`text_kind`) — what a
+    generated class's Javadoc holds when it quotes its resource line (`key=\\ {0} not
+    found`), or a native method's the C prototype it calls. Examples after the summary
+    are welcome.
+
+    Example: has_prose(parse_javadoc("/** compiler.err.x=\\ {0} not found */")) -> False
+    """
+    description = doc.description
+    if len(description.split()) < min_words:
+        return False
+    return text_kind(description.split("\n\n", 1)[0]) != "code"

@@ -32,7 +32,7 @@ from dataprep.models import UnitKind
 from dataprep.resources import templates_dir
 
 # Bump when the generator's output changes for the same units and templates.
-GENERATOR_VERSION = "6"
+GENERATOR_VERSION = "7"
 LEVELS = 4
 
 Answer = Literal[
@@ -202,7 +202,7 @@ def _shipped(directory: str) -> tuple[dict[str, TaskTemplate], str]:
 
     tasks = load_templates(Path(directory))
     # the generator's code is part of the key: a changed family or answer builder regenerates
-    code = code_version(("dataprep.generate", "dataprep.languages"))
+    code = code_version(("dataprep.generate", "dataprep.languages", "dataprep.quality.text"))
     fingerprint = content_hash(
         "templates", GENERATOR_VERSION, code, {k: t.model_dump() for k, t in sorted(tasks.items())}
     )

@@ -7,10 +7,11 @@ import re
 KIND_CHARS = 2000  # text_kind reads this much of a text: enough to tell code from prose
 
 
-_MODS = (
+_MOD = (
     r"(?:(?:public|protected|private|static|final|abstract|default|synchronized|native"
-    r"|sealed|non-sealed|strictfp|transient|volatile)[ \t]+)*"
+    r"|sealed|non-sealed|strictfp|transient|volatile)[ \t]+)"
 )
+_MODS = _MOD + "*"
 # One `Type name` of a parameter list; possessive quantifiers, so that a long line that is
 # not one fails in linear time.
 _PARAM = (
@@ -32,9 +33,14 @@ CODE_LINE_RE = re.compile(
     r"|(?:import|package)[ \t]+[\w.*]+[ \t]*;"
     r"|case\b[^\n]*(?::|->)[^\n]*$|default[ \t]*(?::|->)"
     rf"|{_MODS}(?:class|interface|enum|record|@interface)[ \t]+[\w$]"
-    rf"|{_MODS}(?:<[^\n]*?>[ \t]+)?[\w$.]+(?:<[^\n]*>)?(?:\[\])*[ \t]+[\w$]+[ \t]*\("
+    # a method's header: after a modifier, `Type name(`; without one, only where parameters
+    # follow (or nothing): prose has "Returns the (cached) value", "Sets header(s) on"
+    rf"|{_MOD}+(?:<[^\n]*?>[ \t]+)?[\w$.]+(?:<[^\n]*>)?(?:\[\])*[ \t]+[\w$]+[ \t]*\("
+    rf"|(?:<[^\n]*?>[ \t]+)?[\w$.]+(?:<[^\n]*>)?(?:\[\])*[ \t]+[\w$]+\((?:[ \t]*$|{_PARAM},"
+    rf"|(?:{_PARAM},[ \t]*+)*+(?:{_PARAM})?\)[ \t]*(?:[{{;]|throws\b|$))"
     r"|[^\n]*(?:[;{}]|->|\)[ \t]*\{)[ \t]*(?://[^\n]*)?$"  # ends like a statement or block
     r"|(?:[-*+]|\d+\.)[ \t]+`[^`\n]+`[ \t]*$"  # a list item that is only inline code
+    r"|[\w$-]+(?:\.[\w$-]+)+[ \t]*=(?!=)"  # a property: `compiler.err.x=\\`, `a.b = c`
     r"|[\w$.]+(?:<[^\n]*>)?[ \t]*\([^\n]*\)[ \t]*(?:throws\b[^\n]*)?$"  # NAME(...) alone
     r")",
     re.M,
