@@ -17,6 +17,7 @@ from dataprep.quality import (
     text_kind,
     undedented,
 )
+from dataprep.quality.goals import Goal
 
 MAIN = "shop/src/main/java/com/example/shop/Cart.java"
 TEST = "shop/src/test/java/com/example/shop/CartTest.java"
@@ -486,3 +487,18 @@ def test_text_kind_tries_lines_until_it_knows(text):
     lines = len(qt.NONBLANK_RE.findall(text.strip()))
     code = len(qt.CODE_LINE_RE.findall(text.strip()))
     assert qt._mostly_code(text.strip(), lines) == bool(code and code * 2 >= lines)
+
+
+@pytest.mark.parametrize(
+    ("op", "target", "value", "shown"),
+    [
+        (">=", 0.95, 0.9462, "94.6%"),  # a missed goal never reads as its target
+        (">=", 0.95, 0.9496, "94.96%"),
+        (">=", 0.95, 0.951, "95%"),
+        ("<=", 0.05, 0.0502, "5.02%"),
+        ("<=", 0.05, 0.049, "4.9%"),
+        ("<=", 0.05, 0.2, "20%"),
+    ],
+)
+def test_a_value_is_shown_apart_from_the_goal_it_misses(op, target, value, shown):
+    assert Goal(op, target).shown(value) == shown

@@ -16,6 +16,17 @@ class Goal:
     def met(self, value: float) -> bool:
         return value <= self.target if self.op == "<=" else value >= self.target
 
+    def shown(self, value: float) -> str:
+        """`fmt(value)`, with one more decimal where rounding would show a missed goal's
+        value as its target. Example: Goal(">=", 0.95).shown(0.9462) -> "94.6%"."""
+        shown = fmt(value, self.share)
+        if self.share and not self.met(value) and shown == fmt(self.target, self.share):
+            for digits in (1, 2, 3, 4):
+                shown = f"{value * 100:.{digits}f}%"
+                if float(shown[:-1]) != round(self.target * 100, digits):
+                    break
+        return shown
+
     def text(self) -> str:
         sign = "≤" if self.op == "<=" else "≥"
         return f"{sign} {fmt(self.target, self.share)}"

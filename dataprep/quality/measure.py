@@ -18,7 +18,7 @@ from dataprep.quality.detectors import (
     non_doc_reason,
 )
 from dataprep.quality.families import FAMILIES, PROSE_FAMILIES, TEST_FAMILIES, family_of
-from dataprep.quality.goals import MEASURES, SHORT_NAMES, fmt
+from dataprep.quality.goals import MEASURES, SHORT_NAMES
 from dataprep.quality.text import multiline_code, text_kind, undedented
 
 EXAMPLES = 3
@@ -320,7 +320,7 @@ def _share_measure(name: str, tally: _Tally) -> dict[str, Any]:
     return {
         "title": title,
         "value": round(value, 4),
-        "display": fmt(value),
+        "display": goal.shown(value),
         "count": tally.count,
         "of": tally.of,
         "goal": goal.text(),
@@ -356,7 +356,7 @@ def _coverage(
     return {
         "title": title,
         "value": round(value, 4),
-        "display": fmt(value),
+        "display": goal.shown(value),
         "count": len(targets) - len(missing),
         "of": len(targets),
         "goal": goal.text(),
