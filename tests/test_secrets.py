@@ -276,6 +276,7 @@ def test_stand_ins_and_references_are_left_but_real_values_next_to_them_are_not(
 def test_versions_and_sections_are_not_addresses_but_hosts_are():
     assert scan_text("Chrome/137.0.0.0 and section 13.2.6.3 and OID 2.5.4.10") == []
     assert scan_text("connect to 52.28.119.40:443") == ["public_ip"]
+    assert scan_text("allow 52.28.119.40, 52.28.119.41 and 15.12.2.8") == ["public_ip"] * 3
 
 
 # --- linear time ---------------------------------------------------------------------

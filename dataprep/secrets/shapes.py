@@ -81,8 +81,9 @@ _DIGIT_DOTS = (
 )
 OCTET_RE = re.compile(r"25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d")
 VERSION_CONTEXT_RE = re.compile(
-    r"(?i)(?:@jls|@jvms|section|sections|chapter|clause|rfc|§|version|release|build|update|oid"
-    r"|table|figure|appendix|step|item|paragraph)[\s*{@:,.\w>-]{0,12}$|[A-Za-z]/$|[vV_-]$"
+    r"(?i)(?:@?jls|@?jvms|section|sections|chapter|clause|rfc|§|version|release|build|update|oid"
+    r"|table|figure|appendix|step|item|paragraph|(?:described|defined|specified) in|as per)"
+    r"[\s*{@:,.\w>(-]{0,12}$|[A-Za-z\d]/$|[vV_-]$"
 )
 RESOLVERS = {
     "8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.112.112.112",

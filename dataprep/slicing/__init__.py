@@ -57,7 +57,7 @@ __all__ = [
 PARSERS: tuple[str, ...] = languages.parsers()
 DEFAULT_PARSER = languages.DEFAULT_PARSER
 # Bump when the units a given file yields change (callers cache slices under it).
-SLICER_VERSION = "3"
+SLICER_VERSION = "4"
 
 
 @dataclass
