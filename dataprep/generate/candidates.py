@@ -39,7 +39,7 @@ from dataprep.generate.java_facts import (
     signature_of,
     skip_annotations,
 )
-from dataprep.generate.javadoc import has_prose, parse_javadoc, render_markdown
+from dataprep.generate.javadoc import javadoc_has_prose, parse_javadoc, render_markdown
 from dataprep.generate.tasks import (
     FILE_ANSWERS,
     LABEL_READERS,
@@ -283,12 +283,6 @@ def _doc(javadoc: str):
     return parse_javadoc(javadoc)
 
 
-@lru_cache(maxsize=4096)
-def _has_prose(javadoc: str) -> bool:
-    """`has_prose` of a Javadoc, once: several tasks of a unit require prose."""
-    return has_prose(_doc(javadoc))
-
-
 @lru_cache(maxsize=64)
 def _fim_split(code: str, key: str) -> tuple[str, str] | None:
     """`fim_split`, once a unit: its task's input and its answer both ask for it."""
@@ -309,7 +303,7 @@ def meets(req: str, unit: Unit, ctx: FileContext) -> bool:
     if req == "javadoc":
         return bool(unit.javadoc and unit.javadoc.strip())
     if req == "prose":
-        return bool(unit.javadoc) and _has_prose(unit.javadoc)
+        return bool(unit.javadoc) and javadoc_has_prose(unit.javadoc)
     if req == "informative_annotations":  # one with arguments: `@Test` alone says little
         return any(
             "(" in a and annotation_name(a) not in BARE_ANNOTATIONS for a in unit.annotations

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from dataprep.quality.text import text_kind
 
@@ -263,3 +264,9 @@ def has_prose(doc: Doc, min_words: int = 3) -> bool:
     if len(description.split()) < min_words:
         return False
     return text_kind(description.split("\n\n", 1)[0]) != "code"
+
+
+@lru_cache(maxsize=4096)
+def javadoc_has_prose(javadoc: str) -> bool:
+    """`has_prose` of a Javadoc comment's text, once: several tasks of a unit require it."""
+    return has_prose(parse_javadoc(javadoc))
