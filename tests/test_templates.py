@@ -92,8 +92,8 @@ def test_the_shipped_tasks():
         "method.explain_inherited",
         "member.annotations", "member.owner", "file.package", "file.imports", "doc.section",
         "doc.changelog", "http.handler", "http.route", "test.covers", "method.is_test",
-        "type.subtypes", "method.overrides", "method.callers", "method.callees", "type.users",
-        "http.flow", "enum.constants", "constant.explain",
+        "type.subtypes", "method.overrides", "method.overridden_by", "method.callers",
+        "method.callees", "type.users", "http.flow", "enum.constants", "constant.explain",
         "config.default", "config.profile", "config.setting", "config.described", "config.prefix",
         "schema.columns", "schema.references", "method.view",
     }  # fmt: skip
@@ -273,8 +273,8 @@ def _traceable(pair) -> bool:
 
 
 RELATIONS = {
-    "type.subtypes", "method.overrides", "method.callers", "method.callees", "type.users",
-    "http.flow",
+    "type.subtypes", "method.overrides", "method.overridden_by", "method.callers",
+    "method.callees", "type.users", "http.flow",
 }  # fmt: skip
 _DECLARES = re.compile(r"\b(?:class|interface|enum|record)\s+(\w+)")
 
@@ -325,6 +325,9 @@ def _relation_traceable(pair, span: str) -> bool:
     if pair.task == "method.overrides":  # `SIGNATURE` of `Owner`
         signature, owner = names
         return f"{subject}(" in signature and signature in _source_of(owner, sources)
+    if pair.task == "method.overridden_by":  # `Owner.subject`, each declared there
+        same = all(n.split("(")[0].rpartition(".")[2] == subject for n in names)
+        return same and all(declared(n) for n in names)
     if pair.task == "method.callers":
         callers = [declared(n) for n in names]
         return all(t and re.search(rf"\b{subject}\s*\(|::\s*{subject}\b", t) for t in callers)
@@ -792,3 +795,23 @@ def test_a_javadoc_that_is_a_resource_line_or_a_c_prototype_is_not_explained():
     assert len(explained) == 1  # the summary in prose, its example after it
     assert next(iter(explained)).startswith("Returns the (possibly expanded) keystore location")
     assert "method.code" in {p.task for p in pairs if p.path == "r/CompilerProperties.java"}
+
+
+def test_an_interface_method_is_asked_which_methods_implement_it():
+    units = _slice(
+        {
+            "a/src/main/java/p/Filter.java": "package p;\npublic interface Filter {\n"
+            "  void request(String r);\n}\n",
+            "a/src/main/java/p/Cookies.java": "package p;\n"
+            "public class Cookies implements Filter {\n"
+            "  /** Adds the stored cookies. */\n  public void request(String r) { }\n}\n",
+            "a/src/main/java/p/Auth.java": "package p;\npublic class Auth implements Filter {\n"
+            "  public void request(String r) { r.trim(); }\n}\n",
+        }
+    )
+    pairs = tg.generate_template_pairs(units)
+    by = [p for p in pairs if p.task == "method.overridden_by"]
+    assert [p.output for p in by] == [
+        "- `Auth.request`\n- `Cookies.request`: Adds the stored cookies."
+    ]
+    assert "request" in by[0].instruction and "Filter" in by[0].instruction

@@ -40,6 +40,7 @@ TASK_FAMILY: dict[str, str] = {
     "test.write": "tests",
     "method.implement": "implement",
     "http.handler": "relations",
+    "method.overridden_by": "relations",
     "http.flow": "relations",
     "type.users": "relations",
     "type.methods": "api",

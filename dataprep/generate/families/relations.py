@@ -35,6 +35,7 @@ from dataprep.generate.java_calls import (
 )
 from dataprep.generate.java_facts import header_end, signature_of, skip_annotations
 from dataprep.generate.java_types import EXTERNAL, FIELD_KINDS, UNKNOWN, TypeIndex
+from dataprep.generate.javadoc import parse_javadoc
 from dataprep.models import Unit
 
 CAP = 10  # items of a list answer; the rest are counted
@@ -73,7 +74,19 @@ class RelationGraph(TypeIndex):
         self.uncertain_units: set[str] = set()
         self.uncertain_names: set[str] = set()
         self._found: dict[tuple, object] = {}
+        self._overriders: dict[str, list[Unit]] | None = None
         self._index_calls()
+
+    def overriders(self) -> dict[str, list[Unit]]:
+        """Method id -> the main code's methods that override or implement it directly
+        (`overridden`, turned round), made once."""
+        if self._overriders is None:
+            self._overriders = defaultdict(list)
+            for unit in self.members:
+                if unit.kind == "method":
+                    for other in self.overridden(unit):
+                        self._overriders[other.id].append(unit)
+        return self._overriders
 
     def _index_calls(self) -> None:
         for unit in self.members:
@@ -284,6 +297,21 @@ def _overrides(graph: RelationGraph, unit: Unit) -> str | None:
     return f"It {' and '.join(parts)}."
 
 
+def _overridden_by(graph: RelationGraph, unit: Unit) -> str | None:
+    """The main code's methods that override or implement `unit` directly, each with the
+    first sentence of its own Javadoc: what an abstract or interface method without a
+    body or documentation can be asked about beyond its signature."""
+    found = graph.overriders().get(unit.id)
+    if not found:
+        return None
+    items = []
+    for method in sorted(found, key=graph.display):
+        own = parse_javadoc(method.javadoc).summary if method.javadoc else ""
+        own = own.replace("{@inheritDoc}", "").strip()
+        items.append(f"{graph.display(method)}: {own}" if own else graph.display(method))
+    return _bullets(items)
+
+
 def _callers(graph: RelationGraph, unit: Unit) -> str | None:
     if unit.name in graph.uncertain_names:
         return None  # some call of this name could not be placed: the list may be short
@@ -337,6 +365,7 @@ def _flow(graph: RelationGraph, unit: Unit) -> str | None:
 ANSWERS = {
     "subtypes": _subtypes,
     "overrides": _overrides,
+    "overridden_by": _overridden_by,
     "callers": _callers,
     "callees": _callees,
     "users": _users,
