@@ -255,8 +255,8 @@ def has_prose(doc: Doc, min_words: int = 3) -> bool:
     """Whether the description says something: not only `{@inheritDoc}` or a few words,
     and its first paragraph (the summary) is not a line of code (`text_kind`) — what a
     generated class's Javadoc holds when it quotes its resource line (`key=\\ {0} not
-    found`), or a native method's the C prototype it calls. Examples after the summary
-    are welcome.
+    found`), or a native method's when it quotes the C prototype it calls. Examples after
+    the summary are welcome.
 
     Example: has_prose(parse_javadoc("/** compiler.err.x=\\ {0} not found */")) -> False
     """
