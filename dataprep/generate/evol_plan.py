@@ -38,11 +38,11 @@ def pick_operation(ops: list[Operation], seed: int, instruction_key: str, round_
 def sample_units(units: list[Unit], n: int | None, seed: int) -> list[Unit]:
     """A seeded sample of n units (all when n is None), in a stable order. Units whose
     Javadoc says nothing come first: the LLM explains what the source does not."""
-    from dataprep.generate.javadoc import has_prose, parse_javadoc
+    from dataprep.generate.javadoc import javadoc_has_prose
 
     pool = sorted((u for u in units if u.kind in EVOL_KINDS), key=lambda u: u.id)
     if n is not None and n < len(pool):
-        bare = [u for u in pool if not (u.javadoc and has_prose(parse_javadoc(u.javadoc)))]
+        bare = [u for u in pool if not (u.javadoc and javadoc_has_prose(u.javadoc))]
         bare_ids = {u.id for u in bare}
         documented = [u for u in pool if u.id not in bare_ids]
         rng = random.Random(seed)

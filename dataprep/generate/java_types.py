@@ -350,13 +350,17 @@ class TypeIndex:
         return self._cache[key]
 
     def _summary(self, unit: Unit) -> str:
-        text = parse_javadoc(unit.javadoc).summary if unit.javadoc else ""
-        text = text.replace("{@inheritDoc}", "").strip()
+        text = own_summary(unit)
         if not text and unit.kind == "method":
             for other in self.overridden(unit)[:1]:
-                text = parse_javadoc(other.javadoc).summary if other.javadoc else ""
-                text = text.replace("{@inheritDoc}", "").strip()
-        return " ".join(text.split())
+                text = own_summary(other)
+        return text
+
+
+def own_summary(unit: Unit) -> str:
+    """The first sentence of a unit's own Javadoc (`{@inheritDoc}` left out), or ""."""
+    text = parse_javadoc(unit.javadoc).summary if unit.javadoc else ""
+    return " ".join(text.replace("{@inheritDoc}", "").split())
 
 
 def _short(scope: Scope) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from functools import cached_property
 
 from dataprep.generate.families import family
 from dataprep.generate.families.repo import RepoView, UnitFacts
@@ -34,8 +35,7 @@ from dataprep.generate.java_calls import (
     type_parameters,
 )
 from dataprep.generate.java_facts import header_end, signature_of, skip_annotations
-from dataprep.generate.java_types import EXTERNAL, FIELD_KINDS, UNKNOWN, TypeIndex
-from dataprep.generate.javadoc import parse_javadoc
+from dataprep.generate.java_types import EXTERNAL, FIELD_KINDS, UNKNOWN, TypeIndex, own_summary
 from dataprep.models import Unit
 
 CAP = 10  # items of a list answer; the rest are counted
@@ -74,19 +74,18 @@ class RelationGraph(TypeIndex):
         self.uncertain_units: set[str] = set()
         self.uncertain_names: set[str] = set()
         self._found: dict[tuple, object] = {}
-        self._overriders: dict[str, list[Unit]] | None = None
         self._index_calls()
 
+    @cached_property
     def overriders(self) -> dict[str, list[Unit]]:
         """Method id -> the main code's methods that override or implement it directly
-        (`overridden`, turned round), made once."""
-        if self._overriders is None:
-            self._overriders = defaultdict(list)
-            for unit in self.members:
-                if unit.kind == "method":
-                    for other in self.overridden(unit):
-                        self._overriders[other.id].append(unit)
-        return self._overriders
+        (`overridden`, turned round)."""
+        out: dict[str, list[Unit]] = defaultdict(list)
+        for unit in self.members:
+            if unit.kind == "method":
+                for other in self.overridden(unit):
+                    out[other.id].append(unit)
+        return out
 
     def _index_calls(self) -> None:
         for unit in self.members:
@@ -301,13 +300,12 @@ def _overridden_by(graph: RelationGraph, unit: Unit) -> str | None:
     """The main code's methods that override or implement `unit` directly, each with the
     first sentence of its own Javadoc: what an abstract or interface method without a
     body or documentation can be asked about beyond its signature."""
-    found = graph.overriders().get(unit.id)
+    found = graph.overriders.get(unit.id)
     if not found:
         return None
     items = []
     for method in sorted(found, key=graph.display):
-        own = parse_javadoc(method.javadoc).summary if method.javadoc else ""
-        own = own.replace("{@inheritDoc}", "").strip()
+        own = own_summary(method)
         items.append(f"{graph.display(method)}: {own}" if own else graph.display(method))
     return _bullets(items)
 
