@@ -955,7 +955,13 @@ class Store(ReviewQueries):
         return self.conn.execute(sql).fetchone()[0]
 
     def unit_languages(self) -> list[str]:
-        return sorted(lang for lang in self.unit_counts("language") if lang)
+        """The units' languages. A file's units share its language (a slicer sets it per
+        file), so one unit a path is decompressed to read it, not every unit."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT json_extract(unpack(data), '$.language') FROM units "
+            "WHERE rowid IN (SELECT min(rowid) FROM units GROUP BY path)"
+        )
+        return sorted(lang for (lang,) in rows if lang)
 
     def decision_counts(self) -> list[tuple[str, int, int]]:
         """(stage, kept, count) of every decision stage's verdicts, by stage (kept: the pairs

@@ -629,3 +629,22 @@ def test_export_drops_held_out_copies_of_train_pairs_and_stays_put(tmp_path):
 def _rows(out: Path, split: str) -> list[dict]:
     text = (out / "dataset" / f"{split}.jsonl").read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines()]
+
+
+def test_check_card_reads_front_matter_like_the_hub(tmp_path):
+    from huggingface_hub import repocard
+
+    from dataprep.card import CARD_YAML_RE, check_card
+    from dataprep.errors import ExportError
+
+    assert CARD_YAML_RE.pattern == repocard.REGEX_YAML_BLOCK.pattern
+    card = tmp_path / "README.md"
+    card.write_text("---\nlicense: mit\nconfigs:\n- config_name: default\n---\n# Card\n")
+    check_card(card)
+    for text in ("# no metadata\n", "---\nlicense: mit\n---\n", "---\n- a list\n---\n"):
+        card.write_text(text)
+        with pytest.raises(ExportError, match="lacks license or configs"):
+            check_card(card)
+    card.write_text("---\nlicense: [mit\n---\n")
+    with pytest.raises(ExportError, match="does not parse"):
+        check_card(card)

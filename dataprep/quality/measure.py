@@ -302,13 +302,19 @@ def _output_facts(output: str) -> _Output:
 _asks_explanation = lru_cache(maxsize=1024)(asks_explanation)  # templates repeat phrasings
 
 
+@lru_cache(maxsize=256)  # an input is mostly its unit's code, shared by the unit's pairs
+def _input_undedented(text: str) -> bool | None:
+    """Whether a multi-line input of code is undedented; None when it is not such code."""
+    return undedented(text) if multiline_code(text, text_kind(text)) else None
+
+
 def _undedented(marks: list, row: dict, output: _Output) -> None:
     """Count the row when its output or input holds multi-line code; a defect when either
     is not dedented (`why` says which)."""
     multi = [("output", output.undedented)] if output.multiline else []
     text = row["input"] or ""
-    if "\n" in text and multiline_code(text, text_kind(text)):
-        multi.append(("input", undedented(text)))
+    if "\n" in text and (found := _input_undedented(text)) is not None:
+        multi.append(("input", found))
     if multi:
         bad = [name for name, defect in multi if defect]
         marks.append(("undedented", bool(bad), " and ".join(bad)))
