@@ -10,6 +10,7 @@ import re
 import time
 from typing import Any
 
+from dataprep.codec import unpack
 from dataprep.models import Review
 from dataprep.store_schema import PAIR_PATH_LOOKUP, REASON_SQL
 
@@ -42,19 +43,34 @@ class ReviewQueries:
 
     def _refresh_review_rows(self) -> int:
         with self.transaction():
-            changed = self._review_pairs()
+            # a first build makes the queue's indexes afresh, each sorted once, after its
+            # rows and their state (kept up a row at a time, they took most of the build)
+            first = not self.conn.execute("SELECT 1 FROM review_rows LIMIT 1").fetchone()
+            indexes = self._review_indexes() if first else []
+            for name, _ in indexes:
+                self.conn.execute(f'DROP INDEX "{name}"')
+            changed = self._review_pairs(first)
             if self.conn.execute("SELECT 1 FROM review_rows WHERE pos IS NULL").fetchone():
                 changed += self.conn.execute(_REVIEW_ORDER).rowcount
             for sql in _REVIEW_STATE:
                 rows = self.conn.execute(sql).rowcount
                 changed += rows if sql.lstrip().startswith("UPDATE") else 0
             self.conn.execute("DROP TABLE temp.review_verdicts")
+            for _, sql in indexes:
+                self.conn.execute(sql)
             if changed:  # the planner's statistics of review_rows, from a sample (fast)
                 self.conn.execute("PRAGMA analysis_limit = 1000")
                 self.conn.execute("ANALYZE review_rows")
         return changed
 
-    def _review_pairs(self) -> int:
+    def _review_indexes(self) -> list[tuple[str, str]]:
+        """(name, SQL) of the review queue's own indexes."""
+        return self.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'review_rows' AND sql IS NOT NULL"
+        ).fetchall()
+
+    def _review_pairs(self, first: bool) -> int:
         """Rows (and search entries) for the pairs added since, none for the pairs gone; the
         search index is built again once the entries of gone pairs pass a quarter of it."""
         gone = self.conn.execute(  # through the pair ids' indexes, not the rows
@@ -63,16 +79,55 @@ class ReviewQueries:
         ).rowcount
         stale = self.get_meta("review_search_stale", 0) + gone
         last = self.conn.execute("SELECT coalesce(max(n), 0) FROM review_rows").fetchone()[0]
-        added = self.conn.execute(_REVIEW_ADD).rowcount
+        added = self._add_review_rows(numbered=first)
         rows = self.conn.execute("SELECT count(*) FROM review_rows").fetchone()[0]
         if stale >= 1000 and stale * 4 > rows:
             self.conn.execute("INSERT INTO review_search(review_search) VALUES ('delete-all')")
             last, stale = 0, 0
         if added or not last:
-            self.conn.execute(_REVIEW_INDEX, (last,))
+            self._index_review_rows(last)
         if gone or stale != self.get_meta("review_search_stale", 0):
             self.set_meta("review_search_stale", stale)
         return gone + added
+
+    def _add_review_rows(self, numbered: bool) -> int:
+        """A row for each pair without one, in the default order (path, start line, task,
+        id), numbered in it (`pos`) when `numbered`. The pairs are read in table order and
+        each decoded once, here, for what its row keeps (SQL's `json_extract(unpack(...))`
+        decompressed it once per field, and the rows were then read again by id); SQLite
+        sorts the narrow rows. Returns how many were added."""
+        self.conn.execute("DROP TABLE IF EXISTS temp.review_fresh")
+        self.conn.execute(
+            "CREATE TEMP TABLE review_fresh (pair_id TEXT, unit_id TEXT, task TEXT, kind TEXT, "
+            "generator TEXT, start_line INTEGER, instruction TEXT, output TEXT, path TEXT)"
+        )
+        paths = dict(self.conn.execute("SELECT id, path FROM units"))
+        fresh = self.conn.execute(
+            "SELECT id, unit_id, task, generator, path, data FROM pairs "
+            "WHERE id NOT IN (SELECT pair_id FROM review_rows)"
+        )
+        while batch := fresh.fetchmany(4096):
+            self.conn.executemany(
+                "INSERT INTO temp.review_fresh VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_review_head(row, paths) for row in batch],
+            )
+        added = self.conn.execute(
+            _REVIEW_ADD.format(pos="ROW_NUMBER() OVER sorted" if numbered else "NULL")
+        ).rowcount
+        self.conn.execute("DROP TABLE temp.review_fresh")
+        return added
+
+    def _index_review_rows(self, last: int) -> None:
+        """Search entries for the rows numbered after `last`, each pair decoded once."""
+        rows = self.conn.execute(
+            "SELECT q.n, p.data FROM review_rows q JOIN pairs p ON p.id = q.pair_id WHERE q.n > ?",
+            (last,),
+        )
+        while batch := rows.fetchmany(4096):
+            self.conn.executemany(
+                "INSERT INTO review_search (rowid, instruction, input, output) VALUES (?, ?, ?, ?)",
+                [_review_texts(n, data) for n, data in batch],
+            )
 
     def review_counts(self, filters: Any, ids: list[str] | None = None) -> list[tuple]:
         """(status, task, kind, generator, split, dropped, flagged, judged, count) of the live
@@ -352,27 +407,45 @@ _JUDGE = (
     "json_extract(detail, '$.judge_score'), json_extract(detail, '$.score')) END)"
 )
 # The queue's rows of the pairs not in it yet, and their search entries (rowid past `?`).
-_REVIEW_ADD = f"""
+# The rows of the pairs in temp.review_fresh (`_add_review_rows`), in the default order;
+# {pos}: their places in it (on a first build), or NULL (`_REVIEW_ORDER` numbers them).
+_REVIEW_ADD = """
     INSERT INTO review_rows (pair_id, unit_id, task, kind, generator, start_line, instruction,
-        output, status, flagged)
-    WITH fresh AS MATERIALIZED (  -- through the ids' index, not the pairs' 1 kB rows
-        SELECT id FROM pairs WHERE id NOT IN (SELECT pair_id FROM review_rows)
+        output, status, flagged, pos)
+    SELECT f.pair_id, f.unit_id, f.task, f.kind, f.generator, f.start_line, f.instruction,
+        f.output, coalesce(json_extract(r.data, '$.status'), 'unreviewed'),
+        coalesce(json_extract(r.data, '$.flagged'), 0), {pos}
+    FROM temp.review_fresh f LEFT JOIN reviews r ON r.pair_id = f.pair_id
+    WINDOW sorted AS (ORDER BY f.path, f.start_line, f.task, f.pair_id)
+    ORDER BY f.path, f.start_line, f.task, f.pair_id
+"""
+
+
+def _review_head(row: tuple, paths: dict[str, str]) -> tuple:
+    """A fresh review row (temp.review_fresh) of a stored pair's columns and JSON: its path
+    is its own or its unit's (None when the unit is gone, as SQL's lookup gives), the
+    instruction and output cut to their first 24 characters."""
+    pair_id, unit_id, task, generator, path, data = row
+    fields = json.loads(unpack(data))
+    return (
+        pair_id,
+        unit_id,
+        task,
+        fields.get("unit_kind") or "",
+        generator,
+        fields.get("start_line") or 0,
+        fields["instruction"][:24],
+        fields["output"][:24],
+        path or paths.get(unit_id),
     )
-    SELECT p.id, p.unit_id, p.task, coalesce(json_extract(unpack(p.data), '$.unit_kind'), ''),
-        p.generator, coalesce(json_extract(unpack(p.data), '$.start_line'), 0),
-        substr(json_extract(unpack(p.data), '$.instruction'), 1, 24),
-        substr(json_extract(unpack(p.data), '$.output'), 1, 24),
-        coalesce(json_extract(r.data, '$.status'), 'unreviewed'),
-        coalesce(json_extract(r.data, '$.flagged'), 0)
-    FROM fresh JOIN pairs p ON p.id = fresh.id LEFT JOIN reviews r ON r.pair_id = p.id
-    ORDER BY {PAIR_PATH_LOOKUP}, 6, p.task, p.id
-"""
-_REVIEW_INDEX = """
-    INSERT INTO review_search (rowid, instruction, input, output)
-    SELECT q.n, json_extract(unpack(p.data), '$.instruction'),
-        json_extract(unpack(p.data), '$.input'), json_extract(unpack(p.data), '$.output')
-    FROM review_rows q JOIN pairs p ON p.id = q.pair_id WHERE q.n > ?
-"""
+
+
+def _review_texts(n: int, data: Any) -> tuple:
+    """A search entry of a stored pair: (row number, instruction, input, output)."""
+    fields = json.loads(unpack(data))
+    return n, fields["instruction"], fields.get("input", ""), fields["output"]
+
+
 # The default order of the queue: review_rows.pos, renumbered when pairs were added.
 _REVIEW_ORDER = f"""
     UPDATE review_rows SET pos = t.pos FROM (

@@ -508,3 +508,29 @@ def test_a_batch_id_is_one_bulk_action(tmp_path):
             store.put_review(Review(pair_id=pairs[name].id, status="accepted"), batch=batch)
         assert sorted(store.undo_review()) == sorted([pairs["explain"].id, pairs["signature"].id])
         assert store.reviews() == {}
+
+
+def test_a_queue_built_in_steps_equals_one_built_at_once(tmp_path):
+    """The first build (rows in order, indexes made after them) and later ones (rows added,
+    then numbered by `_REVIEW_ORDER`) give the same queue."""
+    columns = "pair_id, pos, unit_id, task, kind, start_line, instruction, output, status, split"
+
+    def queue_rows(store: Store) -> list[tuple]:
+        return store.conn.execute(f"SELECT {columns} FROM review_rows ORDER BY pos").fetchall()
+
+    pairs = list(review_store(tmp_path / "once", n_extra=300).values())
+    with Store.open(tmp_path / "once") as store:
+        store.refresh_review_rows()
+        at_once = queue_rows(store)
+        indexes = {name for name, _ in store._review_indexes()}
+    review_store(tmp_path / "steps", n_extra=300)
+    with Store.open(tmp_path / "steps") as store:
+        store.delete_pairs([p.id for p in pairs[::3]])
+        store.refresh_review_rows()
+        store.put_pairs(pairs[::3])
+        store.refresh_review_rows()
+        assert queue_rows(store) == at_once
+        assert {name for name, _ in store._review_indexes()} == indexes
+        assert store.review_count(queue.Filters(flag="all", q="extra question")) == 300
+    assert [r[1] for r in at_once] == list(range(1, len(pairs) + 1))
+    assert "review_rows_facets" in indexes
