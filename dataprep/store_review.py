@@ -26,14 +26,26 @@ class ReviewQueries:
         came) its place in the default order (path, start line, task, id). Writes only the
         rows that changed; returns how many. The review app calls it when it starts and
         after another process wrote the store (the first call on a store of 250k pairs
-        takes seconds; later ones, a second at most).
+        takes seconds; later ones, a second at most). Nothing is read when no table the
+        queue shows was written since the last call (the store's write counters).
         """
+        marks = self._review_marks()
+        if self.get_meta("review_rows_marks") == marks:
+            return 0
         temp_store = self.conn.execute("PRAGMA temp_store").fetchone()[0]
         self.conn.execute("PRAGMA temp_store = MEMORY")  # a few MB, not a temporary file
         try:
-            return self._refresh_review_rows()
+            changed = self._refresh_review_rows()
         finally:
             self.conn.execute(f"PRAGMA temp_store = {temp_store}")
+        self.set_meta("review_rows_marks", self._review_marks())
+        return changed
+
+    def _review_marks(self) -> list[int]:
+        """The write counters of what the queue shows, and its own rows' count (a migration
+        may empty them)."""
+        rows = self.conn.execute("SELECT count(*) FROM review_rows").fetchone()[0]
+        return [*self.write_marks(), rows]
 
     def review_rows_missing(self) -> int:
         """Live pairs with no review row yet: what the next `refresh_review_rows` indexes."""

@@ -534,3 +534,19 @@ def test_a_queue_built_in_steps_equals_one_built_at_once(tmp_path):
         assert store.review_count(queue.Filters(flag="all", q="extra question")) == 300
     assert [r[1] for r in at_once] == list(range(1, len(pairs) + 1))
     assert "review_rows_facets" in indexes
+
+
+def test_an_unchanged_store_is_not_read_again_but_an_emptied_queue_is_rebuilt(tmp_path):
+    review_store(tmp_path, n_extra=10)
+    with Store.open(tmp_path) as store:
+        assert store.refresh_review_rows() > 0
+        sql = "SELECT pair_id, pos, task, status, split, dropped FROM review_rows ORDER BY pos"
+        rows = store.conn.execute(sql).fetchall()
+        store.conn.execute("UPDATE review_rows SET status = 'x'")  # not a counted table
+        assert store.refresh_review_rows() == 0  # the counters stood still: nothing read
+        assert {r[0] for r in store.conn.execute("SELECT status FROM review_rows")} == {"x"}
+        store.conn.execute("DELETE FROM review_rows")  # what a migration may do
+        store.conn.execute("INSERT INTO review_search(review_search) VALUES ('delete-all')")
+        assert store.refresh_review_rows() > 0
+        assert store.conn.execute(sql).fetchall() == rows
+        assert store.review_count(queue.Filters(flag="all", q="extra question")) == 10
