@@ -183,7 +183,8 @@ def bulk_filter(store_dir: Path, at_least: int) -> str:
 
 
 def review_sizes(out: Path) -> str:
-    """The review tables' share of the store: the FTS5 index, and the queue's rows."""
+    """The review tables' share of the store's pages in use (`dbstat`): the FTS5 index,
+    and the queue's rows."""
     from dataprep.store import Store
 
     with Store.open(out, create=False) as store:
@@ -195,7 +196,8 @@ def review_sizes(out: Path) -> str:
     total = sum(sizes.values())
     return (
         f"FTS5 index {fts / 1e6:.1f} MB ({fts / total:.1%}), queue rows and their indexes "
-        f"{rows / 1e6:.1f} MB ({rows / total:.1%}) of {total / 1e6:,.0f} MB"
+        f"{rows / 1e6:.1f} MB ({rows / total:.1%}) of the {total / 1e6:,.0f} MB in use (the file "
+        "also holds the free pages a bulk action and its undo leave, for the next to reuse)"
     )
 
 
