@@ -220,9 +220,17 @@ def test_inherit_doc_and_undocumented_overrides_are_explained_by_the_supertype()
     [
         ("/** Adds {@code n} to {@link java.util.List#add(Object) the list}. */",
          "Adds `n` to `the list`."),
-        ("/** See {@link #size()} and {@linkplain Foo foo}. */", "See `size` and foo."),
+        ("/** See {@link #size()} and {@linkplain Foo foo}. */", "See `size()` and foo."),
         ("/** Makes an {@link java.io.OutputStreamWriter\n * OutputStreamWriter}. */",
          "Makes an `OutputStreamWriter`."),
+        # a parameter list with spaces is part of the target, not the label
+        ("/** Like {@link #put(Object, Object)} and {@link Reader#read(char[], int, int) read}. */",
+         "Like `put(Object, Object)` and `read`."),
+        ("/** Calls {@linkplain java.util.Map#put(Object,\n * Object) put}. */", "Calls put."),
+        ("/** Use {@link java.util.Map#put(Object,\n * Object)} or {@link Foo#Foo(int)}. */",
+         "Use `Map.put(Object, Object)` or `Foo(int)`."),
+        ("/** With a {@linkplain\n * A#s(B) query on {@code JShell}} or {@link #m() {@code m}}. */",
+         "With a query on `JShell` or `m`."),
         ("/** <p>One.</p><p>Two &amp; three.</p> */", "One.\n\nTwo & three."),
         ("/** <ul><li>a</li>\n * <li>b</li></ul> */", "- a\n- b"),
         ("/** Runs <script>x</script> as text. */", "Runs `<script>`x`</script>` as text."),
@@ -240,6 +248,19 @@ def test_javadoc_tags_become_sections_and_inherit_doc_is_noted():
         "Parses.\n\n**Parameters**\n- `s`: the text\n\n**Throws**\n- `IOException`: on error"
     )
     assert parse_javadoc("/** {@inheritDoc} */").inherits
+
+
+def test_inherit_doc_tags_are_left_out_of_an_answer_with_words_of_its_own():
+    doc = parse_javadoc(
+        "/**\n * {@inheritDoc}\n *\n * <p> Fewer than {@code len} are read. {@inheritDoc} Then.\n"
+        " * @param cbuf {@inheritDoc}\n * @return {@inheritDoc}\n"
+        " * @throws java.io.IOException {@inheritDoc}\n */"
+    )
+    assert doc.inherits
+    assert render_markdown(doc) == (
+        "Fewer than `len` are read. Then.\n\n**Parameters**\n- `cbuf`\n\n"
+        "**Throws**\n- `IOException`"
+    )
 
 
 def test_dedent_keeps_relative_indentation():
@@ -281,6 +302,33 @@ def test_fill_in_the_middle_takes_whole_balanced_lines():
         seen.add(middle)
     assert len(seen) >= 3
     assert fim_split("int f() {\n    return 1;\n}", "a") is None
+
+
+def test_fill_in_the_middle_ends_on_code_and_never_inside_a_comment():
+    code = (
+        "void f() {\n    int a = 1;\n    /*\n     * Why the loop\n     * stops here.\n     */\n"
+        "    a++;\n    // only a remark\n    a *= 2;\n    b(a); // a call\n    return;\n}"
+    )
+    middles = {fim_split(code, key)[1] for key in map(str, range(300))}
+    assert len(middles) >= 5
+    for middle in middles:
+        last = middle.split("\n")[-1].strip()
+        assert not last.startswith(("//", "/*", "*")), middle  # no answer ends on a comment
+        assert not middle.startswith(("*", "Why", "stops")), middle  # nor starts inside one
+
+
+def test_fill_in_the_middle_is_whole_statements():
+    code = (
+        "int f(int x) {\n    int a = x;\n    int b =\n        a + 1;\n    if (a > b)\n"
+        '        a--;\n    else\n        b--;\n    String s = "a"\n        + "b";\n'
+        "    a += s.length();\n    switch (a) {\n    case 1:\n        b++;\n        break;\n"
+        "    }\n    return a + b;\n}"
+    )
+    middles = {fim_split(code, key)[1] for key in map(str, range(300))}
+    assert {"a--;", "b--;", "a += s.length();", "b++;"} <= middles
+    for middle in middles:
+        assert middle.rstrip().endswith((";", "}")), middle  # not `if (a > b)`, `else`, `b =`
+        assert not middle.startswith(("+", "a + 1", "else")), middle  # nor the rest of one
 
 
 def test_abstract_methods_get_no_code_or_implementation_question():

@@ -744,8 +744,11 @@ def test_a_fill_in_answer_starts_at_column_0(monkeypatch):
     def answers() -> list[str]:
         return [code_text.fim_split(code, f"key{i}")[1] for i in range(60)]
 
-    assert not any(a[:1].isspace() for a in answers())
-    monkeypatch.setattr(code_text, "_leads", lambda lines, start, most: most)  # without the rule
+    assert not any(a[:1].isspace() or a.startswith(".") for a in answers())
+    # without the rules (a span led by its least indented line, and not by a line that
+    # carries on the statement above)
+    monkeypatch.setattr(code_text, "_leads", lambda lines, start, most: most)
+    monkeypatch.setattr(code_text, "_continues", lambda code: False)
     assert any(a[:1].isspace() for a in answers())
 
 

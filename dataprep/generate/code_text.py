@@ -138,18 +138,97 @@ def _spans(lines: list[str], body: list[int]) -> list[tuple[int, int]]:
     last = body[-1]
     stripped = [line.strip() for line in lines]
     shapes = [_shape(line) if _BRACKET_RE.search(line) else _FLAT for line in lines]
+    comment, block = _comment_lines(lines)
+    code = [_code_of(line) for line in lines]
     for start in body[1:-1]:
         if stripped[start] in ("", "{", "}", "};"):
             continue
+        if block[start] and block[start] == block[start - 1]:
+            continue  # inside a block comment: the prompt would end mid-comment
+        if _continues(code[start]) or _open_ended(_code_before(code, comment, start)):
+            continue  # mid-statement: the answer would begin with `+ x` or finish `a =`
         d0 = d1 = d2 = 0
         for size in range(1, _leads(lines, start, min(4, last - start)) + 1):
             (n0, l0), (n1, l1), (n2, l2) = shapes[start + size - 1]
             if d0 + l0 < 0 or d1 + l1 < 0 or d2 + l2 < 0:
                 break
             d0, d1, d2 = d0 + n0, d1 + n1, d2 + n2
-            if not (d0 or d1 or d2) and stripped[start + size - 1]:
+            end = start + size - 1
+            # an answer ends where a statement does: not on a comment, nor inside one (a
+            # comment alone, `// ignore`, is no code to fill in), nor on `if (x)`, `else`,
+            # `a =` or `x +`, whose statement goes on after the gap
+            if not (d0 or d1 or d2) and not comment[end] and code[end].endswith((";", "}")):
                 by_size[size - 1].append((start, size))
     return [span for spans in by_size for span in spans]
+
+
+def _code_of(line: str) -> str:
+    """A line's code, stripped, without a comment at its end or its literals' text.
+
+    Example: _code_of("    x('a'); // ok") -> 'x("");'
+    """
+    if '"' in line or "'" in line:
+        line = _LITERAL_RE.sub('""', line)
+    line = line.split("//", 1)[0]
+    if line.rstrip().endswith("*/") and "/*" in line:
+        line = line[: line.rfind("/*")]
+    return line.strip()
+
+
+_OPERATORS = ("+", "-", "*", "/", "&", "|", "^", "%", "?", ":", ".", "=")  # carry a statement on
+
+
+def _continues(code: str) -> bool:
+    """Whether a line's code carries on the statement above it (`+ x`, `.map(f)`, `? a`,
+    the `else` of an `if`)."""
+    if code.startswith("else") and (len(code) == 4 or not code[4].isidentifier()):
+        return True
+    return code.startswith(_OPERATORS) and not code.startswith(("++", "--", "//", "/*"))
+
+
+def _open_ended(code: str) -> bool:
+    """Whether a line's code leaves its statement open for the next line (`a =`, `x +`,
+    `f(a,`), so that line cannot begin an answer."""
+    if code.endswith(":"):  # `case 1:`, `default:` and labels end a line; `a ? b :` does not
+        return not (code.startswith(("case ", "default")) or code[:-1].isidentifier())
+    return code.endswith((*_OPERATORS, ",", "(")) and not code.endswith(("++", "--", "*/"))
+
+
+def _code_before(code: list[str], comment: list[bool], at: int) -> str:
+    """The code of the nearest line above `at` that holds code ("" when none)."""
+    for i in range(at - 1, -1, -1):
+        if code[i] and not comment[i]:
+            return code[i]
+    return ""
+
+
+def _comment_lines(lines: list[str]) -> tuple[list[bool], list[int]]:
+    """Per line: whether it holds a comment and no code, and the number of the block
+    comment over several lines that it is part of (0: none).
+
+    Example: _comment_lines(["/* a", " b */", "x(); // c", "// d"])
+        -> ([True, True, False, True], [1, 1, 0, 0])
+    """
+    comment: list[bool] = []
+    block: list[int] = []
+    number, inside = 0, False
+    for line in lines:
+        text = _LITERAL_RE.sub('""', line).strip() if '"' in line or "'" in line else line.strip()
+        if inside:
+            comment.append(True)
+            block.append(number)
+            inside = "*/" not in text
+            continue
+        opens = text.rfind("/*")
+        if opens != -1 and "*/" not in text[opens + 2 :]:
+            number += 1
+            inside = True
+            comment.append(opens == 0)
+            block.append(number)
+            continue
+        comment.append(text.startswith("//") or (text.startswith("/*") and text.endswith("*/")))
+        block.append(0)
+    return comment, block
 
 
 _LITERAL_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')

@@ -97,9 +97,11 @@ def _inline(match: re.Match[str]) -> str:
         body = html.unescape(body)
         return f"`{body}`" if tag == "code" else body
     if tag in ("link", "linkplain", "value"):
-        target, label = _head(body)
+        target, label = _link_head(body)
         if label.strip():
-            return label.strip() if tag == "linkplain" else f"`{label.strip()}`"
+            if tag == "linkplain":  # its label is prose, which may hold tags of its own
+                return _INLINE.sub(_inline, label.strip())
+            return f"`{_INLINE.sub(_inline_text, label.strip())}`"
         return f"`{_reference(target)}`" if target else ""
     if tag == "inheritDoc":
         return "{@inheritDoc}"
@@ -118,18 +120,49 @@ def _head(body: str) -> tuple[str, str]:
     return (parts[0], parts[1]) if len(parts) == 2 else (body.strip(), "")
 
 
+def _inline_text(match: re.Match[str]) -> str:
+    """An inline tag inside code font (a link's label): its text alone."""
+    return html.unescape(match.group(2) or "")
+
+
+def _link_head(body: str) -> tuple[str, str]:
+    """A link's target and label (`_head`), where a member's parameter list may hold
+    spaces: the target then runs to its closing parenthesis.
+
+    Example: _link_head("Reader#read(char[], int, int) read")
+        -> ("Reader#read(char[], int, int)", "read")
+    """
+    words = body.split(None, 1)
+    if words and "(" in words[0] and ")" not in words[0]:
+        close = body.find(")", body.find("("))
+        if close != -1:
+            return body[: close + 1], body[close + 1 :].strip()
+    return _head(body)
+
+
 def _reference(target: str) -> str:
-    """`java.util.List#add(Object)` -> `List.add`; `#size()` -> `size`; `Foo` -> `Foo`."""
-    target = target.split("(", 1)[0]
-    owner, _, member = target.partition("#")
+    """How the javadoc tool shows a link without a label: the member with the parameter
+    list it names (which tells overloads apart), its type by simple name.
+
+    Examples: `java.util.List#add(Object)` -> `List.add(Object)`; `#size()` -> `size()`;
+    `#put(K,\n V)` -> `put(K, V)`; `Foo#Foo(int)` -> `Foo(int)`; `java.io.Reader` -> `Reader`
+    """
+    name, paren, params = target.partition("(")
+    owner, _, member = name.partition("#")
     owner = owner.rsplit(".", 1)[-1] if owner and not owner[:1].isupper() else owner
     owner = owner.rsplit(".", 1)[-1] if "." in owner else owner
-    return f"{owner}.{member}" if owner and member else (member or owner)
+    if paren:
+        inner = params.rpartition(")")[0] if ")" in params else params
+        types = (" ".join(t.split()) for t in inner.split(","))
+        member += "(" + ", ".join(t for t in types if t) + ")"
+    if owner and member and member.split("(", 1)[0] != owner:
+        return f"{owner}.{member}"
+    return member or owner
 
 
 def _pre_block(match: re.Match[str]) -> str:
     body = match.group(1)
-    body = _INLINE.sub(lambda m: html.unescape(m.group(2) or ""), body)
+    body = _INLINE.sub(_inline_text, body)
     body = _TAG.sub("", body)
     body = html.unescape(body).strip("\n")
     lines = body.splitlines()
@@ -230,25 +263,44 @@ def _blocks(text: str) -> str:
 
 
 def render_markdown(doc: Doc, include_description: bool = True) -> str:
-    """The explanation answer: description, then parameters, return value, exceptions."""
+    """The explanation answer: description, then parameters, return value, exceptions.
+    An `{@inheritDoc}` is left out: the overridden declaration's words are not at hand
+    here (`families.inherited` answers with them where a method has no words of its own)."""
     parts = []
-    if include_description and doc.description:
-        parts.append(doc.description)
+    description = _own(doc.description) if include_description else ""
+    if description:
+        parts.append(description)
     if doc.params:
         items = "\n".join(
-            f"- `{name}`: {text}" if text else f"- `{name}`" for name, text in doc.params
+            f"- `{name}`: {text}" if text else f"- `{name}`"
+            for name, text in ((name, _own(text)) for name, text in doc.params)
         )
         parts.append(f"**Parameters**\n{items}")
-    if doc.returns:
-        parts.append(f"**Returns** {doc.returns}")
+    if returns := _own(doc.returns):
+        parts.append(f"**Returns** {returns}")
     if doc.throws:
         items = "\n".join(
-            f"- `{name}`: {text}" if text else f"- `{name}`" for name, text in doc.throws
+            f"- `{name}`: {text}" if text else f"- `{name}`"
+            for name, text in ((name, _own(text)) for name, text in doc.throws)
         )
         parts.append(f"**Throws**\n{items}")
-    if doc.deprecated:
-        parts.append(f"**Deprecated.** {doc.deprecated}")
+    if deprecated := _own(doc.deprecated):
+        parts.append(f"**Deprecated.** {deprecated}")
     return "\n\n".join(parts).strip()
+
+
+_INHERIT = re.compile(r"([ \t]*)\{@inheritDoc\}([ \t]*)")
+
+
+def _own(text: str | None) -> str:
+    """`text` without its `{@inheritDoc}` tags (one space kept between the words around).
+
+    Example: _own("{@inheritDoc}\n\nAlso closes.") -> "Also closes."
+    """
+    if not text or "{@inheritDoc}" not in text:
+        return text or ""
+    text = _INHERIT.sub(lambda m: " " if m.group(1) and m.group(2) else "", text)
+    return _BLANKS.sub("\n\n", text).strip()
 
 
 def has_prose(doc: Doc, min_words: int = 3) -> bool:
