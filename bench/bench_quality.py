@@ -107,6 +107,12 @@ def main() -> None:
     parser.add_argument("--no-fixture", action="store_true")
     parser.add_argument("--keep", type=Path, help="write the runs under this folder")
     args = parser.parse_args()
+    if args.path and not (args.path.is_dir() and any(args.path.rglob("*.java"))):
+        raise SystemExit(
+            f"error: {args.path} is not a folder of Java sources: give one, e.g. "
+            "/work/jdk/java.base (unzip -q /usr/lib/jvm/openjdk-17/lib/src.zip 'java.base/*' "
+            "in /work/jdk)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
         if not args.no_fixture:
