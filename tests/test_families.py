@@ -231,6 +231,8 @@ def test_inherit_doc_and_undocumented_overrides_are_explained_by_the_supertype()
          "Use `Map.put(Object, Object)` or `Foo(int)`."),
         ("/** With a {@linkplain\n * A#s(B) query on {@code JShell}} or {@link #m() {@code m}}. */",
          "With a query on `JShell` or `m`."),
+        ("/** {@return the {@code n} items of {@link #all()}}\n * <p>{@summary Some.} */",
+         "Returns the `n` items of `all()`\n\nSome."),
         ("/** <p>One.</p><p>Two &amp; three.</p> */", "One.\n\nTwo & three."),
         ("/** <ul><li>a</li>\n * <li>b</li></ul> */", "- a\n- b"),
         ("/** Runs <script>x</script> as text. */", "Runs `<script>`x`</script>` as text."),

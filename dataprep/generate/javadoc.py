@@ -107,6 +107,9 @@ def _inline(match: re.Match[str]) -> str:
         return "{@inheritDoc}"
     if tag in ("docRoot",):
         return ""
+    body = _INLINE.sub(_inline, body)  # a tag's text may hold tags of its own
+    if tag == "return":  # JDK 16's inline form: the javadoc tool writes "Returns ..."
+        return f"Returns {body}"
     return body  # {@index word}, {@summary text}, {@systemProperty x}
 
 
