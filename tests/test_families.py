@@ -333,6 +333,24 @@ def test_fill_in_the_middle_is_whole_statements():
         assert not middle.startswith(("+", "a + 1", "else")), middle  # nor the rest of one
 
 
+def test_kotlin_fill_in_ends_where_a_statement_does_without_semicolons():
+    code = (
+        "fun f(x: Int): Int {\n    val a = x\n    val b =\n        a + 1\n    if (a > b)\n"
+        "        println(a)\n    val s = listOf(a, b)\n        .map { it * 2 }\n"
+        "    return s.sum()\n}"
+    )
+    middles = {fim_split(code, key, semicolons=False)[1] for key in map(str, range(300))}
+    assert {
+        "println(a)",
+        "val b =\n    a + 1",
+        "val s = listOf(a, b)\n    .map { it * 2 }",
+    } <= middles
+    assert "val s = listOf(a, b)" not in middles  # its statement goes on at `.map`
+    for middle in middles:
+        assert not middle.rstrip().endswith(("=", "(", ",")), middle
+        assert not middle.startswith((".map", "a + 1")), middle
+
+
 def test_abstract_methods_get_no_code_or_implementation_question():
     files = {
         "src/main/java/org/acme/Shape.java": "package org.acme;\npublic abstract class Shape {\n"

@@ -284,9 +284,9 @@ def _doc(javadoc: str):
 
 
 @lru_cache(maxsize=64)
-def _fim_split(code: str, key: str) -> tuple[str, str] | None:
+def _fim_split(code: str, key: str, language: str) -> tuple[str, str] | None:
     """`fim_split`, once a unit: its task's input and its answer both ask for it."""
-    return fim_split(code, key)
+    return fim_split(code, key, semicolons=language != "kotlin")
 
 
 def _in_scope(scope: str, unit: Unit) -> bool:
@@ -367,7 +367,7 @@ def _answer(kind: str, unit: Unit, ctx: FileContext) -> tuple[str, int, int] | N
     if kind == "code":
         text = dedent_code(unit.code)
     elif kind == "fim_middle":
-        split = _fim_split(unit.code, unit.id)
+        split = _fim_split(unit.code, unit.id, unit.language)
         text = split[1] if split else ""
     elif kind == "prose":
         text = render_markdown(_doc(unit.javadoc)) if unit.javadoc else ""
@@ -427,7 +427,7 @@ def _input(kind: str, unit: Unit, ctx: FileContext | None = None) -> str | None:
     if kind == "code":
         return dedent_code(unit.code)
     if kind == "fim_code":
-        split = _fim_split(unit.code, unit.id)
+        split = _fim_split(unit.code, unit.id, unit.language)
         return split[0] if split else None
     if kind == "masked_code":
         return mask_name(dedent_code(unit.code), unit.name)

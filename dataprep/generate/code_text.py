@@ -104,10 +104,12 @@ _WORD_CHAR = re.compile(r"[\w$]")
 FIM_MARK = "    // <FILL: the missing lines go here>"
 
 
-def fim_split(code: str, key: str) -> tuple[str, str] | None:
+def fim_split(code: str, key: str, semicolons: bool = True) -> tuple[str, str] | None:
     """A fill-in-the-middle task over a method: (the code with 1 to 4 whole body lines,
     braces balanced, replaced by a marker; the lines taken out), chosen by a hash of `key`;
-    None for a method too short to have a middle.
+    None for a method too short to have a middle. `semicolons`: the language ends its
+    statements with `;` (Java); else (Kotlin) a statement ends on a line that leaves
+    nothing open.
 
     Example: fim_split("int f() {\n    int a = 1;\n    a++;\n    a *= 2;\n    return a;\n}", "k")
         -> ("int f() {\n    int a = 1;\n    // <FILL...>\n    return a;\n}", "    a++;")
@@ -116,7 +118,7 @@ def fim_split(code: str, key: str) -> tuple[str, str] | None:
     body = [i for i in range(1, len(lines) - 1) if lines[i].strip()]
     if len(body) < 4:
         return None
-    spans = _spans(lines, body)
+    spans = _spans(lines, body, semicolons)
     if not spans:
         return None
     digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
@@ -129,7 +131,7 @@ def fim_split(code: str, key: str) -> tuple[str, str] | None:
     return "\n".join(masked), middle
 
 
-def _spans(lines: list[str], body: list[int]) -> list[tuple[int, int]]:
+def _spans(lines: list[str], body: list[int], semicolons: bool = True) -> list[tuple[int, int]]:
     """The (start, size) of the spans `fim_split` chooses from, by size then start: 1 to 4
     lines within the body, led by their first line (`_leads`) and balanced (`_balanced`).
     A start's spans grow a line at a time, the brackets' depths with them: a span that
@@ -157,9 +159,18 @@ def _spans(lines: list[str], body: list[int]) -> list[tuple[int, int]]:
             # an answer ends where a statement does: not on a comment, nor inside one (a
             # comment alone, `// ignore`, is no code to fill in), nor on `if (x)`, `else`,
             # `a =` or `x +`, whose statement goes on after the gap
-            if not (d0 or d1 or d2) and not comment[end] and code[end].endswith((";", "}")):
-                by_size[size - 1].append((start, size))
+            if not (d0 or d1 or d2) and not comment[end] and _ends(code[end], semicolons):
+                if semicolons or not _continues(_code_after(code, comment, end)):
+                    by_size[size - 1].append((start, size))
     return [span for spans in by_size for span in spans]
+
+
+def _ends(code: str, semicolons: bool) -> bool:
+    """Whether a line's code ends a statement: on `;` or `}` in Java; in Kotlin, which
+    needs no `;`, on any line that leaves nothing open (`a =`, `x +`, `f(a,`, `else`)."""
+    if semicolons:
+        return code.endswith((";", "}"))
+    return bool(code) and not _open_ended(code) and code != "else"
 
 
 def _code_of(line: str) -> str:
@@ -197,6 +208,14 @@ def _open_ended(code: str) -> bool:
 def _code_before(code: list[str], comment: list[bool], at: int) -> str:
     """The code of the nearest line above `at` that holds code ("" when none)."""
     for i in range(at - 1, -1, -1):
+        if code[i] and not comment[i]:
+            return code[i]
+    return ""
+
+
+def _code_after(code: list[str], comment: list[bool], at: int) -> str:
+    """The code of the nearest line below `at` that holds code ("" when none)."""
+    for i in range(at + 1, len(code)):
         if code[i] and not comment[i]:
             return code[i]
     return ""
