@@ -234,6 +234,14 @@ def test_inherit_doc_and_undocumented_overrides_are_explained_by_the_supertype()
         ("/** {@return the {@code n} items of {@link #all()}}\n * <p>{@summary Some.} */",
          "Returns the `n` items of `all()`\n\nSome."),
         ("/** <p>One.</p><p>Two &amp; three.</p> */", "One.\n\nTwo & three."),
+        # a link's tag alone on its line does not break the paragraph
+        ("/** Returns (a\n * <a href=\"u#h\">\n * high unit</a>) of it. */",
+         "Returns (a high unit) of it."),
+        ("/** Then {@link #f f}{@code (x)} holds. <pre>\n a``b\n</pre> */",
+         "Then `f(x)` holds.\n\n```\na``b\n```"),
+        # a type's parameters in code are no HTML tags
+        ("/** A {@code List<String>} or {@link Stream}{@code <T>}. */",
+         "A `List<String>` or `Stream<T>`."),
         ("/** <ul><li>a</li>\n * <li>b</li></ul> */", "- a\n- b"),
         ("/** Runs <script>x</script> as text. */", "Runs `<script>`x`</script>` as text."),
     ],

@@ -199,9 +199,25 @@ _FORMATTING = frozenset(
 )
 
 
+# Tags within a line of text: one alone on a comment line (`<a href="...">` before its
+# words on the next) leaves a mark, not a blank line, which would break the paragraph.
+_INLINE_HTML = frozenset("a span sup sub u s small big font cite dfn abbr q nobr wbr".split())
+_GONE = "\x01"  # where an inline tag was (`_blocks` drops it, and a line of nothing else)
+
+
 def _known_tag(match: re.Match[str]) -> str:
     """Formatting HTML goes; any other tag is text the comment shows (`<script>`)."""
-    return "" if match.group(1).lower() in _FORMATTING else f"`{match.group(0)}`"
+    name = match.group(1).lower()
+    if name in _INLINE_HTML:
+        return _GONE
+    return "" if name in _FORMATTING else f"`{match.group(0)}`"
+
+
+_CODE_SPAN = re.compile(r"(`[^`]{1,400}`)")  # what `{@code ...}` became, split out with it
+
+# Code spans side by side (`{@link #f f}{@code (x)}`): "`f``(x)`" is a span of other
+# text in Markdown's eyes, so they are joined: "`f(x)`"
+_TOUCHING_CODE = re.compile(r"(?<=[^`\s])``(?=[^`\s])")
 
 
 def to_markdown(text: str) -> str:
@@ -216,12 +232,16 @@ def to_markdown(text: str) -> str:
             continue
         if "{@" in chunk:
             chunk = _INLINE.sub(_inline, chunk)
-        if "<" in chunk:
-            for pattern, repl in _HTML_MAP:
-                chunk = pattern.sub(repl, chunk)
-            chunk = _TAG.sub(_known_tag, chunk)
-        chunk = html.unescape(chunk)
-        out.append(_blocks(chunk))
+        if "<" in chunk:  # HTML outside code spans: `List<String>` holds no tag
+            parts = _CODE_SPAN.split(chunk)
+            for j in range(0, len(parts), 2):
+                if "<" in parts[j]:
+                    for pattern, repl in _HTML_MAP:
+                        parts[j] = pattern.sub(repl, parts[j])
+                    parts[j] = _TAG.sub(_known_tag, parts[j])
+            chunk = "".join(parts)
+        chunk = _blocks(html.unescape(chunk))
+        out.append(_TOUCHING_CODE.sub("", chunk) if "``" in chunk else chunk)
     text = "\n\n".join(o.strip("\n") for o in out if o.strip())
     text = text.replace("`` ", "` ").replace("****", "")
     return _BLANKS.sub("\n\n", text).strip()
@@ -234,6 +254,10 @@ def _blocks(text: str) -> str:
     current: list[str] = []
     in_list = False
     for raw in text.split("\n"):
+        if _GONE in raw:
+            raw = raw.replace(_GONE, "")
+            if not raw.strip():
+                continue  # a line that held only an inline tag: no paragraph break
         line = _WS.sub(" ", raw).strip() if "\t" in raw or "  " in raw else raw.strip()
         if not line:
             if current and not in_list:
