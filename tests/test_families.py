@@ -371,6 +371,28 @@ def test_abstract_methods_get_no_code_or_implementation_question():
     assert {p.output.split("(")[0] for p in coded.values()} == {"public String name"}
 
 
+def test_a_wrapped_signature_keeps_its_alignment():
+    from dataprep.generate.java_facts import signature_of
+
+    files = {
+        "src/main/java/org/acme/F.java": "package org.acme;\npublic abstract class F {\n"
+        "    /** Formats. */\n    public String format(Object obj,\n"
+        "                         int width) {\n        return null;\n    }\n"
+        "    /**\n     * Parses.\n     */\n    public abstract Object parse(String text,\n"
+        "                                 int at);\n"
+        "    public abstract Object read(String text,\n            int at);\n}\n"
+    }
+    found = {u.name: signature_of(u) for u in _slice(files) if u.kind == "method"}
+    existence = [p.output for p in _pairs(files, "type.has_method")]
+    assert existence and not any("\n" in o for o in existence)  # inline code on one line
+    assert found == {
+        "format": "public String format(Object obj,\n                     int width)",
+        "parse": "public abstract Object parse(String text,\n                             int at)",
+        # no body and no Javadoc to tell the member's column: one step in
+        "read": "public abstract Object read(String text,\n    int at)",
+    }
+
+
 def test_initializers_are_dedented():
     files = {
         "src/main/java/org/acme/T.java": "package org.acme;\nclass T {\n"

@@ -115,7 +115,8 @@ def header_end(code: str, start: int = 0) -> int:
 
 def signature_of(unit: Unit) -> str | None:
     """A method's or constructor's header as written, without annotations, comments and
-    body.
+    body; its continuation lines keep their place relative to its first line (`_dedented`),
+    so a wrapped parameter list stays aligned under its parenthesis.
 
     Example: "@GetMapping(\"/{id}\")\\npublic Booking get(@PathVariable long id) {...}"
     -> "public Booking get(@PathVariable long id)"
@@ -129,7 +130,29 @@ def signature_of(unit: Unit) -> str | None:
             return other.signature_of(unit)
     if unit.kind not in ("method", "constructor"):
         return None
-    return _signature(unit.code)
+    return _signature(_dedented(unit.code, _doc_indent(unit.javadoc)))
+
+
+def _doc_indent(javadoc: str | None) -> int | None:
+    """The column a member starts at, read off its Javadoc's closing line (` */` one
+    space in), or None."""
+    last = (javadoc or "").rstrip().rsplit("\n", 1)[-1]
+    if "\n" not in (javadoc or "").strip() or last.strip() != "*/":
+        return None
+    return max(0, len(last) - len(last.lstrip()) - 1)
+
+
+def _dedented(code: str, base: int | None) -> str:
+    """`code` with its first line's column taken from the others: `base` where the member's
+    Javadoc tells it, else what `dedent_code` reads off the code (the closing brace; for a
+    member without a body, its continuation lines are taken as one step in)."""
+    from dataprep.generate.code_text import dedent_code  # (it imports this module)
+
+    if base is None or "\n" not in code:
+        return dedent_code(code)
+    lines = code.split("\n")
+    rest = [line[min(base, len(line) - len(line.lstrip(" \t"))) :] for line in lines[1:]]
+    return "\n".join([lines[0], *rest])
 
 
 @lru_cache(maxsize=1024)

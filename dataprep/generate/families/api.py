@@ -87,7 +87,7 @@ def _pick(items: list, key: str):
 def _short_sig(unit: Unit) -> str:
     params = (signature_of(unit) or "").partition("(")[2].rpartition(")")[0]
     params = re.sub(r"@[\w.]+(?:\([^()]*\))?\s*", "", params)  # @PathVariable("id") long id
-    return f"{unit.name}({params})"
+    return f"{unit.name}({' '.join(params.split())})"  # inline code: one line
 
 
 @family("exists")
@@ -105,7 +105,7 @@ def existence(repo: RepoView, tasks: dict, seed: int) -> list:
             known = set(names) | inherited | {m.name for m in repo.members.get(unit.id, [])}
             real = _pick(names, f"{unit.id}:yes")  # by content: seeds change phrasings only
             sigs = [signature_of(m) for m in methods if m.name == real]
-            yes = "Yes: " + "; ".join(f"`{s}`" for s in sigs if s) + "."
+            yes = "Yes: " + "; ".join(f"`{' '.join(s.split())}`" for s in sigs if s) + "."
             fakes = [n for r in names for n in plausible_names(r) if n not in known]
             questions = [(real, yes)]
             if fakes:
