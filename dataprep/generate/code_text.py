@@ -16,47 +16,9 @@ import re
 import textwrap
 from functools import lru_cache
 
+from dataprep.generate.indent import dedent_code as dedent_code  # (found here by many)
+from dataprep.generate.indent import indent as _indent
 from dataprep.generate.java_facts import skip_annotations
-
-_CLOSING = re.compile(r"^[ \t]*[)}\]]")
-_CONTINUATION = 4  # relative indent kept for continuation lines when the base is unknown
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
-def _base_indent(lines: list[str]) -> int:
-    """The indentation the first line had in its file, read from the other lines.
-
-    A declaration that ends with a closing brace ends at its own indentation; one whose
-    first line is an annotation continues at it on the next line; otherwise the other lines
-    are continuations, indented one step further than the declaration.
-    """
-    rest = [ln for ln in lines[1:] if ln.strip()]
-    if not rest:
-        return 0
-    if _CLOSING.match(rest[-1]):
-        return _indent(rest[-1])
-    if lines[0].lstrip().startswith("@") and not lines[0].rstrip().endswith((",", "(")):
-        return _indent(rest[0])
-    return max(0, min(_indent(ln) for ln in rest) - _CONTINUATION)
-
-
-@lru_cache(maxsize=256)  # one unit's code is dedented for several tasks
-def dedent_code(code: str) -> str:
-    """`code` with the indentation its first line had removed from every other line."""
-    lines = code.split("\n")
-    if len(lines) < 2:
-        return code
-    base = _base_indent(lines)
-    if base == 0:
-        return code
-    out = [lines[0]]
-    for line in lines[1:]:
-        cut = min(base, _indent(line))
-        out.append(line[cut:])
-    return "\n".join(out)
 
 
 def dedent_comment(comment: str) -> str:
@@ -272,10 +234,6 @@ def _shape(line: str) -> tuple[tuple[int, int], ...]:
                 low = min(low, depth)
         out.append((depth, low))
     return tuple(out)
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip())
 
 
 def _leads(lines: list[str], start: int, most: int) -> int:

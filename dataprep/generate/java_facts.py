@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import PurePosixPath
 
+from dataprep.generate.indent import dedent_by, dedent_code
 from dataprep.languages.java.comments import without_comments
 from dataprep.models import Unit
 
@@ -146,13 +147,9 @@ def _dedented(code: str, base: int | None) -> str:
     """`code` with its first line's column taken from the others: `base` where the member's
     Javadoc tells it, else what `dedent_code` reads off the code (the closing brace; for a
     member without a body, its continuation lines are taken as one step in)."""
-    from dataprep.generate.code_text import dedent_code  # (it imports this module)
-
     if base is None or "\n" not in code:
         return dedent_code(code)
-    lines = code.split("\n")
-    rest = [line[min(base, len(line) - len(line.lstrip(" \t"))) :] for line in lines[1:]]
-    return "\n".join([lines[0], *rest])
+    return dedent_by(code, base)
 
 
 @lru_cache(maxsize=1024)
