@@ -49,7 +49,7 @@ from dataprep.generate.tasks import (
     shipped_tasks,
     subject_names,
 )
-from dataprep.languages import task_applies
+from dataprep.languages import semicolons, task_applies
 from dataprep.models import MEMBER_KINDS, TYPE_KINDS, Pair, Unit
 from dataprep.secrets import PLACEHOLDER_RE
 from dataprep.slicing.changelog import changelog_version
@@ -286,7 +286,7 @@ def _doc(javadoc: str):
 @lru_cache(maxsize=64)
 def _fim_split(code: str, key: str, language: str) -> tuple[str, str] | None:
     """`fim_split`, once a unit: its task's input and its answer both ask for it."""
-    return fim_split(code, key, semicolons=language != "kotlin")
+    return fim_split(code, key, semicolons=semicolons(language))
 
 
 def _in_scope(scope: str, unit: Unit) -> bool:

@@ -102,8 +102,9 @@ def _spans(lines: list[str], body: list[int], semicolons: bool = True) -> list[t
     last = body[-1]
     stripped = [line.strip() for line in lines]
     shapes = [_shape(line) if _BRACKET_RE.search(line) else _FLAT for line in lines]
-    comment, block = _comment_lines(lines)
-    code = [_code_of(line) for line in lines]
+    bare = [_LITERAL_RE.sub('""', line) if '"' in line or "'" in line else line for line in lines]
+    comment, block = _comment_lines(bare)
+    code = [_code_of(line) for line in bare]
     for start in body[1:-1]:
         if stripped[start] in ("", "{", "}", "};"):
             continue
@@ -136,12 +137,10 @@ def _ends(code: str, semicolons: bool) -> bool:
 
 
 def _code_of(line: str) -> str:
-    """A line's code, stripped, without a comment at its end or its literals' text.
+    """A line's code (its literals already emptied), stripped, without a comment at its end.
 
-    Example: _code_of("    x('a'); // ok") -> 'x("");'
+    Example: _code_of('    x(""); // ok') -> 'x("");'
     """
-    if '"' in line or "'" in line:
-        line = _LITERAL_RE.sub('""', line)
     line = line.split("//", 1)[0]
     if line.rstrip().endswith("*/") and "/*" in line:
         line = line[: line.rfind("/*")]
@@ -184,8 +183,8 @@ def _code_after(code: list[str], comment: list[bool], at: int) -> str:
 
 
 def _comment_lines(lines: list[str]) -> tuple[list[bool], list[int]]:
-    """Per line: whether it holds a comment and no code, and the number of the block
-    comment over several lines that it is part of (0: none).
+    """Per line (its literals already emptied): whether it holds a comment and no code,
+    and the number of the block comment over several lines that it is part of (0: none).
 
     Example: _comment_lines(["/* a", " b */", "x(); // c", "// d"])
         -> ([True, True, False, True], [1, 1, 0, 0])
@@ -194,7 +193,7 @@ def _comment_lines(lines: list[str]) -> tuple[list[bool], list[int]]:
     block: list[int] = []
     number, inside = 0, False
     for line in lines:
-        text = _LITERAL_RE.sub('""', line).strip() if '"' in line or "'" in line else line.strip()
+        text = line.strip()
         if inside:
             comment.append(True)
             block.append(number)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import PurePosixPath
 
-from dataprep.generate.indent import dedent_by, dedent_code
+from dataprep.generate.indent import dedent_by, dedent_code, indent
 from dataprep.languages.java.comments import without_comments
 from dataprep.models import Unit
 
@@ -137,19 +137,17 @@ def signature_of(unit: Unit) -> str | None:
 def _doc_indent(javadoc: str | None) -> int | None:
     """The column a member starts at, read off its Javadoc's closing line (` */` one
     space in), or None."""
-    last = (javadoc or "").rstrip().rsplit("\n", 1)[-1]
-    if "\n" not in (javadoc or "").strip() or last.strip() != "*/":
+    lines = (javadoc or "").rstrip().split("\n")
+    if len(lines) < 2 or lines[-1].strip() != "*/":
         return None
-    return max(0, len(last) - len(last.lstrip()) - 1)
+    return max(0, indent(lines[-1]) - 1)
 
 
 def _dedented(code: str, base: int | None) -> str:
     """`code` with its first line's column taken from the others: `base` where the member's
     Javadoc tells it, else what `dedent_code` reads off the code (the closing brace; for a
     member without a body, its continuation lines are taken as one step in)."""
-    if base is None or "\n" not in code:
-        return dedent_code(code)
-    return dedent_by(code, base)
+    return dedent_code(code) if base is None else dedent_by(code, base)
 
 
 @lru_cache(maxsize=1024)

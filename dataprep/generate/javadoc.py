@@ -298,22 +298,20 @@ def render_markdown(doc: Doc, include_description: bool = True) -> str:
     if description:
         parts.append(description)
     if doc.params:
-        items = "\n".join(
-            f"- `{name}`: {text}" if text else f"- `{name}`"
-            for name, text in ((name, _own(text)) for name, text in doc.params)
-        )
-        parts.append(f"**Parameters**\n{items}")
+        parts.append(f"**Parameters**\n{_items(doc.params)}")
     if returns := _own(doc.returns):
         parts.append(f"**Returns** {returns}")
     if doc.throws:
-        items = "\n".join(
-            f"- `{name}`: {text}" if text else f"- `{name}`"
-            for name, text in ((name, _own(text)) for name, text in doc.throws)
-        )
-        parts.append(f"**Throws**\n{items}")
+        parts.append(f"**Throws**\n{_items(doc.throws)}")
     if deprecated := _own(doc.deprecated):
         parts.append(f"**Deprecated.** {deprecated}")
     return "\n\n".join(parts).strip()
+
+
+def _items(named: list[tuple[str, str]]) -> str:
+    """A Markdown list of (name, text) pairs: "- `name`: text", or "- `name`" alone."""
+    own = ((name, _own(text)) for name, text in named)
+    return "\n".join(f"- `{name}`: {text}" if text else f"- `{name}`" for name, text in own)
 
 
 _INHERIT = re.compile(r"([ \t]*)\{@inheritDoc\}([ \t]*)")

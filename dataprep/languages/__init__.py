@@ -64,6 +64,9 @@ class Language:
     rows: str | None = None
     """Optional fast path of the default parser: `(relpath, text, repo, commit, src) ->
     (rows, errors)`, each row a dict that `unit_json` writes as its Unit's JSON."""
+    semicolons: bool = True
+    """Whether its statements end with `;` (a fill-in answer ends on one), or on any line
+    that leaves nothing open (Kotlin)."""
 
     def slicer(self, parser: str | None = None) -> SliceFunction:
         """The slicing function of `parser`, or of the default when the language has no
@@ -215,6 +218,12 @@ def signature_of(unit: Unit) -> str | None:
     """The unit's callable header through its language's hook (None for other languages)."""
     language = find(unit.language)
     return language.signature_of(unit) if language is not None else None
+
+
+def semicolons(language: str | None) -> bool:
+    """`Language.semicolons` of a unit's language; True for an unknown one (Java's rule)."""
+    found = find(language)
+    return True if found is None else found.semicolons
 
 
 def task_applies(language: str | None, task_id: str) -> bool:

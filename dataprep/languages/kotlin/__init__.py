@@ -18,6 +18,7 @@ LANGUAGE = Language(
     parsers={"tree-sitter": "dataprep.languages.kotlin.slicer:slice_kotlin"},
     validity="dataprep.languages.kotlin.validity:parses",
     facts="dataprep.languages.kotlin.facts",
+    semicolons=False,
     families=(
         "type.explain",
         "type.methods",
