@@ -239,9 +239,38 @@ def test_signatures_equal_datasketch_minhashes():
     sets = [*content_shingles(_variants(12)), set(), {"one"}]
     sigs = signatures(sets, 64)
     for row, shingle_set in zip(sigs, sets, strict=True):
-        mh = MinHash(num_perm=64, seed=1)
+        mh = MinHash(num_perm=64, seed=1, hashfunc=dedup._datasketch_hash)
         mh.update_batch([s.encode("utf-8") for s in shingle_set])
         assert row.tolist() == mh.hashvalues.tolist()
+
+
+def test_shingle_hashes_take_the_words_in_order():
+    assert dedup.shingle_hash32("a b c d e") != dedup.shingle_hash32("b a c d e")
+    assert dedup.shingle_hash32("ab c") != dedup.shingle_hash32("a bc")
+    assert len({dedup.shingle_hash32(f"w{i} x y z v") for i in range(5000)}) == 5000
+
+
+def test_batch_signatures_equal_those_of_the_shingle_strings():
+    """The vectorised path (no shingle string) against `signatures` of `shingles_of`: the
+    template wording taken out, unless it is in the input or output or is all there is."""
+    wording = "Say what the method of the class Room does"
+    pairs = [
+        *_variants(10),
+        *(pair(f"{wording} {i}.", f"It returns rate {i} for each night.") for i in range(12)),
+        pair(f"{wording}.", "x"),  # all wording but one word of output
+        pair(f"{wording}.", ""),  # nothing but wording: the set keeps it all
+        pair(f"{wording}.", f"{wording}, then stops."),  # the wording is also the answer
+        pair("What does Room do the method of", "the class Room does"),  # windows across
+        pair("", ""),  # no words at all
+        pair("Name it.", "x", input="int a;"),  # under five words: one shingle
+        pair("One two three four", "five"),  # exactly five words
+        pair("Où est la méthode très", "utile à Zürich"),  # words beyond ASCII
+    ]
+    shingler = dedup.Shingler(pairs, max_df=0.1, min_df=2)
+    assert shingler.common, "the wording is common"
+    for batch in (pairs, pairs[-7:], pairs[3:4]):
+        reference = signatures([shingler.shingles_of(p) for p in batch], 64)
+        assert np.array_equal(shingler.batch_signatures(batch, 64), reference)
 
 
 def test_content_shingles_equal_the_shingles_of_the_whole_text():

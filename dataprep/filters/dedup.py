@@ -4,9 +4,11 @@ Each keeps one pair of a group deterministically: template pairs over output-fir
 evol, then the smallest id (`preference`).
 
 Near-duplicates are datasketch's MinHash and MinHashLSH, on a vectorised path:
-`signatures` computes, for all pairs at once, exactly the hash values of
-`MinHash(num_perm, seed=1)` (its default "affine32" scheme) updated with each pair's
-shingles, with the permutations drawn as datasketch draws them (`permutations`: no
+`Shingler.batch_signatures` computes, for a batch of pairs at once, exactly the hash
+values of `MinHash(num_perm, seed=1, hashfunc=...)` (its default "affine32" scheme)
+updated with each pair's shingles, each hashed by `shingle_hash32` (its words' hashes
+combined: numpy does it for every window of a batch, and no shingle string is built),
+with the permutations drawn as datasketch draws them (`permutations`: no
 datasketch import in a run); `band_buckets` puts rows in the buckets of
 the bands and rows that `MinHashLSH(threshold, num_perm)` chooses, so two pairs share a
 bucket exactly when that index would return one for the other. The tests hold both to
@@ -17,12 +19,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zlib
 from array import array
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from hashlib import blake2b, sha1
+from hashlib import blake2b
 from pathlib import Path
-from struct import unpack_from
 from typing import NamedTuple
 
 import numpy as np
@@ -273,6 +275,7 @@ class Shingler:
         self.common = common
         self.memo_size = 1024  # (input, output) texts whose words and shingles are kept
         self._memo: dict[tuple[str, str], tuple[list[str], set[str]]] = {}
+        self._tokens = _TokenHashes()
 
     def shingles(self, i: int) -> set[str]:
         """The shingle set of pair `i`."""
@@ -372,7 +375,7 @@ class Shingler:
 
     def _band_keys(self, job) -> np.ndarray:
         pairs, groups, (num_perm, bands, rows) = job
-        sigs = signatures([self.shingles_of(p) for p in pairs], num_perm)
+        sigs = self.batch_signatures(pairs, num_perm)
         keys = np.empty((len(pairs), bands), dtype=np.uint64)
         for band in range(bands):
             block = sigs[:, band * rows : (band + 1) * rows].astype(np.uint64)
@@ -381,7 +384,72 @@ class Shingler:
 
     def _signatures(self, span: tuple[int, int, int]) -> np.ndarray:
         start, end, num_perm = span
-        return signatures([self.shingles(i) for i in range(start, end)], num_perm)
+        return self.batch_signatures(self.pairs[start:end], num_perm)
+
+    def batch_signatures(self, pairs: list, num_perm: int) -> np.ndarray:
+        """`signatures([self.shingles_of(p) for p in pairs], num_perm)`, without a shingle
+        string: each pair's words are hashed once (`_TokenHashes`) and its windows of
+        `size` words combined in numpy over the whole batch (`window_hashes`); only the
+        instruction's windows are joined, to look their template wording up in `common`.
+        The tests hold the two equal."""
+        values, lengths = self.hashed_sets(pairs)
+        return affine_minhash(
+            _fmix32(values), lengths, permutations(num_perm), np.full(num_perm, _EMPTY32, np.uint32)
+        )
+
+    def hashed_sets(self, pairs: list) -> tuple[np.ndarray, np.ndarray]:
+        """(values, lengths): set i is the next `lengths[i]` uint32 `values`, the
+        `shingle_hash32` of each shingle of `shingles_of(pairs[i])`, a shingle repeated in a
+        pair possibly more than once (a MinHash does not count)."""
+        size, common, tokens = self.size, self.common, self._tokens
+        if len(tokens) > 1 << 17:  # a batch's words are hashed again, not a repository's kept
+            tokens.clear()
+        words: list[str] = []
+        totals, instruction = [], []
+        boiler: list[int] = []  # window numbers of instruction windows that are wording
+        windows = 0
+        for pair in pairs:
+            before = len(words)
+            wi = _words(pair.instruction)
+            words += wi
+            words += _words(pair.input)
+            words += _words(pair.output)
+            total = len(words) - before
+            totals.append(total)
+            instruction.append(len(wi))
+            if len(wi) >= size and common:
+                grams = map(" ".join, zip(*[wi[k:] for k in range(size)], strict=False))
+                hits = map(common.__contains__, map(hash, grams))
+                boiler.extend(windows + j for j, hit in enumerate(hits) if hit)
+            windows += total - size + 1 if total >= size else min(total, 1)
+        n = len(pairs)
+        totals_a = np.array(totals, dtype=np.int64)
+        counts = np.where(totals_a >= size, totals_a - size + 1, np.minimum(totals_a, 1))
+        mixed = _mix64(np.fromiter(map(tokens.__getitem__, words), np.uint64, len(words)))
+        hashed = window_hashes(np.concatenate([mixed, np.zeros(size - 1, np.uint64)]), size)
+        starts = np.concatenate(([0], np.cumsum(totals_a)[:-1])) if n else totals_a
+        firsts = np.concatenate(([0], np.cumsum(counts)[:-1])) if n else counts
+        owner = np.repeat(np.arange(n), counts)
+        at = np.arange(windows) - firsts[owner] + starts[owner]  # each window's first word
+        values = hashed[at]
+        for i in np.flatnonzero((totals_a < size) & (totals_a > 0)).tolist():
+            start = int(starts[i])  # a text of under `size` words: one shingle, all of it
+            values[firsts[i]] = window_hashes(mixed[start : start + totals[i]], totals[i])[0]
+        if boiler:
+            flagged = np.array(boiler, dtype=np.int64)
+            io = at - starts[owner] >= np.array(instruction, dtype=np.int64)[owner]
+            # a wording's hash is one of a few: the windows that may carry one are found
+            # by value, and only they are told apart by pair (`_owned`). The input's and
+            # output's windows are never dropped: wording also found there stays
+            found = _among(values, np.unique(values[flagged]))
+            wording = _owned(values, owner, flagged)
+            maybe = np.flatnonzero(found & ~io)
+            drop = np.zeros(len(values), dtype=bool)
+            drop[maybe] = np.isin(_owned(values, owner, maybe), wording)
+            left = np.bincount(owner[~drop], minlength=n)
+            drop &= (left > 0)[owner]  # a pair that is all wording keeps it all
+            values, counts = values[~drop], np.where(left > 0, left, counts)
+        return (values >> np.uint64(32)).astype(np.uint32), counts
 
 
 def instruction_hashes(pair: Pair, size: int = 5) -> np.ndarray:
@@ -488,12 +556,17 @@ def content_shingles(
 
 
 def minhashes(sets: list[set[str]], num_perm: int) -> list:
-    """datasketch MinHashes of many shingle sets (`MinHash.bulk`, seed 1): the reference
-    `signatures` equals."""
+    """datasketch MinHashes of many shingle sets (`MinHash.bulk`, seed 1, `shingle_hash32`
+    as its hash function): the reference `signatures` equals."""
     from datasketch import MinHash
 
     encoded = [[s.encode("utf-8") for s in shingle_set] for shingle_set in sets]
-    return MinHash.bulk(encoded, num_perm=num_perm, seed=MINHASH_SEED)
+    return MinHash.bulk(encoded, num_perm=num_perm, seed=MINHASH_SEED, hashfunc=_datasketch_hash)
+
+
+def _datasketch_hash(data: bytes) -> int:
+    """`shingle_hash32` of a shingle as datasketch hands it over (UTF-8 bytes)."""
+    return shingle_hash32(data.decode("utf-8"))
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
@@ -506,32 +579,70 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint32(16))
 
 
-def _sha1_32(shingle: str) -> int:
-    """datasketch's default hash (`sha1_hash32`): the first 4 bytes of SHA-1, little-endian."""
-    return unpack_from("<I", sha1(shingle.encode("utf-8")).digest())[0]
+def _among(values: np.ndarray, few: np.ndarray) -> np.ndarray:
+    """A mask of the `values` found in `few` (sorted, distinct: a handful)."""
+    if not len(few):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(few, values), len(few) - 1)
+    return few[at] == values
 
 
-def _sha1_32_all(shingles: Iterable[str], count: int) -> np.ndarray:
-    """`_sha1_32` of each of `count` shingles, as uint32: encoded in one go (joined by a
-    newline, split again), the digests joined and their first 4 bytes read as one array.
-    A shingle that holds a newline (never a word shingle) takes the slow way."""
-    parts = "\n".join(shingles).encode("utf-8").split(b"\n") if count else []
-    if len(parts) != count:
-        return np.fromiter(map(_sha1_32, shingles), dtype=np.uint32, count=count)
-    digests = b"".join([h.digest() for h in map(sha1, parts)])
-    return np.frombuffer(digests, dtype="<u4")[::5].astype(np.uint32)
+def _owned(values: np.ndarray, owner: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """A 64-bit key of each of `rows`' (value, owner): equal only within one owner."""
+    return _mix64(values[rows] ^ (owner[rows].astype(np.uint64) * _POLY))
+
+
+def _token_hash(token: str) -> int:
+    """A word's 64-bit hash: its CRC-32 and its length (deterministic in every process)."""
+    return zlib.crc32(token.encode("utf-8")) | (len(token) << 32)
+
+
+class _TokenHashes(dict):
+    """word -> `_token_hash(word)`, computed the first time a word is seen."""
+
+    def __missing__(self, token: str) -> int:
+        value = self[token] = _token_hash(token)
+        return value
+
+
+_POLY = np.uint64(0x100000001B3)  # odd: the rolling combination loses no word
+
+
+def _mix64(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer: every input bit moves every output bit."""
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+def window_hashes(mixed: np.ndarray, width: int) -> np.ndarray:
+    """The 64-bit hash of each window of `width` consecutive words, given their
+    `_mix64(_token_hash(word))`: a rolling polynomial of the words, mixed again.
+    Example: len(window_hashes(np.zeros(7, np.uint64), 5)) -> 3"""
+    n = len(mixed) - width + 1
+    acc = np.zeros(max(n, 0), dtype=np.uint64)
+    for k in range(width):
+        acc = acc * _POLY + mixed[k : k + n]
+    return _mix64(acc)
+
+
+def shingle_hash32(shingle: str) -> int:
+    """The 32-bit hash MinHash takes of a shingle (its words joined by a space): the top
+    half of `window_hashes` over its words. `Shingler.hashed_sets` computes the same
+    without building the string. Example: shingle_hash32("a b") < 2**32"""
+    words = shingle.split(" ")
+    mixed = _mix64(np.fromiter(map(_token_hash, words), np.uint64, len(words)))
+    return int(window_hashes(mixed, len(words))[0] >> np.uint64(32))
 
 
 def _affine32(sets: list[set[str]], perms, init: np.ndarray) -> np.ndarray:
-    """Signatures under the affine32 scheme: min over a set of a * fmix32(sha1_32(s)) + b.
-
-    Each set's shingles are hashed as they come (a batch's sets share few: hashing the
-    repeats costs less than finding them); `affine_minhash` does the rest.
-    """
+    """Signatures under datasketch's affine32 scheme with `shingle_hash32` as its hash
+    function: min over a set of a * fmix32(shingle_hash32(s)) + b (the reference
+    `Shingler.batch_signatures` equals: a Python call per shingle)."""
     sets = sets if isinstance(sets, list) else list(sets)
     lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
     total = int(lengths.sum())
-    flat = _sha1_32_all(_flat(sets) if total else [], total)
+    flat = np.fromiter(map(shingle_hash32, _flat(sets)), dtype=np.uint32, count=total)
     return affine_minhash(_fmix32(flat), lengths, perms, init)
 
 
@@ -601,11 +712,11 @@ def permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def signatures(sets: list[set[str]], num_perm: int) -> np.ndarray:
-    """MinHash signatures (one row per set) equal to datasketch's `MinHash(num_perm, seed=1)`
-    (affine32, its default scheme since 2.0) updated with each set's UTF-8 shingles,
-    computed for all sets at once.
+    """MinHash signatures (one row per set) equal to datasketch's `MinHash(num_perm, seed=1,
+    hashfunc=...)` (affine32, its default scheme since 2.0) hashing each shingle with
+    `shingle_hash32` (`minhashes`), computed for all sets at once.
 
-    Example: signatures([{"a b"}], 4)[0] == MinHash(4, seed=1) after update(b"a b").
+    Example: signatures([{"a b"}], 4)[0] == minhashes([{"a b"}], 4)[0].hashvalues
     """
     return _affine32(sets, permutations(num_perm), np.full(num_perm, _EMPTY32, np.uint32))
 

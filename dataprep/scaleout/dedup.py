@@ -26,7 +26,6 @@ per distinct unit.
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,9 +37,12 @@ import numpy as np
 from dataprep.filters.core import normalize
 from dataprep.filters.dedup import (
     _grams,
+    _mix64,
+    _token_hash,
     affine_minhash,
     band_buckets,
     greedy_near_duplicates,
+    window_hashes,
 )
 
 NUM_PERM = 128
@@ -48,7 +50,6 @@ SKETCH = 256
 SHINGLE_SIZE = 5
 CODE_TOKEN_RE = re.compile(r"[\w$]+|[^\w\s]")
 _U32_MAX = np.iinfo(np.uint32).max
-_POLY = np.uint64(0x100000001B3)  # odd: the rolling combination loses no token
 
 
 @dataclass(frozen=True)
@@ -82,17 +83,6 @@ def exact_key(code: str) -> bytes:
     return blake2b(normalize(code).encode("utf-8"), digest_size=16).digest()
 
 
-def _token_hash(token: str) -> int:
-    return zlib.crc32(token.encode("utf-8")) | (len(token) << 32)
-
-
-def _mix64(h: np.ndarray) -> np.ndarray:
-    """splitmix64's finalizer: every input bit moves every output bit."""
-    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return h ^ (h >> np.uint64(31))
-
-
 def shingle_hashes(
     code: str, size: int = SHINGLE_SIZE, cache: dict[str, int] | None = None
 ) -> np.ndarray:
@@ -108,13 +98,8 @@ def shingle_hashes(
     for token in set(tokens).difference(cache):
         cache[token] = _token_hash(token)
     hashes = np.fromiter(map(cache.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
-    width = min(size, len(hashes))
-    windows = len(hashes) - width + 1
-    mixed = _mix64(hashes)
-    acc = np.zeros(windows, dtype=np.uint64)
-    for k in range(width):
-        acc = acc * _POLY + mixed[k : k + windows]
-    return np.unique((_mix64(acc) >> np.uint64(32)).astype(np.uint32))
+    hashed = window_hashes(_mix64(hashes), min(size, len(hashes)))
+    return np.unique((hashed >> np.uint64(32)).astype(np.uint32))
 
 
 def sketch_jaccard(a: np.ndarray, b: np.ndarray, k: int = SKETCH) -> float:
