@@ -394,13 +394,16 @@ class Shingler:
         The tests hold the two equal."""
         values, lengths = self.hashed_sets(pairs)
         return affine_minhash(
-            _fmix32(values), lengths, permutations(num_perm), np.full(num_perm, _EMPTY32, np.uint32)
+            _fmix32((values >> np.uint64(32)).astype(np.uint32)),
+            lengths,
+            permutations(num_perm),
+            np.full(num_perm, _EMPTY32, np.uint32),
         )
 
     def hashed_sets(self, pairs: list) -> tuple[np.ndarray, np.ndarray]:
-        """(values, lengths): set i is the next `lengths[i]` uint32 `values`, the
-        `shingle_hash32` of each shingle of `shingles_of(pairs[i])`, a shingle repeated in a
-        pair possibly more than once (a MinHash does not count)."""
+        """(values, lengths): set i is the next `lengths[i]` uint64 `values`, a 64-bit hash
+        of each shingle of `shingles_of(pairs[i])` (whose top half is its `shingle_hash32`),
+        a shingle repeated in a pair possibly more than once (a MinHash does not count)."""
         size, common, tokens = self.size, self.common, self._tokens
         if len(tokens) > 1 << 17:  # a batch's words are hashed again, not a repository's kept
             tokens.clear()
@@ -449,7 +452,7 @@ class Shingler:
             left = np.bincount(owner[~drop], minlength=n)
             drop &= (left > 0)[owner]  # a pair that is all wording keeps it all
             values, counts = values[~drop], np.where(left > 0, left, counts)
-        return (values >> np.uint64(32)).astype(np.uint32), counts
+        return values, counts
 
 
 def instruction_hashes(pair: Pair, size: int = 5) -> np.ndarray:
@@ -956,24 +959,21 @@ class _BandKeys:
 def _shingle_hashes(
     shingler: Shingler, source, ids: np.ndarray, rows: np.ndarray, chunk: int = 4096
 ) -> dict[int, np.ndarray]:
-    """Row -> the sorted 64-bit hashes of its shingle set, for `rows` (of `ids`, an `_ids`
-    column), read from `source` by id once each, in id order, a chunk at a time (in forked
-    workers where `map_fetched` can): the rows that share an LSH bucket, the only ones the
-    greedy pass compares (a few in ten). Hashes, not texts, stay in memory: about as much as
-    their MinHash signatures would take. A 64-bit collision between two of a pair's
-    shingles is not expected (the band keys make the same assumption); forked workers share
-    this process's string hashes."""
+    """Row -> the sorted distinct 64-bit hashes of its shingle set (`Shingler.hashed_sets`),
+    for `rows` (of `ids`, an `_ids` column), read from `source` by id once each, in id
+    order, a chunk at a time (in forked workers where `map_fetched` can): the rows that
+    share an LSH bucket, the only ones the greedy pass compares (a few in ten). Hashes, not
+    texts, stay in memory: about as much as their MinHash signatures would take. A 64-bit
+    collision between two of a pair's shingles is not expected (the band keys make the
+    same assumption)."""
     wanted = rows[np.argsort(ids[rows], kind="stable")].tolist()
     parts = [wanted[start : start + chunk] for start in range(0, len(wanted), chunk)]
 
     def work(found: dict) -> dict[str, np.ndarray]:
-        out = {}
-        for pair_id, pair in found.items():
-            shingle_set = shingler.shingles_of(pair)
-            values = np.fromiter(map(hash, shingle_set), dtype=np.int64, count=len(shingle_set))
-            values.sort()
-            out[pair_id] = values
-        return out
+        names = list(found)
+        values, lengths = shingler.hashed_sets([found[name] for name in names])
+        parts = np.split(values, np.cumsum(lengths)[:-1])
+        return {name: np.unique(part) for name, part in zip(names, parts, strict=True)}
 
     out: dict[int, np.ndarray] = {}
     chunks = [[_id(ids[row]) for row in part] for part in parts]
