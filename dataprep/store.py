@@ -565,6 +565,7 @@ class Store(ReviewQueries):
                 tail=" ORDER BY p.unit_id, p.id",
                 where="p.unit_id BETWEEN ? AND ?",
                 where_args=(first, last),
+                batch=True,
             )
         )
 
@@ -628,19 +629,24 @@ class Store(ReviewQueries):
         join: str = "",
         where: str = "",
         where_args: tuple[Any, ...] = (),
+        batch: bool = False,
     ) -> sqlite3.Cursor:
         """The one rule for the pairs alive when stage `before` starts (None: after every
         stage): live pairs (their unit exists) that no decision of an earlier-ranked stage
         (`stage_rank`) dropped. Rows of `columns`, by pair id unless `tail` says otherwise.
 
-        Each pair looks its own decisions up (`NOT EXISTS`, by their primary key): a `NOT
-        IN` list of every dropped id is built again for each query, and the stages read the
-        pairs a range of ids at a time (every 4th `java.base` file: 84 ranges of 1,000 ids,
-        1.58 s against 0.22 s)."""
+        `batch`: `where` picks a batch (a range of ids): each pair looks its own decisions
+        up (`NOT EXISTS`, by their primary key), since SQLite builds a `NOT IN` list of
+        every dropped id again for each query (every 4th `java.base` file: 84 ranges of
+        1,000 ids, 0.22 s against 1.58 s). A whole pass keeps that list, built once:
+        15% quicker than a lookup a pair (all of `java.base`)."""
+        alive = (
+            "NOT EXISTS (SELECT 1 FROM decisions d WHERE d.pair_id = p.id AND d.kept = 0 AND "
+            if batch
+            else "p.id NOT IN (SELECT pair_id FROM decisions WHERE kept = 0 AND "
+        )
         sql = (
-            f"SELECT {columns} FROM pairs p JOIN {UNIT_OF_PAIR}{join} "
-            "WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.pair_id = p.id AND d.kept = 0 "
-            f"AND {RANK_SQL} < ?)"
+            f"SELECT {columns} FROM pairs p JOIN {UNIT_OF_PAIR}{join} WHERE {alive}{RANK_SQL} < ?)"
         )
         args: tuple[Any, ...] = (stage_rank(before),)
         if generator:
@@ -722,7 +728,14 @@ class Store(ReviewQueries):
             where, args = "p.id BETWEEN ? AND ?", (first, last)
         join = " LEFT JOIN splits s ON s.pair_id = p.id"
         return iter(
-            self._alive(f"{PAIR_SQL}, s.split", None, join=join, where=where, where_args=args)
+            self._alive(
+                f"{PAIR_SQL}, s.split",
+                None,
+                join=join,
+                where=where,
+                where_args=args,
+                batch=bool(where),
+            )
         )
 
     def live_rows(self, first: str | None = None, last: str | None = None) -> Iterator[tuple]:
