@@ -926,8 +926,20 @@ class Store(ReviewQueries):
             raise ValueError(f"not a store state: {state}")
 
         def digest() -> str:
-            if sql is None:
-                ids = self._alive_ids(None if state == "live" else rank)
+            if state == "live":
+                ids = self._alive_ids(None)
+            elif state == "kept":
+                # the alive pairs are the live ones less those an earlier stage dropped: the
+                # live pairs' digest (kept apart) and the dropped ids (a fraction) tell them,
+                # without a pass over every pair for each stage (0.7 s on 375 k pairs)
+                ids = [self.state_digest("live")] + [
+                    r[0]
+                    for r in self.conn.execute(
+                        "SELECT DISTINCT pair_id FROM decisions "
+                        f"WHERE kept = 0 AND {RANK_SQL} < ? ORDER BY pair_id",
+                        (rank,),
+                    )
+                ]
             else:
                 ids = [r[0] for r in self.conn.execute(sql)]
             return hashlib.sha256("\n".join(ids).encode()).hexdigest()
