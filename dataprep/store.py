@@ -7,6 +7,7 @@ queries on; SQL reads a stored JSON through the `unpack(data)` function of the c
 """
 
 import hashlib
+import heapq
 import json
 import socket
 import sqlite3
@@ -14,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -672,22 +674,29 @@ class Store(ReviewQueries):
 
     def export_rows(self, tasks: Iterable[str] | None = None) -> Iterator[tuple]:
         """`export_pairs` as stored rows (the `PAIR_SQL` columns, then the split), by path
-        then id, for workers that decode them (and sort a file's rows by start line, task
-        and id); `tasks` narrows to those tasks."""
+        (a file's rows together, in no set order), for workers that decode them and sort a
+        file's rows by start line, task and id; `tasks` narrows to those tasks.
+
+        The rows come in the order of the units' path index, so the first comes at once:
+        ordering every row by path first took 1.35 s on all of `java.base`, on one core
+        while the workers waited. The few pairs whose path is not their unit's (stored,
+        `pairs_path`) are merged in by path."""
         where, args = "", ()
         if tasks is not None:
             args = tuple(sorted(set(tasks)))
-            where = f"p.task IN ({', '.join('?' * len(args))})" if args else "0"
-        return iter(
-            self._alive(
+            where = f" AND p.task IN ({', '.join('?' * len(args))})" if args else " AND 0"
+
+        def rows(own: bool) -> sqlite3.Cursor:
+            return self._alive(
                 f"{PAIR_SQL}, s.split",
                 None,
-                tail=f" ORDER BY {PAIR_PATH}, p.id",
+                tail=" ORDER BY u.path" if own else " ORDER BY p.path",
                 join=" LEFT JOIN splits s ON s.pair_id = p.id",
-                where=where,
+                where=("p.path = ''" if own else "p.path != ''") + where,
                 where_args=args,
             )
-        )
+
+        return heapq.merge(rows(True), rows(False), key=itemgetter(4))  # PAIR_SQL: path 5th
 
     def majority_repo(self) -> str | None:
         """The repository most units come from (ties: the first by name)."""

@@ -1,7 +1,7 @@
 import sqlite3
 
 import pytest
-from factories import pair, unit
+from factories import pair, store_with, unit
 
 from dataprep.errors import StoreError
 from dataprep.models import Decision, Pair, Review, Unit
@@ -257,3 +257,18 @@ def test_read_question_reads_instruction_and_input_of_any_stored_json(input):
     assert read_question(pack_pair(stored)) == (stored.instruction, input)
     old = pack(stored.model_dump_json())  # a store written before the columns left the JSON
     assert read_question(old) == (stored.instruction, input)
+
+
+def test_export_rows_come_by_path_with_the_pairs_whose_path_is_not_their_units(tmp_path):
+    # read in the units' path order (no sort of every row), a pair stored with a path of
+    # its own merged in where its path falls
+    units = [make_unit("B.java", "b"), make_unit("D.java", "d"), make_unit("A.java", "a")]
+    pairs = [make_pair(u, f"void {u.name}() {{ return; }}") for u in units]
+    moved = make_pair(units[1], "void moved() {}").model_copy(update={"path": "C.java"})
+    moved = Pair(**{**moved.model_dump(), "id": "moved"})
+    store = store_with(tmp_path, [*pairs, moved], units)
+    assert store.conn.execute("SELECT count(*) FROM pairs WHERE path != ''").fetchone() == (1,)
+    paths = [row[4] for row in store.export_rows()]
+    assert paths == ["A.java", "B.java", "C.java", "D.java"]
+    assert [row[4] for row in store.export_rows(tasks=["other"])] == []
+    assert [p.path for p, _ in store.export_pairs()] == paths
