@@ -331,7 +331,7 @@ class Shingler:
                 _FORKED = None
         else:
             parts = [self._signatures(span) for span in spans]
-        self._memo.clear()
+        self._tokens.clear()  # the pass's word hashes (shingles_of's memo is not used)
         return np.concatenate(parts)
 
     def band_keys(
@@ -370,7 +370,7 @@ class Shingler:
                 into(start, keys, ids)
             else:
                 out[start : start + len(keys)] = keys
-        self._memo.clear()
+        self._tokens.clear()  # the pass's word hashes
         return out
 
     def _band_keys(self, job) -> np.ndarray:
@@ -980,7 +980,7 @@ def _shingle_hashes(
     for part, names, hashed in zip(parts, chunks, map_fetched(source, chunks, work), strict=True):
         for row, name in zip(part, names, strict=True):
             out[row] = hashed[name]
-    shingler._memo.clear()
+    shingler._tokens.clear()
     return out
 
 

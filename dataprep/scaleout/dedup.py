@@ -38,7 +38,7 @@ from dataprep.filters.core import normalize
 from dataprep.filters.dedup import (
     _grams,
     _mix64,
-    _token_hash,
+    _TokenHashes,
     affine_minhash,
     band_buckets,
     greedy_near_duplicates,
@@ -84,19 +84,17 @@ def exact_key(code: str) -> bytes:
 
 
 def shingle_hashes(
-    code: str, size: int = SHINGLE_SIZE, cache: dict[str, int] | None = None
+    code: str, size: int = SHINGLE_SIZE, cache: _TokenHashes | None = None
 ) -> np.ndarray:
     """The sorted distinct 32-bit hashes of `code_shingles(code, size)`; `cache` keeps
-    token hashes between calls (a batch's, cleared by the caller).
+    token hashes between calls (a batch's, dropped by the caller).
 
     Example: len(shingle_hashes("f(x);", 3)) -> 3
     """
     tokens = code_tokens(code)
     if not tokens:
         return np.zeros(0, dtype=np.uint32)
-    cache = {} if cache is None else cache
-    for token in set(tokens).difference(cache):
-        cache[token] = _token_hash(token)
+    cache = _TokenHashes() if cache is None else cache
     hashes = np.fromiter(map(cache.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
     hashed = window_hashes(_mix64(hashes), min(size, len(hashes)))
     return np.unique((hashed >> np.uint64(32)).astype(np.uint32))
@@ -173,7 +171,7 @@ class _Index:
 
     def add(self, units: list[UnitRef]) -> None:
         fresh: list[np.ndarray] = []
-        tokens: dict[str, int] = {}
+        tokens = _TokenHashes()
         for unit in units:
             digest = exact_key(unit.code)
             slot = self.slot_of.get(digest)
