@@ -458,7 +458,7 @@ def _run_stages(store: Store, cfg: RunConfig, run_id: int, info: dict) -> dict[s
     from dataprep import procs
 
     procs.set_jobs(cfg.jobs)  # the filters' MinHash signatures use them too
-    with progress() as bar:
+    with progress() as bar, procs.fewer_collections():  # every stage, and their workers
         ctx = Context(store=store, config=cfg, run_id=run_id, info=info, bar=bar)
         writes = store.writes()
         run_stages(ctx, run_stages_of(cfg))

@@ -139,7 +139,9 @@ def fewer_collections() -> Iterator[None]:
     new containers, not 700; a pool forked inside inherits it), for a pass that makes
     millions of short-lived dicts and lists, which reference counting frees: every
     collection walks them and what the pass holds (the generate stage on every 4th
-    java.base file: 1.1 s of 11 s CPU in 2,000 collections; 0.2 s after)."""
+    java.base file: 1.1 s of 11 s CPU in 2,000 collections; 0.2 s after). `dataprep run`
+    holds it over every stage: on every 4th java.base file its processes spent 5.3 s of
+    56 s CPU collecting (gc.callbacks), 0.9 s after, with the same peak memory."""
     before = gc.get_threshold()
     gc.set_threshold(50_000, 20, 100)
     try:
