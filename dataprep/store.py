@@ -390,8 +390,11 @@ class Store(ReviewQueries):
 
     def put_pair_rows(self, rows: list[tuple], run_id: int | None = None) -> int:
         """`put_pairs` of pairs already made rows (`store_schema.pair_row`, wherever they
-        were built: a worker process packs them)."""
-        with self.transaction():
+        were built: a worker process packs them). Bulk: the triggers that count the writes
+        run once a call, not once a row (`_counted_once`: 27% of the insert's time)."""
+        if not rows:
+            return 0
+        with self.transaction(), self._counted_once("pairs"):
             cur = self.conn.executemany(
                 "INSERT OR IGNORE INTO pairs (id, unit_id, generator, task, path, data, run_id) "
                 f"VALUES (?1, ?2, ?3, ?4, {STORED_PATH}, ?6, ?7)",
