@@ -487,6 +487,18 @@ def handed_counts(store, leaks: set[str]) -> KeptCounts | None:
     return KeptCounts.from_json(found["counts"])
 
 
+def handed_column_counts(store, column: str) -> dict[str, int] | None:
+    """The kept pairs counted by a pair `column` (task, generator), as `Store.kept_counts`
+    gives them, from the counts the last export handed over when nothing it read was
+    written since (the same pairs are kept); else None. The run's summary takes them: on
+    all of java.base the store's own count reads every pair again (1.4 s on one core)."""
+    found = store.get_meta(KEPT_QUALITY)
+    if not found or "counts" not in found or found["key"][0] != store.write_marks():
+        return None
+    values = found["counts"]["values"].get(column)
+    return None if values is None else dict(sorted(values.items()))
+
+
 def _handed(store, leaks: set[str]) -> dict[str, Any] | None:
     found = store.get_meta(KEPT_QUALITY)
     if not found or found.get("key") != _handover_key(store, leaks):

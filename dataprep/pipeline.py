@@ -471,6 +471,14 @@ def _run_stages(store: Store, cfg: RunConfig, run_id: int, info: dict) -> dict[s
     return _summary(ctx)
 
 
+def _kept_counts(store: Store, column: str) -> dict[str, int]:
+    """`Store.kept_counts(column)`, taken from the export's counts where they stand."""
+    from dataprep.export_rows import handed_column_counts
+
+    handed = handed_column_counts(store, column)
+    return store.kept_counts(column) if handed is None else handed
+
+
 def _summary(ctx: Context) -> dict[str, Any]:
     store, cfg, info = ctx.store, ctx.config, ctx.info
     exported = info.get("exported") or {}
@@ -484,8 +492,8 @@ def _summary(ctx: Context) -> dict[str, Any]:
         "out": str(cfg.out),
         "store": str(store.path),
         "units_by_kind": store.units_by_kind(),
-        "pairs_by_task": store.kept_counts("task"),
-        "pairs_by_generator": store.kept_counts("generator"),
+        "pairs_by_task": _kept_counts(store, "task"),
+        "pairs_by_generator": _kept_counts(store, "generator"),
         "rows_per_split": exported.get("splits", {}),
         "dataset_dir": exported.get("dataset_dir"),
         "style": exported.get("style", cfg.style),

@@ -27,7 +27,12 @@ from dataprep import outdir, procs
 from dataprep.balance import COLUMN_ALIASES, column_value, report_columns
 from dataprep.balance import STAGE as BALANCE_STAGE
 from dataprep.balance import shown as _shown
-from dataprep.export_rows import handed_counts, handed_quality, unit_summaries
+from dataprep.export_rows import (
+    handed_column_counts,
+    handed_counts,
+    handed_quality,
+    unit_summaries,
+)
 from dataprep.filters import DECONTAMINATE_STAGE, STAGE_PREFIX, estimate_tokens, passes
 from dataprep.models import Pair
 from dataprep.prompts import alpaca_prompt
@@ -144,7 +149,11 @@ def build_report(
         tokenizer = filter_config.get("tokenizer") or ESTIMATE
     except Exception:  # the tokenizer of an earlier run may be gone: fall back to the estimate
         count, tokenizer = estimate_tokens, ESTIMATE
-    leaks = leaky_labels(p for p, _ in store.export_pairs(tasks=LABEL_CUES))
+    tasks = handed_column_counts(store, "task")  # the kept pairs' tasks, where they stand
+    if tasks is not None and not any(task in tasks for task in LABEL_CUES):
+        leaks: set[str] = set()  # no kept pair has a cue to leak: none is read for it
+    else:
+        leaks = leaky_labels(p for p, _ in store.export_pairs(tasks=LABEL_CUES))
     handed = handed_quality(store, leaks)  # the export measured the kept pairs already
     start = time.perf_counter()
     sources = bool(store.get_meta("scaleout.sources"))

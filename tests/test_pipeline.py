@@ -263,3 +263,22 @@ def test_verdicts_of_the_exports_own_decontamination_do_not_export_again(tmp_pat
     third = run_pipeline(RunConfig(path=repo, out=out, jobs=1))
     for stage in ("filter", "balance", "split", "decontaminate", "export", "report"):
         assert third["counters"][stage]["skipped"] is True, stage
+
+
+def test_the_summary_counts_the_kept_pairs_from_the_exports_counts_while_they_stand(tmp_path):
+    from dataprep.export_rows import handed_column_counts
+
+    repo, out = _repo(tmp_path), tmp_path / "out"
+    summary = run_pipeline(RunConfig(path=repo, out=out, jobs=1))
+    with Store.open(out) as store:
+        assert handed_column_counts(store, "task") == summary["pairs_by_task"]
+        assert summary["pairs_by_task"] == store.kept_counts("task")
+        assert summary["pairs_by_generator"] == store.kept_counts("generator")
+        dropped = next(iter(store.kept_ids()))
+        with store.transaction():  # a stage drops one more pair: the export's counts are old
+            store.conn.execute(
+                "INSERT INTO decisions (pair_id, stage, kept) VALUES (?, 'balance', 0)",
+                (dropped,),
+            )
+        assert handed_column_counts(store, "task") is None
+        assert sum(store.kept_counts("task").values()) == sum(summary["pairs_by_task"].values()) - 1
