@@ -1,8 +1,9 @@
 """How `dataprep run` grows with the repository: half of the JDK's java.base, then all of it.
 
 Prints, for each size, side by side in one process:
-- the bare tree-sitter parse of the same files (one core; the fastest of three, two before
-  the run and one after) and `run`'s wall time, and their ratio (goal: at most 40x);
+- the bare tree-sitter parse of the same files (one core; the fastest of four, two before
+  the run and two after) and `run`'s wall time, and their ratio (goal: at most 40x), with
+  the ratio to the median parse and the run's CPU seconds beside it;
 - `run`'s peak RSS (a child process, so each size is measured alone; goal: at most 1 GB,
   and flat between half and all): that of its largest single process, the main one or a
   worker it waited for (Linux's RUSAGE_CHILDREN keeps the largest descendant's peak, not
@@ -24,6 +25,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,9 +75,11 @@ def bare_parse(root: Path) -> tuple[float, int, int]:
     return seconds, sum(d.count(b"\n") for d in sources), sum(len(d) for d in sources)
 
 
-def run(repo: Path, out: Path, jobs: int) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (KiB) of one `dataprep run` child, and its output."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run(repo: Path, out: Path, jobs: int) -> tuple[float, int, str, float]:
+    """Wall seconds, peak RSS (KiB) of one `dataprep run` child, its output, and the CPU
+    seconds (user and system) of it and the workers it waited for."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = used.ru_maxrss
     start = time.perf_counter()
     done = subprocess.run(
         [DATAPREP, "run", str(repo), "--out", str(out), "--jobs", str(jobs)],
@@ -85,8 +89,9 @@ def run(repo: Path, out: Path, jobs: int) -> tuple[float, int, str]:
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"dataprep run failed:\n{done.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before), done.stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
+    return seconds, max(after.ru_maxrss, before), done.stdout, cpu
 
 
 def size(path: Path) -> int:
@@ -117,16 +122,20 @@ def formats_agree(dataset: Path) -> str:
 
 
 def measure(label: str, repo: Path, out: Path, jobs: int) -> dict:
-    # the parse is timed twice before the run and once after it, and the fastest counts: a
-    # busy moment can only slow a parse, and a slow parse would flatter the ratio
+    # the parse is timed twice before the run and twice after it, and the fastest counts: a
+    # busy moment can only slow a parse, and a slow parse would flatter the ratio. On a
+    # shared machine whose speed drifts by a third from minute to minute, the fastest parse
+    # catches a quick minute that a run of minutes averages over: the ratio to the median
+    # parse is printed beside it (the goal is read on the fastest)
     parses = [bare_parse(repo) for _ in range(2)]
-    wall, _, stdout = run(repo, out, jobs)
+    wall, _, stdout, cpu = run(repo, out, jobs)
     # peak RSS of this child alone: RUSAGE_CHILDREN keeps the maximum over all children,
     # so each size runs in its own bench process (see main)
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    parses.append(bare_parse(repo))
+    parses += [bare_parse(repo) for _ in range(2)]
     parse, lines, source_bytes = min(parses)
-    again, _, _ = run(repo, out, jobs)
+    median = statistics.median(p[0] for p in parses)
+    again, _, _, _ = run(repo, out, jobs)
     runs = json.loads((out / "report.json").read_text())["timings"]["stages"]
     store = sum(size(p) for p in out.glob("dataprep.db*"))
     return {
@@ -137,6 +146,8 @@ def measure(label: str, repo: Path, out: Path, jobs: int) -> dict:
         "parses_s": [round(p[0], 2) for p in parses],
         "run_s": wall,
         "ratio": wall / parse if parse else float("inf"),
+        "median_ratio": wall / median if median else float("inf"),
+        "cpu_s": cpu,
         "peak_mb": peak_kib / 1024,
         "rerun_s": again,
         "stages": runs,
@@ -157,7 +168,10 @@ def report(row: dict) -> None:
         f"dataset {row['dataset_mb']:.1f} MB"
     )
     print(
-        "      bare parses: " + ", ".join(f"{p} s" for p in row["parses_s"]) + " (fastest counts)"
+        "      bare parses: "
+        + ", ".join(f"{p} s" for p in row["parses_s"])
+        + f" (fastest counts; {row['median_ratio']:.1f}x the median); run CPU "
+        f"{row['cpu_s']:.1f} s (user and system, all processes)"
     )
     print("      stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in row["stages"].items()))
     for text in row["summary"]:
