@@ -463,7 +463,7 @@ def _run_stages(store: Store, cfg: RunConfig, run_id: int, info: dict) -> dict[s
     # reads them back from the file again and again (on all of java.base the generate
     # stage's inserts took 19-26 us a pair with it, 14-17 with 64 MB)
     store.use_cache(64)
-    with progress() as bar, procs.fewer_collections():  # every stage, and their workers
+    with progress() as bar, procs.fewer_collections(freeze=True):  # every stage and worker
         ctx = Context(store=store, config=cfg, run_id=run_id, info=info, bar=bar)
         writes = store.writes()
         run_stages(ctx, run_stages_of(cfg))

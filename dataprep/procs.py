@@ -126,6 +126,8 @@ def give_back_memory() -> None:
     import gc
 
     gc.collect()
+    if _FREEZE[0]:  # what survived the collection lives on: later collections skip it
+        gc.freeze()
     arrow = sys.modules.get("pyarrow")
     if arrow is not None and hasattr(arrow, "default_memory_pool"):
         arrow.default_memory_pool().release_unused()
@@ -136,8 +138,11 @@ def give_back_memory() -> None:
             pass
 
 
+_FREEZE = [False]  # whether `give_back_memory` freezes the survivors (`fewer_collections`)
+
+
 @contextmanager
-def fewer_collections() -> Iterator[None]:
+def fewer_collections(freeze: bool = False) -> Iterator[None]:
     """The cyclic garbage collector run less often (its youngest generation every 50,000
     new containers, not 700; a pool forked inside inherits it), for a pass that makes
     millions of short-lived dicts and lists, which reference counting frees: every
@@ -147,7 +152,17 @@ def fewer_collections() -> Iterator[None]:
     56 s CPU collecting (gc.callbacks), 0.9 s after, with the same peak memory."""
     before = gc.get_threshold()
     gc.set_threshold(50_000, 20, 100)
+    # `freeze`: what is alive after each stage (`give_back_memory`: modules, the store,
+    # the run's state) moves to the permanent generation, so the next stages' collections,
+    # and their forked workers', do not walk it again; all of it goes back when the block
+    # ends (where nothing else froze objects before it). On every 4th java.base file the
+    # run's 15 full collections took 0.9 s in the main process, 0.28 s frozen
+    freezing = freeze and gc.get_freeze_count() == 0 and not _FREEZE[0]
+    _FREEZE[0] = _FREEZE[0] or freezing
     try:
         yield
     finally:
         gc.set_threshold(*before)
+        if freezing:
+            _FREEZE[0] = False
+            gc.unfreeze()
