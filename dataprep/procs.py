@@ -158,7 +158,8 @@ def fewer_collections(freeze: bool = False) -> Iterator[None]:
     # ends (where nothing else froze objects before it). On every 4th java.base file the
     # run's 15 full collections took 0.9 s in the main process, 0.28 s frozen
     freezing = freeze and gc.get_freeze_count() == 0 and not _FREEZE[0]
-    _FREEZE[0] = _FREEZE[0] or freezing
+    if freezing:
+        _FREEZE[0] = True
     try:
         yield
     finally:
