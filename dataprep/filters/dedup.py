@@ -221,14 +221,17 @@ def jaccard(a: set[str], b: set[str]) -> float:
 
 def _words(text: str) -> list[str]:
     """`WORD_RE`'s words of `text`, lower-cased."""
-    if text.isascii():  # lower-casing ASCII moves no word boundary: C passes (1.7x findall)
-        return text.lower().translate(_NOT_WORD_TO_SPACE).split()
+    if text.isascii():  # lower-casing ASCII moves no word boundary: C passes over bytes
+        return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
     return [w.lower() for w in WORD_RE.findall(text)]
 
 
-# Lower-cased ASCII: every character that is not one of `WORD_RE`'s becomes a space
-_NOT_WORD_TO_SPACE = str.maketrans(
-    {i: " " for i in range(128) if chr(i) not in "abcdefghijklmnopqrstuvwxyz0123456789_$"}
+# An ASCII byte lower-cased, or a space where it is not one of `WORD_RE`'s characters: one
+# `bytes.translate` (a table lookup a byte) does what `str.lower().translate(dict)` did in
+# two passes, the second a dict lookup a character (2.1x quicker over java.base's pairs)
+_ASCII_WORDS = bytes(
+    c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789_$" else c + 32 if 65 <= c <= 90 else 32
+    for c in range(256)
 )
 
 
