@@ -321,7 +321,7 @@ def _remove_empty(scratch: Path, items: list[it.Item]) -> None:
 
 def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
     """Every phase and stage over `sources` (pinned and checked out) into `cfg.out`."""
-    from dataprep import pipeline
+    from dataprep import pipeline, procs
     from dataprep.scaleout.executors import quiet_logs
     from dataprep.stages import Context, run_stages
     from dataprep.store import Store
@@ -398,7 +398,11 @@ def run_many(cfg, sources: list, opts: ScaleOptions) -> dict[str, Any]:
 
                         llm = [Stage("llm", run=llm_stage, always=True)]
                         stages = llm if cfg.dry_run else [*llm, *stages]
-                    run_stages(ctx, stages)
+                    # as `dataprep run` does (`pipeline._run_stages`): a larger page cache
+                    # for the stages' writes, fewer collections, what outlives a stage frozen
+                    store.use_cache(64)
+                    with procs.fewer_collections(freeze=True):
+                        run_stages(ctx, stages)
                     exported = llmshards.export(store, items, out, dropped)  # judge, balance
                     ctx.counters["llm_shards"].update(exported=exported["answers"])
                     if not cfg.dry_run:  # the verdicts on each item's pairs, as shards
