@@ -19,7 +19,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from dataprep.codec import pack, unpack
+from dataprep.codec import load, pack, unpack
 from dataprep.errors import StoreError, system_error
 from dataprep.models import Decision, Pair, Review, Unit
 from dataprep.store_review import ReviewQueries
@@ -1146,13 +1146,13 @@ class Store(ReviewQueries):
     def filter_verdicts(self) -> dict[str, dict[str, str]]:
         """Cache key -> {filter name: reason, "" when kept} of every stored verdict."""
         rows = self.conn.execute(VERDICT_SQL)
-        return {key.hex(): json.loads(unpack(data)) for key, data in rows}
+        return {key.hex(): load(data) for key, data in rows}
 
     def filter_verdicts_of(self, keys: Iterable[str]) -> dict[str, dict[str, str]]:
         """`filter_verdicts` of these keys only (those stored)."""
         wanted = [verdict_key(k) for k in dict.fromkeys(keys)]
         rows = self._where_in(f"{VERDICT_SQL} WHERE f.key", wanted)
-        return {key.hex(): json.loads(unpack(data)) for key, data in rows}
+        return {key.hex(): load(data) for key, data in rows}
 
     def filter_verdict_keys(self) -> Iterator[str]:
         """The keys of every stored filter verdict, one at a time."""

@@ -10,7 +10,7 @@ import re
 import time
 from typing import Any
 
-from dataprep.codec import unpack
+from dataprep.codec import load
 from dataprep.models import Review
 from dataprep.store_schema import PAIR_PATH_LOOKUP, REASON_SQL
 
@@ -438,7 +438,7 @@ def _review_head(row: tuple, paths: dict[str, str]) -> tuple:
     is its own or its unit's (None when the unit is gone, as SQL's lookup gives), the
     instruction and output cut to their first 24 characters."""
     pair_id, unit_id, task, generator, path, data = row
-    fields = json.loads(unpack(data))
+    fields = load(data)
     return (
         pair_id,
         unit_id,
@@ -454,7 +454,7 @@ def _review_head(row: tuple, paths: dict[str, str]) -> tuple:
 
 def _review_texts(n: int, data: Any) -> tuple:
     """A search entry of a stored pair: (row number, instruction, input, output)."""
-    fields = json.loads(unpack(data))
+    fields = load(data)
     return n, fields["instruction"], fields.get("input", ""), fields["output"]
 
 

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from pydantic_core import to_json
 
-from dataprep.codec import pack, unpack
+from dataprep.codec import load, pack, unpack
 from dataprep.models import UNSET, Pair, Unit
 
 # The stages that write decisions, in pipeline order; "filter.NAME" ranks as "filter", and
@@ -250,10 +250,9 @@ _COLUMNS = frozenset(PAIR_COLUMNS)
 def read_pair(row: tuple) -> Pair:
     """A pair from its columns and JSON (`PAIR_SQL`)."""
     *columns, data = row
-    rest = unpack(data)
-    if rest.startswith('{"id":'):  # written before the columns left the JSON
-        return Pair.model_validate_json(rest)
-    fields = json.loads(rest)  # then validated as a dict: 40% quicker than splicing JSON
+    fields = load(data)  # validated as a dict: 40% quicker than splicing JSON
+    if "id" in fields:  # written before the columns left the JSON
+        return Pair.model_validate_json(unpack(data))
     fields.update(zip(PAIR_COLUMNS, columns, strict=True))
     return Pair.model_validate(fields)
 
@@ -269,7 +268,7 @@ def read_pair_fields(row: tuple) -> dict[str, Any]:
     model: 3x quicker), from its columns and JSON (`PAIR_SQL`)."""
     *columns, data = row
     fields = dict(PAIR_DEFAULTS)
-    fields.update(json.loads(unpack(data)))
+    fields.update(load(data))
     fields.update(zip(PAIR_COLUMNS, columns, strict=True))
     return fields
 
@@ -288,7 +287,7 @@ class PairText(NamedTuple):
 def read_pair_text(row: tuple) -> PairText:
     """A PairText from a pair's columns and JSON (`PAIR_SQL`)."""
     pair_id, _, generator, task, _, data = row
-    fields = json.loads(unpack(data))
+    fields = load(data)
     return PairText(
         pair_id, generator, task, fields["instruction"], fields.get("input", ""), fields["output"]
     )
@@ -345,7 +344,7 @@ assert all(
 
 
 def unit_fields(row: tuple) -> dict[str, Any]:  # the stored fields (`UNIT_SQL`)
-    return {**json.loads(unpack(row[-1])), **dict(zip(UNIT_COLUMNS, row, strict=False))}
+    return {**load(row[-1]), **dict(zip(UNIT_COLUMNS, row, strict=False))}
 
 
 def read_unit(row: tuple) -> Unit:

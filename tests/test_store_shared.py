@@ -7,7 +7,7 @@ import pytest
 from factories import pair, unit
 
 import dataprep.store as store_module
-from dataprep.codec import FORMAT_1, FORMAT_2, _codecs, pack, unpack
+from dataprep.codec import FORMAT_1, FORMAT_2, _codecs, load, pack, unpack
 from dataprep.models import Decision, Unit
 from dataprep.store import Store
 from dataprep.store_schema import MIGRATIONS, PAIR_SQL, SHARED, UNIT_OF_PAIR, pack_pair
@@ -194,6 +194,25 @@ def test_values_are_packed_with_the_second_dictionary_and_the_first_still_reads(
     assert unpack(text) == text  # plain JSON, from before the store was compacted
     with pytest.raises(ValueError, match="upgrade dataprep"):
         unpack(b"\x09" + compressor.compress(text.encode()))
+
+
+def test_load_reads_what_json_reads_of_every_stored_form():
+    values = [
+        {"instruction": "What does Room.capacity(int) return?", "output": "int", "round": 2},
+        {"output": "caf\u00e9 \u2028 \U0001f600 \"q\" \\ \n\t", "start_line": 0},
+        {"a": 1, "a": 2},  # the last of a repeated key, as json
+        {"f": 1.5e-7, "g": -0.0, "h": [None, True, False]},
+    ]
+    texts = [json.dumps(v, ensure_ascii=False) for v in values]
+    texts += ['{"x": "\\ud800 alone"}', '{"f": NaN}', '{"f": 1e400}']  # orjson refuses these
+    compressor = _codecs(FORMAT_1)[0]
+    for text in texts:
+        expected = json.loads(text)
+        for stored in (pack(text), FORMAT_1 + compressor.compress(text.encode()), text):
+            got = load(stored)
+            assert repr(got) == repr(expected), text  # repr: NaN is not equal to itself
+    with pytest.raises(ValueError, match="upgrade dataprep"):
+        load(b"\x09" + compressor.compress(b"{}"))
 
 
 def test_a_unit_keeps_its_columns_out_of_its_json_and_an_older_row_reads_the_same(tmp_path):
